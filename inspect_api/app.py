@@ -1,0 +1,111 @@
+"""The application factory: create_app(config) -> Flask, in named register_* steps."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, request
+from werkzeug.routing import IntegerConverter
+
+from inspect_api.config import Config
+from inspect_api.core.clock import SystemClock
+from inspect_api.db import configure_engine, write_intent
+from inspect_api.errors import UnsupportedMediaType, register_error_handlers
+from inspect_api.extensions import api, db, jwt, migrate
+
+MAX_ID = 2**31 - 1
+MIGRATIONS = Path(__file__).parent / "migrations"
+JSON_OR_UPLOAD = ("application/json", "multipart/form-data")
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` bounded to the database's integer range: bigger ids are a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config()
+    app = Flask(__name__, instance_path=config.INSPECT_INSTANCE_DIR)
+    app.config.from_object(config)
+    app.url_map.converters["int"] = IdConverter
+    app.json.ensure_ascii = False
+    app.extensions["inspect_clock"] = SystemClock()
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), compare_type=True, render_as_batch=True)
+    jwt.init_app(app)
+    api.init_app(app)
+    api.register_converter(IdConverter, lambda c: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
+    with app.app_context():
+        configure_engine(db.engine)
+    _register_jwt_callbacks()
+
+
+def _register_jwt_callbacks() -> None:
+    from inspect_api.errors import error_response
+
+    def unauthorized(message="未登录或令牌无效 (missing or invalid token)", code="invalid_token"):
+        return error_response(401, code, message)
+
+    jwt.unauthorized_loader(lambda reason: unauthorized())
+    jwt.invalid_token_loader(lambda reason: unauthorized())
+    jwt.expired_token_loader(lambda header, payload: unauthorized("令牌已过期 (token expired)", "token_expired"))
+    jwt.revoked_token_loader(lambda header, payload: unauthorized("登录已失效 (session ended)", "session_revoked"))
+    jwt.needs_fresh_token_loader(lambda header, payload: unauthorized())
+    jwt.token_verification_failed_loader(lambda header, payload: unauthorized())
+    jwt.user_lookup_error_loader(lambda header, payload: unauthorized())
+
+
+def register_blueprints(app: Flask) -> None:
+    from inspect_api.auth.routes import blp as auth_blp
+    from inspect_api.auth.routes import users_blp
+    from inspect_api.checklists.routes import blp as checklists_blp
+    from inspect_api.core.routes import blp as core_blp
+    from inspect_api.org.routes import blp as org_blp
+
+    for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp):
+        api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _before():
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
+        if request.method in ("POST", "PUT", "PATCH") and has_body and request.mimetype not in JSON_OR_UPLOAD:
+            raise UnsupportedMediaType(
+                f"请求体须为 application/json 或 multipart/form-data, 收到 {request.mimetype or '无类型'}",
+                {"content_type": request.mimetype},
+            )
+
+    @app.teardown_request
+    def _rollback(exc):
+        # One transaction per request: whatever a view did not commit is rolled back.
+        try:
+            db.session.rollback()
+        except Exception:  # a dead connection must not mask the original answer
+            logging.getLogger(__name__).exception("rollback failed")
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+
+def register_commands(app: Flask) -> None:
+    from inspect_api.cli import register
+
+    register(app)

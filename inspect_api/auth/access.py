@@ -1,0 +1,96 @@
+"""Who is calling, and may they: the `roles(...)` decorator every endpoint wears.
+
+The decorator both enforces and documents: it records the allowed roles on the view (the
+endpoint × role test reads them) and adds them, with 401/403, to the OpenAPI operation.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import g
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt.exceptions import PyJWTError
+
+from inspect_api.auth.models import AuthSession, User
+from inspect_api.auth.rules import ROLE_LABELS, Role
+from inspect_api.core import clock
+from inspect_api.db import db
+from inspect_api.errors import Forbidden, Unauthorized
+
+PUBLIC = "public"
+
+_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def _load_session(refresh: bool = False) -> tuple[AuthSession, dict]:
+    try:
+        verify_jwt_in_request(refresh=refresh)
+    except (JWTExtendedException, PyJWTError) as exc:
+        raise Unauthorized("未登录或令牌无效 (missing or invalid token)", code="invalid_token") from exc
+    claims = get_jwt()
+    sid = claims.get("sid")
+    session = db.session.get(AuthSession, sid) if sid else None
+    if session is None or session.revoked_at is not None or session.expires_at <= clock.now():
+        raise Unauthorized("登录已失效, 请重新登录 (session ended)", code="session_revoked")
+    if not session.user.is_active:
+        raise Unauthorized("账号已停用 (account disabled)", code="account_disabled")
+    return session, claims
+
+
+def current_user() -> User:
+    user = getattr(g, "inspect_user", None)
+    if user is None:
+        session, _ = _load_session()
+        g.inspect_user, g.inspect_session = session.user, session
+        user = session.user
+    return user
+
+
+def refresh_session() -> tuple[AuthSession, dict]:
+    """The session a refresh token belongs to, locked for rotation."""
+    session, claims = _load_session(refresh=True)
+    db.session.refresh(session, with_for_update=True)
+    if session.revoked_at is not None:
+        raise Unauthorized("登录已失效, 请重新登录 (session ended)", code="session_revoked")
+    return session, claims
+
+
+def roles(*allowed: str):
+    """Allow only callers with one of `allowed` roles; `roles(PUBLIC)` marks an open endpoint."""
+    allowed_set = frozenset(allowed)
+    if PUBLIC not in allowed_set:
+        unknown = allowed_set - {r.value for r in Role}
+        if unknown:
+            raise ValueError(f"unknown roles {unknown}")
+
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            if PUBLIC not in allowed_set:
+                user = current_user()
+                if user.role not in allowed_set:
+                    raise Forbidden("当前角色无权执行此操作 (not allowed for your role)",
+                                    details={"role": user.role, "allowed": sorted(allowed_set)})
+            return fn(*args, **kwargs)
+
+        wrapper._inspect_roles = allowed_set
+        if PUBLIC in allowed_set:
+            return wrapper
+        labels = "、".join(f"{r} ({ROLE_LABELS[Role(r)]})" for r in sorted(allowed_set))
+        apidoc = getattr(wrapper, "_apidoc", {})
+        manual = apidoc.setdefault("manual_doc", {})
+        manual["security"] = [{"bearerAuth": []}]
+        manual["x-roles"] = sorted(allowed_set)
+        doc_lines = (fn.__doc__ or "").strip().split("\n", 1)
+        rest = doc_lines[1].strip() if len(doc_lines) > 1 else ""
+        manual["description"] = (rest + f"\n\n**Roles:** {labels}").strip()
+        responses = manual.setdefault("responses", {})
+        responses["401"] = {"description": "未登录或令牌无效", "content": _ERROR_REF}
+        responses["403"] = {"description": "角色无权访问", "content": _ERROR_REF}
+        wrapper._apidoc = apidoc
+        return wrapper
+
+    return decorator

@@ -1,0 +1,62 @@
+"""Schemas of the auth and users endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from inspect_api.auth.rules import ALL_ROLES
+from inspect_api.core.schemas import BaseSchema
+
+ROLE_FIELD = fields.String(validate=validate.OneOf([r.value for r in ALL_ROLES]))
+
+
+class LoginSchema(BaseSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+
+
+class UserSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$"))
+    full_name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    role = fields.String(required=True, validate=validate.OneOf([r.value for r in ALL_ROLES]))
+    unit_id = fields.Integer(allow_none=True, load_default=None)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32), load_default=None)
+    is_active = fields.Boolean(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class UserCreateSchema(UserSchema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+
+
+class UserUpdateSchema(BaseSchema):
+    full_name = fields.String(validate=validate.Length(min=1, max=64))
+    role = fields.String(validate=validate.OneOf([r.value for r in ALL_ROLES]))
+    unit_id = fields.Integer(allow_none=True)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    is_active = fields.Boolean()
+
+
+class UserQuerySchema(BaseSchema):
+    role = fields.String(validate=validate.OneOf([r.value for r in ALL_ROLES]))
+    unit_id = fields.Integer()
+    q = fields.String(validate=validate.Length(max=64), metadata={"description": "user name or name contains"})
+    is_active = fields.Boolean()
+
+
+class PasswordSetSchema(BaseSchema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+
+
+class PasswordChangeSchema(BaseSchema):
+    old_password = fields.String(required=True, load_only=True)
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+
+
+class TokenSchema(BaseSchema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "access token lifetime, seconds"})
+    user = fields.Nested(UserSchema)

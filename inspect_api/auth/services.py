@@ -1,0 +1,231 @@
+"""Login, token rotation, logout, and account administration. Services flush; callers commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, get_jti
+
+from inspect_api.audit import services as audit
+from inspect_api.auth.models import AuthSession, LoginThrottle, User
+from inspect_api.auth.passwords import hash_password, verify_password
+from inspect_api.auth.rules import Role, ThrottlePolicy, ThrottleState, after_failure, password_problems, retry_after
+from inspect_api.core import clock
+from inspect_api.db import db
+from inspect_api.errors import Conflict, DomainError, Forbidden, NotFound, TooManyRequests, Unauthorized, Unprocessable
+
+
+def throttle_policy() -> ThrottlePolicy:
+    cfg = current_app.config
+    return ThrottlePolicy(
+        slow_after=cfg["INSPECT_LOGIN_SLOW_AFTER"],
+        lock_after=cfg["INSPECT_LOGIN_LOCK_AFTER"],
+        lock_minutes=cfg["INSPECT_LOGIN_LOCK_MINUTES"],
+    )
+
+
+@dataclass
+class LoginOutcome:
+    tokens: dict | None = None
+    error: DomainError | None = None  # raised by the route after the failure count is committed
+
+
+def _issue_tokens(session: AuthSession) -> dict:
+    user = session.user
+    claims = {"sid": session.id, "role": user.role}
+    access = create_access_token(identity=str(user.id), additional_claims=claims)
+    refresh = create_refresh_token(identity=str(user.id), additional_claims={"sid": session.id})
+    session.prev_refresh_jti = session.refresh_jti
+    session.refresh_jti = get_jti(refresh)
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
+        "user": user,
+    }
+
+
+def login(username: str, password: str, user_agent: str | None) -> LoginOutcome:
+    key = username.strip().lower()
+    now = clock.now()
+    policy = throttle_policy()
+    throttle = db.session.execute(
+        sa.select(LoginThrottle).where(LoginThrottle.username == key).with_for_update()
+    ).scalar_one_or_none()
+    state = ThrottleState(throttle.failures, throttle.last_failed_at, throttle.locked_until) if throttle else ThrottleState()
+    wait = retry_after(state, now, policy)
+    if wait:
+        locked = state.locked_until is not None and now < state.locked_until
+        return LoginOutcome(error=TooManyRequests(
+            "登录失败次数过多, 账号已临时锁定 (locked after repeated failures)" if locked
+            else "登录失败次数过多, 请稍后再试 (too many failed attempts, wait)",
+            {"retry_after_seconds": wait},
+            code="login_locked" if locked else "login_throttled",
+            headers={"Retry-After": str(wait)},
+        ))
+    user = db.session.scalar(sa.select(User).where(sa.func.lower(User.username) == key))
+    if not verify_password(user.password_hash if user else None, password):
+        new = after_failure(state, now, policy)
+        if throttle is None:
+            throttle = LoginThrottle(username=key)
+            db.session.add(throttle)
+        throttle.failures, throttle.last_failed_at, throttle.locked_until = (
+            new.failures, new.last_failed_at, new.locked_until)
+        db.session.flush()
+        return LoginOutcome(error=Unauthorized("用户名或密码错误 (wrong user name or password)",
+                                               code="invalid_credentials"))
+    if throttle is not None:
+        db.session.delete(throttle)
+    if not user.is_active:
+        return LoginOutcome(error=Forbidden("账号已停用 (account disabled)", code="account_disabled"))
+    session = AuthSession(
+        id=str(uuid.uuid4()),
+        user=user,
+        created_at=now,
+        expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+        refresh_jti="",
+        user_agent=(user_agent or "")[:255] or None,
+    )
+    db.session.add(session)
+    tokens = _issue_tokens(session)
+    session.prev_refresh_jti = None
+    db.session.flush()
+    return LoginOutcome(tokens=tokens)
+
+
+def refresh(session: AuthSession, jti: str) -> LoginOutcome:
+    """Rotate the refresh token. The previous token is still taken until the new one is used, so a
+    phone that lost the answer to its last refresh on a bad network is not logged out; any older
+    token is a replay and ends the session."""
+    now = clock.now()
+    if jti == session.refresh_jti:
+        previous = session.refresh_jti
+    elif jti == session.prev_refresh_jti:
+        previous = session.prev_refresh_jti
+    else:
+        session.revoked_at, session.revoked_reason = now, "refresh_reuse"
+        db.session.flush()
+        return LoginOutcome(error=Unauthorized("刷新令牌已被使用, 登录已失效 (refresh token reused)",
+                                               code="refresh_token_reused"))
+    session.expires_at = now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    session.last_refreshed_at = now
+    tokens = _issue_tokens(session)
+    session.prev_refresh_jti = previous
+    db.session.flush()
+    return LoginOutcome(tokens=tokens)
+
+
+def logout(session: AuthSession) -> None:
+    if session.revoked_at is None:
+        session.revoked_at, session.revoked_reason = clock.now(), "logout"
+        db.session.flush()
+
+
+def revoke_all_sessions(user: User, reason: str) -> None:
+    db.session.execute(
+        sa.update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now(), revoked_reason=reason)
+    )
+
+
+# --- account administration -------------------------------------------------------------------
+
+def user_snapshot(user: User) -> dict:
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role,
+        "unit_id": user.unit_id,
+        "phone": user.phone,
+        "is_active": user.is_active,
+    }
+
+
+def _check_password(password: str) -> None:
+    problems = password_problems(password, production=current_app.config["INSPECT_ENV"] == "production")
+    if problems:
+        raise Unprocessable("密码不符合要求 (password rejected)", {"fields": {"password": problems}})
+
+
+def _check_role_unit(role: str, unit_id: int | None) -> None:
+    from inspect_api.org.models import Unit  # the account needs the org registry, not its routes
+
+    if role == Role.UNIT_LIAISON and unit_id is None:
+        raise Unprocessable("联络员必须绑定单位 (a liaison needs a unit)", {"fields": {"unit_id": ["required"]}})
+    if unit_id is not None and db.session.get(Unit, unit_id) is None:
+        raise Unprocessable("单位不存在 (unknown unit)", {"fields": {"unit_id": ["unknown unit"]}})
+
+
+def create_user(*, username: str, password: str, full_name: str, role: str, unit_id: int | None = None,
+                phone: str | None = None, actor=None, check_password: bool = True) -> User:
+    if check_password:
+        _check_password(password)
+    _check_role_unit(role, unit_id)
+    if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == username.lower())):
+        raise Conflict("用户名已存在 (user name taken)", {"fields": {"username": ["taken"]}}, code="username_taken")
+    user = User(username=username, full_name=full_name, role=role, unit_id=unit_id, phone=phone,
+                password_hash=hash_password(password), password_changed_at=clock.now())
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", "user", user.id, actor=actor, after=user_snapshot(user))
+    return user
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在 (no such user)")
+    return user
+
+
+def find_user(username: str) -> User:
+    user = db.session.scalar(sa.select(User).where(sa.func.lower(User.username) == username.lower()))
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在 (no such user)")
+    return user
+
+
+def update_user(user: User, changes: dict, actor=None) -> User:
+    before = user_snapshot(user)
+    role = changes.get("role", user.role)
+    unit_id = changes.get("unit_id", user.unit_id)
+    _check_role_unit(role, unit_id)
+    if actor is not None and user.id == actor.id and (changes.get("is_active") is False or role != user.role):
+        raise Conflict("不能停用自己或修改自己的角色 (cannot disable yourself or change your own role)",
+                       code="self_lockout")
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if before["is_active"] and not user.is_active:
+        revoke_all_sessions(user, "disabled")
+    if before["role"] != user.role or before["unit_id"] != user.unit_id:
+        revoke_all_sessions(user, "role_changed")  # tokens carry the role; make them log in again
+    db.session.flush()
+    after = user_snapshot(user)
+    if after != before:
+        audit.record("user.update", "user", user.id, actor=actor, before=before, after=after)
+    return user
+
+
+def set_password(user: User, password: str, actor=None) -> None:
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = clock.now()
+    revoke_all_sessions(user, "password_changed")
+    db.session.flush()
+    audit.record("user.set_password", "user", user.id, actor=actor)
+
+
+def change_own_password(user: User, old: str, new: str) -> None:
+    if not verify_password(user.password_hash, old):
+        raise Unprocessable("原密码错误 (old password wrong)", {"fields": {"old_password": ["wrong"]}})
+    set_password(user, new, actor=user)
+
+
+def accounts_with_demo_password(demo_usernames, demo_password: str) -> list[str]:
+    users = db.session.scalars(sa.select(User).where(User.username.in_(list(demo_usernames)))).all()
+    return [u.username for u in users if verify_password(u.password_hash, demo_password)]

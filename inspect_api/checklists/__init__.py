@@ -1,0 +1,1 @@
+"""Checklist templates as data: the YAML loader, its validator, and the published versions."""

@@ -1,0 +1,118 @@
+"""The `inspect-api` command: Flask's CLI plus the project's commands (users, checklists, import,
+demo data, audit). Each command is one transaction: commit at the end, nothing on failure."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from inspect_api.db import db
+from inspect_api.errors import DomainError
+
+
+def _create_app():
+    from inspect_api.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+def main():
+    """效能督查 inspect_api: serve, migrate (`db upgrade`), manage users, import data."""
+
+
+def _fail(exc: DomainError) -> None:
+    db.session.rollback()
+    click.secho(f"错误 error: {exc.message}", fg="red", err=True)
+    for key, value in (exc.details or {}).items():
+        click.echo(f"  {key}: {value}", err=True)
+    sys.exit(1)
+
+
+# --- users ------------------------------------------------------------------------------------
+@click.group("users")
+def users_cli():
+    """Create, disable and set passwords of accounts."""
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["inspector", "office", "unit_liaison", "leader", "admin"]))
+@click.option("--full-name", required=True)
+@click.option("--unit", "unit_code", help="unit code (required for unit_liaison)")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def users_create(username, role, full_name, unit_code, password):
+    from inspect_api.auth import services
+    from inspect_api.org import services as org
+
+    try:
+        unit_id = org.unit_by_code(unit_code).id if unit_code else None
+        user = services.create_user(username=username, password=password, full_name=full_name, role=role,
+                                    unit_id=unit_id)
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"created {user.username} ({user.role}), id {user.id}")
+
+
+@users_cli.command("disable")
+@click.argument("username")
+@with_appcontext
+def users_disable(username):
+    from inspect_api.auth import services
+
+    try:
+        services.update_user(services.find_user(username), {"is_active": False})
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"disabled {username}; its sessions are revoked")
+
+
+@users_cli.command("set-password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def users_set_password(username, password):
+    from inspect_api.auth import services
+
+    try:
+        services.set_password(services.find_user(username), password)
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"password of {username} changed; its sessions are revoked")
+
+
+# --- audit ------------------------------------------------------------------------------------
+@click.group("audit")
+def audit_cli():
+    """The hash-chained trail."""
+
+
+@audit_cli.command("verify")
+@with_appcontext
+def audit_verify():
+    """Re-hash the whole trail; exit 1 naming each changed, inserted or removed row."""
+    from inspect_api.audit import services
+
+    problems = services.verify()
+    count = services.current_seq()
+    if not problems:
+        click.echo(f"trail intact: {count} events")
+        return
+    for p in problems:
+        click.secho(f"event {p.seq}: {p.kind}: {p.message}", fg="red", err=True)
+    sys.exit(1)
+
+
+def register(app: Flask) -> None:
+    from inspect_api.checklists.cli import checklists_cli
+    from inspect_api.org.cli import demo_cli, import_cli
+
+    for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli):
+        app.cli.add_command(group)

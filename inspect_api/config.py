@@ -1,0 +1,115 @@
+"""Settings, read from the environment when a config object is built (never at import).
+
+Every setting a deployment may change is listed in README.md's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_PASSWORD = "inspect-demo"
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # a typo in the environment must stop the start, loudly
+        raise RuntimeError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _secret_key(env: dict, instance: Path, production: bool) -> str:
+    key = env.get("INSPECT_SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise RuntimeError("INSPECT_SECRET_KEY must be set in production")
+    # Development: one random key per instance folder, kept so tokens survive restarts.
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+class Config:
+    """Built from a mapping (the process environment by default)."""
+
+    def __init__(self, env: dict | None = None, **overrides):
+        env = dict(os.environ if env is None else env)
+        self.INSPECT_ENV = env.get("INSPECT_ENV", "development")
+        production = self.INSPECT_ENV == "production"
+        instance = Path(env.get("INSPECT_INSTANCE_DIR", PROJECT_ROOT / "instance")).resolve()
+        self.INSPECT_INSTANCE_DIR = str(instance)
+        self.SQLALCHEMY_DATABASE_URI = env.get("INSPECT_DATABASE_URL") or f"sqlite:///{instance / 'inspect.db'}"
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.INSPECT_STORAGE = env.get("INSPECT_STORAGE", "local")
+        self.INSPECT_STORAGE_DIR = env.get("INSPECT_STORAGE_DIR", str(instance / "evidence"))
+        self.INSPECT_CHECKLIST_DIR = env.get("INSPECT_CHECKLIST_DIR", str(PROJECT_ROOT / "checklists"))
+        self.SECRET_KEY = _secret_key(env, instance, production)
+        self.JWT_SECRET_KEY = self.SECRET_KEY
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int(env, "INSPECT_ACCESS_TOKEN_MINUTES", 15))
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int(env, "INSPECT_REFRESH_TOKEN_DAYS", 30))
+        self.JWT_TOKEN_LOCATION = ["headers"]
+        self.JWT_ERROR_MESSAGE_KEY = "message"
+        self.MAX_CONTENT_LENGTH = _int(env, "INSPECT_MAX_UPLOAD_MB", 25) * 1024 * 1024
+        self.MAX_FORM_MEMORY_SIZE = 1024 * 1024
+        # Login throttling: slowed after LOGIN_SLOW_AFTER failures, locked after LOGIN_LOCK_AFTER.
+        self.INSPECT_LOGIN_SLOW_AFTER = _int(env, "INSPECT_LOGIN_SLOW_AFTER", 3)
+        self.INSPECT_LOGIN_LOCK_AFTER = _int(env, "INSPECT_LOGIN_LOCK_AFTER", 10)
+        self.INSPECT_LOGIN_LOCK_MINUTES = _int(env, "INSPECT_LOGIN_LOCK_MINUTES", 15)
+        # Argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile (64 MiB, t=3).
+        self.INSPECT_ARGON2_MEMORY_KIB = _int(env, "INSPECT_ARGON2_MEMORY_KIB", 65536)
+        self.INSPECT_ARGON2_TIME_COST = _int(env, "INSPECT_ARGON2_TIME_COST", 3)
+        self.INSPECT_PAGE_SIZE_MAX = _int(env, "INSPECT_PAGE_SIZE_MAX", 500)
+        # OpenAPI (flask-smorest)
+        self.API_TITLE = "inspect_api 效能督查"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_REDOC_PATH = "docs"
+        self.OPENAPI_REDOC_URL = env.get(
+            "INSPECT_REDOC_URL", "https://cdn.jsdelivr.net/npm/redoc@2.1.5/bundles/redoc.standalone.js"
+        )
+        self.API_SPEC_OPTIONS = {
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            },
+            "info": {
+                "description": (
+                    "效能督查系统后端 API. Every endpoint lists the roles it allows; errors are "
+                    '`{"error": {"code", "message", "details"}}`.'
+                )
+            },
+        }
+        self.TESTING = False
+        self.PROPAGATE_EXCEPTIONS = False
+        for key, value in overrides.items():
+            setattr(self, key, value)
+
+    @property
+    def is_production(self) -> bool:
+        return self.INSPECT_ENV == "production"
+
+
+def make_test_config(database_url: str, instance_dir: str, **overrides) -> Config:
+    """Settings for the test suite: cheap password hashing, a throwaway instance folder."""
+    env = {
+        "INSPECT_ENV": "test",
+        "INSPECT_DATABASE_URL": database_url,
+        "INSPECT_INSTANCE_DIR": instance_dir,
+        "INSPECT_SECRET_KEY": "test-secret-key-not-for-production-0123456789",
+        "INSPECT_ARGON2_MEMORY_KIB": "1024",
+        "INSPECT_ARGON2_TIME_COST": "1",
+    }
+    return Config(env, TESTING=True, **overrides)

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: clock, calendar, storage, base schemas, health."""

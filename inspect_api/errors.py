@@ -1,0 +1,153 @@
+"""Typed domain errors and the one handler that turns every error into JSON.
+
+Every error answer is `{"error": {"code": ..., "message": ..., "details": ...}}`; a stack trace
+never reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: dict | None = None, *, code: str | None = None, headers=None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+        if code:
+            self.code = code
+
+
+class BadRequest(DomainError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(DomainError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class PreconditionFailed(DomainError):
+    status, code = 412, "precondition_failed"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
+class Unprocessable(DomainError):
+    status, code = 422, "validation_error"
+
+
+class PreconditionRequired(DomainError):
+    status, code = 428, "precondition_required"
+
+
+class TooManyRequests(DomainError):
+    status, code = 429, "too_many_requests"
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    428: "precondition_required",
+    429: "too_many_requests",
+}
+
+HTTP_MESSAGES = {
+    400: "请求格式错误 (malformed request)",
+    401: "未登录或登录已过期 (authentication required)",
+    403: "无权执行此操作 (not allowed for your role)",
+    404: "资源不存在 (not found)",
+    405: "不支持该请求方法 (method not allowed)",
+    413: "上传内容过大 (payload too large)",
+    415: "不支持的内容类型 (unsupported media type)",
+    422: "提交的数据未通过校验 (validation failed)",
+    428: "缺少 If-Match 请求头 (If-Match required)",
+    429: "请求过于频繁 (too many requests)",
+}
+
+
+def error_response(status: int, code: str, message: str, details=None, headers=None):
+    resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    resp.status_code = status
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def _http_details(exc: HTTPException) -> dict:
+    # flask-smorest/webargs put field messages under exc.data["messages"].
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    if isinstance(messages, dict):
+        return {"fields": messages}
+    return {}
+
+
+def _http_message(exc: HTTPException) -> str:
+    data = getattr(exc, "data", None) or {}
+    if data.get("message"):
+        return str(data["message"])
+    status = exc.code or 500
+    if status == 400 and exc.description and "JSON" in exc.description:
+        return "请求体不是合法的 JSON (invalid JSON body)"
+    return HTTP_MESSAGES.get(status, exc.name)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        status = exc.code or 500
+        headers = {}
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        data = getattr(exc, "data", None) or {}
+        headers.update(data.get("headers") or {})
+        if exc.response is not None and "Retry-After" in exc.response.headers:
+            headers["Retry-After"] = exc.response.headers["Retry-After"]
+        if status == 304:
+            return exc.get_response()
+        code = HTTP_CODES.get(status, "error")
+        return error_response(status, code, _http_message(exc), _http_details(exc), headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "服务器内部错误 (internal error); the incident is logged")

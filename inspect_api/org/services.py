@@ -1,0 +1,318 @@
+"""Create, change, deactivate and read units, staff and service items; the liaison's scope; the
+delta feed. Every change is written to the trail, and the row remembers that event's seq."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from inspect_api.audit import services as audit
+from inspect_api.auth.rules import Role
+from inspect_api.db import db
+from inspect_api.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from inspect_api.org.models import ServiceItem, Staff, Unit
+
+UNIT_FIELDS = ("code", "name", "kind", "parent_id", "head_name", "head_title", "address", "phone",
+               "opening_hours", "tags", "is_active")
+STAFF_FIELDS = ("badge_no", "name", "unit_id", "post", "position", "window_no", "backup_id", "is_active")
+ITEM_FIELDS = ("code", "name", "unit_id", "materials", "statutory_limit_days", "committed_limit_days",
+               "on_the_spot", "is_active")
+
+ENTITY = {
+    Unit: ("unit", UNIT_FIELDS, "单位"),
+    Staff: ("staff", STAFF_FIELDS, "工作人员"),
+    ServiceItem: ("service_item", ITEM_FIELDS, "服务事项"),
+}
+
+
+def snapshot(obj) -> dict:
+    _, fields, _ = ENTITY[type(obj)]
+    return {f: getattr(obj, f) for f in fields}
+
+
+def _record(obj, action: str, actor, before: dict | None) -> None:
+    entity_type = ENTITY[type(obj)][0]
+    db.session.flush()
+    ev = audit.record(f"{entity_type}.{action}", entity_type, obj.id, actor=actor, before=before,
+                      after=snapshot(obj))
+    obj.change_seq = ev.seq
+
+
+# --- scope --------------------------------------------------------------------------------------
+
+def scope_unit_ids(user) -> sa.Select | None:
+    """The units a caller may read: None means all; a liaison gets its unit's subtree."""
+    if user.role != Role.UNIT_LIAISON:
+        return None
+    own = db.session.get(Unit, user.unit_id)
+    if own is None:
+        return sa.select(Unit.id).where(sa.false())
+    return sa.select(Unit.id).where(Unit.path.startswith(own.path))
+
+
+def _in_scope(user, unit_id: int) -> bool:
+    scope = scope_unit_ids(user)
+    if scope is None:
+        return True
+    return db.session.scalar(sa.select(sa.literal(True)).where(sa.literal(unit_id).in_(scope))) is True
+
+
+def _get(model, obj_id: int, user=None):
+    obj = db.session.get(model, obj_id)
+    unit_id = None if obj is None else (obj.id if model is Unit else obj.unit_id)
+    if obj is None or (user is not None and not _in_scope(user, unit_id)):
+        raise NotFound(f"{ENTITY[model][2]}不存在 (not found)")
+    return obj
+
+
+def get_unit(unit_id: int, user=None) -> Unit:
+    return _get(Unit, unit_id, user)
+
+
+def get_staff(staff_id: int, user=None) -> Staff:
+    return _get(Staff, staff_id, user)
+
+
+def get_service_item(item_id: int, user=None) -> ServiceItem:
+    return _get(ServiceItem, item_id, user)
+
+
+def unit_by_code(code: str) -> Unit:
+    unit = db.session.scalar(sa.select(Unit).where(Unit.code == code))
+    if unit is None:
+        raise NotFound(f"单位编码 {code} 不存在 (unknown unit code)")
+    return unit
+
+
+def check_version(obj, if_match: int | None) -> None:
+    if if_match is not None and if_match != obj.version:
+        raise PreconditionFailed("数据已被他人修改, 请刷新后重试 (stale version)",
+                                 {"current_version": obj.version})
+
+
+# --- units ----------------------------------------------------------------------------------------
+
+def _unique(model, column, value, exclude_id=None, field=None) -> None:
+    stmt = sa.select(model.id).where(column == value)
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise Conflict(f"{value} 已存在 (already exists)", {"fields": {field: ["already exists"]}},
+                       code="duplicate")
+
+
+def _parent(parent_id: int | None, unit: Unit | None = None) -> Unit | None:
+    if parent_id is None:
+        return None
+    parent = db.session.get(Unit, parent_id)
+    if parent is None:
+        raise Unprocessable("上级单位不存在 (unknown parent)", {"fields": {"parent_id": ["unknown unit"]}})
+    if unit is not None and unit.id is not None and parent.path.startswith(unit.path):
+        raise Unprocessable("不能把单位移到自己的下级 (cycle)", {"fields": {"parent_id": ["would form a cycle"]}})
+    return parent
+
+
+def create_unit(data: dict, actor=None) -> Unit:
+    _unique(Unit, Unit.code, data["code"], field="code")
+    parent = _parent(data.get("parent_id"))
+    unit = Unit(**{k: v for k, v in data.items() if k in UNIT_FIELDS}, path="")
+    unit.tags = unit.tags or []
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = (parent.path if parent else "/") + f"{unit.id}/"
+    _record(unit, "create", actor, None)
+    return unit
+
+
+def update_unit(unit: Unit, changes: dict, actor=None) -> Unit:
+    before = snapshot(unit)
+    if "code" in changes:
+        _unique(Unit, Unit.code, changes["code"], unit.id, "code")
+    if "parent_id" in changes and changes["parent_id"] != unit.parent_id:
+        parent = _parent(changes["parent_id"], unit)
+        old_path = unit.path
+        new_path = (parent.path if parent else "/") + f"{unit.id}/"
+        # Move the whole subtree with one UPDATE of the path prefix.
+        db.session.execute(
+            sa.update(Unit)
+            .where(Unit.path.startswith(old_path))
+            .values(path=sa.literal(new_path, sa.String) + sa.func.substr(Unit.path, len(old_path) + 1))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(unit)
+    for key, value in changes.items():
+        setattr(unit, key, value)
+    return _finish_update(unit, before, actor)
+
+
+def _finish_update(obj, before: dict, actor):
+    if snapshot(obj) == before:
+        return obj
+    obj.version += 1
+    _record(obj, "update", actor, before)
+    return obj
+
+
+def set_active(obj, active: bool, actor=None):
+    if obj.is_active == active:
+        return obj
+    if isinstance(obj, Unit) and not active:
+        children = db.session.scalar(
+            sa.select(sa.func.count()).where(Unit.parent_id == obj.id, Unit.is_active.is_(True)))
+        if children:
+            raise Conflict(f"仍有 {children} 个在用的下级单位, 请先停用它们 (active children)",
+                           {"active_children": children}, code="unit_has_children")
+    before = snapshot(obj)
+    obj.is_active = active
+    obj.version += 1
+    _record(obj, "activate" if active else "deactivate", actor, before)
+    return obj
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+def _check_unit(unit_id: int) -> None:
+    if db.session.get(Unit, unit_id) is None:
+        raise Unprocessable("单位不存在 (unknown unit)", {"fields": {"unit_id": ["unknown unit"]}})
+
+
+def _check_backup(backup_id: int | None, staff_id: int | None) -> None:
+    if backup_id is None:
+        return
+    if backup_id == staff_id:
+        raise Unprocessable("AB角不能是本人 (backup is the same person)", {"fields": {"backup_id": ["self"]}})
+    if db.session.get(Staff, backup_id) is None:
+        raise Unprocessable("AB角人员不存在 (unknown backup)", {"fields": {"backup_id": ["unknown staff"]}})
+
+
+def create_staff(data: dict, actor=None) -> Staff:
+    _unique(Staff, Staff.badge_no, data["badge_no"], field="badge_no")
+    _check_unit(data["unit_id"])
+    _check_backup(data.get("backup_id"), None)
+    staff = Staff(**{k: v for k, v in data.items() if k in STAFF_FIELDS})
+    db.session.add(staff)
+    _record(staff, "create", actor, None)
+    return staff
+
+
+def update_staff(staff: Staff, changes: dict, actor=None) -> Staff:
+    before = snapshot(staff)
+    if "badge_no" in changes:
+        _unique(Staff, Staff.badge_no, changes["badge_no"], staff.id, "badge_no")
+    if "unit_id" in changes:
+        _check_unit(changes["unit_id"])
+    if "backup_id" in changes:
+        _check_backup(changes["backup_id"], staff.id)
+    for key, value in changes.items():
+        setattr(staff, key, value)
+    return _finish_update(staff, before, actor)
+
+
+# --- service items -----------------------------------------------------------------------------
+
+def create_service_item(data: dict, actor=None) -> ServiceItem:
+    _unique(ServiceItem, ServiceItem.code, data["code"], field="code")
+    _check_unit(data["unit_id"])
+    item = ServiceItem(**{k: v for k, v in data.items() if k in ITEM_FIELDS})
+    db.session.add(item)
+    _record(item, "create", actor, None)
+    return item
+
+
+def update_service_item(item: ServiceItem, changes: dict, actor=None) -> ServiceItem:
+    before = snapshot(item)
+    if "code" in changes:
+        _unique(ServiceItem, ServiceItem.code, changes["code"], item.id, "code")
+    if "unit_id" in changes:
+        _check_unit(changes["unit_id"])
+    statutory = changes.get("statutory_limit_days", item.statutory_limit_days)
+    committed = changes.get("committed_limit_days", item.committed_limit_days)
+    if committed > statutory:
+        raise Unprocessable("承诺时限不得超过法定时限 (committed limit above statutory)",
+                            {"fields": {"committed_limit_days": ["above statutory limit"]}})
+    for key, value in changes.items():
+        setattr(item, key, value)
+    return _finish_update(item, before, actor)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def _search(stmt, model, args, user, text_columns):
+    scope = scope_unit_ids(user)
+    unit_col = model.id if model is Unit else model.unit_id
+    if scope is not None:
+        stmt = stmt.where(unit_col.in_(scope))
+    if not args.get("include_inactive"):
+        stmt = stmt.where(model.is_active.is_(True))
+    if args.get("q"):
+        like = f"%{args['q']}%"
+        stmt = stmt.where(sa.or_(*(c.ilike(like) for c in text_columns)))
+    if args.get("under") is not None:
+        root = db.session.get(Unit, args["under"])
+        prefix = root.path if root is not None else "/none/"
+        stmt = stmt.where(unit_col.in_(sa.select(Unit.id).where(Unit.path.startswith(prefix))))
+    return stmt
+
+
+def search_units(args: dict, user) -> sa.Select:
+    stmt = _search(sa.select(Unit).order_by(Unit.path), Unit, args, user, (Unit.name, Unit.code))
+    if "kind" in args:
+        stmt = stmt.where(Unit.kind == args["kind"])
+    if "parent_id" in args:
+        stmt = stmt.where(Unit.parent_id == args["parent_id"])
+    if args.get("tag"):
+        # Tags are few per unit; a LIKE on the JSON text is portable and good enough at county scale.
+        stmt = stmt.where(sa.cast(Unit.tags, sa.Text).like(f'%"{args["tag"]}"%'))
+    return stmt
+
+
+def search_staff(args: dict, user) -> sa.Select:
+    stmt = _search(sa.select(Staff).order_by(Staff.unit_id, Staff.badge_no), Staff, args, user,
+                   (Staff.name, Staff.badge_no))
+    if "unit_id" in args:
+        stmt = stmt.where(Staff.unit_id == args["unit_id"])
+    if args.get("window_no"):
+        stmt = stmt.where(Staff.window_no == args["window_no"])
+    return stmt
+
+
+def search_service_items(args: dict, user) -> sa.Select:
+    stmt = _search(sa.select(ServiceItem).order_by(ServiceItem.code), ServiceItem, args, user,
+                   (ServiceItem.name, ServiceItem.code))
+    if "unit_id" in args:
+        stmt = stmt.where(ServiceItem.unit_id == args["unit_id"])
+    return stmt
+
+
+def delta_head(user) -> int:
+    """The newest change seq the caller could receive (drives the delta ETag)."""
+    heads = []
+    scope = scope_unit_ids(user)
+    for model in (Unit, Staff, ServiceItem):
+        stmt = sa.select(sa.func.max(model.change_seq))
+        if scope is not None:
+            stmt = stmt.where((model.id if model is Unit else model.unit_id).in_(scope))
+        heads.append(db.session.scalar(stmt) or 0)
+    return max(heads)
+
+
+def delta(user, since: int, limit: int) -> dict:
+    """Everything changed after `since`, oldest change first, at most `limit` rows in all.
+
+    Deactivated rows come too (is_active false) so the phone drops them. Change seqs are assigned
+    under the trail's head lock, so they grow in commit order and a cursor never skips a row.
+    """
+    scope = scope_unit_ids(user)
+    rows: list[tuple[int, str, object]] = []
+    for model, key in ((Unit, "units"), (Staff, "staff"), (ServiceItem, "service_items")):
+        stmt = sa.select(model).where(model.change_seq > since).order_by(model.change_seq).limit(limit + 1)
+        if scope is not None:
+            stmt = stmt.where((model.id if model is Unit else model.unit_id).in_(scope))
+        rows.extend((obj.change_seq, key, obj) for obj in db.session.scalars(stmt))
+    rows.sort(key=lambda r: r[0])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    out = {"units": [], "staff": [], "service_items": []}
+    for _, key, obj in rows:
+        out[key].append(obj)
+    cursor = rows[-1][0] if rows else since
+    return {**out, "cursor": cursor, "has_more": has_more}
