@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
+from inspect_api.auth.access import enforce_declared_roles
 from inspect_api.config import Config
 from inspect_api.core.clock import SystemClock
 from inspect_api.db import configure_engine, write_intent
@@ -83,6 +84,7 @@ def register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _before():
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        enforce_declared_roles(app)
         has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
         if request.method in ("POST", "PUT", "PATCH") and has_body and request.mimetype not in JSON_OR_UPLOAD:
             raise UnsupportedMediaType(

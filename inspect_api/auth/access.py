@@ -94,3 +94,33 @@ def roles(*allowed: str):
         return wrapper
 
     return decorator
+
+
+PUBLIC_ENDPOINT_PREFIXES = ("api-docs.", "static")
+
+
+def declared_roles(view_func, method: str) -> frozenset | None:
+    view_class = getattr(view_func, "view_class", None)
+    handler = getattr(view_class, method.lower(), None) if view_class else view_func
+    if handler is None and method == "HEAD" and view_class is not None:
+        handler = getattr(view_class, "get", None)
+    return getattr(handler, "_inspect_roles", None)
+
+
+def enforce_declared_roles(app) -> None:
+    """Check the caller before any argument parsing, so a refused caller gets 401/403, never a 422
+    that would describe the endpoint. An endpoint that declares no roles is closed (secure default)."""
+    from flask import request
+
+    endpoint = request.endpoint
+    if endpoint is None or request.method == "OPTIONS" or endpoint.startswith(PUBLIC_ENDPOINT_PREFIXES):
+        return
+    allowed = declared_roles(app.view_functions[endpoint], request.method)
+    if allowed is None:
+        raise Forbidden("该接口未声明允许的角色 (endpoint declares no roles)", code="no_roles_declared")
+    if PUBLIC in allowed:
+        return
+    user = current_user()
+    if user.role not in allowed:
+        raise Forbidden("当前角色无权执行此操作 (not allowed for your role)",
+                        details={"role": user.role, "allowed": sorted(allowed)})

@@ -1,0 +1,106 @@
+"""Every endpoint × every role: the declared roles match the table below, and the server behaves so.
+
+Changing who may call an endpoint means changing this table on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from inspect_api.auth.access import PUBLIC, declared_roles
+from tests.helpers import ROLES, headers_for, make_unit
+
+ALL = set(ROLES)
+ED = {"admin", "office"}
+
+# "METHOD /path" (url rule as Flask writes it) -> roles allowed
+EXPECTED: dict[str, set[str]] = {
+    "GET /api/v1/health": {PUBLIC},
+    "POST /api/v1/auth/token": {PUBLIC},
+    "POST /api/v1/auth/refresh": {PUBLIC},
+    "POST /api/v1/auth/logout": ALL,
+    "GET /api/v1/auth/me": ALL,
+    "POST /api/v1/auth/me/password": ALL,
+    "GET /api/v1/users": {"admin"},
+    "POST /api/v1/users": {"admin"},
+    "GET /api/v1/users/<int:user_id>": {"admin"},
+    "PATCH /api/v1/users/<int:user_id>": {"admin"},
+    "POST /api/v1/users/<int:user_id>/password": {"admin"},
+    "GET /api/v1/org/delta": ALL,
+    "POST /api/v1/org/imports/<string:kind>": {"admin"},
+}
+for _entity in ("units", "staff", "service-items"):
+    EXPECTED.update({
+        f"GET /api/v1/org/{_entity}": ALL,
+        f"POST /api/v1/org/{_entity}": ED,
+        f"GET /api/v1/org/{_entity}/<int:obj_id>": ALL,
+        f"PATCH /api/v1/org/{_entity}/<int:obj_id>": ED,
+        f"POST /api/v1/org/{_entity}/<int:obj_id>/active": ED,
+        f"GET /api/v1/org/{_entity}/<int:obj_id>/history": ED,
+    })
+
+
+def _endpoints(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(("api-docs.", "static")):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, rule
+
+
+def _key(method, rule) -> str:
+    return f"{method} {rule.rule}"
+
+
+def _url(rule) -> str:
+    return re.sub(r"<(?:int:)?[a-z_]+>", "1", re.sub(r"<string:[a-z_]+>", "x", rule.rule))
+
+
+def test_every_endpoint_declares_roles_and_matches_the_table(app):
+    declared = {}
+    for method, rule in _endpoints(app):
+        roles = declared_roles(app.view_functions[rule.endpoint], method)
+        assert roles is not None, f"{_key(method, rule)} declares no roles"
+        declared[_key(method, rule)] = set(roles)
+    expected = EXPECTED
+    missing = set(declared) - set(expected)
+    extra = set(expected) - set(declared)
+    assert not extra, f"table lists endpoints that do not exist: {sorted(extra)}"
+    assert not missing, f"endpoints missing from the table (add them on purpose): {sorted(missing)}"
+    for key, roles in declared.items():
+        assert roles == expected[key], f"{key}: declared {sorted(roles)}, table says {sorted(expected[key])}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_is_let_in_or_refused_as_the_table_says(app, client, role):
+    unit = make_unit()
+    headers = headers_for(client, role, unit if role == "unit_liaison" else None)
+    wrong = []
+    for method, rule in _endpoints(app):
+        if rule.rule == "/api/v1/auth/logout":
+            continue  # would end this very session; covered in test_auth
+        allowed = declared_roles(app.view_functions[rule.endpoint], method)
+        resp = client.open(_url(rule), method=method, json={}, headers=headers)
+        status = resp.status_code
+        assert status != 500, f"{method} {rule.rule} as {role}: 500"
+        if PUBLIC in allowed:
+            continue
+        if role in allowed and status in (401, 403):
+            wrong.append(f"{method} {rule.rule}: {role} refused with {status}")
+        if role not in allowed and status != 403:
+            wrong.append(f"{method} {rule.rule}: {role} should get 403, got {status}")
+        if status == 403:
+            assert resp.get_json()["error"]["code"] == "forbidden"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_without_a_token_every_closed_endpoint_answers_401(app, client):
+    for method, rule in _endpoints(app):
+        allowed = declared_roles(app.view_functions[rule.endpoint], method)
+        if PUBLIC in allowed:
+            continue
+        resp = client.open(_url(rule), method=method, json={})
+        assert resp.status_code == 401, f"{method} {rule.rule}: {resp.status_code}"
+        assert resp.get_json()["error"]["code"] in {"invalid_token", "unauthorized"}
