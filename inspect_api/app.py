@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.routing import IntegerConverter
 
 from inspect_api.auth.access import enforce_declared_roles
@@ -83,6 +83,9 @@ def register_blueprints(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _before():
+        # A request never inherits a caller from an outer app context (tests push one for a whole test).
+        g.pop("inspect_user", None)
+        g.pop("inspect_session", None)
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
         enforce_declared_roles(app)
         has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
@@ -97,6 +100,7 @@ def register_request_hooks(app: Flask) -> None:
         # One transaction per request: whatever a view did not commit is rolled back.
         try:
             db.session.rollback()
+            db.session.expire_all()  # the next request in the same app context reads fresh rows
         except Exception:  # a dead connection must not mask the original answer
             logging.getLogger(__name__).exception("rollback failed")
 

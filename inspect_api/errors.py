@@ -122,7 +122,7 @@ def _http_message(exc: HTTPException) -> str:
     if data.get("message"):
         return str(data["message"])
     status = exc.code or 500
-    if status == 400 and exc.description and "JSON" in exc.description:
+    if status == 400 and "json" in f"{exc.description} {data.get('messages', '')}".lower():
         return "请求体不是合法的 JSON (invalid JSON body)"
     return HTTP_MESSAGES.get(status, exc.name)
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt.exceptions import PyJWTError
+from jwt.exceptions import ExpiredSignatureError, PyJWTError
 
 from inspect_api.auth.models import AuthSession, User
 from inspect_api.auth.rules import ROLE_LABELS, Role
@@ -28,6 +28,8 @@ _ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Erro
 def _load_session(refresh: bool = False) -> tuple[AuthSession, dict]:
     try:
         verify_jwt_in_request(refresh=refresh)
+    except ExpiredSignatureError as exc:
+        raise Unauthorized("令牌已过期 (token expired)", code="token_expired") from exc
     except (JWTExtendedException, PyJWTError) as exc:
         raise Unauthorized("未登录或令牌无效 (missing or invalid token)", code="invalid_token") from exc
     claims = get_jwt()
@@ -52,7 +54,8 @@ def current_user() -> User:
 def refresh_session() -> tuple[AuthSession, dict]:
     """The session a refresh token belongs to, locked for rotation."""
     session, claims = _load_session(refresh=True)
-    db.session.refresh(session, with_for_update=True)
+    db.session.execute(sa.select(AuthSession.id).where(AuthSession.id == session.id).with_for_update())
+    db.session.refresh(session)
     if session.revoked_at is not None:
         raise Unauthorized("登录已失效, 请重新登录 (session ended)", code="session_revoked")
     return session, claims

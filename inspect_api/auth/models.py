@@ -27,7 +27,7 @@ class User(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     password_changed_at: Mapped[datetime | None]
 
-    unit = relationship("Unit", lazy="joined")
+    unit = relationship("Unit", lazy="select")
 
 
 class AuthSession(db.Model):
@@ -47,7 +47,7 @@ class AuthSession(db.Model):
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
     user_agent: Mapped[str | None] = mapped_column(sa.String(255))
 
-    user = relationship(User, lazy="joined")
+    user = relationship(User, lazy="joined", innerjoin=True)
 
 
 class LoginThrottle(db.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -40,7 +42,5 @@ def _dummy_hash() -> str:
 
 
 def _burn(hasher: PasswordHasher, password: str) -> None:
-    try:
+    with contextlib.suppress(VerificationError, InvalidHashError):
         hasher.verify(_dummy_hash(), password)
-    except (VerificationError, InvalidHashError):
-        pass

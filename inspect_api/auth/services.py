@@ -12,10 +12,25 @@ from flask_jwt_extended import create_access_token, create_refresh_token, get_jt
 from inspect_api.audit import services as audit
 from inspect_api.auth.models import AuthSession, LoginThrottle, User
 from inspect_api.auth.passwords import hash_password, verify_password
-from inspect_api.auth.rules import Role, ThrottlePolicy, ThrottleState, after_failure, password_problems, retry_after
+from inspect_api.auth.rules import (
+    Role,
+    ThrottlePolicy,
+    ThrottleState,
+    after_failure,
+    password_problems,
+    retry_after,
+)
 from inspect_api.core import clock
 from inspect_api.db import db
-from inspect_api.errors import Conflict, DomainError, Forbidden, NotFound, TooManyRequests, Unauthorized, Unprocessable
+from inspect_api.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+)
 
 
 def throttle_policy() -> ThrottlePolicy:

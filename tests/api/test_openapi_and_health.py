@@ -1,0 +1,50 @@
+"""The OpenAPI description covers every endpoint with its roles and errors; health reports status."""
+
+from __future__ import annotations
+
+from tests.api.test_roles_table import _endpoints
+
+
+def test_openapi_documents_every_endpoint_with_roles(app, client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    paths = spec["paths"]
+    for method, rule in _endpoints(app):
+        path = rule.rule
+        for conv in ("int:", "string:"):
+            path = path.replace(f"<{conv}", "{").replace(">", "}")
+        assert path in paths, f"{path} missing from OpenAPI"
+        op = paths[path][method.lower()]
+        assert op.get("summary"), f"{method} {path} has no summary"
+        if path not in ("/api/v1/health", "/api/v1/auth/token", "/api/v1/auth/refresh"):
+            assert op["x-roles"], f"{method} {path} lists no roles"
+            assert op["security"] == [{"bearerAuth": []}]
+            assert {"401", "403"} <= set(op["responses"])
+    assert "Error" in spec["components"]["schemas"]
+
+
+def test_docs_page_is_served(client):
+    resp = client.get("/api/v1/docs")
+    assert resp.status_code == 200 and b"openapi.json" in resp.data
+
+
+def test_health_reports_database_and_storage(client):
+    resp = client.get("/api/v1/health")
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["status"] == "ok"
+    assert body["database"]["status"] == "ok" and body["database"]["revision"]
+    assert body["storage"]["status"] == "ok" and body["storage"]["free_bytes"] > 0
+
+
+def test_health_is_degraded_when_storage_is_not_writable(app, client, tmp_path):
+    from inspect_api.core.storage import LocalStorage
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    original = app.extensions.get("inspect_storage")
+    app.extensions["inspect_storage"] = LocalStorage(str(blocker / "evidence"))
+    try:
+        resp = client.get("/api/v1/health")
+    finally:
+        app.extensions["inspect_storage"] = original
+    assert resp.status_code == 503 and resp.get_json()["storage"]["status"] == "error"
