@@ -9,6 +9,7 @@ from flask import Flask, g, request
 from werkzeug.routing import IntegerConverter
 
 from inspect_api.auth.access import enforce_declared_roles
+from inspect_api.checklists.loader import check_directory
 from inspect_api.config import Config
 from inspect_api.core.clock import SystemClock
 from inspect_api.db import configure_engine, write_intent
@@ -32,6 +33,7 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     app = Flask(__name__, instance_path=config.INSPECT_INSTANCE_DIR)
     app.config.from_object(config)
+    check_directory(app.config["INSPECT_CHECKLIST_DIR"])  # fail fast on an invalid template (files only)
     app.url_map.converters["int"] = IdConverter
     app.json.ensure_ascii = False
     app.extensions["inspect_clock"] = SystemClock()
@@ -44,6 +46,8 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    import inspect_api.models  # noqa: F401  (every table on the metadata before anything uses it)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), compare_type=True, render_as_batch=True)
     jwt.init_app(app)

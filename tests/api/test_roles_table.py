@@ -30,6 +30,10 @@ EXPECTED: dict[str, set[str]] = {
     "POST /api/v1/users/<int:user_id>/password": {"admin"},
     "GET /api/v1/org/delta": ALL,
     "POST /api/v1/org/imports/<string:kind>": {"admin"},
+    "GET /api/v1/checklists": ALL,
+    "GET /api/v1/checklists/<string:code>": ALL,
+    "GET /api/v1/checklists/<string:code>/versions": ALL,
+    "GET /api/v1/checklists/<string:code>/versions/<int:version>": ALL,
 }
 for _entity in ("units", "staff", "service-items"):
     EXPECTED.update({
