@@ -7,9 +7,12 @@ never reaches a client.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+if TYPE_CHECKING:  # the exception classes stay importable from pure rules modules (no Flask)
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,8 @@ HTTP_MESSAGES = {
 
 
 def error_response(status: int, code: str, message: str, details=None, headers=None):
+    from flask import jsonify
+
     resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     resp.status_code = status
     for key, value in (headers or {}).items():
@@ -109,12 +114,21 @@ def error_response(status: int, code: str, message: str, details=None, headers=N
 
 
 def _http_details(exc: HTTPException) -> dict:
-    # flask-smorest/webargs put field messages under exc.data["messages"].
+    """Field messages from flask-smorest/webargs, flattened to the one shape services use too:
+    `{"fields": {"name": [...]}, "location": "json"}`."""
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages")
-    if isinstance(messages, dict):
-        return {"fields": messages}
-    return {}
+    if not isinstance(messages, dict):
+        return {}
+    fields: dict = {}
+    locations = []
+    for location, msgs in messages.items():
+        locations.append(location)
+        if isinstance(msgs, dict):
+            fields.update(msgs)
+        else:
+            fields.setdefault("_schema", []).extend(msgs if isinstance(msgs, list) else [msgs])
+    return {"fields": fields, "location": ",".join(locations)}
 
 
 def _http_message(exc: HTTPException) -> str:

@@ -38,3 +38,32 @@ def bearer(token: str) -> dict:
 def headers_for(client, role: str, unit=None) -> dict:
     user = make_user(role, unit)
     return bearer(login(client, user.username)["access_token"])
+
+
+def make_staff(unit, badge_no: str | None = None, **fields):
+    n = next(_seq)
+    data = {"badge_no": badge_no or f"B{n}", "name": f"工作人员{n}", "unit_id": unit.id, "post": "窗口受理"}
+    return org.create_staff({**data, **fields})
+
+
+def make_service_item(unit, code: str | None = None, **fields):
+    n = next(_seq)
+    data = {"code": code or f"S{n}", "name": f"服务事项{n}", "unit_id": unit.id,
+            "materials": [{"code": "M1", "name": "身份证"}], "statutory_limit_days": 20,
+            "committed_limit_days": 5}
+    return org.create_service_item({**data, **fields})
+
+
+LOCATIONS = ("json", "query", "form", "files", "headers")
+
+
+def field_errors(resp) -> dict:
+    """The per-field messages of an error answer: `error.details.fields`, with the schema errors'
+    location level (`fields.json.<field>`) folded into the services' flat `fields.<field>`."""
+    body = resp.get_json()
+    assert body and "error" in body, body
+    found = dict(body["error"]["details"].get("fields", {}))
+    for location in LOCATIONS:
+        if isinstance(found.get(location), dict):
+            found.update(found.pop(location))
+    return found

@@ -14,7 +14,11 @@ from inspect_api.db import db
 
 
 def _lock_head() -> AuditHead:
-    head = db.session.execute(sa.select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    # populate_existing: a session that loaded the head in an earlier transaction (expire_on_commit is
+    # off) must not append after its stale copy; the locked row is the truth.
+    head = db.session.execute(
+        sa.select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         db.session.add(head)
@@ -65,11 +69,15 @@ def decode(ev: AuditEvent) -> dict:
     return json.loads(ev.payload)
 
 
+COLUMNS = ("at", "actor_id", "actor_role", "action", "entity_type", "entity_id")
+
+
 def _stored(batch: int = 5000) -> Iterator[StoredEvent]:
     last = 0
+    columns = [getattr(AuditEvent, name) for name in COLUMNS]
     while True:
         rows = db.session.execute(
-            sa.select(AuditEvent.seq, AuditEvent.payload, AuditEvent.prev_hash, AuditEvent.hash)
+            sa.select(AuditEvent.seq, AuditEvent.payload, AuditEvent.prev_hash, AuditEvent.hash, *columns)
             .where(AuditEvent.seq > last)
             .order_by(AuditEvent.seq)
             .limit(batch)
@@ -77,7 +85,7 @@ def _stored(batch: int = 5000) -> Iterator[StoredEvent]:
         if not rows:
             return
         for row in rows:
-            yield StoredEvent(*row)
+            yield StoredEvent(*row[:4], columns=dict(zip(COLUMNS, row[4:], strict=True)))
         last = rows[-1].seq
 
 

@@ -1,13 +1,128 @@
-"""`inspect-api import ...` and `inspect-api demo ...` (filled in by the import work)."""
+"""`inspect-api import units|staff|service-items FILE` and `inspect-api demo load`.
+
+Each command is one transaction: commit at the end, roll back (and exit 1) on any error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
+
+from inspect_api.db import db
+from inspect_api.errors import DomainError
+
+IMPORT_KINDS = {"units": "单位 (units)", "staff": "工作人员 (staff)", "service-items": "服务事项 (service items)"}
+
+
+def describe_error(error) -> str:
+    """One RowError as a line for people: "行 5, 列 单位编码: ..."."""
+    if error.row == 0:
+        return f"文件: {error.reason}"
+    if error.column is None:
+        return f"行 {error.row}: {error.reason}"
+    return f"行 {error.row}, 列 {error.column}: {error.reason}"
+
+
+class _ProgressBar:
+    """A click progress bar, opened on the first report (when the number of rows is known)."""
+
+    def __init__(self, stack: contextlib.ExitStack, label: str):
+        self.stack, self.label = stack, label
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = self.stack.enter_context(
+                click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True))
+        self.bar.update(done - self.done)
+        self.done = done
 
 
 @click.group("import")
 def import_cli():
-    """Import the org registry from CSV or XLSX."""
+    """Import the org registry from CSV or XLSX (all or nothing; re-importing changes nothing)."""
+
+
+def _import_file(kind: str, path: Path) -> None:
+    from inspect_api.org.imports import run_import
+
+    if not path.is_file():
+        raise click.BadParameter(f"找不到文件 {path} (no such file)", param_hint="FILE")
+    try:
+        with path.open("rb") as fh, contextlib.ExitStack() as stack:
+            report = run_import(kind, fh, path.name, progress=_ProgressBar(stack, f"导入{IMPORT_KINDS[kind]}"))
+    except OSError as exc:
+        db.session.rollback()
+        raise click.FileError(str(path), hint=exc.strerror or str(exc)) from exc
+    if report.errors:
+        db.session.rollback()
+        click.secho(f"文件有 {len(report.errors)} 处错误，未导入任何数据 (nothing imported):", fg="red", err=True)
+        for error in report.errors:
+            click.echo(f"  {describe_error(error)}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"导入完成 {IMPORT_KINDS[kind]}: 共 {report.rows} 行, 新增 {report.created}, "
+               f"更新 {report.updated}, 未变 {report.unchanged}")
+
+
+def _import_command(kind: str) -> click.Command:
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @with_appcontext
+    def command(file: Path) -> None:
+        _import_file(kind, file)
+
+    command.__doc__ = (f"Import {IMPORT_KINDS[kind]} from a CSV (UTF-8 or GB18030) or XLSX file; "
+                       "see docs/import.md for the columns.")
+    return click.command(kind)(command)
+
+
+for _kind in IMPORT_KINDS:
+    import_cli.add_command(_import_command(_kind))
 
 
 @click.group("demo")
 def demo_cli():
-    """Demo data."""
+    """Demo data: a fictional county (清川县) and one account per role."""
+
+
+@demo_cli.command("load")
+@click.option("--force", is_flag=True,
+              help="Load even into a database that is not empty (upserts the registry, adds missing accounts).")
+@with_appcontext
+def demo_load(force: bool) -> None:
+    """Load the demo county and accounts (only into an empty database; never in production)."""
+    from inspect_api.auth.rules import ROLE_LABELS
+    from inspect_api.org.demo import load_demo
+    from inspect_api.org.services import unit_by_code
+
+    try:
+        summary = load_demo(force=force)
+    except DomainError as exc:
+        db.session.rollback()
+        click.secho(f"错误 error: {exc.message}", fg="red", err=True)
+        for line in (exc.details or {}).get("errors", []):
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
+    if not summary.loaded:
+        db.session.rollback()
+        click.echo("数据库不是空的, 未加载演示数据 (database not empty, demo data not loaded)")
+        return
+    db.session.commit()
+    for report in summary.reports:
+        click.echo(f"{IMPORT_KINDS[report.kind]}: 新增 {report.created}, 更新 {report.updated}, "
+                   f"未变 {report.unchanged}")
+    if not summary.accounts:
+        click.echo("演示账号都已存在, 未新建账号 (all demo accounts exist already)")
+        return
+    click.echo(f"\n演示账号 (demo accounts), 密码均为 {summary.password}:")
+    click.echo(f"  {'username':<12} {'role':<13} {'password':<14} 姓名 / 单位")
+    for account in summary.accounts:
+        label = ROLE_LABELS.get(account.role, account.role)
+        unit = f" / {unit_by_code(account.unit_code).name}" if account.unit_code else ""
+        click.echo(f"  {account.username:<12} {account.role:<13} {summary.password:<14} "
+                   f"{account.full_name} ({label}){unit}")

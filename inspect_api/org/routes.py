@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g, make_response, request
+from flask import after_this_request, make_response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -123,7 +123,8 @@ def _crud(path: str, model, schema, update_schema, query_schema, search, create,
         @blp.alt_response(412, description="If-Match 版本已过期")
         @roles(*EDITORS)
         def patch(self, body, obj_id):
-            obj = get(obj_id, current_user())
+            # Locked: two editors sending the same If-Match must not both pass the check.
+            obj = get(obj_id, current_user(), lock=True)
             services.check_version(obj, _if_match())
             obj = update(obj, body, actor=current_user())
             db.session.commit()
@@ -134,7 +135,8 @@ def _crud(path: str, model, schema, update_schema, query_schema, search, create,
         @blp.response(200, schema)
         @roles(*EDITORS)
         def post(self, body, obj_id):
-            obj = services.set_active(get(obj_id, current_user()), body["is_active"], actor=current_user())
+            obj = services.set_active(get(obj_id, current_user(), lock=True), body["is_active"],
+                                      actor=current_user())
             db.session.commit()
             return obj
 
@@ -178,27 +180,33 @@ class Delta(MethodView):
 
         Start with `since=0`; store the returned `cursor` and send it next time. While `has_more` is
         true, ask again at once with the new cursor. Send the ETag back as `If-None-Match` to get a
-        bodiless 304 when nothing changed.
+        bodiless 304 when nothing changed. The rows under a moved unit share one change, which is never
+        split across pages, so a page may hold more than `limit` rows.
         """
         user = current_user()
         etag = f'"org-{user.role}-{user.unit_id or 0}-{args["since"]}-{args["limit"]}-{services.delta_head(user)}"'
-        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        if etag in _if_none_match():
             resp = make_response("", 304)
             resp.headers["ETag"] = etag
             resp.headers["Cache-Control"] = "private, no-cache"
             return resp
         body = services.delta(user, args["since"], args["limit"])
-        g.delta_etag = etag
+
+        # Per request, not on `g`: an app context (a test's, a worker's) may outlive one request.
+        @after_this_request
+        def _etag(resp):
+            if resp.status_code == 200:
+                resp.headers["ETag"] = etag
+                resp.headers["Cache-Control"] = "private, no-cache"
+            return resp
+
         return body
 
 
-@blp.after_request
-def _delta_etag(resp):
-    etag = getattr(g, "delta_etag", None)
-    if etag and resp.status_code == 200:
-        resp.headers["ETag"] = etag
-        resp.headers["Cache-Control"] = "private, no-cache"
-    return resp
+def _if_none_match() -> set[str]:
+    """The entity tags of If-None-Match; comparison is weak (RFC 9110), so W/ is dropped."""
+    raw = request.headers.get("If-None-Match", "")
+    return {t.strip().removeprefix("W/") for t in raw.split(",") if t.strip()}
 
 
 @blp.route("/imports/<string:kind>")

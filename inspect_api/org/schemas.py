@@ -2,27 +2,68 @@
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from inspect_api.core.schemas import BaseSchema
 
 UNIT_KINDS = ["county", "department", "hall", "window", "other"]
-CODE = validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}$", error="只能包含字母、数字和 _ . - (letters, digits, _ . -)")
+# \Z, not $: "$" also matches before a final newline, which would let "U1\n" in.
+CODE = validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}\Z", error="只能包含字母、数字和 _ . - (letters, digits, _ . -)")
+OPENING_HOURS_ERROR = "格式如 09:00-12:00,13:30-17:30, 每段开始早于结束 (HH:MM-HH:MM, start before end)"
+# Ids are database integers: a bigger number is a validation error, not an overflow in the driver.
+ID = validate.Range(min=1, max=2**31 - 1, error="不存在的编号 (no such id)")
+SEQ = validate.Range(min=0, max=2**63 - 1)
+_HHMM = re.compile(r"([01][0-9]|2[0-4]):([0-5][0-9])")
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("不能为空 (must not be blank)")
+
+
+def _minutes(text: str) -> int:
+    m = _HHMM.fullmatch(text)
+    if m is None:
+        raise ValidationError(OPENING_HOURS_ERROR)
+    minutes = int(m[1]) * 60 + int(m[2])
+    if minutes > 24 * 60:
+        raise ValidationError(OPENING_HOURS_ERROR)
+    return minutes
+
+
+def valid_opening_hours(value: str) -> None:
+    """"09:00-12:00,13:30-17:30": real times, each period starting before it ends, in day order."""
+    previous_end = 0
+    for period in value.split(","):
+        start, sep, end = period.partition("-")
+        if not sep:
+            raise ValidationError(OPENING_HOURS_ERROR)
+        start_min, end_min = _minutes(start), _minutes(end)
+        if not previous_end <= start_min < end_min:
+            raise ValidationError(OPENING_HOURS_ERROR)
+        previous_end = end_min
+
+
+def unique_tags(tags: list) -> None:
+    if len(tags) != len(set(tags)):
+        raise ValidationError("标签重复 (duplicate tags)")
 
 
 class UnitSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=128), not_blank])
     kind = fields.String(required=True, validate=validate.OneOf(UNIT_KINDS))
-    parent_id = fields.Integer(allow_none=True, load_default=None)
+    parent_id = fields.Integer(allow_none=True, load_default=None, validate=ID)
     head_name = fields.String(allow_none=True, validate=validate.Length(max=64))
     head_title = fields.String(allow_none=True, validate=validate.Length(max=64))
     address = fields.String(allow_none=True, validate=validate.Length(max=255))
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
-    opening_hours = fields.String(allow_none=True, validate=validate.Regexp(
-        r"^\d{2}:\d{2}-\d{2}:\d{2}(,\d{2}:\d{2}-\d{2}:\d{2})*$", error="格式如 09:00-12:00,13:30-17:30"))
-    tags = fields.List(fields.String(validate=validate.Length(min=1, max=32)), validate=validate.Length(max=20))
+    opening_hours = fields.String(allow_none=True, validate=[validate.Length(max=64), valid_opening_hours])
+    tags = fields.List(fields.String(validate=[validate.Length(min=1, max=32), not_blank]),
+                       validate=[validate.Length(max=20), unique_tags])
     is_active = fields.Boolean(dump_only=True)
     version = fields.Integer(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -30,16 +71,16 @@ class UnitSchema(BaseSchema):
 
 class UnitUpdateSchema(UnitSchema):
     code = fields.String(validate=CODE)
-    name = fields.String(validate=validate.Length(min=1, max=128))
+    name = fields.String(validate=[validate.Length(min=1, max=128), not_blank])
     kind = fields.String(validate=validate.OneOf(UNIT_KINDS))
-    parent_id = fields.Integer(allow_none=True)
+    parent_id = fields.Integer(allow_none=True, validate=ID)
 
 
 class UnitQuerySchema(BaseSchema):
     q = fields.String(validate=validate.Length(max=64), metadata={"description": "名称或编码包含"})
     kind = fields.String(validate=validate.OneOf(UNIT_KINDS))
-    parent_id = fields.Integer()
-    under = fields.Integer(metadata={"description": "只列出该单位及其下级 (subtree)"})
+    parent_id = fields.Integer(validate=ID)
+    under = fields.Integer(validate=ID, metadata={"description": "只列出该单位及其下级 (subtree)"})
     tag = fields.String()
     include_inactive = fields.Boolean(load_default=False)
 
@@ -47,12 +88,12 @@ class UnitQuerySchema(BaseSchema):
 class StaffSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     badge_no = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    unit_id = fields.Integer(required=True)
-    post = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=64), not_blank])
+    unit_id = fields.Integer(required=True, validate=ID)
+    post = fields.String(required=True, validate=[validate.Length(min=1, max=64), not_blank])
     position = fields.String(allow_none=True, validate=validate.Length(max=64))
     window_no = fields.String(allow_none=True, validate=validate.Length(max=16))
-    backup_id = fields.Integer(allow_none=True)
+    backup_id = fields.Integer(allow_none=True, validate=ID)
     is_active = fields.Boolean(dump_only=True)
     version = fields.Integer(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -60,22 +101,22 @@ class StaffSchema(BaseSchema):
 
 class StaffUpdateSchema(StaffSchema):
     badge_no = fields.String(validate=CODE)
-    name = fields.String(validate=validate.Length(min=1, max=64))
-    unit_id = fields.Integer()
-    post = fields.String(validate=validate.Length(min=1, max=64))
+    name = fields.String(validate=[validate.Length(min=1, max=64), not_blank])
+    unit_id = fields.Integer(validate=ID)
+    post = fields.String(validate=[validate.Length(min=1, max=64), not_blank])
 
 
 class StaffQuerySchema(BaseSchema):
     q = fields.String(validate=validate.Length(max=64), metadata={"description": "姓名或工牌号包含"})
-    unit_id = fields.Integer()
-    under = fields.Integer()
+    unit_id = fields.Integer(validate=ID)
+    under = fields.Integer(validate=ID)
     window_no = fields.String()
     include_inactive = fields.Boolean(load_default=False)
 
 
 class MaterialSchema(BaseSchema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=16))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=255), not_blank])
     note = fields.String(allow_none=True, validate=validate.Length(max=255))
 
 
@@ -88,8 +129,8 @@ def _materials_unique(materials) -> None:
 class ServiceItemSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    unit_id = fields.Integer(required=True)
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=255), not_blank])
+    unit_id = fields.Integer(required=True, validate=ID)
     materials = fields.List(fields.Nested(MaterialSchema), required=True, validate=_materials_unique)
     statutory_limit_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
     committed_limit_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
@@ -108,8 +149,8 @@ class ServiceItemSchema(BaseSchema):
 
 class ServiceItemUpdateSchema(ServiceItemSchema):
     code = fields.String(validate=CODE)
-    name = fields.String(validate=validate.Length(min=1, max=255))
-    unit_id = fields.Integer()
+    name = fields.String(validate=[validate.Length(min=1, max=255), not_blank])
+    unit_id = fields.Integer(validate=ID)
     materials = fields.List(fields.Nested(MaterialSchema), validate=_materials_unique)
     statutory_limit_days = fields.Integer(validate=validate.Range(min=0, max=365))
     committed_limit_days = fields.Integer(validate=validate.Range(min=0, max=365))
@@ -118,13 +159,13 @@ class ServiceItemUpdateSchema(ServiceItemSchema):
 
 class ServiceItemQuerySchema(BaseSchema):
     q = fields.String(validate=validate.Length(max=64))
-    unit_id = fields.Integer()
-    under = fields.Integer()
+    unit_id = fields.Integer(validate=ID)
+    under = fields.Integer(validate=ID)
     include_inactive = fields.Boolean(load_default=False)
 
 
 class DeltaQuerySchema(BaseSchema):
-    since = fields.Integer(load_default=0, validate=validate.Range(min=0),
+    since = fields.Integer(load_default=0, validate=SEQ,
                            metadata={"description": "上次同步返回的 cursor; 0 表示全量"})
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=2000))
 

@@ -4,10 +4,11 @@ delta feed. Every change is written to the trail, and the row remembers that eve
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from inspect_api.audit import services as audit
 from inspect_api.auth.rules import Role
-from inspect_api.db import db
+from inspect_api.db import db, is_postgres
 from inspect_api.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from inspect_api.org.models import ServiceItem, Staff, Unit
 
@@ -56,24 +57,30 @@ def _in_scope(user, unit_id: int) -> bool:
     return db.session.scalar(sa.select(sa.literal(True)).where(sa.literal(unit_id).in_(scope))) is True
 
 
-def _get(model, obj_id: int, user=None):
-    obj = db.session.get(model, obj_id)
+def _locked(model, obj_id: int):
+    """The row, locked until commit and read fresh (PostgreSQL; SQLite writers are serialised by
+    BEGIN IMMEDIATE): a version check or a children count stays true until the change is written."""
+    return db.session.get(model, obj_id, with_for_update=True, populate_existing=True)
+
+
+def _get(model, obj_id: int, user=None, lock: bool = False):
+    obj = _locked(model, obj_id) if lock else db.session.get(model, obj_id)
     unit_id = None if obj is None else (obj.id if model is Unit else obj.unit_id)
     if obj is None or (user is not None and not _in_scope(user, unit_id)):
         raise NotFound(f"{ENTITY[model][2]}不存在 (not found)")
     return obj
 
 
-def get_unit(unit_id: int, user=None) -> Unit:
-    return _get(Unit, unit_id, user)
+def get_unit(unit_id: int, user=None, *, lock: bool = False) -> Unit:
+    return _get(Unit, unit_id, user, lock)
 
 
-def get_staff(staff_id: int, user=None) -> Staff:
-    return _get(Staff, staff_id, user)
+def get_staff(staff_id: int, user=None, *, lock: bool = False) -> Staff:
+    return _get(Staff, staff_id, user, lock)
 
 
-def get_service_item(item_id: int, user=None) -> ServiceItem:
-    return _get(ServiceItem, item_id, user)
+def get_service_item(item_id: int, user=None, *, lock: bool = False) -> ServiceItem:
+    return _get(ServiceItem, item_id, user, lock)
 
 
 def unit_by_code(code: str) -> Unit:
@@ -103,11 +110,14 @@ def _unique(model, column, value, exclude_id=None, field=None) -> None:
 def _parent(parent_id: int | None, unit: Unit | None = None) -> Unit | None:
     if parent_id is None:
         return None
-    parent = db.session.get(Unit, parent_id)
+    parent = _locked(Unit, parent_id)  # so it cannot be deactivated while a child is put under it
     if parent is None:
         raise Unprocessable("上级单位不存在 (unknown parent)", {"fields": {"parent_id": ["unknown unit"]}})
     if unit is not None and unit.id is not None and parent.path.startswith(unit.path):
         raise Unprocessable("不能把单位移到自己的下级 (cycle)", {"fields": {"parent_id": ["would form a cycle"]}})
+    if not parent.is_active and (unit is None or unit.is_active):
+        # An active unit never sits under an inactive one (deactivation asks for no active children).
+        raise Unprocessable("上级单位已停用 (parent unit is inactive)", {"fields": {"parent_id": ["inactive unit"]}})
     return parent
 
 
@@ -127,21 +137,41 @@ def update_unit(unit: Unit, changes: dict, actor=None) -> Unit:
     before = snapshot(unit)
     if "code" in changes:
         _unique(Unit, Unit.code, changes["code"], unit.id, "code")
-    if "parent_id" in changes and changes["parent_id"] != unit.parent_id:
+    if "is_active" in changes:
+        _check_activation(unit, changes["is_active"])
+    moved = "parent_id" in changes and changes["parent_id"] != unit.parent_id
+    if moved:
         parent = _parent(changes["parent_id"], unit)
         old_path = unit.path
         new_path = (parent.path if parent else "/") + f"{unit.id}/"
-        # Move the whole subtree with one UPDATE of the path prefix.
+        # Move the whole subtree with one UPDATE of the path prefix; "fetch" refreshes the paths of
+        # units this session has already loaded, so a later move in the same transaction (an import)
+        # starts from the real paths.
         db.session.execute(
             sa.update(Unit)
             .where(Unit.path.startswith(old_path))
             .values(path=sa.literal(new_path, sa.String) + sa.func.substr(Unit.path, len(old_path) + 1))
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session="fetch")
         )
-        db.session.refresh(unit)
     for key, value in changes.items():
         setattr(unit, key, value)
-    return _finish_update(unit, before, actor)
+    _finish_update(unit, before, actor)
+    if moved:
+        _touch_subtree(unit)
+    return unit
+
+
+def _touch_subtree(unit: Unit) -> None:
+    """Give every row under a moved unit the move's seq: a liaison whose subtree gained them gets
+    them in the delta feed (several rows then share one seq; the feed keeps such a group whole)."""
+    seq = unit.change_seq
+    subtree = sa.select(Unit.id).where(Unit.path.startswith(unit.path))
+    for stmt in (
+        sa.update(Unit).where(Unit.path.startswith(unit.path), Unit.id != unit.id),
+        sa.update(Staff).where(Staff.unit_id.in_(subtree)),
+        sa.update(ServiceItem).where(ServiceItem.unit_id.in_(subtree)),
+    ):
+        db.session.execute(stmt.values(change_seq=seq).execution_options(synchronize_session="fetch"))
 
 
 def _finish_update(obj, before: dict, actor):
@@ -152,15 +182,25 @@ def _finish_update(obj, before: dict, actor):
     return obj
 
 
-def set_active(obj, active: bool, actor=None):
-    if obj.is_active == active:
-        return obj
-    if isinstance(obj, Unit) and not active:
+def _check_activation(obj, active: bool) -> None:
+    """Keep the tree consistent: no active unit under an inactive one."""
+    if not isinstance(obj, Unit) or obj.is_active == active:
+        return
+    if not active:
         children = db.session.scalar(
             sa.select(sa.func.count()).where(Unit.parent_id == obj.id, Unit.is_active.is_(True)))
         if children:
             raise Conflict(f"仍有 {children} 个在用的下级单位, 请先停用它们 (active children)",
                            {"active_children": children}, code="unit_has_children")
+    elif obj.parent_id is not None and not _locked(Unit, obj.parent_id).is_active:
+        raise Conflict("上级单位已停用, 请先启用上级单位 (parent unit is inactive)",
+                       {"parent_id": obj.parent_id}, code="parent_inactive")
+
+
+def set_active(obj, active: bool, actor=None):
+    if obj.is_active == active:
+        return obj
+    _check_activation(obj, active)
     before = snapshot(obj)
     obj.is_active = active
     obj.version += 1
@@ -209,9 +249,16 @@ def update_staff(staff: Staff, changes: dict, actor=None) -> Staff:
 
 # --- service items -----------------------------------------------------------------------------
 
+def _check_limits(statutory: int, committed: int) -> None:
+    if committed > statutory:
+        raise Unprocessable("承诺时限不得超过法定时限 (committed limit above statutory)",
+                            {"fields": {"committed_limit_days": ["above statutory limit"]}})
+
+
 def create_service_item(data: dict, actor=None) -> ServiceItem:
     _unique(ServiceItem, ServiceItem.code, data["code"], field="code")
     _check_unit(data["unit_id"])
+    _check_limits(data["statutory_limit_days"], data["committed_limit_days"])
     item = ServiceItem(**{k: v for k, v in data.items() if k in ITEM_FIELDS})
     db.session.add(item)
     _record(item, "create", actor, None)
@@ -224,11 +271,8 @@ def update_service_item(item: ServiceItem, changes: dict, actor=None) -> Service
         _unique(ServiceItem, ServiceItem.code, changes["code"], item.id, "code")
     if "unit_id" in changes:
         _check_unit(changes["unit_id"])
-    statutory = changes.get("statutory_limit_days", item.statutory_limit_days)
-    committed = changes.get("committed_limit_days", item.committed_limit_days)
-    if committed > statutory:
-        raise Unprocessable("承诺时限不得超过法定时限 (committed limit above statutory)",
-                            {"fields": {"committed_limit_days": ["above statutory limit"]}})
+    _check_limits(changes.get("statutory_limit_days", item.statutory_limit_days),
+                  changes.get("committed_limit_days", item.committed_limit_days))
     for key, value in changes.items():
         setattr(item, key, value)
     return _finish_update(item, before, actor)
@@ -238,14 +282,15 @@ def update_service_item(item: ServiceItem, changes: dict, actor=None) -> Service
 
 def _search(stmt, model, args, user, text_columns):
     scope = scope_unit_ids(user)
-    unit_col = model.id if model is Unit else model.unit_id
+    unit_col = _unit_column(model)
     if scope is not None:
         stmt = stmt.where(unit_col.in_(scope))
     if not args.get("include_inactive"):
         stmt = stmt.where(model.is_active.is_(True))
     if args.get("q"):
-        like = f"%{args['q']}%"
-        stmt = stmt.where(sa.or_(*(c.ilike(like) for c in text_columns)))
+        # The text is literal: "%" and "_" in it match themselves.
+        like = "%" + args["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(sa.or_(*(c.ilike(like, escape="\\") for c in text_columns)))
     if args.get("under") is not None:
         root = db.session.get(Unit, args["under"])
         prefix = root.path if root is not None else "/none/"
@@ -260,9 +305,17 @@ def search_units(args: dict, user) -> sa.Select:
     if "parent_id" in args:
         stmt = stmt.where(Unit.parent_id == args["parent_id"])
     if args.get("tag"):
-        # Tags are few per unit; a LIKE on the JSON text is portable and good enough at county scale.
-        stmt = stmt.where(sa.cast(Unit.tags, sa.Text).like(f'%"{args["tag"]}"%'))
+        stmt = stmt.where(_has_tag(args["tag"]))
     return stmt
+
+
+def _has_tag(tag: str):
+    """Exact element match in the tags array. Not a LIKE on the JSON text: the JSON serialiser
+    escapes Chinese as \\uXXXX, so "便民" would never match its own stored text."""
+    if is_postgres():
+        return sa.cast(Unit.tags, JSONB).contains([tag])
+    element = sa.func.json_each(Unit.tags).table_valued("value")
+    return sa.exists(sa.select(1).select_from(element).where(element.c.value == tag))
 
 
 def search_staff(args: dict, user) -> sa.Select:
@@ -290,29 +343,51 @@ def delta_head(user) -> int:
     for model in (Unit, Staff, ServiceItem):
         stmt = sa.select(sa.func.max(model.change_seq))
         if scope is not None:
-            stmt = stmt.where((model.id if model is Unit else model.unit_id).in_(scope))
+            stmt = stmt.where(_unit_column(model).in_(scope))
         heads.append(db.session.scalar(stmt) or 0)
     return max(heads)
 
 
+def _unit_column(model):
+    return model.id if model is Unit else model.unit_id
+
+
+DELTA_MODELS = ((Unit, "units"), (Staff, "staff"), (ServiceItem, "service_items"))
+
+
+def _changed_rows(scope, condition, limit: int | None = None) -> list[tuple[int, int, int, object]]:
+    rows = []
+    for order, (model, _) in enumerate(DELTA_MODELS):
+        stmt = sa.select(model).where(condition(model.change_seq)).order_by(model.change_seq, model.id)
+        if scope is not None:
+            stmt = stmt.where(_unit_column(model).in_(scope))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        rows.extend((obj.change_seq, order, obj.id, obj) for obj in db.session.scalars(stmt))
+    rows.sort(key=lambda r: r[:3])
+    return rows
+
+
 def delta(user, since: int, limit: int) -> dict:
-    """Everything changed after `since`, oldest change first, at most `limit` rows in all.
+    """Everything changed after `since`, oldest change first, about `limit` rows in all.
 
     Deactivated rows come too (is_active false) so the phone drops them. Change seqs are assigned
-    under the trail's head lock, so they grow in commit order and a cursor never skips a row.
+    under the trail's head lock, so they grow in commit order and a cursor never skips a row. The
+    rows under a moved unit share the move's seq; such a group is never split across pages, so a
+    page may hold more than `limit` rows.
     """
     scope = scope_unit_ids(user)
-    rows: list[tuple[int, str, object]] = []
-    for model, key in ((Unit, "units"), (Staff, "staff"), (ServiceItem, "service_items")):
-        stmt = sa.select(model).where(model.change_seq > since).order_by(model.change_seq).limit(limit + 1)
-        if scope is not None:
-            stmt = stmt.where((model.id if model is Unit else model.unit_id).in_(scope))
-        rows.extend((obj.change_seq, key, obj) for obj in db.session.scalars(stmt))
-    rows.sort(key=lambda r: r[0])
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    out = {"units": [], "staff": [], "service_items": []}
-    for _, key, obj in rows:
-        out[key].append(obj)
+    rows = _changed_rows(scope, lambda col: col > since, limit + 1)
+    has_more = False
+    if len(rows) > limit:
+        boundary = rows[limit - 1][0]
+        if rows[limit][0] == boundary:
+            rows = [r for r in rows if r[0] < boundary] + _changed_rows(scope, lambda col: col == boundary)
+        else:
+            rows = rows[:limit]
+        has_more = delta_head(user) > boundary
+    out = {key: [] for _, key in DELTA_MODELS}
+    for _, order, _, obj in rows:
+        out[DELTA_MODELS[order][1]].append(obj)
     cursor = rows[-1][0] if rows else since
     return {**out, "cursor": cursor, "has_more": has_more}

@@ -1,0 +1,94 @@
+"""Demo data: a small fictional county (清川县) and one account per role, for trying the system.
+
+The registry comes from the CSV files in `inspect_api/demo_data/`, loaded through the ordinary
+import (so the demo also exercises it); the accounts all have the password `config.DEMO_PASSWORD`.
+Loads only into an empty database and never in production. Flushes; the caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+
+import sqlalchemy as sa
+from flask import current_app
+
+from inspect_api.auth import services as auth
+from inspect_api.auth.models import User
+from inspect_api.config import DEMO_PASSWORD
+from inspect_api.db import db
+from inspect_api.errors import Conflict
+from inspect_api.org.imports import ImportReport, run_import
+from inspect_api.org.models import Unit
+
+DEMO_FILES = (("units", "units.csv"), ("staff", "staff.csv"), ("service-items", "service_items.csv"))
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    full_name: str
+    unit_code: str | None = None  # a liaison's unit; an inspector's employing unit (conflict of interest)
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("admin", "admin", "张立新"),
+    DemoAccount("office1", "office", "李晓梅"),
+    DemoAccount("office2", "office", "陈志强"),
+    DemoAccount("inspector1", "inspector", "王磊", "QC-RSJ"),
+    DemoAccount("inspector2", "inspector", "刘芳", "QC-SWJ"),
+    DemoAccount("inspector3", "inspector", "杨帆", "QC-GJJ"),
+    DemoAccount("inspector4", "inspector", "黄静", "QC-BDC"),
+    DemoAccount("liaison1", "unit_liaison", "周婷", "QC-SCJG"),
+    DemoAccount("leader1", "leader", "吴国平"),
+)
+
+
+class DemoRefused(Conflict):
+    code = "demo_refused"
+
+
+@dataclass
+class DemoSummary:
+    loaded: bool
+    reports: list[ImportReport] = field(default_factory=list)
+    accounts: list[DemoAccount] = field(default_factory=list)  # the accounts created
+    password: str = DEMO_PASSWORD
+
+
+def database_is_empty() -> bool:
+    return (db.session.scalar(sa.select(sa.func.count()).select_from(Unit)) == 0
+            and db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0)
+
+
+def load_demo(force: bool = False) -> DemoSummary:
+    """Load the demo county and accounts into an empty database.
+
+    Returns `loaded=False` and changes nothing when the database already has units or users,
+    unless `force`: then the registry rows are upserted and only the missing accounts created.
+    Raises DemoRefused in production, whatever `force` says.
+    """
+    if current_app.config.get("INSPECT_ENV") == "production":
+        raise DemoRefused("生产环境不能加载演示数据 (demo data is refused when INSPECT_ENV=production)")
+    if not force and not database_is_empty():
+        return DemoSummary(loaded=False)
+    summary = DemoSummary(loaded=True)
+    folder = resources.files("inspect_api") / "demo_data"
+    for kind, name in DEMO_FILES:
+        with (folder / name).open("rb") as fh:
+            report = run_import(kind, fh, name)
+        if report.errors:  # the shipped files are wrong: a bug, say exactly where
+            raise DemoRefused(f"演示数据文件 {name} 有错误 (demo data file is invalid)",
+                              {"errors": [f"行 {e.row}, 列 {e.column}: {e.reason}" for e in report.errors]})
+        summary.reports.append(report)
+    unit_ids = dict(db.session.execute(sa.select(Unit.code, Unit.id)).all())
+    taken = {name.lower() for name in db.session.scalars(sa.select(User.username))}
+    for account in DEMO_ACCOUNTS:
+        if account.username in taken:
+            continue
+        auth.create_user(username=account.username, password=DEMO_PASSWORD, full_name=account.full_name,
+                         role=account.role, unit_id=unit_ids[account.unit_code] if account.unit_code else None,
+                         check_password=False)
+        summary.accounts.append(account)
+    return summary
