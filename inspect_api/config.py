@@ -54,6 +54,18 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.INSPECT_STORAGE = env.get("INSPECT_STORAGE", "local")
         self.INSPECT_STORAGE_DIR = env.get("INSPECT_STORAGE_DIR", str(instance / "evidence"))
+        self.INSPECT_S3_BUCKET = env.get("INSPECT_S3_BUCKET", "")
+        self.INSPECT_S3_ENDPOINT_URL = env.get("INSPECT_S3_ENDPOINT_URL", "")
+        self.INSPECT_S3_PREFIX = env.get("INSPECT_S3_PREFIX", "")
+        if self.INSPECT_STORAGE not in ("local", "s3"):
+            raise RuntimeError(f"INSPECT_STORAGE must be local or s3, got {self.INSPECT_STORAGE!r}")
+        if self.INSPECT_STORAGE == "s3" and not self.INSPECT_S3_BUCKET:
+            raise RuntimeError("INSPECT_STORAGE=s3 needs INSPECT_S3_BUCKET")
+        # Photos: a pixel budget (decompression bombs are refused), the display and thumbnail sizes.
+        self.INSPECT_MAX_IMAGE_PIXELS = _int(env, "INSPECT_MAX_IMAGE_PIXELS", 50_000_000)
+        self.INSPECT_DISPLAY_MAX_PX = _int(env, "INSPECT_DISPLAY_MAX_PX", 2048)
+        self.INSPECT_THUMBNAIL_PX = _int(env, "INSPECT_THUMBNAIL_PX", 320)
+        self.INSPECT_CJK_FONT = env.get("INSPECT_CJK_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
         self.INSPECT_CHECKLIST_DIR = env.get("INSPECT_CHECKLIST_DIR", str(PROJECT_ROOT / "checklists"))
         self.SECRET_KEY = _secret_key(env, instance, production)
         self.JWT_SECRET_KEY = self.SECRET_KEY

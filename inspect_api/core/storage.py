@@ -1,17 +1,81 @@
-"""Where files live: a local directory by default (S3-compatible storage comes with evidence)."""
+"""Where files live, behind one interface: a local directory (default) or S3-compatible object
+storage (boto3) for deployments with several app servers.
+
+Keys are relative paths such as `originals/ab/abcd….jpg`. `put` returns only once the bytes are
+durable (fsync of the file and its directory locally; a completed PUT on S3).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import current_app
 
+CHUNK = 1024 * 1024
+
+
+class StorageError(Exception):
+    pass
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise StorageError(f"bad storage key {key!r}")
+    return key
+
 
 class LocalStorage:
+    kind = "local"
+
     def __init__(self, root: str):
         self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def scratch_dir(self) -> Path:
+        """A folder on the same file system as the store, so finished uploads move in atomically."""
+        d = self.root / ".incoming"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def put(self, key: str, src: Path) -> None:
+        """Move (or copy) a finished local file under `key`, durably. An existing key is kept: keys
+        are content-addressed, so the same key means the same bytes."""
+        dest = self.path(key)
+        if dest.exists():
+            return
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
+        shutil.copyfile(src, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+        fd = os.open(dest.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self.path(key), "rb")
+
+    def iter_bytes(self, key: str) -> Iterator[bytes]:
+        with self.open(key) as fh:
+            while chunk := fh.read(CHUNK):
+                yield chunk
+
+    def size(self, key: str) -> int:
+        return self.path(key).stat().st_size
 
     def status(self) -> dict:
         """Writable and how much room is left; a probe file proves the write path works."""
@@ -24,13 +88,84 @@ class LocalStorage:
                 os.fsync(fh.fileno())
             probe.unlink()
             st = os.statvfs(self.root)
-            return {"status": "ok", "kind": "local", "free_bytes": st.f_bavail * st.f_frsize}
+            return {"status": "ok", "kind": self.kind, "free_bytes": st.f_bavail * st.f_frsize}
         except OSError as exc:
-            return {"status": "error", "kind": "local", "message": exc.strerror or str(exc)}
+            return {"status": "error", "kind": self.kind, "message": exc.strerror or str(exc)}
 
 
-def get_storage() -> LocalStorage:
+class S3Storage:
+    """S3-compatible object storage. Scratch files stay on local disk until they are complete."""
+
+    kind = "s3"
+
+    def __init__(self, bucket: str, *, endpoint_url: str | None = None, prefix: str = "", scratch: str,
+                 client=None):
+        import boto3
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client or boto3.client("s3", endpoint_url=endpoint_url or None)
+        self._scratch = Path(scratch)
+
+    def _key(self, key: str) -> str:
+        key = _check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def scratch_dir(self) -> Path:
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        return self._scratch
+
+    def put(self, key: str, src: Path) -> None:
+        if self.exists(key):
+            return
+        with open(src, "rb") as fh:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=fh)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def open(self, key: str) -> BinaryIO:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+
+    def iter_bytes(self, key: str) -> Iterator[bytes]:
+        body = self.open(key)
+        try:
+            yield from body.iter_chunks(CHUNK)
+        finally:
+            body.close()
+
+    def size(self, key: str) -> int:
+        return self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"]
+
+    def status(self) -> dict:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            return {"status": "ok", "kind": self.kind, "bucket": self.bucket}
+        except Exception as exc:  # any client or network failure is a status, not a crash
+            return {"status": "error", "kind": self.kind, "message": type(exc).__name__}
+
+
+def build_storage(config) -> LocalStorage | S3Storage:
+    if config["INSPECT_STORAGE"] == "s3":
+        return S3Storage(
+            config["INSPECT_S3_BUCKET"],
+            endpoint_url=config.get("INSPECT_S3_ENDPOINT_URL"),
+            prefix=config.get("INSPECT_S3_PREFIX", ""),
+            scratch=str(Path(config["INSPECT_INSTANCE_DIR"]) / "incoming"),
+        )
+    return LocalStorage(config["INSPECT_STORAGE_DIR"])
+
+
+def get_storage() -> LocalStorage | S3Storage:
     ext = current_app.extensions
     if "inspect_storage" not in ext:
-        ext["inspect_storage"] = LocalStorage(current_app.config["INSPECT_STORAGE_DIR"])
+        ext["inspect_storage"] = build_storage(current_app.config)
     return ext["inspect_storage"]

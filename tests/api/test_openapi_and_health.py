@@ -11,7 +11,7 @@ def test_openapi_documents_every_endpoint_with_roles(app, client):
     paths = spec["paths"]
     for method, rule in _endpoints(app):
         path = rule.rule
-        for conv in ("int:", "string:"):
+        for conv in ("int:", "string:", "uuid:"):
             path = path.replace(f"<{conv}", "{").replace(">", "}")
         assert path in paths, f"{path} missing from OpenAPI"
         op = paths[path][method.lower()]

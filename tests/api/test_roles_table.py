@@ -34,6 +34,13 @@ EXPECTED: dict[str, set[str]] = {
     "GET /api/v1/checklists/<string:code>": ALL,
     "GET /api/v1/checklists/<string:code>/versions": ALL,
     "GET /api/v1/checklists/<string:code>/versions/<int:version>": ALL,
+    "GET /api/v1/visits": {"inspector", "office", "admin", "leader"},
+    "GET /api/v1/visits/<uuid:visit_id>": {"inspector", "office", "admin", "leader"},
+    "PUT /api/v1/visits/<uuid:visit_id>": {"inspector"},
+    "POST /api/v1/visits/<uuid:visit_id>/submit": {"inspector"},
+    "POST /api/v1/visits/<uuid:visit_id>/evidence": {"inspector"},
+    "POST /api/v1/sync": {"inspector"},
+    "GET /api/v1/evidence/<uuid:evidence_id>/<string:variant>": {"inspector", "office", "admin", "unit_liaison"},
 }
 for _entity in ("units", "staff", "service-items"):
     EXPECTED.update({
@@ -59,7 +66,8 @@ def _key(method, rule) -> str:
 
 
 def _url(rule) -> str:
-    return re.sub(r"<(?:int:)?[a-z_]+>", "1", re.sub(r"<string:[a-z_]+>", "x", rule.rule))
+    url = re.sub(r"<uuid:[a-z_]+>", "00000000-0000-4000-8000-000000000001", rule.rule)
+    return re.sub(r"<(?:int:)?[a-z_]+>", "1", re.sub(r"<string:[a-z_]+>", "x", url))
 
 
 def test_every_endpoint_declares_roles_and_matches_the_table(app):

@@ -1,0 +1,213 @@
+"""Visit endpoints for phones and the office: upsert, read, submit, batch sync, evidence."""
+
+from __future__ import annotations
+
+from flask import Response as FlaskResponse
+from flask import jsonify, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from inspect_api.auth.access import current_user, roles
+from inspect_api.core.schemas import BaseSchema, paginate_select
+from inspect_api.core.storage import get_storage
+from inspect_api.db import db
+from inspect_api.errors import PreconditionFailed
+from inspect_api.visits import services
+from inspect_api.visits.schemas import (
+    EvidenceSchema,
+    SyncRequestSchema,
+    SyncResponseSchema,
+    VisitContentSchema,
+    VisitQuerySchema,
+    VisitSchema,
+    VisitSummarySchema,
+)
+
+blp = Blueprint("visits", __name__, url_prefix="", description="检查记录、问题与照片证据 Visits, findings, evidence")
+
+READERS = ("inspector", "office", "admin", "leader")
+
+
+def _etag(visit) -> str:
+    return f'"v{visit.version}"'
+
+
+def _if_match() -> int | None:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    try:
+        return int(raw.strip().removeprefix("W/").strip('"').removeprefix("v"))
+    except ValueError as exc:
+        raise PreconditionFailed('If-Match 应为 "v<版本号>" (If-Match must be "v<version>")') from exc
+
+
+def _evidence_view(ev) -> dict:
+    links = {v: url_for("visits.EvidenceFile", evidence_id=ev.id, variant=v) for v in services.VARIANTS}
+    return {**{c: getattr(ev, c) for c in ("id", "visit_id", "finding_id", "item_code", "sha256", "size_bytes",
+                                           "media_type", "width", "height", "captured_at", "gps_lat", "gps_lng",
+                                           "uploaded_at")}, "links": links}
+
+
+def visit_view(visit) -> dict:
+    template = services.template_of(visit)
+    expected = services.expected_photos(visit, template)
+    return {
+        **{c: getattr(visit, c) for c in ("id", "code", "status", "version", "mode", "unit_id", "window_no",
+                                          "staff_id", "assignment_id", "started_at", "ended_at", "device_time",
+                                          "received_at", "clock_skew_seconds", "notes", "submitted_at")},
+        "checklist": {"code": visit.checklist_code, "version": visit.checklist_version,
+                      "content_hash": visit.checklist_hash},
+        "team": visit.team,
+        "gps": ({"lat": visit.gps_lat, "lng": visit.gps_lng, "accuracy_m": visit.gps_accuracy_m}
+                if visit.gps_lat is not None else None),
+        "responses": visit.responses,
+        "findings": visit.findings,
+        "evidence": [_evidence_view(e) for e in visit.evidence],
+        "expected_photos": expected,
+        "deducted_points": sum(f.points for f in visit.findings if f.source == "item"),
+    }
+
+
+def _respond(visit, status: int):
+    resp = jsonify(VisitSchema().dump(visit_view(visit)))
+    resp.status_code = status
+    resp.headers["ETag"] = _etag(visit)
+    return resp
+
+
+@blp.route("/visits")
+class Visits(MethodView):
+    @blp.arguments(VisitQuerySchema, location="query")
+    @blp.response(200, VisitSummarySchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @roles(*READERS)
+    def get(self, args, pagination_parameters):
+        """List visits: an inspector sees the visits of teams they are on (`status=draft` for drafts)"""
+        rows = paginate_select(services.list_visits(current_user(), args), pagination_parameters)
+        return [{**{c: getattr(v, c) for c in ("id", "code", "status", "version", "mode", "unit_id", "started_at",
+                                               "submitted_at", "updated_at")},
+                 "checklist": {"code": v.checklist_code, "version": v.checklist_version,
+                               "content_hash": v.checklist_hash},
+                 "team": v.team, "finding_count": len(v.findings),
+                 "missing_photos": sum(1 for p in services.expected_photos(v) if not p.present)}
+                for v in rows]
+
+
+@blp.route("/visits/<uuid:visit_id>")
+class VisitById(MethodView):
+    @blp.response(200, VisitSchema)
+    @roles(*READERS)
+    def get(self, visit_id):
+        """One visit with its responses, findings, evidence and the photos it still needs (ETag)"""
+        visit = services.get_visit(visit_id, current_user())
+        if request.headers.get("If-None-Match") == _etag(visit):
+            return FlaskResponse(status=304, headers={"ETag": _etag(visit)})
+        return _respond(visit, 200)
+
+    @blp.arguments(VisitContentSchema)
+    @blp.response(200, VisitSchema)
+    @blp.alt_response(201, schema=VisitSchema, description="草稿已创建")
+    @blp.alt_response(409, description="已提交的检查记录内容不同")
+    @blp.alt_response(412, description="If-Match 版本已过期; details.current_version")
+    @blp.alt_response(428, description="修改已有草稿须带 If-Match")
+    @roles("inspector")
+    def put(self, body, visit_id):
+        """Create or replace a draft visit (idempotent)
+
+        The phone picks the UUID. Creating needs no `If-Match`; replacing an existing draft needs
+        `If-Match: "v<version>"` (412 when stale, 428 when missing). Sending exactly the content the
+        server already has answers 200 with the current state, whatever the version or status, so a
+        retry after a lost answer is always safe.
+        """
+        result = services.upsert(visit_id, body, current_user(), if_match=_if_match(),
+                                 base_version_given="If-Match" in request.headers)
+        db.session.commit()
+        return _respond(result.visit, 201 if result.outcome == "created" else 200)
+
+
+@blp.route("/visits/<uuid:visit_id>/submit")
+class Submit(MethodView):
+    @blp.response(200, VisitSchema)
+    @blp.alt_response(409, description="缺少必需的照片 (details.missing_photos) 或检查组不足两人")
+    @roles("inspector")
+    def post(self, visit_id):
+        """Submit a draft: it is frozen from then on; submitting again answers the same"""
+        visit = services.get_visit(visit_id, current_user(), lock=True)
+        services.submit(visit, current_user())
+        db.session.commit()
+        return _respond(visit, 200)
+
+
+@blp.route("/sync")
+class Sync(MethodView):
+    @blp.arguments(SyncRequestSchema)
+    @blp.response(200, SyncResponseSchema)
+    @roles("inspector")
+    def post(self, body):
+        """Send many visits at once; each succeeds or fails on its own
+
+        Each item is a whole visit plus `id`, `base_version` (needed to change an existing draft) and
+        `submit`. Results come per item with the status it would have had alone. Sending the same
+        batch again changes nothing.
+        """
+        results = services.sync(body["visits"], current_user())
+        db.session.commit()
+        return {"results": results}
+
+
+class EvidenceUploadSchema(BaseSchema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class EvidenceFormSchema(BaseSchema):
+    item_code = fields.String(validate=validate.Length(min=1, max=32))
+    finding_id = fields.UUID()
+
+
+@blp.route("/visits/<uuid:visit_id>/evidence")
+class VisitEvidence(MethodView):
+    @blp.arguments(EvidenceFormSchema, location="form")
+    @blp.arguments(EvidenceUploadSchema, location="files")
+    @blp.response(201, EvidenceSchema)
+    @blp.alt_response(200, schema=EvidenceSchema, description="同一文件已上传过: 返回已有记录")
+    @blp.alt_response(413, description="文件过大")
+    @blp.alt_response(415, description="不是 JPEG、PNG 或 HEIC 图片")
+    @blp.alt_response(422, description="图片损坏、不完整、像素过多或内容与类型不符")
+    @roles("inspector")
+    def post(self, form, files, visit_id):
+        """Upload a photo (multipart `file`, optional `item_code` / `finding_id`)
+
+        The original is kept byte for byte under its SHA-256; the same bytes again answer the
+        existing record (200). A 2xx means the bytes are durably stored.
+        """
+        visit = services.get_visit(visit_id, current_user())
+        evidence, created = services.add_evidence(
+            visit, files["file"], item_code=form.get("item_code"),
+            finding_id=str(form["finding_id"]) if form.get("finding_id") else None, actor=current_user())
+        db.session.commit()
+        resp = jsonify(EvidenceSchema().dump(_evidence_view(evidence)))
+        resp.status_code = 201 if created else 200
+        return resp
+
+
+@blp.route("/evidence/<uuid:evidence_id>/<string:variant>")
+class EvidenceFile(MethodView):
+    @blp.response(200, description="图片文件 (image bytes)")
+    @roles("inspector", "office", "admin", "unit_liaison")
+    def get(self, evidence_id, variant):
+        """Download a photo: `original`, `display`, `thumbnail` or `watermarked`
+
+        Originals and working copies: office, admin and the visit's inspectors. A unit's liaison only
+        gets watermarked copies of confirmed findings about its own unit.
+        """
+        ev, key = services.evidence_for(evidence_id, variant, current_user())
+        storage = get_storage()
+        media_type = ev.media_type if variant == "original" else "image/jpeg"
+        resp = FlaskResponse(storage.iter_bytes(key), mimetype=media_type, direct_passthrough=True)
+        resp.headers["Content-Length"] = str(storage.size(key))
+        resp.headers["ETag"] = f'"{ev.sha256}-{variant}"'
+        resp.headers["Cache-Control"] = "private, max-age=86400, immutable"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp

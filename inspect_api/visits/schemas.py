@@ -1,0 +1,181 @@
+"""Schemas of visits, responses, findings, evidence and the batch sync."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.schemas import BaseSchema
+from inspect_api.visits.rules import MODES, STATUSES
+
+UUID = fields.UUID
+
+
+class GpsSchema(BaseSchema):
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    accuracy_m = fields.Float(allow_none=True, validate=validate.Range(min=0, max=100_000))
+
+
+class ChecklistRefSchema(BaseSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    content_hash = fields.String(dump_only=True)
+
+
+class ResponseSchema(BaseSchema):
+    item_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    answer = fields.Raw(allow_none=True, load_default=None,
+                        metadata={"description": "yes_no: \"yes\"/\"no\"; choice: a choice code; number; text"})
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    answered_at = fields.AwareDateTime(allow_none=True)
+    failed = fields.Boolean(dump_only=True)
+
+
+class FindingSchema(BaseSchema):
+    id = UUID(required=True, metadata={"description": "chosen by the phone; derived findings get server ids"})
+    category = fields.String(required=True, validate=validate.OneOf(list(CATEGORIES)))
+    severity = fields.String(required=True, validate=validate.OneOf(list(SEVERITIES)))
+    item_code = fields.String(allow_none=True, validate=validate.Length(max=32))
+    badge_no = fields.String(allow_none=True, validate=validate.Length(min=1, max=32),
+                             metadata={"description": "工牌号, when the badge was seen"})
+    window_no = fields.String(allow_none=True, validate=validate.Length(min=1, max=16))
+    position = fields.String(allow_none=True, validate=validate.Length(min=1, max=64),
+                             metadata={"description": "岗位/位置, when no badge was seen"})
+    observed_at = fields.AwareDateTime(allow_none=True)
+    description = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    source = fields.String(dump_only=True, metadata={"description": "item | manual | badge"})
+    points = fields.Integer(dump_only=True)
+    staff_id = fields.Integer(dump_only=True, allow_none=True)
+    status = fields.String(dump_only=True)
+
+
+class VisitContentSchema(BaseSchema):
+    """What the phone writes. A PUT replaces the whole draft with this."""
+
+    mode = fields.String(required=True, validate=validate.OneOf(list(MODES)))
+    unit_id = fields.Integer(required=True)
+    window_no = fields.String(allow_none=True, validate=validate.Length(max=16))
+    staff_id = fields.Integer(allow_none=True)
+    checklist = fields.Nested(ChecklistRefSchema, required=True)
+    team = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=20),
+                       metadata={"description": "user ids of the inspectors (两人以上)"})
+    assignment_id = fields.Integer(allow_none=True)
+    started_at = fields.AwareDateTime(allow_none=True)
+    ended_at = fields.AwareDateTime(allow_none=True)
+    device_time = fields.AwareDateTime(allow_none=True, metadata={"description": "the phone's clock now"})
+    gps = fields.Nested(GpsSchema, allow_none=True)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=8000))
+    responses = fields.List(fields.Nested(ResponseSchema), load_default=list, validate=validate.Length(max=500))
+    findings = fields.List(fields.Nested(FindingSchema), load_default=list, validate=validate.Length(max=200))
+
+    @validates_schema
+    def _times(self, data, **kwargs):
+        if data.get("started_at") and data.get("ended_at") and data["ended_at"] < data["started_at"]:
+            raise ValidationError("结束时间早于开始时间 (ended before it started)", "ended_at")
+        ids = [str(f["id"]) for f in data.get("findings", [])]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("问题 id 重复 (duplicate finding ids)", "findings")
+
+
+class ExpectedPhotoSchema(BaseSchema):
+    item_code = fields.String()
+    finding_id = fields.String()
+    question = fields.String()
+    present = fields.Boolean()
+
+
+class EvidenceSchema(BaseSchema):
+    id = fields.String()
+    visit_id = fields.String()
+    finding_id = fields.String(allow_none=True)
+    item_code = fields.String(allow_none=True)
+    sha256 = fields.String()
+    size_bytes = fields.Integer()
+    media_type = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    captured_at = fields.DateTime(allow_none=True)
+    gps_lat = fields.Float(allow_none=True)
+    gps_lng = fields.Float(allow_none=True)
+    uploaded_at = fields.DateTime()
+    links = fields.Dict(metadata={"description": "URLs of the original and the derived copies"})
+
+
+class VisitSchema(BaseSchema):
+    id = fields.String()
+    code = fields.String()
+    status = fields.String(metadata={"description": ", ".join(f"{k} {v}" for k, v in STATUSES.items())})
+    version = fields.Integer()
+    mode = fields.String()
+    unit_id = fields.Integer()
+    window_no = fields.String(allow_none=True)
+    staff_id = fields.Integer(allow_none=True)
+    checklist = fields.Nested(ChecklistRefSchema)
+    team = fields.List(fields.Integer())
+    assignment_id = fields.Integer(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    device_time = fields.DateTime(allow_none=True)
+    received_at = fields.DateTime()
+    clock_skew_seconds = fields.Integer(allow_none=True, metadata={"description": "phone minus server"})
+    gps = fields.Nested(GpsSchema, allow_none=True)
+    notes = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    responses = fields.List(fields.Nested(ResponseSchema))
+    findings = fields.List(fields.Nested(FindingSchema))
+    evidence = fields.List(fields.Nested(EvidenceSchema))
+    expected_photos = fields.List(fields.Nested(ExpectedPhotoSchema))
+    deducted_points = fields.Integer()
+
+
+class VisitSummarySchema(BaseSchema):
+    id = fields.String()
+    code = fields.String()
+    status = fields.String()
+    version = fields.Integer()
+    mode = fields.String()
+    unit_id = fields.Integer()
+    checklist = fields.Nested(ChecklistRefSchema)
+    team = fields.List(fields.Integer())
+    started_at = fields.DateTime(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime()
+    finding_count = fields.Integer()
+    missing_photos = fields.Integer()
+
+
+class VisitQuerySchema(BaseSchema):
+    status = fields.String(validate=validate.OneOf(list(STATUSES)))
+    mine = fields.Boolean(load_default=False, metadata={"description": "only visits I am on the team of"})
+    unit_id = fields.Integer()
+
+
+class SyncItemSchema(VisitContentSchema):
+    id = UUID(required=True)
+    base_version = fields.Integer(allow_none=True, metadata={
+        "description": "the version the phone last saw; required when the visit already exists"})
+    submit = fields.Boolean(load_default=False, metadata={"description": "submit after saving"})
+
+
+class SyncRequestSchema(BaseSchema):
+    visits = fields.List(fields.Nested(SyncItemSchema), required=True, validate=validate.Length(min=1, max=100))
+
+    @validates_schema
+    def _unique(self, data, **kwargs):
+        ids = [str(v["id"]) for v in data.get("visits", [])]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("同一批次中检查记录 id 重复 (a visit appears twice in the batch)", "visits")
+
+
+class SyncResultSchema(BaseSchema):
+    id = fields.String()
+    status = fields.Integer(metadata={"description": "HTTP status this item would have had on its own"})
+    outcome = fields.String(metadata={"description": "created | updated | unchanged | submitted | error"})
+    version = fields.Integer(allow_none=True)
+    visit_status = fields.String(allow_none=True)
+    error = fields.Dict(allow_none=True)
+
+
+class SyncResponseSchema(BaseSchema):
+    results = fields.List(fields.Nested(SyncResultSchema))

@@ -1,0 +1,508 @@
+"""Load, change and flush visits: the idempotent upsert, submit, batch sync and evidence intake.
+Callers (routes) own the single commit."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from inspect_api.audit import services as audit
+from inspect_api.auth.models import User
+from inspect_api.checklists import services as checklists
+from inspect_api.core import clock
+from inspect_api.core.counters import next_value
+from inspect_api.core.storage import get_storage
+from inspect_api.db import db
+from inspect_api.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+from inspect_api.org.models import Staff, Unit
+from inspect_api.visits import images, rules
+from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
+
+READ_ALL_ROLES = ("office", "admin", "leader")
+
+
+@dataclass
+class UpsertResult:
+    visit: Visit
+    outcome: str  # created | updated | unchanged
+
+
+# --- access ------------------------------------------------------------------------------------
+
+def on_team(visit: Visit, user) -> bool:
+    return user.id in visit.team or user.id == visit.created_by
+
+
+def get_visit(visit_id, user, *, lock: bool = False) -> Visit:
+    """The visit, if the caller may see it; otherwise 404 (its existence is not revealed)."""
+    stmt = sa.select(Visit).where(Visit.id == str(visit_id))
+    if lock:
+        stmt = stmt.with_for_update()
+    visit = db.session.scalar(stmt)
+    if visit is None or not (user.role in READ_ALL_ROLES or (user.role == "inspector" and on_team(visit, user))):
+        raise NotFound("检查记录不存在 (no such visit)")
+    return visit
+
+
+# --- content -------------------------------------------------------------------------------------
+
+def _utc(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat() if dt else None
+
+
+def content_of(data: dict) -> dict:
+    """The part of a payload that makes up the visit's content (not the send-time clock)."""
+    return {
+        "mode": data["mode"],
+        "unit_id": data["unit_id"],
+        "window_no": data.get("window_no"),
+        "staff_id": data.get("staff_id"),
+        "checklist": {"code": data["checklist"]["code"], "version": data["checklist"]["version"]},
+        "team": sorted(set(data["team"])),
+        "assignment_id": data.get("assignment_id"),
+        "started_at": _utc(data.get("started_at")),
+        "ended_at": _utc(data.get("ended_at")),
+        "gps": data.get("gps"),
+        "notes": data.get("notes"),
+        "responses": sorted(
+            ({"item_code": r["item_code"], "answer": r.get("answer"), "note": r.get("note"),
+              "answered_at": _utc(r.get("answered_at"))} for r in data.get("responses", [])),
+            key=lambda r: r["item_code"]),
+        "findings": sorted(
+            ({"id": str(f["id"]), **{k: f.get(k) for k in ("category", "severity", "item_code", "badge_no",
+                                                            "window_no", "position", "description")},
+              "observed_at": _utc(f.get("observed_at"))} for f in data.get("findings", [])),
+            key=lambda f: f["id"]),
+    }
+
+
+def _invalid(message: str, fields: dict) -> Unprocessable:
+    return Unprocessable(message, {"fields": fields})
+
+
+def _check_references(content: dict, actor) -> tuple[dict, str]:
+    """Unit, staff, team and checklist must exist and fit; returns (template, content_hash)."""
+    unit = db.session.get(Unit, content["unit_id"])
+    if unit is None or not unit.is_active:
+        raise _invalid("被检查单位不存在或已停用 (unknown unit)", {"unit_id": ["unknown or inactive unit"]})
+    if content["staff_id"] is not None:
+        staff = db.session.get(Staff, content["staff_id"])
+        if staff is None or staff.unit_id != unit.id:
+            raise _invalid("工作人员不属于该单位 (staff not in that unit)", {"staff_id": ["not in unit"]})
+    team = content["team"]
+    if actor.id not in team:
+        raise _invalid("提交人须是检查组成员 (you must be on the team)", {"team": ["must include you"]})
+    found = db.session.execute(sa.select(User.id, User.role, User.is_active).where(User.id.in_(team))).all()
+    good = {row.id for row in found if row.role == "inspector" and row.is_active}
+    if good != set(team):
+        raise _invalid("检查组成员须为在用的督查员账号 (team members must be active inspectors)",
+                       {"team": [f"not an active inspector: {sorted(set(team) - good)}"]})
+    problem = rules.team_problem(team, allow_single=False)
+    if problem:
+        raise _invalid(problem, {"team": [problem]})
+    ref = content["checklist"]
+    try:
+        row = checklists.get_version(ref["code"], ref["version"])
+    except NotFound as exc:
+        raise _invalid("检查表版本不存在 (unknown checklist version)", {"checklist": [exc.message]}) from exc
+    expected_kind = "mystery_shopper" if content["mode"] == "mystery_shopper" else "inspection"
+    if row.kind != expected_kind:
+        raise _invalid(f"{rules.MODES[content['mode']]}须使用{expected_kind}类检查表 (checklist kind does not fit mode)",
+                       {"checklist": ["kind does not fit mode"]})
+    template = checklists.template_of(row)
+    problems = rules.response_problems(template, content["responses"])
+    if problems:
+        raise _invalid("检查表回答有误 (invalid responses)", {"responses": problems})
+    items = rules.items_by_code(template)
+    bad_items = [f["id"] for f in content["findings"] if f["item_code"] and f["item_code"] not in items]
+    if bad_items:
+        raise _invalid("问题关联的检查项不存在 (finding names an unknown item)", {"findings": bad_items})
+    return template, row.content_hash
+
+
+def _staff_by_badge(badges: set[str]) -> dict[str, int]:
+    if not badges:
+        return {}
+    rows = db.session.execute(sa.select(Staff.badge_no, Staff.id).where(Staff.badge_no.in_(badges))).all()
+    return {b: i for b, i in rows}
+
+
+def _apply(visit: Visit, content: dict, template: dict) -> None:
+    visit.mode = content["mode"]
+    visit.unit_id = content["unit_id"]
+    visit.window_no = content["window_no"]
+    visit.staff_id = content["staff_id"]
+    visit.assignment_id = content["assignment_id"]
+    visit.notes = content["notes"]
+    gps = content["gps"] or {}
+    visit.gps_lat, visit.gps_lng, visit.gps_accuracy_m = gps.get("lat"), gps.get("lng"), gps.get("accuracy_m")
+    visit.started_at = _parse(content["started_at"])
+    visit.ended_at = _parse(content["ended_at"])
+
+    current = {i.user_id: i for i in visit.inspectors}
+    for uid in set(current) - set(content["team"]):
+        visit.inspectors.remove(current[uid])
+    for uid in set(content["team"]) - set(current):
+        visit.inspectors.append(VisitInspector(user_id=uid))
+
+    items = rules.items_by_code(template)
+    existing = {r.item_code: r for r in visit.responses}
+    wanted = {r["item_code"]: r for r in content["responses"]}
+    for code in set(existing) - set(wanted):
+        visit.responses.remove(existing[code])
+    for code, r in wanted.items():
+        row = existing.get(code) or Response(item_code=code)
+        row.answer, row.note, row.answered_at = r["answer"], r["note"], _parse(r["answered_at"])
+        row.failed = rules.answer_fails(items[code], r["answer"])
+        if code not in existing:
+            visit.responses.append(row)
+
+    derived = rules.derived_findings(visit.id, template, content["responses"], content["findings"])
+    staff_ids = _staff_by_badge({f["badge_no"] for f in content["findings"] if f["badge_no"]})
+    wanted_findings: dict[str, dict] = {}
+    for d in derived:
+        wanted_findings[d.id] = {
+            "source": d.source, "item_code": d.item_code, "category": d.category, "severity": d.severity,
+            "points": d.points, "badge_no": None, "window_no": d.window_no or visit.window_no,
+            "position": d.position, "observed_at": None, "description": d.description,
+            "staff_id": visit.staff_id if d.source == "item" else None,
+        }
+    for f in content["findings"]:
+        item = items.get(f["item_code"]) if f["item_code"] else None
+        wanted_findings[f["id"]] = {
+            "source": "manual", "item_code": f["item_code"], "category": f["category"], "severity": f["severity"],
+            "points": int(item.get("points", 0)) if item and item.get("category") == f["category"] else 0,
+            "badge_no": f["badge_no"], "window_no": f["window_no"], "position": f["position"],
+            "observed_at": _parse(f["observed_at"]), "description": f["description"],
+            "staff_id": staff_ids.get(f["badge_no"]) if f["badge_no"] else None,
+        }
+    _check_finding_ids(visit.id, [f["id"] for f in content["findings"]])
+    have = {f.id: f for f in visit.findings}
+    for fid in set(have) - set(wanted_findings):
+        visit.findings.remove(have[fid])
+    for fid, values in wanted_findings.items():
+        row = have.get(fid) or Finding(id=fid, status="draft")
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.unit_id = visit.unit_id
+        if fid not in have:
+            visit.findings.append(row)
+
+
+def _check_finding_ids(visit_id: str, ids: list[str]) -> None:
+    if not ids:
+        return
+    taken = db.session.scalars(sa.select(Finding.id).where(Finding.id.in_(ids), Finding.visit_id != visit_id)).all()
+    if taken:
+        raise Conflict("问题 id 已被其他检查记录使用 (finding id used by another visit)", {"finding_ids": taken},
+                       code="finding_id_taken")
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_given: bool) -> UpsertResult:
+    """Create or replace a draft. An identical resend answers the current state whatever its version
+    or status (a retry after a lost answer); a changed one needs the current version."""
+    visit_id = str(visit_id)
+    content = content_of(data)
+    fp = rules.fingerprint(content)
+    now = clock.now()
+    visit = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id).with_for_update())
+    if visit is not None:
+        if not (actor.role == "inspector" and on_team(visit, actor)):
+            raise NotFound("检查记录不存在 (no such visit)")
+        if visit.fingerprint == fp:
+            return UpsertResult(visit, "unchanged")
+        if not rules.can_write(visit.status):
+            raise Conflict("检查记录已提交, 不能再修改 (visit already submitted; content differs)",
+                           {"visit_status": visit.status, "current_version": visit.version}, code="visit_frozen")
+        if not base_version_given:
+            raise PreconditionRequired("修改已有草稿须带上版本号 If-Match (If-Match required)",
+                                       {"current_version": visit.version})
+        if if_match != visit.version:
+            raise PreconditionFailed("草稿已被更新, 请先获取最新版本 (stale version)",
+                                     {"current_version": visit.version, "your_version": if_match})
+    template, content_hash = _check_references(content, actor)
+    outcome = "updated"
+    if visit is None:
+        visit = Visit(id=visit_id, code=f"V{now.year}-{next_value(f'visit:{now.year}'):06d}", status="draft",
+                      created_by=actor.id, received_at=now, fingerprint=fp, version=1,
+                      checklist_code=content["checklist"]["code"], checklist_version=content["checklist"]["version"],
+                      checklist_hash=content_hash, mode=content["mode"], unit_id=content["unit_id"])
+        db.session.add(visit)
+        outcome = "created"
+    else:
+        visit.version += 1
+        visit.checklist_code = content["checklist"]["code"]
+        visit.checklist_version = content["checklist"]["version"]
+        visit.checklist_hash = content_hash
+    visit.fingerprint = fp
+    visit.received_at = now
+    visit.device_time = data.get("device_time")
+    visit.clock_skew_seconds = rules.clock_skew_seconds(data.get("device_time"), now)
+    _apply(visit, content, template)
+    db.session.flush()
+    audit.record(f"visit.{'create' if outcome == 'created' else 'update'}", "visit", visit.id, actor=actor,
+                 after={"version": visit.version, "fingerprint": fp, "status": visit.status})
+    return UpsertResult(visit, outcome)
+
+
+# --- derived views --------------------------------------------------------------------------------
+
+def template_of(visit: Visit) -> dict:
+    """The pinned template, parsed once per request."""
+    from flask import g
+
+    cache = g.setdefault("inspect_templates", {})
+    key = (visit.checklist_code, visit.checklist_version)
+    if key not in cache:
+        cache[key] = checklists.template_of(checklists.get_version(*key))
+    return cache[key]
+
+
+def expected_photos(visit: Visit, template: dict | None = None) -> list[rules.ExpectedPhoto]:
+    template = template or template_of(visit)
+    derived = [rules.DerivedFinding(id=f.id, source=f.source, category=f.category, severity=f.severity,
+                                    points=f.points, item_code=f.item_code,
+                                    photo_required=bool(rules.items_by_code(template)
+                                                        .get(f.item_code, {}).get("photo_required")))
+               for f in visit.findings if f.source == "item"]
+    return rules.expected_photos(template, derived, [(e.item_code, e.finding_id) for e in visit.evidence])
+
+
+def submit(visit: Visit, actor) -> Visit:
+    if visit.status == "submitted":
+        return visit  # the same submit again: the same answer
+    if not on_team(visit, actor):
+        raise NotFound("检查记录不存在 (no such visit)")
+    missing = [p for p in expected_photos(visit) if not p.present]
+    if missing:
+        raise Conflict(f"还缺 {len(missing)} 张必需的照片, 请先上传 (photos missing)",
+                       {"missing_photos": [{"item_code": p.item_code, "finding_id": p.finding_id,
+                                            "question": p.question} for p in missing]},
+                       code="evidence_missing")
+    problem = rules.team_problem(visit.team, allow_single=visit.allow_single_inspector)
+    if problem:
+        raise Conflict(problem, code="team_too_small")
+    visit.status = "submitted"
+    visit.submitted_at = clock.now()
+    visit.submitted_by = actor.id
+    visit.version += 1
+    for f in visit.findings:
+        f.status = "pending_review"
+    db.session.flush()
+    audit.record("visit.submit", "visit", visit.id, actor=actor, before={"status": "draft"},
+                 after={"status": "submitted", "version": visit.version, "findings": len(visit.findings)})
+    return visit
+
+
+def sync(items: list[dict], actor) -> list[dict]:
+    """Each visit succeeds or fails on its own (a savepoint each); the caller commits once.
+
+    A save that works is kept even when the submit asked for with it is refused (photos still
+    missing, say): the result then carries the save's outcome, the submit's status and error, and
+    the phone uploads what is missing and submits again.
+    """
+    results = []
+    for item in items:
+        visit_id = str(item["id"])
+        savepoint = db.session.begin_nested()
+        try:
+            result = upsert(visit_id, item, actor, if_match=item.get("base_version"),
+                            base_version_given=item.get("base_version") is not None)
+            savepoint.commit()
+        except DomainError as exc:
+            savepoint.rollback()
+            results.append({"id": visit_id, "status": exc.status, "outcome": "error", "version": None,
+                            "visit_status": None, "error": _error(exc)})
+            continue
+        visit, outcome = result.visit, result.outcome
+        status, error = (201 if outcome == "created" else 200), None
+        if item.get("submit") and visit.status == "draft":
+            savepoint = db.session.begin_nested()
+            try:
+                submit(visit, actor)
+                savepoint.commit()
+                outcome = "submitted"
+            except DomainError as exc:
+                savepoint.rollback()
+                status, error = exc.status, _error(exc)
+        results.append({"id": visit_id, "status": status, "outcome": outcome, "version": visit.version,
+                        "visit_status": visit.status, "error": error})
+    return results
+
+
+def _error(exc: DomainError) -> dict:
+    return {"code": exc.code, "message": exc.message, "details": exc.details}
+
+
+def list_visits(user, args: dict) -> sa.Select:
+    stmt = sa.select(Visit).order_by(Visit.updated_at.desc(), Visit.id)
+    if user.role == "inspector" or args.get("mine"):
+        stmt = stmt.where(sa.or_(Visit.created_by == user.id,
+                                 Visit.id.in_(sa.select(VisitInspector.visit_id).where(
+                                     VisitInspector.user_id == user.id))))
+    if args.get("status"):
+        stmt = stmt.where(Visit.status == args["status"])
+    if args.get("unit_id"):
+        stmt = stmt.where(Visit.unit_id == args["unit_id"])
+    return stmt
+
+
+# --- evidence -------------------------------------------------------------------------------------
+
+@dataclass
+class Received:
+    """An upload written to local scratch space while it was hashed."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+def receive(stream, scratch_dir: Path) -> Received:
+    """Copy the upload to a scratch file, hashing as it goes. The caller removes the file."""
+    digest = hashlib.sha256()
+    size = 0
+    fd, name = tempfile.mkstemp(dir=scratch_dir, prefix="upload-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Received(Path(name), digest.hexdigest(), size)
+
+
+def _evidence_keys(sha: str, ext: str, visit_code: str) -> dict:
+    base = f"derived/{sha[:2]}/{sha}"
+    return {"original_key": f"originals/{sha[:2]}/{sha}.{ext}", "display_key": f"{base}/display.jpg",
+            "thumbnail_key": f"{base}/thumb.jpg", "watermarked_key": f"{base}/wm-{visit_code}.jpg"}
+
+
+def _watermark_lines(visit: Visit, info: images.ImageInfo) -> list[str]:
+    from inspect_api.core.clock import local
+
+    unit = db.session.get(Unit, visit.unit_id)
+    when = info.captured_at or visit.started_at
+    lat, lng = (info.gps_lat, info.gps_lng) if info.gps_lat is not None else (visit.gps_lat, visit.gps_lng)
+    place = unit.name + (f"  {lat:.5f}, {lng:.5f}" if lat is not None else "")
+    return [f"拍摄时间 {local(when).strftime('%Y-%m-%d %H:%M') if when else '未知'}",
+            f"地点 {place}", f"检查编号 {visit.code}"]
+
+
+def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str | None, actor) -> tuple[Evidence, bool]:
+    """Store a photo for a visit. Returns (evidence, created). The same bytes again for the same
+    visit answer the existing record. A 2xx after this means the bytes are durable."""
+    cfg = current_app.config
+    storage = get_storage()
+    received = receive(upload.stream, storage.scratch_dir())
+    work: list[Path] = [received.path]
+    try:
+        existing = db.session.scalar(sa.select(Evidence).where(Evidence.visit_id == visit.id,
+                                                                Evidence.sha256 == received.sha256))
+        if existing is not None:
+            return existing, False
+        if not rules.can_write(visit.status):
+            raise Conflict("检查记录已提交, 不能再添加照片 (visit already submitted)", code="visit_frozen")
+        if received.size == 0:
+            raise Unprocessable("文件为空 (empty file)", {"fields": {"file": ["empty"]}})
+        template = template_of(visit)
+        if item_code is not None and item_code not in rules.items_by_code(template):
+            raise Unprocessable("检查表中没有该题 (unknown item)", {"fields": {"item_code": ["unknown item"]}})
+        if finding_id is not None and finding_id not in {f.id for f in visit.findings}:
+            raise Unprocessable("该检查记录没有这个问题 (unknown finding)", {"fields": {"finding_id": ["unknown"]}})
+        declared = images.declared_format(upload.mimetype if upload.mimetype != "application/octet-stream" else None,
+                                          upload.filename)
+        try:
+            info, img = images.open_image(received.path, declared=declared, max_pixels=cfg["INSPECT_MAX_IMAGE_PIXELS"],
+                                          work_px=cfg["INSPECT_DISPLAY_MAX_PX"] // 2)
+        except images.ImageRejected as exc:
+            error = UnsupportedMediaType if exc.status == 415 else Unprocessable
+            raise error(exc.message, {"fields": {"file": [exc.code]}}, code=exc.code) from exc
+        keys = _evidence_keys(received.sha256, info.extension, visit.code)
+        display = images.display_copy(img, cfg["INSPECT_DISPLAY_MAX_PX"])
+        thumb = images.display_copy(display, cfg["INSPECT_THUMBNAIL_PX"])
+        stamped = images.watermark(display, _watermark_lines(visit, info), cfg["INSPECT_CJK_FONT"])
+        copies = {}
+        for key, picture, quality in (("display_key", display, 85), ("thumbnail_key", thumb, 80),
+                                      ("watermarked_key", stamped, 85)):
+            path = storage.scratch_dir() / f"{uuid.uuid4().hex}.jpg"
+            work.append(path)
+            images.save_jpeg(picture, path, quality)
+            copies[key] = path
+        storage.put(keys["original_key"], received.path)
+        for key, path in copies.items():
+            storage.put(keys[key], path)
+        evidence = Evidence(
+            id=str(uuid.uuid4()), visit_id=visit.id, finding_id=finding_id, item_code=item_code,
+            sha256=received.sha256, size_bytes=received.size, media_type=info.media_type, width=info.width,
+            height=info.height, captured_at=info.captured_at, gps_lat=info.gps_lat, gps_lng=info.gps_lng,
+            original_filename=(upload.filename or "")[:255] or None, uploaded_by=actor.id, uploaded_at=clock.now(),
+            **keys)
+        db.session.add(evidence)
+        db.session.flush()
+        audit.record("evidence.add", "visit", visit.id, actor=actor,
+                     after={"evidence_id": evidence.id, "sha256": evidence.sha256, "item_code": item_code,
+                            "finding_id": finding_id})
+        return evidence, True
+    finally:
+        for path in work:
+            path.unlink(missing_ok=True)
+
+
+VARIANTS = {"original": "original_key", "display": "display_key", "thumbnail": "thumbnail_key",
+            "watermarked": "watermarked_key"}
+
+
+def evidence_for(evidence_id: str, variant: str, user) -> tuple[Evidence, str]:
+    """The evidence row and storage key of a variant the caller may fetch, else 404.
+
+    Originals and working copies: office, admin, and the visit's inspectors. A liaison only ever gets
+    the watermarked copy, and only for confirmed findings about its own unit.
+    """
+    ev = db.session.get(Evidence, str(evidence_id))
+    if ev is None or variant not in VARIANTS:
+        raise NotFound("证据不存在 (no such evidence)")
+    visit = db.session.get(Visit, ev.visit_id)
+    allowed = False
+    if user.role in ("office", "admin"):
+        allowed = True
+    elif user.role == "inspector":
+        allowed = on_team(visit, user)
+    elif user.role == "unit_liaison" and variant == "watermarked" and ev.finding_id:
+        finding = db.session.get(Finding, ev.finding_id)
+        allowed = bool(finding and finding.status == "confirmed" and _liaison_covers(user, finding.unit_id))
+    if not allowed:
+        raise NotFound("证据不存在 (no such evidence)")
+    return ev, getattr(ev, VARIANTS[variant])
+
+
+def _liaison_covers(user, unit_id: int) -> bool:
+    from inspect_api.org.services import scope_unit_ids
+
+    scope = scope_unit_ids(user)
+    return scope is None or db.session.scalar(sa.select(Unit.id).where(Unit.id == unit_id, Unit.id.in_(scope))) is not None

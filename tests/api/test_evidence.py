@@ -1,0 +1,140 @@
+"""Photo evidence: real JPEG, PNG and HEIC files in, every bad kind refused with nothing stored."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+from inspect_api.visits.models import Evidence
+from tests.api.conftest import new_id
+from tests.helpers import headers_for
+from tests.images import photo, png_claiming, truncated_jpeg
+
+
+@pytest.fixture()
+def visit_id(client, field):
+    vid = new_id()
+    resp = client.put(f"/api/v1/visits/{vid}", json=field.visit(), headers=field.ha)
+    assert resp.status_code == 201
+    return vid
+
+
+def upload(client, field, vid, data: bytes, name="p.jpg", mime="image/jpeg", **form):
+    return client.post(f"/api/v1/visits/{vid}/evidence", headers=field.ha,
+                       data={"file": (io.BytesIO(data), name, mime), **form}, content_type="multipart/form-data")
+
+
+def stored_files(app) -> list[Path]:
+    root = Path(app.config["INSPECT_STORAGE_DIR"])
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_jpeg_is_kept_byte_for_byte_with_exif_facts_and_derived_copies(app, client, field, visit_id):
+    data = photo(1600, 1200, taken=datetime(2026, 11, 23, 9, 41, 5), gps=(30.5, 104.25))
+    resp = upload(client, field, visit_id, data, item_code="A1")
+    assert resp.status_code == 201, resp.get_json()
+    ev = resp.get_json()
+    assert ev["width"] == 1600 and ev["height"] == 1200 and ev["media_type"] == "image/jpeg"
+    assert ev["captured_at"].startswith("2026-11-23T01:41:05")  # 09:41 Beijing time, stored as UTC
+    assert ev["gps_lat"] == pytest.approx(30.5, abs=1e-4) and ev["gps_lng"] == pytest.approx(104.25, abs=1e-4)
+    original = client.get(ev["links"]["original"], headers=field.ha)
+    assert original.status_code == 200 and original.data == data
+    display = Image.open(io.BytesIO(client.get(ev["links"]["display"], headers=field.ha).data))
+    assert max(display.size) <= 2048 and not display.getexif()  # metadata stripped
+    thumb = Image.open(io.BytesIO(client.get(ev["links"]["thumbnail"], headers=field.ha).data))
+    assert max(thumb.size) <= 320
+    marked = Image.open(io.BytesIO(client.get(ev["links"]["watermarked"], headers=field.ha).data))
+    assert marked.size == display.size
+    # the stamp darkens the foot of the picture
+    def foot(img):
+        return ImageStat.Stat(img.crop((0, img.height - 10, img.width, img.height)).convert("L")).mean[0]
+
+    assert foot(marked) < foot(display) - 20
+
+
+def test_same_bytes_again_answer_the_existing_record(client, field, visit_id, dbsession):
+    data = photo(seed=3)
+    first = upload(client, field, visit_id, data)
+    second = upload(client, field, visit_id, data, name="again.jpg")
+    assert first.status_code == 201 and second.status_code == 200
+    assert first.get_json()["id"] == second.get_json()["id"]
+    assert dbsession.query(Evidence).filter_by(visit_id=visit_id).count() == 1
+
+
+def test_orientation_is_applied_to_copies_not_the_original(client, field, visit_id):
+    data = photo(400, 200, orientation=6)  # rotate 90° clockwise to view
+    ev = upload(client, field, visit_id, data).get_json()
+    display = Image.open(io.BytesIO(client.get(ev["links"]["display"], headers=field.ha).data))
+    assert display.size == (200, 400)
+    assert client.get(ev["links"]["original"], headers=field.ha).data == data
+
+
+def test_png_is_accepted(client, field, visit_id):
+    resp = upload(client, field, visit_id, photo(300, 200, fmt="PNG"), name="shot.png", mime="image/png")
+    assert resp.status_code == 201 and resp.get_json()["media_type"] == "image/png"
+
+
+def test_heic_produces_the_derived_copies(client, field, visit_id):
+    data = photo(640, 480, fmt="HEIF", taken=datetime(2026, 11, 23, 10, 0, 0))
+    resp = upload(client, field, visit_id, data, name="IMG_0001.HEIC", mime="image/heic")
+    assert resp.status_code == 201, resp.get_json()
+    ev = resp.get_json()
+    assert ev["media_type"] == "image/heic" and (ev["width"], ev["height"]) == (640, 480)
+    for variant in ("display", "thumbnail", "watermarked"):
+        got = client.get(ev["links"][variant], headers=field.ha)
+        assert got.status_code == 200 and Image.open(io.BytesIO(got.data)).format == "JPEG"
+
+
+@pytest.mark.parametrize("data,name,mime,status,code", [
+    (b"%PDF-1.7 not a photo at all", "doc.pdf", "application/pdf", 415, "not_an_image"),
+    (b"GIF89a" + bytes(200), "anim.gif", "image/gif", 415, "not_an_image"),
+    (truncated_jpeg(), "cut.jpg", "image/jpeg", 422, "image_broken"),
+    (png_claiming(8000, 7000), "bomb.png", "image/png", 422, "image_too_large"),  # 56 MP: between 1x and 2x
+    (png_claiming(20000, 20000), "bomb2.png", "image/png", 422, "image_too_large"),  # 400 MP: beyond 2x
+    (photo(fmt="PNG"), "fake.jpg", "image/jpeg", 422, "type_mismatch"),
+    (b"", "empty.jpg", "image/jpeg", 422, "validation_error"),
+], ids=["pdf", "gif", "truncated", "bomb-1x-2x", "bomb-beyond-2x", "png-as-jpeg", "empty"])
+def test_bad_files_are_refused_and_nothing_is_stored(app, client, field, visit_id, dbsession, data, name, mime,
+                                                     status, code):
+    before = stored_files(app)
+    resp = upload(client, field, visit_id, data, name=name, mime=mime)
+    assert resp.status_code == status, resp.get_json()
+    assert resp.get_json()["error"]["code"] == code
+    assert dbsession.query(Evidence).filter_by(visit_id=visit_id).count() == 0
+    assert stored_files(app) == before
+    assert not list((Path(app.config["INSPECT_STORAGE_DIR"]) / ".incoming").glob("*"))
+
+
+def test_unknown_item_or_finding_is_422(client, field, visit_id):
+    assert upload(client, field, visit_id, photo(seed=5), item_code="NOPE").status_code == 422
+    assert upload(client, field, visit_id, photo(seed=6), finding_id=new_id()).status_code == 422
+
+
+def test_too_large_upload_is_a_json_413(app, client, field, visit_id):
+    big = b"\xff\xd8" + bytes(app.config["MAX_CONTENT_LENGTH"])
+    resp = upload(client, field, visit_id, big)
+    assert resp.status_code == 413 and resp.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_evidence_access_per_role(client, field, visit_id):
+    ev = upload(client, field, visit_id, photo(seed=9), item_code="A1").get_json()
+    for variant, link in ev["links"].items():
+        assert client.get(link, headers=field.hb).status_code == 200, variant  # the other team member
+        assert client.get(link, headers=headers_for(client, "office")).status_code == 200
+        assert client.get(link, headers=headers_for(client, "inspector")).status_code == 404  # not on the team
+        # a liaison never sees originals, and sees nothing until a finding about its unit is confirmed
+        assert client.get(link, headers=headers_for(client, "unit_liaison", field.unit)).status_code == 404
+    assert client.get(ev["links"]["original"], headers=headers_for(client, "leader")).status_code == 403
+
+
+def test_evidence_after_submit_is_refused_but_a_resend_of_stored_bytes_is_fine(client, field, visit_id):
+    data = photo(seed=11)
+    assert upload(client, field, visit_id, data, item_code="A1").status_code == 201
+    assert client.post(f"/api/v1/visits/{visit_id}/submit", headers=field.ha).status_code == 200
+    assert upload(client, field, visit_id, data, item_code="A1").status_code == 200
+    late = upload(client, field, visit_id, photo(seed=12))
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "visit_frozen"

@@ -1,0 +1,147 @@
+"""Visits from the phone: idempotent upsert, derived findings, expected photos, submit, concurrency."""
+
+from __future__ import annotations
+
+from tests.api.conftest import new_id
+from tests.helpers import headers_for
+from tests.images import photo
+
+
+def put(client, field, vid, body, headers=None, **extra_headers):
+    return client.put(f"/api/v1/visits/{vid}", json=body, headers={**(headers or field.ha), **extra_headers})
+
+
+def test_creating_a_draft_derives_findings_and_lists_missing_photos(client, field):
+    vid = new_id()
+    resp = put(client, field, vid, field.visit())
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert resp.headers["ETag"] == '"v1"' and body["version"] == 1 and body["status"] == "draft"
+    assert body["code"].startswith("V2026-")
+    cats = sorted((f["category"], f["source"]) for f in body["findings"])
+    assert cats == [("badge_missing", "item"), ("poor_attitude", "item")]
+    a1 = next(f for f in body["findings"] if f["item_code"] == "A1")
+    assert a1["staff_id"] == field.staff.id and a1["severity"] == "minor" and a1["points"] == 2
+    assert [p["item_code"] for p in body["expected_photos"]] == ["A1"]
+    assert body["expected_photos"][0]["present"] is False
+    assert body["deducted_points"] > 0
+    assert body["clock_skew_seconds"] is not None
+    assert body["checklist"]["content_hash"]
+
+
+def test_identical_resend_is_a_no_op_even_without_if_match(client, field):
+    vid = new_id()
+    first = put(client, field, vid, field.visit())
+    # the phone's clock moved on: device_time differs, content does not
+    again = put(client, field, vid, field.visit(device_time="2026-11-23T11:00:00+08:00"))
+    assert again.status_code == 200
+    assert again.get_json()["version"] == first.get_json()["version"] == 1
+    assert again.get_json()["findings"] == first.get_json()["findings"]
+
+
+def test_changing_a_draft_needs_the_current_version(client, field):
+    vid = new_id()
+    put(client, field, vid, field.visit())
+    changed = field.visit(notes="补充: 窗口无人值守5分钟")
+    missing = put(client, field, vid, changed)
+    assert missing.status_code == 428 and missing.get_json()["error"]["details"]["current_version"] == 1
+    ok = put(client, field, vid, changed, **{"If-Match": '"v1"'})
+    assert ok.status_code == 200 and ok.get_json()["version"] == 2
+    stale = put(client, field, vid, field.visit(notes="另一台手机的修改"), **{"If-Match": '"v1"'})
+    assert stale.status_code == 412
+    assert stale.get_json()["error"]["details"]["current_version"] == 2
+    assert client.get(f"/api/v1/visits/{vid}", headers=field.ha).get_json()["notes"] == "补充: 窗口无人值守5分钟"
+
+
+def test_passing_an_item_removes_its_finding(client, field):
+    vid = new_id()
+    put(client, field, vid, field.visit())
+    body = field.visit(responses=[{"item_code": "A1", "answer": "yes"}])
+    resp = put(client, field, vid, body, **{"If-Match": '"v1"'})
+    assert resp.get_json()["findings"] == [] and resp.get_json()["expected_photos"] == []
+
+
+def test_bad_answers_are_422_naming_the_item(client, field):
+    body = field.visit(responses=[{"item_code": "A1", "answer": "maybe"}, {"item_code": "ZZ9", "answer": "yes"},
+                                  {"item_code": "E1", "answer": "furious"}])
+    resp = put(client, field, new_id(), body)
+    assert resp.status_code == 422
+    problems = resp.get_json()["error"]["details"]["fields"]["responses"]
+    assert set(problems) == {"A1", "ZZ9", "E1"}
+
+
+def test_a_team_of_one_is_refused(client, field):
+    resp = put(client, field, new_id(), field.visit(team=[field.a.id]))
+    assert resp.status_code == 422 and "team" in resp.get_json()["error"]["details"]["fields"]
+
+
+def test_team_members_must_be_inspectors_and_include_the_sender(client, field):
+    office = headers_for(client, "office")  # noqa: F841  (an office account exists but is not on the team)
+    resp = put(client, field, new_id(), field.visit(team=[field.b.id, 999999]))
+    assert resp.status_code == 422
+
+
+def test_mode_must_fit_the_checklist_kind(client, field):
+    resp = put(client, field, new_id(), field.visit(mode="mystery_shopper"))
+    assert resp.status_code == 422 and "checklist" in resp.get_json()["error"]["details"]["fields"]
+
+
+def test_manual_finding_without_badge_adds_badge_missing(client, field):
+    fid = new_id()
+    body = field.visit(responses=[{"item_code": "A1", "answer": "yes"}], findings=[{
+        "id": fid, "category": "unrelated_activity", "severity": "serious", "window_no": "5",
+        "position": "收件岗", "observed_at": "2026-11-23T09:41:00+08:00", "description": "上班时间玩手机游戏"}])
+    resp = put(client, field, new_id(), body)
+    findings = {f["source"]: f for f in resp.get_json()["findings"]}
+    assert findings["manual"]["id"] == fid and findings["manual"]["staff_id"] is None
+    assert findings["badge"]["category"] == "badge_missing" and findings["badge"]["window_no"] == "5"
+
+
+def test_manual_finding_with_badge_names_the_staff_member(client, field):
+    body = field.visit(findings=[{"id": new_id(), "category": "poor_attitude", "severity": "serious",
+                                  "badge_no": "QC-0301", "description": "对群众不理不睬"}])
+    resp = put(client, field, new_id(), body)
+    manual = next(f for f in resp.get_json()["findings"] if f["source"] == "manual")
+    assert manual["staff_id"] == field.staff.id
+
+
+def test_submit_is_refused_until_the_photos_are_there_then_freezes(client, field):
+    vid = new_id()
+    put(client, field, vid, field.visit())
+    refused = client.post(f"/api/v1/visits/{vid}/submit", headers=field.ha)
+    assert refused.status_code == 409
+    err = refused.get_json()["error"]
+    assert err["code"] == "evidence_missing" and [m["item_code"] for m in err["details"]["missing_photos"]] == ["A1"]
+
+    up = client.post(f"/api/v1/visits/{vid}/evidence", headers=field.ha,
+                     data={"file": (__import__("io").BytesIO(photo()), "a1.jpg", "image/jpeg"), "item_code": "A1"},
+                     content_type="multipart/form-data")
+    assert up.status_code == 201, up.get_json()
+    done = client.post(f"/api/v1/visits/{vid}/submit", headers=field.hb)
+    assert done.status_code == 200 and done.get_json()["status"] == "submitted"
+    assert {f["status"] for f in done.get_json()["findings"]} == {"pending_review"}
+    again = client.post(f"/api/v1/visits/{vid}/submit", headers=field.ha)
+    assert again.status_code == 200 and again.get_json() == done.get_json()
+    changed = put(client, field, vid, field.visit(notes="提交后修改"), **{"If-Match": f'"v{done.get_json()["version"]}"'})
+    assert changed.status_code == 409 and changed.get_json()["error"]["code"] == "visit_frozen"
+    same = put(client, field, vid, field.visit())
+    assert same.status_code == 200 and same.get_json()["status"] == "submitted"
+
+
+def test_visits_are_visible_to_their_team_and_the_office_only(client, field):
+    vid = new_id()
+    put(client, field, vid, field.visit())
+    outsider = headers_for(client, "inspector")
+    assert client.get(f"/api/v1/visits/{vid}", headers=outsider).status_code == 404
+    assert client.put(f"/api/v1/visits/{vid}", json=field.visit(), headers=outsider).status_code == 404
+    assert client.get(f"/api/v1/visits/{vid}", headers=headers_for(client, "office")).status_code == 200
+    assert client.get(f"/api/v1/visits/{vid}", headers=headers_for(client, "unit_liaison", field.unit)).status_code == 403
+    mine = client.get("/api/v1/visits?status=draft", headers=field.hb).get_json()
+    assert [v["id"] for v in mine] == [vid] and mine[0]["missing_photos"] == 1
+    assert client.get("/api/v1/visits", headers=outsider).get_json() == []
+
+
+def test_get_with_matching_etag_is_304(client, field):
+    vid = new_id()
+    etag = put(client, field, vid, field.visit()).headers["ETag"]
+    assert client.get(f"/api/v1/visits/{vid}", headers={**field.ha, "If-None-Match": etag}).status_code == 304
