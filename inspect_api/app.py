@@ -91,8 +91,12 @@ def register_request_hooks(app: Flask) -> None:
         # A request never inherits a caller from an outer app context (tests push one for a whole test).
         g.pop("inspect_user", None)
         g.pop("inspect_session", None)
-        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        # Authenticate in a short read transaction and end it before the body is read, so a phone
+        # that uploads slowly (or hangs up halfway) holds no lock and no transaction meanwhile.
+        write_intent.set(False)
         enforce_declared_roles(app)
+        db.session.commit()
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
         has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding") == "chunked"
         if request.method in ("POST", "PUT", "PATCH") and has_body and request.mimetype not in JSON_OR_UPLOAD:
             raise UnsupportedMediaType(

@@ -1,0 +1,134 @@
+"""A real gunicorn serving the real app on a throwaway database, for crash and broken-client tests.
+
+The server gets its own database (a SQLite file, or the PostgreSQL database `<test db>_server`), set
+up with the same commands as ./scripts/run, and runs in its own process group so a test can
+SIGKILL the master and every worker at once, the way a power cut or OOM kill would.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from inspect_api.config import PROJECT_ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_database_url(test_url: str | None, tmp: Path) -> str:
+    if not test_url:
+        return f"sqlite:///{tmp / 'server.db'}"
+    url = sa.make_url(test_url)
+    name = f"{url.database}_server"
+    admin = sa.create_engine(test_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    server_url = url.set(database=name).render_as_string(hide_password=False)
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return server_url
+
+
+class LiveServer:
+    def __init__(self, database_url: str, instance: Path, workers: int = 2):
+        self.database_url = database_url
+        self.instance = instance
+        instance.mkdir(parents=True, exist_ok=True)
+        self.workers = workers
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.env = {
+            **os.environ,
+            "INSPECT_ENV": "development",
+            "INSPECT_DATABASE_URL": database_url,
+            "INSPECT_INSTANCE_DIR": str(instance),
+            "INSPECT_SECRET_KEY": "system-test-secret-key-0123456789abcdef",
+            "INSPECT_ARGON2_MEMORY_KIB": "1024",
+            "INSPECT_ARGON2_TIME_COST": "1",
+            "WORKERS": str(workers),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.log = instance / "gunicorn.log"
+
+    def prepare(self) -> None:
+        for args in (["db", "upgrade"], ["checklists", "publish"], ["demo", "load"]):
+            subprocess.run([str(BIN / "inspect-api"), *args], env=self.env, cwd=PROJECT_ROOT, check=True,
+                           capture_output=True)
+
+    def start(self) -> None:
+        log = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--config", str(PROJECT_ROOT / "inspect_api" / "gunicorn_conf.py"),
+             "--bind", f"127.0.0.1:{self.port}", "inspect_api.wsgi:app"],
+            env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/api/v1/health")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start; see {self.log}")
+
+    def kill(self) -> None:
+        """SIGKILL the master and all workers at once."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            self.proc = None
+
+    def request(self, method: str, path: str, body=None, headers=None, timeout: float = 30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            data = body
+            hdrs = dict(headers or {})
+            if body is not None and not isinstance(body, bytes | bytearray):
+                data = json.dumps(body).encode()
+                hdrs.setdefault("Content-Type", "application/json")
+            conn.request(method, path, body=data, headers=hdrs)
+            resp = conn.getresponse()
+            raw = resp.read()
+            ctype = resp.getheader("Content-Type", "")
+            return resp.status, (json.loads(raw) if raw and "json" in ctype else raw), dict(resp.getheaders())
+        finally:
+            conn.close()
+
+    def token(self, username: str, password: str = "inspect-demo") -> dict:
+        status, body, _ = self.request("POST", "/api/v1/auth/token", {"username": username, "password": password})
+        assert status == 200, body
+        return {"Authorization": f"Bearer {body['access_token']}"}, body["user"]["id"]
+
+    def engine(self) -> sa.Engine:
+        return sa.create_engine(self.database_url)
