@@ -7,6 +7,7 @@ SIGKILL the master and every worker at once, the way a power cut or OOM kill wou
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -76,11 +77,11 @@ class LiveServer:
                            capture_output=True)
 
     def start(self) -> None:
-        log = open(self.log, "ab")
-        self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", str(PROJECT_ROOT / "inspect_api" / "gunicorn_conf.py"),
-             "--bind", f"127.0.0.1:{self.port}", "inspect_api.wsgi:app"],
-            env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=log, start_new_session=True)
+        with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [str(BIN / "gunicorn"), "--config", str(PROJECT_ROOT / "inspect_api" / "gunicorn_conf.py"),
+                 "--bind", f"127.0.0.1:{self.port}", "inspect_api.wsgi:app"],
+                env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -93,10 +94,8 @@ class LiveServer:
     def kill(self) -> None:
         """SIGKILL the master and all workers at once."""
         if self.proc is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(timeout=10)
             self.proc = None
 
