@@ -42,7 +42,21 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     register_request_hooks(app)
     register_commands(app)
+    if app.config.get("INSPECT_BENCH_ECHO"):
+        register_bench_echo(app)
     return app
+
+
+def register_bench_echo(app: Flask) -> None:
+    """A bare JSON echo, the baseline `scripts/bench` measures the real routes against (bench only)."""
+    from flask import jsonify
+
+    from inspect_api.auth.access import PUBLIC, roles
+
+    @app.post("/api/v1/_bench/echo")
+    @roles(PUBLIC)
+    def bench_echo():
+        return jsonify(request.get_json())
 
 
 def register_extensions(app: Flask) -> None:

@@ -104,6 +104,7 @@ class Config:
                 )
             },
         }
+        self.INSPECT_BENCH_ECHO = env.get("INSPECT_BENCH_ECHO") == "1"  # scripts/bench's baseline route
         self.TESTING = False
         self.PROPAGATE_EXCEPTIONS = False
         for key, value in overrides.items():

@@ -7,6 +7,9 @@ BEGIN IMMEDIATE so two writers queue instead of failing with "database is locked
 from __future__ import annotations
 
 import contextvars
+import fcntl
+import os
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -76,25 +79,90 @@ class Session(FlaskSession):
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session, "expire_on_commit": False})
 
 
+WRITER_WAIT_SECONDS = 15.0
+
+
 def configure_engine(engine: sa.Engine) -> None:
     """Install the per-connection settings for the engine's database."""
     if engine.dialect.name != "sqlite":
         return
+    lock_path = f"{engine.url.database}.writer-lock" if engine.url.database not in (None, "", ":memory:") else None
 
     @event.listens_for(engine, "connect")
-    def _sqlite_connect(dbapi_connection, _record):
+    def _sqlite_connect(dbapi_connection, record):
         # Let SQLAlchemy, not the driver, issue BEGIN (the pysqlite recipe in SQLAlchemy's docs).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={int(WRITER_WAIT_SECONDS * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+        if lock_path:
+            record.info["writer_lock_fd"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+        if not write_intent.get():
+            conn.exec_driver_sql("BEGIN")
+            return
+        fd = conn.connection._connection_record.info.get("writer_lock_fd") if lock_path else None
+        if fd is not None:
+            _take_writer_lock(fd)
+            conn.info["writer_lock_held"] = fd
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn, *args):
+        fd = conn.info.pop("writer_lock_held", None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+
+    @event.listens_for(engine.pool, "close")
+    def _close(dbapi_connection, record):
+        fd = record.info.pop("writer_lock_fd", None)
+        if fd is not None:
+            os.close(fd)  # closing also drops a lock a dead transaction still held
+
+
+def _take_writer_lock(fd: int) -> None:
+    """Queue writers on a lock file before BEGIN IMMEDIATE.
+
+    SQLite's own busy handler sleeps in growing steps (up to 100 ms) between retries, so under load
+    the write lock sits idle while writers sleep; a blocking file lock hands it over at once (and
+    the wait releases the GIL). A crashed holder's lock goes with its file descriptor.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+@contextmanager
+def read_phase():
+    """Run reads without taking SQLite's write lock, then end that read transaction.
+
+    For services that check a lot before they write: the checks run in a deferred transaction and
+    the write lock is held only for the writes. Whatever the write decides on must be re-read under
+    its lock. Writing inside the phase is a bug.
+    """
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("read_phase entered with pending writes")
+    db.session.commit()  # whatever transaction was open ends here (it holds no changes)
+    token = write_intent.set(False)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("read_phase must not write")
+    db.session.commit()
 
 
 def is_postgres() -> bool:

@@ -148,6 +148,25 @@ def list_versions(code: str) -> list[ChecklistVersion]:
     return rows
 
 
+_PARSED: dict[str, dict] = {}  # content_hash -> parsed template, verified once per process
+
+
+def pinned_template(code: str, version: int) -> tuple[dict, str]:
+    """(template, content_hash) of a published version, for the hot paths that pin one.
+
+    Reads only the row's hash; the content is loaded, re-hashed and parsed the first time this
+    process meets that hash. Treat the returned template as read-only.
+    """
+    content_hash_ = db.session.scalar(sa.select(ChecklistVersion.content_hash).where(
+        ChecklistVersion.code == code, ChecklistVersion.version == version))
+    if content_hash_ is None:
+        raise NotFound(f"检查表 {code} 第 {version} 版不存在 (no such checklist version)",
+                       {"code": code, "version": version})
+    if content_hash_ not in _PARSED:
+        _PARSED[content_hash_] = template_of(get_version(code, version))
+    return _PARSED[content_hash_], content_hash_
+
+
 def template_of(row: ChecklistVersion) -> dict:
     """The template stored in a row (call `verify` or a getter first when it matters)."""
     return json.loads(row.content)

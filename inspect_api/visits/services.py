@@ -20,7 +20,7 @@ from inspect_api.checklists import services as checklists
 from inspect_api.core import clock
 from inspect_api.core.counters import next_value
 from inspect_api.core.storage import get_storage
-from inspect_api.db import db
+from inspect_api.db import db, read_phase
 from inspect_api.errors import (
     Conflict,
     DomainError,
@@ -118,14 +118,13 @@ def _check_references(content: dict, actor) -> tuple[dict, str]:
         raise _invalid(problem, {"team": [problem]})
     ref = content["checklist"]
     try:
-        row = checklists.get_version(ref["code"], ref["version"])
+        template, content_hash = checklists.pinned_template(ref["code"], ref["version"])
     except NotFound as exc:
         raise _invalid("检查表版本不存在 (unknown checklist version)", {"checklist": [exc.message]}) from exc
     expected_kind = "mystery_shopper" if content["mode"] == "mystery_shopper" else "inspection"
-    if row.kind != expected_kind:
+    if template["kind"] != expected_kind:
         raise _invalid(f"{rules.MODES[content['mode']]}须使用{expected_kind}类检查表 (checklist kind does not fit mode)",
                        {"checklist": ["kind does not fit mode"]})
-    template = checklists.template_of(row)
     problems = rules.response_problems(template, content["responses"])
     if problems:
         raise _invalid("检查表回答有误 (invalid responses)", {"responses": problems})
@@ -133,7 +132,7 @@ def _check_references(content: dict, actor) -> tuple[dict, str]:
     bad_items = [f["id"] for f in content["findings"] if f["item_code"] and f["item_code"] not in items]
     if bad_items:
         raise _invalid("问题关联的检查项不存在 (finding names an unknown item)", {"findings": bad_items})
-    return template, row.content_hash
+    return template, content_hash
 
 
 def _staff_by_badge(badges: set[str]) -> dict[str, int]:
@@ -143,7 +142,49 @@ def _staff_by_badge(badges: set[str]) -> dict[str, int]:
     return {b: i for b, i in rows}
 
 
-def _apply(visit: Visit, content: dict, template: dict) -> None:
+@dataclass
+class Rows:
+    """A visit's children, computed before the write lock is taken."""
+
+    responses: list[dict]
+    findings: list[dict]
+
+
+def _build_rows(visit_id: str, content: dict, template: dict) -> Rows:
+    items = rules.items_by_code(template)
+    responses = [{"visit_id": visit_id, "item_code": r["item_code"], "answer": r["answer"], "note": r["note"],
+                  "answered_at": _parse(r["answered_at"]),
+                  "failed": rules.answer_fails(items[r["item_code"]], r["answer"])}
+                 for r in content["responses"]]
+    staff_ids = _staff_by_badge({f["badge_no"] for f in content["findings"] if f["badge_no"]})
+    findings = []
+    for d in rules.derived_findings(visit_id, template, content["responses"], content["findings"]):
+        findings.append({
+            "id": d.id, "source": d.source, "item_code": d.item_code, "category": d.category,
+            "severity": d.severity, "points": d.points, "badge_no": None,
+            "window_no": d.window_no or content["window_no"], "position": d.position, "observed_at": None,
+            "description": d.description, "staff_id": content["staff_id"] if d.source == "item" else None})
+    for f in content["findings"]:
+        item = items.get(f["item_code"]) if f["item_code"] else None
+        findings.append({
+            "id": f["id"], "source": "manual", "item_code": f["item_code"], "category": f["category"],
+            "severity": f["severity"],
+            "points": int(item.get("points", 0)) if item and item.get("category") == f["category"] else 0,
+            "badge_no": f["badge_no"], "window_no": f["window_no"], "position": f["position"],
+            "observed_at": _parse(f["observed_at"]), "description": f["description"],
+            "staff_id": staff_ids.get(f["badge_no"]) if f["badge_no"] else None})
+    _check_finding_ids(visit_id, [f["id"] for f in content["findings"]])
+    for f in findings:
+        f.update(visit_id=visit_id, unit_id=content["unit_id"], status="draft")
+    return Rows(responses, findings)
+
+
+def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
+    """Write the visit's fields and replace its team, responses and findings.
+
+    Children are replaced with a few set-based statements rather than row-by-row ORM work: a full
+    visit is dozens of rows, and this runs under the write lock on the phone's hot path.
+    """
     visit.mode = content["mode"]
     visit.unit_id = content["unit_id"]
     visit.window_no = content["window_no"]
@@ -154,55 +195,21 @@ def _apply(visit: Visit, content: dict, template: dict) -> None:
     visit.gps_lat, visit.gps_lng, visit.gps_accuracy_m = gps.get("lat"), gps.get("lng"), gps.get("accuracy_m")
     visit.started_at = _parse(content["started_at"])
     visit.ended_at = _parse(content["ended_at"])
-
-    current = {i.user_id: i for i in visit.inspectors}
-    for uid in set(current) - set(content["team"]):
-        visit.inspectors.remove(current[uid])
-    for uid in set(content["team"]) - set(current):
-        visit.inspectors.append(VisitInspector(user_id=uid))
-
-    items = rules.items_by_code(template)
-    existing = {r.item_code: r for r in visit.responses}
-    wanted = {r["item_code"]: r for r in content["responses"]}
-    for code in set(existing) - set(wanted):
-        visit.responses.remove(existing[code])
-    for code, r in wanted.items():
-        row = existing.get(code) or Response(item_code=code)
-        row.answer, row.note, row.answered_at = r["answer"], r["note"], _parse(r["answered_at"])
-        row.failed = rules.answer_fails(items[code], r["answer"])
-        if code not in existing:
-            visit.responses.append(row)
-
-    derived = rules.derived_findings(visit.id, template, content["responses"], content["findings"])
-    staff_ids = _staff_by_badge({f["badge_no"] for f in content["findings"] if f["badge_no"]})
-    wanted_findings: dict[str, dict] = {}
-    for d in derived:
-        wanted_findings[d.id] = {
-            "source": d.source, "item_code": d.item_code, "category": d.category, "severity": d.severity,
-            "points": d.points, "badge_no": None, "window_no": d.window_no or visit.window_no,
-            "position": d.position, "observed_at": None, "description": d.description,
-            "staff_id": visit.staff_id if d.source == "item" else None,
-        }
-    for f in content["findings"]:
-        item = items.get(f["item_code"]) if f["item_code"] else None
-        wanted_findings[f["id"]] = {
-            "source": "manual", "item_code": f["item_code"], "category": f["category"], "severity": f["severity"],
-            "points": int(item.get("points", 0)) if item and item.get("category") == f["category"] else 0,
-            "badge_no": f["badge_no"], "window_no": f["window_no"], "position": f["position"],
-            "observed_at": _parse(f["observed_at"]), "description": f["description"],
-            "staff_id": staff_ids.get(f["badge_no"]) if f["badge_no"] else None,
-        }
-    _check_finding_ids(visit.id, [f["id"] for f in content["findings"]])
-    have = {f.id: f for f in visit.findings}
-    for fid in set(have) - set(wanted_findings):
-        visit.findings.remove(have[fid])
-    for fid, values in wanted_findings.items():
-        row = have.get(fid) or Finding(id=fid, status="draft")
-        for key, value in values.items():
-            setattr(row, key, value)
-        row.unit_id = visit.unit_id
-        if fid not in have:
-            visit.findings.append(row)
+    created = {} if is_new else {f.id: f.created_at for f in visit.findings}
+    now = clock.now()
+    findings = [{**f, "created_at": created.get(f["id"], now), "updated_at": now} for f in rows.findings]
+    db.session.flush()  # the visit row first: children refer to it
+    if not is_new:
+        for model in (VisitInspector, Response, Finding):
+            db.session.execute(sa.delete(model).where(model.visit_id == visit.id))
+    # Core inserts on the tables (not the ORM bulk path): one executemany each.
+    db.session.execute(VisitInspector.__table__.insert(),
+                       [{"visit_id": visit.id, "user_id": u} for u in content["team"]])
+    if rows.responses:
+        db.session.execute(Response.__table__.insert(), rows.responses)
+    if findings:
+        db.session.execute(Finding.__table__.insert(), findings)
+    db.session.expire(visit, ["inspectors", "responses", "findings"])
 
 
 def _check_finding_ids(visit_id: str, ids: list[str]) -> None:
@@ -218,48 +225,65 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _preconditions(visit: Visit | None, fp: str, actor, if_match: int | None, base_version_given: bool) -> bool:
+    """Whether the write may go ahead (False: identical content, nothing to do); raises otherwise."""
+    if visit is None:
+        return True
+    if not (actor.role == "inspector" and on_team(visit, actor)):
+        raise NotFound("检查记录不存在 (no such visit)")
+    if visit.fingerprint == fp:
+        return False
+    if not rules.can_write(visit.status):
+        raise Conflict("检查记录已提交, 不能再修改 (visit already submitted; content differs)",
+                       {"visit_status": visit.status, "current_version": visit.version}, code="visit_frozen")
+    if not base_version_given:
+        raise PreconditionRequired("修改已有草稿须带上版本号 If-Match (If-Match required)",
+                                   {"current_version": visit.version})
+    if if_match != visit.version:
+        raise PreconditionFailed("草稿已被更新, 请先获取最新版本 (stale version)",
+                                 {"current_version": visit.version, "your_version": if_match})
+    return True
+
+
 def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_given: bool) -> UpsertResult:
     """Create or replace a draft. An identical resend answers the current state whatever its version
-    or status (a retry after a lost answer); a changed one needs the current version."""
+    or status (a retry after a lost answer); a changed one needs the current version.
+
+    Two phases: everything that only reads (the checks, the rows to write) runs in a read
+    transaction that ends before the write lock is taken; the write phase re-checks the visit under
+    its lock, so what it decides on is current.
+    """
     visit_id = str(visit_id)
     content = content_of(data)
     fp = rules.fingerprint(content)
-    now = clock.now()
+    with read_phase():
+        seen = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id))
+        if not _preconditions(seen, fp, actor, if_match, base_version_given):
+            return UpsertResult(seen, "unchanged")
+        with db.session.no_autoflush:
+            template, content_hash = _check_references(content, actor)
+            rows = _build_rows(visit_id, content, template)
+
     visit = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id).with_for_update())
-    if visit is not None:
-        if not (actor.role == "inspector" and on_team(visit, actor)):
-            raise NotFound("检查记录不存在 (no such visit)")
-        if visit.fingerprint == fp:
-            return UpsertResult(visit, "unchanged")
-        if not rules.can_write(visit.status):
-            raise Conflict("检查记录已提交, 不能再修改 (visit already submitted; content differs)",
-                           {"visit_status": visit.status, "current_version": visit.version}, code="visit_frozen")
-        if not base_version_given:
-            raise PreconditionRequired("修改已有草稿须带上版本号 If-Match (If-Match required)",
-                                       {"current_version": visit.version})
-        if if_match != visit.version:
-            raise PreconditionFailed("草稿已被更新, 请先获取最新版本 (stale version)",
-                                     {"current_version": visit.version, "your_version": if_match})
-    template, content_hash = _check_references(content, actor)
+    if not _preconditions(visit, fp, actor, if_match, base_version_given):
+        return UpsertResult(visit, "unchanged")
+    now = clock.now()
     outcome = "updated"
     if visit is None:
         visit = Visit(id=visit_id, code=f"V{now.year}-{next_value(f'visit:{now.year}'):06d}", status="draft",
-                      created_by=actor.id, received_at=now, fingerprint=fp, version=1,
-                      checklist_code=content["checklist"]["code"], checklist_version=content["checklist"]["version"],
-                      checklist_hash=content_hash, mode=content["mode"], unit_id=content["unit_id"])
+                      created_by=actor.id, version=1, mode=content["mode"], unit_id=content["unit_id"])
         db.session.add(visit)
         outcome = "created"
     else:
         visit.version += 1
-        visit.checklist_code = content["checklist"]["code"]
-        visit.checklist_version = content["checklist"]["version"]
-        visit.checklist_hash = content_hash
+    visit.checklist_code = content["checklist"]["code"]
+    visit.checklist_version = content["checklist"]["version"]
+    visit.checklist_hash = content_hash
     visit.fingerprint = fp
     visit.received_at = now
     visit.device_time = data.get("device_time")
     visit.clock_skew_seconds = rules.clock_skew_seconds(data.get("device_time"), now)
-    _apply(visit, content, template)
-    db.session.flush()
+    _write(visit, content, rows, is_new=outcome == "created")
     audit.record(f"visit.{'create' if outcome == 'created' else 'update'}", "visit", visit.id, actor=actor,
                  after={"version": visit.version, "fingerprint": fp, "status": visit.status})
     return UpsertResult(visit, outcome)
@@ -268,14 +292,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
 # --- derived views --------------------------------------------------------------------------------
 
 def template_of(visit: Visit) -> dict:
-    """The pinned template, parsed once per request."""
-    from flask import g
-
-    cache = g.setdefault("inspect_templates", {})
-    key = (visit.checklist_code, visit.checklist_version)
-    if key not in cache:
-        cache[key] = checklists.template_of(checklists.get_version(*key))
-    return cache[key]
+    return checklists.pinned_template(visit.checklist_code, visit.checklist_version)[0]
 
 
 def expected_photos(visit: Visit, template: dict | None = None) -> list[rules.ExpectedPhoto]:
@@ -315,7 +332,9 @@ def submit(visit: Visit, actor) -> Visit:
 
 
 def sync(items: list[dict], actor) -> list[dict]:
-    """Each visit succeeds or fails on its own (a savepoint each); the caller commits once.
+    """Each visit succeeds or fails on its own, in its own transaction: what was acknowledged is
+    durable even if a later item, or the connection, fails, and the write lock is held per item.
+    (This is the one service that commits: per-item durability is its contract.)
 
     A save that works is kept even when the submit asked for with it is refused (photos still
     missing, say): the result then carries the save's outcome, the submit's status and error, and
@@ -324,27 +343,26 @@ def sync(items: list[dict], actor) -> list[dict]:
     results = []
     for item in items:
         visit_id = str(item["id"])
-        savepoint = db.session.begin_nested()
         try:
             result = upsert(visit_id, item, actor, if_match=item.get("base_version"),
                             base_version_given=item.get("base_version") is not None)
-            savepoint.commit()
+            db.session.commit()
         except DomainError as exc:
-            savepoint.rollback()
+            db.session.rollback()
             results.append({"id": visit_id, "status": exc.status, "outcome": "error", "version": None,
                             "visit_status": None, "error": _error(exc)})
             continue
         visit, outcome = result.visit, result.outcome
         status, error = (201 if outcome == "created" else 200), None
         if item.get("submit") and visit.status == "draft":
-            savepoint = db.session.begin_nested()
             try:
-                submit(visit, actor)
-                savepoint.commit()
+                submit(get_visit(visit_id, actor, lock=True), actor)
+                db.session.commit()
                 outcome = "submitted"
             except DomainError as exc:
-                savepoint.rollback()
+                db.session.rollback()
                 status, error = exc.status, _error(exc)
+            visit = get_visit(visit_id, actor)
         results.append({"id": visit_id, "status": status, "outcome": outcome, "version": visit.version,
                         "visit_status": visit.status, "error": error})
     return results
