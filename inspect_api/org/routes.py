@@ -6,15 +6,16 @@ import sqlalchemy as sa
 from flask import after_this_request, make_response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from inspect_api.audit.models import AuditEvent
 from inspect_api.audit.services import decode
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
+from inspect_api.core.http import if_match_version
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
-from inspect_api.errors import PreconditionFailed, Unprocessable
+from inspect_api.errors import Unprocessable
 from inspect_api.org import services
 from inspect_api.org.models import ServiceItem, Staff, Unit
 from inspect_api.org.schemas import (
@@ -70,21 +71,6 @@ class ImportFileSchema(BaseSchema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
-class ImportKindSchema(BaseSchema):
-    kind = fields.String(validate=validate.OneOf(["units", "staff", "service-items"]))
-
-
-def _if_match() -> int | None:
-    """Optional optimistic lock on registry edits: `If-Match: "<version>"`."""
-    raw = request.headers.get("If-Match")
-    if raw is None or raw.strip() == "*":
-        return None
-    try:
-        return int(raw.strip().removeprefix("W/").strip('"'))
-    except ValueError as exc:
-        raise PreconditionFailed("If-Match 应为版本号 (If-Match must be a version)") from exc
-
-
 def _history(entity_type: str, entity_id: int, pagination_parameters):
     stmt = (sa.select(AuditEvent)
             .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
@@ -125,7 +111,7 @@ def _crud(path: str, model, schema, update_schema, query_schema, search, create,
         def patch(self, body, obj_id):
             # Locked: two editors sending the same If-Match must not both pass the check.
             obj = get(obj_id, current_user(), lock=True)
-            services.check_version(obj, _if_match())
+            services.check_version(obj, if_match_version())
             obj = update(obj, body, actor=current_user())
             db.session.commit()
             return obj

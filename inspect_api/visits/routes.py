@@ -9,10 +9,10 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
+from inspect_api.core.http import if_match_version
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.core.storage import get_storage
 from inspect_api.db import db
-from inspect_api.errors import PreconditionFailed
 from inspect_api.visits import services
 from inspect_api.visits.schemas import (
     EvidenceSchema,
@@ -31,16 +31,6 @@ READERS = ("inspector", "office", "admin", "leader")
 
 def _etag(visit) -> str:
     return f'"v{visit.version}"'
-
-
-def _if_match() -> int | None:
-    raw = request.headers.get("If-Match")
-    if raw is None:
-        return None
-    try:
-        return int(raw.strip().removeprefix("W/").strip('"').removeprefix("v"))
-    except ValueError as exc:
-        raise PreconditionFailed('If-Match 应为 "v<版本号>" (If-Match must be "v<version>")') from exc
 
 
 def _evidence_view(ev) -> dict:
@@ -121,7 +111,7 @@ class VisitById(MethodView):
         server already has answers 200 with the current state, whatever the version or status, so a
         retry after a lost answer is always safe.
         """
-        result = services.upsert(visit_id, body, current_user(), if_match=_if_match(),
+        result = services.upsert(visit_id, body, current_user(), if_match=if_match_version(),
                                  base_version_given="If-Match" in request.headers)
         db.session.commit()
         return _respond(result.visit, 201 if result.outcome == "created" else 200)

@@ -1,0 +1,19 @@
+"""Small HTTP helpers shared by the features' routes."""
+
+from __future__ import annotations
+
+from flask import request
+
+from inspect_api.errors import PreconditionFailed
+
+
+def if_match_version() -> int | None:
+    """The version in `If-Match` (`"v3"`, `"3"` or `W/"3"`); None when absent or `*`."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    try:
+        return int(raw.strip().removeprefix("W/").strip('"').removeprefix("v"))
+    except ValueError as exc:
+        raise PreconditionFailed('If-Match 应为版本号, 如 "v3" (If-Match must be a version)',
+                                 {"if_match": raw}) from exc
