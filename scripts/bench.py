@@ -157,9 +157,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", action="store_true", help="use INSPECT_TEST_DATABASE_URL (PostgreSQL)")
     parser.add_argument("--seconds", type=float, default=10, help="duration of each load phase")
-    parser.add_argument("--only", choices=["sync", "rejected", "photo"], action="append")
+    parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw"], action="append")
     args = parser.parse_args()
-    only = set(args.only or ["sync", "rejected", "photo"])
+    only = set(args.only or ["sync", "rejected", "photo", "draw"])
+
+    results = {"database": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count()}
+    if "draw" in only:
+        from inspect_api.sampling.bench import bench_draw
+
+        print("draw: 1,000 and 10,000 units, 500 inspectors, all constraints ...", flush=True)
+        results["draw"] = {str(n): bench_draw(n, 500, seed=1) for n in (1_000, 10_000)}
+    if not only & {"sync", "rejected", "photo"}:
+        return report(results)
 
     tmp = Path(tempfile.mkdtemp(prefix="inspect-bench-"))
     pg = os.environ.get("INSPECT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -168,7 +177,6 @@ def main() -> int:
     server.env["INSPECT_BENCH_ECHO"] = "1"
     server.prepare()
     server.start()
-    results = {"database": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count()}
     try:
         headers, a_id = server.token("inspector1")
         _, b_id = server.token("inspector2")
@@ -189,7 +197,10 @@ def main() -> int:
             results["photo"] = bench_photo(server, headers, template, unit_id, team)
     finally:
         server.stop()
+    return report(results)
 
+
+def report(results: dict) -> int:
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
@@ -209,6 +220,9 @@ def main() -> int:
         p = results["photo"]
         print(f"  12 MP photo       ingest {p['ingest_ms']:.0f} ms vs full decode {p['pillow_full_decode_ms']:.0f} ms"
               f" = {p['ratio']:.2f}x")
+    for n, d in results.get("draw", {}).items():
+        print(f"  draw {int(n):>6,} units  {d['draw_ms']:7.1f} ms vs Random.sample {d['baseline_ms']:.2f} ms"
+              f" = {d['ratio']:.0f}x")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Review, appeal and rectification (the review issue builds on this)."""
