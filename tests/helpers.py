@@ -67,3 +67,17 @@ def field_errors(resp) -> dict:
         if isinstance(found.get(location), dict):
             found.update(found.pop(location))
     return found
+
+
+def copy_v1_templates(target):
+    """The first versions of the shipped templates, copied to `target` (tests that count what gets
+    published stay true when later versions are shipped)."""
+    import shutil
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1] / "checklists"
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("sanxiang_covert.yaml", "mystery_shopper.yaml"):
+        shutil.copy(repo / name, target / name)
+    return target

@@ -291,7 +291,8 @@ def validate_template(data, source: str) -> list[TemplateError]:
     """Every problem of one parsed template, each naming the file and, where it applies, item and field.
 
     Strict on purpose: an unknown field is an error (a misspelt `serverity` must not silently
-    drop a rule); the optional `scoring` section is only checked to be a mapping of plain data.
+    drop a rule); the optional `scoring` section must be a mapping of plain data, and a named rule set
+    (`scoring.rules`) is checked by that rule set's parser.
     """
     out = _Collector(source)
     if data is None:
@@ -329,6 +330,16 @@ def validate_template(data, source: str) -> list[TemplateError]:
             out.add("须为映射 (must be a mapping)", field="scoring")
         elif problem := _json_problem(scoring):
             out.add(problem, field="scoring")
+        elif "rules" in scoring:
+            # A named rule set is checked by its own parser, so a bad threshold stops the start-up.
+            from inspect_api.shopper.rules import policy_from_template  # imports this module
+
+            if data.get("kind") != "mystery_shopper":
+                out.add("评分规则只用于模拟办事检查表 (scoring rules need kind mystery_shopper)", field="scoring")
+            try:
+                policy_from_template(scoring)
+            except ValueError as exc:
+                out.add(str(exc), field="scoring")
     if "systems" in data:
         _validate_systems(data["systems"], out)
     return out.errors

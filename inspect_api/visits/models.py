@@ -19,7 +19,7 @@ VISIT_STATUS = sa.Enum("draft", "submitted", name="visit_status", native_enum=Fa
                        length=16)
 SEVERITY = sa.Enum("minor", "serious", "severe", name="severity", native_enum=False, create_constraint=True,
                    length=16)
-FINDING_SOURCE = sa.Enum("item", "manual", "badge", name="finding_source", native_enum=False,
+FINDING_SOURCE = sa.Enum("item", "manual", "badge", "shopper", name="finding_source", native_enum=False,
                          create_constraint=True, length=16)
 
 

@@ -13,6 +13,7 @@ from inspect_api.core.http import if_match_version
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.core.storage import get_storage
 from inspect_api.db import db
+from inspect_api.shopper import services as shopper_services
 from inspect_api.visits import services
 from inspect_api.visits.schemas import (
     EvidenceSchema,
@@ -56,7 +57,8 @@ def visit_view(visit) -> dict:
         "findings": visit.findings,
         "evidence": [_evidence_view(e) for e in visit.evidence],
         "expected_photos": expected,
-        "deducted_points": sum(f.points for f in visit.findings if f.source == "item"),
+        "deducted_points": sum(f.points for f in visit.findings if f.source in ("item", "shopper")),
+        "shopper": shopper_services.record_view(visit.id) if visit.mode == "mystery_shopper" else None,
     }
 
 

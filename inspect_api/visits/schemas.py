@@ -50,6 +50,31 @@ class FindingSchema(BaseSchema):
     status = fields.String(dump_only=True)
 
 
+class ShopperSchema(BaseSchema):
+    """The mystery-shopper record (模拟办事记录): what happened at the window, as observed."""
+
+    scenario_id = fields.Integer(required=True)
+    queue_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=600))
+    wait_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=600))
+    first_receiver_badge = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=32))
+    first_receiver_window = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=16))
+    sent_elsewhere = fields.Boolean(load_default=False)
+    sent_to = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=255))
+    materials_told = fields.List(fields.String(validate=validate.Length(min=1, max=16)), load_default=list,
+                                 validate=validate.Length(max=100),
+                                 metadata={"description": "codes from the service item's official materials list"})
+    materials_told_other = fields.List(fields.String(validate=validate.Length(max=255)), load_default=list,
+                                       validate=validate.Length(max=50),
+                                       metadata={"description": "requirements not on the official list (乱要材料)"})
+    done_on_spot = fields.Boolean(load_default=False)
+    receipt_given = fields.Boolean(allow_none=True, load_default=None)
+    promised_date = fields.Date(allow_none=True, load_default=None)
+    attitude = fields.String(required=True, validate=validate.OneOf(["warm", "ordinary", "cold", "rude"]),
+                             metadata={"description": "warm 热情, ordinary 一般, cold 生冷, rude 粗暴"})
+    told_come_back = fields.Boolean(load_default=False)
+    notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=4000))
+
+
 class VisitContentSchema(BaseSchema):
     """What the phone writes. A PUT replaces the whole draft with this."""
 
@@ -68,6 +93,8 @@ class VisitContentSchema(BaseSchema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=8000))
     responses = fields.List(fields.Nested(ResponseSchema), load_default=list, validate=validate.Length(max=500))
     findings = fields.List(fields.Nested(FindingSchema), load_default=list, validate=validate.Length(max=200))
+    shopper = fields.Nested(ShopperSchema, allow_none=True, load_default=None,
+                            metadata={"description": "required for mystery_shopper visits on a scored checklist"})
 
     @validates_schema
     def _times(self, data, **kwargs):
@@ -127,6 +154,7 @@ class VisitSchema(BaseSchema):
     evidence = fields.List(fields.Nested(EvidenceSchema))
     expected_photos = fields.List(fields.Nested(ExpectedPhotoSchema))
     deducted_points = fields.Integer()
+    shopper = fields.Dict(allow_none=True, metadata={"description": "the mystery-shopper record and its scores"})
 
 
 class VisitSummarySchema(BaseSchema):

@@ -31,6 +31,7 @@ from inspect_api.errors import (
     UnsupportedMediaType,
 )
 from inspect_api.org.models import Staff, Unit
+from inspect_api.shopper import services as shopper_services
 from inspect_api.visits import images, rules
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
 
@@ -89,7 +90,16 @@ def content_of(data: dict) -> dict:
                                                             "window_no", "position", "description")},
               "observed_at": _utc(f.get("observed_at"))} for f in data.get("findings", [])),
             key=lambda f: f["id"]),
+        "shopper": _shopper_content(data.get("shopper")),
     }
+
+
+def _shopper_content(shopper: dict | None) -> dict | None:
+    if shopper is None:
+        return None
+    out = dict(shopper)
+    out["promised_date"] = shopper["promised_date"].isoformat() if shopper.get("promised_date") else None
+    return out
 
 
 def _invalid(message: str, fields: dict) -> Unprocessable:
@@ -128,6 +138,13 @@ def _check_references(content: dict, actor) -> tuple[dict, str]:
     problems = rules.response_problems(template, content["responses"])
     if problems:
         raise _invalid("检查表回答有误 (invalid responses)", {"responses": problems})
+    scored = shopper_services.uses_shopper_rules(template)
+    if scored and content["mode"] != "mystery_shopper":
+        raise _invalid("该检查表只用于模拟办事 (checklist is for mystery-shopper visits)", {"mode": ["mystery_shopper"]})
+    if scored and content["shopper"] is None:
+        raise _invalid("模拟办事须填写模拟办事记录 (shopper record required)", {"shopper": ["required"]})
+    if not scored and content["shopper"] is not None:
+        raise _invalid("该检查表不使用模拟办事记录 (checklist takes no shopper record)", {"shopper": ["not allowed"]})
     items = rules.items_by_code(template)
     bad_items = [f["id"] for f in content["findings"] if f["item_code"] and f["item_code"] not in items]
     if bad_items:
@@ -148,9 +165,10 @@ class Rows:
 
     responses: list[dict]
     findings: list[dict]
+    shopper_record: dict | None = None
 
 
-def _build_rows(visit_id: str, content: dict, template: dict) -> Rows:
+def _build_rows(visit_id: str, content: dict, template: dict, received: datetime) -> Rows:
     items = rules.items_by_code(template)
     responses = [{"visit_id": visit_id, "item_code": r["item_code"], "answer": r["answer"], "note": r["note"],
                   "answered_at": _parse(r["answered_at"]),
@@ -173,10 +191,16 @@ def _build_rows(visit_id: str, content: dict, template: dict) -> Rows:
             "badge_no": f["badge_no"], "window_no": f["window_no"], "position": f["position"],
             "observed_at": _parse(f["observed_at"]), "description": f["description"],
             "staff_id": staff_ids.get(f["badge_no"]) if f["badge_no"] else None})
+    shopper_record = None
+    if content["shopper"] is not None:
+        evaluation = shopper_services.evaluate(visit_id, content, template,
+                                               shopper_services.visited_on(content, received))
+        findings.extend(evaluation.findings)
+        shopper_record = evaluation.record
     _check_finding_ids(visit_id, [f["id"] for f in content["findings"]])
     for f in findings:
         f.update(visit_id=visit_id, unit_id=content["unit_id"], status="draft")
-    return Rows(responses, findings)
+    return Rows(responses, findings, shopper_record)
 
 
 def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
@@ -209,6 +233,8 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
         db.session.execute(Response.__table__.insert(), rows.responses)
     if findings:
         db.session.execute(Finding.__table__.insert(), findings)
+    if not is_new or rows.shopper_record is not None:
+        shopper_services.write_record(visit.id, rows.shopper_record)
     db.session.expire(visit, ["inspectors", "responses", "findings"])
 
 
@@ -262,7 +288,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
             return UpsertResult(seen, "unchanged")
         with db.session.no_autoflush:
             template, content_hash = _check_references(content, actor)
-            rows = _build_rows(visit_id, content, template)
+            rows = _build_rows(visit_id, content, template, clock.now())
 
     visit = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id).with_for_update())
     if not _preconditions(visit, fp, actor, if_match, base_version_given):

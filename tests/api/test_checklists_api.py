@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,15 +9,15 @@ import sqlalchemy as sa
 
 from inspect_api.checklists import services
 from inspect_api.checklists.models import ChecklistVersion
-from tests.helpers import ROLES, headers_for
+from tests.helpers import ROLES, copy_v1_templates, headers_for
 
 REPO_CHECKLISTS = Path(__file__).resolve().parents[2] / "checklists"
 B = "/api/v1/checklists"
 
 
 @pytest.fixture()
-def published(dbsession):
-    services.publish_all(REPO_CHECKLISTS)
+def published(dbsession, tmp_path):
+    services.publish_all(copy_v1_templates(tmp_path / "checklists"))
     dbsession.commit()
     return {r.code: r for r in services.list_current()}
 
@@ -44,7 +43,7 @@ def test_list_shows_the_current_version_of_each_checklist(client, headers, publi
 
 def test_list_moves_to_a_newer_version(client, headers, published, dbsession, tmp_path):
     directory = tmp_path / "checklists"
-    shutil.copytree(REPO_CHECKLISTS, directory)
+    copy_v1_templates(directory)
     path = directory / "mystery_shopper.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("version: 1", "version: 2", 1), encoding="utf-8")
     services.publish_all(directory)

@@ -41,6 +41,11 @@ EXPECTED: dict[str, set[str]] = {
     "POST /api/v1/visits/<uuid:visit_id>/evidence": {"inspector"},
     "POST /api/v1/sync": {"inspector"},
     "GET /api/v1/evidence/<uuid:evidence_id>/<string:variant>": {"inspector", "office", "admin", "unit_liaison"},
+    "GET /api/v1/shopper/scenarios": {"office", "admin", "inspector", "leader"},
+    "POST /api/v1/shopper/scenarios": ED,
+    "GET /api/v1/shopper/scenarios/<int:scenario_id>": {"office", "admin", "inspector", "leader"},
+    "PATCH /api/v1/shopper/scenarios/<int:scenario_id>": ED,
+    "GET /api/v1/shopper/comparison": {"office", "admin", "leader"},
 }
 for _entity in ("units", "staff", "service-items"):
     EXPECTED.update({

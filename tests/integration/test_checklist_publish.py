@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from inspect_api.checklists import services
 from inspect_api.checklists.models import ChecklistVersion
 from inspect_api.checklists.rules import canonical_json, content_hash, item_count
 from inspect_api.errors import Conflict, NotFound, Unprocessable
+from tests.helpers import copy_v1_templates
 
 REPO_CHECKLISTS = Path(__file__).resolve().parents[2] / "checklists"
 
@@ -22,7 +22,7 @@ REPO_CHECKLISTS = Path(__file__).resolve().parents[2] / "checklists"
 def templates(tmp_path) -> Path:
     """A copy of the shipped templates, free to edit."""
     target = tmp_path / "checklists"
-    shutil.copytree(REPO_CHECKLISTS, target)
+    copy_v1_templates(target)
     return target
 
 

@@ -34,7 +34,7 @@ systems:
 def shipped():
     result = load_directory(REPO_CHECKLISTS)
     assert result.errors == [], "\n".join(str(e) for e in result.errors)
-    return {t.code: t for t in result.templates}
+    return {(t.code if t.version == 1 else f"{t.code}@{t.version}"): t for t in result.templates}
 
 
 def _items(template) -> dict:
@@ -42,7 +42,7 @@ def _items(template) -> dict:
 
 
 def test_shipped_templates_validate(shipped):
-    assert set(shipped) == {"sanxiang_covert", "mystery_shopper"}
+    assert set(shipped) == {"sanxiang_covert", "mystery_shopper", "mystery_shopper@2"}
     covert, shopper = shipped["sanxiang_covert"], shipped["mystery_shopper"]
     assert (covert.title, covert.kind) == ("三项制度落实情况暗访检查表", "inspection")
     assert shopper.kind == "mystery_shopper" and "模拟办事" in shopper.title
@@ -71,7 +71,18 @@ def test_mystery_shopper_records_the_visit_from_queue_to_evaluation(shipped):
     failing = {labels[c] for c in labels if answer_fails(attitude, c)}
     assert failing == {"生冷", "粗暴"}
     assert any("改日再来" in i["question"] for i in items)
-    assert "scoring" not in shopper.data  # scoring rules come with a later issue
+    assert "scoring" not in shopper.data  # version 1: the inspector judges each point by hand
+
+
+def test_mystery_shopper_v2_leaves_the_judging_to_the_scoring_rules(shipped):
+    from inspect_api.shopper.rules import RULE_CATEGORIES, policy_from_template
+
+    v2 = shipped["mystery_shopper@2"]
+    policy = policy_from_template(v2.data["scoring"])
+    assert policy.attitude == {"cold": "minor", "rude": "serious"}
+    assert [t for t, _ in policy.untold_severity] == [0.5, 0.2, 0.0]
+    # what the rules decide is not asked again as an item, so nothing is raised twice
+    assert not categories_used(v2.data) & set(RULE_CATEGORIES)
 
 
 def test_shipped_items_cite_a_seed_when_they_raise_a_finding(shipped):

@@ -1,0 +1,1 @@
+"""Mystery-shopper audits (模拟办事): scenarios, recording, scoring, comparison."""

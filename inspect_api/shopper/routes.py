@@ -1,0 +1,186 @@
+"""Mystery-shopper endpoints: scenarios (office), and comparisons across units, windows and items."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import sqlalchemy as sa
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from inspect_api.auth.access import current_user, roles
+from inspect_api.core.http import if_match_version
+from inspect_api.core.schemas import BaseSchema, paginate_select
+from inspect_api.db import db
+from inspect_api.errors import PreconditionFailed
+from inspect_api.shopper import services
+from inspect_api.shopper.models import Scenario
+
+blp = Blueprint("shopper", __name__, url_prefix="/shopper", description="模拟办事 Mystery-shopper audits")
+
+WRITERS = ("office", "admin")
+# Scenarios are confidential: a unit that learnt them would know what the shopper will ask.
+READERS = ("office", "admin", "inspector", "leader")
+REPORT_READERS = ("office", "admin", "leader")
+
+
+class ScenarioSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}$"))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    service_item_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    persona = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                            metadata={"description": "身份, 如 个体工商户, 办理营业执照变更"})
+    ask = fields.String(required=True, validate=validate.Length(min=1, max=2000), metadata={"description": "要问什么"})
+    materials_brought = fields.List(fields.String(validate=validate.Length(min=1, max=16)), load_default=list,
+                                    metadata={"description": "带去的材料编码 (故意不全)"})
+    notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    is_active = fields.Boolean(load_default=True)
+    version = fields.Integer(dump_only=True)
+    expectations = fields.Dict(dump_only=True, metadata={"description": "正确的答复: 应一次性告知的材料、承诺时限、回执"})
+
+
+class ScenarioUpdateSchema(ScenarioSchema):
+    code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}$"))
+    title = fields.String(validate=validate.Length(min=1, max=128))
+    service_item_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    persona = fields.String(validate=validate.Length(min=1, max=2000))
+    ask = fields.String(validate=validate.Length(min=1, max=2000))
+    materials_brought = fields.List(fields.String(validate=validate.Length(min=1, max=16)))
+    is_active = fields.Boolean()
+
+
+class ScenarioQuerySchema(BaseSchema):
+    include_inactive = fields.Boolean(load_default=False)
+
+
+class ComparisonQuerySchema(BaseSchema):
+    scenario_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                 metadata={"description": "one scenario; all when omitted"})
+    by = fields.String(load_default="unit", validate=validate.OneOf(["unit", "window", "service_item"]))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class ComparisonRowSchema(BaseSchema):
+    class Meta(BaseSchema.Meta):
+        unknown = "include"
+
+    rank = fields.Integer()
+    unit_id = fields.Integer()
+    unit_name = fields.String()
+    window_no = fields.String(allow_none=True)
+    service_item_id = fields.Integer()
+    service_item_name = fields.String()
+    runs = fields.Integer()
+    avg_completeness = fields.Float()
+    complete_notice_rate = fields.Float()
+    invented_total = fields.Integer()
+    findings_by_category = fields.Dict()
+    shirking_runs = fields.Integer()
+    avg_wait_minutes = fields.Float(allow_none=True)
+    avg_score = fields.Float()
+
+
+def _view(scenario: Scenario) -> dict:
+    return {**{c: getattr(scenario, c) for c in ("id", "code", "title", "service_item_id", "persona", "ask",
+                                                 "materials_brought", "notes", "is_active", "version")},
+            "expectations": services.expectations(scenario)}
+
+
+@blp.route("/scenarios")
+class Scenarios(MethodView):
+    @blp.arguments(ScenarioQuerySchema, location="query")
+    @blp.response(200, ScenarioSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @roles(*READERS)
+    def get(self, args, pagination_parameters):
+        """List mystery-shopper scenarios with what a correct answer would be"""
+        stmt = sa.select(Scenario).order_by(Scenario.code)
+        if not args["include_inactive"]:
+            stmt = stmt.where(Scenario.is_active.is_(True))
+        return [_view(s) for s in paginate_select(stmt, pagination_parameters)]
+
+    @blp.arguments(ScenarioSchema)
+    @blp.response(201, ScenarioSchema)
+    @blp.alt_response(409, description="编码已存在")
+    @roles(*WRITERS)
+    def post(self, body):
+        """Create a scenario: service item, persona, what to ask, which materials the shopper brings"""
+        scenario = services.create_scenario(body, current_user())
+        db.session.commit()
+        return _view(scenario)
+
+
+@blp.route("/scenarios/<int:scenario_id>")
+class ScenarioById(MethodView):
+    @blp.response(200, ScenarioSchema)
+    @roles(*READERS)
+    def get(self, scenario_id):
+        """One scenario"""
+        return _view(services.get_scenario(scenario_id))
+
+    @blp.arguments(ScenarioUpdateSchema)
+    @blp.response(200, ScenarioSchema)
+    @blp.alt_response(412, description="If-Match 版本已过期")
+    @roles(*WRITERS)
+    def patch(self, body, scenario_id):
+        """Change a scenario (optional If-Match: version); visits already recorded keep their scores"""
+        scenario = services.get_scenario(scenario_id)
+        wanted = if_match_version()
+        if wanted is not None and wanted != scenario.version:
+            raise PreconditionFailed("情景已被修改 (stale version)", {"current_version": scenario.version})
+        services.update_scenario(scenario, body, current_user())
+        db.session.commit()
+        return _view(scenario)
+
+
+@blp.route("/comparison")
+class Comparison(MethodView):
+    @blp.arguments(ComparisonQuerySchema, location="query")
+    @blp.response(200, ComparisonRowSchema(many=True))
+    @roles(*REPORT_READERS)
+    def get(self, args):
+        """Which units, windows or service items tell applicants everything the first time
+
+        Over submitted mystery-shopper visits: runs, average notice completeness, the share of runs
+        with a complete notice, invented requirements (乱要材料), findings by category, average wait
+        and score, ranked. `format=csv` downloads the same table (UTF-8 with BOM, for Excel).
+        """
+        rows = services.comparison(args.get("scenario_id"), args["by"])
+        if args["format"] == "csv":
+            return _csv(rows, args["by"])
+        return rows
+
+
+CSV_COLUMNS = [
+    ("rank", "排名"), ("unit_id", "单位ID"), ("unit_name", "单位"), ("window_no", "窗口"),
+    ("service_item_id", "事项ID"), ("service_item_name", "服务事项"), ("runs", "暗访次数"),
+    ("avg_completeness", "一次性告知完整率"), ("complete_notice_rate", "完整告知次数占比"),
+    ("invented_total", "清单外要求材料次数"), ("shirking_runs", "推诿次数"), ("avg_wait_minutes", "平均等候(分钟)"),
+    ("avg_score", "平均得分"), ("findings_by_category", "问题(按类别)"),
+]
+
+
+def _csv(rows: list[dict], by: str) -> Response:
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    present = [(k, label) for k, label in CSV_COLUMNS if any(k in r for r in rows) or k in ("rank", "runs")]
+    writer = csv.writer(buf)
+    writer.writerow([label for _, label in present])
+    for r in rows:
+        out = []
+        for key, _ in present:
+            value = r.get(key)
+            if key == "findings_by_category":
+                value = "; ".join(f"{k}:{v}" for k, v in sorted((value or {}).items()))
+            elif isinstance(value, float):
+                value = f"{value:.3f}"
+            out.append("" if value is None else value)
+        writer.writerow(out)
+    name = f"shopper-comparison-{by}.csv"
+    return Response(buf.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
+        "X-Requested-Format": request.args.get("format", "csv")})

@@ -1,0 +1,254 @@
+"""Scenarios, the evaluation of a mystery-shopper record (for the visit upsert), and comparisons."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from inspect_api.audit import services as audit
+from inspect_api.core.calendar import WorkingCalendar
+from inspect_api.core.clock import local
+from inspect_api.db import db
+from inspect_api.errors import NotFound, Unprocessable
+from inspect_api.org.models import ServiceItem, Staff, Unit
+from inspect_api.review.deadlines import check_promised_date
+from inspect_api.shopper import rules
+from inspect_api.shopper.models import Scenario, ShopperRecord
+
+RULES_ID = "shopper_v1"
+SHOPPER_NS = uuid.UUID("0c5b8f8e-7f3e-4b4f-9a4e-2f8f3d1c6a77")
+SCENARIO_FIELDS = ("code", "title", "service_item_id", "persona", "ask", "materials_brought", "notes", "is_active")
+
+_calendar: WorkingCalendar | None = None
+
+
+def calendar() -> WorkingCalendar:
+    """The official calendar (library years); loaded holiday tables join it with the review work."""
+    global _calendar
+    if _calendar is None:
+        _calendar = WorkingCalendar()
+    return _calendar
+
+
+def uses_shopper_rules(template: dict) -> bool:
+    return (template.get("scoring") or {}).get("rules") == RULES_ID
+
+
+# --- scenarios ----------------------------------------------------------------------------------
+
+def _item(item_id: int) -> ServiceItem:
+    item = db.session.get(ServiceItem, item_id)
+    if item is None:
+        raise Unprocessable("服务事项不存在 (unknown service item)", {"fields": {"service_item_id": ["unknown"]}})
+    return item
+
+
+def _check_brought(item: ServiceItem, brought: list[str]) -> None:
+    codes = {m["code"] for m in item.materials}
+    unknown = [c for c in brought if c not in codes]
+    if unknown:
+        raise Unprocessable("带去的材料不在该事项的法定材料清单中 (unknown material codes)",
+                            {"fields": {"materials_brought": unknown}})
+    if len(set(brought)) != len(brought):
+        raise Unprocessable("材料重复 (duplicate material codes)", {"fields": {"materials_brought": ["duplicate"]}})
+
+
+def snapshot(s: Scenario) -> dict:
+    return {f: getattr(s, f) for f in SCENARIO_FIELDS}
+
+
+def create_scenario(data: dict, actor) -> Scenario:
+    if db.session.scalar(sa.select(Scenario.id).where(Scenario.code == data["code"])):
+        from inspect_api.errors import Conflict
+
+        raise Conflict("情景编码已存在 (code taken)", {"fields": {"code": ["already exists"]}}, code="duplicate")
+    item = _item(data["service_item_id"])
+    _check_brought(item, data.get("materials_brought", []))
+    scenario = Scenario(**{k: v for k, v in data.items() if k in SCENARIO_FIELDS}, created_by=actor.id)
+    db.session.add(scenario)
+    db.session.flush()
+    audit.record("scenario.create", "scenario", scenario.id, actor=actor, after=snapshot(scenario))
+    return scenario
+
+
+def update_scenario(scenario: Scenario, changes: dict, actor) -> Scenario:
+    before = snapshot(scenario)
+    item = _item(changes.get("service_item_id", scenario.service_item_id))
+    _check_brought(item, changes.get("materials_brought", scenario.materials_brought))
+    for key, value in changes.items():
+        setattr(scenario, key, value)
+    if snapshot(scenario) != before:
+        scenario.version += 1
+        db.session.flush()
+        audit.record("scenario.update", "scenario", scenario.id, actor=actor, before=before, after=snapshot(scenario))
+    return scenario
+
+
+def get_scenario(scenario_id: int) -> Scenario:
+    scenario = db.session.get(Scenario, scenario_id)
+    if scenario is None:
+        raise NotFound("模拟办事情景不存在 (no such scenario)")
+    return scenario
+
+
+def expectations(scenario: Scenario) -> dict:
+    """What a correct answer at the window is: every missing material in one go, the committed time
+    limit, a receipt when the matter can't be done on the spot."""
+    item = db.session.get(ServiceItem, scenario.service_item_id)
+    brought = set(scenario.materials_brought)
+    return {
+        "service_item": {"id": item.id, "code": item.code, "name": item.name, "unit_id": item.unit_id},
+        "materials_required": item.materials,
+        "materials_missing": [m for m in item.materials if m["code"] not in brought],
+        "committed_limit_days": item.committed_limit_days,
+        "statutory_limit_days": item.statutory_limit_days,
+        "receipt_expected": not item.on_the_spot,
+    }
+
+
+# --- evaluating one visit's record ---------------------------------------------------------------
+
+@dataclass
+class Evaluation:
+    record: dict  # the ShopperRecord row
+    findings: list[dict]  # finding rows (without visit/unit/timestamps)
+    notice: rules.Notice
+    score: rules.ShopperScore
+    names: dict[str, str]
+
+
+def _handles(unit: Unit, item: ServiceItem) -> bool:
+    """The visited unit is responsible for the item: one sits inside the other in the unit tree."""
+    item_unit = db.session.get(Unit, item.unit_id)
+    return unit.path.startswith(item_unit.path) or item_unit.path.startswith(unit.path)
+
+
+def evaluate(visit_id: str, content: dict, template: dict, visited_on: date) -> Evaluation:
+    """Check a mystery-shopper record against its scenario and the official materials list, and
+    derive the findings the rules raise (read-only)."""
+    shopper = content["shopper"]
+    try:
+        policy = rules.policy_from_template(template["scoring"])
+    except ValueError as exc:  # the template validator should have caught it
+        raise Unprocessable(f"检查表评分规则无效: {exc}") from exc
+    scenario = db.session.get(Scenario, shopper["scenario_id"])
+    if scenario is None or not scenario.is_active:
+        raise Unprocessable("模拟办事情景不存在或已停用 (unknown scenario)", {"fields": {"shopper": ["scenario_id"]}})
+    item = db.session.get(ServiceItem, scenario.service_item_id)
+    required = [m["code"] for m in item.materials]
+    unknown = [c for c in shopper["materials_told"] if c not in required]
+    if unknown:
+        raise Unprocessable("告知的材料不在法定材料清单中; 清单外的请填在 materials_told_other",
+                            {"fields": {"shopper": {"materials_told": unknown}}})
+    notice = rules.assess_notice(required, scenario.materials_brought, shopper["materials_told"],
+                                 shopper["materials_told_other"])
+    promise = None
+    if shopper["promised_date"]:
+        promise = check_promised_date(calendar(), visited_on, date.fromisoformat(shopper["promised_date"]),
+                                      item.committed_limit_days)
+    unit = db.session.get(Unit, content["unit_id"])
+    facts = rules.ShopperFacts(
+        notice=notice, unit_handles_matter=_handles(unit, item), sent_elsewhere=shopper["sent_elsewhere"],
+        done_on_spot=shopper["done_on_spot"], receipt_given=shopper["receipt_given"], promise=promise,
+        attitude=shopper["attitude"])
+    names = {m["code"]: m["name"] for m in item.materials}
+    found = rules.shopper_findings(facts, policy, names)
+    result = rules.score(notice, found)
+    staff_id = None
+    if shopper["first_receiver_badge"]:
+        staff_id = db.session.scalar(sa.select(Staff.id).where(Staff.badge_no == shopper["first_receiver_badge"]))
+    window = shopper["first_receiver_window"] or content["window_no"]
+    findings = [{
+        "id": str(uuid.uuid5(SHOPPER_NS, f"{visit_id}/{f.rule}")), "source": "shopper", "item_code": None,
+        "category": f.category, "severity": f.severity, "points": f.points,
+        "badge_no": shopper["first_receiver_badge"], "window_no": window, "position": None, "observed_at": None,
+        "description": f.description, "staff_id": staff_id,
+    } for f in found]
+    record = {
+        "visit_id": visit_id, "scenario_id": scenario.id, "service_item_id": item.id,
+        "queue_minutes": shopper["queue_minutes"], "wait_minutes": shopper["wait_minutes"],
+        "first_receiver_badge": shopper["first_receiver_badge"], "first_receiver_window": window,
+        "first_receiver_staff_id": staff_id, "sent_elsewhere": shopper["sent_elsewhere"],
+        "sent_to": shopper["sent_to"], "materials_told": shopper["materials_told"],
+        "materials_told_other": list(notice.invented), "done_on_spot": shopper["done_on_spot"],
+        "receipt_given": shopper["receipt_given"],
+        "promised_date": date.fromisoformat(shopper["promised_date"]) if shopper["promised_date"] else None,
+        "attitude": shopper["attitude"], "told_come_back": shopper["told_come_back"], "notes": shopper["notes"],
+        "completeness": notice.completeness, "missing_count": len(notice.missing),
+        "untold_count": len(notice.untold), "invented_count": len(notice.invented), "score": result.score,
+        "promise_provisional": bool(promise is not None and promise.provisional),
+    }
+    return Evaluation(record, findings, notice, result, names)
+
+
+def write_record(visit_id: str, record: dict | None) -> None:
+    db.session.execute(sa.delete(ShopperRecord).where(ShopperRecord.visit_id == visit_id))
+    if record is not None:
+        db.session.execute(ShopperRecord.__table__.insert(), [record])
+
+
+def record_view(visit_id: str) -> dict | None:
+    rec = db.session.get(ShopperRecord, visit_id)
+    if rec is None:
+        return None
+    item = db.session.get(ServiceItem, rec.service_item_id)
+    scenario = db.session.get(Scenario, rec.scenario_id)
+    names = {m["code"]: m["name"] for m in item.materials}
+    missing = [c for c in names if c not in set(scenario.materials_brought)]
+    told = set(rec.materials_told)
+    return {
+        **{c: getattr(rec, c) for c in ("scenario_id", "service_item_id", "queue_minutes", "wait_minutes",
+                                        "first_receiver_badge", "first_receiver_window", "sent_elsewhere",
+                                        "sent_to", "materials_told", "materials_told_other", "done_on_spot",
+                                        "receipt_given", "promised_date", "attitude", "told_come_back", "notes",
+                                        "completeness", "score", "promise_provisional")},
+        "materials_missing": [{"code": c, "name": names[c], "told": c in told} for c in missing],
+        "invented_requirements": rec.materials_told_other,
+    }
+
+
+# --- comparison -------------------------------------------------------------------------------------
+
+def comparison(scenario_id: int | None, by: str) -> list[dict]:
+    """Comparable results per unit, window or service item over submitted mystery-shopper visits."""
+    from inspect_api.visits.models import Finding, Visit
+
+    stmt = (sa.select(ShopperRecord, Visit.unit_id, Visit.window_no)
+            .join(Visit, Visit.id == ShopperRecord.visit_id)
+            .where(Visit.status == "submitted"))
+    if scenario_id is not None:
+        stmt = stmt.where(ShopperRecord.scenario_id == scenario_id)
+    records = db.session.execute(stmt).all()
+    categories: dict[str, list[str]] = {}
+    if records:
+        ids = [r.ShopperRecord.visit_id for r in records]
+        for visit_id, category in db.session.execute(
+                sa.select(Finding.visit_id, Finding.category).where(Finding.visit_id.in_(ids),
+                                                                    Finding.source == "shopper")):
+            categories.setdefault(visit_id, []).append(category)
+    rows = [rules.RunRow(unit_id=r.unit_id, window_no=r.ShopperRecord.first_receiver_window or r.window_no,
+                         service_item_id=r.ShopperRecord.service_item_id,
+                         completeness=r.ShopperRecord.completeness, invented_count=r.ShopperRecord.invented_count,
+                         categories=tuple(categories.get(r.ShopperRecord.visit_id, ())),
+                         wait_minutes=r.ShopperRecord.wait_minutes, score=r.ShopperRecord.score)
+            for r in records]
+    out = rules.compare(rows, by)
+    unit_names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
+    item_names = dict(db.session.execute(sa.select(ServiceItem.id, ServiceItem.name)).all())
+    for row in out:
+        if "unit_id" in row:
+            row["unit_name"] = unit_names.get(row["unit_id"])
+        if "service_item_id" in row:
+            row["service_item_name"] = item_names.get(row["service_item_id"])
+    return out
+
+
+def visited_on(content: dict, received) -> date:
+    started = content.get("started_at")
+    from datetime import datetime
+
+    moment = datetime.fromisoformat(started) if started else received
+    return local(moment).date()

@@ -1,0 +1,152 @@
+"""Mystery-shopper audits end to end: scenario, recorded visit, findings the rules raise, comparison."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from inspect_api.org import services as org
+from tests.api.conftest import new_id
+from tests.helpers import headers_for, make_unit
+
+
+@pytest.fixture()
+def shop(client, field):
+    """A service item with four required materials, and an office account."""
+    item = org.create_service_item({
+        "code": "SI-GT-01", "name": "个体工商户变更登记", "unit_id": field.unit.id, "statutory_limit_days": 15,
+        "committed_limit_days": 3, "on_the_spot": False,
+        "materials": [{"code": "M1", "name": "变更登记申请书"}, {"code": "M2", "name": "经营者身份证明"},
+                      {"code": "M3", "name": "营业执照正副本"}, {"code": "M4", "name": "经营场所使用证明"}]})
+    office = headers_for(client, "office")
+    resp = client.post("/api/v1/shopper/scenarios", headers=office, json={
+        "code": "GT-CHANGE-1", "title": "个体户变更经营场所", "service_item_id": item.id,
+        "persona": "个体工商户, 经营场所搬迁后办理变更", "ask": "我搬了店面, 营业执照要怎么改?",
+        "materials_brought": ["M1"]})
+    assert resp.status_code == 201, resp.get_json()
+    return {"item": item, "office": office, "scenario": resp.get_json()}
+
+
+def shopper_visit(field, scenario_id, **record):
+    body = field.visit(mode="mystery_shopper", checklist={"code": "mystery_shopper", "version": 2},
+                       started_at="2026-09-30T09:30:00+08:00", ended_at="2026-09-30T10:00:00+08:00",
+                       responses=[{"item_code": "A1", "answer": "yes"}, {"item_code": "F1", "answer": "yes"}])
+    body["shopper"] = {"scenario_id": scenario_id, "queue_minutes": 12, "wait_minutes": 20,
+                       "first_receiver_badge": "QC-0301", "materials_told": ["M2", "M3", "M4"],
+                       "attitude": "warm", "receipt_given": True, **record}
+    return body
+
+
+def test_scenario_shows_what_a_correct_answer_is(client, shop):
+    exp = shop["scenario"]["expectations"]
+    assert [m["code"] for m in exp["materials_missing"]] == ["M2", "M3", "M4"]
+    assert exp["committed_limit_days"] == 3 and exp["receipt_expected"] is True
+
+
+def test_scenario_with_unknown_material_is_refused(client, shop):
+    resp = client.post("/api/v1/shopper/scenarios", headers=shop["office"], json={
+        "code": "X2", "title": "错误情景", "service_item_id": shop["item"].id, "persona": "群众", "ask": "问",
+        "materials_brought": ["M9"]})
+    assert resp.status_code == 422 and resp.get_json()["error"]["details"]["fields"]["materials_brought"] == ["M9"]
+
+
+def test_a_perfect_window_raises_nothing(client, field, shop):
+    resp = client.put(f"/api/v1/visits/{new_id()}", headers=field.ha,
+                      json=shopper_visit(field, shop["scenario"]["id"], promised_date="2026-10-09"))
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert body["findings"] == []
+    assert body["shopper"]["completeness"] == 1.0 and body["shopper"]["score"] == 100
+
+
+def test_recorded_visit_raises_the_findings_the_rules_call_for(client, field, shop):
+    vid = new_id()
+    # told only M2 of the three missing, asked for something not on the list, cold, no receipt,
+    # and promised a date beyond 3 working days (National Day lies between: 10-09 is the limit)
+    body = shopper_visit(field, shop["scenario"]["id"], materials_told=["M2"], materials_told_other=["户口本原件"],
+                         attitude="cold", receipt_given=False, promised_date="2026-10-12")
+    resp = client.put(f"/api/v1/visits/{vid}", headers=field.ha, json=body)
+    assert resp.status_code == 201, resp.get_json()
+    v = resp.get_json()
+    found = {f["category"]: f for f in v["findings"] if f["source"] == "shopper"}
+    assert set(found) == {"incomplete_notice", "poor_attitude", "no_receipt", "overdue"}
+    assert found["incomplete_notice"]["severity"] == "severe"  # 2 of 3 untold: share above 0.5
+    assert "营业执照正副本" in found["incomplete_notice"]["description"]
+    assert found["poor_attitude"]["severity"] == "minor"
+    assert found["incomplete_notice"]["staff_id"] == field.staff.id  # the first receiver, by badge
+    rec = v["shopper"]
+    assert rec["completeness"] == pytest.approx(1 / 3)
+    assert rec["invented_requirements"] == ["户口本原件"]
+    assert [(m["code"], m["told"]) for m in rec["materials_missing"]] == [("M2", True), ("M3", False), ("M4", False)]
+    # the same record again changes nothing; a corrected one replaces the findings
+    assert client.put(f"/api/v1/visits/{vid}", headers=field.ha, json=body).get_json()["version"] == 1
+    fixed = shopper_visit(field, shop["scenario"]["id"], promised_date="2026-10-09")
+    again = client.put(f"/api/v1/visits/{vid}", headers={**field.ha, "If-Match": '"v1"'}, json=fixed).get_json()
+    assert again["findings"] == [] and again["version"] == 2
+
+
+def test_sent_away_from_a_unit_that_handles_the_matter_is_shirking(client, field, shop):
+    body = shopper_visit(field, shop["scenario"]["id"], sent_elsewhere=True, sent_to="去二楼综合窗口问问")
+    found = [f["category"] for f in client.put(f"/api/v1/visits/{new_id()}", headers=field.ha,
+                                               json=body).get_json()["findings"]]
+    assert found == ["shirking"]
+
+
+def test_sent_away_from_a_unit_that_does_not_handle_it_is_no_finding(client, field, shop):
+    other = make_unit(name="县档案馆")
+    body = shopper_visit(field, shop["scenario"]["id"], sent_elsewhere=True, sent_to="县市场监管局窗口")
+    body.update(unit_id=other.id, staff_id=None)
+    resp = client.put(f"/api/v1/visits/{new_id()}", headers=field.ha, json=body)
+    assert resp.status_code == 201 and resp.get_json()["findings"] == []
+
+
+def test_record_is_required_on_the_scored_template_and_refused_elsewhere(client, field, shop):
+    body = shopper_visit(field, shop["scenario"]["id"])
+    no_record = {**body, "shopper": None}
+    resp = client.put(f"/api/v1/visits/{new_id()}", headers=field.ha, json=no_record)
+    assert resp.status_code == 422 and "shopper" in resp.get_json()["error"]["details"]["fields"]
+    covert = {**field.visit(), "shopper": body["shopper"]}
+    assert client.put(f"/api/v1/visits/{new_id()}", headers=field.ha, json=covert).status_code == 422
+    bad_code = shopper_visit(field, shop["scenario"]["id"], materials_told=["M7"])
+    assert client.put(f"/api/v1/visits/{new_id()}", headers=field.ha, json=bad_code).status_code == 422
+
+
+def test_comparison_per_unit_and_window_as_json_and_csv(client, field, shop):
+    sid = shop["scenario"]["id"]
+    for record in ({"materials_told": ["M2"]}, {}):  # one poor run, one perfect run, same window
+        vid = new_id()
+        client.put(f"/api/v1/visits/{vid}", headers=field.ha,
+                   json=shopper_visit(field, sid, promised_date="2026-10-09", **record))
+        assert client.post(f"/api/v1/visits/{vid}/submit", headers=field.ha).status_code == 200
+    draft = new_id()  # drafts do not count
+    client.put(f"/api/v1/visits/{draft}", headers=field.ha, json=shopper_visit(field, sid, materials_told=[]))
+    leader = headers_for(client, "leader")
+    rows = client.get(f"/api/v1/shopper/comparison?scenario_id={sid}&by=unit", headers=leader).get_json()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["unit_id"] == field.unit.id and row["runs"] == 2 and row["rank"] == 1
+    assert row["avg_completeness"] == pytest.approx((1 / 3 + 1) / 2)
+    assert row["complete_notice_rate"] == pytest.approx(0.5)
+    assert row["findings_by_category"] == {"incomplete_notice": 1}
+    by_window = client.get(f"/api/v1/shopper/comparison?scenario_id={sid}&by=window", headers=leader).get_json()
+    assert [r["window_no"] for r in by_window] == ["3"]
+    resp = client.get(f"/api/v1/shopper/comparison?scenario_id={sid}&by=service_item&format=csv", headers=leader)
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    table = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert table[0][0] == "排名" and "一次性告知完整率" in table[0]
+    assert table[1][table[0].index("服务事项")] == "个体工商户变更登记"
+
+
+def test_units_never_see_scenarios_shoppers_or_comparisons(client, field, shop):
+    liaison = headers_for(client, "unit_liaison", field.unit)
+    vid = new_id()
+    client.put(f"/api/v1/visits/{vid}", headers=field.ha, json=shopper_visit(field, shop["scenario"]["id"]))
+    for path in ("/api/v1/shopper/scenarios", f"/api/v1/shopper/scenarios/{shop['scenario']['id']}",
+                 "/api/v1/shopper/comparison", f"/api/v1/visits/{vid}", "/api/v1/visits"):
+        assert client.get(path, headers=liaison).status_code == 403, path
+    # nothing in a finding names the shopper
+    v = client.get(f"/api/v1/visits/{vid}", headers=field.ha).get_json()
+    for finding in v["findings"]:
+        assert not {"created_by", "team", "inspector", "user_id"} & set(finding)
