@@ -113,6 +113,7 @@ def audit_verify():
 def register(app: Flask) -> None:
     from inspect_api.checklists.cli import checklists_cli
     from inspect_api.org.cli import demo_cli, import_cli
+    from inspect_api.sampling.cli import sampling_cli
 
-    for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli):
+    for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli, sampling_cli):
         app.cli.add_command(group)

@@ -5,8 +5,14 @@ from inspect_api.auth.models import AuthSession, LoginThrottle, User
 from inspect_api.checklists.models import ChecklistVersion
 from inspect_api.core.models import Counter
 from inspect_api.org.models import ServiceItem, Staff, Unit
+from inspect_api.sampling.models import (
+           AssignmentInspector,
+           InspectorConflict,
+           SamplingAssignment,
+           SamplingPlan,
+)
 from inspect_api.shopper.models import Scenario, ShopperRecord
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
 
-__all__ = ["AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
+__all__ = ["AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
            "LoginThrottle", "Response", "Scenario", "ServiceItem", "ShopperRecord", "Staff", "Unit", "User", "Visit", "VisitInspector"]

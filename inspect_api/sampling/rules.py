@@ -920,3 +920,40 @@ def parse_opening_hours(text: str | None) -> tuple[tuple[int, int], ...]:
         start, _, end = part.strip().partition("-")
         periods.append(tuple(int(h) * 60 + int(m) for h, m in (t.split(":") for t in (start, end))))
     return tuple(periods)
+
+
+# --- storing the inputs ---------------------------------------------------------------------------
+
+def inputs_to_dict(plan: Plan, units: Iterable[UnitInfo], inspectors: Iterable[InspectorInfo],
+                   working_days: Iterable[date]) -> dict:
+    """Every input of a draw as plain data, in the form the digest covers (stored with the plan and
+    published, so anyone can re-run the draw from it)."""
+    units, inspectors = _sorted(list(units)), _sorted(list(inspectors))
+    return {
+        "algorithm": ALGORITHM,
+        "plan": _plan_dict(plan),
+        "units": [_unit_dict(u) for u in units],
+        "inspectors": [_inspector_dict(i) for i in inspectors],
+        "working_days": [d.isoformat() for d in _period_days(plan, working_days)],
+    }
+
+
+def inputs_from_dict(data: Mapping) -> tuple[Plan, list[UnitInfo], list[InspectorInfo], list[date]]:
+    p = data["plan"]
+    w = p["weights"]
+    plan = Plan(
+        period_start=date.fromisoformat(p["period_start"]), period_end=date.fromisoformat(p["period_end"]),
+        sample_size=p["sample_size"], sample_rate=p["sample_rate"], min_per_stratum=p["min_per_stratum"],
+        team_size=p["team_size"], max_visits_per_inspector=p["max_visits_per_inspector"],
+        visit_minutes=p["visit_minutes"], travel_minutes=p["travel_minutes"],
+        weights=WeightPolicy(multipliers=dict(w["multipliers"]), max_count=w["max_count"],
+                             max_weight=w["max_weight"]))
+    units = [UnitInfo(id=u["id"], stratum=u["stratum"], weight_factors=dict(u["weight_factors"]),
+                      opening_hours=tuple((s, e) for s, e in u["opening_hours"]), excluded=u["excluded"],
+                      due=u["due"]) for u in data["units"]]
+    inspectors = [InspectorInfo(id=i["id"], home_unit_id=i["home_unit_id"],
+                                relative_unit_ids=frozenset(i["relative_unit_ids"]),
+                                recent_unit_ids=frozenset(i["recent_unit_ids"]),
+                                other_conflict_unit_ids=frozenset(i["other_conflict_unit_ids"]))
+                  for i in data["inspectors"]]
+    return plan, units, inspectors, [date.fromisoformat(d) for d in data["working_days"]]

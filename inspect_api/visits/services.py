@@ -106,8 +106,9 @@ def _invalid(message: str, fields: dict) -> Unprocessable:
     return Unprocessable(message, {"fields": fields})
 
 
-def _check_references(content: dict, actor) -> tuple[dict, str]:
-    """Unit, staff, team and checklist must exist and fit; returns (template, content_hash)."""
+def _check_references(content: dict, actor) -> tuple[dict, str, bool]:
+    """Unit, staff, team, assignment and checklist must exist and fit; returns (template,
+    content_hash, whether the plan allows a single inspector)."""
     unit = db.session.get(Unit, content["unit_id"])
     if unit is None or not unit.is_active:
         raise _invalid("被检查单位不存在或已停用 (unknown unit)", {"unit_id": ["unknown or inactive unit"]})
@@ -123,7 +124,13 @@ def _check_references(content: dict, actor) -> tuple[dict, str]:
     if good != set(team):
         raise _invalid("检查组成员须为在用的督查员账号 (team members must be active inspectors)",
                        {"team": [f"not an active inspector: {sorted(set(team) - good)}"]})
-    problem = rules.team_problem(team, allow_single=False)
+    allow_single = False
+    if content["assignment_id"] is not None:
+        from inspect_api.sampling.services import assignment_for_visit
+
+        assignment = assignment_for_visit(content["assignment_id"], actor, content["unit_id"], clock.now())
+        allow_single = assignment.plan.allow_single_inspector
+    problem = rules.team_problem(team, allow_single=allow_single)
     if problem:
         raise _invalid(problem, {"team": [problem]})
     ref = content["checklist"]
@@ -149,7 +156,7 @@ def _check_references(content: dict, actor) -> tuple[dict, str]:
     bad_items = [f["id"] for f in content["findings"] if f["item_code"] and f["item_code"] not in items]
     if bad_items:
         raise _invalid("问题关联的检查项不存在 (finding names an unknown item)", {"findings": bad_items})
-    return template, content_hash
+    return template, content_hash, allow_single
 
 
 def _staff_by_badge(badges: set[str]) -> dict[str, int]:
@@ -287,7 +294,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
         if not _preconditions(seen, fp, actor, if_match, base_version_given):
             return UpsertResult(seen, "unchanged")
         with db.session.no_autoflush:
-            template, content_hash = _check_references(content, actor)
+            template, content_hash, allow_single = _check_references(content, actor)
             rows = _build_rows(visit_id, content, template, clock.now())
 
     visit = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id).with_for_update())
@@ -305,11 +312,18 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
     visit.checklist_code = content["checklist"]["code"]
     visit.checklist_version = content["checklist"]["version"]
     visit.checklist_hash = content_hash
+    visit.allow_single_inspector = allow_single
     visit.fingerprint = fp
     visit.received_at = now
     visit.device_time = data.get("device_time")
     visit.clock_skew_seconds = rules.clock_skew_seconds(data.get("device_time"), now)
     _write(visit, content, rows, is_new=outcome == "created")
+    if content["assignment_id"] is not None:
+        from inspect_api.sampling.models import SamplingAssignment
+
+        db.session.execute(sa.update(SamplingAssignment).where(SamplingAssignment.id == content["assignment_id"],
+                                                               SamplingAssignment.visit_id.is_(None))
+                           .values(visit_id=visit.id))
     audit.record(f"visit.{'create' if outcome == 'created' else 'update'}", "visit", visit.id, actor=actor,
                  after={"version": visit.version, "fingerprint": fp, "status": visit.status})
     return UpsertResult(visit, outcome)

@@ -46,6 +46,17 @@ EXPECTED: dict[str, set[str]] = {
     "GET /api/v1/shopper/scenarios/<int:scenario_id>": {"office", "admin", "inspector", "leader"},
     "PATCH /api/v1/shopper/scenarios/<int:scenario_id>": ED,
     "GET /api/v1/shopper/comparison": {"office", "admin", "leader"},
+    "GET /api/v1/sampling/plans": ED,
+    "POST /api/v1/sampling/plans": ED,
+    "GET /api/v1/sampling/plans/<int:plan_id>": ED,
+    "PATCH /api/v1/sampling/plans/<int:plan_id>": ED,
+    "POST /api/v1/sampling/plans/<int:plan_id>/commit": ED,
+    "POST /api/v1/sampling/plans/<int:plan_id>/draw": ED,
+    "POST /api/v1/sampling/plans/<int:plan_id>/reveal": ED,
+    "GET /api/v1/sampling/plans/<int:plan_id>/verify": ED,
+    "GET /api/v1/sampling/plans/<int:plan_id>/publication": ALL,
+    "POST /api/v1/sampling/conflicts": ED,
+    "GET /api/v1/me/assignments": {"inspector"},
 }
 for _entity in ("units", "staff", "service-items"):
     EXPECTED.update({

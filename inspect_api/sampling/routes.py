@@ -1,0 +1,278 @@
+"""Sampling endpoints: plans (office only), the draw, verification, publication, my assignments."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from inspect_api.auth.access import current_user, roles
+from inspect_api.auth.rules import ALL_ROLES
+from inspect_api.core import clock
+from inspect_api.core.schemas import BaseSchema, paginate_select
+from inspect_api.db import db
+from inspect_api.errors import Conflict, NotFound
+from inspect_api.sampling import services
+from inspect_api.sampling.models import SamplingPlan
+
+blp = Blueprint("sampling", __name__, url_prefix="", description="双随机抽查 Random-sampling plans and assignments")
+
+OFFICE = ("office", "admin")
+ID = validate.Range(min=1, max=2**31 - 1)
+
+
+class PoolSchema(BaseSchema):
+    under = fields.List(fields.Integer(validate=ID), load_default=list, metadata={"description": "这些单位及其下级"})
+    kinds = fields.List(fields.String(validate=validate.OneOf(["county", "department", "hall", "window", "other"])),
+                        load_default=list)
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=32)), load_default=list)
+    exclude = fields.List(fields.Integer(validate=ID), load_default=list)
+
+
+class WeightsSchema(BaseSchema):
+    multipliers = fields.Dict(keys=fields.String(), values=fields.Float(validate=validate.Range(min=1, max=10)))
+    max_count = fields.Integer(validate=validate.Range(min=1, max=20))
+
+
+class AssignmentSchema(BaseSchema):
+    id = fields.Integer()
+    plan_id = fields.Integer()
+    unit_id = fields.Integer()
+    unit_name = fields.String()
+    day = fields.Date()
+    start = fields.String(metadata={"description": "HH:MM, local time"})
+    end = fields.String()
+    team = fields.List(fields.Integer())
+    visit_id = fields.String(allow_none=True)
+    release_at = fields.DateTime()
+
+
+class PlanSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}$"))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    pool = fields.Nested(PoolSchema, load_default=dict)
+    sample_size = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=100_000))
+    sample_rate = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0.0001, max=1))
+    stratify_by_department = fields.Boolean(load_default=True)
+    min_per_stratum = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1000))
+    min_visits_per_year = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=52))
+    team_size = fields.Integer(load_default=2, validate=validate.Range(min=1, max=10))
+    allow_single_inspector = fields.Boolean(load_default=False)
+    max_visits_per_inspector = fields.Integer(allow_none=True, load_default=None,
+                                              validate=validate.Range(min=1, max=1000))
+    visit_minutes = fields.Integer(load_default=60, validate=validate.Range(min=10, max=480))
+    travel_minutes = fields.Integer(load_default=30, validate=validate.Range(min=0, max=480))
+    recent_window_days = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3650))
+    default_opening_hours = fields.String(load_default="09:00-12:00,14:00-17:00",
+                                          validate=validate.Regexp(r"^\d{2}:\d{2}-\d{2}:\d{2}(,\d{2}:\d{2}-\d{2}:\d{2})*$"))
+    release_time = fields.String(load_default="07:30", validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
+    weights = fields.Nested(WeightsSchema, load_default=None, allow_none=True)
+    status = fields.String(dump_only=True)
+    seed_commitment = fields.String(dump_only=True, allow_none=True)
+    seed = fields.String(dump_only=True, allow_none=True, metadata={"description": "只在公开后给出"})
+    public_entropy = fields.String(dump_only=True, allow_none=True)
+    inputs_digest = fields.String(dump_only=True, allow_none=True)
+    result_digest = fields.String(dump_only=True, allow_none=True)
+    calendar_provisional = fields.Boolean(dump_only=True)
+    problems = fields.List(fields.Dict(), dump_only=True)
+    assignments = fields.List(fields.Nested(AssignmentSchema), dump_only=True)
+    version = fields.Integer(dump_only=True)
+
+
+class PlanUpdateSchema(PlanSchema):
+    code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}$"))
+    title = fields.String(validate=validate.Length(min=1, max=128))
+    period_start = fields.Date()
+    period_end = fields.Date()
+    pool = fields.Nested(PoolSchema)
+
+
+class DrawSchema(BaseSchema):
+    public_entropy = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=255), metadata={
+        "description": "承诺之后才公布的公共随机数 (如当期彩票开奖号码), 与种子一起决定抽取结果"})
+
+
+class VerifySchema(BaseSchema):
+    verified = fields.Boolean()
+    problems = fields.List(fields.String())
+
+
+class ConflictSchema(BaseSchema):
+    user_id = fields.Integer(required=True, validate=ID)
+    unit_id = fields.Integer(required=True, validate=ID)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=255),
+                           metadata={"description": "如: 配偶在该单位工作"})
+
+    @validates_schema
+    def _inspector(self, data, **kwargs):
+        from inspect_api.auth.models import User
+
+        user = db.session.get(User, data["user_id"])
+        if user is None or user.role != "inspector":
+            raise ValidationError("不是督查员账号 (not an inspector)", "user_id")
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def assignment_view(a) -> dict:
+    from inspect_api.org.models import Unit
+
+    unit = db.session.get(Unit, a.unit_id)
+    return {"id": a.id, "plan_id": a.plan_id, "unit_id": a.unit_id, "unit_name": unit.name if unit else None,
+            "day": a.day, "start": _hhmm(a.start_minute), "end": _hhmm(a.end_minute), "team": a.team,
+            "visit_id": a.visit_id, "release_at": a.release_at}
+
+
+def plan_view(plan: SamplingPlan, *, full: bool = True) -> dict:
+    out = {c: getattr(plan, c) for c in services.PLAN_FIELDS + (
+        "id", "status", "seed_commitment", "public_entropy", "inputs_digest", "result_digest",
+        "calendar_provisional", "version")}
+    out["seed"] = plan.seed if plan.status == "revealed" else None
+    result = services.result_of(plan)
+    out["problems"] = result["problems"] if result else []
+    out["assignments"] = [assignment_view(a) for a in plan.assignments] if full else []
+    return out
+
+
+@blp.route("/sampling/plans")
+class Plans(MethodView):
+    @blp.response(200, PlanSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @roles(*OFFICE)
+    def get(self, pagination_parameters):
+        """List sampling plans (targets are visible to the office only)"""
+        import sqlalchemy as sa
+
+        rows = paginate_select(sa.select(SamplingPlan).order_by(SamplingPlan.period_start.desc(), SamplingPlan.id),
+                               pagination_parameters)
+        return [plan_view(p, full=False) for p in rows]
+
+    @blp.arguments(PlanSchema)
+    @blp.response(201, PlanSchema)
+    @roles(*OFFICE)
+    def post(self, body):
+        """Create a plan: period, pool, sample size or rate, strata, team size, constraints"""
+        plan = services.create_plan(body, current_user())
+        db.session.commit()
+        return plan_view(plan)
+
+
+@blp.route("/sampling/plans/<int:plan_id>")
+class PlanById(MethodView):
+    @blp.response(200, PlanSchema)
+    @roles(*OFFICE)
+    def get(self, plan_id):
+        """One plan with its draw, problems and assignments"""
+        return plan_view(services.get_plan(plan_id))
+
+    @blp.arguments(PlanUpdateSchema)
+    @blp.response(200, PlanSchema)
+    @blp.alt_response(409, description="已承诺种子的计划不能修改")
+    @roles(*OFFICE)
+    def patch(self, body, plan_id):
+        """Change a draft plan"""
+        plan = services.update_plan(services.get_plan(plan_id, lock=True), body, current_user())
+        db.session.commit()
+        return plan_view(plan)
+
+
+@blp.route("/sampling/plans/<int:plan_id>/commit")
+class Commit(MethodView):
+    @blp.response(200, PlanSchema)
+    @roles(*OFFICE)
+    def post(self, plan_id):
+        """Fix the secret seed and publish its SHA-256 (the plan is frozen from now on)"""
+        plan = services.commit_seed(services.get_plan(plan_id, lock=True), current_user())
+        db.session.commit()
+        return plan_view(plan)
+
+
+@blp.route("/sampling/plans/<int:plan_id>/draw")
+class Draw(MethodView):
+    @blp.arguments(DrawSchema)
+    @blp.response(200, PlanSchema)
+    @roles(*OFFICE)
+    def post(self, body, plan_id):
+        """Draw units and teams (once; asking again answers the stored draw)
+
+        Constraints that cannot all be met are listed in `problems` (never silently relaxed).
+        """
+        plan = services.draw(services.get_plan(plan_id, lock=True), current_user(), body["public_entropy"])
+        db.session.commit()
+        return plan_view(plan)
+
+
+@blp.route("/sampling/plans/<int:plan_id>/reveal")
+class Reveal(MethodView):
+    @blp.response(200, PlanSchema)
+    @roles(*OFFICE)
+    def post(self, plan_id):
+        """Reveal the seed after the period, so anyone can re-run the draw"""
+        plan = services.reveal(services.get_plan(plan_id, lock=True), current_user())
+        db.session.commit()
+        return plan_view(plan)
+
+
+@blp.route("/sampling/plans/<int:plan_id>/verify")
+class Verify(MethodView):
+    @blp.response(200, VerifySchema)
+    @roles(*OFFICE)
+    def get(self, plan_id):
+        """Re-run the stored draw and list every difference (empty: verified)"""
+        problems = services.verify(services.get_plan(plan_id))
+        return {"verified": not problems, "problems": problems}
+
+
+@blp.route("/sampling/plans/<int:plan_id>/publication")
+class Publication(MethodView):
+    @blp.response(200, description="公开的抽查结果 (seed, digests, units checked, confirmed findings per unit)")
+    @roles(*(r.value for r in ALL_ROLES))
+    def get(self, plan_id):
+        """The published result (双随机一公开), once the seed is revealed after the period"""
+        plan = db.session.get(SamplingPlan, plan_id)
+        if plan is None or plan.status != "revealed":
+            raise NotFound("该计划的结果尚未公开 (not published)")
+        from flask import jsonify
+
+        body = services.publication(plan)
+        for u in body["units"]:
+            u["day"] = u["day"].isoformat()
+        body["period_start"], body["period_end"] = body["period_start"].isoformat(), body["period_end"].isoformat()
+        return jsonify(body)
+
+
+@blp.route("/me/assignments")
+class MyAssignments(MethodView):
+    @blp.response(200, AssignmentSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @roles("inspector")
+    def get(self, pagination_parameters):
+        """My released assignments, newest day first (an assignment is invisible before its release time)"""
+        rows = paginate_select(services.my_assignments(current_user(), clock.now()), pagination_parameters)
+        return [assignment_view(a) for a in rows]
+
+
+@blp.route("/sampling/conflicts")
+class Conflicts(MethodView):
+    @blp.arguments(ConflictSchema)
+    @blp.response(201, ConflictSchema)
+    @roles(*OFFICE)
+    def post(self, body):
+        """Declare a unit an inspector must never be sent to (e.g. where a relative works)"""
+        from inspect_api.sampling.models import InspectorConflict
+
+        if db.session.get(InspectorConflict, (body["user_id"], body["unit_id"])) is not None:
+            raise Conflict("已登记 (already declared)", code="duplicate")
+        db.session.add(InspectorConflict(**body, declared_at=clock.now()))
+        from inspect_api.audit import services as audit
+
+        db.session.flush()
+        audit.record("conflict.declare", "inspector_conflict", f"{body['user_id']}:{body['unit_id']}",
+                     actor=current_user(), after=body)
+        db.session.commit()
+        return body

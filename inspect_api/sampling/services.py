@@ -1,0 +1,328 @@
+"""Plans, the stored draw, release of assignments, verification and publication (双随机一公开).
+
+The draw itself is `rules.draw`, a pure function of (plan, pools, seed); this module gathers its
+inputs from the database, stores inputs and result with their digests, and re-runs it to verify.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from inspect_api.audit import services as audit
+from inspect_api.auth.models import User
+from inspect_api.core import clock
+from inspect_api.core.clock import LOCAL_TZ
+from inspect_api.db import db
+from inspect_api.errors import Conflict, NotFound, Unprocessable
+from inspect_api.org.models import Unit
+from inspect_api.sampling import rules
+from inspect_api.sampling.models import (
+    AssignmentInspector,
+    InspectorConflict,
+    SamplingAssignment,
+    SamplingPlan,
+)
+from inspect_api.visits.models import Finding, Visit, VisitInspector
+
+PLAN_FIELDS = ("code", "title", "period_start", "period_end", "pool", "sample_size", "sample_rate",
+               "stratify_by_department", "min_per_stratum", "min_visits_per_year", "team_size",
+               "allow_single_inspector", "max_visits_per_inspector", "visit_minutes", "travel_minutes",
+               "recent_window_days", "default_opening_hours", "release_time", "weights")
+# Risk weighting (policy data): each recent confirmed finding, complaint or poor grade multiplies the
+# unit's chance; a plan may override these in `weights`.
+DEFAULT_WEIGHTS = {"multipliers": {"confirmed_findings": 1.5, "complaints": 1.3, "poor_grade": 2.0},
+                   "max_count": 3}
+
+
+def snapshot(plan: SamplingPlan) -> dict:
+    return {f: (getattr(plan, f).isoformat() if isinstance(getattr(plan, f), date) else getattr(plan, f))
+            for f in PLAN_FIELDS} | {"status": plan.status}
+
+
+def _check(data: dict) -> None:
+    if data["period_end"] < data["period_start"]:
+        raise Unprocessable("结束日期早于开始日期 (period ends before it starts)", {"fields": {"period_end": ["before start"]}})
+    if (data.get("sample_size") is None) == (data.get("sample_rate") is None):
+        raise Unprocessable("须给出抽取数量或比例之一 (give sample_size or sample_rate)",
+                            {"fields": {"sample_size": ["one of sample_size, sample_rate"]}})
+    if data.get("team_size", 2) < 2 and not data.get("allow_single_inspector"):
+        raise Unprocessable("检查组须两人以上, 除非计划允许单人 (team of two or more)",
+                            {"fields": {"team_size": ["at least 2 unless allow_single_inspector"]}})
+    try:
+        rules.parse_opening_hours(data.get("default_opening_hours") or "09:00-12:00,14:00-17:00")
+    except (ValueError, rules.PlanError) as exc:
+        raise Unprocessable("办公时间格式错误", {"fields": {"default_opening_hours": [str(exc)]}}) from exc
+
+
+def create_plan(data: dict, actor) -> SamplingPlan:
+    if db.session.scalar(sa.select(SamplingPlan.id).where(SamplingPlan.code == data["code"])):
+        raise Conflict("计划编码已存在 (code taken)", {"fields": {"code": ["already exists"]}}, code="duplicate")
+    _check(data)
+    plan = SamplingPlan(**{k: v for k, v in data.items() if k in PLAN_FIELDS}, created_by=actor.id, status="draft")
+    plan.weights = plan.weights or DEFAULT_WEIGHTS
+    plan.pool = plan.pool or {}
+    db.session.add(plan)
+    db.session.flush()
+    audit.record("plan.create", "sampling_plan", plan.id, actor=actor, after=snapshot(plan))
+    return plan
+
+
+def get_plan(plan_id: int, *, lock: bool = False) -> SamplingPlan:
+    plan = db.session.get(SamplingPlan, plan_id, with_for_update=lock or None)
+    if plan is None:
+        raise NotFound("抽查计划不存在 (no such plan)")
+    return plan
+
+
+def update_plan(plan: SamplingPlan, changes: dict, actor) -> SamplingPlan:
+    if plan.status != "draft":
+        raise Conflict("计划已承诺种子, 不能再修改 (plan committed; create a new one)", code="plan_frozen")
+    before = snapshot(plan)
+    merged = {**{f: getattr(plan, f) for f in PLAN_FIELDS}, **changes}
+    _check(merged)
+    for key, value in changes.items():
+        setattr(plan, key, value)
+    if snapshot(plan) != before:
+        plan.version += 1
+        db.session.flush()
+        audit.record("plan.update", "sampling_plan", plan.id, actor=actor, before=before, after=snapshot(plan))
+    return plan
+
+
+def commit_seed(plan: SamplingPlan, actor) -> SamplingPlan:
+    """Fix the secret seed and publish its SHA-256; from now on the plan cannot change."""
+    if plan.status != "draft":
+        return plan  # committing again answers the same commitment
+    plan.seed = secrets.token_hex(32)
+    plan.seed_commitment = rules.seed_commitment(plan.seed)
+    plan.status = "committed"
+    plan.committed_at = clock.now()
+    db.session.flush()
+    audit.record("plan.commit", "sampling_plan", plan.id, actor=actor,
+                 after={"seed_commitment": plan.seed_commitment})
+    return plan
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+def _working_days(plan: SamplingPlan) -> tuple[list[date], bool]:
+    from inspect_api.shopper.services import calendar
+
+    cal = calendar()
+    days, provisional = [], False
+    d = plan.period_start
+    while d <= plan.period_end:
+        if cal.is_working_day(d):
+            days.append(d)
+        if cal.year_status(d.year).value == "assumed":
+            provisional = True
+        d += timedelta(days=1)
+    return days, provisional
+
+
+def _pool_units(plan: SamplingPlan) -> list[Unit]:
+    pool = plan.pool or {}
+    stmt = sa.select(Unit).where(Unit.is_active.is_(True)).order_by(Unit.id)
+    if pool.get("under"):
+        roots = db.session.scalars(sa.select(Unit.path).where(Unit.id.in_(pool["under"]))).all()
+        stmt = stmt.where(sa.or_(*(Unit.path.startswith(p) for p in roots))) if roots else stmt.where(sa.false())
+    if pool.get("kinds"):
+        stmt = stmt.where(Unit.kind.in_(pool["kinds"]))
+    units = list(db.session.scalars(stmt))
+    if pool.get("tags"):
+        wanted = set(pool["tags"])
+        units = [u for u in units if wanted & set(u.tags or [])]
+    return units
+
+
+def build_inputs(plan: SamplingPlan, now: datetime):
+    """The draw's inputs as the database has them now."""
+    units = _pool_units(plan)
+    excluded = set((plan.pool or {}).get("exclude") or [])
+    unit_paths = dict(db.session.execute(sa.select(Unit.id, Unit.path)).all())
+    kinds = dict(db.session.execute(sa.select(Unit.id, Unit.kind)).all())
+
+    def department(unit: Unit) -> str | None:
+        for uid in (int(x) for x in unit.path.strip("/").split("/")):
+            if kinds.get(uid) == "department":
+                return str(uid)
+        return None
+
+    since = now - timedelta(days=180)
+    findings = dict(db.session.execute(
+        sa.select(Finding.unit_id, sa.func.count()).where(Finding.status == "confirmed",
+                                                          Finding.created_at >= since)
+        .group_by(Finding.unit_id)).all())
+    year_start = datetime(now.year, 1, 1, tzinfo=UTC)
+    visits_this_year = dict(db.session.execute(
+        sa.select(Visit.unit_id, sa.func.count()).where(Visit.status == "submitted", Visit.submitted_at >= year_start)
+        .group_by(Visit.unit_id)).all())
+    default_hours = rules.parse_opening_hours(plan.default_opening_hours)
+    unit_infos = [rules.UnitInfo(
+        id=u.id, stratum=department(u) if plan.stratify_by_department else None,
+        weight_factors={"confirmed_findings": int(findings.get(u.id, 0))},
+        opening_hours=rules.parse_opening_hours(u.opening_hours) if u.opening_hours else default_hours,
+        excluded=u.id in excluded,
+        due=bool(plan.min_visits_per_year and visits_this_year.get(u.id, 0) < plan.min_visits_per_year),
+    ) for u in units]
+
+    inspectors = db.session.scalars(sa.select(User).where(User.role == "inspector", User.is_active.is_(True))
+                                    .order_by(User.id)).all()
+    declared: dict[int, set] = {}
+    for user_id, unit_id in db.session.execute(sa.select(InspectorConflict.user_id, InspectorConflict.unit_id)):
+        declared.setdefault(user_id, set()).add(unit_id)
+    recent: dict[int, set] = {}
+    recent_since = now - timedelta(days=plan.recent_window_days)
+    for user_id, unit_id in db.session.execute(
+            sa.select(VisitInspector.user_id, Visit.unit_id).join(Visit, Visit.id == VisitInspector.visit_id)
+            .where(Visit.started_at >= recent_since)):
+        recent.setdefault(user_id, set()).add(unit_id)
+
+    def home_subtree(unit_id: int | None) -> frozenset:
+        if unit_id is None or unit_id not in unit_paths:
+            return frozenset()
+        prefix = unit_paths[unit_id]
+        return frozenset(uid for uid, path in unit_paths.items() if path.startswith(prefix) and uid != unit_id)
+
+    inspector_infos = [rules.InspectorInfo(
+        id=i.id, home_unit_id=i.unit_id, relative_unit_ids=frozenset(declared.get(i.id, ())),
+        recent_unit_ids=frozenset(recent.get(i.id, ())), other_conflict_unit_ids=home_subtree(i.unit_id),
+    ) for i in inspectors]
+    days, provisional = _working_days(plan)
+    weights = plan.weights or DEFAULT_WEIGHTS
+    rule_plan = rules.Plan(
+        period_start=plan.period_start, period_end=plan.period_end, sample_size=plan.sample_size,
+        sample_rate=plan.sample_rate, min_per_stratum=plan.min_per_stratum, team_size=plan.team_size,
+        max_visits_per_inspector=plan.max_visits_per_inspector, visit_minutes=plan.visit_minutes,
+        travel_minutes=plan.travel_minutes,
+        weights=rules.WeightPolicy(multipliers=weights.get("multipliers", {}), max_count=weights.get("max_count", 3),
+                                   max_weight=weights.get("max_weight")))
+    return rule_plan, unit_infos, inspector_infos, days, provisional
+
+
+def effective_seed(plan: SamplingPlan) -> str:
+    """The committed seed, joined with the public value fixed after the commitment when one is given."""
+    return plan.seed + (f":{plan.public_entropy}" if plan.public_entropy else "")
+
+
+def _release_at(plan: SamplingPlan, day: date) -> datetime:
+    hh, mm = (int(x) for x in plan.release_time.split(":"))
+    return datetime.combine(day, time(hh, mm), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def draw(plan: SamplingPlan, actor, public_entropy: str | None = None) -> SamplingPlan:
+    if plan.status in ("drawn", "revealed"):
+        return plan  # the draw happens once; asking again answers the stored one
+    if plan.status != "committed":
+        raise Conflict("先承诺种子再抽取 (commit the seed first)", code="plan_not_committed")
+    plan.public_entropy = public_entropy
+    rule_plan, units, inspectors, days, provisional = build_inputs(plan, clock.now())
+    result = rules.draw(rule_plan, units, inspectors, days, effective_seed(plan))
+    plan.inputs = rules._canonical(rules.inputs_to_dict(rule_plan, units, inspectors, days))
+    plan.inputs_digest = result.inputs_digest
+    plan.result = rules.canonical_json(result)
+    plan.result_digest = rules.result_digest(result)
+    plan.calendar_provisional = provisional
+    plan.status = "drawn"
+    plan.drawn_at = clock.now()
+    plan.drawn_by = actor.id if actor else None
+    for a in result.assignments:
+        row = SamplingAssignment(plan_id=plan.id, unit_id=a.unit_id, day=a.day, start_minute=a.start_minute,
+                                 end_minute=a.end_minute, release_at=_release_at(plan, a.day))
+        row.inspectors = [AssignmentInspector(user_id=uid) for uid in a.inspector_ids]
+        db.session.add(row)
+    db.session.flush()
+    audit.record("plan.draw", "sampling_plan", plan.id, actor=actor,
+                 after={"inputs_digest": plan.inputs_digest, "result_digest": plan.result_digest,
+                        "assignments": len(result.assignments), "problems": len(result.problems),
+                        "public_entropy": public_entropy})
+    return plan
+
+
+def reveal(plan: SamplingPlan, actor) -> SamplingPlan:
+    if plan.status == "revealed":
+        return plan
+    if plan.status != "drawn":
+        raise Conflict("计划尚未抽取 (not drawn yet)", code="plan_not_drawn")
+    if clock.now().astimezone(LOCAL_TZ).date() <= plan.period_end:
+        raise Conflict("检查期结束后才能公开种子 (the seed is revealed after the period)", code="period_not_over",
+                       details={"period_end": plan.period_end.isoformat()})
+    plan.status = "revealed"
+    plan.revealed_at = clock.now()
+    db.session.flush()
+    audit.record("plan.reveal", "sampling_plan", plan.id, actor=actor, after={"seed": plan.seed})
+    return plan
+
+
+def verify(plan: SamplingPlan) -> list[str]:
+    """Re-run the stored draw: inputs as stored (and as the plan's columns say now), seed, result."""
+    if plan.status not in ("drawn", "revealed"):
+        return ["计划尚未抽取 (not drawn)"]
+    problems = []
+    stored = json.loads(plan.inputs)
+    rule_plan, units, inspectors, days = rules.inputs_from_dict(stored)
+    current_plan = build_inputs(plan, plan.drawn_at)[0]
+    if rules._plan_dict(current_plan) != stored["plan"]:
+        problems.append("计划参数在抽取后被修改 (plan changed after the draw)")
+    if rules._canonical(stored) != plan.inputs:
+        problems.append("存储的输入不是规范形式 (stored inputs altered)")
+    expected = rules.result_from_dict(json.loads(plan.result))
+    if rules.result_digest(expected) != plan.result_digest or rules.canonical_json(expected) != plan.result:
+        problems.append("抽取结果与其摘要不符 (stored result altered)")
+    stored_rows = {(a.unit_id, a.day, a.start_minute, tuple(a.team)) for a in plan.assignments}
+    drawn_rows = {(a.unit_id, a.day, a.start_minute, tuple(sorted(a.inspector_ids))) for a in expected.assignments}
+    if stored_rows != drawn_rows:
+        problems.append("派单与抽取结果不一致 (assignments differ from the draw)")
+    if not rules.check_commitment(plan.seed, plan.seed_commitment):
+        problems.append("种子与公布的承诺值不符 (seed does not match the commitment)")
+    # the commitment covers the secret seed; the public value is joined to it after the commitment
+    problems += rules.verify(rule_plan, units, inspectors, days, effective_seed(plan), expected)
+    return problems
+
+
+def result_of(plan: SamplingPlan) -> dict | None:
+    return json.loads(plan.result) if plan.result else None
+
+
+# --- assignments for inspectors --------------------------------------------------------------------
+
+def my_assignments(user, now: datetime) -> sa.Select:
+    """Released assignments of teams the inspector is on (nothing before its release time)."""
+    return (sa.select(SamplingAssignment)
+            .join(AssignmentInspector, AssignmentInspector.assignment_id == SamplingAssignment.id)
+            .where(AssignmentInspector.user_id == user.id, SamplingAssignment.release_at <= now)
+            .order_by(SamplingAssignment.day.desc(), SamplingAssignment.start_minute))
+
+
+def assignment_for_visit(assignment_id: int, actor, unit_id: int, now: datetime) -> SamplingAssignment:
+    a = db.session.get(SamplingAssignment, assignment_id)
+    if a is None or actor.id not in a.team or a.release_at > now:
+        raise Unprocessable("派单不存在 (unknown assignment)", {"fields": {"assignment_id": ["unknown"]}})
+    if a.unit_id != unit_id:
+        raise Unprocessable("派单的被检查单位与记录不符 (assignment is for another unit)",
+                            {"fields": {"assignment_id": ["other unit"]}})
+    return a
+
+
+def publication(plan: SamplingPlan) -> dict:
+    """What is published after the period (双随机一公开): the seed, the draw, units checked and the
+    confirmed findings per unit."""
+    unit_ids = [a.unit_id for a in plan.assignments]
+    names = dict(db.session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
+    visit_ids = [a.visit_id for a in plan.assignments if a.visit_id]
+    counts = dict(db.session.execute(
+        sa.select(Finding.unit_id, sa.func.count()).where(Finding.visit_id.in_(visit_ids),
+                                                          Finding.status == "confirmed")
+        .group_by(Finding.unit_id)).all()) if visit_ids else {}
+    return {
+        "code": plan.code, "title": plan.title, "period_start": plan.period_start, "period_end": plan.period_end,
+        "seed_commitment": plan.seed_commitment, "seed": plan.seed, "public_entropy": plan.public_entropy,
+        "inputs_digest": plan.inputs_digest, "result_digest": plan.result_digest,
+        "units": [{"unit_id": a.unit_id, "unit_name": names.get(a.unit_id), "day": a.day,
+                   "checked": a.visit_id is not None, "confirmed_findings": counts.get(a.unit_id, 0)}
+                  for a in plan.assignments],
+    }

@@ -1,0 +1,185 @@
+"""Sampling plans through the API: commit, draw, confidentiality, release time, verify, publication."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_api.core.clock import LOCAL_TZ
+from inspect_api.sampling.models import SamplingPlan
+from tests.api.conftest import new_id
+from tests.helpers import bearer, headers_for, login, make_unit, make_user
+
+
+@pytest.fixture()
+def county(client, dbsession):
+    """A county with three departments of three windows each, and five inspectors."""
+    root = make_unit(kind="county", name="样本县")
+    depts = [make_unit(parent=root, name=f"部门{i}") for i in range(3)]
+    windows = [make_unit(parent=d, kind="window", name=f"部门{i}窗口{j}") for i, d in enumerate(depts)
+               for j in range(3)]
+    inspectors = [make_user("inspector", unit=depts[i % 3]) for i in range(5)]
+    return {"root": root, "depts": depts, "windows": windows, "inspectors": inspectors,
+            "office": headers_for(client, "office")}
+
+
+def plan_body(county, **extra):
+    return {"code": f"P{new_id()[:8]}", "title": "2026年12月窗口暗访抽查", "period_start": "2026-12-01",
+            "period_end": "2026-12-31", "pool": {"under": [county["root"].id], "kinds": ["window"]},
+            "sample_size": 4, "min_per_stratum": 1, **extra}
+
+
+def drawn_plan(client, county, **extra):
+    office = county["office"]
+    plan = client.post("/api/v1/sampling/plans", json=plan_body(county, **extra), headers=office)
+    assert plan.status_code == 201, plan.get_json()
+    pid = plan.get_json()["id"]
+    committed = client.post(f"/api/v1/sampling/plans/{pid}/commit", headers=office).get_json()
+    assert committed["status"] == "committed" and len(committed["seed_commitment"]) == 64
+    assert committed["seed"] is None
+    drawn = client.post(f"/api/v1/sampling/plans/{pid}/draw", json={"public_entropy": "2026156期 07 12 19 23 28 31"},
+                        headers=office)
+    assert drawn.status_code == 200, drawn.get_json()
+    return drawn.get_json()
+
+
+def test_draw_picks_units_and_conflict_free_teams(client, county, clock):
+    plan = drawn_plan(client, county)
+    assert plan["status"] == "drawn" and plan["problems"] == []
+    assignments = plan["assignments"]
+    assert len(assignments) == 4
+    window_ids = {w.id for w in county["windows"]}
+    home = {i.id: i.unit_id for i in county["inspectors"]}
+    depts = {d.id for d in county["depts"]}
+    for a in assignments:
+        assert a["unit_id"] in window_ids and len(set(a["team"])) == 2
+        parent = next(w for w in county["windows"] if w.id == a["unit_id"]).parent_id
+        assert all(home[i] != parent for i in a["team"]), "inspector sent into their own department"
+        assert a["day"].isoformat() >= "2026-12-01" if hasattr(a["day"], "isoformat") else a["day"] >= "2026-12-01"
+    # each department's windows at least once (min_per_stratum = 1)
+    drawn_depts = {next(w for w in county["windows"] if w.id == a["unit_id"]).parent_id for a in assignments}
+    assert drawn_depts == depts
+    # asking again answers the stored draw
+    again = client.post(f"/api/v1/sampling/plans/{plan['id']}/draw", json={}, headers=county["office"]).get_json()
+    assert again["result_digest"] == plan["result_digest"]
+
+
+def test_a_committed_plan_cannot_change(client, county):
+    plan = drawn_plan(client, county)
+    resp = client.patch(f"/api/v1/sampling/plans/{plan['id']}", json={"sample_size": 9}, headers=county["office"])
+    assert resp.status_code == 409
+
+
+def test_plans_are_the_office_s_alone(client, county):
+    plan = drawn_plan(client, county)
+    for role in ("inspector", "leader", "unit_liaison"):
+        headers = headers_for(client, role, county["windows"][0] if role == "unit_liaison" else None)
+        assert client.get(f"/api/v1/sampling/plans/{plan['id']}", headers=headers).status_code == 403
+        assert client.get(f"/api/v1/sampling/plans/{plan['id']}/publication", headers=headers).status_code == 404
+
+
+def test_inspectors_see_assignments_only_from_release_time(client, county, clock):
+    plan = drawn_plan(client, county)
+    first = min(plan["assignments"], key=lambda a: (a["day"], a["start"]))
+    inspector = next(i for i in county["inspectors"] if i.id in first["team"])
+    h = bearer(login(client, inspector.username)["access_token"])
+    clock.at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # before the period
+    assert client.get("/api/v1/me/assignments", headers=h).get_json() == []
+    release = datetime.fromisoformat(first["release_at"])
+    assert release.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") == f"{first['day']} 07:30"
+    clock.at = release - timedelta(seconds=1)
+    assert first["id"] not in [a["id"] for a in client.get("/api/v1/me/assignments", headers=h).get_json()]
+    clock.at = release
+    mine = client.get("/api/v1/me/assignments", headers=h).get_json()
+    assert first["id"] in [a["id"] for a in mine]
+    assert all(datetime.fromisoformat(a["release_at"]) <= release for a in mine)
+    assert all(inspector.id in a["team"] for a in mine)
+
+
+def test_a_visit_fulfils_its_assignment(client, county, clock):
+    from inspect_api.checklists.services import publish_all
+    from inspect_api.config import PROJECT_ROOT
+
+    publish_all(PROJECT_ROOT / "checklists")
+    plan = drawn_plan(client, county)
+    a = plan["assignments"][0]
+    clock.at = datetime.fromisoformat(a["release_at"])
+    first, second = (next(i for i in county["inspectors"] if i.id == uid) for uid in a["team"])
+    h = bearer(login(client, first.username)["access_token"])
+    body = {"mode": "covert", "unit_id": a["unit_id"], "checklist": {"code": "sanxiang_covert", "version": 1},
+            "team": a["team"], "assignment_id": a["id"], "responses": [{"item_code": "A2", "answer": "yes"}]}
+    vid = new_id()
+    resp = client.put(f"/api/v1/visits/{vid}", json=body, headers=h)
+    assert resp.status_code == 201, resp.get_json()
+    mine = client.get("/api/v1/me/assignments", headers=h).get_json()
+    assert next(x for x in mine if x["id"] == a["id"])["visit_id"] == vid
+    # an assignment for another unit is refused
+    other = {**body, "unit_id": county["windows"][-1].id if county["windows"][-1].id != a["unit_id"]
+             else county["windows"][0].id}
+    assert client.put(f"/api/v1/visits/{new_id()}", json=other, headers=h).status_code == 422
+
+
+def test_verify_passes_then_detects_a_changed_plan(client, county, dbsession):
+    plan = drawn_plan(client, county)
+    ok = client.get(f"/api/v1/sampling/plans/{plan['id']}/verify", headers=county["office"]).get_json()
+    assert ok == {"verified": True, "problems": []}
+    dbsession.execute(sa.update(SamplingPlan).where(SamplingPlan.id == plan["id"]).values(sample_size=6))
+    dbsession.commit()
+    bad = client.get(f"/api/v1/sampling/plans/{plan['id']}/verify", headers=county["office"]).get_json()
+    assert bad["verified"] is False and any("plan changed" in p for p in bad["problems"])
+
+
+def test_verify_command_exits_1_when_the_stored_result_was_altered(app, client, county, dbsession):
+    plan = drawn_plan(client, county)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["sampling", "verify", str(plan["id"])]).exit_code == 0
+    row = dbsession.get(SamplingPlan, plan["id"])
+    import re
+
+    row.result = re.sub(r'"start_minute":(\d+)', lambda m: f'"start_minute":{int(m.group(1)) + 5}', row.result,
+                        count=1)
+    dbsession.commit()
+    result = runner.invoke(args=["sampling", "verify", str(plan["id"])])
+    assert result.exit_code == 1 and "altered" in result.output
+
+
+def test_seed_is_revealed_only_after_the_period_and_then_published(client, county, clock):
+    plan = drawn_plan(client, county)
+    office = county["office"]
+    early = client.post(f"/api/v1/sampling/plans/{plan['id']}/reveal", headers=office)
+    assert early.status_code == 409
+    clock.at = datetime(2027, 1, 1, 2, 0, tzinfo=UTC)
+    office = headers_for(client, "office")  # a month on, the old login has expired
+    resp = client.post(f"/api/v1/sampling/plans/{plan['id']}/reveal", headers=office)
+    assert resp.status_code == 200, resp.get_json()
+    revealed = resp.get_json()
+    import hashlib
+
+    assert hashlib.sha256(revealed["seed"].encode()).hexdigest() == plan["seed_commitment"]
+    liaison = headers_for(client, "unit_liaison", county["windows"][0])
+    pub = client.get(f"/api/v1/sampling/plans/{plan['id']}/publication", headers=liaison)
+    assert pub.status_code == 200
+    body = pub.get_json()
+    assert body["seed"] == revealed["seed"] and len(body["units"]) == 4
+    assert "team" not in body["units"][0] and "inspector_ids" not in str(body)  # who inspected stays secret
+
+
+def test_a_team_that_cannot_be_formed_is_reported_not_shrunk(client, county):
+    plan = drawn_plan(client, county, team_size=6, sample_size=2, min_per_stratum=0)
+    codes = {p["code"] for p in plan["problems"]}
+    assert codes & {"team_larger_than_pool", "not_enough_inspectors"}
+    assert all(len(a["team"]) == 6 for a in plan["assignments"])
+
+
+def test_declared_relatives_keep_an_inspector_away(client, county):
+    office = county["office"]
+    target = county["windows"][0]
+    for inspector in county["inspectors"]:
+        resp = client.post("/api/v1/sampling/conflicts", headers=office,
+                           json={"user_id": inspector.id, "unit_id": target.id, "reason": "亲属在该窗口工作"})
+        assert resp.status_code == 201
+    plan = drawn_plan(client, county, sample_size=9, min_per_stratum=0)
+    assert target.id not in {a["unit_id"] for a in plan["assignments"]}
+    assert any(p["unit_id"] == target.id for p in plan["problems"])
