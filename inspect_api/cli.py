@@ -3,6 +3,7 @@ demo data, audit). Each command is one transaction: commit at the end, nothing o
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -110,10 +111,35 @@ def audit_verify():
     sys.exit(1)
 
 
+@click.command("scheduler")
+@click.option("--run-once", "run_once", metavar="JOB_ID", help="run one job now and exit (e.g. from cron)")
+@with_appcontext
+def scheduler_cli(run_once):
+    """Run the job scheduler (one process, apart from the web server)."""
+    import logging
+
+    from flask import current_app
+
+    from inspect_api import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if run_once:
+        if run_once not in scheduler.JOBS:
+            raise click.BadParameter(f"unknown job; known: {', '.join(scheduler.JOBS)}", param_hint="--run-once")
+        result = scheduler.run_job(scheduler.JOBS[run_once][0])
+        click.echo(f"{run_once}: {result}")
+        return
+    scheduler.hold_lock(current_app.config["INSPECT_INSTANCE_DIR"])
+    sched = scheduler.build_scheduler(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    click.echo(f"scheduler running {len(scheduler.JOBS)} jobs: {', '.join(scheduler.JOBS)}")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        sched.start()
+
+
 def register(app: Flask) -> None:
     from inspect_api.checklists.cli import checklists_cli
     from inspect_api.org.cli import demo_cli, import_cli
     from inspect_api.sampling.cli import sampling_cli
 
-    for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli, sampling_cli):
+    for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli, sampling_cli, scheduler_cli):
         app.cli.add_command(group)

@@ -3,6 +3,7 @@
 from inspect_api.audit.models import AuditEvent, AuditHead
 from inspect_api.auth.models import AuthSession, LoginThrottle, User
 from inspect_api.checklists.models import ChecklistVersion
+from inspect_api.core.jobstore import apscheduler_jobs  # noqa: F401
 from inspect_api.core.models import Counter
 from inspect_api.org.models import ServiceItem, Staff, Unit
 from inspect_api.sampling.models import (

@@ -76,6 +76,7 @@ class SamplingAssignment(db.Model):
     start_minute: Mapped[int]
     end_minute: Mapped[int]
     release_at: Mapped[datetime] = mapped_column(index=True)
+    released_at: Mapped[datetime | None]  # when the release job handed it out (idempotence)
     visit_id: Mapped[str | None] = mapped_column(sa.String(36))
 
     inspectors = relationship(AssignmentInspector, lazy="selectin", cascade="all, delete-orphan")

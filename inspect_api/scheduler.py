@@ -1,0 +1,90 @@
+"""The one scheduler process (`inspect-api scheduler`): APScheduler with its jobs persisted in the
+database, run apart from the web workers (a scheduler in each gunicorn worker would run every job
+once per worker). A lock makes a second scheduler process wait instead of running jobs twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from inspect_api.core.clock import LOCAL_TZ
+from inspect_api.core.jobstore import JOBS_TABLE
+
+log = logging.getLogger(__name__)
+
+# job id -> (dotted path of the callable, trigger); the table the scheduler keeps in the database.
+JOBS: dict[str, tuple[str, object]] = {
+    "sampling.draft_next_plan": ("inspect_api.sampling.jobs:draft_next_plan",
+                                 CronTrigger(hour=6, minute=0, timezone=LOCAL_TZ)),
+    "sampling.release_assignments": ("inspect_api.sampling.jobs:release_assignments",
+                                     IntervalTrigger(minutes=5, timezone=LOCAL_TZ)),
+}
+
+
+def run_job(path: str) -> object:
+    """Run one job in a fresh app context: one transaction, committed at the end, rolled back on error."""
+    import importlib
+
+    from inspect_api.db import db
+
+    module, name = path.split(":")
+    func: Callable = getattr(importlib.import_module(module), name)
+    app = _app()
+    with app.app_context():
+        try:
+            result = func()
+            db.session.commit()
+            log.info("job %s done: %s", path, result)
+            return result
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed", path)
+            raise
+        finally:
+            db.session.remove()
+
+
+_APP = None
+
+
+def _app():
+    global _APP
+    if _APP is None:
+        from inspect_api.app import create_app
+
+        _APP = create_app()
+    return _APP
+
+
+def build_scheduler(database_url: str, scheduler_class=BlockingScheduler):
+    scheduler = scheduler_class(
+        jobstores={"default": SQLAlchemyJobStore(url=database_url, tablename=JOBS_TABLE)},
+        executors={"default": ThreadPoolExecutor(2)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        timezone=LOCAL_TZ,
+    )
+    for job_id, (path, trigger) in JOBS.items():
+        scheduler.add_job(run_job, trigger=trigger, args=[path], id=job_id, replace_existing=True, name=job_id)
+    return scheduler
+
+
+def hold_lock(instance_dir: str):
+    """One scheduler per instance folder: a second one waits here until the first stops."""
+    Path(instance_dir).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(instance_dir) / "scheduler.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log.warning("another scheduler runs for this instance; waiting for it to stop")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
