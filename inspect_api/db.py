@@ -32,7 +32,10 @@ write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_inten
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Column defaults use the app's injectable clock, so frozen time in tests holds for them too."""
+    from inspect_api.core.clock import now
+
+    return now()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -28,6 +28,8 @@ JOBS: dict[str, tuple[str, object]] = {
                                  CronTrigger(hour=6, minute=0, timezone=LOCAL_TZ)),
     "sampling.release_assignments": ("inspect_api.sampling.jobs:release_assignments",
                                      IntervalTrigger(minutes=5, timezone=LOCAL_TZ)),
+    "visits.remind_unfinished": ("inspect_api.visits.jobs:remind_unfinished_visits",
+                                 CronTrigger(hour=17, minute=0, timezone=LOCAL_TZ)),
 }
 
 

@@ -12,6 +12,7 @@ from inspect_api.audit import services as audit
 from inspect_api.core import clock
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
+from inspect_api.notifications.services import notify
 from inspect_api.sampling import services
 from inspect_api.sampling.models import SamplingAssignment, SamplingPlan
 
@@ -47,6 +48,10 @@ def draft_next_plan() -> SamplingPlan | None:
     return plan
 
 
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
 def release_assignments() -> int:
     """Mark assignments whose release time has come as handed out (once each), on the trail.
 
@@ -60,5 +65,9 @@ def release_assignments() -> int:
         a.released_at = now
         audit.record("assignment.release", "sampling_assignment", a.id,
                      after={"plan_id": a.plan_id, "day": a.day.isoformat(), "team": a.team})
+        for user_id in a.team:
+            notify(user_id, "assignment.released", f"今日检查任务: {a.day:%m月%d日}",
+                   f"{_hhmm(a.start_minute)} 起, 请按派单前往被检查单位。", {"assignment_id": a.id},
+                   f"assignment.released:{a.id}:{user_id}")
     db.session.flush()
     return len(due)

@@ -57,6 +57,8 @@ EXPECTED: dict[str, set[str]] = {
     "GET /api/v1/sampling/plans/<int:plan_id>/publication": ALL,
     "POST /api/v1/sampling/conflicts": ED,
     "GET /api/v1/me/assignments": {"inspector"},
+    "GET /api/v1/me/notifications": ALL,
+    "POST /api/v1/me/notifications/<int:notification_id>/read": ALL,
 }
 for _entity in ("units", "staff", "service-items"):
     EXPECTED.update({

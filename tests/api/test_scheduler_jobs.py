@@ -80,3 +80,42 @@ def test_the_scheduler_persists_its_jobs_in_the_database(tmp_path):
     assert sorted(j.id for j in again.get_jobs()) == sorted(JOBS)
     again.shutdown(wait=False)
     engine.dispose()
+
+
+def test_release_notifies_each_team_member_once(dbsession, clock):
+    from inspect_api.notifications.models import Notification
+
+    actor = make_user("office")
+    plan = _plan(dbsession, actor)
+    clock.at = datetime(2027, 1, 1, 0, 0, tzinfo=UTC)
+    jobs.release_assignments()
+    jobs.release_assignments()
+    notes = dbsession.scalars(sa.select(Notification).where(Notification.kind == "assignment.released")).all()
+    teams = [a.team for a in dbsession.scalars(sa.select(SamplingAssignment).where(
+        SamplingAssignment.plan_id == plan.id))]
+    assert sorted(n.user_id for n in notes) == sorted(u for team in teams for u in team)
+
+
+def test_reminders_for_day_old_drafts_once_a_day(client, field, dbsession, clock):
+    from inspect_api.notifications.models import Notification
+    from inspect_api.visits.jobs import remind_unfinished_visits
+    from tests.api.conftest import new_id
+
+    vid = new_id()
+    assert client.put(f"/api/v1/visits/{vid}", json=field.visit(), headers=field.ha).status_code == 201
+    assert remind_unfinished_visits() == 0  # fresh drafts are left alone
+    clock.advance(hours=25)
+    assert remind_unfinished_visits() == 2  # both team members
+    assert remind_unfinished_visits() == 0  # run twice: nothing new
+    clock.advance(days=1)
+    assert remind_unfinished_visits() == 2  # a new day, a new reminder
+    notes = dbsession.scalars(sa.select(Notification).where(Notification.kind == "visit.unfinished")).all()
+    assert {n.user_id for n in notes} == {field.a.id, field.b.id} and len(notes) == 4
+    assert all(n.subject == {"visit_id": vid} for n in notes)
+    listed = client.get("/api/v1/me/notifications?unread=true", headers=field.ha).get_json()
+    assert len(listed) == 2 and listed[0]["title"].startswith("检查记录")
+    read = client.post(f"/api/v1/me/notifications/{listed[0]['id']}/read", headers=field.ha)
+    assert read.status_code == 200 and read.get_json()["read_at"]
+    assert len(client.get("/api/v1/me/notifications?unread=true", headers=field.ha).get_json()) == 1
+    # someone else's notification is not found
+    assert client.post(f"/api/v1/me/notifications/{listed[1]['id']}/read", headers=field.hb).status_code == 404

@@ -1,0 +1,1 @@
+"""In-app notifications: what the system tells a user (reminders, decisions, deadlines)."""
