@@ -92,3 +92,17 @@ def load_demo(force: bool = False) -> DemoSummary:
                          check_password=False)
         summary.accounts.append(account)
     return summary
+
+
+def refuse_demo_passwords(app) -> None:
+    """Stop a production start while any demo account still has the demo password."""
+    from inspect_api.auth.services import accounts_with_demo_password
+    from inspect_api.config import DEMO_PASSWORD
+
+    with app.app_context():
+        weak = accounts_with_demo_password([a.username for a in DEMO_ACCOUNTS], DEMO_PASSWORD)
+    if weak:
+        raise SystemExit(
+            f"refusing to start in production: accounts still use the demo password: {', '.join(weak)}; "
+            "change them with `inspect-api users set-password NAME`"
+        )
