@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.auth.routes import blp as auth_blp
     from inspect_api.auth.routes import users_blp
     from inspect_api.checklists.routes import blp as checklists_blp
+    from inspect_api.core.calendar_routes import blp as calendar_blp
     from inspect_api.core.routes import blp as core_blp
     from inspect_api.notifications.routes import blp as notifications_blp
     from inspect_api.org.routes import blp as org_blp
@@ -99,7 +100,7 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.visits.routes import blp as visits_blp
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,
-                sampling_blp, notifications_blp):
+                sampling_blp, notifications_blp, calendar_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
 
 

@@ -141,5 +141,44 @@ def register(app: Flask) -> None:
     from inspect_api.org.cli import demo_cli, import_cli
     from inspect_api.sampling.cli import sampling_cli
 
-    for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli, sampling_cli, scheduler_cli):
+    for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli, sampling_cli, scheduler_cli,
+                  calendar_cli):
         app.cli.add_command(group)
+
+
+@click.group("calendar")
+def calendar_cli():
+    """The working-day calendar: holiday tables for years the library lacks."""
+
+
+@calendar_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def calendar_import(path):
+    """Import a holiday table CSV (date,kind,name); each year in it replaces that year's import."""
+    from inspect_api.core import calendar_store
+
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            summary = calendar_store.import_tables(fh.read(), source=path)
+        db.session.commit()
+    except UnicodeDecodeError:
+        click.secho("错误 error: 文件须为 UTF-8 编码 (file must be UTF-8)", fg="red", err=True)
+        sys.exit(1)
+    except DomainError as exc:
+        _fail(exc)
+    for year, counts in summary.items():
+        click.echo(f"{year}: {counts['holidays']} holidays, {counts['working_weekends']} working weekends "
+                   f"(replaced {counts['replaced_rows']} rows)")
+
+
+@calendar_cli.command("status")
+@click.option("--first", type=int, default=2025)
+@click.option("--last", type=int, default=2028)
+@with_appcontext
+def calendar_status(first, last):
+    """Show where each year's working days come from."""
+    from inspect_api.core import calendar_store
+
+    for row in calendar_store.year_statuses(first, last):
+        click.echo(f"{row['year']}: {row['status']} ({row['label']})" + (f" — {row['source']}" if row["source"] else ""))

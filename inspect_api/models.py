@@ -4,7 +4,7 @@ from inspect_api.audit.models import AuditEvent, AuditHead
 from inspect_api.auth.models import AuthSession, LoginThrottle, User
 from inspect_api.checklists.models import ChecklistVersion
 from inspect_api.core.jobstore import apscheduler_jobs  # noqa: F401
-from inspect_api.core.models import Counter
+from inspect_api.core.models import Counter, HolidayDay
 from inspect_api.notifications.models import Notification
 from inspect_api.org.models import ServiceItem, Staff, Unit
 from inspect_api.sampling.models import (
@@ -16,5 +16,5 @@ from inspect_api.sampling.models import (
 from inspect_api.shopper.models import Scenario, ShopperRecord
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
 
-__all__ = ["Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
+__all__ = ["HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
            "LoginThrottle", "Response", "Scenario", "ServiceItem", "ShopperRecord", "Staff", "Unit", "User", "Visit", "VisitInspector"]

@@ -22,15 +22,11 @@ RULES_ID = "shopper_v1"
 SHOPPER_NS = uuid.UUID("0c5b8f8e-7f3e-4b4f-9a4e-2f8f3d1c6a77")
 SCENARIO_FIELDS = ("code", "title", "service_item_id", "persona", "ask", "materials_brought", "notes", "is_active")
 
-_calendar: WorkingCalendar | None = None
-
-
 def calendar() -> WorkingCalendar:
-    """The official calendar (library years); loaded holiday tables join it with the review work."""
-    global _calendar
-    if _calendar is None:
-        _calendar = WorkingCalendar()
-    return _calendar
+    """The official calendar plus the holiday tables admins imported for later years."""
+    from inspect_api.core.calendar_store import current_calendar
+
+    return current_calendar()
 
 
 def uses_shopper_rules(template: dict) -> bool:

@@ -58,6 +58,9 @@ EXPECTED: dict[str, set[str]] = {
     "POST /api/v1/sampling/conflicts": ED,
     "GET /api/v1/me/assignments": {"inspector"},
     "GET /api/v1/me/notifications": ALL,
+    "GET /api/v1/calendar/years": ALL,
+    "POST /api/v1/calendar/import": {"admin"},
+    "GET /api/v1/calendar/deadline": ALL,
     "POST /api/v1/me/notifications/<int:notification_id>/read": ALL,
 }
 for _entity in ("units", "staff", "service-items"):
