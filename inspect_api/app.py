@@ -95,12 +95,13 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.core.routes import blp as core_blp
     from inspect_api.notifications.routes import blp as notifications_blp
     from inspect_api.org.routes import blp as org_blp
+    from inspect_api.review.routes import blp as review_blp
     from inspect_api.sampling.routes import blp as sampling_blp
     from inspect_api.shopper.routes import blp as shopper_blp
     from inspect_api.visits.routes import blp as visits_blp
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,
-                sampling_blp, notifications_blp, calendar_blp):
+                sampling_blp, notifications_blp, calendar_blp, review_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
 
 

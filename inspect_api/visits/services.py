@@ -226,9 +226,13 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
     visit.gps_lat, visit.gps_lng, visit.gps_accuracy_m = gps.get("lat"), gps.get("lng"), gps.get("accuracy_m")
     visit.started_at = _parse(content["started_at"])
     visit.ended_at = _parse(content["ended_at"])
-    created = {} if is_new else {f.id: f.created_at for f in visit.findings}
+    # A finding that stays keeps its creation time and its review status (a visit sent back for more
+    # evidence keeps the decisions already taken on its other findings).
+    kept = {} if is_new else {f.id: (f.created_at, f.status) for f in visit.findings}
     now = clock.now()
-    findings = [{**f, "created_at": created.get(f["id"], now), "updated_at": now} for f in rows.findings]
+    findings = [{**f, "created_at": kept[f["id"]][0] if f["id"] in kept else now,
+                 "status": kept[f["id"]][1] if f["id"] in kept else "draft", "updated_at": now}
+                for f in rows.findings]
     db.session.flush()  # the visit row first: children refer to it
     if not is_new:
         for model in (VisitInspector, Response, Finding):
@@ -364,7 +368,8 @@ def submit(visit: Visit, actor) -> Visit:
     visit.submitted_by = actor.id
     visit.version += 1
     for f in visit.findings:
-        f.status = "pending_review"
+        if f.status in ("draft", "returned"):
+            f.status = "pending_review"
     db.session.flush()
     audit.record("visit.submit", "visit", visit.id, actor=actor, before={"status": "draft"},
                  after={"status": "submitted", "version": visit.version, "findings": len(visit.findings)})
@@ -551,9 +556,16 @@ def evidence_for(evidence_id: str, variant: str, user) -> tuple[Evidence, str]:
         allowed = True
     elif user.role == "inspector":
         allowed = on_team(visit, user)
-    elif user.role == "unit_liaison" and variant == "watermarked" and ev.finding_id:
-        finding = db.session.get(Finding, ev.finding_id)
-        allowed = bool(finding and finding.status == "confirmed" and _liaison_covers(user, finding.unit_id))
+    elif user.role == "unit_liaison" and variant == "watermarked":
+        # the photo belongs to a finding directly, or through the checklist item it illustrates
+        linked = sa.select(Finding).where(Finding.visit_id == ev.visit_id, Finding.status == "confirmed")
+        if ev.finding_id:
+            linked = linked.where(Finding.id == ev.finding_id)
+        elif ev.item_code:
+            linked = linked.where(Finding.item_code == ev.item_code)
+        else:
+            linked = linked.where(sa.false())
+        allowed = any(_liaison_covers(user, f.unit_id) for f in db.session.scalars(linked))
     if not allowed:
         raise NotFound("证据不存在 (no such evidence)")
     return ev, getattr(ev, VARIANTS[variant])

@@ -61,6 +61,11 @@ EXPECTED: dict[str, set[str]] = {
     "GET /api/v1/calendar/years": ALL,
     "POST /api/v1/calendar/import": {"admin"},
     "GET /api/v1/calendar/deadline": ALL,
+    "GET /api/v1/review/findings": ED,
+    "POST /api/v1/review/findings/<uuid:finding_id>/decision": ED,
+    "POST /api/v1/review/decisions": ED,
+    "GET /api/v1/review/findings/<uuid:finding_id>/history": ED,
+    "GET /api/v1/unit/findings": {"unit_liaison"},
     "POST /api/v1/me/notifications/<int:notification_id>/read": ALL,
 }
 for _entity in ("units", "staff", "service-items"):

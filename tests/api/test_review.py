@@ -1,0 +1,119 @@
+"""The office's review: decisions and their transitions, four eyes, bulk, send back, the unit's view."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from inspect_api.auth import services as auth
+from tests.api.conftest import new_id
+from tests.helpers import bearer, headers_for, login, make_unit, make_user
+from tests.images import photo
+
+
+@pytest.fixture()
+def submitted(client, field):
+    vid = new_id()
+    body = field.visit()  # A1 failed (badge, photo required), E1 cold (attitude)
+    assert client.put(f"/api/v1/visits/{vid}", json=body, headers=field.ha).status_code == 201
+    up = client.post(f"/api/v1/visits/{vid}/evidence", headers=field.ha, content_type="multipart/form-data",
+                     data={"file": (io.BytesIO(photo(seed=41)), "a1.jpg", "image/jpeg"), "item_code": "A1"})
+    assert up.status_code == 201
+    v = client.post(f"/api/v1/visits/{vid}/submit", headers=field.ha).get_json()
+    findings = {f["category"]: f["id"] for f in v["findings"]}
+    return {"visit_id": vid, "body": body, "badge": findings["badge_missing"],
+            "attitude": findings["poor_attitude"], "evidence": up.get_json()}
+
+
+def decide(client, headers, fid, action, **extra):
+    return client.post(f"/api/v1/review/findings/{fid}/decision", json={"action": action, **extra}, headers=headers)
+
+
+def test_queue_lists_findings_of_submitted_visits(client, field, submitted):
+    office = headers_for(client, "office")
+    queue = client.get("/api/v1/review/findings", headers=office).get_json()
+    assert {f["id"] for f in queue} == {submitted["badge"], submitted["attitude"]}
+    only = client.get("/api/v1/review/findings?category=poor_attitude", headers=office).get_json()
+    assert [f["id"] for f in only] == [submitted["attitude"]]
+
+
+def test_every_allowed_and_refused_transition(client, field, submitted):
+    office = headers_for(client, "office")
+    fid = submitted["attitude"]
+    assert decide(client, office, fid, "dismiss").status_code == 422  # a reason is required
+    assert decide(client, office, fid, "reopen", reason="x").status_code == 409  # pending: nothing to reopen
+    ok = decide(client, office, fid, "confirm")
+    assert ok.status_code == 200 and ok.get_json()["status"] == "confirmed"
+    again = decide(client, office, fid, "confirm")
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "invalid_transition"
+    assert decide(client, office, fid, "dismiss", reason="重复").status_code == 409
+    sev = decide(client, office, fid, "adjust_severity", reason="群众反映强烈", severity="severe")
+    assert sev.status_code == 200 and sev.get_json()["severity"] == "severe"
+    assert decide(client, office, fid, "adjust_severity", reason="x").status_code == 422  # no severity
+    reopened = decide(client, office, fid, "reopen", reason="补充调查")
+    assert reopened.get_json()["status"] == "pending_review"
+    dismissed = decide(client, office, fid, "dismiss", reason="证据不足")
+    assert dismissed.get_json()["status"] == "dismissed"
+    assert decide(client, office, fid, "reopen", reason="新证据").get_json()["status"] == "pending_review"
+    history = client.get(f"/api/v1/review/findings/{fid}/history", headers=office).get_json()["results"]
+    assert [h["action"] for h in history] == ["finding.confirm", "finding.adjust_severity", "finding.reopen",
+                                              "finding.dismiss", "finding.reopen"]
+    assert history[0]["actor_role"] == "office" and history[0]["before"]["status"] == "pending_review"
+
+
+def test_an_inspector_cannot_review_their_own_visit(client, field, submitted):
+    auth.update_user(field.b, {"role": "office"})  # moved to the office later
+    headers = bearer(login(client, field.b.username)["access_token"])
+    resp = decide(client, headers, submitted["badge"], "confirm")
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "own_visit"
+
+
+def test_bulk_decisions_report_each_finding(client, field, submitted):
+    office = headers_for(client, "office")
+    decide(client, office, submitted["badge"], "confirm")
+    resp = client.post("/api/v1/review/decisions", headers=office, json={
+        "finding_ids": [submitted["badge"], submitted["attitude"], new_id()], "action": "confirm"})
+    results = resp.get_json()["results"]
+    assert [r["status"] for r in results] == [409, 200, 404]
+    assert results[1]["finding_status"] == "confirmed"
+
+
+def test_send_back_reopens_the_visit_and_resubmission_returns_it_to_the_queue(client, field, submitted):
+    office = headers_for(client, "office")
+    decide(client, office, submitted["badge"], "confirm")
+    sent = decide(client, office, submitted["attitude"], "send_back", reason="请补充接待过程录音或照片")
+    assert sent.get_json()["status"] == "returned"
+    visit = client.get(f"/api/v1/visits/{submitted['visit_id']}", headers=field.ha).get_json()
+    assert visit["status"] == "draft"
+    notes = client.get("/api/v1/me/notifications", headers=field.ha).get_json()
+    assert any(n["kind"] == "finding.returned" for n in notes)
+    # the inspectors add a note and a photo, then submit again
+    changed = {**submitted["body"], "notes": "补充: 当时窗口排队8人"}
+    put = client.put(f"/api/v1/visits/{submitted['visit_id']}", json=changed,
+                     headers={**field.ha, "If-Match": f'"v{visit["version"]}"'})
+    assert put.status_code == 200, put.get_json()
+    again = client.post(f"/api/v1/visits/{submitted['visit_id']}/submit", headers=field.ha).get_json()
+    statuses = {f["id"]: f["status"] for f in again["findings"]}
+    assert statuses[submitted["attitude"]] == "pending_review"
+    assert statuses[submitted["badge"]] == "confirmed"  # the decision already taken stands
+
+
+def test_the_unit_sees_confirmed_findings_and_only_watermarked_photos(client, field, submitted):
+    liaison_user = make_user("unit_liaison", unit=field.unit)
+    liaison = bearer(login(client, liaison_user.username)["access_token"])
+    assert client.get("/api/v1/unit/findings", headers=liaison).get_json() == []
+    office = headers_for(client, "office")
+    decide(client, office, submitted["badge"], "confirm")
+    mine = client.get("/api/v1/unit/findings", headers=liaison).get_json()
+    assert [f["id"] for f in mine] == [submitted["badge"]]
+    assert set(mine[0]) == {"id", "category", "severity", "status", "unit_id", "staff_id", "badge_no", "window_no",
+                            "observed_at", "description", "photos"}
+    [link] = mine[0]["photos"]
+    assert link.endswith("/watermarked") and client.get(link, headers=liaison).status_code == 200
+    assert client.get(submitted["evidence"]["links"]["original"], headers=liaison).status_code == 404
+    notes = client.get("/api/v1/me/notifications", headers=liaison).get_json()
+    assert [n["kind"] for n in notes] == ["finding.confirmed"]
+    other = headers_for(client, "unit_liaison", make_unit(name="别的单位"))
+    assert client.get("/api/v1/unit/findings", headers=other).get_json() == []
+    assert client.get(link, headers=other).status_code == 404
