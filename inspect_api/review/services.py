@@ -21,9 +21,13 @@ def _snapshot(f: Finding) -> dict:
 
 
 def queue(args: dict) -> sa.Select:
+    status = args.get("status", "pending_review")
     stmt = (sa.select(Finding).join(Visit, Visit.id == Finding.visit_id)
-            .where(Finding.status == args.get("status", "pending_review"))
+            .where(Finding.status == status)
             .order_by(Visit.submitted_at, Finding.created_at, Finding.id))
+    if status == "pending_review":
+        # a visit sent back is being edited: its findings wait until it is submitted again
+        stmt = stmt.where(Visit.status == "submitted")
     for key in ("category", "severity", "unit_id"):
         if args.get(key):
             stmt = stmt.where(getattr(Finding, key) == args[key])

@@ -86,6 +86,7 @@ def test_send_back_reopens_the_visit_and_resubmission_returns_it_to_the_queue(cl
     assert sent.get_json()["status"] == "returned"
     visit = client.get(f"/api/v1/visits/{submitted['visit_id']}", headers=field.ha).get_json()
     assert visit["status"] == "draft"
+    assert client.get("/api/v1/review/findings", headers=office).get_json() == []  # nothing while it is edited
     notes = client.get("/api/v1/me/notifications", headers=field.ha).get_json()
     assert any(n["kind"] == "finding.returned" for n in notes)
     # the inspectors add a note and a photo, then submit again
@@ -97,6 +98,8 @@ def test_send_back_reopens_the_visit_and_resubmission_returns_it_to_the_queue(cl
     statuses = {f["id"]: f["status"] for f in again["findings"]}
     assert statuses[submitted["attitude"]] == "pending_review"
     assert statuses[submitted["badge"]] == "confirmed"  # the decision already taken stands
+    queue = client.get("/api/v1/review/findings", headers=office).get_json()
+    assert [f["id"] for f in queue] == [submitted["attitude"]]
 
 
 def test_the_unit_sees_confirmed_findings_and_only_watermarked_photos(client, field, submitted):
@@ -117,3 +120,16 @@ def test_the_unit_sees_confirmed_findings_and_only_watermarked_photos(client, fi
     other = headers_for(client, "unit_liaison", make_unit(name="别的单位"))
     assert client.get("/api/v1/unit/findings", headers=other).get_json() == []
     assert client.get(link, headers=other).status_code == 404
+
+
+def test_findings_of_a_visit_being_edited_wait_outside_the_queue(client, field, submitted):
+    office = headers_for(client, "office")
+    decide(client, office, submitted["attitude"], "send_back", reason="补充证据")
+    # the badge finding is still pending, but its visit is a draft again
+    assert client.get("/api/v1/review/findings", headers=office).get_json() == []
+    returned = client.get("/api/v1/review/findings?status=returned", headers=office).get_json()
+    assert [f["id"] for f in returned] == [submitted["attitude"]]
+    visit = client.get(f"/api/v1/visits/{submitted['visit_id']}", headers=field.ha).get_json()
+    client.post(f"/api/v1/visits/{visit['id']}/submit", headers=field.ha)
+    queue = client.get("/api/v1/review/findings", headers=office).get_json()
+    assert {f["id"] for f in queue} == {submitted["badge"], submitted["attitude"]}
