@@ -4,6 +4,7 @@ phones retry: no visit, response, finding or photo is lost or duplicated."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import random
 import threading
 import time
@@ -40,7 +41,8 @@ def test_killed_server_loses_and_duplicates_nothing(live_server):
     def send(method, path, body=None, extra=None):
         try:
             return live_server.request(method, path, body, {**headers, **(extra or {})}, timeout=10)
-        except OSError:  # connection refused or reset: the server is down; the phone tries again
+        except (OSError, http.client.HTTPException):
+            # refused, reset, or cut mid-answer: the server is down; the phone tries again
             interrupted.append(path)
             time.sleep(0.05)
             return None, None, None
@@ -74,7 +76,13 @@ def test_killed_server_loses_and_duplicates_nothing(live_server):
                 elif status is not None:
                     errors.append(f"upload {v}: {status} {body}")
 
-    worker = threading.Thread(target=phone, daemon=True)
+    def phone_reporting():
+        try:
+            phone()
+        except Exception as exc:  # a bug in the phone loop must fail the test with its cause, not hang it
+            errors.append(f"phone crashed: {exc!r}")
+
+    worker = threading.Thread(target=phone_reporting, daemon=True)
     worker.start()
     rnd = random.Random(42)
     for _ in range(KILLS):
