@@ -15,6 +15,7 @@ from inspect_api.core.clock import SystemClock
 from inspect_api.db import configure_engine, write_intent
 from inspect_api.errors import UnsupportedMediaType, register_error_handlers
 from inspect_api.extensions import api, db, jwt, migrate
+from inspect_api.review.policy import load as load_review_policy
 
 MAX_ID = 2**31 - 1
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,6 +35,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=config.INSPECT_INSTANCE_DIR)
     app.config.from_object(config)
     check_directory(app.config["INSPECT_CHECKLIST_DIR"])  # fail fast on an invalid template (files only)
+    app.extensions["inspect_review_policy"] = load_review_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.url_map.converters["int"] = IdConverter
     app.json.ensure_ascii = False
     app.extensions["inspect_clock"] = SystemClock()

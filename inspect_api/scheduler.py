@@ -30,6 +30,8 @@ JOBS: dict[str, tuple[str, object]] = {
                                      IntervalTrigger(minutes=5, timezone=LOCAL_TZ)),
     "visits.remind_unfinished": ("inspect_api.visits.jobs:remind_unfinished_visits",
                                  CronTrigger(hour=17, minute=0, timezone=LOCAL_TZ)),
+    "review.flag_overdue_rectifications": ("inspect_api.review.services:flag_overdue_rectifications",
+                                           CronTrigger(hour=0, minute=30, timezone=LOCAL_TZ)),
 }
 
 

@@ -59,6 +59,8 @@ class UnitFindingSchema(BaseSchema):
     observed_at = fields.DateTime(allow_none=True)
     description = fields.String(allow_none=True)
     photos = fields.List(fields.String(), metadata={"description": "watermarked copies only"})
+    rectification = fields.Dict(allow_none=True, metadata={
+        "description": "due_on (working days by severity from the policy file), provisional, status"})
 
 
 @blp.route("/review/findings")

@@ -13,6 +13,7 @@ from inspect_api.errors import DomainError, NotFound
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
 from inspect_api.review import rules
+from inspect_api.review.models import Rectification
 from inspect_api.visits.models import Evidence, Finding, Visit
 
 
@@ -76,6 +77,10 @@ def decide(finding: Finding, decision: rules.Decision, actor) -> Finding:
             notify(user_id, "finding.returned", f"检查记录 {visit.code} 被退回补充证据", decision.reason,
                    {"visit_id": visit.id, "finding_id": finding.id},
                    f"finding.returned:{finding.id}:{user_id}:{visit.version}")
+    if new_status == "confirmed":
+        _set_rectification(finding)
+    elif finding.status != "confirmed":
+        _cancel_rectification(finding)
     if decision.action == "confirm":
         for user_id in _liaisons_for(finding.unit_id):
             notify(user_id, "finding.confirmed", "本单位有一项问题经效能办确认",
@@ -85,6 +90,50 @@ def decide(finding: Finding, decision: rules.Decision, actor) -> Finding:
     audit.record(f"finding.{decision.action}", "finding", finding.id, actor=actor, before=before,
                  after={**_snapshot(finding), "reason": decision.reason})
     return finding
+
+
+def _set_rectification(finding: Finding) -> Rectification:
+    """Due a number of working days (by severity, from the policy file) after the confirmation."""
+    from flask import current_app
+
+    from inspect_api.core.calendar_store import current_calendar
+    from inspect_api.core.clock import local
+
+    days = current_app.extensions["inspect_review_policy"].rectification_days[finding.severity]
+    deadline = current_calendar().add_working_days(local(clock.now()).date(), days)
+    rect = db.session.get(Rectification, finding.id) or Rectification(finding_id=finding.id, unit_id=finding.unit_id)
+    rect.due_on, rect.provisional, rect.status = deadline.date, deadline.provisional, "open"
+    rect.set_at, rect.flagged_overdue_at = clock.now(), None
+    db.session.add(rect)
+    return rect
+
+
+def _cancel_rectification(finding: Finding) -> None:
+    rect = db.session.get(Rectification, finding.id)
+    if rect is not None:
+        rect.status = "cancelled"
+
+
+def flag_overdue_rectifications() -> int:
+    """Scheduler job: mark open rectifications past their due day as overdue (for escalation) and
+    tell the office and the unit; a second run finds nothing new."""
+    from inspect_api.auth.models import User
+    from inspect_api.core.clock import local
+
+    today = local(clock.now()).date()
+    due = db.session.scalars(sa.select(Rectification).where(Rectification.status == "open",
+                                                            Rectification.due_on < today)
+                             .with_for_update()).all()
+    office = db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))).all()
+    for rect in due:
+        rect.status, rect.flagged_overdue_at = "overdue", clock.now()
+        audit.record("rectification.overdue", "finding", rect.finding_id,
+                     after={"due_on": rect.due_on.isoformat(), "unit_id": rect.unit_id})
+        for user_id in [*office, *_liaisons_for(rect.unit_id)]:
+            notify(user_id, "rectification.overdue", "整改逾期", f"整改期限 {rect.due_on:%Y-%m-%d} 已过",
+                   {"finding_id": rect.finding_id}, f"rectification.overdue:{rect.finding_id}:{user_id}")
+    db.session.flush()
+    return len(due)
 
 
 def decide_many(finding_ids: list[str], decision: rules.Decision, actor) -> list[dict]:
@@ -124,7 +173,8 @@ def unit_findings(user) -> sa.Select:
 
 
 def unit_finding_view(f: Finding) -> dict:
-    """What a unit may know of a finding: what, when, where, severity, and watermarked photos."""
+    """What a unit may know of a finding: what, when, where, severity, its rectification deadline,
+    and watermarked photos."""
     photos = db.session.scalars(sa.select(Evidence.id).where(
         Evidence.visit_id == f.visit_id, sa.or_(Evidence.finding_id == f.id,
                                                 sa.and_(Evidence.item_code.is_not(None),
@@ -132,4 +182,11 @@ def unit_finding_view(f: Finding) -> dict:
     return {"id": f.id, "category": f.category, "severity": f.severity, "status": f.status,
             "unit_id": f.unit_id, "staff_id": f.staff_id, "badge_no": f.badge_no, "window_no": f.window_no,
             "observed_at": f.observed_at, "description": f.description,
-            "photos": [f"/api/v1/evidence/{pid}/watermarked" for pid in photos]}
+            "photos": [f"/api/v1/evidence/{pid}/watermarked" for pid in photos],
+            "rectification": _rectification_view(db.session.get(Rectification, f.id))}
+
+
+def _rectification_view(rect: Rectification | None) -> dict | None:
+    if rect is None or rect.status == "cancelled":
+        return None
+    return {"due_on": rect.due_on.isoformat(), "provisional": rect.provisional, "status": rect.status}

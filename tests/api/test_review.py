@@ -111,7 +111,7 @@ def test_the_unit_sees_confirmed_findings_and_only_watermarked_photos(client, fi
     mine = client.get("/api/v1/unit/findings", headers=liaison).get_json()
     assert [f["id"] for f in mine] == [submitted["badge"]]
     assert set(mine[0]) == {"id", "category", "severity", "status", "unit_id", "staff_id", "badge_no", "window_no",
-                            "observed_at", "description", "photos"}
+                            "observed_at", "description", "photos", "rectification"}
     [link] = mine[0]["photos"]
     assert link.endswith("/watermarked") and client.get(link, headers=liaison).status_code == 200
     assert client.get(submitted["evidence"]["links"]["original"], headers=liaison).status_code == 404
@@ -133,3 +133,41 @@ def test_findings_of_a_visit_being_edited_wait_outside_the_queue(client, field, 
     client.post(f"/api/v1/visits/{visit['id']}/submit", headers=field.ha)
     queue = client.get("/api/v1/review/findings", headers=office).get_json()
     assert {f["id"] for f in queue} == {submitted["badge"], submitted["attitude"]}
+
+
+def test_confirmation_sets_a_rectification_deadline_by_severity_and_the_job_flags_it_overdue(
+        client, field, submitted, clock):
+    from datetime import date
+
+    from inspect_api.review.services import flag_overdue_rectifications
+
+    liaison = headers_for(client, "unit_liaison", field.unit)
+    office = headers_for(client, "office")
+    decide(client, office, submitted["attitude"], "confirm")  # serious: 5 working days (policy file)
+    [finding] = client.get("/api/v1/unit/findings", headers=liaison).get_json()
+    # confirmed Monday 23 Nov 2026 (Beijing time): five working days later is Monday 30 Nov
+    assert finding["rectification"] == {"due_on": "2026-11-30", "provisional": False, "status": "open"}
+    clock.advance(days=7)  # Monday 30 Nov: due today, not yet overdue
+    assert flag_overdue_rectifications() == 0
+    clock.advance(days=1)
+    assert flag_overdue_rectifications() == 1
+    assert flag_overdue_rectifications() == 0  # twice is once
+    liaison = headers_for(client, "unit_liaison", field.unit)  # a fresh login a week on
+    [finding] = client.get("/api/v1/unit/findings", headers=liaison).get_json()
+    assert finding["rectification"]["status"] == "overdue"
+    office = headers_for(client, "office")
+    decide(client, office, submitted["attitude"], "reopen", reason="单位提出异议")
+    assert client.get("/api/v1/unit/findings", headers=liaison).get_json() == []
+    assert date(2026, 11, 30).weekday() == 0
+
+
+def test_a_december_confirmation_gets_a_provisional_deadline(client, field, submitted, clock):
+    from datetime import UTC, datetime
+
+    clock.at = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)
+    office = headers_for(client, "office")
+    decide(client, office, submitted["badge"], "confirm")  # minor: 10 working days, into 2027
+    liaison = headers_for(client, "unit_liaison", field.unit)
+    [finding] = client.get("/api/v1/unit/findings", headers=liaison).get_json()
+    assert finding["rectification"]["provisional"] is True
+    assert finding["rectification"]["due_on"] > "2027-01-01"

@@ -1,0 +1,53 @@
+"""The review policy file (`checklists/policy/review.yaml`): read and checked at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from inspect_api.checklists.rules import SEVERITIES
+
+
+class PolicyError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    rectification_days: dict[str, int]
+    appeal_window_days: int
+
+
+def parse(text: str, source: str) -> ReviewPolicy:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source}: YAML 格式错误: {exc}") from exc
+    problems = []
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: 须为映射 (must be a mapping)")
+    unknown = set(data) - {"rectification_days", "appeal_window_days"}
+    if unknown:
+        problems.append(f"未知字段 {sorted(unknown)}")
+    days = data.get("rectification_days")
+    if not isinstance(days, dict) or set(days) != set(SEVERITIES):
+        problems.append(f"rectification_days 须给出 {', '.join(SEVERITIES)} 三档")
+    elif not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 60 for v in days.values()):
+        problems.append("rectification_days 的值须为 1–60 的整数 (working days)")
+    window = data.get("appeal_window_days")
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 30:
+        problems.append("appeal_window_days 须为 1–30 的整数")
+    if problems:
+        raise PolicyError(f"{source}: " + "; ".join(problems))
+    return ReviewPolicy(rectification_days=dict(days), appeal_window_days=window)
+
+
+def load(checklist_dir: str) -> ReviewPolicy:
+    path = Path(checklist_dir) / "policy" / "review.yaml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: 无法读取 ({exc.strerror})") from exc
+    return parse(text, str(path))
