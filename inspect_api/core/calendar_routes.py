@@ -14,6 +14,7 @@ from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.core import calendar_store
 from inspect_api.core.schemas import BaseSchema
 from inspect_api.db import db
+from inspect_api.errors import Unprocessable
 
 blp = Blueprint("calendar", __name__, url_prefix="/calendar", description="工作日日历 Working-day calendar")
 EVERYONE = tuple(r.value for r in ALL_ROLES)
@@ -78,7 +79,11 @@ class Import(MethodView):
         """Import holiday tables (CSV `date,kind,name`; kind holiday/休 or workday/班); each year in the
         file replaces that year's earlier import"""
         upload = files["file"]
-        text = upload.stream.read().decode("utf-8-sig", errors="strict")
+        try:
+            text = upload.stream.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise Unprocessable("文件须为 UTF-8 编码的 CSV (file must be UTF-8)", {"fields": {"file": ["not UTF-8"]}},
+                                code="not_utf8") from exc
         summary = calendar_store.import_tables(text, source=upload.filename or "upload.csv", actor=current_user())
         db.session.commit()
         return {"years": {str(k): v for k, v in summary.items()}}

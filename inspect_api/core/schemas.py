@@ -8,6 +8,9 @@ from marshmallow import fields
 
 from inspect_api.db import db
 
+# Ids fit the databases' integer columns; a bigger number is a validation error, not a 500.
+ID_RANGE = ma.validate.Range(min=1, max=2**31 - 1)
+
 
 class BaseSchema(ma.Schema):
     class Meta:

@@ -109,10 +109,13 @@ class ConflictSchema(BaseSchema):
     @validates_schema
     def _inspector(self, data, **kwargs):
         from inspect_api.auth.models import User
+        from inspect_api.org.models import Unit
 
         user = db.session.get(User, data["user_id"])
         if user is None or user.role != "inspector":
             raise ValidationError("不是督查员账号 (not an inspector)", "user_id")
+        if db.session.get(Unit, data["unit_id"]) is None:
+            raise ValidationError("单位不存在 (unknown unit)", "unit_id")
 
 
 def _hhmm(minute: int) -> str:

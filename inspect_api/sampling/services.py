@@ -53,9 +53,12 @@ def _check(data: dict) -> None:
         raise Unprocessable("检查组须两人以上, 除非计划允许单人 (team of two or more)",
                             {"fields": {"team_size": ["at least 2 unless allow_single_inspector"]}})
     try:
-        rules.parse_opening_hours(data.get("default_opening_hours") or "09:00-12:00,14:00-17:00")
+        hours = rules.parse_opening_hours(data.get("default_opening_hours") or "09:00-12:00,14:00-17:00")
     except (ValueError, rules.PlanError) as exc:
         raise Unprocessable("办公时间格式错误", {"fields": {"default_opening_hours": [str(exc)]}}) from exc
+    if not hours or any(not 0 <= start < end <= 24 * 60 for start, end in hours):
+        raise Unprocessable("办公时间须在当天之内且开始早于结束 (periods must lie within the day, start < end)",
+                            {"fields": {"default_opening_hours": ["invalid period"]}})
 
 
 def create_plan(data: dict, actor) -> SamplingPlan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
-from inspect_api.core.schemas import BaseSchema
+from inspect_api.core.schemas import ID_RANGE, BaseSchema
 from inspect_api.visits.rules import MODES, STATUSES
 
 UUID = fields.UUID
@@ -53,7 +53,7 @@ class FindingSchema(BaseSchema):
 class ShopperSchema(BaseSchema):
     """The mystery-shopper record (模拟办事记录): what happened at the window, as observed."""
 
-    scenario_id = fields.Integer(required=True)
+    scenario_id = fields.Integer(required=True, validate=ID_RANGE)
     queue_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=600))
     wait_minutes = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=600))
     first_receiver_badge = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=32))
@@ -79,13 +79,13 @@ class VisitContentSchema(BaseSchema):
     """What the phone writes. A PUT replaces the whole draft with this."""
 
     mode = fields.String(required=True, validate=validate.OneOf(list(MODES)))
-    unit_id = fields.Integer(required=True)
+    unit_id = fields.Integer(required=True, validate=ID_RANGE)
     window_no = fields.String(allow_none=True, validate=validate.Length(max=16))
-    staff_id = fields.Integer(allow_none=True)
+    staff_id = fields.Integer(allow_none=True, validate=ID_RANGE)
     checklist = fields.Nested(ChecklistRefSchema, required=True)
-    team = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=20),
+    team = fields.List(fields.Integer(validate=ID_RANGE), required=True, validate=validate.Length(min=1, max=20),
                        metadata={"description": "user ids of the inspectors (两人以上)"})
-    assignment_id = fields.Integer(allow_none=True)
+    assignment_id = fields.Integer(allow_none=True, validate=ID_RANGE)
     started_at = fields.AwareDateTime(allow_none=True)
     ended_at = fields.AwareDateTime(allow_none=True)
     device_time = fields.AwareDateTime(allow_none=True, metadata={"description": "the phone's clock now"})
@@ -135,7 +135,7 @@ class VisitSchema(BaseSchema):
     status = fields.String(metadata={"description": ", ".join(f"{k} {v}" for k, v in STATUSES.items())})
     version = fields.Integer()
     mode = fields.String()
-    unit_id = fields.Integer()
+    unit_id = fields.Integer(validate=ID_RANGE)
     window_no = fields.String(allow_none=True)
     staff_id = fields.Integer(allow_none=True)
     checklist = fields.Nested(ChecklistRefSchema)
@@ -176,7 +176,7 @@ class VisitSummarySchema(BaseSchema):
 class VisitQuerySchema(BaseSchema):
     status = fields.String(validate=validate.OneOf(list(STATUSES)))
     mine = fields.Boolean(load_default=False, metadata={"description": "only visits I am on the team of"})
-    unit_id = fields.Integer()
+    unit_id = fields.Integer(validate=ID_RANGE)
 
 
 class SyncItemSchema(VisitContentSchema):

@@ -65,3 +65,10 @@ def test_cli_import_and_status(app, dbsession, tmp_path):
     bad.write_text("date,kind\nnot-a-date,holiday\n", encoding="utf-8")
     refused = runner.invoke(args=["calendar", "import", str(bad)])
     assert refused.exit_code == 1 and "Traceback" not in refused.output
+
+
+def test_a_file_that_is_not_utf8_is_a_422_not_a_500(client, dbsession):
+    admin = headers_for(client, "admin")
+    resp = client.post("/api/v1/calendar/import", headers=admin, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO("日期,类型\n2027-01-01,休\n".encode("gb18030")), "x.csv", "text/csv")})
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "not_utf8"

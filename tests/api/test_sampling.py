@@ -183,3 +183,17 @@ def test_declared_relatives_keep_an_inspector_away(client, county):
     plan = drawn_plan(client, county, sample_size=9, min_per_stratum=0)
     assert target.id not in {a["unit_id"] for a in plan["assignments"]}
     assert any(p["unit_id"] == target.id for p in plan["problems"])
+
+
+def test_bad_input_to_plans_and_conflicts_is_422(client, county):
+    office = county["office"]
+    inspector = county["inspectors"][0]
+    conflict = client.post("/api/v1/sampling/conflicts", headers=office,
+                           json={"user_id": inspector.id, "unit_id": 999999, "reason": "亲属"})
+    assert conflict.status_code == 422 and "unit_id" in conflict.get_json()["error"]["details"]["fields"]
+    for hours in ("18:00-09:00", "25:00-26:00"):
+        resp = client.post("/api/v1/sampling/plans", headers=office, json=plan_body(county, default_opening_hours=hours))
+        assert resp.status_code == 422, hours
+    neither = plan_body(county)
+    neither.pop("sample_size")
+    assert client.post("/api/v1/sampling/plans", headers=office, json=neither).status_code == 422

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.api.conftest import new_id
-from tests.helpers import headers_for
+from tests.helpers import headers_for, make_user
 from tests.images import photo
 
 
@@ -76,9 +76,12 @@ def test_a_team_of_one_is_refused(client, field):
 
 
 def test_team_members_must_be_inspectors_and_include_the_sender(client, field):
-    office = headers_for(client, "office")  # noqa: F841  (an office account exists but is not on the team)
-    resp = put(client, field, new_id(), field.visit(team=[field.b.id, 999999]))
-    assert resp.status_code == 422
+    office_user = make_user("office")
+    unknown = put(client, field, new_id(), field.visit(team=[field.a.id, 999999]))
+    not_inspector = put(client, field, new_id(), field.visit(team=[field.a.id, office_user.id]))
+    without_me = put(client, field, new_id(), field.visit(team=[field.b.id, make_user("inspector").id]))
+    for resp in (unknown, not_inspector, without_me):
+        assert resp.status_code == 422 and "team" in resp.get_json()["error"]["details"]["fields"]
 
 
 def test_mode_must_fit_the_checklist_kind(client, field):
@@ -145,3 +148,11 @@ def test_get_with_matching_etag_is_304(client, field):
     vid = new_id()
     etag = put(client, field, vid, field.visit()).headers["ETag"]
     assert client.get(f"/api/v1/visits/{vid}", headers={**field.ha, "If-None-Match": etag}).status_code == 304
+
+
+def test_ids_beyond_the_integer_range_are_422_not_500(client, field):
+    big = 2**40
+    for key, value in (("unit_id", big), ("staff_id", big), ("assignment_id", big), ("team", [field.a.id, big])):
+        resp = put(client, field, new_id(), field.visit(**{key: value}))
+        assert resp.status_code == 422, key
+        assert key in resp.get_json()["error"]["details"]["fields"]
