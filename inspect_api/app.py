@@ -44,9 +44,18 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     register_request_hooks(app)
     register_commands(app)
+    register_deadline_hooks()
     if app.config.get("INSPECT_BENCH_ECHO"):
         register_bench_echo(app)
     return app
+
+
+def register_deadline_hooks() -> None:
+    """Deadlines stored on an assumed Monday–Friday week are counted again when a year is imported."""
+    from inspect_api.core import calendar_store
+    from inspect_api.review.services import recompute_provisional_deadlines
+
+    calendar_store.after_import(recompute_provisional_deadlines)
 
 
 def register_bench_echo(app: Flask) -> None:

@@ -44,16 +44,17 @@ def users_cli():
 @click.option("--role", required=True, type=click.Choice(["inspector", "office", "unit_liaison", "leader", "admin"]))
 @click.option("--full-name", required=True)
 @click.option("--unit", "unit_code", help="unit code (required for unit_liaison)")
+@click.option("--email", default=None, help="optional: notifications are also mailed here when SMTP is set up")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @with_appcontext
-def users_create(username, role, full_name, unit_code, password):
+def users_create(username, role, full_name, unit_code, email, password):
     from inspect_api.auth import services
     from inspect_api.org import services as org
 
     try:
         unit_id = org.unit_by_code(unit_code).id if unit_code else None
         user = services.create_user(username=username, password=password, full_name=full_name, role=role,
-                                    unit_id=unit_id)
+                                    unit_id=unit_id, email=email)
         db.session.commit()
     except DomainError as exc:
         _fail(exc)
@@ -167,9 +168,10 @@ def calendar_import(path):
         sys.exit(1)
     except DomainError as exc:
         _fail(exc)
-    for year, counts in summary.items():
+    for year, counts in summary["years"].items():
         click.echo(f"{year}: {counts['holidays']} holidays, {counts['working_weekends']} working weekends "
                    f"(replaced {counts['replaced_rows']} rows)")
+    click.echo(f"deadlines recomputed: {summary['deadlines_changed']} changed")
 
 
 @calendar_cli.command("status")

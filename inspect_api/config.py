@@ -66,6 +66,14 @@ class Config:
         self.INSPECT_DISPLAY_MAX_PX = _int(env, "INSPECT_DISPLAY_MAX_PX", 2048)
         self.INSPECT_THUMBNAIL_PX = _int(env, "INSPECT_THUMBNAIL_PX", 320)
         self.INSPECT_CJK_FONT = env.get("INSPECT_CJK_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+        # Mail (optional): with INSPECT_SMTP_HOST set, the scheduler mails new notifications to users
+        # who have an address; without it, notifications stay in the app only.
+        self.INSPECT_SMTP_HOST = env.get("INSPECT_SMTP_HOST", "")
+        self.INSPECT_SMTP_PORT = _int(env, "INSPECT_SMTP_PORT", 25)
+        self.INSPECT_SMTP_USER = env.get("INSPECT_SMTP_USER", "")
+        self.INSPECT_SMTP_PASSWORD = env.get("INSPECT_SMTP_PASSWORD", "")
+        self.INSPECT_SMTP_STARTTLS = env.get("INSPECT_SMTP_STARTTLS", "0").lower() in ("1", "true", "yes")
+        self.INSPECT_MAIL_FROM = env.get("INSPECT_MAIL_FROM", "inspect-api@localhost")
         self.INSPECT_CHECKLIST_DIR = env.get("INSPECT_CHECKLIST_DIR", str(PROJECT_ROOT / "checklists"))
         self.SECRET_KEY = _secret_key(env, instance, production)
         self.JWT_SECRET_KEY = self.SECRET_KEY

@@ -7,7 +7,7 @@ from inspect_api.core.jobstore import apscheduler_jobs  # noqa: F401
 from inspect_api.core.models import Counter, HolidayDay
 from inspect_api.notifications.models import Notification
 from inspect_api.org.models import ServiceItem, Staff, Unit
-from inspect_api.review.models import Rectification
+from inspect_api.review.models import Appeal, Attachment, Rectification, RectificationReport
 from inspect_api.sampling.models import (
            AssignmentInspector,
            InspectorConflict,
@@ -17,5 +17,5 @@ from inspect_api.sampling.models import (
 from inspect_api.shopper.models import Scenario, ShopperRecord
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
 
-__all__ = ["Rectification", "HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
+__all__ = ["Appeal", "Attachment", "Rectification", "RectificationReport", "HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
            "LoginThrottle", "Response", "Scenario", "ServiceItem", "ShopperRecord", "Staff", "Unit", "User", "Visit", "VisitInspector"]

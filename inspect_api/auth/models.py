@@ -23,6 +23,8 @@ class User(TimestampMixin, db.Model):
     # A liaison's unit (required); for inspectors the unit they work in (conflict-of-interest checks).
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     phone: Mapped[str | None] = mapped_column(sa.String(32))
+    # Optional: notifications are also mailed here when SMTP is configured.
+    email: Mapped[str | None] = mapped_column(sa.String(254))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     password_changed_at: Mapped[datetime | None]

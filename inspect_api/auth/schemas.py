@@ -22,6 +22,8 @@ class UserSchema(BaseSchema):
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in ALL_ROLES]))
     unit_id = fields.Integer(allow_none=True, load_default=None)
     phone = fields.String(allow_none=True, validate=validate.Length(max=32), load_default=None)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254), load_default=None,
+                         metadata={"description": "optional: notifications are also mailed when SMTP is set up"})
     is_active = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -35,6 +37,7 @@ class UserUpdateSchema(BaseSchema):
     role = fields.String(validate=validate.OneOf([r.value for r in ALL_ROLES]))
     unit_id = fields.Integer(allow_none=True)
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     is_active = fields.Boolean()
 
 

@@ -157,6 +157,7 @@ def user_snapshot(user: User) -> dict:
         "role": user.role,
         "unit_id": user.unit_id,
         "phone": user.phone,
+        "email": user.email,
         "is_active": user.is_active,
     }
 
@@ -177,13 +178,13 @@ def _check_role_unit(role: str, unit_id: int | None) -> None:
 
 
 def create_user(*, username: str, password: str, full_name: str, role: str, unit_id: int | None = None,
-                phone: str | None = None, actor=None, check_password: bool = True) -> User:
+                phone: str | None = None, email: str | None = None, actor=None, check_password: bool = True) -> User:
     if check_password:
         _check_password(password)
     _check_role_unit(role, unit_id)
     if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == username.lower())):
         raise Conflict("用户名已存在 (user name taken)", {"fields": {"username": ["taken"]}}, code="username_taken")
-    user = User(username=username, full_name=full_name, role=role, unit_id=unit_id, phone=phone,
+    user = User(username=username, full_name=full_name, role=role, unit_id=unit_id, phone=phone, email=email,
                 password_hash=hash_password(password), password_changed_at=clock.now())
     db.session.add(user)
     db.session.flush()

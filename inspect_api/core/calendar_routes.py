@@ -43,6 +43,9 @@ class ImportSchema(BaseSchema):
 
 class ImportResultSchema(BaseSchema):
     years = fields.Dict(metadata={"description": "per year: holidays, working_weekends, replaced_rows"})
+    deadlines_changed = fields.Integer(metadata={
+        "description": "stored provisional deadlines (rectification, appeal) that moved; the people concerned "
+                       "are notified"})
 
 
 class DeadlineQuerySchema(BaseSchema):
@@ -86,7 +89,8 @@ class Import(MethodView):
                                 code="not_utf8") from exc
         summary = calendar_store.import_tables(text, source=upload.filename or "upload.csv", actor=current_user())
         db.session.commit()
-        return {"years": {str(k): v for k, v in summary.items()}}
+        return {"years": {str(k): v for k, v in summary["years"].items()},
+                "deadlines_changed": summary["deadlines_changed"]}
 
 
 @blp.route("/deadline")

@@ -5,6 +5,7 @@ imported table changes."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
@@ -17,6 +18,14 @@ from inspect_api.db import db
 
 _lock = threading.Lock()
 _cached: tuple[tuple, WorkingCalendar] | None = None
+# Called as fn(years, actor) after an import, in the same transaction: features that store deadlines
+# computed on an assumed week count them again (registered by the app factory).
+_after_import: list[Callable[[list[int], object], int]] = []
+
+
+def after_import(fn: Callable[[list[int], object], int]) -> None:
+    if fn not in _after_import:
+        _after_import.append(fn)
 
 
 def _table_version() -> tuple:
@@ -77,7 +86,9 @@ def import_tables(text: str, *, source: str, actor=None) -> dict:
         audit.record("calendar.import", "calendar_year", year, actor=actor,
                      after={"source": source, **summary[year]})
     db.session.flush()
-    return summary
+    years = sorted(tables)
+    recomputed = sum(fn(years, actor) for fn in _after_import)
+    return {"years": summary, "deadlines_changed": recomputed}
 
 
 def year_statuses(first: int, last: int) -> list[dict]:

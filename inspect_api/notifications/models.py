@@ -23,5 +23,8 @@ class Notification(db.Model):
     dedupe_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+    # Mail: set once sent (or once it is clear it never will be: no address, failed for good).
+    emailed_at: Mapped[datetime | None]
+    email_status: Mapped[str | None] = mapped_column(sa.String(32))
 
     __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at"),)

@@ -50,7 +50,7 @@ def scope_unit_ids(user) -> sa.Select | None:
     return sa.select(Unit.id).where(Unit.path.startswith(own.path))
 
 
-def _in_scope(user, unit_id: int) -> bool:
+def in_scope(user, unit_id: int) -> bool:
     scope = scope_unit_ids(user)
     if scope is None:
         return True
@@ -66,7 +66,7 @@ def _locked(model, obj_id: int):
 def _get(model, obj_id: int, user=None, lock: bool = False):
     obj = _locked(model, obj_id) if lock else db.session.get(model, obj_id)
     unit_id = None if obj is None else (obj.id if model is Unit else obj.unit_id)
-    if obj is None or (user is not None and not _in_scope(user, unit_id)):
+    if obj is None or (user is not None and not in_scope(user, unit_id)):
         raise NotFound(f"{ENTITY[model][2]}不存在 (not found)")
     return obj
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from flask import Response as FlaskResponse
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
-from inspect_api.core.schemas import BaseSchema, paginate_select
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.storage import get_storage
 from inspect_api.db import db
 from inspect_api.review import rules, services
 from inspect_api.visits.schemas import FindingSchema
@@ -124,3 +126,190 @@ class UnitFindings(MethodView):
         """Confirmed findings about my unit (who inspected is never shown)"""
         rows = paginate_select(services.unit_findings(current_user()), pagination_parameters)
         return [services.unit_finding_view(f) for f in rows]
+
+
+# --- appeals (申辩) and rectification reports ------------------------------------------------------------
+
+class AttachmentSchema(BaseSchema):
+    id = fields.String()
+    filename = fields.String(allow_none=True)
+    media_type = fields.String()
+    size_bytes = fields.Integer()
+    sha256 = fields.String()
+    url = fields.String()
+
+
+class AppealSchema(BaseSchema):
+    id = fields.Integer()
+    finding_id = fields.String()
+    unit_id = fields.Integer()
+    text = fields.String()
+    status = fields.String(metadata={"description": "pending | upheld | rejected"})
+    status_label = fields.String()
+    filed_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    filed_by = fields.Integer(metadata={"description": "office view only"})
+    decided_by = fields.Integer(allow_none=True, metadata={"description": "office view only"})
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+
+
+class ReportSchema(BaseSchema):
+    id = fields.Integer()
+    finding_id = fields.String()
+    unit_id = fields.Integer()
+    text = fields.String()
+    status = fields.String(metadata={"description": "submitted | accepted | returned"})
+    status_label = fields.String()
+    submitted_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    submitted_by = fields.Integer(metadata={"description": "office view only"})
+    decided_by = fields.Integer(allow_none=True, metadata={"description": "office view only"})
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+
+
+class UnitFindingDetailSchema(UnitFindingSchema):
+    appeals = fields.List(fields.Nested(AppealSchema))
+    reports = fields.List(fields.Nested(ReportSchema))
+
+
+class TextFormSchema(BaseSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class FilesSchema(BaseSchema):
+    files = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), load_default=list,
+                        metadata={"description": f"PDF or photos (JPEG, PNG, HEIC), up to {services.MAX_ATTACHMENTS}"})
+
+
+class AppealDecisionSchema(BaseSchema):
+    action = fields.String(required=True, validate=validate.OneOf(list(rules.APPEAL_DECISIONS)),
+                           metadata={"description": "uphold (finding withdrawn) | reject"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReportDecisionSchema(BaseSchema):
+    action = fields.String(required=True, validate=validate.OneOf(list(rules.REPORT_DECISIONS)),
+                           metadata={"description": "accept | return (reason required)"})
+    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+
+
+class AppealQuerySchema(BaseSchema):
+    status = fields.String(load_default="pending", validate=validate.OneOf(list(rules.APPEAL_LABELS)))
+    unit_id = fields.Integer(validate=ID_RANGE)
+
+
+class ReportQuerySchema(BaseSchema):
+    status = fields.String(load_default="submitted", validate=validate.OneOf(list(rules.REPORT_LABELS)))
+    unit_id = fields.Integer(validate=ID_RANGE)
+
+
+@blp.route("/unit/findings/<uuid:finding_id>")
+class UnitFinding(MethodView):
+    @blp.response(200, UnitFindingDetailSchema)
+    @roles("unit_liaison")
+    def get(self, finding_id):
+        """One finding about my unit, with its deadlines, appeals and rectification reports"""
+        return services.unit_finding_detail(finding_id, current_user())
+
+
+@blp.route("/unit/findings/<uuid:finding_id>/appeals")
+class UnitAppeal(MethodView):
+    @blp.arguments(TextFormSchema, location="form")
+    @blp.arguments(FilesSchema, location="files")
+    @blp.response(201, AppealSchema)
+    @blp.alt_response(409, description="不在申辩期内、已申辩或问题不是已确认状态")
+    @blp.alt_response(415, description="附件不是 PDF 或图片")
+    @roles("unit_liaison")
+    def post(self, form, files, finding_id):
+        """File an appeal (申辩) against a confirmed finding within the policy window (multipart: `text`,
+        optional `files`); the office upholds it (the finding is withdrawn) or rejects it"""
+        appeal = services.file_appeal(finding_id, form["text"], files["files"], current_user())
+        db.session.commit()
+        return services.appeal_views([appeal], for_unit=True)[0]
+
+
+@blp.route("/unit/findings/<uuid:finding_id>/reports")
+class UnitReport(MethodView):
+    @blp.arguments(TextFormSchema, location="form")
+    @blp.arguments(FilesSchema, location="files")
+    @blp.response(201, ReportSchema)
+    @blp.alt_response(409, description="整改已报送、已验收，或问题不需要整改")
+    @blp.alt_response(415, description="附件不是 PDF 或图片")
+    @roles("unit_liaison")
+    def post(self, form, files, finding_id):
+        """Report the rectification of a confirmed finding (multipart: `text`, optional evidence `files`);
+        the office accepts it or returns it"""
+        report = services.file_report(finding_id, form["text"], files["files"], current_user())
+        db.session.commit()
+        return services.report_views([report], for_unit=True)[0]
+
+
+@blp.route("/review/appeals")
+class Appeals(MethodView):
+    @blp.arguments(AppealQuerySchema, location="query")
+    @blp.response(200, AppealSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @roles(*OFFICE)
+    def get(self, args, pagination_parameters):
+        """Appeals, oldest first (default: pending)"""
+        return services.appeal_views(paginate_select(services.appeal_queue(args), pagination_parameters))
+
+
+@blp.route("/review/appeals/<int:appeal_id>/decision")
+class AppealDecision(MethodView):
+    @blp.arguments(AppealDecisionSchema)
+    @blp.response(200, AppealSchema)
+    @blp.alt_response(409, description="申辩已处理")
+    @blp.alt_response(403, description="不能处理自己参与检查的问题的申辩")
+    @roles(*OFFICE)
+    def post(self, body, appeal_id):
+        """Uphold an appeal (the finding is withdrawn and its rectification cancelled) or reject it, with a reason"""
+        appeal = services.decide_appeal(services.get_appeal(appeal_id, lock=True), body["action"], body["reason"],
+                                        current_user())
+        db.session.commit()
+        return services.appeal_views([appeal])[0]
+
+
+@blp.route("/review/reports")
+class Reports(MethodView):
+    @blp.arguments(ReportQuerySchema, location="query")
+    @blp.response(200, ReportSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @roles(*OFFICE)
+    def get(self, args, pagination_parameters):
+        """Rectification reports, oldest first (default: waiting for acceptance)"""
+        return services.report_views(paginate_select(services.report_queue(args), pagination_parameters))
+
+
+@blp.route("/review/reports/<int:report_id>/decision")
+class ReportDecision(MethodView):
+    @blp.arguments(ReportDecisionSchema)
+    @blp.response(200, ReportSchema)
+    @blp.alt_response(409, description="整改报告已处理")
+    @roles(*OFFICE)
+    def post(self, body, report_id):
+        """Accept a rectification report (the rectification is closed) or return it with a reason (the
+        deadline stands; past it, the rectification is overdue at once)"""
+        report = services.decide_report(services.get_report(report_id, lock=True), body["action"], body["reason"],
+                                        current_user())
+        db.session.commit()
+        return services.report_views([report])[0]
+
+
+@blp.route("/attachments/<uuid:attachment_id>")
+class AttachmentFile(MethodView):
+    @blp.response(200, description="附件文件 (file bytes)")
+    @roles("office", "admin", "unit_liaison")
+    def get(self, attachment_id):
+        """Download an appeal's or report's attachment (the office; a liaison only their unit's)"""
+        att = services.attachment_for(attachment_id, current_user())
+        storage = get_storage()
+        resp = FlaskResponse(storage.iter_bytes(att.storage_key), mimetype=att.media_type, direct_passthrough=True)
+        resp.headers["Content-Length"] = str(storage.size(att.storage_key))
+        resp.headers["ETag"] = f'"{att.sha256}"'
+        resp.headers["Cache-Control"] = "private, max-age=86400, immutable"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Content-Disposition"] = "attachment"
+        return resp

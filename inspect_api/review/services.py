@@ -4,6 +4,8 @@ Every decision is on the trail with who, role, before and after; the route commi
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from inspect_api.audit import services as audit
@@ -13,7 +15,7 @@ from inspect_api.errors import DomainError, NotFound
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
 from inspect_api.review import rules
-from inspect_api.review.models import Rectification
+from inspect_api.review.models import Appeal, Attachment, Rectification, RectificationReport
 from inspect_api.visits.models import Evidence, Finding, Visit
 
 
@@ -77,8 +79,10 @@ def decide(finding: Finding, decision: rules.Decision, actor) -> Finding:
             notify(user_id, "finding.returned", f"检查记录 {visit.code} 被退回补充证据", decision.reason,
                    {"visit_id": visit.id, "finding_id": finding.id},
                    f"finding.returned:{finding.id}:{user_id}:{visit.version}")
-    if new_status == "confirmed":
+    if decision.action == "confirm":
         _set_rectification(finding)
+    elif decision.action == "adjust_severity" and new_status == "confirmed":
+        _resize_rectification(finding)
     elif finding.status != "confirmed":
         _cancel_rectification(finding)
     if decision.action == "confirm":
@@ -93,25 +97,50 @@ def decide(finding: Finding, decision: rules.Decision, actor) -> Finding:
 
 
 def _set_rectification(finding: Finding) -> Rectification:
-    """Due a number of working days (by severity, from the policy file) after the confirmation."""
+    """Due a number of working days (by severity, from the policy file) after the confirmation; the
+    appeal window counts from the same day."""
     from flask import current_app
 
     from inspect_api.core.calendar_store import current_calendar
     from inspect_api.core.clock import local
 
-    days = current_app.extensions["inspect_review_policy"].rectification_days[finding.severity]
-    deadline = current_calendar().add_working_days(local(clock.now()).date(), days)
+    policy = current_app.extensions["inspect_review_policy"]
+    days = policy.rectification_days[finding.severity]
+    cal = current_calendar()
+    today = local(clock.now()).date()
+    deadline = cal.add_working_days(today, days)
+    appeal = cal.add_working_days(today, policy.appeal_window_days)
     rect = db.session.get(Rectification, finding.id) or Rectification(finding_id=finding.id, unit_id=finding.unit_id)
-    rect.due_on, rect.provisional, rect.status = deadline.date, deadline.provisional, "open"
-    rect.set_at, rect.flagged_overdue_at = clock.now(), None
+    rect.working_days, rect.due_on, rect.provisional, rect.status = days, deadline.date, deadline.provisional, "open"
+    rect.appeal_days, rect.appeal_due_on, rect.appeal_provisional = (policy.appeal_window_days, appeal.date,
+                                                                      appeal.provisional)
+    rect.set_at, rect.flagged_overdue_at, rect.closed_at = clock.now(), None, None
     db.session.add(rect)
     return rect
 
 
+def _resize_rectification(finding: Finding) -> None:
+    """A confirmed finding's severity changed: its deadline is counted again from the same day with the
+    new severity's working days; whatever the unit already did (a report, an acceptance) stands."""
+    from flask import current_app
+
+    from inspect_api.core.calendar_store import current_calendar
+    from inspect_api.core.clock import local
+
+    rect = db.session.get(Rectification, finding.id)
+    if rect is None or rect.status in ("cancelled", "accepted"):
+        return
+    rect.working_days = current_app.extensions["inspect_review_policy"].rectification_days[finding.severity]
+    deadline = current_calendar().add_working_days(local(rect.set_at).date(), rect.working_days)
+    rect.due_on, rect.provisional = deadline.date, deadline.provisional
+    if rect.status == "overdue" and rect.due_on >= _today():
+        rect.status, rect.flagged_overdue_at = "open", None
+
+
 def _cancel_rectification(finding: Finding) -> None:
     rect = db.session.get(Rectification, finding.id)
-    if rect is not None:
-        rect.status = "cancelled"
+    if rect is not None and rect.status != "cancelled":
+        rect.status, rect.closed_at = "cancelled", clock.now()
 
 
 def flag_overdue_rectifications() -> int:
@@ -189,4 +218,339 @@ def unit_finding_view(f: Finding) -> dict:
 def _rectification_view(rect: Rectification | None) -> dict | None:
     if rect is None or rect.status == "cancelled":
         return None
-    return {"due_on": rect.due_on.isoformat(), "provisional": rect.provisional, "status": rect.status}
+    return {"due_on": rect.due_on.isoformat(), "provisional": rect.provisional, "working_days": rect.working_days,
+            "status": rect.status, "status_label": rules.RECTIFICATION_LABELS[rect.status],
+            "appeal_due_on": rect.appeal_due_on.isoformat() if rect.appeal_due_on else None,
+            "appeal_provisional": rect.appeal_provisional}
+
+
+# --- appeals (申辩) and rectification reports ------------------------------------------------------------
+
+ATTACHMENT_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/heic": "heic"}
+MAX_ATTACHMENTS = 10
+
+
+def _today():
+    from inspect_api.core.clock import local
+
+    return local(clock.now()).date()
+
+
+def _unit_finding(finding_id, user, *, lock: bool = False) -> Finding:
+    """A finding the liaison may act on (their unit or below, confirmed or withdrawn); 404 otherwise."""
+    from inspect_api.org.services import in_scope
+
+    f = db.session.get(Finding, str(finding_id), with_for_update=lock or None)
+    if f is None or f.status not in ("confirmed", "withdrawn") or not in_scope(user, f.unit_id):
+        raise NotFound("问题不存在 (no such finding)")
+    return f
+
+
+def _check_attachment(upload, path, cfg) -> str:
+    """The media type of an attached file (PDF or photo), or an error saying why it is refused."""
+    from inspect_api.errors import Unprocessable, UnsupportedMediaType
+    from inspect_api.visits import images
+
+    with open(path, "rb") as fh:
+        head = fh.read(5)
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - 1024))
+        tail = fh.read()
+    if size == 0:
+        raise Unprocessable("文件为空 (empty file)", {"fields": {"files": [upload.filename or "file"]}},
+                            code="empty_file")
+    if head == b"%PDF-":
+        if b"%%EOF" not in tail:
+            raise Unprocessable("PDF 文件不完整 (truncated PDF)", {"fields": {"files": [upload.filename or "file"]}},
+                                code="pdf_broken")
+        return "application/pdf"
+    declared = images.declared_format(upload.mimetype if upload.mimetype != "application/octet-stream" else None,
+                                      upload.filename)
+    try:
+        # decoded as evidence photos are (a reduced draft decode would miss a truncated file)
+        info, _img = images.open_image(path, declared=declared, max_pixels=cfg["INSPECT_MAX_IMAGE_PIXELS"],
+                                       work_px=cfg["INSPECT_DISPLAY_MAX_PX"] // 2)
+    except images.ImageRejected as exc:
+        if exc.status == 415:
+            raise UnsupportedMediaType("附件只接受 PDF、JPEG、PNG、HEIC (attachments: PDF or photos)",
+                                       {"fields": {"files": [upload.filename or "file"]}}, code=exc.code) from exc
+        raise Unprocessable(exc.message, {"fields": {"files": [upload.filename or "file"]}}, code=exc.code) from exc
+    return info.media_type
+
+
+def _store_attachments(owner_type: str, owner_id: int, uploads: list, actor) -> list[Attachment]:
+    """Check every file first, then store them all; a refused file stores nothing."""
+    from flask import current_app
+
+    from inspect_api.core.storage import get_storage
+    from inspect_api.errors import Unprocessable
+    from inspect_api.visits.services import receive
+
+    if len(uploads) > MAX_ATTACHMENTS:
+        raise Unprocessable(f"附件最多 {MAX_ATTACHMENTS} 个 (too many files)", {"fields": {"files": ["too many"]}})
+    storage = get_storage()
+    received, checked = [], []
+    try:
+        for upload in uploads:
+            r = receive(upload.stream, storage.scratch_dir())
+            received.append(r)
+            checked.append((upload, r, _check_attachment(upload, r.path, current_app.config)))
+        out = []
+        for position, (upload, r, media_type) in enumerate(checked):
+            key = f"attachments/{r.sha256[:2]}/{r.sha256}.{ATTACHMENT_TYPES[media_type]}"
+            storage.put(key, r.path)  # content-addressed: the same bytes are kept once
+            att = Attachment(id=str(uuid.uuid4()), owner_type=owner_type, owner_id=owner_id, sha256=r.sha256,
+                             position=position, size_bytes=r.size, media_type=media_type,
+                             filename=(upload.filename or "")[:255] or None, storage_key=key,
+                             uploaded_by=actor.id, uploaded_at=clock.now())
+            db.session.add(att)
+            out.append(att)
+        return out
+    finally:
+        for r in received:
+            r.path.unlink(missing_ok=True)
+
+
+def _attachments_of(owner_type: str, owner_ids: list[int]) -> dict[int, list[Attachment]]:
+    by_owner: dict[int, list[Attachment]] = {i: [] for i in owner_ids}
+    if owner_ids:
+        for att in db.session.scalars(sa.select(Attachment).where(Attachment.owner_type == owner_type,
+                                                                   Attachment.owner_id.in_(owner_ids))
+                                      .order_by(Attachment.uploaded_at, Attachment.position)):
+            by_owner[att.owner_id].append(att)
+    return by_owner
+
+
+def attachment_view(att: Attachment) -> dict:
+    return {"id": att.id, "filename": att.filename, "media_type": att.media_type, "size_bytes": att.size_bytes,
+            "sha256": att.sha256, "url": f"/api/v1/attachments/{att.id}"}
+
+
+def _office_ids() -> list[int]:
+    from inspect_api.auth.models import User
+
+    return list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))))
+
+
+def file_appeal(finding_id, text: str, uploads: list, actor) -> Appeal:
+    finding = _unit_finding(finding_id, actor, lock=True)
+    rect = db.session.get(Rectification, finding.id)
+    earlier = [(a.status, a.filed_at) for a in db.session.scalars(sa.select(Appeal).where(
+        Appeal.finding_id == finding.id))]
+    rules.check_appeal(finding.status, _today(), rect.appeal_due_on if rect else None,
+                       rect.set_at if rect else clock.now(), earlier)
+    appeal = Appeal(finding_id=finding.id, unit_id=finding.unit_id, text=text, status="pending",
+                    filed_by=actor.id, filed_at=clock.now())
+    db.session.add(appeal)
+    db.session.flush()
+    atts = _store_attachments("appeal", appeal.id, uploads, actor)
+    db.session.flush()
+    audit.record("appeal.file", "finding", finding.id, actor=actor,
+                 after={"appeal_id": appeal.id, "text": text,
+                        "attachments": [{"sha256": a.sha256, "filename": a.filename} for a in atts]})
+    for user_id in _office_ids():
+        notify(user_id, "appeal.filed", "有单位对问题提出申辩", text[:200], {"finding_id": finding.id,
+                                                                    "appeal_id": appeal.id},
+               f"appeal.filed:{appeal.id}:{user_id}")
+    return appeal
+
+
+def get_appeal(appeal_id: int, *, lock: bool = False) -> Appeal:
+    appeal = db.session.get(Appeal, appeal_id, with_for_update=lock or None)
+    if appeal is None:
+        raise NotFound("申辩不存在 (no such appeal)")
+    return appeal
+
+
+def decide_appeal(appeal: Appeal, action: str, reason: str | None, actor) -> Appeal:
+    finding = get_finding(appeal.finding_id, lock=True)
+    visit = db.session.get(Visit, finding.visit_id)
+    rules.check_four_eyes(actor.id, visit.team, visit.created_by)
+    new_status = rules.decide_appeal(appeal.status, action, reason)
+    appeal.status, appeal.decided_by, appeal.decided_at, appeal.decision_reason = (new_status, actor.id,
+                                                                                   clock.now(), reason)
+    if new_status == "upheld":
+        before = _snapshot(finding)
+        finding.status = "withdrawn"
+        _cancel_rectification(finding)
+        audit.record("finding.withdraw", "finding", finding.id, actor=actor, before=before,
+                     after={**_snapshot(finding), "reason": reason, "appeal_id": appeal.id})
+    db.session.flush()
+    audit.record(f"appeal.{action}", "finding", finding.id, actor=actor, before={"appeal_status": "pending"},
+                 after={"appeal_id": appeal.id, "appeal_status": new_status, "reason": reason})
+    verdict = "申辩成立, 问题已撤销" if new_status == "upheld" else "申辩不成立, 请按期整改"
+    for user_id in _liaisons_for(finding.unit_id):
+        notify(user_id, f"appeal.{new_status}", verdict, reason, {"finding_id": finding.id, "appeal_id": appeal.id},
+               f"appeal.decided:{appeal.id}:{user_id}")
+    return appeal
+
+
+def file_report(finding_id, text: str, uploads: list, actor) -> RectificationReport:
+    finding = _unit_finding(finding_id, actor, lock=True)
+    rect = db.session.get(Rectification, finding.id, with_for_update=True)
+    rules.check_report(finding.status, rect.status if rect else None)
+    before = rect.status
+    report = RectificationReport(finding_id=finding.id, unit_id=finding.unit_id, text=text, status="submitted",
+                                 submitted_by=actor.id, submitted_at=clock.now())
+    db.session.add(report)
+    db.session.flush()
+    atts = _store_attachments("report", report.id, uploads, actor)
+    rect.status = "reported"
+    db.session.flush()
+    audit.record("rectification.report", "finding", finding.id, actor=actor,
+                 before={"rectification_status": before},
+                 after={"rectification_status": "reported", "report_id": report.id, "text": text,
+                        "attachments": [{"sha256": a.sha256, "filename": a.filename} for a in atts]})
+    for user_id in _office_ids():
+        notify(user_id, "rectification.reported", "单位报送了整改报告", text[:200],
+               {"finding_id": finding.id, "report_id": report.id}, f"rectification.reported:{report.id}:{user_id}")
+    return report
+
+
+def get_report(report_id: int, *, lock: bool = False) -> RectificationReport:
+    report = db.session.get(RectificationReport, report_id, with_for_update=lock or None)
+    if report is None:
+        raise NotFound("整改报告不存在 (no such report)")
+    return report
+
+
+def decide_report(report: RectificationReport, action: str, reason: str | None, actor) -> RectificationReport:
+    finding = get_finding(report.finding_id, lock=True)
+    new_status = rules.decide_report(report.status, action, reason)
+    rect = db.session.get(Rectification, finding.id, with_for_update=True)
+    before = rect.status
+    report.status, report.decided_by, report.decided_at, report.decision_reason = (new_status, actor.id,
+                                                                                   clock.now(), reason)
+    if new_status == "accepted":
+        rect.status, rect.closed_at = "accepted", clock.now()
+    else:
+        rect.status = rules.rectification_after_return(rect.due_on, _today())
+    db.session.flush()
+    audit.record(f"rectification.{action}", "finding", finding.id, actor=actor,
+                 before={"rectification_status": before, "report_status": "submitted"},
+                 after={"rectification_status": rect.status, "report_id": report.id, "report_status": new_status,
+                        "reason": reason})
+    title = "整改报告已验收" if new_status == "accepted" else "整改报告被退回, 请补充后重新报送"
+    for user_id in _liaisons_for(finding.unit_id):
+        notify(user_id, f"rectification.{new_status}", title, reason,
+               {"finding_id": finding.id, "report_id": report.id}, f"report.decided:{report.id}:{user_id}")
+    return report
+
+
+def appeal_queue(args: dict) -> sa.Select:
+    stmt = sa.select(Appeal).order_by(Appeal.filed_at, Appeal.id)
+    if args.get("status"):
+        stmt = stmt.where(Appeal.status == args["status"])
+    if args.get("unit_id"):
+        stmt = stmt.where(Appeal.unit_id == args["unit_id"])
+    return stmt
+
+
+def report_queue(args: dict) -> sa.Select:
+    stmt = sa.select(RectificationReport).order_by(RectificationReport.submitted_at, RectificationReport.id)
+    if args.get("status"):
+        stmt = stmt.where(RectificationReport.status == args["status"])
+    if args.get("unit_id"):
+        stmt = stmt.where(RectificationReport.unit_id == args["unit_id"])
+    return stmt
+
+
+def appeal_views(appeals: list[Appeal], *, for_unit: bool = False) -> list[dict]:
+    atts = _attachments_of("appeal", [a.id for a in appeals])
+    out = []
+    for a in appeals:
+        view = {"id": a.id, "finding_id": a.finding_id, "unit_id": a.unit_id, "text": a.text, "status": a.status,
+                "status_label": rules.APPEAL_LABELS[a.status], "filed_at": a.filed_at, "decided_at": a.decided_at,
+                "decision_reason": a.decision_reason,
+                "attachments": [attachment_view(x) for x in atts[a.id]]}
+        if not for_unit:  # who in the office decided is the office's business
+            view |= {"filed_by": a.filed_by, "decided_by": a.decided_by}
+        out.append(view)
+    return out
+
+
+def report_views(reports: list[RectificationReport], *, for_unit: bool = False) -> list[dict]:
+    atts = _attachments_of("report", [r.id for r in reports])
+    out = []
+    for r in reports:
+        view = {"id": r.id, "finding_id": r.finding_id, "unit_id": r.unit_id, "text": r.text, "status": r.status,
+                "status_label": rules.REPORT_LABELS[r.status], "submitted_at": r.submitted_at,
+                "decided_at": r.decided_at, "decision_reason": r.decision_reason,
+                "attachments": [attachment_view(x) for x in atts[r.id]]}
+        if not for_unit:
+            view |= {"submitted_by": r.submitted_by, "decided_by": r.decided_by}
+        out.append(view)
+    return out
+
+
+def unit_finding_detail(finding_id, user) -> dict:
+    f = _unit_finding(finding_id, user)
+    appeals = db.session.scalars(sa.select(Appeal).where(Appeal.finding_id == f.id).order_by(Appeal.filed_at)).all()
+    reports = db.session.scalars(sa.select(RectificationReport).where(RectificationReport.finding_id == f.id)
+                                 .order_by(RectificationReport.submitted_at)).all()
+    return {**unit_finding_view(f), "appeals": appeal_views(appeals, for_unit=True),
+            "reports": report_views(reports, for_unit=True)}
+
+
+def attachment_for(attachment_id: str, user) -> Attachment:
+    """The attachment if the caller may read it: office/admin, or a liaison of the unit it concerns."""
+    from inspect_api.org.services import in_scope
+
+    att = db.session.get(Attachment, str(attachment_id))
+    if att is None:
+        raise NotFound("附件不存在 (no such attachment)")
+    if user.role == "unit_liaison":
+        owner = db.session.get(Appeal if att.owner_type == "appeal" else RectificationReport, att.owner_id)
+        if owner is None or not in_scope(user, owner.unit_id):
+            raise NotFound("附件不存在 (no such attachment)")
+    return att
+
+
+# --- deadlines that rested on an assumed week ------------------------------------------------------------
+
+def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
+    """After a holiday table is imported: count every provisional deadline again on the calendar now
+    known, from the same day and the same number of working days, and tell the unit and the office
+    when a date moved. Returns how many deadlines changed."""
+    from inspect_api.core.calendar_store import current_calendar
+    from inspect_api.core.clock import local
+
+    cal = current_calendar()
+    today = _today()
+    office = _office_ids()
+    changed = 0
+    rows = db.session.scalars(sa.select(Rectification).where(
+        sa.or_(Rectification.provisional.is_(True), Rectification.appeal_provisional.is_(True)),
+        Rectification.status.in_(("open", "reported", "overdue"))).with_for_update()).all()
+    for rect in rows:
+        start = local(rect.set_at).date()
+        before = {"due_on": rect.due_on.isoformat(), "provisional": rect.provisional,
+                  "appeal_due_on": rect.appeal_due_on.isoformat() if rect.appeal_due_on else None,
+                  "appeal_provisional": rect.appeal_provisional, "status": rect.status}
+        if rect.provisional and rect.working_days:
+            d = cal.add_working_days(start, rect.working_days)
+            rect.due_on, rect.provisional = d.date, d.provisional
+        if rect.appeal_provisional and rect.appeal_days:
+            d = cal.add_working_days(start, rect.appeal_days)
+            rect.appeal_due_on, rect.appeal_provisional = d.date, d.provisional
+        if rect.status == "overdue" and rect.due_on >= today:
+            rect.status, rect.flagged_overdue_at = "open", None  # the later day has not passed yet
+        after = {"due_on": rect.due_on.isoformat(), "provisional": rect.provisional,
+                 "appeal_due_on": rect.appeal_due_on.isoformat() if rect.appeal_due_on else None,
+                 "appeal_provisional": rect.appeal_provisional, "status": rect.status}
+        if after == before:
+            continue
+        audit.record("rectification.recompute", "finding", rect.finding_id, actor=actor, before=before,
+                     after={**after, "years": years})
+        if after["due_on"] != before["due_on"] or after["appeal_due_on"] != before["appeal_due_on"]:
+            changed += 1
+            body = (f"按 {'、'.join(map(str, years))} 年节假日安排重新计算: 整改期限 {before['due_on']} → "
+                    f"{after['due_on']}" + (f"; 申辩期限 {before['appeal_due_on']} → {after['appeal_due_on']}"
+                                            if after["appeal_due_on"] != before["appeal_due_on"] else ""))
+            for user_id in [*office, *_liaisons_for(rect.unit_id)]:
+                notify(user_id, "deadline.recomputed", "期限已按正式节假日安排调整", body,
+                       {"finding_id": rect.finding_id},
+                       f"deadline.recomputed:{rect.finding_id}:{after['due_on']}:{after['appeal_due_on']}:{user_id}")
+    db.session.flush()
+    return changed

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pillow_heif
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFile, ImageFont, ImageOps, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
 warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -103,6 +103,9 @@ def open_image(path: Path, *, declared: str | None, max_pixels: int, work_px: in
     mismatched or too large).
     """
     Image.MAX_IMAGE_PIXELS = max_pixels
+    # WeasyPrint sets this global to True when imported (weasyprint/images.py), which would make a
+    # truncated upload decode "successfully" with grey filler; uploads must be complete.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         img = Image.open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

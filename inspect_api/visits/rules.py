@@ -179,3 +179,41 @@ def clock_skew_seconds(device_time: datetime | None, server_time: datetime) -> i
 
 def can_write(status: str) -> bool:
     return status == "draft"
+
+
+# --- the trail of an edit ---------------------------------------------------------------------------
+
+EDIT_FIELDS = ("mode", "unit_id", "window_no", "staff_id", "assignment_id", "notes", "started_at", "ended_at", "gps")
+FINDING_FIELDS = ("category", "severity", "item_code", "badge_no", "window_no", "position", "description",
+                  "observed_at", "staff_id")
+
+
+def edit_diff(before: Mapping, after: Mapping) -> dict:
+    """What an edit changed, as {field: [before, after]}: visit fields, the team, each answer by item
+    code, and findings added, removed or changed (by id). Unchanged parts are left out.
+
+    `before`/`after` are snapshots: {"fields": {...}, "team": [...], "responses": {code: {...}},
+    "findings": {id: {...}}}."""
+    out: dict = {}
+    fields = {k: [before["fields"].get(k), after["fields"].get(k)] for k in EDIT_FIELDS
+              if before["fields"].get(k) != after["fields"].get(k)}
+    if fields:
+        out["fields"] = fields
+    if sorted(before["team"]) != sorted(after["team"]):
+        out["team"] = [sorted(before["team"]), sorted(after["team"])]
+    responses = {code: [before["responses"].get(code), after["responses"].get(code)]
+                 for code in sorted(set(before["responses"]) | set(after["responses"]))
+                 if before["responses"].get(code) != after["responses"].get(code)}
+    if responses:
+        out["responses"] = responses
+    old, new = before["findings"], after["findings"]
+    added = {fid: new[fid] for fid in sorted(set(new) - set(old))}
+    removed = {fid: old[fid] for fid in sorted(set(old) - set(new))}
+    changed = {}
+    for fid in sorted(set(old) & set(new)):
+        delta = {k: [old[fid].get(k), new[fid].get(k)] for k in FINDING_FIELDS if old[fid].get(k) != new[fid].get(k)}
+        if delta:
+            changed[fid] = delta
+    if added or removed or changed:
+        out["findings"] = {k: v for k, v in (("added", added), ("removed", removed), ("changed", changed)) if v}
+    return out

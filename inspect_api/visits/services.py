@@ -306,6 +306,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
         return UpsertResult(visit, "unchanged")
     now = clock.now()
     outcome = "updated"
+    before = None if visit is None else _edit_snapshot(visit)
     if visit is None:
         visit = Visit(id=visit_id, code=f"V{now.year}-{next_value(f'visit:{now.year}'):06d}", status="draft",
                       created_by=actor.id, version=1, mode=content["mode"], unit_id=content["unit_id"])
@@ -328,9 +329,46 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
         db.session.execute(sa.update(SamplingAssignment).where(SamplingAssignment.id == content["assignment_id"],
                                                                SamplingAssignment.visit_id.is_(None))
                            .values(visit_id=visit.id))
-    audit.record(f"visit.{'create' if outcome == 'created' else 'update'}", "visit", visit.id, actor=actor,
-                 after={"version": visit.version, "fingerprint": fp, "status": visit.status})
+    summary = {"version": visit.version, "fingerprint": fp, "status": visit.status}
+    if before is None:
+        audit.record("visit.create", "visit", visit.id, actor=actor, after=summary)
+    else:
+        audit.record("visit.update", "visit", visit.id, actor=actor, before={"version": before["version"]},
+                     after={**summary, "changes": rules.edit_diff(before, _content_snapshot(content, rows))})
     return UpsertResult(visit, outcome)
+
+
+def _finding_snapshot(f) -> dict:
+    get = f.get if isinstance(f, dict) else lambda k: getattr(f, k)
+    observed = get("observed_at")
+    return {"category": get("category"), "severity": get("severity"), "item_code": get("item_code"),
+            "badge_no": get("badge_no"), "window_no": get("window_no"), "position": get("position"),
+            "description": get("description"), "observed_at": _utc(observed) if observed else None,
+            "staff_id": get("staff_id")}
+
+
+def _edit_snapshot(visit: Visit) -> dict:
+    """The visit as stored, before an edit (for the trail's before/after)."""
+    gps = None if visit.gps_lat is None else {"lat": visit.gps_lat, "lng": visit.gps_lng,
+                                              "accuracy_m": visit.gps_accuracy_m}
+    return {"version": visit.version,
+            "fields": {"mode": visit.mode, "unit_id": visit.unit_id, "window_no": visit.window_no,
+                       "staff_id": visit.staff_id, "assignment_id": visit.assignment_id, "notes": visit.notes,
+                       "started_at": _utc(visit.started_at), "ended_at": _utc(visit.ended_at), "gps": gps},
+            "team": list(visit.team),
+            "responses": {r.item_code: {"answer": r.answer, "note": r.note} for r in visit.responses},
+            "findings": {f.id: _finding_snapshot(f) for f in visit.findings}}
+
+
+def _content_snapshot(content: dict, rows: Rows) -> dict:
+    gps = content["gps"]
+    return {"fields": {**{k: content[k] for k in ("mode", "unit_id", "window_no", "staff_id", "assignment_id",
+                                                  "notes", "started_at", "ended_at")},
+                       "gps": None if not gps else {"lat": gps.get("lat"), "lng": gps.get("lng"),
+                                                    "accuracy_m": gps.get("accuracy_m")}},
+            "team": content["team"],
+            "responses": {r["item_code"]: {"answer": r["answer"], "note": r["note"]} for r in content["responses"]},
+            "findings": {f["id"]: _finding_snapshot(f) for f in rows.findings}}
 
 
 # --- derived views --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from inspect_api.checklists.services import publish_all
 from inspect_api.config import PROJECT_ROOT
 from inspect_api.org import services as org
 from tests.helpers import bearer, login, make_unit, make_user
+from tests.images import photo
 
 
 @dataclass
@@ -59,3 +61,21 @@ def field(client, dbsession):
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture()
+def submitted(client, field):
+    vid = new_id()
+    body = field.visit()  # A1 failed (badge, photo required), E1 cold (attitude)
+    assert client.put(f"/api/v1/visits/{vid}", json=body, headers=field.ha).status_code == 201
+    up = client.post(f"/api/v1/visits/{vid}/evidence", headers=field.ha, content_type="multipart/form-data",
+                     data={"file": (io.BytesIO(photo(seed=41)), "a1.jpg", "image/jpeg"), "item_code": "A1"})
+    assert up.status_code == 201
+    v = client.post(f"/api/v1/visits/{vid}/submit", headers=field.ha).get_json()
+    findings = {f["category"]: f["id"] for f in v["findings"]}
+    return {"visit_id": vid, "body": body, "badge": findings["badge_missing"],
+            "attitude": findings["poor_attitude"], "evidence": up.get_json()}
+
+
+def decide(client, headers, fid, action, **extra):
+    return client.post(f"/api/v1/review/findings/{fid}/decision", json={"action": action, **extra}, headers=headers)

@@ -138,3 +138,16 @@ def test_evidence_after_submit_is_refused_but_a_resend_of_stored_bytes_is_fine(c
     assert upload(client, field, visit_id, data, item_code="A1").status_code == 200
     late = upload(client, field, visit_id, photo(seed=12))
     assert late.status_code == 409 and late.get_json()["error"]["code"] == "visit_frozen"
+
+
+def test_a_truncated_photo_is_refused_even_after_weasyprint_was_imported(client, field):
+    """WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES globally when imported."""
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as WeasyPrint leaves it
+    vid = new_id()
+    client.put(f"/api/v1/visits/{vid}", json=field.visit(), headers=field.ha)
+    resp = client.post(f"/api/v1/visits/{vid}/evidence", headers=field.ha, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(truncated_jpeg()), "cut.jpg", "image/jpeg")})
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "image_broken"

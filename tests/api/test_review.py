@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
-import pytest
-
 from inspect_api.auth import services as auth
-from tests.api.conftest import new_id
+from tests.api.conftest import decide, new_id
 from tests.helpers import bearer, headers_for, login, make_unit, make_user
-from tests.images import photo
-
-
-@pytest.fixture()
-def submitted(client, field):
-    vid = new_id()
-    body = field.visit()  # A1 failed (badge, photo required), E1 cold (attitude)
-    assert client.put(f"/api/v1/visits/{vid}", json=body, headers=field.ha).status_code == 201
-    up = client.post(f"/api/v1/visits/{vid}/evidence", headers=field.ha, content_type="multipart/form-data",
-                     data={"file": (io.BytesIO(photo(seed=41)), "a1.jpg", "image/jpeg"), "item_code": "A1"})
-    assert up.status_code == 201
-    v = client.post(f"/api/v1/visits/{vid}/submit", headers=field.ha).get_json()
-    findings = {f["category"]: f["id"] for f in v["findings"]}
-    return {"visit_id": vid, "body": body, "badge": findings["badge_missing"],
-            "attitude": findings["poor_attitude"], "evidence": up.get_json()}
-
-
-def decide(client, headers, fid, action, **extra):
-    return client.post(f"/api/v1/review/findings/{fid}/decision", json={"action": action, **extra}, headers=headers)
 
 
 def test_queue_lists_findings_of_submitted_visits(client, field, submitted):
@@ -146,7 +123,9 @@ def test_confirmation_sets_a_rectification_deadline_by_severity_and_the_job_flag
     decide(client, office, submitted["attitude"], "confirm")  # serious: 5 working days (policy file)
     [finding] = client.get("/api/v1/unit/findings", headers=liaison).get_json()
     # confirmed Monday 23 Nov 2026 (Beijing time): five working days later is Monday 30 Nov
-    assert finding["rectification"] == {"due_on": "2026-11-30", "provisional": False, "status": "open"}
+    assert finding["rectification"] == {"due_on": "2026-11-30", "provisional": False, "status": "open",
+                                        "status_label": "整改中", "working_days": 5,
+                                        "appeal_due_on": "2026-11-30", "appeal_provisional": False}
     clock.advance(days=7)  # Monday 30 Nov: due today, not yet overdue
     assert flag_overdue_rectifications() == 0
     clock.advance(days=1)

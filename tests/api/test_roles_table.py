@@ -66,6 +66,14 @@ EXPECTED: dict[str, set[str]] = {
     "POST /api/v1/review/decisions": ED,
     "GET /api/v1/review/findings/<uuid:finding_id>/history": ED,
     "GET /api/v1/unit/findings": {"unit_liaison"},
+    "GET /api/v1/unit/findings/<uuid:finding_id>": {"unit_liaison"},
+    "POST /api/v1/unit/findings/<uuid:finding_id>/appeals": {"unit_liaison"},
+    "POST /api/v1/unit/findings/<uuid:finding_id>/reports": {"unit_liaison"},
+    "GET /api/v1/review/appeals": ED,
+    "POST /api/v1/review/appeals/<int:appeal_id>/decision": ED,
+    "GET /api/v1/review/reports": ED,
+    "POST /api/v1/review/reports/<int:report_id>/decision": ED,
+    "GET /api/v1/attachments/<uuid:attachment_id>": ED | {"unit_liaison"},
     "POST /api/v1/me/notifications/<int:notification_id>/read": ALL,
 }
 for _entity in ("units", "staff", "service-items"):

@@ -156,3 +156,33 @@ def test_ids_beyond_the_integer_range_are_422_not_500(client, field):
         resp = put(client, field, new_id(), field.visit(**{key: value}))
         assert resp.status_code == 422, key
         assert key in resp.get_json()["error"]["details"]["fields"]
+
+
+def test_an_edit_is_on_the_trail_with_what_changed_before_and_after(client, field):
+    import sqlalchemy as sa
+
+    from inspect_api.audit import services as audit
+    from inspect_api.audit.models import AuditEvent
+    from inspect_api.db import db
+
+    vid = new_id()
+    first = put(client, field, vid, field.visit()).get_json()
+    attitude = next(f["id"] for f in first["findings"] if f["category"] == "poor_attitude")
+    body = field.visit(notes="补充说明", responses=[{"item_code": "A1", "answer": "no", "note": "3号窗口未佩戴工牌"},
+                                                {"item_code": "A2", "answer": "yes"},
+                                                {"item_code": "E1", "answer": "warm"}],
+                       window_no="5")
+    assert put(client, field, vid, body, **{"If-Match": '"v1"'}).status_code == 200
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity_id == vid)
+                               .order_by(AuditEvent.seq.desc())).first()
+    entry = audit.decode(event)
+    assert entry["action"] == "visit.update" and entry["before"] == {"version": 1}
+    changes = entry["after"]["changes"]
+    assert changes["fields"] == {"notes": [None, "补充说明"], "window_no": ["3", "5"]}
+    assert changes["responses"] == {"E1": [{"answer": "cold", "note": None}, {"answer": "warm", "note": None}]}
+    assert list(changes["findings"]["removed"]) == [attitude]
+    assert changes["findings"]["removed"][attitude]["category"] == "poor_attitude"
+    # the badge finding stays; its window followed the visit's
+    [(badge_id, delta)] = changes["findings"]["changed"].items()
+    assert delta == {"window_no": ["3", "5"]}
+    assert "team" not in changes and "added" not in changes["findings"]
