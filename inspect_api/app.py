@@ -13,6 +13,7 @@ from inspect_api.checklists.loader import check_directory
 from inspect_api.config import Config
 from inspect_api.core.clock import SystemClock
 from inspect_api.db import configure_engine, write_intent
+from inspect_api.documents.policy import load as load_document_policy
 from inspect_api.errors import UnsupportedMediaType, register_error_handlers
 from inspect_api.extensions import api, db, jwt, migrate
 from inspect_api.review.policy import load as load_review_policy
@@ -36,6 +37,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config)
     check_directory(app.config["INSPECT_CHECKLIST_DIR"])  # fail fast on an invalid template (files only)
     app.extensions["inspect_review_policy"] = load_review_policy(app.config["INSPECT_CHECKLIST_DIR"])
+    app.extensions["inspect_document_policy"] = load_document_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.url_map.converters["int"] = IdConverter
     app.json.ensure_ascii = False
     app.extensions["inspect_clock"] = SystemClock()
@@ -104,15 +106,18 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.checklists.routes import blp as checklists_blp
     from inspect_api.core.calendar_routes import blp as calendar_blp
     from inspect_api.core.routes import blp as core_blp
+    from inspect_api.documents.routes import blp as documents_blp
     from inspect_api.notifications.routes import blp as notifications_blp
     from inspect_api.org.routes import blp as org_blp
     from inspect_api.review.routes import blp as review_blp
     from inspect_api.sampling.routes import blp as sampling_blp
     from inspect_api.shopper.routes import blp as shopper_blp
+    from inspect_api.stats.routes import blp as stats_blp
     from inspect_api.visits.routes import blp as visits_blp
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,
-                sampling_blp, notifications_blp, calendar_blp, review_blp):
+                sampling_blp, notifications_blp, calendar_blp, review_blp, stats_blp,
+                documents_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
 
 

@@ -66,6 +66,10 @@ class Config:
         self.INSPECT_DISPLAY_MAX_PX = _int(env, "INSPECT_DISPLAY_MAX_PX", 2048)
         self.INSPECT_THUMBNAIL_PX = _int(env, "INSPECT_THUMBNAIL_PX", 320)
         self.INSPECT_CJK_FONT = env.get("INSPECT_CJK_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+        # Documents: the render worker's child process limits, and where resized photo copies are kept.
+        self.INSPECT_RENDER_MEMORY_MB = _int(env, "INSPECT_RENDER_MEMORY_MB", 3072)
+        self.INSPECT_RENDER_TIMEOUT_S = _int(env, "INSPECT_RENDER_TIMEOUT_S", 600)
+        self.INSPECT_RENDER_ASSET_DIR = env.get("INSPECT_RENDER_ASSET_DIR", str(instance / "render-assets"))
         # Mail (optional): with INSPECT_SMTP_HOST set, the scheduler mails new notifications to users
         # who have an address; without it, notifications stay in the app only.
         self.INSPECT_SMTP_HOST = env.get("INSPECT_SMTP_HOST", "")

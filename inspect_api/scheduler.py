@@ -32,6 +32,8 @@ JOBS: dict[str, tuple[str, object]] = {
                                  CronTrigger(hour=17, minute=0, timezone=LOCAL_TZ)),
     "review.flag_overdue_rectifications": ("inspect_api.review.services:flag_overdue_rectifications",
                                            CronTrigger(hour=0, minute=30, timezone=LOCAL_TZ)),
+    "documents.draft_monthly_bulletin": ("inspect_api.documents.jobs:draft_monthly_bulletin",
+                                         CronTrigger(day=1, hour=7, minute=0, timezone=LOCAL_TZ)),
     "notifications.send_email": ("inspect_api.notifications.mail:send_pending_email",
                                  IntervalTrigger(minutes=2, timezone=LOCAL_TZ)),
 }

@@ -157,9 +157,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", action="store_true", help="use INSPECT_TEST_DATABASE_URL (PostgreSQL)")
     parser.add_argument("--seconds", type=float, default=10, help="duration of each load phase")
-    parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw"], action="append")
+    parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats"], action="append",
+                        help="stats (PostgreSQL, a million findings, minutes) runs only when named")
     args = parser.parse_args()
-    only = set(args.only or ["sync", "rejected", "photo", "draw"])
+    only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"])
 
     results = {"database": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count()}
     if "draw" in only:
@@ -167,6 +168,17 @@ def main() -> int:
 
         print("draw: 1,000 and 10,000 units, 500 inspectors, all constraints ...", flush=True)
         results["draw"] = {str(n): bench_draw(n, 500, seed=1) for n in (1_000, 10_000)}
+    if "documents" in only:
+        from bench_documents import bench_documents
+
+        print("documents: a bulletin with 300 cases and 300 photos, worker vs WeasyPrint alone ...", flush=True)
+        results["documents"] = bench_documents(300)
+    if "stats" in only:
+        from bench_stats import bench_stats
+
+        print("stats: summary over 1,000,000 findings on PostgreSQL vs hand-written SQL ...", flush=True)
+        results["stats"] = bench_stats(os.environ.get("INSPECT_BENCH_STATS_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"),
+                                       explain=False)
     if not only & {"sync", "rejected", "photo"}:
         return report(results)
 
@@ -223,6 +235,18 @@ def report(results: dict) -> int:
     for n, d in results.get("draw", {}).items():
         print(f"  draw {int(n):>6,} units  {d['draw_ms']:7.1f} ms vs Random.sample {d['baseline_ms']:.2f} ms"
               f" = {d['ratio']:.0f}x")
+    if "documents" in results:
+        d = results["documents"]
+        w, b = min(d["worker"], key=lambda r: r["wall_s"]), min(d["weasyprint_alone"], key=lambda r: r["wall_s"])
+        print(f"  bulletin {d['cases']} cases  worker {w['wall_s']:.1f} s, peak {w['peak_rss_mb']:.0f} MB, "
+              f"{w['pages']} pages, {w['pdf_mb']:.1f} MB PDF")
+        print(f"  WeasyPrint alone  {b['wall_s']:.1f} s, peak {b['peak_rss_mb']:.0f} MB  -> time "
+              f"{d['time_ratio']:.2f}x, memory {d['memory_ratio']:.2f}x")
+    for variant in ("without_proposed_indexes", "with_proposed_indexes"):
+        for sc in results.get("stats", {}).get(variant, {}).get("scenarios", []):
+            if "hand_sql_ms" in sc:
+                print(f"  stats {sc['scenario']:<26} {sc['service_ms']:7.1f} ms vs hand SQL {sc['hand_sql_ms']:7.1f} ms"
+                      f" = {sc['ratio']:.2f}x  ({variant.replace('_', ' ')})")
     return 0
 
 

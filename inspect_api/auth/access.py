@@ -6,6 +6,7 @@ endpoint × role test reads them) and adds them, with 401/403, to the OpenAPI op
 
 from __future__ import annotations
 
+import inspect
 from functools import wraps
 
 import sqlalchemy as sa
@@ -87,7 +88,8 @@ def roles(*allowed: str):
         manual = apidoc.setdefault("manual_doc", {})
         manual["security"] = [{"bearerAuth": []}]
         manual["x-roles"] = sorted(allowed_set)
-        doc_lines = (fn.__doc__ or "").strip().split("\n", 1)
+        # dedented, or the body lines of a docstring would render as a Markdown code block
+        doc_lines = inspect.cleandoc(fn.__doc__ or "").split("\n", 1)
         rest = doc_lines[1].strip() if len(doc_lines) > 1 else ""
         manual["description"] = (rest + f"\n\n**Roles:** {labels}").strip()
         responses = manual.setdefault("responses", {})

@@ -69,6 +69,10 @@ class Visit(TimestampMixin, db.Model):
                             order_by="Finding.created_at, Finding.id")
     evidence = relationship("Evidence", lazy="selectin", order_by="Evidence.uploaded_at, Evidence.id")
 
+    # Statistics and bulletins count visits by when they were submitted (PostgreSQL reads it index-only).
+    __table_args__ = (sa.Index("ix_visits_submitted_at", "submitted_at",
+                               postgresql_include=["id", "unit_id", "mode"]),)
+
     @property
     def team(self) -> list[int]:
         return sorted(i.user_id for i in self.inspectors)

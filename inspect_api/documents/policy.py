@@ -1,0 +1,67 @@
+"""The documents policy file (`checklists/policy/documents.yaml`): read and checked at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from inspect_api.checklists.rules import SEVERITIES
+from inspect_api.documents.formatting import StaffNaming
+from inspect_api.documents.rules import KIND_LABELS
+from inspect_api.review.policy import PolicyError
+
+KEYS = {"issuer", "addressee", "cc", "printed_by", "staff_naming", "bulletin"}
+BULLETIN_KEYS = {"score_base", "deduction_by_severity", "best_count", "bottom_count", "typical_cases"}
+
+
+def _num(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def parse(text: str, source: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source}: YAML 格式错误: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: 须为映射 (must be a mapping)")
+    problems = []
+    if set(data) != KEYS:
+        problems.append(f"字段须为 {sorted(KEYS)} (missing {sorted(KEYS - set(data))}, unknown "
+                        f"{sorted(set(data) - KEYS)})")
+    issuer = data.get("issuer")
+    if not isinstance(issuer, dict) or set(issuer) != {"name", "short", "office_name"} or \
+            not all(isinstance(v, str) and v.strip() for v in issuer.values()):
+        problems.append("issuer 须有 name、short、office_name 三个非空文本")
+    for key in ("addressee", "cc", "printed_by"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            problems.append(f"{key} 须为非空文本")
+    naming = data.get("staff_naming")
+    valid = {n.value for n in StaffNaming}
+    if not isinstance(naming, dict) or set(naming) != set(KIND_LABELS) or not set(naming.values()) <= valid:
+        problems.append(f"staff_naming 须为每类公文 {sorted(KIND_LABELS)} 给出 {sorted(valid)} 之一")
+    bulletin = data.get("bulletin")
+    if not isinstance(bulletin, dict) or set(bulletin) != BULLETIN_KEYS:
+        problems.append(f"bulletin 须有 {sorted(BULLETIN_KEYS)}")
+    else:
+        by_sev = bulletin["deduction_by_severity"]
+        if not isinstance(by_sev, dict) or set(by_sev) != set(SEVERITIES) or not all(map(_num, by_sev.values())):
+            problems.append("bulletin.deduction_by_severity 须为每档严重程度给出非负数")
+        if not _num(bulletin["score_base"]) or bulletin["score_base"] <= 0:
+            problems.append("bulletin.score_base 须为正数")
+        for key in ("best_count", "bottom_count", "typical_cases"):
+            if not isinstance(bulletin[key], int) or isinstance(bulletin[key], bool) or not 0 <= bulletin[key] <= 50:
+                problems.append(f"bulletin.{key} 须为 0–50 的整数")
+    if problems:
+        raise PolicyError(f"{source}: " + "; ".join(problems))
+    return data
+
+
+def load(checklist_dir: str) -> dict:
+    path = Path(checklist_dir) / "policy" / "documents.yaml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: 无法读取 ({exc.strerror})") from exc
+    return parse(text, str(path))

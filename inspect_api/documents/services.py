@@ -1,0 +1,285 @@
+"""The documents' workflow: drafts, approval by a second office user, issue with a gap-free number,
+render jobs, and who may read what. Every step is on the trail."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import current_app
+
+from inspect_api.audit import services as audit
+from inspect_api.core import clock
+from inspect_api.core.counters import next_value
+from inspect_api.db import db
+from inspect_api.documents import context as ctxmod
+from inspect_api.documents import rules
+from inspect_api.documents.models import Document, DocumentUnit, RenderJob
+from inspect_api.documents.numbering import format_number
+from inspect_api.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from inspect_api.org.models import Staff, Unit
+from inspect_api.visits.models import Finding
+
+MAX_FINDINGS = 300
+WORDING_KEYS = ("title", "addressee", "paragraphs", "closing_paragraphs", "requirements", "attachments", "cc",
+                "report_to")
+
+
+def policy() -> dict:
+    return current_app.extensions["inspect_document_policy"]
+
+
+def _today() -> date:
+    from inspect_api.core.clock import local
+
+    return local(clock.now()).date()
+
+
+def _invalid(field: str, problem) -> Unprocessable:
+    return Unprocessable("公文内容有误 (invalid selection)", {"fields": {field: problem if isinstance(problem, list)
+                                                                         else [problem]}})
+
+
+def _confirmed(finding_ids: list[str], unit_ids: set[int] | None = None) -> list[str]:
+    ids = [str(i) for i in dict.fromkeys(finding_ids)]
+    if not ids:
+        raise _invalid("finding_ids", "至少选择一项问题 (at least one)")
+    if len(ids) > MAX_FINDINGS:
+        raise _invalid("finding_ids", f"最多 {MAX_FINDINGS} 项 (at most {MAX_FINDINGS})")
+    rows = dict(db.session.execute(sa.select(Finding.id, Finding.status).where(Finding.id.in_(ids))).all())
+    unknown = [i for i in ids if i not in rows]
+    if unknown:
+        raise _invalid("finding_ids", [f"{i}: 不存在 (unknown)" for i in unknown])
+    unconfirmed = [i for i in ids if rows[i] != "confirmed"]
+    if unconfirmed:
+        raise _invalid("finding_ids", [f"{i}: 未确认的问题不能写入公文 (not confirmed)" for i in unconfirmed])
+    if unit_ids is not None:
+        outside = db.session.scalars(sa.select(Finding.id).where(Finding.id.in_(ids),
+                                                                 Finding.unit_id.not_in(unit_ids))).all()
+        if outside:
+            raise _invalid("finding_ids", [f"{i}: 不属于该单位 (another unit's finding)" for i in outside])
+    return ids
+
+
+def _subtree(unit_id: int) -> set[int]:
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        raise _invalid("unit_id", "单位不存在 (unknown unit)")
+    return set(db.session.scalars(sa.select(Unit.id).where(Unit.path.startswith(unit.path))))
+
+
+def check_selection(kind: str, sel: dict) -> dict:
+    """The selection, checked and normalised, or a 422 naming what is wrong."""
+    if kind == "criticism":
+        return {"finding_ids": _confirmed(sel.get("finding_ids") or [])}
+    if kind == "rectification":
+        if not sel.get("unit_id"):
+            raise _invalid("unit_id", "required")
+        return {"unit_id": sel["unit_id"],
+                "finding_ids": _confirmed(sel.get("finding_ids") or [], _subtree(sel["unit_id"]))}
+    if kind == "commendation":
+        entries = sel.get("entries") or []
+        if not entries:
+            raise _invalid("entries", "至少一个单位或个人 (at least one)")
+        units = {e["unit_id"] for e in entries}
+        known = set(db.session.scalars(sa.select(Unit.id).where(Unit.id.in_(units))))
+        staff = {e["staff_id"] for e in entries if e.get("staff_id")}
+        known_staff = dict(db.session.execute(sa.select(Staff.id, Staff.unit_id).where(Staff.id.in_(staff))).all())
+        problems = [f"unit {u}: 不存在 (unknown)" for u in sorted(units - known)]
+        problems += [f"staff {e['staff_id']}: 不存在或不在该单位 (unknown or another unit)" for e in entries
+                     if e.get("staff_id") and known_staff.get(e["staff_id"]) != e["unit_id"]]
+        if problems:
+            raise _invalid("entries", problems)
+        return {"entries": [{"unit_id": e["unit_id"], "staff_id": e.get("staff_id"), "reason": e["reason"]}
+                            for e in entries]}
+    start, end = sel.get("period_start"), sel.get("period_end")
+    if not start or not end:
+        raise _invalid("period_start", "required")
+    if date.fromisoformat(str(start)) > date.fromisoformat(str(end)):
+        raise _invalid("period_end", "须不早于 period_start (before the start)")
+    out = {"period_start": str(start), "period_end": str(end), "under": sel.get("under"),
+           "typical_finding_ids": None}
+    if out["under"]:
+        _subtree(out["under"])
+    if sel.get("typical_finding_ids") is not None:
+        out["typical_finding_ids"] = _confirmed(sel["typical_finding_ids"]) if sel["typical_finding_ids"] else []
+    return out
+
+
+def _units_of(kind: str, sel: dict) -> dict[int, str]:
+    ids = {sel["unit_id"]} if kind == "rectification" else set()
+    return dict(db.session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
+
+
+def snapshot(doc: Document) -> dict:
+    return {"status": doc.status, "version": doc.version, "title": doc.title, "number": doc.number,
+            "selection": doc.selection, "wording": doc.wording}
+
+
+def create(kind: str, selection: dict, wording: dict | None, actor) -> Document:
+    sel = check_selection(kind, selection)
+    base = ctxmod.default_wording(kind, policy(), sel, _units_of(kind, sel))
+    text = {**base, **{k: v for k, v in (wording or {}).items() if v is not None}}
+    doc = Document(kind=kind, status="draft", title=text["title"], selection=sel, wording=text, version=1,
+                   created_by=getattr(actor, "id", None))
+    db.session.add(doc)
+    db.session.flush()
+    audit.record("document.create", "document", doc.id, actor=actor, after=snapshot(doc))
+    return doc
+
+
+def get(doc_id: int, *, lock: bool = False) -> Document:
+    doc = db.session.get(Document, doc_id, with_for_update=lock or None)
+    if doc is None:
+        raise NotFound("公文不存在 (no such document)")
+    return doc
+
+
+def _check_version(doc: Document, if_match: int | None) -> None:
+    if if_match is not None and if_match != doc.version:
+        raise PreconditionFailed("公文已被他人修改, 请先获取最新版本 (stale version)",
+                                 {"current_version": doc.version, "your_version": if_match})
+
+
+def update(doc: Document, changes: dict, actor, if_match: int | None) -> Document:
+    rules.next_status(doc.status, "edit")
+    _check_version(doc, if_match)
+    before = snapshot(doc)
+    if "selection" in changes:
+        doc.selection = check_selection(doc.kind, changes["selection"])
+    wording = dict(doc.wording)
+    for key in WORDING_KEYS:
+        if changes.get(key) is not None:
+            wording[key] = changes[key]
+    doc.wording = wording
+    doc.title = wording["title"]
+    doc.version += 1
+    db.session.flush()
+    audit.record("document.update", "document", doc.id, actor=actor, before=before, after=snapshot(doc))
+    return doc
+
+
+def approve(doc: Document, actor, if_match: int | None) -> Document:
+    new = rules.next_status(doc.status, "approve")
+    rules.check_approver(actor.id, doc.created_by)
+    _check_version(doc, if_match)
+    doc.status, doc.approved_by, doc.approved_at = new, actor.id, clock.now()
+    db.session.flush()
+    audit.record("document.approve", "document", doc.id, actor=actor, before={"status": "draft"},
+                 after={"status": new, "version": doc.version})
+    return doc
+
+
+def return_to_draft(doc: Document, reason: str, actor) -> Document:
+    new = rules.next_status(doc.status, "return_to_draft")
+    doc.status, doc.approved_by, doc.approved_at = new, None, None
+    doc.version += 1
+    audit.record("document.return_to_draft", "document", doc.id, actor=actor, before={"status": "approved"},
+                 after={"status": new, "reason": reason})
+    return doc
+
+
+def issue(doc: Document, actor) -> tuple[Document, RenderJob]:
+    """Allocate the number (per issuer code and year, in this transaction: a rollback gives it back, so
+    there is never a gap or a duplicate), freeze the content, and queue the final render."""
+    new = rules.next_status(doc.status, "issue")
+    issuer = policy()["issuer"]
+    year = _today().year
+    seq = next_value(f"document-number:{issuer['short']}:{year}")
+    doc.issuer_short, doc.number_year, doc.number_seq = issuer["short"], year, seq
+    doc.number = format_number(issuer["short"], year, seq)
+    doc.status, doc.issued_by, doc.issued_at = new, actor.id, clock.now()
+    ctx = ctxmod.build(doc, policy(), today=_today())
+    doc.issued_context = ctxmod.freeze(ctx)
+    for unit_id in ctxmod.named_units(ctx):
+        db.session.add(DocumentUnit(document_id=doc.id, unit_id=unit_id))
+    job = queue_render(doc, "final", actor)
+    audit.record("document.issue", "document", doc.id, actor=actor, before={"status": "approved"},
+                 after={"status": new, "number": doc.number, "version": doc.version})
+    return doc, job
+
+
+def queue_render(doc: Document, purpose: str, actor) -> RenderJob:
+    """Queue a render (the worker process picks it up). A preview of the same version already queued
+    or running is answered, not queued twice."""
+    if purpose == "preview" and doc.status in ("issuing", "issued"):
+        raise Conflict("已印发的公文不再重新生成 (an issued document is never rendered again)",
+                       code="document_issued")
+    existing = db.session.scalar(sa.select(RenderJob).where(
+        RenderJob.document_id == doc.id, RenderJob.purpose == purpose, RenderJob.document_version == doc.version,
+        RenderJob.status.in_(("queued", "rendering"))))
+    if existing is not None:
+        return existing
+    if purpose == "final" and doc.status == "issued":
+        raise Conflict("已印发的公文不再重新生成 (an issued document is never rendered again)",
+                       code="document_issued")
+    job = RenderJob(document_id=doc.id, purpose=purpose, document_version=doc.version, status="queued",
+                    requested_by=getattr(actor, "id", None), requested_at=clock.now())
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def retry_final(doc: Document, actor) -> RenderJob:
+    if doc.status != "issuing":
+        raise Conflict("只有印发中的公文可以重试生成 (only a document being issued)", code="not_issuing")
+    return queue_render(doc, "final", actor)
+
+
+def get_job(job_id: int) -> RenderJob:
+    job = db.session.get(RenderJob, job_id)
+    if job is None:
+        raise NotFound("生成任务不存在 (no such render job)")
+    return job
+
+
+def latest_preview(doc: Document) -> RenderJob | None:
+    return db.session.scalar(sa.select(RenderJob).where(
+        RenderJob.document_id == doc.id, RenderJob.purpose == "preview", RenderJob.status == "done",
+        RenderJob.document_version == doc.version).order_by(RenderJob.id.desc()).limit(1))
+
+
+def listing(args: dict) -> sa.Select:
+    stmt = sa.select(Document).order_by(Document.created_at.desc(), Document.id.desc())
+    for key in ("kind", "status"):
+        if args.get(key):
+            stmt = stmt.where(getattr(Document, key) == args[key])
+    if args.get("year"):
+        stmt = stmt.where(Document.number_year == args["year"])
+    return stmt
+
+
+def for_unit(user) -> sa.Select:
+    """Issued documents that name the liaison's unit or a unit under it."""
+    from inspect_api.org.services import scope_unit_ids
+
+    named = sa.select(DocumentUnit.document_id).where(DocumentUnit.unit_id.in_(scope_unit_ids(user)))
+    return (sa.select(Document).where(Document.status == "issued", Document.id.in_(named))
+            .order_by(Document.issued_at.desc(), Document.id.desc()))
+
+
+def readable(doc_id: int, user) -> Document:
+    """The document if the caller may read it: office, admin and leaders all; a liaison only issued
+    documents naming their unit (404 otherwise, so nothing is revealed)."""
+    doc = get(doc_id)
+    if user.role == "unit_liaison":
+        if doc.status != "issued" or db.session.scalar(for_unit(user).where(Document.id == doc.id)) is None:
+            raise NotFound("公文不存在 (no such document)")
+    elif user.role == "leader" and doc.status != "issued":
+        raise NotFound("公文不存在 (no such document)")
+    return doc
+
+
+def view(doc: Document) -> dict:
+    return {"id": doc.id, "kind": doc.kind, "kind_label": rules.KIND_LABELS[doc.kind], "status": doc.status,
+            "status_label": rules.STATUS_LABELS[doc.status], "title": doc.title, "number": doc.number,
+            "version": doc.version, "selection": doc.selection, "wording": doc.wording,
+            "created_by": doc.created_by, "approved_by": doc.approved_by, "approved_at": doc.approved_at,
+            "issued_at": doc.issued_at, "pdf_sha256": doc.pdf_sha256, "page_count": doc.page_count,
+            "created_at": doc.created_at, "updated_at": doc.updated_at}
+
+
+def unit_view(doc: Document) -> dict:
+    return {"id": doc.id, "kind": doc.kind, "kind_label": rules.KIND_LABELS[doc.kind], "title": doc.title,
+            "number": doc.number, "issued_at": doc.issued_at, "pdf_sha256": doc.pdf_sha256,
+            "page_count": doc.page_count}
