@@ -1,5 +1,5 @@
 """Bench: a supervision bulletin with 300 typical cases and 300 photos, rendered as the worker renders
-it (a child process per document, photos at the 1000 px the documents embed) against WeasyPrint
+it (a child process per document, photos at the 600 px the documents embed) against WeasyPrint
 alone rendering the same final HTML in a bare child process, in the same run; time and peak memory.
 
     .venv/bin/python scripts/bench_documents.py [--cases 300]
@@ -36,7 +36,7 @@ def bench_documents(cases: int = 300, runs: int = 2) -> dict:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-docs-"))
     ctx = samples.bulletin_context(tmp)
-    ctx["typical_cases"] = samples.many_cases(cases, tmp, photos_per_case=1, photo_size=(1000, 750))
+    ctx["typical_cases"] = samples.many_cases(cases, tmp, photos_per_case=1, photo_size=(600, 450))
     photo_mb = sum(p.stat().st_size for p in tmp.glob("case-*.jpg")) / 1e6
     html = tmp / "final.html"
     html.write_text(render_html(ctx), encoding="utf-8")

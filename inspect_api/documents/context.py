@@ -22,7 +22,7 @@ from inspect_api.review.models import Rectification
 from inspect_api.visits.models import Evidence, Finding, Visit
 
 PHOTOS_PER_FINDING = 2
-PHOTO_PX = 1000
+PHOTO_PX = 600  # long side of the photo copies documents embed (≈200 dpi at 74 mm)
 
 
 def _instant(d: date) -> datetime:
