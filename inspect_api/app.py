@@ -101,6 +101,7 @@ def _register_jwt_callbacks() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from inspect_api.accountability.routes import blp as accountability_blp
     from inspect_api.auth.routes import blp as auth_blp
     from inspect_api.auth.routes import users_blp
     from inspect_api.checklists.routes import blp as checklists_blp
@@ -117,7 +118,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,
                 sampling_blp, notifications_blp, calendar_blp, review_blp, stats_blp,
-                documents_blp):
+                documents_blp, accountability_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
 
 

@@ -1,5 +1,6 @@
 """Every feature's models, imported in one place so the metadata (and Alembic) sees all tables."""
 
+from inspect_api.accountability.models import EscalationPolicyVersion, Proposal, ReferralCase
 from inspect_api.audit.models import AuditEvent, AuditHead
 from inspect_api.auth.models import AuthSession, LoginThrottle, User
 from inspect_api.checklists.models import ChecklistVersion
@@ -18,5 +19,5 @@ from inspect_api.sampling.models import (
 from inspect_api.shopper.models import Scenario, ShopperRecord
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
 
-__all__ = ["Document", "DocumentUnit", "RenderJob", "Appeal", "Attachment", "Rectification", "RectificationReport", "HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
+__all__ = ["EscalationPolicyVersion", "Proposal", "ReferralCase", "Document", "DocumentUnit", "RenderJob", "Appeal", "Attachment", "Rectification", "RectificationReport", "HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
            "LoginThrottle", "Response", "Scenario", "ServiceItem", "ShopperRecord", "Staff", "Unit", "User", "Visit", "VisitInspector"]

@@ -34,6 +34,8 @@ JOBS: dict[str, tuple[str, object]] = {
                                            CronTrigger(hour=0, minute=30, timezone=LOCAL_TZ)),
     "documents.draft_monthly_bulletin": ("inspect_api.documents.jobs:draft_monthly_bulletin",
                                          CronTrigger(day=1, hour=7, minute=0, timezone=LOCAL_TZ)),
+    "accountability.run_rules": ("inspect_api.accountability.services:nightly",
+                                 CronTrigger(hour=1, minute=0, timezone=LOCAL_TZ)),
     "notifications.send_email": ("inspect_api.notifications.mail:send_pending_email",
                                  IntervalTrigger(minutes=2, timezone=LOCAL_TZ)),
 }

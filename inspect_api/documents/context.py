@@ -45,6 +45,11 @@ def default_wording(kind: str, policy: dict, selection: dict, units: dict[int, s
                 "paragraphs": ["近期县效能办在督查中发现你单位存在以下问题，现通知你单位限期整改："],
                 "requirements": ["立即组织对照检查，逐项整改到位。", "举一反三，完善制度，防止问题反弹。"],
                 "report_to": "请于整改期限内将整改报告（附整改前后照片等佐证材料）通过系统报送县效能办。"}
+    if kind == "referral":
+        return {**common, "addressee": "县纪委监委：", "title": "关于移送效能问责线索的函",
+                "paragraphs": ["县效能办在机关效能督查中发现以下问题，经审核确认，依据机关效能问责有关规定，"
+                               "现将有关情况和处理建议函告如下："],
+                "closing_paragraphs": ["请依规依纪处理，并将处理结果反馈县效能办。"]}
     if kind == "commendation":
         return {**common, "title": "关于对窗口服务工作表现突出的单位和个人予以通报表扬的通报",
                 "paragraphs": ["近期县效能办在明察暗访中发现，以下单位和个人服务热情、办事高效，群众满意度高。"
@@ -192,6 +197,8 @@ def build(doc, policy: dict, *, today: date) -> dict:
         ctx |= {"unit_name": _unit_names({sel["unit_id"]}).get(sel["unit_id"], ""),
                 "items": finding_items(sel["finding_ids"], naming), "requirements": w["requirements"],
                 "report_to": w["report_to"]}
+    elif doc.kind == "referral":
+        ctx |= _referral(sel["case_id"], naming)
     elif doc.kind == "commendation":
         units = _unit_names({e["unit_id"] for e in sel["entries"]})
         staff = _staff_names({e["staff_id"] for e in sel["entries"] if e.get("staff_id")})
@@ -205,6 +212,24 @@ def build(doc, policy: dict, *, today: date) -> dict:
         ctx["typical_cases"] = finding_items(data["typical_finding_ids"], naming)
         ctx["previous_label"] = data["previous_label"]
     return ctx
+
+
+def _referral(case_id: int, naming: str) -> dict:
+    from inspect_api.accountability.models import Proposal, ReferralCase
+
+    case = db.session.get(ReferralCase, case_id)
+    unit = db.session.get(Unit, case.unit_id) if case.unit_id else None
+    if case.subject_type == "staff":
+        person = db.session.get(Staff, case.subject_id)
+        who = staff_label(naming, name=person.name, badge_no=person.badge_no) if person else "工作人员"
+        label = f"{who}，{unit.name if unit else ''}{person.post if person else ''}（工牌号{person.badge_no if person else ''}）。"
+    else:
+        head = f"，主要负责人{unit.head_title or ''}{unit.head_name}" if unit and unit.head_name else ""
+        label = f"{unit.name if unit else ''}{head}。"
+    grounds = list(db.session.scalars(sa.select(Proposal.reason).where(Proposal.case_id == case_id)
+                                      .order_by(Proposal.id)))
+    return {"subject_label": label, "grounds": grounds, "items": finding_items(case.finding_ids, naming),
+            "proposal": case.summary}
 
 
 def named_units(ctx: dict) -> set[int]:

@@ -37,7 +37,7 @@ from inspect_api.documents.numbering import parse_number
 log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-KINDS = ("criticism", "bulletin", "rectification", "commendation")
+KINDS = ("criticism", "bulletin", "rectification", "commendation", "referral")
 
 # Photos are embedded as they come: the workflow hands in copies already resized for print (600 px on
 # the long side, about 200 dpi at the 74 mm a photo gets two to a row), so WeasyPrint passes the JPEG
@@ -98,6 +98,7 @@ REQUIRED = {
     },
     "rectification": {**COMMON, "unit_name": STR, "items": [FINDING_ITEM], "requirements": [STR], "report_to": STR},
     "commendation": {**COMMON, "entries": [{"unit_name": STR, "staff_label": OPT_STR, "reason": STR}]},
+    "referral": {**COMMON, "subject_label": STR, "grounds": [STR], "items": [FINDING_ITEM], "proposal": STR},
 }
 
 

@@ -57,9 +57,10 @@ class WordingSchema(BaseSchema):
 
 
 class CreateSchema(WordingSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(list(rules.KIND_LABELS)),
+    kind = fields.String(required=True, validate=validate.OneOf([k for k in rules.KIND_LABELS if k != "referral"]),
                          metadata={"description": "criticism 通报批评 | bulletin 督查通报 | rectification 整改通知 | "
-                                                  "commendation 通报表扬"})
+                                                  "commendation 通报表扬 (referrals are sent from their "
+                                                  "accountability case)"})
     selection = fields.Nested(SelectionSchema, required=True)
 
 
@@ -67,7 +68,7 @@ class UpdateSchema(WordingSchema):
     selection = fields.Nested(SelectionSchema)
 
 
-class ReasonSchema(BaseSchema):
+class ReturnReasonSchema(BaseSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -226,7 +227,7 @@ class Approve(MethodView):
 
 @blp.route("/documents/<int:doc_id>/return")
 class ReturnToDraft(MethodView):
-    @blp.arguments(ReasonSchema)
+    @blp.arguments(ReturnReasonSchema)
     @blp.response(200, DocumentSchema)
     @roles(*OFFICE)
     def post(self, body, doc_id):

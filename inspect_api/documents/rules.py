@@ -14,7 +14,7 @@ from inspect_api.errors import Forbidden, InvalidTransition
 
 STATUS_LABELS = {"draft": "草稿", "approved": "已审批", "issuing": "印发中", "issued": "已印发"}
 KIND_LABELS = {"criticism": "通报批评", "bulletin": "督查通报", "rectification": "整改通知",
-               "commendation": "通报表扬"}
+               "commendation": "通报表扬", "referral": "问责建议"}
 TRANSITIONS = {
     "edit": {"draft": "draft"},
     "approve": {"draft": "approved"},

@@ -306,8 +306,36 @@ def commendation_context(photo_dir: Path | None = None) -> dict:
     }
 
 
+def referral_context(photo_dir: Path | None = None) -> dict:
+    items = _items(photo_dir)[:2]
+    return {
+        "kind": "referral",
+        "issuer": dict(ISSUER_FILE),
+        "number": "清效办〔2026〕21号",
+        "draft": False,
+        "title": "关于移送效能问责线索的函",
+        "addressee": "县纪委监委：",
+        "subject_label": "周敏，清川县政务服务中心综合受理岗（工牌号QC-0301）。",
+        "grounds": [
+            "清川县政务服务中心周敏 12个月内被确认问题 2 次，达到 2 次。依规则“同一工作人员12个月内被确认问题2次予以"
+            "效能告诫”（staff_two_findings_warning），建议：效能告诫。",
+        ],
+        "paragraphs": ["县效能办在机关效能督查中发现以下问题，经审核确认，依据机关效能问责有关规定，"
+                       "现将有关情况和处理建议函告如下："],
+        "items": items,
+        "proposal": "建议对周敏同志予以效能告诫，并责成清川县政务服务中心对窗口人员开展作风纪律教育。",
+        "closing_paragraphs": ["请依规依纪处理，并将处理结果反馈县效能办。"],
+        "attachments": [],
+        "signed_on": date(2026, 11, 23),
+        "cc": None,
+        "printed_by": "清川县机关效能建设领导小组办公室",
+        "printed_on": date(2026, 11, 23),
+    }
+
+
 SAMPLES = {
     "criticism": criticism_context,
+    "referral": referral_context,
     "bulletin": bulletin_context,
     "rectification": rectification_context,
     "commendation": commendation_context,

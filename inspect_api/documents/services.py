@@ -70,6 +70,12 @@ def _subtree(unit_id: int) -> set[int]:
 
 def check_selection(kind: str, sel: dict) -> dict:
     """The selection, checked and normalised, or a 422 naming what is wrong."""
+    if kind == "referral":  # made by a referral case when it is sent (accountability)
+        from inspect_api.accountability.models import ReferralCase
+
+        if db.session.get(ReferralCase, sel.get("case_id") or 0) is None:
+            raise _invalid("case_id", "问责案件不存在 (unknown case)")
+        return {"case_id": sel["case_id"]}
     if kind == "criticism":
         return {"finding_ids": _confirmed(sel.get("finding_ids") or [])}
     if kind == "rectification":
@@ -191,8 +197,9 @@ def issue(doc: Document, actor) -> tuple[Document, RenderJob]:
     doc.status, doc.issued_by, doc.issued_at = new, actor.id, clock.now()
     ctx = ctxmod.build(doc, policy(), today=_today())
     doc.issued_context = ctxmod.freeze(ctx)
-    for unit_id in ctxmod.named_units(ctx):
-        db.session.add(DocumentUnit(document_id=doc.id, unit_id=unit_id))
+    if doc.kind != "referral":  # a referral goes to the discipline authority, not to the unit
+        for unit_id in ctxmod.named_units(ctx):
+            db.session.add(DocumentUnit(document_id=doc.id, unit_id=unit_id))
     job = queue_render(doc, "final", actor)
     audit.record("document.issue", "document", doc.id, actor=actor, before={"status": "approved"},
                  after={"status": new, "number": doc.number, "version": doc.version})

@@ -93,7 +93,16 @@ def decide(finding: Finding, decision: rules.Decision, actor) -> Finding:
     db.session.flush()
     audit.record(f"finding.{decision.action}", "finding", finding.id, actor=actor, before=before,
                  after={**_snapshot(finding), "reason": decision.reason})
+    if new_status == "confirmed":
+        _run_accountability_rules(actor)
     return finding
+
+
+def _run_accountability_rules(actor=None) -> None:
+    """Confirmed findings and overdue rectifications are facts for the escalation rules (issue 8)."""
+    from inspect_api.accountability.services import run_rules
+
+    run_rules(actor)
 
 
 def _set_rectification(finding: Finding) -> Rectification:
@@ -162,6 +171,8 @@ def flag_overdue_rectifications() -> int:
             notify(user_id, "rectification.overdue", "整改逾期", f"整改期限 {rect.due_on:%Y-%m-%d} 已过",
                    {"finding_id": rect.finding_id}, f"rectification.overdue:{rect.finding_id}:{user_id}")
     db.session.flush()
+    if due:
+        _run_accountability_rules()
     return len(due)
 
 

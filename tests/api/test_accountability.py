@@ -1,0 +1,138 @@
+"""Accountability end to end: confirmed findings → the rules propose → a case → approval by a second user
+→ an issued referral PDF → the outcome recorded (itself a fact for the rules) → closed; the policy API."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from inspect_api.documents import worker
+from tests.api.conftest import decide
+from tests.helpers import bearer, headers_for, login, make_user
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def offices(client):
+    a, b = make_user("office"), make_user("office")
+    return bearer(login(client, a.username)["access_token"]), bearer(login(client, b.username)["access_token"])
+
+
+def proposals(client, headers, **query):
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    return client.get(f"/api/v1/accountability/proposals?{qs}", headers=headers).get_json()
+
+
+def test_from_confirmed_findings_to_an_issued_referral_and_an_outcome(client, field, submitted, offices):
+    a, b = offices
+    decide(client, a, submitted["badge"], "confirm")
+    assert proposals(client, a) == []  # one finding: nothing yet
+    decide(client, a, submitted["attitude"], "confirm")  # the same staff member, twice within 12 months
+    [p] = proposals(client, a)
+    assert p["rule_id"] == "staff_two_findings_warning" and p["action"] == "efficiency_warning"
+    assert p["subject_type"] == "staff" and p["subject_id"] == field.staff.id and p["policy_version"] == 1
+    assert sorted(p["fact_ids"]) == sorted([f"finding:{submitted['badge']}", f"finding:{submitted['attitude']}"])
+    assert "周敏" in p["reason"] and "staff_two_findings_warning" in p["reason"]
+    # running again proposes nothing new for the same facts
+    assert client.post("/api/v1/accountability/run", headers=a).get_json() == []
+    assert len(proposals(client, a)) == 1
+
+    case = client.post("/api/v1/accountability/cases", headers=a, json={
+        "subject_type": "staff", "subject_id": field.staff.id, "proposal_ids": [p["id"]],
+        "title": "关于周敏同志效能问题的移送函", "summary": "建议对周敏同志予以效能告诫。"})
+    assert case.status_code == 201, case.get_json()
+    case = case.get_json()
+    assert sorted(case["finding_ids"]) == sorted([submitted["badge"], submitted["attitude"]])
+    assert proposals(client, a) == [] and proposals(client, a, status="accepted")[0]["case_id"] == case["id"]
+    url = f"/api/v1/accountability/cases/{case['id']}"
+    assert client.post(f"{url}/send", headers=a).status_code == 409  # not approved
+    own = client.post(f"{url}/approve", headers=a)
+    assert own.status_code == 403 and own.get_json()["error"]["code"] == "own_case"
+    assert client.post(f"{url}/approve", headers=b).get_json()["status"] == "approved"
+    sent = client.post(f"{url}/send", headers=b)
+    assert sent.status_code == 202 and sent.get_json()["document_number"] == "清效督〔2026〕1号"
+    while worker.run_once():
+        pass
+    case = client.get(url, headers=a).get_json()
+    assert case["document_status"] == "issued"
+    pdf = client.get(f"/api/v1/documents/{case['document_id']}/pdf", headers=a)
+    text = "".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages).split())
+    assert "关于周敏同志效能问题的移送函" in text and "清效督〔2026〕1号" in text and "县纪委监委" in text
+    assert "建议对周敏同志予以效能告诫" in text and "县政务服务中心" in text
+    # the referral goes to the discipline authority, not to the unit
+    liaison = headers_for(client, "unit_liaison", field.unit)
+    assert client.get("/api/v1/unit/documents", headers=liaison).get_json() == []
+
+    assert client.post(f"{url}/outcome", headers=a, json={"outcome": "诫勉"}).status_code == 422
+    done = client.post(f"{url}/outcome", headers=a, json={"outcome": "admonishment_talk", "note": "县纪委诫勉谈话"})
+    assert done.get_json()["outcome_label"] == "诫勉谈话"
+    # the outcome is a fact: one 诫勉 → written self-criticism is proposed
+    [ladder] = proposals(client, a)
+    assert ladder["rule_id"] == "admonishment_once_self_criticism" and ladder["action"] == "written_self_criticism"
+    closed = client.post(f"{url}/close", headers=a).get_json()
+    assert closed["status"] == "closed"
+    assert [h["action"] for h in closed["history"]] == ["case.open", "case.approve", "case.send", "case.outcome",
+                                                        "case.close"]
+
+    history = client.get(f"/api/v1/accountability/history/staff/{field.staff.id}", headers=a).get_json()
+    kinds = [e["kind"] for e in history["events"]]
+    assert kinds.count("finding") == 2 and kinds.count("proposal") == 2 and kinds.count("outcome") == 1
+    rows = list(csv.reader(io.StringIO(client.get(
+        f"/api/v1/accountability/history/staff/{field.staff.id}?format=csv", headers=a).data.decode("utf-8-sig"))))
+    assert rows[0] == ["日期", "类型", "事项", "编号", "详情"] and len(rows) == 6
+    assert client.get(f"/api/v1/accountability/history/unit/{field.unit.id}", headers=a).status_code == 200
+    assert client.get("/api/v1/accountability/history/planet/1", headers=a).status_code == 404
+    assert client.get(f"/api/v1/accountability/history/staff/{field.staff.id}", headers=liaison).status_code == 403
+
+
+def test_a_dismissed_finding_counts_for_nothing_and_a_dismissed_proposal_stays_dismissed(client, field, submitted,
+                                                                                          offices):
+    a, _ = offices
+    decide(client, a, submitted["badge"], "confirm")
+    decide(client, a, submitted["attitude"], "dismiss", reason="证据不足")
+    assert proposals(client, a) == []
+    decide(client, a, submitted["attitude"], "reopen", reason="新证据")
+    decide(client, a, submitted["attitude"], "confirm")
+    [p] = proposals(client, a)
+    resp = client.post(f"/api/v1/accountability/proposals/{p['id']}/dismiss", headers=a, json={"reason": "情节轻微"})
+    assert resp.get_json()["status"] == "dismissed"
+    assert client.post("/api/v1/accountability/run", headers=a).get_json() == []  # not proposed again
+    assert client.post(f"/api/v1/accountability/proposals/{p['id']}/dismiss", headers=a,
+                       json={"reason": "x"}).status_code == 409
+
+
+def test_the_policy_is_versioned_validated_and_never_rewrites_the_past(client, field, submitted, offices, clock):
+    a, _ = offices
+    admin = headers_for(client, "admin")
+    current = client.get("/api/v1/accountability/policy", headers=a).get_json()
+    assert current["version"] == 1 and any(r["id"] == "staff_two_findings_warning" for r in current["rules"])
+    decide(client, a, submitted["badge"], "confirm")
+    decide(client, a, submitted["attitude"], "confirm")
+    [old] = proposals(client, a)
+    clock.advance(days=3)  # the new version is adopted on Thursday; the findings were seen on Monday
+    a = headers_for(client, "office")
+    admin = headers_for(client, "admin")
+
+    same = client.put("/api/v1/accountability/policy", headers=admin, json={"text": current["text"]})
+    assert same.status_code == 422  # the version must increase
+    broken = client.put("/api/v1/accountability/policy", headers=admin,
+                        json={"text": current["text"].replace("version: 1", "version: 2").replace(
+                            "propose: efficiency_warning", "propose: firing_squad", 1)})
+    assert broken.status_code == 422 and "firing_squad" in broken.get_json()["error"]["message"]
+    assert client.put("/api/v1/accountability/policy", headers=a, json={"text": "x"}).status_code == 403
+    # version 2: one finding in 12 months is already enough for a warning (a new rule id)
+    text = current["text"].replace("version: 1", "version: 2") + (
+        "  - id: staff_one_finding_warning\n    name: 同一工作人员12个月内被确认问题1次予以效能告诫\n"
+        "    subject: staff\n    when: {confirmed_findings: {count: 1, window_days: 365}}\n"
+        "    propose: efficiency_warning\n")
+    saved = client.put("/api/v1/accountability/policy", headers=admin, json={"text": text})
+    assert saved.status_code == 201, saved.get_json()
+    assert saved.get_json()["version"] == 2
+    # past facts are not re-judged under the new version; the old proposal keeps its version
+    assert client.post("/api/v1/accountability/run", headers=a).get_json() == []
+    [still] = proposals(client, a)
+    assert still["id"] == old["id"] and still["policy_version"] == 1
