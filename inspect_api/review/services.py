@@ -62,7 +62,7 @@ def _liaisons_for(unit_id: int) -> list[int]:
                                                             User.unit_id.in_(ancestors))))
 
 
-def decide(finding: Finding, decision: rules.Decision, actor) -> Finding:
+def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool = True) -> Finding:
     visit = db.session.get(Visit, finding.visit_id)
     rules.check_four_eyes(actor.id, visit.team, visit.created_by)
     new_status = rules.next_status(finding.status, decision)
@@ -93,7 +93,7 @@ def decide(finding: Finding, decision: rules.Decision, actor) -> Finding:
     db.session.flush()
     audit.record(f"finding.{decision.action}", "finding", finding.id, actor=actor, before=before,
                  after={**_snapshot(finding), "reason": decision.reason})
-    if new_status == "confirmed":
+    if new_status == "confirmed" and run_rules:
         _run_accountability_rules(actor)
     return finding
 
@@ -182,13 +182,15 @@ def decide_many(finding_ids: list[str], decision: rules.Decision, actor) -> list
     for fid in finding_ids:
         savepoint = db.session.begin_nested()
         try:
-            f = decide(get_finding(fid, lock=True), decision, actor)
+            f = decide(get_finding(fid, lock=True), decision, actor, run_rules=False)
             savepoint.commit()
             results.append({"id": str(fid), "status": 200, "finding_status": f.status, "error": None})
         except DomainError as exc:
             savepoint.rollback()
             results.append({"id": str(fid), "status": exc.status, "finding_status": None,
                             "error": {"code": exc.code, "message": exc.message, "details": exc.details}})
+    if any(r["finding_status"] == "confirmed" for r in results):
+        _run_accountability_rules(actor)  # once for the whole selection
     return results
 
 

@@ -136,3 +136,12 @@ def test_the_policy_is_versioned_validated_and_never_rewrites_the_past(client, f
     assert client.post("/api/v1/accountability/run", headers=a).get_json() == []
     [still] = proposals(client, a)
     assert still["id"] == old["id"] and still["policy_version"] == 1
+
+
+def test_a_bulk_confirmation_runs_the_rules_once_for_the_selection(client, field, submitted, offices):
+    a, _ = offices
+    resp = client.post("/api/v1/review/decisions", headers=a, json={
+        "finding_ids": [submitted["badge"], submitted["attitude"]], "action": "confirm"})
+    assert [r["status"] for r in resp.get_json()["results"]] == [200, 200]
+    [p] = proposals(client, a)
+    assert p["rule_id"] == "staff_two_findings_warning" and len(p["fact_ids"]) == 2
