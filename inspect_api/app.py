@@ -16,6 +16,7 @@ from inspect_api.db import configure_engine, write_intent
 from inspect_api.documents.policy import load as load_document_policy
 from inspect_api.errors import UnsupportedMediaType, register_error_handlers
 from inspect_api.extensions import api, db, jwt, migrate
+from inspect_api.ratings.policy import load as load_ratings_policy
 from inspect_api.review.policy import load as load_review_policy
 
 MAX_ID = 2**31 - 1
@@ -38,6 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
     check_directory(app.config["INSPECT_CHECKLIST_DIR"])  # fail fast on an invalid template (files only)
     app.extensions["inspect_review_policy"] = load_review_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.extensions["inspect_document_policy"] = load_document_policy(app.config["INSPECT_CHECKLIST_DIR"])
+    app.extensions["inspect_ratings_policy"] = load_ratings_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.url_map.converters["int"] = IdConverter
     app.json.ensure_ascii = False
     app.extensions["inspect_clock"] = SystemClock()
@@ -110,6 +112,8 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.documents.routes import blp as documents_blp
     from inspect_api.notifications.routes import blp as notifications_blp
     from inspect_api.org.routes import blp as org_blp
+    from inspect_api.ratings.routes import blp as ratings_blp
+    from inspect_api.ratings.routes import page_blp as rating_page_blp
     from inspect_api.review.routes import blp as review_blp
     from inspect_api.sampling.routes import blp as sampling_blp
     from inspect_api.shopper.routes import blp as shopper_blp
@@ -118,8 +122,9 @@ def register_blueprints(app: Flask) -> None:
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,
                 sampling_blp, notifications_blp, calendar_blp, review_blp, stats_blp,
-                documents_blp, accountability_blp):
+                documents_blp, accountability_blp, ratings_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    app.register_blueprint(rating_page_blp)  # the public HTML rating page, /r/<window_key>
 
 
 def register_request_hooks(app: Flask) -> None:

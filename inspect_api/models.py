@@ -9,6 +9,7 @@ from inspect_api.core.models import Counter, HolidayDay
 from inspect_api.documents.models import Document, DocumentUnit, RenderJob
 from inspect_api.notifications.models import Notification
 from inspect_api.org.models import ServiceItem, Staff, Unit
+from inspect_api.ratings.models import Rating, RatingFollowUp, RatingThrottle, RatingToken
 from inspect_api.review.models import Appeal, Attachment, Rectification, RectificationReport
 from inspect_api.sampling.models import (
            AssignmentInspector,
@@ -19,5 +20,5 @@ from inspect_api.sampling.models import (
 from inspect_api.shopper.models import Scenario, ShopperRecord
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
 
-__all__ = ["EscalationPolicyVersion", "Proposal", "ReferralCase", "Document", "DocumentUnit", "RenderJob", "Appeal", "Attachment", "Rectification", "RectificationReport", "HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
+__all__ = ["Rating", "RatingFollowUp", "RatingThrottle", "RatingToken", "EscalationPolicyVersion", "Proposal", "ReferralCase", "Document", "DocumentUnit", "RenderJob", "Appeal", "Attachment", "Rectification", "RectificationReport", "HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
            "LoginThrottle", "Response", "Scenario", "ServiceItem", "ShopperRecord", "Staff", "Unit", "User", "Visit", "VisitInspector"]

@@ -7,8 +7,9 @@ cd "$ROOT"
 VENV="$ROOT/.venv"
 PY="${PYTHON:-python3}"
 
-# Debian packages: CJK fonts and HarfBuzz subsetting for PDFs, poppler-utils to read PDFs in tests.
-SYSTEM_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils)
+# Debian packages: CJK fonts and HarfBuzz subsetting for PDFs, poppler-utils to read PDFs in tests,
+# chromium for the rating page test (driven by Playwright, which downloads no browser of its own).
+SYSTEM_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -105,6 +105,14 @@ EXPECTED: dict[str, set[str]] = {
     "GET /api/v1/stats/summary": {"leader", "office", "admin", "unit_liaison"},
     "GET /api/v1/stats/trend": {"leader", "office", "admin", "unit_liaison"},
     "GET /api/v1/stats/units": {"leader", "office", "admin", "unit_liaison"},
+    "GET /r/<window_key>": {PUBLIC},
+    "POST /api/v1/public/ratings": {PUBLIC},
+    "GET /api/v1/ratings/qr/<int:unit_id>/<string:window_no>.png": ED,
+    "POST /api/v1/ratings/import": ED,
+    "GET /api/v1/ratings": ED | {"leader", "unit_liaison"},
+    "GET /api/v1/ratings/summary": ED | {"leader", "unit_liaison"},
+    "GET /api/v1/unit/rating-follow-ups": {"unit_liaison"},
+    "POST /api/v1/unit/rating-follow-ups/<int:follow_up_id>/close": {"unit_liaison"},
 }
 for _entity in ("units", "staff", "service-items"):
     EXPECTED.update({

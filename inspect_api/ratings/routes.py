@@ -1,0 +1,321 @@
+"""好差评 endpoints: the public page and submission (no login), the printable QR code, the CSV import,
+the office's list and summary, and the unit's 差评 follow-ups."""
+
+from __future__ import annotations
+
+import io
+import secrets
+
+import marshmallow as ma
+from flask import Blueprint as FlaskBlueprint
+from flask import current_app, make_response, render_template, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from inspect_api.auth.access import PUBLIC, current_user, roles
+from inspect_api.config import PROJECT_ROOT
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.db import db
+from inspect_api.errors import DomainError, Unprocessable
+from inspect_api.org.services import get_unit
+from inspect_api.ratings import rules, services
+
+blp = Blueprint("ratings", __name__, url_prefix="", description="好差评 Citizen ratings")
+# The rating page is HTML outside /api/v1, so it lives on a plain Flask blueprint.
+page_blp = FlaskBlueprint("rating_page", __name__, template_folder=str(PROJECT_ROOT / "templates"))
+OFFICE = ("office", "admin")
+DEVICE_COOKIE = "inspect_rating_device"
+DEVICE_COOKIE_DAYS = 365
+
+
+def _device_cookie(resp, present: str | None):
+    """A random value that only tells this browser's submissions apart for the rate limit; the server
+    keeps no copy of it, only HMACs of it in the expiring throttle table."""
+    if not present:
+        resp.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=DEVICE_COOKIE_DAYS * 86400,
+                        httponly=True, samesite="Lax", secure=request.is_secure)
+    return resp
+
+
+def _page(status: int = 200, **context):
+    context.setdefault("score_labels", rules.SCORE_LABELS)
+    context.setdefault("reasons", rules.REASONS)
+    resp = make_response(render_template("ratings/page.html", **context), status)
+    resp.headers["Content-Type"] = "text/html; charset=utf-8"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
+@page_blp.get("/r/<window_key>")
+@roles(PUBLIC)
+def rating_page(window_key):
+    """The public rating page of one window (reached by its QR code; no login)."""
+    try:
+        unit, window_no = services.window_for_key(window_key)
+    except DomainError:
+        return _page(404, error="评价页面不存在，请重新扫描窗口的二维码。")
+    resp = _page(unit_name=unit.name, window_no=window_no, window_key=window_key,
+                 token=services.new_token(window_key), action="/api/v1/public/ratings")
+    return _device_cookie(resp, request.cookies.get(DEVICE_COOKIE))
+
+
+class PublicRatingSchema(BaseSchema):
+    window_key = fields.String(required=True, validate=validate.Length(max=80))
+    token = fields.String(required=True, validate=validate.Length(max=80))
+    score = fields.Raw(required=True, metadata={"description": "1–5: 5 非常满意 … 1 非常不满意"})
+    reasons = fields.Raw(load_default=list, metadata={"description": "reason codes (or labels), a list"})
+    comment = fields.Raw(load_default=None, metadata={"description": "≤ 500 characters, no links"})
+    website = fields.String(load_default="", metadata={"description": "honeypot: must stay empty"})
+
+
+class PublicRatingResultSchema(BaseSchema):
+    status = fields.String()
+    score = fields.Integer()
+    score_label = fields.String()
+    message = fields.String()
+
+
+def _public_body() -> tuple[dict, bool]:
+    if request.mimetype == "multipart/form-data":
+        form = request.form
+        raw = {k: form.get(k) for k in form if k != "reasons"}
+        raw["reasons"] = form.getlist("reasons")
+        return raw, True
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Unprocessable("请求体须为 JSON 对象 (JSON object expected)", {"fields": {"_schema": ["JSON object"]}})
+    return body, False
+
+
+@blp.route("/public/ratings")
+class PublicRatings(MethodView):
+    @blp.response(201, PublicRatingResultSchema)
+    @blp.alt_response(409, description="重复提交（一次性令牌已用过）")
+    @blp.alt_response(422, description="评分/原因无效，或令牌伪造、过期；details.fields 指明字段")
+    @blp.alt_response(429, description="超出窗口或设备的频率限制；见 Retry-After")
+    @roles(PUBLIC)
+    def post(self):
+        """Submit a rating from the public page (no login; JSON or multipart form)
+
+        Anonymous: nothing that identifies the rater is stored (no IP, no user agent, no device id)."""
+        raw, is_form = _public_body()
+        device = request.cookies.get(DEVICE_COOKIE)
+        try:
+            try:
+                body = PublicRatingSchema().load(raw)
+            except ma.ValidationError as exc:
+                raise Unprocessable("评价内容有误 (invalid rating)", {"fields": exc.messages}) from exc
+            if body["website"]:
+                raise Unprocessable("提交被拒绝 (rejected as spam)", {"fields": {"website": ["须为空"]}}, code="spam")
+            rating = services.submit_public(body["window_key"], body["token"], body["score"], body["reasons"],
+                                            body["comment"], device)
+            db.session.commit()
+        except DomainError as exc:
+            if not is_form:
+                raise
+            db.session.rollback()
+            resp = _page(exc.status, error=exc.message)
+            resp.headers.update(exc.headers)
+            return resp
+        result = {"status": "received", "score": rating.score, "score_label": rules.SCORE_LABELS[rating.score],
+                  "message": "感谢您的评价！"}
+        if is_form:
+            return _device_cookie(_page(201, done=True, result=result), device)
+        resp = make_response(PublicRatingResultSchema().dump(result), 201)
+        return _device_cookie(resp, device)
+
+
+# --- QR code ------------------------------------------------------------------------------------------
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.truetype(current_app.config["INSPECT_CJK_FONT"], size)
+    except OSError:  # no CJK font installed: still a usable code, with a plain caption
+        return ImageFont.load_default(size)
+
+
+def qr_png(url: str, lines: list[str]) -> bytes:
+    import qrcode
+    from PIL import Image, ImageDraw
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=12, border=4)
+    code.add_data(url)
+    code.make(fit=True)
+    qr = code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    font = _font(32)
+    line_h = 48
+    canvas = Image.new("RGB", (max(qr.width, 600), qr.height + line_h * len(lines) + 24), "white")
+    canvas.paste(qr, ((canvas.width - qr.width) // 2, 0))
+    draw = ImageDraw.Draw(canvas)
+    for i, line in enumerate(lines):
+        width = draw.textlength(line, font=font)
+        draw.text(((canvas.width - width) / 2, qr.height + i * line_h), line, fill="black", font=font)
+    out = io.BytesIO()
+    canvas.save(out, format="PNG", dpi=(300, 300))
+    return out.getvalue()
+
+
+def page_url(window_key: str) -> str:
+    # The host the office reached the API by: print QR codes through the public host name.
+    return request.host_url.rstrip("/") + url_for("rating_page.rating_page", window_key=window_key)
+
+
+@blp.route("/ratings/qr/<int:unit_id>/<string:window_no>.png")
+class QrCode(MethodView):
+    @blp.response(200, content_type="image/png", description="可打印的二维码 PNG（含单位与窗口）")
+    @roles(*OFFICE)
+    def get(self, unit_id, window_no):
+        """A printable QR code of a window's rating page, with the unit and window under it
+
+        The page URL is also in the `X-Rating-Url` header."""
+        unit = get_unit(unit_id)
+        key = services.window_key(unit.id, window_no)
+        url = page_url(key)
+        png = qr_png(url, [unit.name, f"{window_no} 号窗口 · 扫码评价（好差评）"])
+        resp = make_response(png)
+        resp.headers["Content-Type"] = "image/png"
+        resp.headers["Content-Disposition"] = f'inline; filename="rating-{unit.code}-{window_no}.png"'
+        resp.headers["X-Rating-Url"] = url
+        return resp
+
+
+# --- import -------------------------------------------------------------------------------------------
+
+class RatingImportFileSchema(BaseSchema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class RatingImportReportSchema(BaseSchema):
+    rows = fields.Integer()
+    created = fields.Integer()
+    unchanged = fields.Integer()
+
+
+@blp.route("/ratings/import")
+class Import(MethodView):
+    @blp.arguments(RatingImportFileSchema, location="files")
+    @blp.response(200, RatingImportReportSchema)
+    @blp.alt_response(422, description="有错误的行: 整个文件未导入, details.errors 逐行说明")
+    @roles(*OFFICE)
+    def post(self, files):
+        """Import ratings exported by the provincial 好差评 system (CSV or XLSX; all or nothing)
+
+        Columns: 单位编码, 窗口号, 评分 (1–5 or label), 原因 (codes or labels, separated by ；), 评价内容,
+        评价日期, 外部编号. Rows whose 外部编号 was imported before are left alone (idempotent)."""
+        upload = files["file"]
+        rows, errors = services.parse_import(upload.stream, upload.filename or "")
+        if errors:
+            raise Unprocessable(f"文件有 {len(errors)} 处错误, 未导入任何数据 (nothing imported)",
+                                {"errors": [e.__dict__ for e in errors][:1000]}, code="import_failed")
+        report = services.import_rows(rows)
+        db.session.commit()
+        return report
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+class RatingFilterSchema(BaseSchema):
+    unit_id = fields.Integer(validate=ID_RANGE)
+    window_no = fields.String(validate=validate.Regexp(rules.WINDOW_NO_RE))
+    score = fields.Integer(validate=validate.OneOf(list(rules.SCORE_LABELS)))
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
+
+
+class RatingSchema(BaseSchema):
+    id = fields.Integer()
+    unit_id = fields.Integer()
+    window_no = fields.String()
+    score = fields.Integer()
+    score_label = fields.Function(lambda r: rules.SCORE_LABELS[r.score])
+    reasons = fields.List(fields.String())
+    reason_labels = fields.Function(lambda r: [rules.REASONS.get(c, c) for c in r.reasons or []])
+    comment = fields.String(allow_none=True)
+    source = fields.String(metadata={"description": "qr | import"})
+    external_id = fields.String(allow_none=True)
+    rated_on = fields.Date()
+    created_at = fields.DateTime()
+
+
+class RatingSummarySchema(BaseSchema):
+    count = fields.Integer()
+    average = fields.Float(allow_none=True)
+    satisfaction_rate = fields.Float(allow_none=True, metadata={"description": "满意率: share of scores ≥ 3"})
+    bad_count = fields.Integer(metadata={"description": "差评: scores ≤ 2"})
+    by_reason = fields.List(fields.Dict())
+    by_score = fields.List(fields.Dict())
+
+
+@blp.route("/ratings")
+class Ratings(MethodView):
+    @blp.arguments(RatingFilterSchema, location="query")
+    @blp.response(200, RatingSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    @roles(*OFFICE, "leader", "unit_liaison")
+    def get(self, args, pagination_parameters):
+        """Ratings, newest first (filter by unit, window, score, dates); a liaison sees its own units"""
+        return paginate_select(services.ratings(current_user(), args), pagination_parameters)
+
+
+@blp.route("/ratings/summary")
+class Summary(MethodView):
+    @blp.arguments(RatingFilterSchema, location="query")
+    @blp.response(200, RatingSummarySchema)
+    @roles(*OFFICE, "leader", "unit_liaison")
+    def get(self, args):
+        """Count, average, 满意率, 差评 count, and counts by reason and by score"""
+        return services.summary(current_user(), args)
+
+
+class FollowUpQuerySchema(BaseSchema):
+    status = fields.String(validate=validate.OneOf(["open", "closed"]))
+
+
+class FollowUpSchema(BaseSchema):
+    id = fields.Integer()
+    rating_id = fields.Integer()
+    unit_id = fields.Integer()
+    window_no = fields.String()
+    score = fields.Integer()
+    score_label = fields.String()
+    reasons = fields.List(fields.String())
+    comment = fields.String(allow_none=True)
+    rated_on = fields.Date()
+    due_on = fields.Date()
+    working_days = fields.Integer()
+    provisional = fields.Boolean()
+    status = fields.String()
+    closed_at = fields.DateTime(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class FollowUpCloseSchema(BaseSchema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+@blp.route("/unit/rating-follow-ups")
+class FollowUps(MethodView):
+    @blp.arguments(FollowUpQuerySchema, location="query")
+    @blp.response(200, FollowUpSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @roles("unit_liaison")
+    def get(self, args, pagination_parameters):
+        """差评 follow-ups of my unit, earliest deadline first"""
+        rows = paginate_select(services.unit_follow_ups(current_user(), args.get("status")), pagination_parameters)
+        return [services.follow_up_view(f) for f in rows]
+
+
+@blp.route("/unit/rating-follow-ups/<int:follow_up_id>/close")
+class CloseFollowUp(MethodView):
+    @blp.arguments(FollowUpCloseSchema)
+    @blp.response(200, FollowUpSchema)
+    @blp.alt_response(409, description="已办结")
+    @roles("unit_liaison")
+    def post(self, body, follow_up_id):
+        """Close a 差评 follow-up with a note on what the unit did"""
+        f = services.close_follow_up(current_user(), follow_up_id, body["note"])
+        db.session.commit()
+        return services.follow_up_view(f)

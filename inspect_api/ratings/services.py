@@ -1,0 +1,314 @@
+"""好差评 services: the public submission (token, replay, rate limits), imports, listing, summary and
+the follow-ups a 差评 opens. Nothing here reads the request: the route passes the few values needed,
+and never an IP address or a user agent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from inspect_api.auth.models import User
+from inspect_api.core import clock
+from inspect_api.core.calendar_store import current_calendar
+from inspect_api.core.clock import local
+from inspect_api.db import db
+from inspect_api.errors import Conflict, NotFound, TooManyRequests
+from inspect_api.notifications.services import notify
+from inspect_api.org.models import Unit
+from inspect_api.org.services import get_unit, scope_unit_ids
+from inspect_api.ratings import rules
+from inspect_api.ratings.models import Rating, RatingFollowUp, RatingThrottle, RatingToken
+from inspect_api.ratings.policy import RatingsPolicy
+
+
+def policy() -> RatingsPolicy:
+    return current_app.extensions["inspect_ratings_policy"]
+
+
+def _secret() -> str:
+    return current_app.config["SECRET_KEY"]
+
+
+def _insert(table):
+    return (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+# --- the public page ----------------------------------------------------------------------------------
+
+def window_for_key(key: str) -> tuple[Unit, str]:
+    """The unit and window of a genuine, current key; NotFound otherwise (a forged key looks unknown)."""
+    found = rules.parse_window_key(_secret(), key)
+    unit = db.session.get(Unit, found[0]) if found else None
+    if unit is None or not unit.is_active:
+        raise NotFound("评价页面不存在 (unknown window)")
+    return unit, found[1]
+
+
+def window_key(unit_id: int, window_no: str) -> str:
+    return rules.window_key(_secret(), unit_id, window_no)
+
+
+def new_token(key: str) -> str:
+    return rules.make_token(_secret(), key, int(clock.now().timestamp()))
+
+
+def _throttle(kind: str, value: str, period_s: int, limit: int, now: datetime) -> str:
+    """Refuse with 429 when the bucket already holds `limit` accepted ratings; else count this one.
+    (A refusal rolls back, so only accepted ratings are counted.)"""
+    epoch = int(now.timestamp())
+    bucket = epoch // period_s
+    key = rules.throttle_key(_secret(), kind, value, bucket)
+    table = RatingThrottle.__table__
+    count = db.session.execute(
+        _insert(table).values(key=key, count=1, expires_at=now + timedelta(seconds=period_s))
+        .on_conflict_do_update(index_elements=["key"], set_={"count": table.c.count + 1})
+        .returning(table.c.count)).scalar_one()
+    if count > limit:
+        retry = (bucket + 1) * period_s - epoch
+        raise TooManyRequests("评价过于频繁, 请稍后再试 (too many ratings)", {"retry_after": retry, "limit": kind},
+                              headers={"Retry-After": str(max(retry, 1))})
+    return key
+
+
+def submit_public(key: str, token: str, score, reasons, comment, device: str | None) -> Rating:
+    """One rating from the public page. `device` is the random value of the device cookie (or None)."""
+    unit, window_no = window_for_key(key)
+    pol = policy()
+    now = clock.now()
+    issued = rules.check_token(_secret(), key, token, int(now.timestamp()), pol.token_minutes * 60,
+                               pol.min_fill_seconds)
+    value = rules.validate(score, reasons, comment)
+    table = RatingToken.__table__
+    db.session.execute(sa.delete(table).where(table.c.expires_at < now))
+    db.session.execute(sa.delete(RatingThrottle.__table__).where(RatingThrottle.__table__.c.expires_at < now))
+    fresh = db.session.execute(
+        _insert(table).values(token_hash=rules.token_hash(token),
+                              expires_at=datetime.fromtimestamp(issued, now.tzinfo)
+                              + timedelta(minutes=pol.token_minutes, seconds=60))
+        .on_conflict_do_nothing(index_elements=["token_hash"]).returning(table.c.token_hash)).scalar_one_or_none()
+    if fresh is None:
+        raise Conflict("该评价已提交过, 请勿重复提交 (form already submitted)", code="replayed")
+    _throttle("window", f"{unit.id}:{window_no}", 60, pol.window_per_minute, now)
+    if device:
+        _throttle("device", device, 3600, pol.device_per_hour, now)
+    return _add(unit.id, window_no, value, "qr", None, local(now).date(), now)
+
+
+def _add(unit_id: int, window_no: str, value: rules.RatingInput, source: str, external_id: str | None,
+         rated_on: date, now: datetime) -> Rating:
+    rating = Rating(unit_id=unit_id, window_no=window_no, score=value.score, reasons=list(value.reasons),
+                    comment=value.comment, source=source, external_id=external_id, created_at=now,
+                    rated_on=rated_on)
+    db.session.add(rating)
+    db.session.flush()
+    if rules.is_bad(value.score):
+        # An imported 差评 is counted from the day it reaches us, not from a rated_on weeks ago.
+        open_follow_up(rating, start=rated_on if source == "qr" else local(now).date())
+    return rating
+
+
+def open_follow_up(rating: Rating, start: date) -> RatingFollowUp:
+    days = policy().follow_up_days
+    deadline = current_calendar().add_working_days(start, days)
+    follow = RatingFollowUp(rating_id=rating.id, unit_id=rating.unit_id, working_days=days, due_on=deadline.date,
+                            provisional=deadline.provisional, status="open", created_at=clock.now())
+    db.session.add(follow)
+    db.session.flush()
+    liaisons = db.session.scalars(sa.select(User.id).where(User.role == "unit_liaison", User.is_active.is_(True),
+                                                           User.unit_id == rating.unit_id))
+    for user_id in liaisons:
+        notify(user_id, "rating_follow_up", f"收到差评（{rules.SCORE_LABELS[rating.score]}），请于 "
+               f"{deadline.describe()} 前整改", None, {"type": "rating_follow_up", "id": follow.id},
+               f"rating_follow_up:{follow.id}:{user_id}")
+    return follow
+
+
+# --- import from the provincial system ---------------------------------------------------------------
+
+def _score_cell(raw: str) -> int:
+    from inspect_api.org.imports import CellError
+
+    by_label = {label: s for s, label in rules.SCORE_LABELS.items()}
+    if raw in by_label:
+        return by_label[raw]
+    if raw.isdigit() and int(raw) in rules.SCORE_LABELS:
+        return int(raw)
+    raise CellError("评分须为 1–5 或 非常满意/满意/基本满意/不满意/非常不满意")
+
+
+def _reasons_cell(raw: str) -> list[str]:
+    import re
+
+    from inspect_api.org.imports import CellError
+
+    parts = [p.strip() for p in re.split(r"[;；,，、|]", raw) if p.strip()]
+    unknown = [p for p in parts if rules.reason_code(p) is None]
+    if unknown:
+        raise CellError(f"未知的原因：{'、'.join(unknown)}")
+    return parts
+
+
+def _date_cell(raw: str) -> date:
+    from inspect_api.org.imports import CellError
+
+    try:
+        return date.fromisoformat(raw.replace("/", "-")[:10])
+    except ValueError as exc:
+        raise CellError("日期格式应为 YYYY-MM-DD") from exc
+
+
+def _window_cell(raw: str) -> str:
+    from inspect_api.org.imports import CellError
+
+    if not rules.WINDOW_NO_RE.match(raw):
+        raise CellError("窗口号只能包含字母、数字和 -, 最多 16 位")
+    return raw
+
+
+def _external_id_cell(raw: str) -> str:
+    from inspect_api.org.imports import CellError
+
+    if len(raw) > 64:
+        raise CellError("外部编号不能超过 64 位")
+    return raw
+
+
+def _columns():
+    from inspect_api.org.imports import Column, parse_code, text
+
+    return (
+        Column("unit_code", "单位编码", parse_code, ("unit", "unit code"), required=True),
+        Column("window_no", "窗口号", _window_cell, ("window", "窗口"), required=True),
+        Column("score", "评分", _score_cell, ("评价等级", "满意度"), required=True),
+        Column("reasons", "原因", _reasons_cell, ("评价原因",)),
+        Column("comment", "评价内容", text(rules.COMMENT_MAX), ("comment", "意见")),
+        Column("rated_on", "评价日期", _date_cell, ("rated on", "date", "日期"), required=True),
+        Column("external_id", "外部编号", _external_id_cell, ("external id", "评价编号", "id"), required=True),
+    )
+
+
+def parse_import(stream, filename: str) -> tuple[list[dict], list]:
+    """Rows of a provincial-system export, checked against the units and each other; (rows, errors)."""
+    from inspect_api.org.imports import FileRejected, RowError, map_headers, parse_row, read_table
+
+    columns = _columns()
+    rows: list[dict] = []
+    errors: list = []
+    seen: dict[str, int] = {}
+    index = None
+    try:
+        for row_no, cells in read_table(stream, filename):
+            if index is None:
+                index, problems = map_headers(cells, columns, row_no)
+                if problems:
+                    return [], problems
+                continue
+            values, problems = parse_row(row_no, cells, columns, index)
+            errors.extend(problems)
+            if problems:
+                continue
+            unit = db.session.scalar(sa.select(Unit).where(Unit.code == values["unit_code"]))
+            if unit is None:
+                errors.append(RowError(row_no, index["unit_code"][1], f"单位编码 {values['unit_code']} 不存在"))
+                continue
+            if values["external_id"] in seen:
+                errors.append(RowError(row_no, index["external_id"][1],
+                                       f"外部编号与第 {seen[values['external_id']]} 行重复"))
+                continue
+            seen[values["external_id"]] = row_no
+            try:
+                value = rules.validate(values["score"], values.get("reasons") or [], values.get("comment"))
+            except rules.Unprocessable as exc:
+                for name, msgs in exc.details["fields"].items():
+                    errors.append(RowError(row_no, name, "；".join(msgs)))
+                continue
+            rows.append({"unit_id": unit.id, "window_no": values["window_no"], "value": value,
+                         "rated_on": values["rated_on"], "external_id": values["external_id"]})
+    except FileRejected as exc:
+        return [], [RowError(exc.row, None, exc.reason)]
+    if index is None:
+        errors.append(RowError(0, None, "文件是空的 (empty file)"))
+    return rows, errors
+
+
+def import_rows(rows: list[dict]) -> dict:
+    """Parsed rows -> created / unchanged counts; external ids already imported are left alone."""
+    now = clock.now()
+    created = unchanged = 0
+    for row in rows:
+        exists = db.session.scalar(sa.select(Rating.id).where(Rating.source == "import",
+                                                              Rating.external_id == row["external_id"]))
+        if exists:
+            unchanged += 1
+            continue
+        _add(row["unit_id"], row["window_no"], row["value"], "import", row["external_id"], row["rated_on"], now)
+        created += 1
+    return {"rows": len(rows), "created": created, "unchanged": unchanged}
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+def _scoped(stmt: sa.Select, user, args: dict) -> sa.Select:
+    scope = scope_unit_ids(user)
+    if scope is not None:
+        stmt = stmt.where(Rating.unit_id.in_(scope))
+    if args.get("unit_id"):
+        get_unit(args["unit_id"], user)  # 404 when unknown or outside the caller's scope
+        stmt = stmt.where(Rating.unit_id == args["unit_id"])
+    if args.get("window_no"):
+        stmt = stmt.where(Rating.window_no == args["window_no"])
+    if args.get("score"):
+        stmt = stmt.where(Rating.score == args["score"])
+    if args.get("from"):
+        stmt = stmt.where(Rating.rated_on >= args["from"])
+    if args.get("to"):
+        stmt = stmt.where(Rating.rated_on <= args["to"])
+    return stmt
+
+
+def ratings(user, args: dict) -> sa.Select:
+    return _scoped(sa.select(Rating), user, args).order_by(Rating.rated_on.desc(), Rating.id.desc())
+
+
+def summary(user, args: dict) -> dict:
+    rows = db.session.execute(_scoped(sa.select(Rating.score, Rating.reasons), user, args)).all()
+    figures = rules.satisfaction([r.score for r in rows])
+    by_reason = dict.fromkeys(rules.REASONS, 0)
+    for r in rows:
+        for code in r.reasons or []:
+            if code in by_reason:
+                by_reason[code] += 1
+    figures["by_reason"] = [{"code": c, "label": rules.REASONS[c], "count": n} for c, n in by_reason.items()]
+    figures["by_score"] = [{"score": s, "label": rules.SCORE_LABELS[s], "count": sum(1 for r in rows if r.score == s)}
+                           for s in sorted(rules.SCORE_LABELS, reverse=True)]
+    return figures
+
+
+def unit_follow_ups(user, status: str | None) -> sa.Select:
+    stmt = sa.select(RatingFollowUp).where(RatingFollowUp.unit_id.in_(scope_unit_ids(user)))
+    if status:
+        stmt = stmt.where(RatingFollowUp.status == status)
+    return stmt.order_by(RatingFollowUp.due_on, RatingFollowUp.id)
+
+
+def follow_up_view(f: RatingFollowUp) -> dict:
+    rating = db.session.get(Rating, f.rating_id)
+    return {"id": f.id, "rating_id": f.rating_id, "unit_id": f.unit_id, "window_no": rating.window_no,
+            "score": rating.score, "score_label": rules.SCORE_LABELS[rating.score], "reasons": rating.reasons,
+            "comment": rating.comment, "rated_on": rating.rated_on, "due_on": f.due_on,
+            "working_days": f.working_days, "provisional": f.provisional, "status": f.status,
+            "closed_at": f.closed_at, "note": f.note}
+
+
+def close_follow_up(user, follow_up_id: int, note: str) -> RatingFollowUp:
+    f = db.session.get(RatingFollowUp, follow_up_id, with_for_update=True)
+    if f is None or not db.session.scalar(sa.select(sa.literal(True)).where(
+            sa.literal(f.unit_id).in_(scope_unit_ids(user)))):
+        raise NotFound("差评整改不存在 (no such follow-up)")
+    if f.status == "closed":
+        raise Conflict("该差评整改已办结 (already closed)", code="invalid_transition")
+    f.status, f.note, f.closed_at, f.closed_by = "closed", note, clock.now(), user.id
+    return f
