@@ -70,6 +70,8 @@ class Config:
         self.INSPECT_RENDER_MEMORY_MB = _int(env, "INSPECT_RENDER_MEMORY_MB", 3072)
         self.INSPECT_RENDER_TIMEOUT_S = _int(env, "INSPECT_RENDER_TIMEOUT_S", 600)
         self.INSPECT_RENDER_ASSET_DIR = env.get("INSPECT_RENDER_ASSET_DIR", str(instance / "render-assets"))
+        # Where the public reaches the rating pages (printed in QR codes); default: the host of the request.
+        self.INSPECT_PUBLIC_BASE_URL = env.get("INSPECT_PUBLIC_BASE_URL", "")
         # Mail (optional): with INSPECT_SMTP_HOST set, the scheduler mails new notifications to users
         # who have an address; without it, notifications stay in the app only.
         self.INSPECT_SMTP_HOST = env.get("INSPECT_SMTP_HOST", "")

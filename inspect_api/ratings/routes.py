@@ -159,8 +159,9 @@ def qr_png(url: str, lines: list[str]) -> bytes:
 
 
 def page_url(window_key: str) -> str:
-    # The host the office reached the API by: print QR codes through the public host name.
-    return request.host_url.rstrip("/") + url_for("rating_page.rating_page", window_key=window_key)
+    # The public address when configured, else the host the office reached the API by.
+    base = current_app.config["INSPECT_PUBLIC_BASE_URL"] or request.host_url
+    return base.rstrip("/") + url_for("rating_page.rating_page", window_key=window_key)
 
 
 @blp.route("/ratings/qr/<int:unit_id>/<string:window_no>.png")

@@ -241,3 +241,13 @@ def test_qr_code_is_a_printable_png_of_the_page_url(client, window):
     assert client.get(f"/api/v1/ratings/qr/{unit.id}/3号.png", headers=h).status_code == 422
     assert client.get("/api/v1/ratings/qr/999999/3.png", headers=h).status_code == 404
     assert client.get(f"/api/v1/ratings/qr/{unit.id}/3.png", headers=headers_for(client, "leader")).status_code == 403
+
+
+def test_qr_codes_print_the_public_address_when_configured(client, window, app):
+    unit, key = window
+    app.config["INSPECT_PUBLIC_BASE_URL"] = "https://xn.qingchuan.gov.cn/"
+    try:
+        resp = client.get(f"/api/v1/ratings/qr/{unit.id}/3.png", headers=headers_for(client, "office"))
+    finally:
+        app.config["INSPECT_PUBLIC_BASE_URL"] = ""
+    assert resp.headers["X-Rating-Url"] == f"https://xn.qingchuan.gov.cn/r/{key}"
