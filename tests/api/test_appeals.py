@@ -58,14 +58,15 @@ def notes(client, headers) -> list[str]:
 
 def test_an_upheld_appeal_withdraws_the_finding_and_cancels_the_rectification(client, field, confirmed):
     fid, office, liaison = confirmed["fid"], confirmed["office"], confirmed["liaison"]
-    resp = appeal(client, liaison, fid, files=[(pdf_bytes(), "说明.pdf", "application/pdf"),
+    pdf_sent = pdf_bytes()  # Pillow stamps the creation time: keep the bytes that were sent
+    resp = appeal(client, liaison, fid, files=[(pdf_sent, "说明.pdf", "application/pdf"),
                                                 (photo(seed=7), "工牌.jpg", "image/jpeg")])
     assert resp.status_code == 201, resp.get_json()
     filed = resp.get_json()
     assert filed["status"] == "pending" and "filed_by" not in filed
     assert [a["media_type"] for a in filed["attachments"]] == ["application/pdf", "image/jpeg"]
     pdf = client.get(filed["attachments"][0]["url"], headers=liaison)
-    assert pdf.status_code == 200 and pdf.data == pdf_bytes()
+    assert pdf.status_code == 200 and pdf.data == pdf_sent
     assert "appeal.filed" in notes(client, office)
     # one appeal at a time
     assert appeal(client, liaison, fid).get_json()["error"]["code"] == "appeal_pending"
