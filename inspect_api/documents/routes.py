@@ -9,9 +9,8 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
-from inspect_api.core.http import if_match_version
+from inspect_api.core.http import if_match_version, stored_file
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
-from inspect_api.core.storage import get_storage
 from inspect_api.db import db
 from inspect_api.documents import context as ctxmod
 from inspect_api.documents import exports, rules, services
@@ -291,13 +290,8 @@ class DocumentPdf(MethodView):
                 raise NotFound("尚未生成该版本的预览, 请先请求生成 (no preview of this version: POST …/render)",
                                code="no_preview")
             key, sha, name = job.pdf_key, job.pdf_sha256, f"草稿-{doc.id}-v{doc.version}"
-        storage = get_storage()
-        resp = FlaskResponse(storage.iter_bytes(key), mimetype="application/pdf", direct_passthrough=True)
-        resp.headers["Content-Length"] = str(storage.size(key))
-        resp.headers["ETag"] = f'"{sha}"'
-        resp.headers["Content-Disposition"] = _disposition(f"{name}.pdf")
-        resp.headers["Cache-Control"] = "private, max-age=31536000, immutable" if doc.status == "issued" else "no-cache"
-        return resp
+        return stored_file(key, "application/pdf", etag=sha, disposition=_disposition(f"{name}.pdf"),
+                           cache="private, max-age=31536000, immutable" if doc.status == "issued" else "no-cache")
 
 
 def _disposition(filename: str) -> str:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response as FlaskResponse
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.http import stored_file
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
-from inspect_api.core.storage import get_storage
 from inspect_api.db import db
 from inspect_api.review import rules, services
 from inspect_api.visits.schemas import FindingSchema
@@ -305,11 +304,4 @@ class AttachmentFile(MethodView):
     def get(self, attachment_id):
         """Download an appeal's or report's attachment (the office; a liaison only their unit's)"""
         att = services.attachment_for(attachment_id, current_user())
-        storage = get_storage()
-        resp = FlaskResponse(storage.iter_bytes(att.storage_key), mimetype=att.media_type, direct_passthrough=True)
-        resp.headers["Content-Length"] = str(storage.size(att.storage_key))
-        resp.headers["ETag"] = f'"{att.sha256}"'
-        resp.headers["Cache-Control"] = "private, max-age=86400, immutable"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Content-Disposition"] = "attachment"
-        return resp
+        return stored_file(att.storage_key, att.media_type, etag=att.sha256, disposition="attachment")

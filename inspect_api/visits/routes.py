@@ -9,9 +9,8 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
-from inspect_api.core.http import if_match_version
+from inspect_api.core.http import if_match_version, stored_file
 from inspect_api.core.schemas import BaseSchema, paginate_select
-from inspect_api.core.storage import get_storage
 from inspect_api.db import db
 from inspect_api.shopper import services as shopper_services
 from inspect_api.visits import services
@@ -195,11 +194,5 @@ class EvidenceFile(MethodView):
         gets watermarked copies of confirmed findings about its own unit.
         """
         ev, key = services.evidence_for(evidence_id, variant, current_user())
-        storage = get_storage()
         media_type = ev.media_type if variant == "original" else "image/jpeg"
-        resp = FlaskResponse(storage.iter_bytes(key), mimetype=media_type, direct_passthrough=True)
-        resp.headers["Content-Length"] = str(storage.size(key))
-        resp.headers["ETag"] = f'"{ev.sha256}-{variant}"'
-        resp.headers["Cache-Control"] = "private, max-age=86400, immutable"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
+        return stored_file(key, media_type, etag=f"{ev.sha256}-{variant}")
