@@ -57,9 +57,11 @@ def create_app(config: Config | None = None) -> Flask:
 def register_deadline_hooks() -> None:
     """Deadlines stored on an assumed Monday–Friday week are counted again when a year is imported."""
     from inspect_api.core import calendar_store
+    from inspect_api.ratings.services import recompute_provisional_follow_ups
     from inspect_api.review.services import recompute_provisional_deadlines
 
     calendar_store.after_import(recompute_provisional_deadlines)
+    calendar_store.after_import(recompute_provisional_follow_ups)
 
 
 def register_bench_echo(app: Flask) -> None:

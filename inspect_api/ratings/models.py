@@ -53,6 +53,8 @@ class RatingFollowUp(db.Model):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(sa.Text)
+    # Set once by the nightly job when the deadline passed while still open (the office and unit are told).
+    flagged_overdue_at: Mapped[datetime | None]
 
 
 class RatingToken(db.Model):

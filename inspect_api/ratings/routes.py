@@ -147,6 +147,10 @@ def qr_png(url: str, lines: list[str]) -> bytes:
     qr = code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
     font = _font(32)
     line_h = 48
+    if not lines:
+        out = io.BytesIO()
+        qr.save(out, format="PNG")
+        return out.getvalue()
     canvas = Image.new("RGB", (max(qr.width, 600), qr.height + line_h * len(lines) + 24), "white")
     canvas.paste(qr, ((canvas.width - qr.width) // 2, 0))
     draw = ImageDraw.Draw(canvas)
@@ -183,6 +187,43 @@ class QrCode(MethodView):
         return resp
 
 
+class QrSheetQuerySchema(BaseSchema):
+    window = fields.List(fields.String(validate=validate.Regexp(rules.WINDOW_NO_RE)),
+                         validate=validate.Length(max=200),
+                         metadata={"description": "window numbers (repeat the parameter); default: the windows "
+                                                  "the unit's active staff sit at"})
+
+
+@blp.route("/ratings/qr/<int:unit_id>.pdf")
+class QrSheet(MethodView):
+    @blp.arguments(QrSheetQuerySchema, location="query")
+    @blp.response(200, content_type="application/pdf", description="A4 PDF，每个窗口一张可裁剪的二维码卡片")
+    @blp.alt_response(422, description="没有给出窗口号，且该单位的工作人员都没有窗口号")
+    @roles(*OFFICE)
+    def get(self, args, unit_id):
+        """A printable A4 sheet of QR cards, one per window of a unit (four to a page)"""
+        import base64
+
+        from weasyprint import HTML
+
+        unit = get_unit(unit_id)
+        windows = args.get("window") or services.unit_windows(unit.id)
+        if not windows:
+            raise Unprocessable("该单位没有登记窗口号, 请用 window 参数给出 (no windows known)",
+                                {"fields": {"window": ["至少一个窗口号"]}})
+        cards = []
+        for window_no in dict.fromkeys(windows):  # once each, in the order given
+            url = page_url(services.window_key(unit.id, window_no))
+            png = qr_png(url, [])
+            cards.append({"window_no": window_no, "url": url,
+                          "image": "data:image/png;base64," + base64.b64encode(png).decode()})
+        html = render_template("ratings/qr_sheet.html", unit_name=unit.name, cards=cards)
+        resp = make_response(HTML(string=html).write_pdf())
+        resp.headers["Content-Type"] = "application/pdf"
+        resp.headers["Content-Disposition"] = f'inline; filename="rating-qr-{unit.code}.pdf"'
+        return resp
+
+
 # --- import -------------------------------------------------------------------------------------------
 
 class RatingImportFileSchema(BaseSchema):
@@ -212,6 +253,7 @@ class Import(MethodView):
             raise Unprocessable(f"文件有 {len(errors)} 处错误, 未导入任何数据 (nothing imported)",
                                 {"errors": [e.__dict__ for e in errors][:1000]}, code="import_failed")
         report = services.import_rows(rows)
+        services.record_import(report, upload.filename or "", current_user())
         db.session.commit()
         return report
 
@@ -273,6 +315,8 @@ class Summary(MethodView):
 
 class FollowUpQuerySchema(BaseSchema):
     status = fields.String(validate=validate.OneOf(["open", "closed"]))
+    overdue = fields.Boolean(metadata={"description": "true: open and past the deadline; false: the others"})
+    unit_id = fields.Integer(validate=ID_RANGE)
 
 
 class FollowUpSchema(BaseSchema):
@@ -288,7 +332,8 @@ class FollowUpSchema(BaseSchema):
     due_on = fields.Date()
     working_days = fields.Integer()
     provisional = fields.Boolean()
-    status = fields.String()
+    status = fields.String(metadata={"description": "open | closed"})
+    overdue = fields.Boolean(metadata={"description": "open and past due_on"})
     closed_at = fields.DateTime(allow_none=True)
     note = fields.String(allow_none=True)
 
@@ -305,7 +350,19 @@ class FollowUps(MethodView):
     @roles("unit_liaison")
     def get(self, args, pagination_parameters):
         """差评 follow-ups of my unit, earliest deadline first"""
-        rows = paginate_select(services.unit_follow_ups(current_user(), args.get("status")), pagination_parameters)
+        rows = paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
+        return [services.follow_up_view(f) for f in rows]
+
+
+@blp.route("/ratings/follow-ups")
+class OfficeFollowUps(MethodView):
+    @blp.arguments(FollowUpQuerySchema, location="query")
+    @blp.response(200, FollowUpSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @roles(*OFFICE, "leader")
+    def get(self, args, pagination_parameters):
+        """Every unit's 差评 follow-ups, earliest deadline first (`overdue=true`: open and past the day)"""
+        rows = paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
         return [services.follow_up_view(f) for f in rows]
 
 

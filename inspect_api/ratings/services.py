@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
+from inspect_api.audit import services as audit
 from inspect_api.auth.models import User
 from inspect_api.core import clock
 from inspect_api.core.calendar_store import current_calendar
@@ -45,6 +46,16 @@ def window_for_key(key: str) -> tuple[Unit, str]:
     if unit is None or not unit.is_active:
         raise NotFound("评价页面不存在 (unknown window)")
     return unit, found[1]
+
+
+def unit_windows(unit_id: int) -> list[str]:
+    """The window numbers the unit's active staff sit at, in natural order."""
+    from inspect_api.org.models import Staff
+
+    found = db.session.scalars(sa.select(Staff.window_no).distinct().where(
+        Staff.unit_id == unit_id, Staff.is_active.is_(True), Staff.window_no.is_not(None))).all()
+    return sorted((w for w in found if w and rules.WINDOW_NO_RE.match(w)),
+                  key=lambda w: (len(w), w))
 
 
 def window_key(unit_id: int, window_no: str) -> str:
@@ -117,9 +128,7 @@ def open_follow_up(rating: Rating, start: date) -> RatingFollowUp:
                             provisional=deadline.provisional, status="open", created_at=clock.now())
     db.session.add(follow)
     db.session.flush()
-    liaisons = db.session.scalars(sa.select(User.id).where(User.role == "unit_liaison", User.is_active.is_(True),
-                                                           User.unit_id == rating.unit_id))
-    for user_id in liaisons:
+    for user_id in _liaison_ids(rating.unit_id):
         notify(user_id, "rating_follow_up", f"收到差评（{rules.SCORE_LABELS[rating.score]}），请于 "
                f"{deadline.describe()} 前整改", None, {"type": "rating_follow_up", "id": follow.id},
                f"rating_follow_up:{follow.id}:{user_id}")
@@ -249,6 +258,12 @@ def import_rows(rows: list[dict]) -> dict:
     return {"rows": len(rows), "created": created, "unchanged": unchanged}
 
 
+def record_import(report: dict, filename: str, actor) -> None:
+    """The import on the trail: who imported which file and what it changed (not the rows themselves)."""
+    if report["created"]:
+        audit.record("rating.import", "rating_import", (filename or "-")[:64], actor=actor, after=report)
+
+
 # --- reading ------------------------------------------------------------------------------------------
 
 def _scoped(stmt: sa.Select, user, args: dict) -> sa.Select:
@@ -287,10 +302,25 @@ def summary(user, args: dict) -> dict:
     return figures
 
 
-def unit_follow_ups(user, status: str | None) -> sa.Select:
-    stmt = sa.select(RatingFollowUp).where(RatingFollowUp.unit_id.in_(scope_unit_ids(user)))
-    if status:
-        stmt = stmt.where(RatingFollowUp.status == status)
+def _today() -> date:
+    return local(clock.now()).date()
+
+
+def follow_ups(user, args: dict) -> sa.Select:
+    """Follow-ups in the caller's scope (a liaison: its own units; the office: all), earliest deadline
+    first; filter by status, unit and `overdue` (open and past its day)."""
+    stmt = sa.select(RatingFollowUp)
+    scope = scope_unit_ids(user)
+    if scope is not None:
+        stmt = stmt.where(RatingFollowUp.unit_id.in_(scope))
+    if args.get("unit_id"):
+        get_unit(args["unit_id"], user)  # 404 when unknown or outside the caller's scope
+        stmt = stmt.where(RatingFollowUp.unit_id == args["unit_id"])
+    if args.get("status"):
+        stmt = stmt.where(RatingFollowUp.status == args["status"])
+    if args.get("overdue") is not None:
+        late = sa.and_(RatingFollowUp.status == "open", RatingFollowUp.due_on < _today())
+        stmt = stmt.where(late if args["overdue"] else sa.not_(late))
     return stmt.order_by(RatingFollowUp.due_on, RatingFollowUp.id)
 
 
@@ -300,7 +330,60 @@ def follow_up_view(f: RatingFollowUp) -> dict:
             "score": rating.score, "score_label": rules.SCORE_LABELS[rating.score], "reasons": rating.reasons,
             "comment": rating.comment, "rated_on": rating.rated_on, "due_on": f.due_on,
             "working_days": f.working_days, "provisional": f.provisional, "status": f.status,
-            "closed_at": f.closed_at, "note": f.note}
+            "overdue": f.status == "open" and f.due_on < _today(), "closed_at": f.closed_at, "note": f.note}
+
+
+def _liaison_ids(unit_id: int) -> list[int]:
+    return list(db.session.scalars(sa.select(User.id).where(
+        User.role == "unit_liaison", User.is_active.is_(True), User.unit_id == unit_id)))
+
+
+def flag_overdue_follow_ups() -> int:
+    """Scheduler job: tell the office and the unit once when a 差评 follow-up passed its day still open;
+    a second run finds nothing new."""
+    due = db.session.scalars(sa.select(RatingFollowUp).where(
+        RatingFollowUp.status == "open", RatingFollowUp.due_on < _today(),
+        RatingFollowUp.flagged_overdue_at.is_(None)).with_for_update()).all()
+    office = db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))).all()
+    for f in due:
+        f.flagged_overdue_at = clock.now()
+        audit.record("rating_follow_up.overdue", "rating_follow_up", f.id,
+                     after={"due_on": f.due_on.isoformat(), "unit_id": f.unit_id})
+        for user_id in [*office, *_liaison_ids(f.unit_id)]:
+            notify(user_id, "rating_follow_up.overdue", "差评整改逾期", f"差评整改期限 {f.due_on:%Y-%m-%d} 已过",
+                   {"type": "rating_follow_up", "id": f.id}, f"rating_follow_up.overdue:{f.id}:{user_id}")
+    db.session.flush()
+    return len(due)
+
+
+def recompute_provisional_follow_ups(years: list[int], actor=None) -> int:
+    """After a holiday table is imported: count provisional follow-up deadlines again from the same day;
+    returns how many moved."""
+    cal = current_calendar()
+    changed = 0
+    rows = db.session.scalars(sa.select(RatingFollowUp).where(
+        RatingFollowUp.provisional.is_(True), RatingFollowUp.status == "open").with_for_update()).all()
+    for f in rows:
+        rating = db.session.get(Rating, f.rating_id)
+        start = rating.rated_on if rating.source == "qr" else local(f.created_at).date()
+        d = cal.add_working_days(start, f.working_days)
+        before = {"due_on": f.due_on.isoformat(), "provisional": f.provisional}
+        f.due_on, f.provisional = d.date, d.provisional
+        if f.flagged_overdue_at is not None and f.due_on >= _today():
+            f.flagged_overdue_at = None  # the later day has not passed yet
+        after = {"due_on": f.due_on.isoformat(), "provisional": f.provisional}
+        if after == before:
+            continue
+        audit.record("rating_follow_up.recompute", "rating_follow_up", f.id, actor=actor, before=before,
+                     after={**after, "years": years})
+        if after["due_on"] != before["due_on"]:
+            changed += 1
+            for user_id in _liaison_ids(f.unit_id):
+                notify(user_id, "deadline.recomputed", "期限已按正式节假日安排调整",
+                       f"差评整改期限 {before['due_on']} → {after['due_on']}", {"type": "rating_follow_up", "id": f.id},
+                       f"deadline.recomputed:rating_follow_up:{f.id}:{after['due_on']}:{user_id}")
+    db.session.flush()
+    return changed
 
 
 def close_follow_up(user, follow_up_id: int, note: str) -> RatingFollowUp:
@@ -311,4 +394,7 @@ def close_follow_up(user, follow_up_id: int, note: str) -> RatingFollowUp:
     if f.status == "closed":
         raise Conflict("该差评整改已办结 (already closed)", code="invalid_transition")
     f.status, f.note, f.closed_at, f.closed_by = "closed", note, clock.now(), user.id
+    audit.record("rating_follow_up.close", "rating_follow_up", f.id, actor=user,
+                 before={"status": "open"}, after={"status": "closed", "note": note,
+                                                   "late": f.due_on < _today()})
     return f

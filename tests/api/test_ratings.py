@@ -4,17 +4,20 @@ limits, anonymity), 差评 follow-ups with working-day deadlines, CSV import, th
 from __future__ import annotations
 
 import io
+import json
 import re
-from datetime import date
+import subprocess
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from inspect_api.audit.models import AuditEvent
 from inspect_api.db import db
 from inspect_api.ratings import services
 from inspect_api.ratings.models import Rating, RatingFollowUp, RatingThrottle, RatingToken
-from tests.helpers import bearer, field_errors, headers_for, login, make_unit, make_user
+from tests.helpers import bearer, field_errors, headers_for, login, make_staff, make_unit, make_user
 
 POST = "/api/v1/public/ratings"
 
@@ -251,3 +254,105 @@ def test_qr_codes_print_the_public_address_when_configured(client, window, app):
     finally:
         app.config["INSPECT_PUBLIC_BASE_URL"] = ""
     assert resp.headers["X-Rating-Url"] == f"https://xn.qingchuan.gov.cn/r/{key}"
+
+
+def _trail(entity_type: str) -> list[dict]:
+    """The trail's events about one kind of thing, oldest first, as stored (action, entity_id, after...)."""
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity_type == entity_type)
+                                .order_by(AuditEvent.seq)).all()
+    return [json.loads(e.payload) for e in events]
+
+
+def test_overdue_follow_ups_are_flagged_once_listed_for_the_office_and_closed_late(client, window, clock):
+    unit, key = window
+    liaison = headers_for(client, "unit_liaison", unit)
+    office = headers_for(client, "office")
+    assert rate(client, key, open_page(client, key, clock), 1).status_code == 201
+    assert rate(client, key, open_page(client, key, clock), 2).status_code == 201
+    first, second = client.get("/api/v1/ratings/follow-ups", headers=office).get_json()
+    assert first["due_on"] == "2026-11-30" and first["overdue"] is False
+    assert client.post(f"/api/v1/unit/rating-follow-ups/{second['id']}/close", headers=liaison,
+                       json={"note": "已整改"}).status_code == 200
+
+    assert services.flag_overdue_follow_ups() == 0  # not yet due
+    clock.at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 1 Dec: past Monday 30 Nov
+    assert services.flag_overdue_follow_ups() == 1  # the closed one is not overdue
+    assert services.flag_overdue_follow_ups() == 0  # a second run changes nothing
+    db.session.commit()
+    late = client.get("/api/v1/ratings/follow-ups?overdue=true", headers=office).get_json()
+    assert [f["id"] for f in late] == [first["id"]] and late[0]["overdue"] is True
+    on_time = client.get("/api/v1/ratings/follow-ups?overdue=false", headers=office).get_json()
+    assert [f["id"] for f in on_time] == [second["id"]]
+    assert [f["id"] for f in client.get(f"/api/v1/ratings/follow-ups?unit_id={unit.id}&status=open",
+                                        headers=headers_for(client, "leader")).get_json()] == [first["id"]]
+    for who in (office, liaison):
+        notes = [n for n in client.get("/api/v1/me/notifications", headers=who).get_json()
+                 if n["kind"] == "rating_follow_up.overdue"]
+        assert len(notes) == 1 and "2026-11-30" in notes[0]["body"]
+    assert client.get("/api/v1/ratings/follow-ups", headers=liaison).status_code == 403
+    assert client.get("/api/v1/unit/rating-follow-ups?overdue=true", headers=liaison).get_json()[0]["id"] == first["id"]
+    assert client.get("/api/v1/ratings/follow-ups?overdue=maybe", headers=office).status_code == 422
+
+    assert client.post(f"/api/v1/unit/rating-follow-ups/{first['id']}/close", headers=liaison,
+                       json={"note": "已回访"}).status_code == 200
+    actions = [(e["action"], e["entity_id"], (e["after"] or {}).get("late")) for e in _trail("rating_follow_up")]
+    assert actions == [("rating_follow_up.close", str(second["id"]), False),
+                       ("rating_follow_up.overdue", str(first["id"]), None),
+                       ("rating_follow_up.close", str(first["id"]), True)]
+
+
+def test_an_import_is_on_the_trail_once_and_names_its_file(client, window, clock):
+    h = headers_for(client, "office")
+    assert _upload(client, h, CSV, name="省平台导出.csv").status_code == 200
+    assert _upload(client, h, CSV, name="省平台导出.csv").get_json()["created"] == 0
+    events = _trail("rating_import")
+    assert len(events) == 1  # the second import changed nothing, so it is not an event
+    assert events[0]["action"] == "rating.import" and events[0]["entity_id"] == "省平台导出.csv"
+    assert events[0]["after"] == {"rows": 2, "created": 2, "unchanged": 0}
+    assert events[0]["actor_role"] == "office"
+
+
+def test_provisional_follow_up_deadlines_are_recounted_when_the_year_is_imported(client, window, clock):
+    unit, key = window
+    clock.at = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)  # Monday 28 Dec: 5 working days reach into 2027
+    assert rate(client, key, open_page(client, key, clock), 1).status_code == 201
+    follow = db.session.scalars(sa.select(RatingFollowUp)).one()
+    assert (follow.due_on, follow.provisional) == (date(2027, 1, 4), True)  # 1 Jan assumed a working day
+    admin = headers_for(client, "admin")
+    table = "date,kind,name\n2027-01-01,holiday,元旦\n2027-01-02,holiday,元旦\n2027-01-03,holiday,元旦\n"
+    resp = client.post("/api/v1/calendar/import", headers=admin, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(table.encode()), "2027.csv", "text/csv")})
+    assert resp.status_code == 200 and resp.get_json()["deadlines_changed"] == 1
+    db.session.expire_all()
+    follow = db.session.scalars(sa.select(RatingFollowUp)).one()
+    assert (follow.due_on, follow.provisional) == (date(2027, 1, 5), False)
+    assert [e["action"] for e in _trail("rating_follow_up")] == ["rating_follow_up.recompute"]
+
+
+def _pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_qr_sheet_is_an_a4_pdf_with_a_card_per_window(client, window, clock, tmp_path):
+    unit, _ = window
+    for no in ("12", "3", "3", None):
+        make_staff(unit, window_no=no)
+    h = headers_for(client, "office")
+    resp = client.get(f"/api/v1/ratings/qr/{unit.id}.pdf", headers=h)
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    text = _pdf_text(resp.data, tmp_path)
+    assert text.count("县政务服务中心") == 2 and "3 号窗口" in text and "12 号窗口" in text
+    assert text.index("3 号窗口") < text.index("12 号窗口")  # natural order, each window once
+    assert f"/r/{services.window_key(unit.id, '3')}" in text.replace("\n", "")
+    named = client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=A1&window=A2&window=A1", headers=h)
+    text = _pdf_text(named.data, tmp_path)
+    assert "A1 号窗口" in text and "A2 号窗口" in text and "12 号窗口" not in text and text.count("A1 号窗口") == 1
+    info = subprocess.run(["pdfinfo", "-"], input=named.data, capture_output=True, check=True).stdout.decode()
+    assert "595.276 x 841.89" in info.replace("595.28 x 841.89", "595.276 x 841.89")  # A4
+    bare = make_unit(name="无窗口单位")
+    assert "window" in field_errors(client.get(f"/api/v1/ratings/qr/{bare.id}.pdf", headers=h))
+    assert "window" in field_errors(client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=a%20b", headers=h))
+    assert client.get(f"/api/v1/ratings/qr/{unit.id}.pdf", headers=headers_for(client, "leader")).status_code == 403

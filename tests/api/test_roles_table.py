@@ -108,6 +108,8 @@ EXPECTED: dict[str, set[str]] = {
     "GET /r/<window_key>": {PUBLIC},
     "POST /api/v1/public/ratings": {PUBLIC},
     "GET /api/v1/ratings/qr/<int:unit_id>/<string:window_no>.png": ED,
+    "GET /api/v1/ratings/qr/<int:unit_id>.pdf": ED,
+    "GET /api/v1/ratings/follow-ups": ED | {"leader"},
     "POST /api/v1/ratings/import": ED,
     "GET /api/v1/ratings": ED | {"leader", "unit_liaison"},
     "GET /api/v1/ratings/summary": ED | {"leader", "unit_liaison"},
