@@ -116,6 +116,8 @@ def demo_load(force: bool) -> None:
     for report in summary.reports:
         click.echo(f"{IMPORT_KINDS[report.kind]}: 新增 {report.created}, 更新 {report.updated}, "
                    f"未变 {report.unchanged}")
+    if summary.ratings:
+        click.echo(f"群众评价（好差评）: 新增 {summary.ratings['created']}, 未变 {summary.ratings['unchanged']}")
     if not summary.accounts:
         click.echo("演示账号都已存在, 未新建账号 (all demo accounts exist already)")
         return

@@ -2,6 +2,8 @@
 
 The registry comes from the CSV files in `inspect_api/demo_data/`, loaded through the ordinary
 import (so the demo also exercises it); the accounts all have the password `config.DEMO_PASSWORD`.
+A year of citizen ratings of the hall's six windows comes as a provincial-system export
+(`ratings.csv`, through the ratings import), so rankings and the annual assessment have data.
 Loads only into an empty database and never in production. Flushes; the caller commits.
 """
 
@@ -22,6 +24,7 @@ from inspect_api.org.imports import ImportReport, run_import
 from inspect_api.org.models import Unit
 
 DEMO_FILES = (("units", "units.csv"), ("staff", "staff.csv"), ("service-items", "service_items.csv"))
+DEMO_RATINGS = "ratings.csv"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class DemoSummary:
     loaded: bool
     reports: list[ImportReport] = field(default_factory=list)
     accounts: list[DemoAccount] = field(default_factory=list)  # the accounts created
+    ratings: dict = field(default_factory=dict)  # the ratings import's report
     password: str = DEMO_PASSWORD
 
 
@@ -91,7 +95,19 @@ def load_demo(force: bool = False) -> DemoSummary:
                          role=account.role, unit_id=unit_ids[account.unit_code] if account.unit_code else None,
                          check_password=False)
         summary.accounts.append(account)
+    summary.ratings = _load_ratings(folder / DEMO_RATINGS)
     return summary
+
+
+def _load_ratings(path) -> dict:
+    from inspect_api.ratings import services as ratings
+
+    with path.open("rb") as fh:
+        rows, errors = ratings.parse_import(fh, DEMO_RATINGS)
+    if errors:
+        raise DemoRefused(f"演示数据文件 {DEMO_RATINGS} 有错误 (demo data file is invalid)",
+                          {"errors": [f"行 {e.row}, 列 {e.column}: {e.reason}" for e in errors]})
+    return ratings.import_rows(rows)
 
 
 def refuse_demo_passwords(app) -> None:

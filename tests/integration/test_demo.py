@@ -13,6 +13,7 @@ from inspect_api.config import DEMO_PASSWORD
 from inspect_api.db import db
 from inspect_api.org.demo import DEMO_ACCOUNTS, DemoRefused, load_demo
 from inspect_api.org.models import ServiceItem, Staff, Unit
+from inspect_api.ratings.models import Rating, RatingFollowUp
 
 
 def count(model) -> int:
@@ -88,7 +89,21 @@ def test_force_upserts_the_registry_and_adds_only_missing_accounts(dbsession):
     assert summary.loaded and [a.username for a in summary.accounts] == ["leader1"]
     assert [(r.created, r.updated) for r in summary.reports] == [(0, 0)] * 3
     assert [r.unchanged for r in summary.reports] == [15, 40, 20]
+    assert summary.ratings == {"rows": 170, "created": 0, "unchanged": 170}
     assert count(AuditEvent) == events + 1  # the account, nothing for the registry
+
+
+def test_demo_has_a_year_of_ratings_for_the_six_windows(dbsession):
+    summary = load_demo()
+    assert summary.ratings == {"rows": 170, "created": 170, "unchanged": 0}
+    per_unit = dict(db.session.execute(sa.select(Unit.code, sa.func.count()).join(Rating, Rating.unit_id == Unit.id)
+                                       .group_by(Unit.code)).all())
+    assert per_unit == {"QC-W01": 32, "QC-W02": 26, "QC-W03": 41, "QC-W04": 18, "QC-W05": 24, "QC-W06": 29}
+    for rating in db.session.scalars(sa.select(Rating)):  # each rated at its own window, within 2026
+        assert rating.window_no == db.session.get(Unit, rating.unit_id).code[-1] and rating.rated_on.year == 2026
+    # every 差评 (score ≤ 2) opened a follow-up; QC-W04 has fewer than 20 raters on purpose
+    bad = db.session.scalar(sa.select(sa.func.count()).select_from(Rating).where(Rating.score <= 2))
+    assert bad == count(RatingFollowUp) == 22
 
 
 def test_demo_is_refused_in_production(app, dbsession, monkeypatch):
