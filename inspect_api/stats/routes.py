@@ -130,6 +130,18 @@ class StatsChangeSchema(BaseSchema):
     rectifications = fields.Dict(keys=fields.String(), values=fields.Nested(StatsDeltaSchema))
 
 
+class StatsRatingFiguresSchema(BaseSchema):
+    count = fields.Integer()
+    average = fields.Float(allow_none=True)
+    satisfaction_rate = fields.Float(allow_none=True, metadata={"description": "满意率: share of scores ≥ 3"})
+    bad_count = fields.Integer(metadata={"description": "差评: scores ≤ 2"})
+
+
+class StatsRatingsSchema(BaseSchema):
+    current = fields.Nested(StatsRatingFiguresSchema)
+    previous = fields.Nested(StatsRatingFiguresSchema)
+
+
 class StatsSummarySchema(BaseSchema):
     period = fields.Nested(StatsPeriodSchema)
     compared_with = fields.Nested(StatsPeriodSchema, metadata={"description": "对比区间 / the compared period"})
@@ -139,6 +151,9 @@ class StatsSummarySchema(BaseSchema):
     current = fields.Nested(StatsFiguresSchema)
     previous = fields.Nested(StatsFiguresSchema)
     change = fields.Nested(StatsChangeSchema, metadata={"description": "本期减上期 / current minus previous"})
+    ratings = fields.Nested(StatsRatingsSchema, metadata={
+        "description": "好差评 by rating day in the same scope, both periods (category/severity/mode filters "
+                       "do not apply)"})
 
 
 class StatsTrendPointSchema(BaseSchema):
@@ -191,7 +206,8 @@ class Summary(MethodView):
         findings by category and severity with deduction points, and those findings' rectifications in
         their state today; the same for the compared period, and the change (absolute, and percent,
         null when the earlier figure is 0). A unit's liaison gets its own subtree only, confirmed and
-        withdrawn findings only, and no visit counts. No figure names an inspector.
+        withdrawn findings only, and no visit counts. No figure names an inspector. `ratings` gives the
+        period's citizen ratings (好差评) of the same units.
         """
         return services.summary(current_user(), args)
 

@@ -237,7 +237,25 @@ def summary(user, args: dict) -> dict:
 
     return {"period": period.as_dict(), "compared_with": compared.as_dict(), "comparison": comparison,
             "as_of": as_of, "filters": scope.filters(), "current": figures["current"],
-            "previous": figures["previous"], "change": rules.change(figures["current"], figures["previous"])}
+            "previous": figures["previous"], "change": rules.change(figures["current"], figures["previous"]),
+            "ratings": {"current": _ratings_figures(scope, period), "previous": _ratings_figures(scope, compared)}}
+
+
+def _ratings_figures(scope: Scope, period) -> dict:
+    """The 好差评 of the period in the scope (by rating day): count, average, 满意率, 差评 count, as the
+    ratings summary counts them. The category, severity and mode filters are about findings: ignored."""
+    from inspect_api.ratings.models import Rating
+    from inspect_api.ratings.rules import BAD_SCORE_MAX, SATISFIED_MIN
+
+    count, total, satisfied, bad = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Rating.score), 0),
+                  _count_if(Rating.score >= SATISFIED_MIN), _count_if(Rating.score <= BAD_SCORE_MAX))
+        .where(Rating.rated_on >= period.start, Rating.rated_on <= period.end,
+               *_in_subtree(Rating.unit_id, scope))).one()
+    if not count:
+        return {"count": 0, "average": None, "satisfaction_rate": None, "bad_count": 0}
+    return {"count": count, "average": round(total / count, 2), "satisfaction_rate": round(satisfied / count, 4),
+            "bad_count": bad}
 
 
 # --- trend ------------------------------------------------------------------------------------------

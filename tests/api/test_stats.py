@@ -16,11 +16,13 @@ December; the figures are asked for on 10 December, when the serious rectificati
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from inspect_api.db import db
+from inspect_api.ratings.models import Rating
 from tests.api.conftest import new_id
 from tests.helpers import bearer, field_errors, headers_for, login, make_unit
 
@@ -342,3 +344,26 @@ def test_the_nightly_overdue_flag_changes_no_figure(client, data):
     assert flag_overdue_rectifications() == 5  # every serious one (V3's in December too)
     after = get(client, data["office"], f"summary?{NOVEMBER}")["current"]["rectifications"]
     assert after == before
+
+
+def test_summary_carries_the_periods_ratings_in_the_same_scope(client, data):
+    def rating(unit, score, day):
+        db.session.add(Rating(unit_id=unit.id, window_no="3", score=score, reasons=[], source="import",
+                              external_id=f"S-{unit.id}-{day}-{score}", created_at=datetime.now(UTC), rated_on=day))
+
+    rating(data["window"], 5, date(2026, 11, 1))
+    rating(data["window"], 2, date(2026, 11, 30))
+    rating(data["hall"], 3, date(2026, 11, 15))
+    rating(data["hall"], 1, date(2026, 10, 31))  # the previous month
+    rating(data["dept"], 4, date(2026, 11, 15))  # outside the hall's subtree
+    rating(data["window"], 5, date(2026, 12, 1))  # after the period
+    db.session.commit()
+    s = get(client, data["office"], f"summary?{NOVEMBER}&under={data['hall'].id}&category=poor_attitude")
+    assert s["ratings"]["current"] == {"count": 3, "average": 3.33, "satisfaction_rate": 0.6667, "bad_count": 1}
+    assert s["ratings"]["previous"] == {"count": 1, "average": 1.0, "satisfaction_rate": 0.0, "bad_count": 1}
+    county = get(client, data["office"], f"summary?{NOVEMBER}")["ratings"]["current"]
+    assert (county["count"], county["average"]) == (4, 3.5)
+    liaison = headers_for(client, "unit_liaison", data["window"])
+    mine = get(client, liaison, f"summary?{NOVEMBER}")["ratings"]
+    assert mine["current"]["count"] == 2 and mine["previous"] == {
+        "count": 0, "average": None, "satisfaction_rate": None, "bad_count": 0}
