@@ -8,14 +8,17 @@ from pathlib import Path
 from flask import Flask, g, request
 from werkzeug.routing import IntegerConverter
 
+from inspect_api.assessment.policy import load as load_assessment_policy
 from inspect_api.auth.access import enforce_declared_roles
 from inspect_api.checklists.loader import check_directory
+from inspect_api.complaints.policy import load as load_complaints_policy
 from inspect_api.config import Config
 from inspect_api.core.clock import SystemClock
 from inspect_api.db import configure_engine, write_intent
 from inspect_api.documents.policy import load as load_document_policy
 from inspect_api.errors import UnsupportedMediaType, register_error_handlers
 from inspect_api.extensions import api, db, jwt, migrate
+from inspect_api.rankings.policy import load as load_rankings_policy
 from inspect_api.ratings.policy import load as load_ratings_policy
 from inspect_api.review.policy import load as load_review_policy
 
@@ -40,6 +43,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["inspect_review_policy"] = load_review_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.extensions["inspect_document_policy"] = load_document_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.extensions["inspect_ratings_policy"] = load_ratings_policy(app.config["INSPECT_CHECKLIST_DIR"])
+    app.extensions["inspect_complaints_policy"] = load_complaints_policy(app.config["INSPECT_CHECKLIST_DIR"])
+    app.extensions["inspect_assessment_policy"] = load_assessment_policy(app.config["INSPECT_CHECKLIST_DIR"])
+    app.extensions["inspect_rankings_policy"] = load_rankings_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.url_map.converters["int"] = IdConverter
     app.json.ensure_ascii = False
     app.extensions["inspect_clock"] = SystemClock()
@@ -56,11 +62,13 @@ def create_app(config: Config | None = None) -> Flask:
 
 def register_deadline_hooks() -> None:
     """Deadlines stored on an assumed Monday–Friday week are counted again when a year is imported."""
+    from inspect_api.complaints import services as complaints
     from inspect_api.core import calendar_store
     from inspect_api.ratings.services import recompute_provisional_follow_ups
     from inspect_api.review.services import recompute_provisional_deadlines
 
     calendar_store.after_import(recompute_provisional_deadlines)
+    calendar_store.after_import(complaints.recompute_provisional_deadlines)
     calendar_store.after_import(recompute_provisional_follow_ups)
 
 
@@ -106,14 +114,18 @@ def _register_jwt_callbacks() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from inspect_api.accountability.routes import blp as accountability_blp
+    from inspect_api.assessment.routes import blp as assessment_blp
     from inspect_api.auth.routes import blp as auth_blp
     from inspect_api.auth.routes import users_blp
     from inspect_api.checklists.routes import blp as checklists_blp
+    from inspect_api.complaints.routes import blp as complaints_blp
+    from inspect_api.complaints.routes import page_blp as complaint_page_blp
     from inspect_api.core.calendar_routes import blp as calendar_blp
     from inspect_api.core.routes import blp as core_blp
     from inspect_api.documents.routes import blp as documents_blp
     from inspect_api.notifications.routes import blp as notifications_blp
     from inspect_api.org.routes import blp as org_blp
+    from inspect_api.rankings.routes import blp as rankings_blp
     from inspect_api.ratings.routes import blp as ratings_blp
     from inspect_api.ratings.routes import page_blp as rating_page_blp
     from inspect_api.review.routes import blp as review_blp
@@ -124,9 +136,12 @@ def register_blueprints(app: Flask) -> None:
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,
                 sampling_blp, notifications_blp, calendar_blp, review_blp, stats_blp,
-                documents_blp, accountability_blp, ratings_blp):
+                documents_blp, accountability_blp, ratings_blp, rankings_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    api.register_blueprint(assessment_blp, url_prefix="/api/v1/assessment")
     app.register_blueprint(rating_page_blp)  # the public HTML rating page, /r/<window_key>
+    api.register_blueprint(complaints_blp, url_prefix="/api/v1")
+    app.register_blueprint(complaint_page_blp)  # the public complaint pages, /c/<window_key>, /complaints/…
 
 
 def register_request_hooks(app: Flask) -> None:

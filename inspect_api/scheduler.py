@@ -34,6 +34,8 @@ JOBS: dict[str, tuple[str, object]] = {
                                            CronTrigger(hour=0, minute=30, timezone=LOCAL_TZ)),
     "ratings.flag_overdue_follow_ups": ("inspect_api.ratings.services:flag_overdue_follow_ups",
                                         CronTrigger(hour=0, minute=40, timezone=LOCAL_TZ)),
+    "complaints.flag_overdue": ("inspect_api.complaints.jobs:flag_overdue_complaints",
+                                CronTrigger(hour=0, minute=50, timezone=LOCAL_TZ)),
     "documents.draft_monthly_bulletin": ("inspect_api.documents.jobs:draft_monthly_bulletin",
                                          CronTrigger(day=1, hour=7, minute=0, timezone=LOCAL_TZ)),
     "accountability.run_rules": ("inspect_api.accountability.services:nightly",

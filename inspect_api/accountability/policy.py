@@ -17,10 +17,12 @@ import yaml
 
 from inspect_api.accountability.rules import (
     ACTIONS,
+    GRADES,
     OUTCOME_KINDS,
     SUBJECTS,
     TRIGGER_SUBJECTS,
     TRIGGERS,
+    AnnualGrade,
     BottomRank,
     ConfirmedFindings,
     EscalationPolicy,
@@ -48,6 +50,7 @@ TRIGGER_PARAMS: dict[str, dict[str, bool]] = {
     "outcomes": {"outcome": True, "count": True, "window_days": True},
     "overdue_rectification": {},
     "bottom_rank": {"consecutive_months": True},
+    "annual_grade": {"grade": True},
 }
 
 
@@ -173,6 +176,8 @@ def _trigger(where: str, when, subject, problems: list[str]) -> Trigger | None:
                         f"(window_days must be an integer from 1 to {MAX_WINDOW_DAYS})")
     if "severity" in params and "severity" in allowed and params["severity"] not in SEVERITIES:
         problems.append(f"{at}.severity 须为 {list(SEVERITIES)} 之一 (unknown severity {params['severity']!r})")
+    if "grade" in params and "grade" in allowed and params["grade"] not in GRADES:
+        problems.append(f"{at}.grade 须为 {list(GRADES)} 之一 (unknown grade {params['grade']!r})")
     if "outcome" in params and "outcome" in allowed and params["outcome"] not in OUTCOME_KINDS:
         problems.append(f"{at}.outcome 须为 {list(OUTCOME_KINDS)} 之一 (unknown outcome {params['outcome']!r})")
     categories = params.get("categories")
@@ -202,6 +207,8 @@ def _trigger(where: str, when, subject, problems: list[str]) -> Trigger | None:
         return Outcomes(outcome=params["outcome"], count=params["count"], window_days=params["window_days"])
     if kind == "overdue_rectification":
         return OverdueRectification()
+    if kind == "annual_grade":
+        return AnnualGrade(grade=params["grade"])
     return BottomRank(consecutive_months=params["consecutive_months"])
 
 

@@ -26,6 +26,9 @@ How a rule fires, and why a proposal is never made twice for the same facts
 - `bottom_rank`: at each month the unit was named 末位, if it was also named in each of the
   `consecutive_months − 1` calendar months before (Dec → Jan runs across the year; a gap month breaks
   it); fired on the first day of the ranked month.
+- `annual_grade`: a unit's grade in the year's approved annual assessment (one fact per unit and year,
+  `grade:<unit>:<year>`, from the run in force), fired on the day it was approved; approving the same
+  grade again for the year proposes nothing new.
 - `Proposal.dedupe_key` is a SHA-256 of (rule id, subject type, subject id, the sorted fact ids) and of
   nothing else: neither the policy version, nor the rule's thresholds, nor the wording. The caller stores
   proposals and inserts only unknown keys, so evaluating again, later, or under a new policy version
@@ -62,6 +65,7 @@ ACTIONS = {
     "circulated_criticism": "通报批评",
     "head_talk": "约谈",
     "escalation": "督办升级",
+    "head_accountability": "追究单位主要负责人责任",
 }
 
 # Decisions already recorded against a member of staff, which the outcomes ladder counts.
@@ -136,10 +140,22 @@ class BottomRank:
     consecutive_months: int
 
 
-Trigger = FindingSeverity | ConfirmedFindings | FindingsInQuarter | Outcomes | OverdueRectification | BottomRank
+@dataclass(frozen=True)
+class AnnualGrade:
+    """Graded `grade` (excellent | pass | fail) in an approved annual assessment (年度考评)."""
+
+    kind: ClassVar[str] = "annual_grade"
+    facts: ClassVar[str] = "grades"
+    grade: str
+
+
+Trigger = FindingSeverity | ConfirmedFindings | FindingsInQuarter | Outcomes | OverdueRectification | BottomRank | \
+    AnnualGrade
 
 TRIGGERS: dict[str, type] = {t.kind: t for t in (FindingSeverity, ConfirmedFindings, FindingsInQuarter, Outcomes,
-                                                 OverdueRectification, BottomRank)}
+                                                 OverdueRectification, BottomRank, AnnualGrade)}
+# Grades of the annual assessment an approved run can give (assessment.rules; 不予评定 is no grade).
+GRADES = {"excellent": "优秀", "pass": "合格", "fail": "不合格"}
 TRIGGER_LABELS = {
     "finding_severity": "单个问题达到严重程度",
     "confirmed_findings": "一定期限内被确认问题次数",
@@ -147,6 +163,7 @@ TRIGGER_LABELS = {
     "outcomes": "一定期限内受到处理的次数",
     "overdue_rectification": "整改逾期",
     "bottom_rank": "连续排名末位",
+    "annual_grade": "年度考评等次",
 }
 # Whom a trigger can be about: the facts name a unit only (overdue, bottom rank), or staff only (outcomes).
 TRIGGER_SUBJECTS = {
@@ -156,6 +173,7 @@ TRIGGER_SUBJECTS = {
     "outcomes": ("staff",),
     "overdue_rectification": ("unit",),
     "bottom_rank": ("unit",),
+    "annual_grade": ("unit",),
 }
 
 
@@ -251,6 +269,22 @@ class BottomRankFact:
 
 
 @dataclass(frozen=True)
+class GradeFact:
+    """A unit's grade in the approved annual assessment of a year (one per unit and year: the run in force).
+    `head` (the unit's head, for the wording) takes no part in the fact's identity."""
+
+    unit_id: Id
+    year: int
+    grade: str
+    approved_on: date  # local date
+    head: str | None = field(default=None, compare=False)
+
+    @property
+    def fact_id(self) -> str:
+        return f"grade:{self.unit_id}:{self.year:04d}"
+
+
+@dataclass(frozen=True)
 class Proposal:
     rule_id: str
     policy_version: int
@@ -288,6 +322,7 @@ class _Firing:
 def evaluate(policy: EscalationPolicy, *, as_of: date,
              findings: Iterable[FindingFact] = (), outcomes: Iterable[OutcomeFact] = (),
              overdue: Iterable[OverdueFact] = (), bottom_ranks: Iterable[BottomRankFact] = (),
+             grades: Iterable[GradeFact] = (),
              since: date | None = None,
              staff_names: Mapping[Id, str] | None = None,
              unit_names: Mapping[Id, str] | None = None) -> list[Proposal]:
@@ -299,6 +334,7 @@ def evaluate(policy: EscalationPolicy, *, as_of: date,
         "outcomes": _unique(o for o in outcomes if o.decided_on <= as_of),
         "overdue": _unique(o for o in overdue if o.due_on < as_of),
         "bottom_ranks": _unique(b for b in bottom_ranks if date(b.year, b.month, 1) <= as_of),
+        "grades": _unique(g for g in grades if g.approved_on <= as_of),
     }
     firings = [firing for rule in policy.rules
                for firing in _FIRE[rule.trigger.kind](rule, known[rule.trigger.facts])]
@@ -455,6 +491,14 @@ def _fire_bottom_rank(rule: Rule, ranks: list[BottomRankFact]) -> Iterator[_Firi
                               f" 连续 {n} 个月在督查通报中排名末位（{listed}）")
 
 
+def _fire_grade(rule: Rule, grades: list[GradeFact]) -> Iterator[_Firing]:
+    for g in grades:
+        if g.grade == rule.trigger.grade:
+            head = f"（主要负责人：{g.head}）" if g.head else ""
+            yield _Firing(rule, g.unit_id, g.approved_on, (g,),
+                          f" {g.year}年度考评等次为{GRADES.get(g.grade, g.grade)}{head}")
+
+
 _FIRE: dict[str, Callable[[Rule, list], Iterator[_Firing]]] = {
     "finding_severity": _fire_severity,
     "confirmed_findings": _fire_confirmed,
@@ -462,6 +506,7 @@ _FIRE: dict[str, Callable[[Rule, list], Iterator[_Firing]]] = {
     "outcomes": _fire_outcomes,
     "overdue_rectification": _fire_overdue,
     "bottom_rank": _fire_bottom_rank,
+    "annual_grade": _fire_grade,
 }
 
 

@@ -67,7 +67,7 @@ def _facts() -> dict:
                                   observed_on=local(when).date())
                 for fid, staff, unit, sev, cat, status, when in db.session.execute(
                     sa.select(Finding.id, Finding.staff_id, Finding.unit_id, Finding.severity, Finding.category,
-                              Finding.status, observed).join(Visit, Visit.id == Finding.visit_id)
+                              Finding.status, observed).outerjoin(Visit, Visit.id == Finding.visit_id)  # complaints: no visit
                     .where(Finding.status == "confirmed"))]
     outcomes = [rules.OutcomeFact(id=cid, staff_id=sid, kind=kind, decided_on=local(on).date())
                 for cid, sid, kind, on in db.session.execute(
@@ -76,7 +76,8 @@ def _facts() -> dict:
     overdue = [rules.OverdueFact(finding_id=fid, unit_id=uid, due_on=due) for fid, uid, due in db.session.execute(
         sa.select(Rectification.finding_id, Rectification.unit_id, Rectification.due_on)
         .where(Rectification.flagged_overdue_at.is_not(None)))]
-    return {"findings": findings, "outcomes": outcomes, "overdue": overdue, "bottom_ranks": _bottom_ranks()}
+    return {"findings": findings, "outcomes": outcomes, "overdue": overdue, "bottom_ranks": _bottom_ranks(),
+            "grades": _grades()}
 
 
 def _bottom_ranks() -> list[rules.BottomRankFact]:
@@ -93,6 +94,19 @@ def _bottom_ranks() -> list[rules.BottomRankFact]:
         out += [rules.BottomRankFact(unit_id=ids[name], year=start.year, month=start.month)
                 for name in ctx.get("bottom", []) if name in ids]
     return out
+
+
+def _grades() -> list[rules.GradeFact]:
+    """Each unit's grade in the approved annual assessment of each year (the run in force)."""
+    from inspect_api.assessment.models import GradeRun, UnitGrade
+
+    return [rules.GradeFact(unit_id=unit_id, year=year, grade=grade, approved_on=local(approved_at).date(),
+                            head=" ".join(x for x in (head_name, head_title) if x) or None)
+            for unit_id, year, grade, approved_at, head_name, head_title in db.session.execute(
+                sa.select(UnitGrade.unit_id, UnitGrade.year, UnitGrade.grade, GradeRun.approved_at, Unit.head_name,
+                          Unit.head_title)
+                .join(GradeRun, GradeRun.id == UnitGrade.run_id).join(Unit, Unit.id == UnitGrade.unit_id)
+                .where(GradeRun.status == "approved", UnitGrade.grade.in_(list(rules.GRADES))))]
 
 
 def run_rules(actor=None) -> list[Proposal]:
@@ -191,9 +205,11 @@ def open_case(data: dict, actor) -> ReferralCase:
     finding_ids = list(dict.fromkeys([*(str(i) for i in data.get("finding_ids") or []),
                                       *(f.split(":", 1)[1] for p in proposals for f in p.fact_ids
                                         if f.startswith("finding:"))]))
-    if not finding_ids:
-        raise Unprocessable("至少需要一项已确认的问题 (at least one confirmed finding)",
-                            {"fields": {"finding_ids": ["required"]}})
+    if not finding_ids and not proposals:
+        # A proposal is grounds of its own (an annual grade, a bottom rank, an earlier outcome); on the
+        # office's own motion a case rests on confirmed findings.
+        raise Unprocessable("至少需要一项已确认的问题或一条问责建议 (a confirmed finding or a proposal)",
+                            {"fields": {"finding_ids": ["required without proposal_ids"]}})
     found = dict(db.session.execute(sa.select(Finding.id, Finding.status).where(Finding.id.in_(finding_ids))).all())
     bad = [i for i in finding_ids if found.get(i) != "confirmed"]
     if bad:
@@ -309,7 +325,7 @@ def history(subject_type: str, subject_id: int) -> list[dict]:
                "detail": f"{cat} ({sev}) {desc or ''}".strip()}
               for fid, cat, sev, desc, when in db.session.execute(
                   sa.select(Finding.id, Finding.category, Finding.severity, Finding.description, observed)
-                  .join(Visit, Visit.id == Finding.visit_id)
+                  .outerjoin(Visit, Visit.id == Finding.visit_id)
                   .where(column == subject_id, Finding.status == "confirmed"))]
     events += [{"on": local(p.created_at).date(), "kind": "proposal", "label": rules.ACTIONS.get(p.action, p.action),
                 "id": p.id, "detail": f"{p.reason} [{p.status}]"}

@@ -122,26 +122,24 @@ def _period_filter(start: date, end: date, under: int | None):
     return cond
 
 
-def _unit_results(start: date, end: date, under: int | None, by_severity: dict) -> list[rules.UnitResult]:
-    cost = sa.case((Finding.points > 0, Finding.points),
-                   *[(Finding.severity == k, v) for k, v in by_severity.items()], else_=0)
-    confirmed = sa.and_(Finding.status == "confirmed")
-    stmt = (sa.select(Visit.unit_id, Unit.name,
-                      sa.func.count(Finding.id).filter(confirmed),
-                      sa.func.coalesce(sa.func.sum(cost).filter(confirmed), 0))
-            .select_from(Visit).join(Unit, Unit.id == Visit.unit_id)
-            .outerjoin(Finding, Finding.visit_id == Visit.id)
-            .where(*_period_filter(start, end, under)).group_by(Visit.unit_id, Unit.name))
-    return [rules.UnitResult(unit_id=u, unit_name=name, findings=n, deduction=float(d))
-            for u, name, n, d in db.session.execute(stmt)]
+def _complaint_period_filter(start: date, end: date, under: int | None):
+    """Findings from substantiated complaints (no visit) count in the period they were made in, i.e.
+    when their complaint was closed."""
+    cond = [Finding.complaint_id.is_not(None), Finding.created_at >= _instant(start),
+            Finding.created_at < _instant(end + timedelta(days=1))]
+    if under:
+        root = db.session.get(Unit, under)
+        cond.append(Finding.unit_id.in_(sa.select(Unit.id).where(Unit.path.startswith(root.path if root else "/none/"))))
+    return cond
 
 
 def bulletin_data(selection: dict, policy: dict) -> dict:
     """The figures of a supervision bulletin, aggregated in the database: the totals and categories are
-    the statistics API's own summary (so the bulletin and the dashboards never disagree), the ranking
-    scores units by the policy's deductions."""
+    the statistics API's own summary, the ranking and the bottom (末位) the rankings module's (so the
+    bulletin, the dashboards and the rankings API never disagree)."""
     from types import SimpleNamespace
 
+    from inspect_api.rankings import services as rankings
     from inspect_api.stats import rules as stats_rules
     from inspect_api.stats import services as stats
 
@@ -152,18 +150,19 @@ def bulletin_data(selection: dict, policy: dict) -> dict:
                                                                            "under": under})
     now, before = figures["current"], figures["previous"]
     prev = stats_rules.compared_period(stats_rules.Period(start, end))
-    previous = rules.rank(_unit_results(prev.start, prev.end, under, cfg["deduction_by_severity"]),
-                          cfg["score_base"])
-    ranking = rules.rank(_unit_results(start, end, under, cfg["deduction_by_severity"]), cfg["score_base"],
-                         {r["unit_id"]: r["rank"] for r in previous})
-    best, bottom = rules.best_and_bottom(ranking, cfg["score_base"], cfg["best_count"], cfg["bottom_count"])
+    section = rankings.bulletin_section(start, end, under, best_count=cfg["best_count"],
+                                        with_staff=cfg["ranking"] and cfg["bottom_staff"])
+    if not cfg["ranking"]:  # the section is left out: nobody is ranked or named in this bulletin
+        section |= {"ranking": [], "best": [], "bottom": [], "bottom_staff": []}
     typical = selection.get("typical_finding_ids")
     if typical is None:
         sev_order = sa.case({"severe": 0, "serious": 1, "minor": 2}, value=Finding.severity)
         typical = list(db.session.scalars(
-            sa.select(Finding.id).join(Visit, Visit.id == Finding.visit_id)
-            .where(Finding.status == "confirmed", *_period_filter(start, end, under))
-            .order_by(sev_order, Finding.points.desc(), Visit.submitted_at, Finding.id).limit(cfg["typical_cases"])))
+            sa.select(Finding.id).outerjoin(Visit, Visit.id == Finding.visit_id)
+            .where(Finding.status == "confirmed", sa.or_(sa.and_(*_period_filter(start, end, under)),
+                                                         sa.and_(*_complaint_period_filter(start, end, under))))
+            .order_by(sev_order, Finding.points.desc(), sa.func.coalesce(Visit.submitted_at, Finding.created_at),
+                      Finding.id).limit(cfg["typical_cases"])))
     now_cat, prev_cat = now["confirmed"]["by_category"], before["confirmed"]["by_category"]
     return {
         "period_label": rules.period_label(start, end),
@@ -176,8 +175,9 @@ def bulletin_data(selection: dict, policy: dict) -> dict:
                         for code, label in CATEGORIES.items() if now_cat.get(code) or prev_cat.get(code)],
         "by_severity": [{"label": label, "count": now["confirmed"]["by_severity"].get(code, 0)}
                         for code, label in SEVERITIES.items()],
-        "ranking": ranking, "best": best, "bottom": bottom,
-        "commended_units": [r["unit_name"] for r in ranking if r["findings"] == 0],
+        "ranking": section["ranking"], "best": section["best"], "bottom": section["bottom"],
+        "bottom_staff": section["bottom_staff"], "ranking_method": section["ranking_method"],
+        "bottom_note": section["bottom_note"], "commended_units": section["commended_units"],
         "typical_finding_ids": typical,
     }
 
@@ -208,7 +208,13 @@ def build(doc, policy: dict, *, today: date) -> dict:
                            if e.get("staff_id") in staff else None} for e in sel["entries"]]
     else:
         data = bulletin_data(sel, policy)
-        ctx |= {k: v for k, v in data.items() if k not in ("typical_finding_ids", "previous_label")}
+        ctx |= {k: v for k, v in data.items() if k not in ("typical_finding_ids", "previous_label", "bottom_staff")}
+        # staff named at the bottom, as the policy names staff in bulletins (the full name stays out of
+        # the frozen context when the policy says 张某)
+        ctx["bottom_staff"] = [{"unit_id": p["unit_id"], "unit_name": p["unit_name"],
+                                "staff_label": staff_label(naming, name=p["name"], badge_no=p["badge_no"],
+                                                           window_no=p["window_no"])}
+                               for p in data["bottom_staff"]]
         ctx["typical_cases"] = finding_items(data["typical_finding_ids"], naming)
         ctx["previous_label"] = data["previous_label"]
     return ctx
@@ -235,7 +241,7 @@ def _referral(case_id: int, naming: str) -> dict:
 def named_units(ctx: dict) -> set[int]:
     """The units a document names (their liaisons may read it once issued)."""
     ids = {i["unit_id"] for key in ("items", "typical_cases") for i in ctx.get(key, [])}
-    ids |= {r["unit_id"] for r in ctx.get("ranking", []) if r.get("unit_id")}
+    ids |= {r["unit_id"] for key in ("ranking", "bottom_staff") for r in ctx.get(key, []) if r.get("unit_id")}
     return ids
 
 

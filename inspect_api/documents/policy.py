@@ -6,17 +6,15 @@ from pathlib import Path
 
 import yaml
 
-from inspect_api.checklists.rules import SEVERITIES
 from inspect_api.documents.formatting import StaffNaming
 from inspect_api.documents.rules import KIND_LABELS
 from inspect_api.review.policy import PolicyError
 
 KEYS = {"issuer", "addressee", "cc", "printed_by", "staff_naming", "bulletin"}
-BULLETIN_KEYS = {"score_base", "deduction_by_severity", "best_count", "bottom_count", "typical_cases"}
-
-
-def _num(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+BULLETIN_KEYS = {"ranking", "bottom_staff", "best_count", "typical_cases"}
+# The bulletin's scoring moved to the rankings policy (one scoring for the API and the bulletin).
+MOVED = {"score_base": "rankings.yaml（满分固定为100）", "deduction_by_severity": "rankings.yaml deduction_by_severity",
+         "bottom_count": "rankings.yaml units.bottom"}
 
 
 def parse(text: str, source: str) -> dict:
@@ -42,15 +40,16 @@ def parse(text: str, source: str) -> dict:
     if not isinstance(naming, dict) or set(naming) != set(KIND_LABELS) or not set(naming.values()) <= valid:
         problems.append(f"staff_naming 须为每类公文 {sorted(KIND_LABELS)} 给出 {sorted(valid)} 之一")
     bulletin = data.get("bulletin")
-    if not isinstance(bulletin, dict) or set(bulletin) != BULLETIN_KEYS:
+    moved = sorted(set(bulletin) & set(MOVED)) if isinstance(bulletin, dict) else []
+    for key in moved:
+        problems.append(f"bulletin.{key} 已移至 {MOVED[key]} (moved to the rankings policy)")
+    if not isinstance(bulletin, dict) or set(bulletin) - set(moved) != BULLETIN_KEYS:
         problems.append(f"bulletin 须有 {sorted(BULLETIN_KEYS)}")
     else:
-        by_sev = bulletin["deduction_by_severity"]
-        if not isinstance(by_sev, dict) or set(by_sev) != set(SEVERITIES) or not all(map(_num, by_sev.values())):
-            problems.append("bulletin.deduction_by_severity 须为每档严重程度给出非负数")
-        if not _num(bulletin["score_base"]) or bulletin["score_base"] <= 0:
-            problems.append("bulletin.score_base 须为正数")
-        for key in ("best_count", "bottom_count", "typical_cases"):
+        for key in ("ranking", "bottom_staff"):
+            if not isinstance(bulletin[key], bool):
+                problems.append(f"bulletin.{key} 须为 true 或 false")
+        for key in ("best_count", "typical_cases"):
             if not isinstance(bulletin[key], int) or isinstance(bulletin[key], bool) or not 0 <= bulletin[key] <= 50:
                 problems.append(f"bulletin.{key} 须为 0–50 的整数")
     if problems:

@@ -1,4 +1,5 @@
-"""Pure rules of the documents: the workflow's transitions, the bulletin's scores and ranking.
+"""Pure rules of the documents: the workflow's transitions and the period a bulletin names (its ranking
+comes from `inspect_api.rankings`).
 
     draft ──approve (another office user)──▶ approved ──issue──▶ issuing ──(final PDF rendered)──▶ issued
       ▲                                          │
@@ -6,9 +7,6 @@
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from inspect_api.errors import Forbidden, InvalidTransition
 
@@ -36,45 +34,6 @@ def check_approver(approver_id: int, author_id: int | None) -> None:
     """A document is approved by a second office user, never by its author (四眼)."""
     if author_id is not None and approver_id == author_id:
         raise Forbidden("公文须由起草人以外的人审批 (approved by someone other than its author)", code="own_document")
-
-
-@dataclass(frozen=True)
-class UnitResult:
-    unit_id: int
-    unit_name: str
-    findings: int          # confirmed findings in the period
-    deduction: float
-
-
-def deduction(points: int, severity: str, by_severity: Mapping[str, float]) -> float:
-    """What one confirmed finding costs its unit: its checklist points, else the policy's by severity."""
-    return float(points) if points else float(by_severity.get(severity, 0))
-
-
-def rank(results: Iterable[UnitResult], base: float, previous_ranks: Mapping[int, int] | None = None) -> list[dict]:
-    """Scores (base − deductions) and standard competition ranks (1, 2, 2, 4): higher score first, then
-    fewer findings, then name (stable). `change` is previous rank − this rank (positive: moved up),
-    None when the unit was not ranked before."""
-    previous_ranks = previous_ranks or {}
-    rows = sorted(results, key=lambda r: (-(base - r.deduction), r.findings, r.unit_name, r.unit_id))
-    out: list[dict] = []
-    for i, r in enumerate(rows):
-        score = round(base - r.deduction, 1)
-        rank_no = out[-1]["rank"] if out and out[-1]["score"] == score and out[-1]["findings"] == r.findings \
-            else i + 1
-        prev = previous_ranks.get(r.unit_id)
-        out.append({"rank": rank_no, "unit_id": r.unit_id, "unit_name": r.unit_name, "score": score,
-                    "findings": r.findings, "change": None if prev is None else prev - rank_no})
-    return out
-
-
-def best_and_bottom(ranking: list[dict], base: float, best_count: int, bottom_count: int) -> tuple[list[str], list[str]]:
-    """The best are the top `best_count`; the bottom (末位) are the last `bottom_count` among units that
-    lost points — a unit with a clean sheet is never named at the bottom, and none is both."""
-    best = [r["unit_name"] for r in ranking[:best_count]]
-    losers = [r for r in ranking if r["score"] < base and r["unit_name"] not in best]
-    bottom = [r["unit_name"] for r in losers[-bottom_count:]] if bottom_count else []
-    return best, bottom
 
 
 def period_label(start, end) -> str:

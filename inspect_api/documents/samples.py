@@ -178,6 +178,11 @@ RANKED_UNITS = [
 ]
 
 
+# 满意率 of the units with enough ratings for the rating component to count (the others print —).
+SATISFACTION = {"国家税务总局清川县税务局": 0.992, "清川县住房公积金管理中心": 0.985, "清川县公安局": 0.978,
+                "清川县政务服务中心办事大厅": 0.981, "清川县人力资源和社会保障局": 0.957, "清川县不动产登记中心": 0.912}
+
+
 def bulletin_context(photo_dir: Path | None = None, *, typical_cases: int | None = None) -> dict:
     """The October bulletin; `typical_cases=N` swaps the three worked cases for N generated ones."""
     return {
@@ -207,12 +212,16 @@ def bulletin_context(photo_dir: Path | None = None, *, typical_cases: int | None
             {"label": "较重", "count": 7},
             {"label": "严重", "count": 2},
         ],
+        "ranking_method": "综合得分由明查暗访得分（100分减去已确认问题扣分）和群众评价得分（好差评平均分折算百分制，"
+                          "评价满20条的单位计入）按0.7∶0.3的权重加权计算，评价条数不足的单位按明查暗访得分计。",
         "ranking": [
-            {"rank": i, "unit_name": name, "score": score, "findings": findings, "change": change}
+            {"rank": i, "unit_name": name, "score": score, "findings": findings, "change": change,
+             "satisfaction_rate": SATISFACTION.get(name)}
             for i, (name, score, findings, change) in enumerate(RANKED_UNITS, start=1)
         ],
         "best": ["国家税务总局清川县税务局", "清川县住房公积金管理中心", "清川县公安局"],
         "bottom": ["清川县不动产登记中心"],
+        "bottom_staff": [{"unit_name": "清川县不动产登记中心", "staff_label": "刘某"}],
         "typical_cases": _items(photo_dir) if typical_cases is None else many_cases(typical_cases, photo_dir),
         "commended_units": ["国家税务总局清川县税务局", "清川县住房公积金管理中心", "清川县公安局"],
         "closing_paragraphs": [

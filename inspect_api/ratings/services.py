@@ -66,9 +66,11 @@ def new_token(key: str) -> str:
     return rules.make_token(_secret(), key, int(clock.now().timestamp()))
 
 
-def _throttle(kind: str, value: str, period_s: int, limit: int, now: datetime) -> str:
+def _throttle(kind: str, value: str, period_s: int, limit: int, now: datetime,
+              message: str = "评价过于频繁, 请稍后再试 (too many ratings)") -> str:
     """Refuse with 429 when the bucket already holds `limit` accepted ratings; else count this one.
-    (A refusal rolls back, so only accepted ratings are counted.)"""
+    (A refusal rolls back, so only accepted ratings are counted.) Complaints count in the same table
+    under kinds of their own."""
     epoch = int(now.timestamp())
     bucket = epoch // period_s
     key = rules.throttle_key(_secret(), kind, value, bucket)
@@ -79,9 +81,25 @@ def _throttle(kind: str, value: str, period_s: int, limit: int, now: datetime) -
         .returning(table.c.count)).scalar_one()
     if count > limit:
         retry = (bucket + 1) * period_s - epoch
-        raise TooManyRequests("评价过于频繁, 请稍后再试 (too many ratings)", {"retry_after": retry, "limit": kind},
+        raise TooManyRequests(message, {"retry_after": retry, "limit": kind},
                               headers={"Retry-After": str(max(retry, 1))})
     return key
+
+
+def use_token(token: str, issued: int, minutes: int, now: datetime,
+              message: str = "该评价已提交过, 请勿重复提交 (form already submitted)") -> None:
+    """Spend a one-time form token: 409 `replayed` when it was used before. Only its hash is kept, until
+    it would have expired anyway; expired tokens and rate-limit buckets are purged on the way."""
+    table = RatingToken.__table__
+    db.session.execute(sa.delete(table).where(table.c.expires_at < now))
+    db.session.execute(sa.delete(RatingThrottle.__table__).where(RatingThrottle.__table__.c.expires_at < now))
+    fresh = db.session.execute(
+        _insert(table).values(token_hash=rules.token_hash(token),
+                              expires_at=datetime.fromtimestamp(issued, now.tzinfo)
+                              + timedelta(minutes=minutes, seconds=60))
+        .on_conflict_do_nothing(index_elements=["token_hash"]).returning(table.c.token_hash)).scalar_one_or_none()
+    if fresh is None:
+        raise Conflict(message, code="replayed")
 
 
 def submit_public(key: str, token: str, score, reasons, comment, device: str | None) -> Rating:
@@ -92,16 +110,7 @@ def submit_public(key: str, token: str, score, reasons, comment, device: str | N
     issued = rules.check_token(_secret(), key, token, int(now.timestamp()), pol.token_minutes * 60,
                                pol.min_fill_seconds)
     value = rules.validate(score, reasons, comment)
-    table = RatingToken.__table__
-    db.session.execute(sa.delete(table).where(table.c.expires_at < now))
-    db.session.execute(sa.delete(RatingThrottle.__table__).where(RatingThrottle.__table__.c.expires_at < now))
-    fresh = db.session.execute(
-        _insert(table).values(token_hash=rules.token_hash(token),
-                              expires_at=datetime.fromtimestamp(issued, now.tzinfo)
-                              + timedelta(minutes=pol.token_minutes, seconds=60))
-        .on_conflict_do_nothing(index_elements=["token_hash"]).returning(table.c.token_hash)).scalar_one_or_none()
-    if fresh is None:
-        raise Conflict("该评价已提交过, 请勿重复提交 (form already submitted)", code="replayed")
+    use_token(token, issued, pol.token_minutes, now)
     _throttle("window", f"{unit.id}:{window_no}", 60, pol.window_per_minute, now)
     if device:
         _throttle("device", device, 3600, pol.device_per_hour, now)

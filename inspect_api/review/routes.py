@@ -29,7 +29,8 @@ class QueueSchema(BaseSchema):
 
 
 class QueueItemSchema(FindingSchema):
-    visit_id = fields.String()
+    visit_id = fields.String(allow_none=True, metadata={"description": "none when it comes from a complaint"})
+    complaint_id = fields.Integer(allow_none=True, metadata={"description": "the substantiated complaint (投诉)"})
     unit_id = fields.Integer()
 
 
@@ -53,6 +54,8 @@ class UnitFindingSchema(BaseSchema):
     category = fields.String()
     severity = fields.String()
     status = fields.String()
+    complaint_id = fields.Integer(allow_none=True, metadata={"description": "the substantiated complaint it comes from"})
+    complaint_url = fields.String(allow_none=True, metadata={"description": "that complaint, as the unit may read it"})
     unit_id = fields.Integer()
     staff_id = fields.Integer(allow_none=True)
     badge_no = fields.String(allow_none=True)

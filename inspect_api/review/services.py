@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from inspect_api.audit import services as audit
 from inspect_api.core import clock
 from inspect_api.db import db
-from inspect_api.errors import DomainError, NotFound
+from inspect_api.errors import DomainError, InvalidTransition, NotFound
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
 from inspect_api.review import rules
@@ -25,12 +25,13 @@ def _snapshot(f: Finding) -> dict:
 
 def queue(args: dict) -> sa.Select:
     status = args.get("status", "pending_review")
-    stmt = (sa.select(Finding).join(Visit, Visit.id == Finding.visit_id)
+    # outer join: findings from substantiated complaints have no visit
+    stmt = (sa.select(Finding).outerjoin(Visit, Visit.id == Finding.visit_id)
             .where(Finding.status == status)
-            .order_by(Visit.submitted_at, Finding.created_at, Finding.id))
+            .order_by(sa.func.coalesce(Visit.submitted_at, Finding.created_at), Finding.created_at, Finding.id))
     if status == "pending_review":
         # a visit sent back is being edited: its findings wait until it is submitted again
-        stmt = stmt.where(Visit.status == "submitted")
+        stmt = stmt.where(sa.or_(Visit.status == "submitted", Finding.visit_id.is_(None)))
     for key in ("category", "severity", "unit_id"):
         if args.get(key):
             stmt = stmt.where(getattr(Finding, key) == args[key])
@@ -63,14 +64,19 @@ def _liaisons_for(unit_id: int) -> list[int]:
 
 
 def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool = True) -> Finding:
-    visit = db.session.get(Visit, finding.visit_id)
-    rules.check_four_eyes(actor.id, visit.team, visit.created_by)
+    visit = db.session.get(Visit, finding.visit_id) if finding.visit_id else None  # None: from a complaint
+    if visit is not None:
+        rules.check_four_eyes(actor.id, visit.team, visit.created_by)
     new_status = rules.next_status(finding.status, decision)
+    if visit is None and decision.action == "send_back":
+        raise InvalidTransition("该问题由投诉查实而来，没有检查记录可退回 (no visit to send back)",
+                                {"status": finding.status, "action": "send_back", "source": finding.source},
+                                code="no_visit")
     before = _snapshot(finding)
     finding.status = new_status
     if decision.action == "adjust_severity":
         finding.severity = decision.severity
-    if decision.action == "send_back" and visit.status == "submitted":
+    if decision.action == "send_back" and visit is not None and visit.status == "submitted":
         visit.status = "draft"  # the inspectors add evidence and submit again
         visit.version += 1
         audit.record("visit.reopen", "visit", visit.id, actor=actor, before={"status": "submitted"},
@@ -220,8 +226,13 @@ def unit_finding_view(f: Finding) -> dict:
     photos = db.session.scalars(sa.select(Evidence.id).where(
         Evidence.visit_id == f.visit_id, sa.or_(Evidence.finding_id == f.id,
                                                 sa.and_(Evidence.item_code.is_not(None),
-                                                        Evidence.item_code == f.item_code)))).all()
+                                                        Evidence.item_code == f.item_code)))).all() \
+        if f.visit_id else []
     return {"id": f.id, "category": f.category, "severity": f.severity, "status": f.status,
+            # a substantiated complaint is the evidence of its finding (the unit reads it at this address);
+            # the source is not shown otherwise (that a mystery shopper came is not the unit's to know)
+            "complaint_id": f.complaint_id,
+            "complaint_url": f"/api/v1/unit/complaints/{f.complaint_id}" if f.complaint_id else None,
             "unit_id": f.unit_id, "staff_id": f.staff_id, "badge_no": f.badge_no, "window_no": f.window_no,
             "observed_at": f.observed_at, "description": f.description,
             "photos": [f"/api/v1/evidence/{pid}/watermarked" for pid in photos],
@@ -378,8 +389,9 @@ def get_appeal(appeal_id: int, *, lock: bool = False) -> Appeal:
 
 def decide_appeal(appeal: Appeal, action: str, reason: str | None, actor) -> Appeal:
     finding = get_finding(appeal.finding_id, lock=True)
-    visit = db.session.get(Visit, finding.visit_id)
-    rules.check_four_eyes(actor.id, visit.team, visit.created_by)
+    visit = db.session.get(Visit, finding.visit_id) if finding.visit_id else None
+    if visit is not None:
+        rules.check_four_eyes(actor.id, visit.team, visit.created_by)
     new_status = rules.decide_appeal(appeal.status, action, reason)
     appeal.status, appeal.decided_by, appeal.decided_at, appeal.decision_reason = (new_status, actor.id,
                                                                                    clock.now(), reason)

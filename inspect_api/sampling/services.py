@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from inspect_api.assessment.services import latest_grades
 from inspect_api.audit import services as audit
 from inspect_api.auth.models import User
+from inspect_api.complaints import services as complaint_services
 from inspect_api.core import clock
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
@@ -165,9 +167,15 @@ def build_inputs(plan: SamplingPlan, now: datetime):
         sa.select(Visit.unit_id, sa.func.count()).where(Visit.status == "submitted", Visit.submitted_at >= year_start)
         .group_by(Visit.unit_id)).all())
     default_hours = rules.parse_opening_hours(plan.default_opening_hours)
+    # substantiated complaints (投诉查实) closed within the complaints policy's window
+    complaints = complaint_services.substantiated_counts(
+        now - timedelta(days=complaint_services.policy().sampling_window_days))
+    # 1 when the unit's latest approved annual grade (年度考评) is 不合格
+    poor = {uid for uid, grade in latest_grades().items() if grade == "fail"}
     unit_infos = [rules.UnitInfo(
         id=u.id, stratum=department(u) if plan.stratify_by_department else None,
-        weight_factors={"confirmed_findings": int(findings.get(u.id, 0))},
+        weight_factors={"confirmed_findings": int(findings.get(u.id, 0)), "poor_grade": int(u.id in poor),
+                        "complaints": int(complaints.get(u.id, 0))},
         opening_hours=rules.parse_opening_hours(u.opening_hours) if u.opening_hours else default_hours,
         excluded=u.id in excluded,
         due=bool(plan.min_visits_per_year and visits_this_year.get(u.id, 0) < plan.min_visits_per_year),

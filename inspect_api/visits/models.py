@@ -19,7 +19,7 @@ VISIT_STATUS = sa.Enum("draft", "submitted", name="visit_status", native_enum=Fa
                        length=16)
 SEVERITY = sa.Enum("minor", "serious", "severe", name="severity", native_enum=False, create_constraint=True,
                    length=16)
-FINDING_SOURCE = sa.Enum("item", "manual", "badge", "shopper", name="finding_source", native_enum=False,
+FINDING_SOURCE = sa.Enum("item", "manual", "badge", "shopper", "complaint", name="finding_source", native_enum=False,
                          create_constraint=True, length=16)
 
 
@@ -93,7 +93,9 @@ class Finding(TimestampMixin, db.Model):
     __tablename__ = "findings"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    visit_id: Mapped[str] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    # Where the finding comes from: a visit, or a substantiated complaint (投诉查实), never both.
+    visit_id: Mapped[str | None] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
     source: Mapped[str] = mapped_column(FINDING_SOURCE)
     item_code: Mapped[str | None] = mapped_column(sa.String(32))
     category: Mapped[str] = mapped_column(sa.String(32), index=True)
@@ -108,6 +110,8 @@ class Finding(TimestampMixin, db.Model):
     observed_at: Mapped[datetime | None]
     description: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(16), default="draft", index=True)
+
+    __table_args__ = (sa.CheckConstraint("(visit_id IS NULL) <> (complaint_id IS NULL)", name="finding_origin"),)
 
 
 class Evidence(db.Model):

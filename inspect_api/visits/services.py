@@ -252,7 +252,8 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
 def _check_finding_ids(visit_id: str, ids: list[str]) -> None:
     if not ids:
         return
-    taken = db.session.scalars(sa.select(Finding.id).where(Finding.id.in_(ids), Finding.visit_id != visit_id)).all()
+    taken = db.session.scalars(sa.select(Finding.id).where(  # another visit's, or a complaint's (no visit)
+        Finding.id.in_(ids), sa.or_(Finding.visit_id != visit_id, Finding.visit_id.is_(None)))).all()
     if taken:
         raise Conflict("问题 id 已被其他检查记录使用 (finding id used by another visit)", {"finding_ids": taken},
                        code="finding_id_taken")

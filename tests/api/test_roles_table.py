@@ -115,6 +115,10 @@ EXPECTED: dict[str, set[str]] = {
     "GET /api/v1/ratings/summary": ED | {"leader", "unit_liaison"},
     "GET /api/v1/unit/rating-follow-ups": {"unit_liaison"},
     "POST /api/v1/unit/rating-follow-ups/<int:follow_up_id>/close": {"unit_liaison"},
+    "GET /api/v1/rankings/units": ED | {"leader", "unit_liaison"},
+    "GET /api/v1/rankings/units.csv": ED | {"leader", "unit_liaison"},
+    "GET /api/v1/rankings/staff": ED | {"leader"},
+    "GET /api/v1/rankings/staff.csv": ED | {"leader"},
 }
 for _entity in ("units", "staff", "service-items"):
     EXPECTED.update({
@@ -125,6 +129,50 @@ for _entity in ("units", "staff", "service-items"):
         f"POST /api/v1/org/{_entity}/<int:obj_id>/active": ED,
         f"GET /api/v1/org/{_entity}/<int:obj_id>/history": ED,
     })
+
+
+# 年度考评 (annual assessment): recipients' contact data for the office only; a liaison reads its own
+# units' approved grades.
+EXPECTED.update({
+    "POST /api/v1/assessment/recipients/import": ED,
+    "GET /api/v1/assessment/recipients": ED,
+    "GET /api/v1/assessment/survey-draws": ED | {"leader"},
+    "POST /api/v1/assessment/survey-draws": ED,
+    "GET /api/v1/assessment/survey-draws/<int:draw_id>": ED | {"leader"},
+    "POST /api/v1/assessment/survey-draws/<int:draw_id>/commit": ED,
+    "POST /api/v1/assessment/survey-draws/<int:draw_id>/draw": ED,
+    "GET /api/v1/assessment/survey-draws/<int:draw_id>/verify": ED | {"leader"},
+    "GET /api/v1/assessment/survey-draws/<int:draw_id>/recipients": ED,
+    "POST /api/v1/assessment/survey-draws/<int:draw_id>/responses": ED,
+    "GET /api/v1/assessment/grade-runs": ED | {"leader"},
+    "POST /api/v1/assessment/grade-runs": ED,
+    "GET /api/v1/assessment/grade-runs/<int:run_id>": ED | {"leader"},
+    "POST /api/v1/assessment/grade-runs/<int:run_id>/approve": ED,
+    "POST /api/v1/assessment/grade-runs/<int:run_id>/commendation": ED,
+    "GET /api/v1/assessment/grades": ED | {"leader"},
+    "GET /api/v1/assessment/units/<int:unit_id>/grades": ED | {"leader", "unit_liaison"},
+})
+
+# 投诉举报 (complaints): public pages and form, the office handles them (it alone sees who complained),
+# the unit investigates what was forwarded to it.
+EXPECTED.update({
+    "GET /c/<window_key>": {PUBLIC},
+    "GET /complaints/new": {PUBLIC},
+    "GET /complaints/status": {PUBLIC},
+    "POST /api/v1/public/complaints": {PUBLIC},
+    "GET /api/v1/public/complaints/<string:tracking_no>": {PUBLIC},
+    "GET /api/v1/complaints": ED,
+    "POST /api/v1/complaints": ED,
+    "GET /api/v1/complaints/<int:complaint_id>": ED,
+    "POST /api/v1/complaints/<int:complaint_id>/assign": ED,
+    "POST /api/v1/complaints/<int:complaint_id>/forward": ED,
+    "POST /api/v1/complaints/<int:complaint_id>/investigation": ED,
+    "POST /api/v1/complaints/<int:complaint_id>/answer": ED,
+    "POST /api/v1/complaints/<int:complaint_id>/close": ED,
+    "GET /api/v1/unit/complaints": {"unit_liaison"},
+    "GET /api/v1/unit/complaints/<int:complaint_id>": {"unit_liaison"},
+    "POST /api/v1/unit/complaints/<int:complaint_id>/report": {"unit_liaison"},
+})
 
 
 def _endpoints(app):

@@ -1,0 +1,702 @@
+"""Annual assessment services: recipients imported per unit and year, the survey draw (commit, draw,
+verify), anonymous responses, the score inputs of a unit for a period, grade runs (compute, approve with
+four eyes, then accountability proposals for 不合格 and commendation candidates for 优秀), exports.
+
+The pure parts (the draw, the grade and its explanation) are `rules`; this module loads and stores.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import re
+import secrets
+from collections import defaultdict
+from datetime import date
+
+import sqlalchemy as sa
+from flask import current_app
+
+from inspect_api.assessment import rules
+from inspect_api.assessment.models import (
+    GradeRun,
+    SurveyDraw,
+    SurveyRecipient,
+    SurveyResponse,
+    SurveySelection,
+    UnitGrade,
+)
+from inspect_api.audit import services as audit
+from inspect_api.core import clock
+from inspect_api.core.clock import LOCAL_TZ, local
+from inspect_api.db import db
+from inspect_api.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from inspect_api.org.models import Unit
+from inspect_api.ratings.models import Rating
+from inspect_api.sampling.rules import check_commitment, seed_commitment
+from inspect_api.stats.rules import Period
+from inspect_api.visits.models import Finding, Visit
+
+DRAW_LABELS = {"draft": "草稿", "committed": "已承诺种子", "drawn": "已抽取"}
+RUN_LABELS = {"draft": "待审批", "approved": "已审批", "superseded": "已被替代"}
+APPROVED_ONCE = ("approved", "superseded")
+
+
+def policy() -> rules.AssessmentPolicy:
+    return current_app.extensions["inspect_assessment_policy"]
+
+
+def _today() -> date:
+    return local(clock.now()).date()
+
+
+def year_period(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def _unit_names(ids) -> dict[int, Unit]:
+    ids = set(ids)
+    return {u.id: u for u in db.session.scalars(sa.select(Unit).where(Unit.id.in_(ids)))} if ids else {}
+
+
+# --- recipients (imported lists of service recipients) ------------------------------------------------
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{4,30}$")
+REFERENCE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _phone_cell(raw: str) -> str | None:
+    from inspect_api.org.imports import CellError
+
+    if not raw:
+        return None
+    if not PHONE_RE.match(raw):
+        raise CellError("电话只能包含数字、空格、- 和开头的 +，5–32 位")
+    return raw
+
+
+def _reference_cell(raw: str) -> str | None:
+    from inspect_api.org.imports import CellError
+
+    if not raw:
+        return None
+    if not REFERENCE_RE.match(raw):
+        raise CellError("编号只能包含字母、数字和 _ . : -，最长 64 位")
+    return raw
+
+
+def _recipient_columns():
+    from inspect_api.org.imports import Column, parse_code, text
+
+    return (
+        Column("unit_code", "单位编码", parse_code, ("unit", "unit code"), required=True),
+        Column("name", "姓名", text(64), ("服务对象", "name")),
+        Column("phone", "联系电话", _phone_cell, ("电话", "手机", "手机号", "phone")),
+        Column("reference", "服务对象编号", _reference_cell, ("reference", "ref", "办件编号", "对象编号")),
+    )
+
+
+def _phone_key(phone: str) -> str:
+    return re.sub(r"[ -]", "", phone)
+
+
+def recipient_key(phone: str | None, reference: str | None) -> str:
+    return f"ref:{reference}" if reference else f"tel:{_phone_key(phone or '')}"
+
+
+def parse_recipients(stream, filename: str) -> tuple[list[dict], list]:
+    """Rows of a recipients file (单位编码, 姓名, 联系电话, 服务对象编号), checked; (rows, errors)."""
+    from inspect_api.org.imports import FileRejected, RowError, map_headers, parse_row, read_table
+
+    columns = _recipient_columns()
+    rows: list[dict] = []
+    errors: list = []
+    seen: dict[tuple, int] = {}
+    units: dict[str, int | None] = {}
+    index = None
+    try:
+        for row_no, cells in read_table(stream, filename):
+            if index is None:
+                index, problems = map_headers(cells, columns, row_no)
+                if problems:
+                    return [], problems
+                if "phone" not in index and "reference" not in index:
+                    return [], [RowError(row_no, None, "须有“联系电话”或“服务对象编号”列")]
+                continue
+            values, problems = parse_row(row_no, cells, columns, index)
+            errors.extend(problems)
+            if problems:
+                continue
+            code = values["unit_code"]
+            if code not in units:
+                units[code] = db.session.scalar(sa.select(Unit.id).where(Unit.code == code))
+            if units[code] is None:
+                errors.append(RowError(row_no, index["unit_code"][1], f"单位编码 {code} 不存在"))
+                continue
+            if not values.get("phone") and not values.get("reference"):
+                errors.append(RowError(row_no, None, "联系电话与服务对象编号至少填写一项"))
+                continue
+            key = recipient_key(values.get("phone"), values.get("reference"))
+            if (units[code], key) in seen:
+                errors.append(RowError(row_no, None, f"与第 {seen[(units[code], key)]} 行是同一服务对象"))
+                continue
+            seen[(units[code], key)] = row_no
+            rows.append({"unit_id": units[code], "key": key, "name": values.get("name"),
+                         "phone": values.get("phone"), "reference": values.get("reference")})
+    except FileRejected as exc:
+        return [], [RowError(exc.row, None, exc.reason)]
+    if index is None:
+        errors.append(RowError(0, None, "文件是空的 (empty file)"))
+    return rows, errors
+
+
+def import_recipients(rows: list[dict], year: int, actor) -> dict:
+    """Upsert by (year, unit, key): new ones created, changed names or phones updated, the rest left alone."""
+    created = updated = unchanged = 0
+    for row in rows:
+        r = db.session.scalar(sa.select(SurveyRecipient).where(
+            SurveyRecipient.year == year, SurveyRecipient.unit_id == row["unit_id"], SurveyRecipient.key == row["key"]))
+        if r is None:
+            db.session.add(SurveyRecipient(year=year, imported_by=getattr(actor, "id", None), **row))
+            created += 1
+        elif (r.name, r.phone, r.reference) != (row["name"], row["phone"], row["reference"]):
+            r.name, r.phone, r.reference = row["name"], row["phone"], row["reference"]
+            updated += 1
+        else:
+            unchanged += 1
+    db.session.flush()
+    if created or updated:
+        # counts only: the trail is readable more widely than the contact data
+        audit.record("survey_recipients.import", "survey_recipients", year, actor=actor,
+                     after={"year": year, "created": created, "updated": updated, "unchanged": unchanged})
+    return {"year": year, "rows": len(rows), "created": created, "updated": updated, "unchanged": unchanged}
+
+
+def recipients(year: int, unit_id: int | None) -> sa.Select:
+    stmt = sa.select(SurveyRecipient).where(SurveyRecipient.year == year)
+    if unit_id:
+        stmt = stmt.where(SurveyRecipient.unit_id == unit_id)
+    return stmt.order_by(SurveyRecipient.unit_id, SurveyRecipient.id)
+
+
+# --- survey draws --------------------------------------------------------------------------------------
+
+def draw_snapshot(d: SurveyDraw) -> dict:
+    return {"year": d.year, "source": d.source, "per_unit": d.per_unit, "unit_ids": d.unit_ids, "status": d.status}
+
+
+def create_draw(data: dict, actor) -> SurveyDraw:
+    pol = policy()
+    per_unit = data.get("per_unit") or pol.per_unit
+    if per_unit < pol.min_raters:
+        raise Unprocessable(f"每单位至少抽取 {pol.min_raters} 人 (at least min_raters per unit)",
+                            {"fields": {"per_unit": [f"at least {pol.min_raters}"]}})
+    unit_ids = data.get("unit_ids") or None
+    if unit_ids:
+        unit_ids = sorted(set(unit_ids))
+        known = set(db.session.scalars(sa.select(Unit.id).where(Unit.id.in_(unit_ids))))
+        unknown = [u for u in unit_ids if u not in known]
+        if unknown:
+            raise Unprocessable("单位不存在 (unknown units)", {"fields": {"unit_ids": [f"{u}: unknown" for u in unknown]}})
+    d = SurveyDraw(year=data["year"], source=data["source"], per_unit=per_unit, unit_ids=unit_ids, status="draft",
+                   created_by=actor.id)
+    db.session.add(d)
+    db.session.flush()
+    audit.record("survey_draw.create", "survey_draw", d.id, actor=actor, after=draw_snapshot(d))
+    return d
+
+
+def get_draw(draw_id: int, *, lock: bool = False) -> SurveyDraw:
+    d = db.session.get(SurveyDraw, draw_id, with_for_update=lock or None)
+    if d is None:
+        raise NotFound("评议抽取不存在 (no such survey draw)")
+    return d
+
+
+def commit_draw(d: SurveyDraw, actor) -> SurveyDraw:
+    """Fix the secret seed and publish its SHA-256; committing again answers the same commitment."""
+    if d.status != "draft":
+        return d
+    d.seed = secrets.token_hex(32)
+    d.seed_commitment = seed_commitment(d.seed)
+    d.status, d.committed_at = "committed", clock.now()
+    db.session.flush()
+    audit.record("survey_draw.commit", "survey_draw", d.id, actor=actor, after={"seed_commitment": d.seed_commitment})
+    return d
+
+
+def effective_seed(d: SurveyDraw) -> str:
+    return d.seed + (f":{d.public_entropy}" if d.public_entropy else "")
+
+
+def _pool_unit_ids(d: SurveyDraw) -> list[int]:
+    if d.unit_ids:
+        return list(d.unit_ids)
+    return list(db.session.scalars(sa.select(Unit.id).where(Unit.is_active.is_(True),
+                                                            Unit.kind.in_(policy().unit_kinds)).order_by(Unit.id)))
+
+
+def build_survey_inputs(d: SurveyDraw) -> tuple[rules.SurveyPlan, list[rules.SurveyUnit]]:
+    """The draw's inputs as the database has them now: each unit's eligible rating or recipient ids."""
+    unit_ids = _pool_unit_ids(d)
+    candidates: dict[int, list[int]] = {u: [] for u in unit_ids}
+    if d.source == "ratings":
+        start, end = year_period(d.year)
+        stmt = sa.select(Rating.unit_id, Rating.id).where(Rating.unit_id.in_(unit_ids), Rating.rated_on >= start,
+                                                          Rating.rated_on <= end)
+    else:
+        stmt = sa.select(SurveyRecipient.unit_id, SurveyRecipient.id).where(
+            SurveyRecipient.unit_id.in_(unit_ids), SurveyRecipient.year == d.year)
+    for unit_id, cid in db.session.execute(stmt) if unit_ids else ():
+        candidates[unit_id].append(cid)
+    plan = rules.SurveyPlan(year=d.year, source=d.source, per_unit=d.per_unit)
+    return plan, [rules.SurveyUnit(u, tuple(c)) for u, c in candidates.items()]
+
+
+def draw(d: SurveyDraw, actor, public_entropy: str | None = None) -> SurveyDraw:
+    if d.status == "drawn":
+        return d  # the draw happens once; asking again answers the stored one
+    if d.status != "committed":
+        raise Conflict("先承诺种子再抽取 (commit the seed first)", code="draw_not_committed")
+    d.public_entropy = public_entropy
+    plan, units = build_survey_inputs(d)
+    result = rules.draw_survey(plan, units, effective_seed(d))
+    d.inputs = rules.canonical(rules.survey_inputs(plan, units))
+    d.inputs_digest = result.inputs_digest
+    d.result = rules.survey_result_json(result)
+    d.result_digest = rules.survey_result_digest(result)
+    d.status, d.drawn_at, d.drawn_by = "drawn", clock.now(), getattr(actor, "id", None)
+    column = "rating_id" if d.source == "ratings" else "recipient_id"
+    for sample in result.units:
+        for position, cid in enumerate(sample.drawn, start=1):
+            db.session.add(SurveySelection(draw_id=d.id, unit_id=sample.unit_id, position=position, **{column: cid}))
+    db.session.flush()
+    audit.record("survey_draw.draw", "survey_draw", d.id, actor=actor,
+                 after={"inputs_digest": d.inputs_digest, "result_digest": d.result_digest,
+                        "units": len(result.units), "drawn": sum(len(s.drawn) for s in result.units),
+                        "short_units": [p.unit_id for p in result.problems], "public_entropy": public_entropy})
+    return d
+
+
+def result_of(d: SurveyDraw) -> rules.SurveyResult | None:
+    return rules.survey_result_from_dict(json.loads(d.result)) if d.result else None
+
+
+def verify_draw(d: SurveyDraw) -> list[str]:
+    """Re-run the stored draw from its stored inputs and compare everything that was kept."""
+    if d.status != "drawn":
+        return ["尚未抽取 (not drawn)"]
+    problems = []
+    stored = json.loads(d.inputs)
+    if rules.canonical(stored) != d.inputs:
+        problems.append("存储的输入不是规范形式 (stored inputs altered)")
+    plan, units = rules.survey_inputs_from_dict(stored)
+    if (plan.year, plan.source, plan.per_unit) != (d.year, d.source, d.per_unit):
+        problems.append("抽取参数在抽取后被修改 (draw settings changed after the draw)")
+    expected = result_of(d)
+    if rules.survey_result_digest(expected) != d.result_digest or rules.survey_result_json(expected) != d.result:
+        problems.append("抽取结果与其摘要不符 (stored result altered)")
+    column = SurveySelection.rating_id if d.source == "ratings" else SurveySelection.recipient_id
+    stored_rows = {(u, p, c) for u, p, c in db.session.execute(
+        sa.select(SurveySelection.unit_id, SurveySelection.position, column).where(SurveySelection.draw_id == d.id))}
+    drawn_rows = {(s.unit_id, i, c) for s in expected.units for i, c in enumerate(s.drawn, start=1)}
+    if stored_rows != drawn_rows:
+        problems.append("抽取名单与抽取结果不一致 (drawn list differs from the draw)")
+    if not check_commitment(d.seed, d.seed_commitment):
+        problems.append("种子与公布的承诺值不符 (seed does not match the commitment)")
+    # the commitment covers the secret seed; the public value is joined to it after the commitment
+    problems += rules.verify_survey(plan, units, effective_seed(d), expected)
+    return problems
+
+
+def _response_counts(draw_id: int) -> dict[int, int]:
+    return dict(db.session.execute(sa.select(SurveyResponse.unit_id, sa.func.count()).where(
+        SurveyResponse.draw_id == draw_id).group_by(SurveyResponse.unit_id)).all())
+
+
+def draw_view(d: SurveyDraw) -> dict:
+    result = result_of(d)
+    out = {"id": d.id, "year": d.year, "source": d.source, "source_label": rules.SURVEY_SOURCES[d.source],
+           "per_unit": d.per_unit, "unit_ids": d.unit_ids, "status": d.status, "status_label": DRAW_LABELS[d.status],
+           "seed_commitment": d.seed_commitment, "public_entropy": d.public_entropy,
+           "inputs_digest": d.inputs_digest, "result_digest": d.result_digest, "created_by": d.created_by,
+           "created_at": d.created_at, "committed_at": d.committed_at, "drawn_at": d.drawn_at,
+           "problems": [], "units": []}
+    if result is not None:
+        names = _unit_names(s.unit_id for s in result.units)
+        responses = _response_counts(d.id) if d.source == "recipients" else {}
+        out["problems"] = rules.survey_result_to_dict(result)["problems"]
+        out["units"] = [{"unit_id": s.unit_id, "unit_name": getattr(names.get(s.unit_id), "name", None),
+                         "eligible": s.eligible, "drawn": len(s.drawn), "short": s.short,
+                         "responses": responses.get(s.unit_id, 0) if d.source == "recipients" else len(s.drawn)}
+                        for s in result.units]
+    return out
+
+
+def selections(d: SurveyDraw, unit_id: int | None) -> list[dict]:
+    """Who was drawn, in draw order per unit, with contact data (office only) and whether they answered."""
+    stmt = sa.select(SurveySelection).where(SurveySelection.draw_id == d.id)
+    if unit_id:
+        stmt = stmt.where(SurveySelection.unit_id == unit_id)
+    rows = list(db.session.scalars(stmt.order_by(SurveySelection.unit_id, SurveySelection.position)))
+    names = _unit_names(r.unit_id for r in rows)
+    people = {r.id: r for r in db.session.scalars(sa.select(SurveyRecipient).where(
+        SurveyRecipient.id.in_([r.recipient_id for r in rows if r.recipient_id])))}
+    ratings = {r.id: r for r in db.session.scalars(sa.select(Rating).where(
+        Rating.id.in_([r.rating_id for r in rows if r.rating_id])))}
+    out = []
+    for s in rows:
+        item = {"id": s.id, "unit_id": s.unit_id, "unit_name": getattr(names.get(s.unit_id), "name", None),
+                "position": s.position, "recipient": None, "rating": None,
+                "responded": s.responded if d.source == "recipients" else True}
+        if s.recipient_id:
+            p = people[s.recipient_id]
+            item["recipient"] = {"id": p.id, "name": p.name, "phone": p.phone, "reference": p.reference}
+        if s.rating_id:
+            r = ratings[s.rating_id]
+            item["rating"] = {"id": r.id, "window_no": r.window_no, "score": r.score, "rated_on": r.rated_on}
+        out.append(item)
+    return out
+
+
+def _draw_frozen(d: SurveyDraw) -> bool:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(GradeRun).where(
+        GradeRun.survey_draw_id == d.id, GradeRun.status.in_(APPROVED_ONCE))) > 0
+
+
+def record_responses(d: SurveyDraw, items: list[dict], actor) -> dict:
+    """Record drawn recipients' anonymous answers, all or nothing. Each recipient answers once; the answer is
+    stored without the recipient (and in random order within the request), the recipient only marked."""
+    from inspect_api.ratings.rules import reason_code
+
+    if d.source != "recipients":
+        raise Conflict("该抽取来自好差评记录，评分即样本，无需录入 (a ratings draw has no responses)",
+                       code="not_a_recipient_survey")
+    if d.status != "drawn":
+        raise Conflict("尚未抽取 (not drawn yet)", code="draw_not_drawn")
+    if _draw_frozen(d):
+        raise Conflict("考评结果已审批，评议已截止 (grades approved: the survey is closed)", code="survey_closed")
+    ids = [i["recipient_id"] for i in items]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise Unprocessable("同一服务对象重复 (a recipient is listed twice)", {"fields": {"responses": dupes}})
+    found = {s.recipient_id: s for s in db.session.scalars(sa.select(SurveySelection).where(
+        SurveySelection.draw_id == d.id, SurveySelection.recipient_id.in_(ids)).with_for_update())}
+    problems: dict[str, list[str]] = {}
+    for n, item in enumerate(items):
+        if item["recipient_id"] not in found:
+            problems[str(n)] = ["不是本次抽取的评议对象 (not drawn in this survey)"]
+            continue
+        bad = [r for r in item.get("reasons") or [] if reason_code(r) is None]
+        if bad:
+            problems[str(n)] = [f"未知的原因 {bad}"]
+    if problems:
+        raise Unprocessable("评议内容有误 (invalid responses)", {"fields": {"responses": problems}})
+    answered = [i for i in ids if found[i].responded]
+    if answered:
+        raise Conflict("已录入过这些服务对象的评议 (already answered)", {"recipient_ids": answered},
+                       code="already_responded")
+    responses = []
+    for item in items:
+        found[item["recipient_id"]].responded = True
+        codes = list(dict.fromkeys(reason_code(r) for r in item.get("reasons") or []))
+        responses.append(SurveyResponse(draw_id=d.id, unit_id=found[item["recipient_id"]].unit_id,
+                                        score=item["score"], reasons=codes))
+    random.SystemRandom().shuffle(responses)
+    db.session.add_all(responses)
+    db.session.flush()
+    per_unit: dict[int, int] = defaultdict(int)
+    for r in responses:
+        per_unit[r.unit_id] += 1
+    # counts per unit only: naming the recipients here would tie them to the answers by order
+    audit.record("survey.responses", "survey_draw", d.id, actor=actor,
+                 after={"responses": {str(k): v for k, v in sorted(per_unit.items())}})
+    return {"recorded": len(responses), "by_unit": [{"unit_id": u, "responses": n} for u, n in sorted(
+        _response_counts(d.id).items())]}
+
+
+def latest_drawn(year: int) -> SurveyDraw | None:
+    return db.session.scalar(sa.select(SurveyDraw).where(SurveyDraw.year == year, SurveyDraw.status == "drawn")
+                             .order_by(SurveyDraw.drawn_at.desc(), SurveyDraw.id.desc()).limit(1))
+
+
+# --- score inputs ---------------------------------------------------------------------------------------
+
+def _finding_date():
+    # complaint-sourced findings may have no visit: the visit's submission is only a fallback
+    return sa.func.coalesce(Finding.observed_at, Visit.submitted_at, Finding.created_at)
+
+
+def survey_scores(unit_ids, start: date, end: date, draw: SurveyDraw | None = None) -> dict[int, list[int]]:
+    """The survey sample's 1–5 scores per unit: the drawn ratings' scores or the recorded responses of
+    `draw`; without a draw, every citizen rating of the unit rated in [start, end]."""
+    unit_ids = list(unit_ids)
+    out: dict[int, list[int]] = {u: [] for u in unit_ids}
+    if not unit_ids:
+        return out
+    if draw is None:
+        stmt = sa.select(Rating.unit_id, Rating.score).where(Rating.unit_id.in_(unit_ids), Rating.rated_on >= start,
+                                                             Rating.rated_on <= end)
+    elif draw.source == "ratings":
+        stmt = (sa.select(SurveySelection.unit_id, Rating.score).join(Rating, Rating.id == SurveySelection.rating_id)
+                .where(SurveySelection.draw_id == draw.id, SurveySelection.unit_id.in_(unit_ids)))
+    else:
+        stmt = sa.select(SurveyResponse.unit_id, SurveyResponse.score).where(
+            SurveyResponse.draw_id == draw.id, SurveyResponse.unit_id.in_(unit_ids))
+    for unit_id, score in db.session.execute(stmt):
+        out[unit_id].append(int(score))
+    return out
+
+
+def score_inputs(unit_ids, start: date, end: date, *, draw: SurveyDraw | None = None) -> dict[int, rules.ScoreInputs]:
+    """Every unit's `rules.ScoreInputs` for the local days [start, end]: its confirmed findings (by the day
+    observed, else the visit's submission) and its survey scores (see `survey_scores`). Two grouped queries."""
+    unit_ids = sorted(set(unit_ids))
+    findings: dict[int, list[rules.FindingInput]] = {u: [] for u in unit_ids}
+    if unit_ids:
+        lo, hi = Period(start, end).utc_range(LOCAL_TZ)
+        when = _finding_date()
+        stmt = (sa.select(Finding.id, Finding.unit_id, Finding.severity, Finding.points, Finding.source,
+                          Finding.category)
+                .select_from(Finding).outerjoin(Visit, Visit.id == Finding.visit_id)
+                .where(Finding.status == "confirmed", Finding.unit_id.in_(unit_ids), when >= lo, when < hi))
+        for fid, unit_id, severity, points, source, category in db.session.execute(stmt):
+            findings[unit_id].append(rules.FindingInput(str(fid), severity, int(points or 0), source, category))
+    scores = survey_scores(unit_ids, start, end, draw)
+    return {u: rules.ScoreInputs(unit_id=u, period_start=start, period_end=end,
+                                 findings=tuple(sorted(findings[u], key=lambda f: f.id)),
+                                 survey_scores=tuple(sorted(scores[u], reverse=True)))
+            for u in unit_ids}
+
+
+def unit_score_inputs(unit_id: int, start: date, end: date, *, draw_id: int | None = None) -> rules.ScoreInputs:
+    """One unit's score inputs for a period (local days, both included): confirmed findings and survey
+    scores — the sample of survey draw `draw_id` when given, else every citizen rating of the period."""
+    draw_row = get_draw(draw_id) if draw_id else None
+    return score_inputs([unit_id], start, end, draw=draw_row)[unit_id]
+
+
+# --- grade runs -----------------------------------------------------------------------------------------
+
+def current_approved(year: int) -> GradeRun | None:
+    return db.session.scalar(sa.select(GradeRun).where(GradeRun.year == year, GradeRun.status == "approved")
+                             .order_by(GradeRun.id.desc()).limit(1))
+
+
+def earlier_fails(year: int) -> dict[int, rules.EarlierFail]:
+    """Units graded 不合格 in any approved (or since superseded) run of the year: the first such run each."""
+    out: dict[int, rules.EarlierFail] = {}
+    for unit_id, run_id, approved_at in db.session.execute(
+            sa.select(UnitGrade.unit_id, GradeRun.id, GradeRun.approved_at).join(GradeRun, GradeRun.id == UnitGrade.run_id)
+            .where(GradeRun.year == year, GradeRun.status.in_(APPROVED_ONCE), UnitGrade.grade == "fail")
+            .order_by(GradeRun.approved_at, GradeRun.id)):
+        out.setdefault(unit_id, rules.EarlierFail(run_id, local(approved_at).date()))
+    return out
+
+
+def compute_run(year: int, draw_id: int | None, actor) -> GradeRun:
+    d = get_draw(draw_id) if draw_id else latest_drawn(year)
+    if d is None:
+        raise Conflict(f"{year} 年尚无已抽取的评议 (draw the survey first)", code="no_survey_draw")
+    if d.status != "drawn":
+        raise Conflict("该评议尚未抽取 (survey not drawn yet)", code="draw_not_drawn")
+    if d.year != year:
+        raise Unprocessable("评议抽取的年度与考评年度不一致 (survey of another year)",
+                            {"fields": {"survey_draw_id": [f"drawn for {d.year}"]}})
+    pol = policy()
+    result = result_of(d)
+    unit_ids = [s.unit_id for s in result.units]
+    start, end = year_period(year)
+    inputs = score_inputs(unit_ids, start, end, draw=d)
+    earlier = earlier_fails(year)
+    previous = current_approved(year)
+    graded = [rules.grade(pol, inputs[u], earlier_fail=earlier.get(u)) for u in unit_ids]
+    stored_inputs = {u: {**g.summary, "survey_scores": list(inputs[u].survey_scores)}
+                     for u, g in zip(unit_ids, graded, strict=True)}
+    digest = rules.sha256_text(rules.canonical({"year": year, "survey_draw_id": d.id,
+                                                "units": [stored_inputs[u] | {"unit_id": u} for u in unit_ids]}))
+    run = GradeRun(year=year, status="draft", survey_draw_id=d.id, previous_run_id=previous.id if previous else None,
+                   policy=json.loads(json.dumps(dict(pol.data), default=str)), policy_version=pol.version,
+                   inputs_digest=digest, created_by=actor.id)
+    db.session.add(run)
+    db.session.flush()
+    for g in graded:
+        db.session.add(UnitGrade(
+            run_id=run.id, unit_id=g.unit_id, year=year, grade=g.grade,
+            score=None if g.score is None else float(g.score),
+            inspection_score=None if g.inspection_score is None else float(g.inspection_score),
+            survey_score=None if g.survey_score is None else float(g.survey_score),
+            raters=inputs[g.unit_id].raters, inputs=stored_inputs[g.unit_id],
+            steps=[s.as_dict() for s in g.steps], reason=g.reason))
+    db.session.flush()
+    counts = defaultdict(int)
+    for g in graded:
+        counts[g.grade] += 1
+    audit.record("grade_run.compute", "grade_run", run.id, actor=actor,
+                 after={"year": year, "survey_draw_id": d.id, "inputs_digest": digest, "policy_version": pol.version,
+                        "grades": dict(sorted(counts.items()))})
+    return run
+
+
+def get_run(run_id: int, *, lock: bool = False) -> GradeRun:
+    run = db.session.get(GradeRun, run_id, with_for_update=lock or None)
+    if run is None:
+        raise NotFound("考评批次不存在 (no such grade run)")
+    return run
+
+
+def approve_run(run: GradeRun, actor) -> tuple[GradeRun, list]:
+    """Four eyes: someone other than who computed it. Freezes the grades, supersedes the year's earlier
+    approved run, and runs the escalation rules (不合格 → criticism notice and the head's accountability)."""
+    from inspect_api.accountability import services as accountability
+
+    if run.status != "draft":
+        raise InvalidTransition(f"考评批次为“{RUN_LABELS[run.status]}”，不能审批 (only a draft run is approved)",
+                                {"status": run.status, "allowed_from": ["draft"]})
+    if actor.id == run.created_by:
+        raise Forbidden("考评结果须由计算人以外的人审批 (approved by someone other than who computed it)", code="own_run")
+    previous = current_approved(run.year)
+    if (previous.id if previous else None) != run.previous_run_id:
+        raise Conflict("计算之后本年度已有其他考评结果获批，请重新计算 (another run was approved since; recompute)",
+                       {"approved_run_id": previous.id if previous else None}, code="stale_run")
+    now = clock.now()
+    if previous is not None:
+        previous.status, previous.superseded_at = "superseded", now
+        audit.record("grade_run.supersede", "grade_run", previous.id, actor=actor, before={"status": "approved"},
+                     after={"status": "superseded", "by_run_id": run.id})
+    run.status, run.approved_by, run.approved_at = "approved", actor.id, now
+    db.session.flush()
+    audit.record("grade_run.approve", "grade_run", run.id, actor=actor, before={"status": "draft"},
+                 after={"status": "approved", "year": run.year, "inputs_digest": run.inputs_digest})
+    _tell_units(run)
+    proposals = accountability.run_rules(actor)
+    return run, proposals
+
+
+def _tell_units(run: GradeRun) -> None:
+    from inspect_api.auth.models import User
+    from inspect_api.notifications.services import notify
+
+    grades = dict(db.session.execute(sa.select(UnitGrade.unit_id, UnitGrade.grade).where(UnitGrade.run_id == run.id)).all())
+    if not grades:
+        return
+    for user_id, unit_id in db.session.execute(sa.select(User.id, User.unit_id).where(
+            User.role == "unit_liaison", User.is_active.is_(True), User.unit_id.in_(list(grades)))):
+        notify(user_id, "assessment.grade", f"{run.year}年度考评结果：{rules.GRADE_LABELS[grades[unit_id]]}",
+               None, {"type": "unit_grade", "unit_id": unit_id, "year": run.year},
+               f"assessment:{run.id}:{user_id}")
+
+
+def grades_of(run: GradeRun) -> list[UnitGrade]:
+    return list(db.session.scalars(sa.select(UnitGrade).where(UnitGrade.run_id == run.id).order_by(UnitGrade.unit_id)))
+
+
+def grade_view(g: UnitGrade, unit: Unit | None = None) -> dict:
+    unit = unit or db.session.get(Unit, g.unit_id)
+    return {"unit_id": g.unit_id, "unit_code": getattr(unit, "code", None), "unit_name": getattr(unit, "name", None),
+            "year": g.year, "run_id": g.run_id, "grade": g.grade, "grade_label": rules.GRADE_LABELS[g.grade],
+            "score": g.score, "inspection_score": g.inspection_score, "survey_score": g.survey_score,
+            "raters": g.raters, "inputs": g.inputs, "steps": g.steps, "reason": g.reason}
+
+
+def run_view(run: GradeRun, *, full: bool = True) -> dict:
+    rows = grades_of(run)
+    units = _unit_names(g.unit_id for g in rows)
+    counts = {k: 0 for k in rules.GRADE_LABELS}
+    for g in rows:
+        counts[g.grade] += 1
+    out = {"id": run.id, "year": run.year, "status": run.status, "status_label": RUN_LABELS[run.status],
+           "survey_draw_id": run.survey_draw_id, "previous_run_id": run.previous_run_id,
+           "policy_version": run.policy_version, "policy": run.policy, "inputs_digest": run.inputs_digest,
+           "created_by": run.created_by, "created_at": run.created_at, "approved_by": run.approved_by,
+           "approved_at": run.approved_at, "superseded_at": run.superseded_at, "counts": counts,
+           "commendation_candidates": [{"unit_id": g.unit_id, "unit_name": getattr(units.get(g.unit_id), "name", None),
+                                        "score": g.score} for g in rows if g.grade == "excellent"],
+           "grades": [grade_view(g, units.get(g.unit_id)) for g in rows] if full else []}
+    return out
+
+
+def runs(year: int | None) -> sa.Select:
+    stmt = sa.select(GradeRun)
+    if year:
+        stmt = stmt.where(GradeRun.year == year)
+    return stmt.order_by(GradeRun.year.desc(), GradeRun.id.desc())
+
+
+def unit_history(unit_id: int) -> list[dict]:
+    """The unit's grade in each year's approved run, newest year first."""
+    unit = db.session.get(Unit, unit_id)
+    rows = db.session.scalars(sa.select(UnitGrade).join(GradeRun, GradeRun.id == UnitGrade.run_id).where(
+        UnitGrade.unit_id == unit_id, GradeRun.status == "approved").order_by(UnitGrade.year.desc()))
+    out = []
+    for g in rows:
+        run = db.session.get(GradeRun, g.run_id)
+        out.append({**grade_view(g, unit), "approved_at": run.approved_at})
+    return out
+
+
+def year_grades(year: int, run_id: int | None = None) -> tuple[GradeRun | None, list[UnitGrade]]:
+    run = get_run(run_id) if run_id else current_approved(year)
+    if run is not None and run.year != year:
+        raise Unprocessable("考评批次不属于该年度 (run of another year)", {"fields": {"run_id": [f"year {run.year}"]}})
+    return run, grades_of(run) if run else []
+
+
+CSV_HEADER = ["单位编码", "单位名称", "年度", "等次", "综合得分", "检查得分", "评议得分", "评议人数", "评议平均分",
+              "满意率", "被确认问题", "严重", "较重", "一般", "检查表分值", "扣分", "说明"]
+
+
+def grades_csv(rows: list[UnitGrade]) -> str:
+    units = _unit_names(g.unit_id for g in rows)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(CSV_HEADER)
+    for g in rows:
+        f, s = g.inputs.get("findings", {}), g.inputs.get("survey", {})
+        sev = f.get("by_severity", {})
+        u = units.get(g.unit_id)
+        w.writerow([getattr(u, "code", ""), getattr(u, "name", ""), g.year, rules.GRADE_LABELS[g.grade],
+                    _cell(g.score), _cell(g.inspection_score), _cell(g.survey_score), g.raters, _cell(s.get("mean")),
+                    _cell(s.get("satisfaction_rate")), f.get("confirmed", 0), sev.get("severe", 0),
+                    sev.get("serious", 0), sev.get("minor", 0), f.get("checklist_points", 0),
+                    _cell(f.get("deduction")), g.reason])
+    return "\ufeff" + buf.getvalue()
+
+
+def _cell(value) -> str:
+    return "" if value is None else f"{value:.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def draft_commendation(run: GradeRun, actor):
+    """A draft 通报表扬 (documents, kind commendation) naming the run's 优秀 units."""
+    from inspect_api.documents import services as documents
+
+    if run.status != "approved":
+        raise Conflict("考评结果审批后才能起草表扬通报 (approve the grades first)", code="run_not_approved")
+    best = [g for g in grades_of(run) if g.grade == "excellent"]
+    if not best:
+        raise Conflict("本批次没有评为优秀的单位 (no unit graded 优秀)", code="no_candidates")
+    entries = [{"unit_id": g.unit_id, "reason": f"在{run.year}年度“三项制度”综合考评中被评为优秀（综合得分 {_cell(g.score)} 分）"}
+               for g in best]
+    doc = documents.create("commendation", {"entries": entries}, {
+        "title": f"关于对{run.year}年度“三项制度”综合考评优秀单位予以通报表扬的通报",
+        "paragraphs": [f"根据{run.year}年度“三项制度”综合考评结果（现场检查逐项打分，并随机抽取服务对象无记名评议），"
+                       "以下单位落实“三项制度”有力、服务对象满意，综合考评结果为优秀。为树立先进典型，决定予以通报表扬："]},
+        actor)
+    audit.record("grade_run.commendation", "grade_run", run.id, actor=actor, after={"document_id": doc.id})
+    return doc
+
+
+# --- for other features ---------------------------------------------------------------------------------
+
+def latest_grades() -> dict[int, str]:
+    """Each unit's latest approved grade (the newest year it was graded in; 不予评定 is no grade)."""
+    out: dict[int, str] = {}
+    for unit_id, grade in db.session.execute(
+            sa.select(UnitGrade.unit_id, UnitGrade.grade).join(GradeRun, GradeRun.id == UnitGrade.run_id)
+            .where(GradeRun.status == "approved", UnitGrade.grade != "not_assessable")
+            .order_by(UnitGrade.year.desc(), GradeRun.id.desc())):
+        out.setdefault(unit_id, grade)
+    return out
