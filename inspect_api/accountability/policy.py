@@ -34,7 +34,7 @@ from inspect_api.accountability.rules import (
     Trigger,
 )
 from inspect_api.checklists.rules import CATEGORIES, CJK, SEVERITIES
-from inspect_api.review.policy import PolicyError
+from inspect_api.core.policy_file import PolicyError
 
 FILE = Path("policy") / "escalation.yaml"
 TOP_KEYS = ("version", "rules")

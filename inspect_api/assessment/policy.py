@@ -21,7 +21,7 @@ from inspect_api.assessment.rules import (
     Veto,
 )
 from inspect_api.checklists.rules import CATEGORIES, CJK, SEVERITIES
-from inspect_api.review.policy import PolicyError
+from inspect_api.core.policy_file import PolicyError
 
 FILE = Path("policy") / "assessment.yaml"
 TOP_KEYS = ("version", "min_raters", "survey", "inspection", "weights", "thresholds", "vetoes")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-
+from inspect_api.core import policy_file
+from inspect_api.core.policy_file import PolicyError
 from inspect_api.documents.formatting import StaffNaming
 from inspect_api.documents.rules import KIND_LABELS
-from inspect_api.review.policy import PolicyError
 
 KEYS = {"issuer", "addressee", "cc", "printed_by", "staff_naming", "bulletin"}
 BULLETIN_KEYS = {"ranking", "bottom_staff", "best_count", "typical_cases"}
@@ -18,12 +15,7 @@ MOVED = {"score_base": "rankings.yaml（满分固定为100）", "deduction_by_se
 
 
 def parse(text: str, source: str) -> dict:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}: YAML 格式错误: {exc}") from exc
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: 须为映射 (must be a mapping)")
+    data = policy_file.yaml_mapping(text, source)
     problems = []
     if set(data) != KEYS:
         problems.append(f"字段须为 {sorted(KEYS)} (missing {sorted(KEYS - set(data))}, unknown "
@@ -58,9 +50,4 @@ def parse(text: str, source: str) -> dict:
 
 
 def load(checklist_dir: str) -> dict:
-    path = Path(checklist_dir) / "policy" / "documents.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{path}: 无法读取 ({exc.strerror})") from exc
-    return parse(text, str(path))
+    return parse(*policy_file.read(checklist_dir, "documents.yaml"))

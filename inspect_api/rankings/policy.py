@@ -3,11 +3,11 @@ problem listed at once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
 from inspect_api.checklists.rules import SEVERITIES
+from inspect_api.core import policy_file
+from inspect_api.core.policy_file import PolicyError
 from inspect_api.rankings.rules import (
     COMPONENTS,
     TIE_BREAKS,
@@ -16,7 +16,6 @@ from inspect_api.rankings.rules import (
     SpecialSupervisionRule,
     SubjectPolicy,
 )
-from inspect_api.review.policy import PolicyError
 
 KEYS = {"deduction_by_severity", "units", "staff", "special_supervision"}
 SUBJECT_KEYS = {"weights", "min_ratings", "tie_break", "bottom"}
@@ -151,9 +150,4 @@ def parse(text: str, source: str) -> RankingPolicy:
 
 
 def load(checklist_dir: str) -> RankingPolicy:
-    path = Path(checklist_dir) / "policy" / "rankings.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{path}: 无法读取 ({exc.strerror})") from exc
-    return parse(text, str(path))
+    return parse(*policy_file.read(checklist_dir, "rankings.yaml"))

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import yaml
-
-from inspect_api.review.policy import PolicyError
+from inspect_api.core import policy_file
+from inspect_api.core.policy_file import PolicyError  # noqa: F401  (callers catch it from here)
 
 LIMITS = {  # field: (min, max)
     "follow_up_days": (1, 60),
@@ -28,29 +26,8 @@ class RatingsPolicy:
 
 
 def parse(text: str, source: str) -> RatingsPolicy:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}: YAML 格式错误: {exc}") from exc
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: 须为映射 (must be a mapping)")
-    problems = []
-    unknown = set(data) - set(LIMITS)
-    if unknown:
-        problems.append(f"未知字段 {sorted(unknown)}")
-    for name, (lo, hi) in LIMITS.items():
-        value = data.get(name)
-        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-            problems.append(f"{name} 须为 {lo}–{hi} 的整数")
-    if problems:
-        raise PolicyError(f"{source}: " + "; ".join(problems))
-    return RatingsPolicy(**{k: data[k] for k in LIMITS})
+    return RatingsPolicy(**policy_file.whole_numbers(text, source, LIMITS))
 
 
 def load(checklist_dir: str) -> RatingsPolicy:
-    path = Path(checklist_dir) / "policy" / "ratings.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{path}: 无法读取 ({exc.strerror})") from exc
-    return parse(text, str(path))
+    return parse(*policy_file.read(checklist_dir, "ratings.yaml"))

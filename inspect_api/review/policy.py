@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 from inspect_api.checklists.rules import SEVERITIES
-
-
-class PolicyError(Exception):
-    pass
+from inspect_api.core import policy_file
+from inspect_api.core.policy_file import PolicyError
 
 
 @dataclass(frozen=True)
@@ -21,13 +16,8 @@ class ReviewPolicy:
 
 
 def parse(text: str, source: str) -> ReviewPolicy:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}: YAML 格式错误: {exc}") from exc
+    data = policy_file.yaml_mapping(text, source)
     problems = []
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: 须为映射 (must be a mapping)")
     unknown = set(data) - {"rectification_days", "appeal_window_days"}
     if unknown:
         problems.append(f"未知字段 {sorted(unknown)}")
@@ -45,9 +35,4 @@ def parse(text: str, source: str) -> ReviewPolicy:
 
 
 def load(checklist_dir: str) -> ReviewPolicy:
-    path = Path(checklist_dir) / "policy" / "review.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{path}: 无法读取 ({exc.strerror})") from exc
-    return parse(text, str(path))
+    return parse(*policy_file.read(checklist_dir, "review.yaml"))
