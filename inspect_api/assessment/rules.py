@@ -38,7 +38,6 @@ how the final grade came about.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,7 +48,8 @@ from fractions import Fraction
 
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
 from inspect_api.errors import Unprocessable
-from inspect_api.sampling.rules import SeedStream, check_commitment
+from inspect_api.sampling.rules import Problem as SurveyProblem
+from inspect_api.sampling.rules import SeedStream, canonical, check_commitment
 
 GRADE_LABELS = {"excellent": "优秀", "pass": "合格", "fail": "不合格", "not_assessable": "不予评定"}
 GRADED = ("excellent", "pass", "fail")
@@ -442,24 +442,11 @@ class UnitSample:
 
 
 @dataclass(frozen=True)
-class SurveyProblem:
-    code: str
-    message_zh: str
-    unit_id: int | None = None
-    details: Mapping = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class SurveyResult:
     units: tuple[UnitSample, ...]
     problems: tuple[SurveyProblem, ...]
     inputs_digest: str
     algorithm: str = SURVEY_ALGORITHM
-
-
-def canonical(value) -> str:
-    """Sorted keys, no spaces, UTF-8 kept: the encoding every digest is taken over (as in sampling)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def sha256_text(text: str) -> str:

@@ -265,7 +265,8 @@ def _id_token(value) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
-def _canonical(value) -> str:
+def canonical(value) -> str:
+    """Sorted keys, no spaces, UTF-8 kept: the encoding every digest is taken over."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -325,7 +326,7 @@ def _digest(plan: Plan, units: Sequence[UnitInfo], inspectors: Sequence[Inspecto
         "inspectors": [_inspector_dict(i) for i in inspectors],
         "working_days": [d.isoformat() for d in days],
     }
-    return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
 
 def inputs_digest(plan: Plan, units: Iterable[UnitInfo], inspectors: Iterable[InspectorInfo],
@@ -861,7 +862,7 @@ def result_from_dict(data: Mapping) -> DrawResult:
 def canonical_json(result: DrawResult) -> str:
     """The draw as one JSON text (sorted keys, no spaces, UTF-8 Chinese kept): equal draws are
     byte-identical."""
-    return _canonical(result_to_dict(result))
+    return canonical(result_to_dict(result))
 
 
 def result_digest(result: DrawResult) -> str:
@@ -902,8 +903,8 @@ def verify(plan: Plan, units: Iterable[UnitInfo], inspectors: Iterable[Inspector
             lines.append(f"单位 {uid}: 记录中有而重新抽取没有 (missing): {_describe(b)}")
         elif a != b:
             lines.append(f"单位 {uid}: 记录为 {_describe(b)}，重新抽取为 {_describe(a)}")
-    got_p = {_canonical(_problem_dict(p)) for p in actual.problems}
-    want_p = {_canonical(_problem_dict(p)) for p in expected.problems}
+    got_p = {canonical(_problem_dict(p)) for p in actual.problems}
+    want_p = {canonical(_problem_dict(p)) for p in expected.problems}
     lines += [f"重新抽取多出的问题 (extra problem): {p}" for p in sorted(got_p - want_p)]
     lines += [f"记录中的问题未重现 (missing problem): {p}" for p in sorted(want_p - got_p)]
     if len(lines) > limit:

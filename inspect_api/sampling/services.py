@@ -233,7 +233,7 @@ def draw(plan: SamplingPlan, actor, public_entropy: str | None = None) -> Sampli
     plan.public_entropy = public_entropy
     rule_plan, units, inspectors, days, provisional = build_inputs(plan, clock.now())
     result = rules.draw(rule_plan, units, inspectors, days, effective_seed(plan))
-    plan.inputs = rules._canonical(rules.inputs_to_dict(rule_plan, units, inspectors, days))
+    plan.inputs = rules.canonical(rules.inputs_to_dict(rule_plan, units, inspectors, days))
     plan.inputs_digest = result.inputs_digest
     plan.result = rules.canonical_json(result)
     plan.result_digest = rules.result_digest(result)
@@ -279,7 +279,7 @@ def verify(plan: SamplingPlan) -> list[str]:
     current_plan = build_inputs(plan, plan.drawn_at)[0]
     if rules._plan_dict(current_plan) != stored["plan"]:
         problems.append("计划参数在抽取后被修改 (plan changed after the draw)")
-    if rules._canonical(stored) != plan.inputs:
+    if rules.canonical(stored) != plan.inputs:
         problems.append("存储的输入不是规范形式 (stored inputs altered)")
     expected = rules.result_from_dict(json.loads(plan.result))
     if rules.result_digest(expected) != plan.result_digest or rules.canonical_json(expected) != plan.result:
