@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -61,23 +62,41 @@ def save_policy(text: str, actor) -> rules.EscalationPolicy:
 
 # --- facts from the database -------------------------------------------------------------------------------
 
-def _facts() -> dict:
+@dataclass(frozen=True)
+class Subjects:
+    """The units and staff a change can make proposals about: their facts are read whole."""
+
+    units: frozenset = frozenset()
+    staff: frozenset = frozenset()
+
+    def has(self, subject_type: str, subject_id) -> bool:
+        return int(subject_id) in (self.units if subject_type == "unit" else self.staff)
+
+
+def _facts(only: Subjects | None = None) -> dict:
     observed = sa.func.coalesce(Finding.observed_at, Visit.started_at, Visit.submitted_at, Finding.created_at)
     findings = [rules.FindingFact(id=fid, staff_id=staff, unit_id=unit, severity=sev, category=cat, status=status,
                                   observed_on=local(when).date())
                 for fid, staff, unit, sev, cat, status, when in db.session.execute(
                     sa.select(Finding.id, Finding.staff_id, Finding.unit_id, Finding.severity, Finding.category,
                               Finding.status, observed).outerjoin(Visit, Visit.id == Finding.visit_id)  # complaints: no visit
-                    .where(Finding.status == "confirmed"))]
+                    .where(Finding.status == "confirmed",
+                           *([sa.or_(Finding.unit_id.in_(only.units), Finding.staff_id.in_(only.staff))]
+                             if only else [])))]
     outcomes = [rules.OutcomeFact(id=cid, staff_id=sid, kind=kind, decided_on=local(on).date())
                 for cid, sid, kind, on in db.session.execute(
                     sa.select(ReferralCase.id, ReferralCase.subject_id, ReferralCase.outcome, ReferralCase.outcome_on)
-                    .where(ReferralCase.subject_type == "staff", ReferralCase.outcome.in_(list(rules.OUTCOME_KINDS))))]
+                    .where(ReferralCase.subject_type == "staff", ReferralCase.outcome.in_(list(rules.OUTCOME_KINDS)),
+                           *([ReferralCase.subject_id.in_(only.staff)] if only else [])))]
     overdue = [rules.OverdueFact(finding_id=fid, unit_id=uid, due_on=due) for fid, uid, due in db.session.execute(
         sa.select(Rectification.finding_id, Rectification.unit_id, Rectification.due_on)
-        .where(Rectification.flagged_overdue_at.is_not(None)))]
-    return {"findings": findings, "outcomes": outcomes, "overdue": overdue, "bottom_ranks": _bottom_ranks(),
-            "grades": _grades()}
+        .where(Rectification.flagged_overdue_at.is_not(None),
+               *([Rectification.unit_id.in_(only.units)] if only else [])))]
+    ranks, grades = _bottom_ranks(), _grades()
+    if only:
+        ranks = [r for r in ranks if r.unit_id in only.units]
+        grades = [g for g in grades if g.unit_id in only.units]
+    return {"findings": findings, "outcomes": outcomes, "overdue": overdue, "bottom_ranks": ranks, "grades": grades}
 
 
 def _bottom_ranks() -> list[rules.BottomRankFact]:
@@ -109,19 +128,26 @@ def _grades() -> list[rules.GradeFact]:
                 .where(GradeRun.status == "approved", UnitGrade.grade.in_(list(rules.GRADES))))]
 
 
-def run_rules(actor=None) -> list[Proposal]:
+def run_rules(actor=None, *, only: Subjects | None = None) -> list[Proposal]:
     """Evaluate the policy in force over every fact and store the proposals not made before (by their
     key: the same rule on the same facts proposes once, whatever runs it and however often). Facts from
     before a saved version was adopted are not reproposed under it: a policy change never rewrites the
-    past."""
+    past.
+
+    `only`: judge just these units and staff — what a confirmation, an overdue flag or an outcome can
+    change — reading all of their facts but nobody else's (every rule is about one unit or one staff
+    member, so their proposals are the same as a full run's). The nightly run and the office's "run
+    now" judge everyone."""
     policy, adopted = current_policy()
-    facts = _facts()
+    facts = _facts(only)
     staff_rows = {s.id: s for s in db.session.scalars(sa.select(Staff).where(
         Staff.id.in_({f.staff_id for f in facts["findings"] if f.staff_id} | {o.staff_id for o in facts["outcomes"]})))}
     unit_names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
     proposals = rules.evaluate(policy, as_of=_today(), since=adopted,
                                staff_names={k: f"{unit_names.get(s.unit_id, '')}{s.name}" for k, s in staff_rows.items()},
                                unit_names=unit_names, **facts)
+    if only is not None:  # facts of others came along (a finding names a unit and a staff member): not judged here
+        proposals = [p for p in proposals if only.has(p.subject_type, p.subject_id)]
     if not proposals:
         return []
     dialect = db.session.get_bind().dialect.name
@@ -274,7 +300,8 @@ def record_outcome(case: ReferralCase, outcome: str, note: str | None, decided_o
         year=decided_on.year, month=decided_on.month, day=decided_on.day)
     audit.record("case.outcome", "referral_case", case.id, actor=actor, before={"status": "sent"},
                  after={"status": new, "outcome": outcome, "label": OUTCOMES[outcome], "note": note})
-    run_rules(actor)  # an outcome is itself a fact (the 诫勉 ladder)
+    if case.subject_type == "staff":  # an outcome is itself a fact (the 诫勉 ladder)
+        run_rules(actor, only=Subjects(staff=frozenset({case.subject_id})))
     return case
 
 

@@ -100,15 +100,17 @@ def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool
     audit.record(f"finding.{decision.action}", "finding", finding.id, actor=actor, before=before,
                  after={**_snapshot(finding), "reason": decision.reason})
     if new_status == "confirmed" and run_rules:
-        _run_accountability_rules(actor)
+        _run_accountability_rules(actor, units={finding.unit_id}, staff={finding.staff_id})
     return finding
 
 
-def _run_accountability_rules(actor=None) -> None:
-    """Confirmed findings and overdue rectifications are facts for the escalation rules (issue 8)."""
-    from inspect_api.accountability.services import run_rules
+def _run_accountability_rules(actor=None, *, units=(), staff=()) -> None:
+    """Confirmed findings and overdue rectifications are facts for the escalation rules (issue 8): the
+    rules judge the units and staff concerned."""
+    from inspect_api.accountability.services import Subjects, run_rules
 
-    run_rules(actor)
+    run_rules(actor, only=Subjects(units=frozenset(u for u in units if u is not None),
+                                   staff=frozenset(s for s in staff if s is not None)))
 
 
 def _set_rectification(finding: Finding) -> Rectification:
@@ -178,25 +180,28 @@ def flag_overdue_rectifications() -> int:
                    {"finding_id": rect.finding_id}, f"rectification.overdue:{rect.finding_id}:{user_id}")
     db.session.flush()
     if due:
-        _run_accountability_rules()
+        _run_accountability_rules(units={rect.unit_id for rect in due})
     return len(due)
 
 
 def decide_many(finding_ids: list[str], decision: rules.Decision, actor) -> list[dict]:
     """A bulk decision: each finding on its own (a savepoint each), results per finding."""
-    results = []
+    results, units, staff = [], set(), set()
     for fid in finding_ids:
         savepoint = db.session.begin_nested()
         try:
             f = decide(get_finding(fid, lock=True), decision, actor, run_rules=False)
             savepoint.commit()
+            if f.status == "confirmed":
+                units.add(f.unit_id)
+                staff.add(f.staff_id)
             results.append({"id": str(fid), "status": 200, "finding_status": f.status, "error": None})
         except DomainError as exc:
             savepoint.rollback()
             results.append({"id": str(fid), "status": exc.status, "finding_status": None,
                             "error": {"code": exc.code, "message": exc.message, "details": exc.details}})
-    if any(r["finding_status"] == "confirmed" for r in results):
-        _run_accountability_rules(actor)  # once for the whole selection
+    if units:
+        _run_accountability_rules(actor, units=units, staff=staff)  # once for the whole selection
     return results
 
 

@@ -9,7 +9,10 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from inspect_api.accountability import services
+from inspect_api.db import db
 from inspect_api.documents import worker
+from inspect_api.visits.models import Finding
 from tests.api.conftest import decide
 from tests.helpers import bearer, headers_for, login, make_user
 
@@ -145,3 +148,18 @@ def test_a_bulk_confirmation_runs_the_rules_once_for_the_selection(client, field
     assert [r["status"] for r in resp.get_json()["results"]] == [200, 200]
     [p] = proposals(client, a)
     assert p["rule_id"] == "staff_two_findings_warning" and len(p["fact_ids"]) == 2
+
+
+def test_a_confirmation_judges_its_own_unit_and_staff_only_and_agrees_with_a_full_run(client, field, submitted,
+                                                                                       offices):
+    a, _ = offices
+    for fid in (submitted["badge"], submitted["attitude"]):  # confirmed without the rules running (as if imported)
+        db.session.get(Finding, fid).status = "confirmed"
+    db.session.commit()
+    other_unit = field.unit.parent.id
+    assert services.run_rules(only=services.Subjects(units=frozenset({other_unit}))) == []  # not judged here
+    # judged with its staff member: all of that person's facts are read, as a full run would
+    [p] = services.run_rules(only=services.Subjects(staff=frozenset({field.staff.id})))
+    assert p.rule_id == "staff_two_findings_warning" and p.subject_id == field.staff.id
+    db.session.commit()
+    assert client.post("/api/v1/accountability/run", headers=a).get_json() == []  # the full run agrees
