@@ -66,6 +66,8 @@ class SurveyDraw(TimestampMixin, db.Model):
     committed_at: Mapped[datetime | None]
     drawn_at: Mapped[datetime | None]
     drawn_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Once the year's grades resting on it are approved, the seed is published so anyone can re-run it.
+    revealed_at: Mapped[datetime | None]
 
 
 class SurveySelection(db.Model):

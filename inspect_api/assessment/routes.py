@@ -102,6 +102,8 @@ class SurveyDrawSchema(BaseSchema):
     created_at = fields.DateTime()
     committed_at = fields.DateTime(allow_none=True)
     drawn_at = fields.DateTime(allow_none=True)
+    revealed_at = fields.DateTime(allow_none=True)
+    seed = fields.String(allow_none=True, metadata={"description": "the secret seed, once revealed"})
     problems = fields.List(fields.Nested(SurveyProblemSchema))
     units = fields.List(fields.Nested(SurveyDrawUnitSchema))
 
@@ -370,6 +372,44 @@ class DrawVerify(MethodView):
         """Re-run the draw from its stored inputs and list every difference (empty: verified)"""
         problems = services.verify_draw(services.get_draw(draw_id))
         return {"verified": not problems, "problems": problems}
+
+
+class SurveyPublicationSchema(BaseSchema):
+    id = fields.Integer()
+    year = fields.Integer()
+    source = fields.String()
+    algorithm = fields.String()
+    seed = fields.String()
+    seed_commitment = fields.String()
+    public_entropy = fields.String(allow_none=True)
+    effective_seed = fields.String(metadata={"description": "seed, then ':' and the public value when given"})
+    inputs = fields.Dict(metadata={"description": "the draw's inputs: each unit's eligible ids (no contact data)"})
+    inputs_digest = fields.String()
+    result = fields.Dict()
+    result_digest = fields.String()
+    revealed_at = fields.DateTime()
+
+
+@blp.route("/survey-draws/<int:draw_id>/reveal")
+class DrawReveal(MethodView):
+    @blp.response(200, SurveyDrawSchema)
+    @blp.alt_response(409, description="该抽取所支撑的考评结果尚未批准")
+    @roles(*OFFICE)
+    def post(self, draw_id):
+        """Publish the seed once the grades resting on the draw are approved (anyone can then re-run it)"""
+        d = services.reveal_draw(services.get_draw(draw_id, lock=True), current_user())
+        db.session.commit()
+        return services.draw_view(d)
+
+
+@blp.route("/survey-draws/<int:draw_id>/publication")
+class DrawPublication(MethodView):
+    @blp.response(200, SurveyPublicationSchema)
+    @blp.alt_response(404, description="不存在或种子尚未公开")
+    @roles(*READERS)
+    def get(self, draw_id):
+        """A revealed draw: seed, public value, inputs (ids only) and result, to re-run it elsewhere"""
+        return services.publication(services.get_draw(draw_id))
 
 
 @blp.route("/survey-draws/<int:draw_id>/recipients")

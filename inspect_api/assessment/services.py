@@ -311,6 +311,32 @@ def verify_draw(d: SurveyDraw) -> list[str]:
     return problems
 
 
+def reveal_draw(d: SurveyDraw, actor) -> SurveyDraw:
+    """Publish the secret seed once the grades resting on the draw are approved (the sample can no
+    longer change anything): with the published inputs anyone can re-run the draw. Idempotent."""
+    if d.revealed_at is not None:
+        return d
+    if d.status != "drawn" or not _draw_frozen(d):
+        raise Conflict("考评结果批准后才能公开种子 (reveal after the grades resting on the draw are approved)",
+                       code="not_graded")
+    d.revealed_at = clock.now()
+    db.session.flush()
+    audit.record("survey_draw.reveal", "survey_draw", d.id, actor=actor,
+                 after={"seed_commitment": d.seed_commitment})
+    return d
+
+
+def publication(d: SurveyDraw) -> dict:
+    """Everything needed to re-run a revealed draw: the seed, the public value, the inputs (ids only: no
+    names or phones) and the result, with their digests."""
+    if d.revealed_at is None:
+        raise NotFound("该抽取的种子尚未公开 (not revealed)")
+    return {"id": d.id, "year": d.year, "source": d.source, "algorithm": rules.SURVEY_ALGORITHM,
+            "seed": d.seed, "seed_commitment": d.seed_commitment, "public_entropy": d.public_entropy,
+            "effective_seed": effective_seed(d), "inputs": json.loads(d.inputs), "inputs_digest": d.inputs_digest,
+            "result": json.loads(d.result), "result_digest": d.result_digest, "revealed_at": d.revealed_at}
+
+
 def _response_counts(draw_id: int) -> dict[int, int]:
     return dict(db.session.execute(sa.select(SurveyResponse.unit_id, sa.func.count()).where(
         SurveyResponse.draw_id == draw_id).group_by(SurveyResponse.unit_id)).all())
@@ -323,6 +349,7 @@ def draw_view(d: SurveyDraw) -> dict:
            "seed_commitment": d.seed_commitment, "public_entropy": d.public_entropy,
            "inputs_digest": d.inputs_digest, "result_digest": d.result_digest, "created_by": d.created_by,
            "created_at": d.created_at, "committed_at": d.committed_at, "drawn_at": d.drawn_at,
+           "revealed_at": d.revealed_at, "seed": d.seed if d.revealed_at else None,
            "problems": [], "units": []}
     if result is not None:
         names = _unit_names(s.unit_id for s in result.units)

@@ -15,9 +15,11 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
+from inspect_api.assessment import rules as assessment_rules
 from inspect_api.assessment.models import SurveyDraw, SurveyRecipient, SurveyResponse, SurveySelection
 from inspect_api.db import db
 from inspect_api.ratings.models import Rating
+from inspect_api.sampling import rules as sampling_rules
 from inspect_api.visits.models import Finding, Visit
 from tests.helpers import bearer, headers_for, login, make_unit, make_user
 
@@ -112,6 +114,10 @@ def test_ratings_survey_grades_approval_and_accountability(client, office, units
     assert run["commendation_candidates"] == [{"unit_id": good.id, "unit_name": "县行政审批局", "score": 100.0}]
     assert run["counts"] == {"excellent": 1, "pass": 0, "fail": 1, "not_assessable": 1}
 
+    early = client.post(f"{B}/survey-draws/{d['id']}/reveal", headers=o1)  # the grades are not approved yet
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "not_graded"
+    assert client.get(f"{B}/survey-draws/{d['id']}/publication", headers=o1).status_code == 404
+    assert ok(client.get(f"{B}/survey-draws/{d['id']}", headers=o1))["seed"] is None
     own = client.post(f"{B}/grade-runs/{run['id']}/approve", headers=o1)
     assert own.status_code == 403 and own.get_json()["error"]["code"] == "own_run"
     approved = ok(client.post(f"{B}/grade-runs/{run['id']}/approve", headers=o2))
@@ -120,6 +126,16 @@ def test_ratings_survey_grades_approval_and_accountability(client, office, units
     assert {(poor.id, "circulated_criticism"), (poor.id, "head_accountability")} <= made
     again = client.post(f"{B}/grade-runs/{run['id']}/approve", headers=o1)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "invalid_transition"
+    # the grades stand: the seed is published, and the draw re-runs from the publication alone
+    revealed = ok(client.post(f"{B}/survey-draws/{d['id']}/reveal", headers=o1))
+    assert revealed["revealed_at"] and sampling_rules.check_commitment(revealed["seed"], d["seed_commitment"])
+    pub = ok(client.get(f"{B}/survey-draws/{d['id']}/publication", headers=headers_for(client, "leader")))
+    assert pub["effective_seed"] == f"{revealed['seed']}:07 12 19"
+    plan, pool = assessment_rules.survey_inputs_from_dict(pub["inputs"])
+    rerun_draw = assessment_rules.draw_survey(plan, pool, pub["effective_seed"])
+    assert assessment_rules.survey_result_digest(rerun_draw) == pub["result_digest"] == d["result_digest"]
+    assert ok(client.post(f"{B}/survey-draws/{d['id']}/reveal", headers=o2))["revealed_at"] == revealed["revealed_at"]
+    assert "phone" not in json.dumps(pub) and "name" not in json.dumps(pub["inputs"])
 
     listed = ok(client.get(f"/api/v1/accountability/proposals?subject_type=unit&subject_id={poor.id}", headers=o1))
     by_rule = {p["rule_id"]: p for p in listed}
@@ -362,7 +378,7 @@ def test_recipient_survey_is_anonymous_and_grades_from_the_responses(client, off
 def test_the_openapi_spec_describes_the_assessment(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     paths = [p for p in spec["paths"] if p.startswith("/api/v1/assessment")]
-    assert len(paths) == 15
+    assert len(paths) == 17
     approve = spec["paths"]["/api/v1/assessment/grade-runs/{run_id}/approve"]["post"]
     assert approve["x-roles"] == ["admin", "office"]
     assert "UnitGrade" in spec["components"]["schemas"] and "GradeStep" in spec["components"]["schemas"]

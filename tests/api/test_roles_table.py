@@ -142,6 +142,8 @@ EXPECTED.update({
     "POST /api/v1/assessment/survey-draws/<int:draw_id>/commit": ED,
     "POST /api/v1/assessment/survey-draws/<int:draw_id>/draw": ED,
     "GET /api/v1/assessment/survey-draws/<int:draw_id>/verify": ED | {"leader"},
+    "POST /api/v1/assessment/survey-draws/<int:draw_id>/reveal": ED,
+    "GET /api/v1/assessment/survey-draws/<int:draw_id>/publication": ED | {"leader"},
     "GET /api/v1/assessment/survey-draws/<int:draw_id>/recipients": ED,
     "POST /api/v1/assessment/survey-draws/<int:draw_id>/responses": ED,
     "GET /api/v1/assessment/grade-runs": ED | {"leader"},
