@@ -13,7 +13,7 @@ from inspect_api.auth.access import enforce_declared_roles
 from inspect_api.checklists.loader import check_directory
 from inspect_api.complaints.policy import load as load_complaints_policy
 from inspect_api.config import Config
-from inspect_api.core.clock import SystemClock
+from inspect_api.core.clock import RunningClock, SystemClock, parse_start
 from inspect_api.db import configure_engine, write_intent
 from inspect_api.documents.policy import load as load_document_policy
 from inspect_api.errors import UnsupportedMediaType, register_error_handlers
@@ -48,7 +48,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["inspect_rankings_policy"] = load_rankings_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.url_map.converters["int"] = IdConverter
     app.json.ensure_ascii = False
-    app.extensions["inspect_clock"] = SystemClock()
+    start = app.config.get("INSPECT_CLOCK_START")
+    app.extensions["inspect_clock"] = RunningClock(parse_start(start)) if start else SystemClock()
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -119,6 +119,11 @@ class Config:
             },
         }
         self.INSPECT_BENCH_ECHO = env.get("INSPECT_BENCH_ECHO") == "1"  # scripts/bench's baseline route
+        # A chosen starting instant for the clock (ISO 8601 with offset), from which it runs on: for tests
+        # and demos that must behave the same on any date. Refused in production.
+        self.INSPECT_CLOCK_START = env.get("INSPECT_CLOCK_START", "")
+        if self.INSPECT_CLOCK_START and production:
+            raise RuntimeError("INSPECT_CLOCK_START is for tests and demos; it cannot be set in production")
         self.TESTING = False
         self.PROPAGATE_EXCEPTIONS = False
         for key, value in overrides.items():

@@ -1,18 +1,19 @@
 """Shared fixtures: one migrated database per run (SQLite file, or PostgreSQL from
-INSPECT_TEST_DATABASE_URL), each test inside a transaction that is rolled back at its end."""
+INSPECT_TEST_DATABASE_URL), each test inside a transaction that is rolled back at its end, each test at
+a chosen instant of the injectable clock (never the wall clock's date), so the suite passes on any day."""
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from inspect_api.app import create_app
 from inspect_api.config import make_test_config
-from inspect_api.core.clock import FrozenClock
+from inspect_api.core.clock import FrozenClock, RunningClock
 from inspect_api.db import Session, db
+from tests.helpers import TEST_INSTANT
 
 TEST_DB_ENV = "INSPECT_TEST_DATABASE_URL"
 
@@ -82,10 +83,25 @@ def client(app, dbsession):
     return app.test_client()
 
 
-@pytest.fixture()
-def clock(app):
-    frozen = FrozenClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+@pytest.fixture(autouse=True)
+def running_clock(request):
+    """Every test that has an app runs on a clock that starts at TEST_INSTANT and runs on (so rows
+    still order by time); `clock` freezes it instead, `set_clock` moves it anywhere."""
+    if "app" not in request.fixturenames:
+        yield None
+        return
+    app = request.getfixturevalue("app")
+    running = RunningClock(TEST_INSTANT)
     original = app.extensions["inspect_clock"]
+    app.extensions["inspect_clock"] = running
+    yield running
+    app.extensions["inspect_clock"] = original
+
+
+@pytest.fixture()
+def clock(app, running_clock):
+    """The clock frozen at TEST_INSTANT; `clock.advance(...)` moves it, `clock.at = ...` sets it."""
+    frozen = FrozenClock(TEST_INSTANT)
     app.extensions["inspect_clock"] = frozen
     yield frozen
-    app.extensions["inspect_clock"] = original
+    app.extensions["inspect_clock"] = running_clock

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 from inspect_api.auth import services as auth
 from inspect_api.org import services as org
 
 PASSWORD = "secret-pass-1"
+# Where every test starts unless it chooses another moment: Monday 2026-11-23, 10:00 in Asia/Shanghai
+# (the injectable clock in-process, INSPECT_CLOCK_START for servers the tests start).
+TEST_INSTANT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 ROLES = ("inspector", "office", "unit_liaison", "leader", "admin")
 _seq = itertools.count(1)
 

@@ -32,9 +32,6 @@ CASE_STEPS = {"approve": {"open": "approved"}, "send": {"approved": "sent"}, "ou
               "close": {"decided": "closed"}}
 
 
-def _today() -> date:
-    return local(clock.now()).date()
-
 
 # --- the policy -------------------------------------------------------------------------------------------
 
@@ -143,7 +140,7 @@ def run_rules(actor=None, *, only: Subjects | None = None) -> list[Proposal]:
     staff_rows = {s.id: s for s in db.session.scalars(sa.select(Staff).where(
         Staff.id.in_({f.staff_id for f in facts["findings"] if f.staff_id} | {o.staff_id for o in facts["outcomes"]})))}
     unit_names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
-    proposals = rules.evaluate(policy, as_of=_today(), since=adopted,
+    proposals = rules.evaluate(policy, as_of=clock.today(), since=adopted,
                                staff_names={k: f"{unit_names.get(s.unit_id, '')}{s.name}" for k, s in staff_rows.items()},
                                unit_names=unit_names, **facts)
     if only is not None:  # facts of others came along (a finding names a unit and a staff member): not judged here

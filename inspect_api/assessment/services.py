@@ -48,9 +48,6 @@ def policy() -> rules.AssessmentPolicy:
     return current_app.extensions["inspect_assessment_policy"]
 
 
-def _today() -> date:
-    return local(clock.now()).date()
-
 
 def year_period(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)

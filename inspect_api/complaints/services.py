@@ -9,7 +9,7 @@ agent. Every change is on the trail; the route or job commits once.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -53,9 +53,6 @@ def _secret() -> str:
     return current_app.config["SECRET_KEY"]
 
 
-def _today() -> date:
-    return local(clock.now()).date()
-
 
 def _office_ids() -> list[int]:
     return list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))
@@ -87,7 +84,7 @@ def _set_deadline(c: Complaint, level, days) -> None:
         raise Unprocessable(exc.message, {"fields": {"days": exc.details["fields"]["requested_days"]}},
                             code=exc.code) from exc
     c.level, c.due_on, c.provisional = MatterLevel(level).value, found.date, found.provisional
-    if c.overdue and not rules.is_overdue(c.status, c.due_on, _today()):
+    if c.overdue and not rules.is_overdue(c.status, c.due_on, clock.today()):
         c.overdue, c.flagged_overdue_at = False, None
 
 
@@ -185,7 +182,7 @@ def submit_public(*, window_key: str | None, unit_id, token, fields: dict, devic
     else:
         unit = _active_unit(unit_id)
     issued = _check_token(window_key, token, now)
-    value = rules.validate(**fields, today=_today(), allow_links=False)
+    value = rules.validate(**fields, today=clock.today(), allow_links=False)
     rating_services.use_token(token, issued, pol.token_minutes, now,
                               message="该投诉已提交过，请勿重复提交 (form already submitted)")
     rating_services._throttle("complaint-all", "all", 60, pol.global_per_minute, now, message=TOO_MANY)
@@ -201,7 +198,7 @@ def create(data: dict, actor) -> tuple[Complaint, str]:
     value = rules.validate(content=data["content"], category=data.get("category"), window_no=data.get("window_no"),
                            occurred_on=data.get("occurred_on"), occurred_time=data.get("occurred_time"),
                            contact_name=data.get("contact_name"), contact_phone=data.get("contact_phone"),
-                           contact_email=data.get("contact_email"), today=_today(), allow_links=True)
+                           contact_email=data.get("contact_email"), today=clock.today(), allow_links=True)
     return _receive(unit, value, data["channel"], actor, level=data.get("level"), days=data.get("days"), staff=staff)
 
 
@@ -508,7 +505,7 @@ def flag_overdue() -> int:
     """Scheduler job: complaints past their deadline and not closed are flagged overdue once, on the
     trail, and the office (and the unit, when the complaint waits on it) is told; a second run finds
     nothing new."""
-    today = _today()
+    today = clock.today()
     due = db.session.scalars(sa.select(Complaint).where(
         Complaint.status != "closed", Complaint.overdue.is_(False), Complaint.due_on < today)
         .order_by(Complaint.id).with_for_update()).all()

@@ -3,15 +3,13 @@ table (admin); and deadlines in working days for anyone who needs to show one.""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
-from inspect_api.core import calendar_store
+from inspect_api.core import calendar_store, clock
 from inspect_api.core.schemas import BaseSchema
 from inspect_api.db import db
 from inspect_api.errors import Unprocessable
@@ -21,8 +19,8 @@ EVERYONE = tuple(r.value for r in ALL_ROLES)
 
 
 class YearsQuerySchema(BaseSchema):
-    first = fields.Integer(load_default=lambda: date.today().year - 1, validate=validate.Range(min=2000, max=2100))
-    last = fields.Integer(load_default=lambda: date.today().year + 2, validate=validate.Range(min=2000, max=2100))
+    first = fields.Integer(load_default=lambda: clock.today().year - 1, validate=validate.Range(min=2000, max=2100))
+    last = fields.Integer(load_default=lambda: clock.today().year + 2, validate=validate.Range(min=2000, max=2100))
 
     @validates_schema
     def _order(self, data, **kwargs):

@@ -1,8 +1,15 @@
-"""The injectable clock: code asks `now()` so tests can freeze time."""
+"""The injectable clock: code asks `now()` (an aware UTC instant) or `today()` (the local date in
+Asia/Shanghai) so tests and demos can choose the moment. This is the only module that reads the wall
+clock; `tests/unit/test_wall_clock.py` refuses `datetime.now`, `date.today` and `time.time` anywhere
+else in the application.
+
+Years and days are local: a document issued at 2026-12-31 23:30 +08:00 (15:30 UTC) belongs to 2026,
+one at 2027-01-01 00:10 +08:00 to 2027, whatever the UTC date says."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -30,6 +37,35 @@ class FrozenClock:
         self.at += timedelta(**kwargs)
 
 
+class RunningClock:
+    """A clock that starts at a chosen instant and then runs at the wall clock's pace (measured on the
+    monotonic timer), so the date is the chosen one while ordering by time still works. Used by the
+    test suite by default and by servers started with INSPECT_CLOCK_START (tests, demos)."""
+
+    def __init__(self, start: datetime):
+        if start.tzinfo is None:
+            raise ValueError("RunningClock needs an aware datetime")
+        self.start = start.astimezone(UTC)
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._t0)
+
+    def advance(self, **kwargs) -> None:
+        self.start += timedelta(**kwargs)
+
+
+def parse_start(raw: str) -> datetime:
+    """An INSPECT_CLOCK_START value: an ISO 8601 instant with its offset."""
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"INSPECT_CLOCK_START must be an ISO 8601 instant, got {raw!r}") from exc
+    if at.tzinfo is None:
+        raise RuntimeError(f"INSPECT_CLOCK_START needs an offset (e.g. +08:00), got {raw!r}")
+    return at
+
+
 def now() -> datetime:
     if has_app_context():
         return current_app.extensions["inspect_clock"].now()
@@ -38,3 +74,12 @@ def now() -> datetime:
 
 def local(dt: datetime) -> datetime:
     return dt.astimezone(LOCAL_TZ)
+
+
+def local_now() -> datetime:
+    return local(now())
+
+
+def today() -> date:
+    """Today's date where the offices are (Asia/Shanghai), never the UTC date."""
+    return local_now().date()

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from inspect_api.core import clock
 from inspect_api.db import db
 from inspect_api.documents import services
 from inspect_api.documents.models import Document
@@ -17,7 +18,7 @@ def draft_monthly_bulletin() -> int | None:
     from inspect_api.auth.models import User
     from inspect_api.notifications.services import notify
 
-    today = services._today()
+    today = clock.today()
     end = date(today.year, today.month, 1) - timedelta(days=1)
     start = date(end.year, end.month, 1)
     for selection in db.session.scalars(sa.select(Document.selection).where(Document.kind == "bulletin")):

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
+from inspect_api.core import clock
 from inspect_api.core.http import if_match_version, stored_file
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db
@@ -303,7 +304,7 @@ def _disposition(filename: str) -> str:
 def _export_context(doc) -> dict:
     if doc.issued_context is not None:
         return ctxmod.thaw(doc.issued_context)
-    return ctxmod.build(doc, services.policy(), today=services._today())
+    return ctxmod.build(doc, services.policy(), today=clock.today())
 
 
 def _tables(doc, wanted: str | None) -> list[str]:
@@ -359,7 +360,7 @@ class ExportDocx(MethodView):
         doc = services.get(doc_id)
         if doc.status in ("issuing", "issued"):
             raise Conflict("已印发的公文以 PDF 为准 (issued: the PDF is the record)", code="document_issued")
-        data = exports.docx_bytes(ctxmod.build(doc, services.policy(), today=services._today()))
+        data = exports.docx_bytes(ctxmod.build(doc, services.policy(), today=clock.today()))
         resp = FlaskResponse(data, mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
         resp.headers["Content-Disposition"] = f'attachment; filename="draft-{doc.id}-v{doc.version}.docx"'
         return resp

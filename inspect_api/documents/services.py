@@ -29,11 +29,6 @@ def policy() -> dict:
     return current_app.extensions["inspect_document_policy"]
 
 
-def _today() -> date:
-    from inspect_api.core.clock import local
-
-    return local(clock.now()).date()
-
 
 def _invalid(field: str, problem) -> Unprocessable:
     return Unprocessable("公文内容有误 (invalid selection)", {"fields": {field: problem if isinstance(problem, list)
@@ -190,12 +185,12 @@ def issue(doc: Document, actor) -> tuple[Document, RenderJob]:
     there is never a gap or a duplicate), freeze the content, and queue the final render."""
     new = rules.next_status(doc.status, "issue")
     issuer = policy()["issuer"]
-    year = _today().year
+    year = clock.today().year
     seq = next_value(f"document-number:{issuer['short']}:{year}")
     doc.issuer_short, doc.number_year, doc.number_seq = issuer["short"], year, seq
     doc.number = format_number(issuer["short"], year, seq)
     doc.status, doc.issued_by, doc.issued_at = new, actor.id, clock.now()
-    ctx = ctxmod.build(doc, policy(), today=_today())
+    ctx = ctxmod.build(doc, policy(), today=clock.today())
     doc.issued_context = ctxmod.freeze(ctx)
     if doc.kind != "referral":  # a referral goes to the discipline authority, not to the unit
         for unit_id in ctxmod.named_units(ctx):

@@ -117,9 +117,9 @@ def process(job_id: int) -> str:
                 return job.status
             ctx = ctxmod.thaw(doc.issued_context)
         else:
-            from inspect_api.documents.services import _today, policy
+            from inspect_api.documents.services import policy
 
-            ctx = ctxmod.build(doc, policy(), today=_today())
+            ctx = ctxmod.build(doc, policy(), today=clock.today())
         ctx = ctxmod.resolve_photos(ctx, _asset_dir())
         db.session.rollback()  # nothing is held while the child renders
         pdf, meta = render_in_child(ctx, _asset_dir(), memory_mb=cfg["INSPECT_RENDER_MEMORY_MB"],

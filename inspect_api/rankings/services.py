@@ -25,6 +25,7 @@ from flask import current_app
 
 from inspect_api.auth.rules import Role
 from inspect_api.checklists.rules import SEVERITIES
+from inspect_api.core import clock
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
 from inspect_api.errors import Unprocessable
@@ -35,7 +36,6 @@ from inspect_api.rankings.rules import Period, RankingPolicy
 from inspect_api.ratings.models import Rating
 from inspect_api.ratings.rules import BAD_SCORE_MAX, SATISFIED_MIN
 from inspect_api.stats import rules as stats_rules
-from inspect_api.stats.services import today
 from inspect_api.visits.models import FINDING_SOURCE, Finding, Visit
 
 COMPLAINT_SOURCE = "complaint"
@@ -78,7 +78,7 @@ def period_for(args: dict, scope: Scope | None = None) -> Period:
     """The requested period. A liaison sees whole months, quarters or years that have ended (last month
     by default): a ranking of days, or of a month still running, would tell it on which days its unit
     was visited before anything was confirmed, and so point at the covert inspectors."""
-    now = today()
+    now = clock.today()
     if scope is not None and scope.liaison:
         if args.get("period") is None and args.get("start") is None and args.get("end") is None:
             last_month = stats_rules.add_months(now.replace(day=1), -1)

@@ -311,9 +311,6 @@ def summary(user, args: dict) -> dict:
     return figures
 
 
-def _today() -> date:
-    return local(clock.now()).date()
-
 
 def follow_ups(user, args: dict) -> sa.Select:
     """Follow-ups in the caller's scope (a liaison: its own units; the office: all), earliest deadline
@@ -328,7 +325,7 @@ def follow_ups(user, args: dict) -> sa.Select:
     if args.get("status"):
         stmt = stmt.where(RatingFollowUp.status == args["status"])
     if args.get("overdue") is not None:
-        late = sa.and_(RatingFollowUp.status == "open", RatingFollowUp.due_on < _today())
+        late = sa.and_(RatingFollowUp.status == "open", RatingFollowUp.due_on < clock.today())
         stmt = stmt.where(late if args["overdue"] else sa.not_(late))
     return stmt.order_by(RatingFollowUp.due_on, RatingFollowUp.id)
 
@@ -339,7 +336,7 @@ def follow_up_view(f: RatingFollowUp) -> dict:
             "score": rating.score, "score_label": rules.SCORE_LABELS[rating.score], "reasons": rating.reasons,
             "comment": rating.comment, "rated_on": rating.rated_on, "due_on": f.due_on,
             "working_days": f.working_days, "provisional": f.provisional, "status": f.status,
-            "overdue": f.status == "open" and f.due_on < _today(), "closed_at": f.closed_at, "note": f.note}
+            "overdue": f.status == "open" and f.due_on < clock.today(), "closed_at": f.closed_at, "note": f.note}
 
 
 def _liaison_ids(unit_id: int) -> list[int]:
@@ -351,7 +348,7 @@ def flag_overdue_follow_ups() -> int:
     """Scheduler job: tell the office and the unit once when a 差评 follow-up passed its day still open;
     a second run finds nothing new."""
     due = db.session.scalars(sa.select(RatingFollowUp).where(
-        RatingFollowUp.status == "open", RatingFollowUp.due_on < _today(),
+        RatingFollowUp.status == "open", RatingFollowUp.due_on < clock.today(),
         RatingFollowUp.flagged_overdue_at.is_(None)).with_for_update()).all()
     office = db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))).all()
     for f in due:
@@ -378,7 +375,7 @@ def recompute_provisional_follow_ups(years: list[int], actor=None) -> int:
         d = cal.add_working_days(start, f.working_days)
         before = {"due_on": f.due_on.isoformat(), "provisional": f.provisional}
         f.due_on, f.provisional = d.date, d.provisional
-        if f.flagged_overdue_at is not None and f.due_on >= _today():
+        if f.flagged_overdue_at is not None and f.due_on >= clock.today():
             f.flagged_overdue_at = None  # the later day has not passed yet
         after = {"due_on": f.due_on.isoformat(), "provisional": f.provisional}
         if after == before:
@@ -405,5 +402,5 @@ def close_follow_up(user, follow_up_id: int, note: str) -> RatingFollowUp:
     f.status, f.note, f.closed_at, f.closed_by = "closed", note, clock.now(), user.id
     audit.record("rating_follow_up.close", "rating_follow_up", f.id, actor=user,
                  before={"status": "open"}, after={"status": "closed", "note": note,
-                                                   "late": f.due_on < _today()})
+                                                   "late": f.due_on < clock.today()})
     return f

@@ -119,12 +119,11 @@ def _set_rectification(finding: Finding) -> Rectification:
     from flask import current_app
 
     from inspect_api.core.calendar_store import current_calendar
-    from inspect_api.core.clock import local
 
     policy = current_app.extensions["inspect_review_policy"]
     days = policy.rectification_days[finding.severity]
     cal = current_calendar()
-    today = local(clock.now()).date()
+    today = clock.today()
     deadline = cal.add_working_days(today, days)
     appeal = cal.add_working_days(today, policy.appeal_window_days)
     rect = db.session.get(Rectification, finding.id) or Rectification(finding_id=finding.id, unit_id=finding.unit_id)
@@ -150,7 +149,7 @@ def _resize_rectification(finding: Finding) -> None:
     rect.working_days = current_app.extensions["inspect_review_policy"].rectification_days[finding.severity]
     deadline = current_calendar().add_working_days(local(rect.set_at).date(), rect.working_days)
     rect.due_on, rect.provisional = deadline.date, deadline.provisional
-    if rect.status == "overdue" and rect.due_on >= _today():
+    if rect.status == "overdue" and rect.due_on >= clock.today():
         rect.status, rect.flagged_overdue_at = "open", None
 
 
@@ -164,9 +163,8 @@ def flag_overdue_rectifications() -> int:
     """Scheduler job: mark open rectifications past their due day as overdue (for escalation) and
     tell the office and the unit; a second run finds nothing new."""
     from inspect_api.auth.models import User
-    from inspect_api.core.clock import local
 
-    today = local(clock.now()).date()
+    today = clock.today()
     due = db.session.scalars(sa.select(Rectification).where(Rectification.status == "open",
                                                             Rectification.due_on < today)
                              .with_for_update()).all()
@@ -258,11 +256,6 @@ def _rectification_view(rect: Rectification | None) -> dict | None:
 ATTACHMENT_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/heic": "heic"}
 MAX_ATTACHMENTS = 10
 
-
-def _today():
-    from inspect_api.core.clock import local
-
-    return local(clock.now()).date()
 
 
 def _unit_finding(finding_id, user, *, lock: bool = False) -> Finding:
@@ -367,7 +360,7 @@ def file_appeal(finding_id, text: str, uploads: list, actor) -> Appeal:
     rect = db.session.get(Rectification, finding.id)
     earlier = [(a.status, a.filed_at) for a in db.session.scalars(sa.select(Appeal).where(
         Appeal.finding_id == finding.id))]
-    rules.check_appeal(finding.status, _today(), rect.appeal_due_on if rect else None,
+    rules.check_appeal(finding.status, clock.today(), rect.appeal_due_on if rect else None,
                        rect.set_at if rect else clock.now(), earlier)
     appeal = Appeal(finding_id=finding.id, unit_id=finding.unit_id, text=text, status="pending",
                     filed_by=actor.id, filed_at=clock.now())
@@ -455,7 +448,7 @@ def decide_report(report: RectificationReport, action: str, reason: str | None, 
     if new_status == "accepted":
         rect.status, rect.closed_at = "accepted", clock.now()
     else:
-        rect.status = rules.rectification_after_return(rect.due_on, _today())
+        rect.status = rules.rectification_after_return(rect.due_on, clock.today())
     db.session.flush()
     audit.record(f"rectification.{action}", "finding", finding.id, actor=actor,
                  before={"rectification_status": before, "report_status": "submitted"},
@@ -547,7 +540,7 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
     from inspect_api.core.clock import local
 
     cal = current_calendar()
-    today = _today()
+    today = clock.today()
     office = _office_ids()
     changed = 0
     rows = db.session.scalars(sa.select(Rectification).where(

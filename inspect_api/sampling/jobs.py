@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from inspect_api.audit import services as audit
 from inspect_api.core import clock
-from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
 from inspect_api.notifications.services import notify
 from inspect_api.sampling import services
@@ -27,7 +26,7 @@ def draft_next_plan() -> SamplingPlan | None:
 
     The office reviews, commits and draws it; nothing is drawn automatically.
     """
-    start, end = _next_month(clock.now().astimezone(LOCAL_TZ).date())
+    start, end = _next_month(clock.today())
     covering = db.session.scalar(sa.select(SamplingPlan.id).where(
         SamplingPlan.period_start <= end, SamplingPlan.period_end >= start))
     if covering is not None:

@@ -162,7 +162,7 @@ def build_inputs(plan: SamplingPlan, now: datetime):
         sa.select(Finding.unit_id, sa.func.count()).where(Finding.status == "confirmed",
                                                           Finding.created_at >= since)
         .group_by(Finding.unit_id)).all())
-    year_start = datetime(now.year, 1, 1, tzinfo=UTC)
+    year_start = datetime(clock.local(now).year, 1, 1, tzinfo=LOCAL_TZ)
     visits_this_year = dict(db.session.execute(
         sa.select(Visit.unit_id, sa.func.count()).where(Visit.status == "submitted", Visit.submitted_at >= year_start)
         .group_by(Visit.unit_id)).all())
@@ -259,7 +259,7 @@ def reveal(plan: SamplingPlan, actor) -> SamplingPlan:
         return plan
     if plan.status != "drawn":
         raise Conflict("计划尚未抽取 (not drawn yet)", code="plan_not_drawn")
-    if clock.now().astimezone(LOCAL_TZ).date() <= plan.period_end:
+    if clock.today() <= plan.period_end:
         raise Conflict("检查期结束后才能公开种子 (the seed is revealed after the period)", code="period_not_over",
                        details={"period_end": plan.period_end.isoformat()})
     plan.status = "revealed"

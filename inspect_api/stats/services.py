@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 from inspect_api.auth.rules import Role
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
 from inspect_api.core import clock
-from inspect_api.core.clock import LOCAL_TZ, local
+from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db, is_postgres
 from inspect_api.errors import Unprocessable
 from inspect_api.org.models import Unit
@@ -72,9 +72,6 @@ def scope_for(user, args: dict) -> Scope:
         root = None
     return Scope(root, liaison, args.get("category"), args.get("severity"), args.get("mode"))
 
-
-def today() -> date:
-    return local(clock.now()).date()
 
 
 # --- building blocks --------------------------------------------------------------------------------
@@ -204,7 +201,7 @@ def summary(user, args: dict) -> dict:
     grouping by an expression over `submitted_at` made it expect one group per row and sort them all.
     """
     scope = scope_for(user, args)
-    as_of = today()
+    as_of = clock.today()
     period = rules.make_period(args.get("start"), args.get("end"), as_of)
     comparison = args.get("compare") or "previous"
     compared = rules.compared_period(period, comparison)
@@ -263,7 +260,7 @@ def _ratings_figures(scope: Scope, period) -> dict:
 def trend(user, args: dict) -> dict:
     """One point per week, month or quarter of the period (twelve months by default)."""
     scope = scope_for(user, args)
-    as_of = today()
+    as_of = clock.today()
     period = rules.make_period(args.get("start"), args.get("end"), as_of, default_months=12)
     granularity = args.get("granularity") or "month"
     ranges = [period.utc_range(LOCAL_TZ)]
@@ -315,7 +312,7 @@ def unit_rows(user, args: dict) -> tuple[sa.Select, Scope]:
     row counts its unit's whole subtree; `depth` keeps the units that many levels below `under` (or
     below the top when there is no `under`)."""
     scope = scope_for(user, args)
-    as_of = today()
+    as_of = clock.today()
     period = rules.make_period(args.get("start"), args.get("end"), as_of)
     ranges = [period.utc_range(LOCAL_TZ)]
     sort = args.get("sort") or "points"

@@ -309,7 +309,8 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
     outcome = "updated"
     before = None if visit is None else _edit_snapshot(visit)
     if visit is None:
-        visit = Visit(id=visit_id, code=f"V{now.year}-{next_value(f'visit:{now.year}'):06d}", status="draft",
+        year = clock.local(now).year  # the local year: a visit at 00:10 on 1 January is the new year's
+        visit = Visit(id=visit_id, code=f"V{year}-{next_value(f'visit:{year}'):06d}", status="draft",
                       created_by=actor.id, version=1, mode=content["mode"], unit_id=content["unit_id"])
         db.session.add(visit)
         outcome = "created"

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from inspect_api.assessment import rules as assessment_rules
 from inspect_api.assessment.models import SurveyDraw, SurveyRecipient, SurveyResponse, SurveySelection
+from inspect_api.core.clock import now as clock_now
 from inspect_api.db import db
 from inspect_api.ratings.models import Rating
 from inspect_api.sampling import rules as sampling_rules
@@ -229,7 +230,7 @@ def test_a_poor_grade_weighs_in_the_next_inspection_draw(client, office, units):
         "code": "P-ASSESS", "title": "抽查", "period_start": "2026-12-01", "period_end": "2026-12-31",
         "pool": {"under": [poor.id, good.id]}, "sample_size": 1}), 201)
     factors = lambda: {u.id: u.weight_factors["poor_grade"] for u in  # noqa: E731
-                       sampling.build_inputs(sampling.get_plan(plan["id"]), datetime.now(UTC))[1]}
+                       sampling.build_inputs(sampling.get_plan(plan["id"]), clock_now())[1]}
     assert factors() == {poor.id: 0, good.id: 0}  # a draft run is no grade yet
     ok(client.post(f"{B}/grade-runs/{run['id']}/approve", headers=o2))
     assert factors() == {poor.id: 1, good.id: 0}

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from inspect_api.core.clock import now as clock_now
 from inspect_api.db import db
 from inspect_api.ratings.models import Rating
 from tests.api.conftest import new_id
@@ -349,7 +350,7 @@ def test_the_nightly_overdue_flag_changes_no_figure(client, data):
 def test_summary_carries_the_periods_ratings_in_the_same_scope(client, data):
     def rating(unit, score, day):
         db.session.add(Rating(unit_id=unit.id, window_no="3", score=score, reasons=[], source="import",
-                              external_id=f"S-{unit.id}-{day}-{score}", created_at=datetime.now(UTC), rated_on=day))
+                              external_id=f"S-{unit.id}-{day}-{score}", created_at=clock_now(), rated_on=day))
 
     rating(data["window"], 5, date(2026, 11, 1))
     rating(data["window"], 2, date(2026, 11, 30))

@@ -186,3 +186,14 @@ def test_an_edit_is_on_the_trail_with_what_changed_before_and_after(client, fiel
     [(badge_id, delta)] = changes["findings"]["changed"].items()
     assert delta == {"window_no": ["3", "5"]}
     assert "team" not in changes and "added" not in changes["findings"]
+
+
+def test_a_visit_recorded_just_after_local_midnight_on_new_years_day_is_numbered_in_the_new_year(
+        client, field, clock):
+    from datetime import UTC, datetime
+
+    clock.at = datetime(2026, 12, 31, 15, 50, tzinfo=UTC)  # 23:50 on 31 December in Beijing
+    old = put(client, field, new_id(), field.visit()).get_json()["code"]
+    clock.at = datetime(2026, 12, 31, 16, 10, tzinfo=UTC)  # 00:10 on 1 January 2027 in Beijing
+    new = put(client, field, new_id(), field.visit()).get_json()["code"]
+    assert old.startswith("V2026-") and new == "V2027-000001"

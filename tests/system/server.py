@@ -21,6 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from inspect_api.config import PROJECT_ROOT
+from tests.helpers import TEST_INSTANT
 
 BIN = Path(sys.executable).parent
 
@@ -68,6 +69,8 @@ class LiveServer:
             "INSPECT_ARGON2_TIME_COST": "1",
             "WORKERS": str(workers),
             "PYTHONUNBUFFERED": "1",
+            # the server's clock starts at the suite's instant, so what it dates does not depend on the day
+            "INSPECT_CLOCK_START": TEST_INSTANT.isoformat(),
         }
         self.log = instance / "gunicorn.log"
 
