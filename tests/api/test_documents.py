@@ -231,15 +231,14 @@ def test_the_monthly_bulletin_job_drafts_once(client, field, office_pair, clock)
     assert doc["selection"]["period_start"] == "2026-11-01" and doc["created_by"] is None
 
 
-def test_on_new_years_day_the_job_drafts_december_of_the_year_before(client, field, office_pair, clock):
+def test_on_new_years_day_the_job_drafts_december_of_the_year_before(client, field, clock):
     from datetime import UTC, datetime
 
     from inspect_api.documents.jobs import draft_monthly_bulletin
 
     clock.at = datetime(2026, 12, 31, 16, 5, tzinfo=UTC)  # 1 January 2027, 00:05 Beijing; still 2026 in UTC
     assert draft_monthly_bulletin() is not None
-    author, _ = office_pair
-    [doc] = client.get("/api/v1/documents?kind=bulletin", headers=author).get_json()
+    [doc] = client.get("/api/v1/documents?kind=bulletin", headers=headers_for(client, "office")).get_json()
     assert (doc["selection"]["period_start"], doc["selection"]["period_end"]) == ("2026-12-01", "2026-12-31")
 
 
@@ -247,15 +246,15 @@ def test_on_new_years_day_the_job_drafts_december_of_the_year_before(client, fie
     ((2026, 12, 31, 15, 30), 2026),  # 23:30 on 31 December in Beijing
     ((2026, 12, 31, 16, 10), 2027),  # 00:10 on 1 January in Beijing, still 31 December in UTC
 ])
-def test_the_number_year_is_the_local_year_of_issue(client, field, confirmed, office_pair, clock, utc, year):
+def test_the_number_year_is_the_local_year_of_issue(client, field, confirmed, clock, utc, year):
     from datetime import UTC, datetime
 
-    author, approver = office_pair
+    clock.at = datetime(*utc, tzinfo=UTC)
+    author, approver = headers_for(client, "office"), headers_for(client, "office")
     doc = client.post("/api/v1/documents", headers=author, json={
         "kind": "criticism", "selection": {"finding_ids": [confirmed["badge"]]}}).get_json()
     url = f"/api/v1/documents/{doc['id']}"
     assert client.post(f"{url}/approve", headers=approver).status_code == 200
-    clock.at = datetime(*utc, tzinfo=UTC)
     issued = client.post(f"{url}/issue", headers=approver)
     assert issued.status_code == 202, issued.get_json()
     assert client.get(url, headers=author).get_json()["number"] == f"清效督〔{year}〕1号"

@@ -21,8 +21,8 @@ def test_a_confirmation_in_2027_without_a_holiday_table_gets_a_provisional_deadl
 
 
 def test_calendar_years_default_around_the_clocks_local_year(client, clock):
-    anyone = headers_for(client, "inspector")
     clock.at = datetime(2027, 12, 31, 16, 30, tzinfo=UTC)  # 00:30 on 1 January 2028 in Beijing
+    anyone = headers_for(client, "inspector")
     years = [y["year"] for y in client.get("/api/v1/calendar/years", headers=anyone).get_json()]
     assert years == [2027, 2028, 2029, 2030]
     deadline = client.get("/api/v1/calendar/deadline?start=2028-02-28&days=2", headers=anyone).get_json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.api.conftest import new_id
-from tests.helpers import headers_for, make_user
+from tests.helpers import bearer, headers_for, login, make_user
 from tests.images import photo
 
 
@@ -193,7 +193,8 @@ def test_a_visit_recorded_just_after_local_midnight_on_new_years_day_is_numbered
     from datetime import UTC, datetime
 
     clock.at = datetime(2026, 12, 31, 15, 50, tzinfo=UTC)  # 23:50 on 31 December in Beijing
-    old = put(client, field, new_id(), field.visit()).get_json()["code"]
+    inspector = bearer(login(client, field.a.username)["access_token"])  # the fixture's session ended after 30 days
+    old = put(client, field, new_id(), field.visit(), headers=inspector).get_json()["code"]
     clock.at = datetime(2026, 12, 31, 16, 10, tzinfo=UTC)  # 00:10 on 1 January 2027 in Beijing
-    new = put(client, field, new_id(), field.visit()).get_json()["code"]
+    new = put(client, field, new_id(), field.visit(), headers=inspector).get_json()["code"]
     assert old.startswith("V2026-") and new == "V2027-000001"
