@@ -217,7 +217,16 @@ def build(doc, policy: dict, *, today: date) -> dict:
                                for p in data["bottom_staff"]]
         ctx["typical_cases"] = finding_items(data["typical_finding_ids"], naming)
         ctx["previous_label"] = data["previous_label"]
+    ctx["title_words"] = title_words(ctx["title"], policy)
     return ctx
+
+
+def title_words(title: str, policy: dict) -> list[str]:
+    """The words the title's line breaks keep whole: the policy's break table, the issuer's names, and
+    the name of every unit in the registry that the title contains (the longest first)."""
+    names = {n for n in db.session.scalars(sa.select(Unit.name)) if n and len(n) > 1 and n in title}
+    names |= {v for v in policy["issuer"].values() if v in title}
+    return sorted(names, key=lambda n: (-len(n), n)) + list(policy.get("title_words") or [])
 
 
 def _referral(case_id: int, naming: str) -> dict:

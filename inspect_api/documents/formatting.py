@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 
 # China has kept UTC+8 without daylight saving since 1991: a fixed offset needs no tz database.
@@ -138,14 +139,16 @@ def _char_width(ch: str) -> float:
     return 0.6 if ord(ch) < 0x2E80 and ch not in "—…" else 1.0
 
 
-def title_lines(title: str, per_line: int = 20) -> list[str]:
-    """Split a title into lines of nearly equal length (GB/T 9704 7.3.1: 排列对称).
+def title_lines(title: str, keep_whole: Iterable[str] = (), per_line: int = 20) -> list[str]:
+    """Split a title into lines of nearly equal length (GB/T 9704 7.3.1: 排列对称) that keep words whole.
 
-    Plain line filling leaves a lone character on the last line (…的通 / 报). This picks the break near
-    each equal share, never inside a run of Latin letters or digits, never before closing or after
-    opening punctuation, and prefers to break after a particle (的, 等, 和) or the end of a name or date (中心, 局, 月).
-    `per_line` is how many 二号 characters the 156 mm type area holds (20). Line breaks written into the
-    title (a newline) are kept as they are: the drafter knows where the words end.
+    Plain line filling leaves a lone character on the last line (…的通 / 报) and cuts words (机关效 / 能建设).
+    This picks the break near each equal share, never inside a word of `keep_whole` (the policy's break
+    table and the names of the units the document names), never inside a run of Latin letters or
+    digits, never before closing or after opening punctuation, and prefers to break after a particle
+    (的, 等, 和), after a listed word, or at the end of a name or date (中心, 局, 月). `per_line` is how many
+    二号 characters the 156 mm type area holds (20). Line breaks written into the title (a newline) are
+    kept as they are: the drafter knows where the words end.
     """
     title = title.strip()
     if "\n" in title:
@@ -158,12 +161,32 @@ def title_lines(title: str, per_line: int = 20) -> list[str]:
     cumulative = [0.0]
     for w in widths:
         cumulative.append(cumulative[-1] + w)
+    inside: set[int] = set()  # break positions that would cut a listed word
+    word_ends: set[int] = set()
+    # a word wider than a line cannot stay whole: it is not in the table
+    words = {w.strip() for w in keep_whole if w and len(w.strip()) > 1}
+    for word in {w for w in words if sum(_char_width(ch) for ch in w) <= per_line}:
+        at = title.find(word)
+        while at >= 0:
+            inside.update(range(at + 1, at + len(word)))
+            word_ends.update((at, at + len(word)))
+            at = title.find(word, at + 1)
+    word_ends -= inside
 
-    def allowed(i: int) -> bool:
+    def typographic(i: int) -> bool:
         before, after = title[i - 1], title[i]
         if before.isascii() and after.isascii() and before.isalnum() and after.isalnum():
             return False
         return after not in _NO_LINE_START and before not in _NO_LINE_END
+
+    def allowed(i: int) -> bool:
+        return typographic(i) and i not in inside
+
+    def cost(i: int) -> float:
+        before = title[i - 1]
+        if before in _BREAK_AFTER_PARTICLE:
+            return 0.0
+        return 0.8 if before in _BREAK_AFTER_NAME or i in word_ends else 2.0
 
     breaks = []
     start = 0
@@ -175,16 +198,17 @@ def title_lines(title: str, per_line: int = 20) -> list[str]:
                 break
             if not allowed(i) or abs(cumulative[i] - ideal) > 3:
                 continue
-            before = title[i - 1]
-            cost = 0.0 if before in _BREAK_AFTER_PARTICLE else 0.8 if before in _BREAK_AFTER_NAME else 2.0
-            score = abs(cumulative[i] - ideal) + cost
+            score = abs(cumulative[i] - ideal) + cost(i)
             if best_score is None or score < best_score:
                 best, best_score = i, score
         if best is None:  # nothing allowed near the ideal: the last allowed place that still fits
-            fitting = [i for i in range(start + 1, len(title))
-                       if cumulative[i] - cumulative[start] <= per_line and allowed(i)]
-            best = fitting[-1] if fitting else start + 1
+            fitting = [i for i in range(start + 1, len(title)) if cumulative[i] - cumulative[start] <= per_line]
+            whole = [i for i in fitting if allowed(i)] or [i for i in fitting if typographic(i)]
+            best = whole[-1] if whole else start + 1
         breaks.append(best)
         start = best
     bounds = [0, *breaks, len(title)]
-    return [title[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if title[a:b]]
+    lines = [title[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if title[a:b]]
+    if inside and any(sum(_char_width(ch) for ch in line) > per_line for line in lines):
+        return title_lines(title, (), per_line)  # whole words would overflow a line: fit the type area first
+    return lines

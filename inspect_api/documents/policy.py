@@ -9,6 +9,7 @@ from inspect_api.documents.rules import KIND_LABELS
 
 KEYS = {"issuer", "addressee", "cc", "printed_by", "staff_naming", "bulletin"}
 BULLETIN_KEYS = {"ranking", "bottom_staff", "best_count", "typical_cases"}
+OPTIONAL = {"title_words"}  # the break table: words a title line never cuts
 # The bulletin's scoring moved to the rankings policy (one scoring for the API and the bulletin).
 MOVED = {"score_base": "rankings.yaml（满分固定为100）", "deduction_by_severity": "rankings.yaml deduction_by_severity",
          "bottom_count": "rankings.yaml units.bottom"}
@@ -17,9 +18,12 @@ MOVED = {"score_base": "rankings.yaml（满分固定为100）", "deduction_by_se
 def parse(text: str, source: str) -> dict:
     data = policy_file.yaml_mapping(text, source)
     problems = []
-    if set(data) != KEYS:
+    if not KEYS <= set(data) <= KEYS | OPTIONAL:
         problems.append(f"字段须为 {sorted(KEYS)} (missing {sorted(KEYS - set(data))}, unknown "
-                        f"{sorted(set(data) - KEYS)})")
+                        f"{sorted(set(data) - KEYS - OPTIONAL)})")
+    words = data.setdefault("title_words", [])
+    if not isinstance(words, list) or not all(isinstance(w, str) and len(w.strip()) > 1 for w in words):
+        problems.append("title_words 须为词语列表（每个词至少两个字）")
     issuer = data.get("issuer")
     if not isinstance(issuer, dict) or set(issuer) != {"name", "short", "office_name"} or \
             not all(isinstance(v, str) and v.strip() for v in issuer.values()):

@@ -225,7 +225,9 @@ def _charts(context: Mapping) -> dict:
     if context["by_category"]:
         out["by_category"] = _svg_data_url(charts.findings_by_category_svg(context["by_category"]))
     if context["ranking"]:
-        out["scores"] = _svg_data_url(charts.unit_scores_svg(context["ranking"], bottom=context["bottom"]))
+        out["scores"] = _svg_data_url(charts.unit_scores_svg(context["ranking"], bottom=context["bottom"],
+                                                                 best=context["best"]))
+        out["scores_all"] = len(context["ranking"]) <= charts.RANKING_ALL_MAX or not (context["best"] or context["bottom"])
     return out
 
 

@@ -258,3 +258,17 @@ def test_the_number_year_is_the_local_year_of_issue(client, field, confirmed, cl
     issued = client.post(f"{url}/issue", headers=approver)
     assert issued.status_code == 202, issued.get_json()
     assert client.get(url, headers=author).get_json()["number"] == f"清效督〔{year}〕1号"
+
+
+def test_a_title_keeps_the_names_of_registered_units_whole(dbsession):
+    from inspect_api.documents.context import title_words
+    from inspect_api.documents.formatting import title_lines
+
+    make_unit(name="清川县人力资源和社会保障局")
+    make_unit(name="清川县教育局")  # not in the title
+    policy = {"issuer": {"name": "清川县机关效能建设领导小组办公室", "short": "清效督", "office_name": "x"},
+              "title_words": ["窗口服务"]}
+    title = "关于对清川县人力资源和社会保障局窗口服务问题的通报批评"
+    words = title_words(title, policy)
+    assert words == ["清川县人力资源和社会保障局", "窗口服务"]
+    assert title_lines(title, words) == ["关于对清川县人力资源和社会保障局", "窗口服务问题的通报批评"]

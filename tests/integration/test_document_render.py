@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from inspect_api.checklists.rules import CATEGORIES
 from inspect_api.documents import charts
 from inspect_api.documents.render import (
     KINDS,
@@ -386,3 +387,48 @@ def test_many_cases_helper_makes_small_photos(tmp_path):
     cases = many_cases(4, tmp_path)
     assert len(cases) == 4
     assert all(len(case["photos"]) == 1 and os.path.getsize(case["photos"][0]) < 40_000 for case in cases)
+
+
+# --- at county scale ---------------------------------------------------------------------------------
+
+
+def _overlaps(boxes) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if boxes[i].overlaps(boxes[j])]
+
+
+@pytest.mark.parametrize("count", [3, 6, 12, len(CATEGORIES)])
+def test_category_labels_never_overlap_however_many_categories(count):
+    from matplotlib import rc_context
+
+    rows = [{"label": label, "count": count - i, "previous": i % 3}
+            for i, label in enumerate(list(CATEGORIES.values())[:count])]
+    with rc_context(charts._rc()):
+        fig = charts.category_figure(rows)
+        renderer = fig._get_renderer()
+        fig.draw(renderer)
+        ax = fig.axes[0]
+        labels = ax.get_yticklabels() if count > charts.VERTICAL_MAX else ax.get_xticklabels()
+        boxes = [t.get_window_extent(renderer) for t in labels]
+    assert len(boxes) == count and _overlaps(boxes) == []
+
+
+def test_a_long_ranking_charts_the_units_the_text_names_and_counts_the_rest():
+    ranking = [{"rank": i + 1, "unit_name": f"第{i + 1}局", "score": 99 - i * 0.3} for i in range(60)]
+    rows = charts.ranking_rows(ranking, best=["第1局", "第2局", "第3局"], bottom=["第60局"])
+    assert [r["unit_name"] for r in rows] == ["第1局", "第2局", "第3局", "……其余56个单位", "第60局"]
+    assert rows[3]["score"] is None
+    short = ranking[:12]
+    assert [r["unit_name"] for r in charts.ranking_rows(short, best=["第1局"], bottom=["第12局"])] == \
+        [f"第{i}局" for i in range(1, 13)]
+
+
+def test_a_bulletin_of_sixty_units_names_the_part_its_chart_shows():
+    context = bulletin_context()
+    template = context["ranking"][0]
+    names = [f"清川县第{i}测试局" for i in range(1, 61)]
+    context["ranking"] = [{**template, "rank": i + 1, "unit_name": n, "score": round(99 - i * 0.4, 1)}
+                          for i, n in enumerate(names)]
+    context["best"], context["bottom"] = names[:3], names[-1:]
+    text = "".join(page_texts(render_pdf(context)))
+    assert "排名靠前及末位单位综合得分（共60个单位，全部见表2）" in text

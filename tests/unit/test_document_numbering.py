@@ -220,3 +220,22 @@ def test_title_line_never_starts_with_closing_punctuation():
 
 def test_title_breaks_written_by_the_drafter_are_kept():
     assert title_lines("关于对县不动产登记中心等单位\n违反规定问题的通报") == ["关于对县不动产登记中心等单位", "违反规定问题的通报"]
+
+
+@pytest.mark.parametrize("title, words", [
+    ("关于2026年11月机关效能建设督查情况的通报", ["机关效能建设", "督查情况"]),
+    ("关于2026年11月全县机关效能建设督查情况的通报", ["机关效能建设"]),
+    ("关于2026年第四季度清川县政务服务中心窗口服务督查情况的通报", ["清川县政务服务中心", "窗口服务"]),
+    ("关于对县人力资源和社会保障局窗口服务问题的通报批评", ["县人力资源和社会保障局", "窗口服务"]),
+])
+def test_title_lines_never_cut_a_word_of_the_break_table(title, words):
+    lines = title_lines(title, words)
+    assert "".join(lines) == title and len(lines) == 2
+    for word in words:
+        assert any(word in line for line in lines), (word, lines)
+
+
+def test_the_break_table_gives_way_only_to_a_word_longer_than_a_line():
+    title = "关于" + "甲" * 25 + "的通报"
+    lines = title_lines(title, ["甲" * 25])
+    assert "".join(lines) == title and all(len(line) <= 20 for line in lines)
