@@ -352,8 +352,20 @@ SAMPLES = {
 
 
 def sample_context(kind: str, photo_dir: Path | None = None) -> dict:
-    """A fresh copy of the sample context of `kind`; photos are drawn into `photo_dir` when given."""
-    return copy.deepcopy(SAMPLES[kind](photo_dir))
+    """A fresh copy of the sample context of `kind`; photos are drawn into `photo_dir` when given. Its
+    title keeps the words of the shipped break table whole, as an issued document's does."""
+    context = copy.deepcopy(SAMPLES[kind](photo_dir))
+    context.setdefault("title_words", _break_table())
+    return context
+
+
+def _break_table() -> list[str]:
+    from inspect_api.config import PROJECT_ROOT
+    from inspect_api.documents.policy import load
+
+    policy = load(str(PROJECT_ROOT / "checklists"))
+    units = ["县不动产登记中心", *(case[0] for case in _CASE_TEMPLATES)]  # the registry's names, as build() adds them
+    return [*units, *policy["title_words"]]
 
 
 _CASE_TEMPLATES = [
