@@ -148,14 +148,54 @@ def list_versions(code: str) -> list[ChecklistVersion]:
     return rows
 
 
-_PARSED: dict[str, dict] = {}  # content_hash -> parsed template, verified once per process
+_PARSED: dict[str, dict] = {}  # content_hash -> parsed template (frozen), verified once per process
+
+
+class FrozenDict(dict):
+    """A dict that refuses every change: the cached template is shared by every request of the process,
+    so one caller's edit must not reach the next. Still a dict (JSON, `isinstance`, reads as usual)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("the pinned checklist template is read-only; copy it to change it")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __deepcopy__(self, memo):  # a deep copy is the way to get an editable template
+        import copy
+
+        return {k: copy.deepcopy(v, memo) for k, v in self.items()}
+
+
+class FrozenList(list):
+    """A list that refuses every change (see FrozenDict)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("the pinned checklist template is read-only; copy it to change it")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = clear = extend = insert = pop = remove = reverse = sort = _refuse
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        return [copy.deepcopy(v, memo) for v in self]
+
+
+def freeze(value):
+    """Dicts become FrozenDicts and lists FrozenLists, all the way down."""
+    if isinstance(value, dict):
+        return FrozenDict((k, freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return FrozenList(freeze(v) for v in value)
+    return value
 
 
 def pinned_template(code: str, version: int) -> tuple[dict, str]:
     """(template, content_hash) of a published version, for the hot paths that pin one.
 
     Reads only the row's hash; the content is loaded, re-hashed and parsed the first time this
-    process meets that hash. Treat the returned template as read-only.
+    process meets that hash. The template is shared and frozen: any change raises TypeError.
     """
     content_hash_ = db.session.scalar(sa.select(ChecklistVersion.content_hash).where(
         ChecklistVersion.code == code, ChecklistVersion.version == version))
@@ -163,7 +203,7 @@ def pinned_template(code: str, version: int) -> tuple[dict, str]:
         raise NotFound(f"检查表 {code} 第 {version} 版不存在 (no such checklist version)",
                        {"code": code, "version": version})
     if content_hash_ not in _PARSED:
-        _PARSED[content_hash_] = template_of(get_version(code, version))
+        _PARSED[content_hash_] = freeze(template_of(get_version(code, version)))
     return _PARSED[content_hash_], content_hash_
 
 

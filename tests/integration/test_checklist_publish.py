@@ -166,3 +166,25 @@ def test_published_at_moves_only_for_new_versions(dbsession, clock, templates):
     stored = rows(dbsession)
     assert stored[("mystery_shopper", 2)].published_at - stored[("mystery_shopper", 1)].published_at == timedelta(
         hours=1)
+
+
+def test_the_cached_pinned_template_refuses_changes_so_no_request_sees_anothers_edit(dbsession):
+    import copy
+    import json
+
+    from inspect_api.checklists.services import pinned_template, publish_all
+    from inspect_api.config import PROJECT_ROOT
+
+    publish_all(PROJECT_ROOT / "checklists")
+    template, _ = pinned_template("sanxiang_covert", 1)
+    first_item = template["systems"][0]["items"][0]
+    for change in (lambda: template.__setitem__("title", "改"), lambda: template["systems"][0]["items"].append({}),
+                   lambda: first_item.update(required=False), lambda: template.pop("systems"),
+                   lambda: template["systems"].sort()):
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+    again, _ = pinned_template("sanxiang_covert", 1)
+    assert again["systems"][0]["items"][0] == first_item and json.loads(json.dumps(again)) == again
+    editable = copy.deepcopy(again)
+    editable["systems"][0]["items"].append({"code": "X"})
+    assert type(editable) is dict and len(pinned_template("sanxiang_covert", 1)[0]["systems"][0]["items"]) == len(again["systems"][0]["items"])
