@@ -3,7 +3,7 @@ code, and one version in full (strong ETag = its content hash, so `If-None-Match
 
 from __future__ import annotations
 
-from flask import g, make_response, request
+from flask import g, make_response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,6 +13,7 @@ from inspect_api.checklists import services
 from inspect_api.checklists.models import ChecklistVersion
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES, item_count
 from inspect_api.checklists.schemas import ChecklistSchema, ChecklistSummarySchema
+from inspect_api.core.http import not_modified
 
 blp = Blueprint("checklists", __name__, url_prefix="/checklists", description="检查表 Checklists")
 
@@ -40,7 +41,7 @@ def _with_labels(item: dict) -> dict:
 def _full(row: ChecklistVersion):
     """The whole template, or a bodiless 304 when the caller already holds this content."""
     etag = f'"{row.content_hash}"'
-    if request.if_none_match.contains_weak(row.content_hash):
+    if not_modified(row.content_hash):
         resp = make_response("", 304)
         resp.headers["ETag"] = etag
         resp.headers["Cache-Control"] = CACHE_CONTROL

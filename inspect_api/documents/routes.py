@@ -277,6 +277,7 @@ class RenderJobStatus(MethodView):
 @blp.route("/documents/<int:doc_id>/pdf")
 class DocumentPdf(MethodView):
     @blp.response(200, description="PDF")
+    @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
     @roles(*READERS)
     def get(self, doc_id):
         """The PDF: the issued record, byte for byte the same every time (its SHA-256 in ETag), or for the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import after_this_request, make_response, request
+from flask import after_this_request, make_response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
@@ -12,7 +12,7 @@ from inspect_api.audit.models import AuditEvent
 from inspect_api.audit.services import decode
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
-from inspect_api.core.http import if_match_version
+from inspect_api.core.http import if_match_version, not_modified
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import Unprocessable
@@ -171,7 +171,7 @@ class Delta(MethodView):
         """
         user = current_user()
         etag = f'"org-{user.role}-{user.unit_id or 0}-{args["since"]}-{args["limit"]}-{services.delta_head(user)}"'
-        if etag in _if_none_match():
+        if not_modified(etag):
             resp = make_response("", 304)
             resp.headers["ETag"] = etag
             resp.headers["Cache-Control"] = "private, no-cache"
@@ -187,12 +187,6 @@ class Delta(MethodView):
             return resp
 
         return body
-
-
-def _if_none_match() -> set[str]:
-    """The entity tags of If-None-Match; comparison is weak (RFC 9110), so W/ is dropped."""
-    raw = request.headers.get("If-None-Match", "")
-    return {t.strip().removeprefix("W/") for t in raw.split(",") if t.strip()}
 
 
 @blp.route("/imports/<string:kind>")

@@ -303,6 +303,7 @@ class ReportDecision(MethodView):
 @blp.route("/attachments/<uuid:attachment_id>")
 class AttachmentFile(MethodView):
     @blp.response(200, description="附件文件 (file bytes)")
+    @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
     @roles("office", "admin", "unit_liaison")
     def get(self, attachment_id):
         """Download an appeal's or report's attachment (the office; a liaison only their unit's)"""

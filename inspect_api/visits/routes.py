@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
-from inspect_api.core.http import if_match_version, stored_file
+from inspect_api.core.http import if_match_version, not_modified, stored_file
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
 from inspect_api.shopper import services as shopper_services
@@ -93,7 +93,7 @@ class VisitById(MethodView):
     def get(self, visit_id):
         """One visit with its responses, findings, evidence and the photos it still needs (ETag)"""
         visit = services.get_visit(visit_id, current_user())
-        if request.headers.get("If-None-Match") == _etag(visit):
+        if not_modified(_etag(visit)):
             return FlaskResponse(status=304, headers={"ETag": _etag(visit)})
         return _respond(visit, 200)
 
@@ -186,6 +186,7 @@ class VisitEvidence(MethodView):
 @blp.route("/evidence/<uuid:evidence_id>/<string:variant>")
 class EvidenceFile(MethodView):
     @blp.response(200, description="图片文件 (image bytes)")
+    @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
     @roles("inspector", "office", "admin", "unit_liaison")
     def get(self, evidence_id, variant):
         """Download a photo: `original`, `display`, `thumbnail` or `watermarked`

@@ -89,6 +89,17 @@ def test_heic_produces_the_derived_copies(client, field, visit_id):
         assert got.status_code == 200 and Image.open(io.BytesIO(got.data)).format == "JPEG"
 
 
+
+def test_a_phone_holding_a_photo_revalidates_it_with_a_bodiless_304(client, field, visit_id):
+    ev = upload(client, field, visit_id, photo(seed=7)).get_json()
+    first = client.get(ev["links"]["thumbnail"], headers=field.ha)
+    tag = first.headers["ETag"]
+    for sent in (tag, f"W/{tag}", f'"other", {tag}'):
+        again = client.get(ev["links"]["thumbnail"], headers={**field.ha, "If-None-Match": sent})
+        assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == tag, sent
+    assert client.get(ev["links"]["thumbnail"], headers={**field.ha, "If-None-Match": '"other"'}).data == first.data
+
+
 @pytest.mark.parametrize("data,name,mime,status,code", [
     (b"%PDF-1.7 not a photo at all", "doc.pdf", "application/pdf", 415, "not_an_image"),
     (b"GIF89a" + bytes(200), "anim.gif", "image/gif", 415, "not_an_image"),

@@ -147,7 +147,12 @@ def test_visits_are_visible_to_their_team_and_the_office_only(client, field):
 def test_get_with_matching_etag_is_304(client, field):
     vid = new_id()
     etag = put(client, field, vid, field.visit()).headers["ETag"]
-    assert client.get(f"/api/v1/visits/{vid}", headers={**field.ha, "If-None-Match": etag}).status_code == 304
+    # weak comparison (RFC 9110): the tag as sent, its weak form, a list holding it, and *
+    for sent in (etag, f"W/{etag}", f'"v99", {etag}', "*"):
+        resp = client.get(f"/api/v1/visits/{vid}", headers={**field.ha, "If-None-Match": sent})
+        assert resp.status_code == 304 and resp.headers["ETag"] == etag, sent
+    for sent in ('"v99"', 'W/"v99", "v2"'):
+        assert client.get(f"/api/v1/visits/{vid}", headers={**field.ha, "If-None-Match": sent}).status_code == 200
 
 
 def test_ids_beyond_the_integer_range_are_422_not_500(client, field):
