@@ -58,6 +58,22 @@ def unit_windows(unit_id: int) -> list[str]:
                   key=lambda w: (len(w), w))
 
 
+def check_windows(unit_id: int, windows: list[str]) -> None:
+    """Refuse window numbers nobody of the unit's active staff sits at: a printed code for a window that
+    does not exist would collect ratings nobody answers for. 404 for one window, 422 naming them for a
+    list."""
+    from inspect_api.errors import Unprocessable
+
+    known = set(unit_windows(unit_id))
+    missing = [w for w in windows if w not in known]
+    if not missing:
+        return
+    if len(windows) == 1:
+        raise NotFound(f"该单位没有 {missing[0]} 号窗口（没有在岗工作人员登记该窗口号） (no such window)")
+    raise Unprocessable(f"该单位没有这些窗口：{'、'.join(missing)} (no such window)",
+                        {"fields": {"window": [f"没有 {w} 号窗口" for w in missing]}})
+
+
 def window_key(unit_id: int, window_no: str) -> str:
     return rules.window_key(_secret(), unit_id, window_no)
 
@@ -162,11 +178,34 @@ def _reasons_cell(raw: str) -> list[str]:
 
     from inspect_api.org.imports import CellError
 
-    parts = [p.strip() for p in re.split(r"[;；,，、|]", raw) if p.strip()]
+    # A label may itself hold 、 (办理效率低、等候时间长): each piece is matched whole first, and split
+    # on 、 only when it is no label as it stands.
+    parts = []
+    for piece in (p.strip() for p in re.split(r"[;；,，|]", raw) if p.strip()):
+        parts.extend(_split_on_pause_marks(piece))
     unknown = [p for p in parts if rules.reason_code(p) is None]
     if unknown:
         raise CellError(f"未知的原因：{'、'.join(unknown)}")
     return parts
+
+
+def _split_on_pause_marks(piece: str) -> list[str]:
+    """`服务态度差、办理效率低、等候时间长` -> [服务态度差, 办理效率低、等候时间长]: from each point, the
+    longest run of 、-separated words that is a whole label (or code) is taken; a word that starts no label
+    stays alone (and is refused as unknown)."""
+    words = [w.strip() for w in piece.split("、")]
+    out, i = [], 0
+    while i < len(words):
+        for j in range(len(words), i, -1):
+            if rules.reason_code("、".join(words[i:j])) is not None:
+                out.append("、".join(words[i:j]))
+                i = j
+                break
+        else:
+            if words[i]:
+                out.append(words[i])
+            i += 1
+    return out
 
 
 def _date_cell(raw: str) -> date:
@@ -340,8 +379,12 @@ def follow_up_view(f: RatingFollowUp) -> dict:
 
 
 def _liaison_ids(unit_id: int) -> list[int]:
+    """Liaisons of the rated unit and of every unit above it (a hall hears of its windows' 差评, as it
+    hears of their findings and complaints: they see its subtree)."""
+    unit = db.session.get(Unit, unit_id)
+    ancestors = [int(x) for x in unit.path.strip("/").split("/")] if unit is not None else [unit_id]
     return list(db.session.scalars(sa.select(User.id).where(
-        User.role == "unit_liaison", User.is_active.is_(True), User.unit_id == unit_id)))
+        User.role == "unit_liaison", User.is_active.is_(True), User.unit_id.in_(ancestors)).order_by(User.id)))
 
 
 def flag_overdue_follow_ups() -> int:

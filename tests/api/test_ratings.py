@@ -235,6 +235,7 @@ def test_list_and_summary_filter_and_scope(client, window, clock):
 
 def test_qr_code_is_a_printable_png_of_the_page_url(client, window):
     unit, key = window
+    make_staff(unit, window_no="3")
     h = headers_for(client, "office")
     resp = client.get(f"/api/v1/ratings/qr/{unit.id}/3.png", headers=h)
     assert resp.status_code == 200 and resp.mimetype == "image/png"
@@ -248,6 +249,7 @@ def test_qr_code_is_a_printable_png_of_the_page_url(client, window):
 
 def test_qr_codes_print_the_public_address_when_configured(client, window, app):
     unit, key = window
+    make_staff(unit, window_no="3")
     app.config["INSPECT_PUBLIC_BASE_URL"] = "https://xn.qingchuan.gov.cn/"
     try:
         resp = client.get(f"/api/v1/ratings/qr/{unit.id}/3.png", headers=headers_for(client, "office"))
@@ -347,12 +349,48 @@ def test_qr_sheet_is_an_a4_pdf_with_a_card_per_window(client, window, clock, tmp
     assert text.count("县政务服务中心") == 2 and "3 号窗口" in text and "12 号窗口" in text
     assert text.index("3 号窗口") < text.index("12 号窗口")  # natural order, each window once
     assert f"/r/{services.window_key(unit.id, '3')}" in text.replace("\n", "")
-    named = client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=A1&window=A2&window=A1", headers=h)
+    named = client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=3&window=3", headers=h)
     text = _pdf_text(named.data, tmp_path)
-    assert "A1 号窗口" in text and "A2 号窗口" in text and "12 号窗口" not in text and text.count("A1 号窗口") == 1
+    assert "3 号窗口" in text and "12 号窗口" not in text and text.count("3 号窗口") == 1
     info = subprocess.run(["pdfinfo", "-"], input=named.data, capture_output=True, check=True).stdout.decode()
     assert "595.276 x 841.89" in info.replace("595.28 x 841.89", "595.276 x 841.89")  # A4
     bare = make_unit(name="无窗口单位")
     assert "window" in field_errors(client.get(f"/api/v1/ratings/qr/{bare.id}.pdf", headers=h))
     assert "window" in field_errors(client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=a%20b", headers=h))
     assert client.get(f"/api/v1/ratings/qr/{unit.id}.pdf", headers=headers_for(client, "leader")).status_code == 403
+
+
+def test_qr_codes_only_for_windows_somebody_works_at(client, window, clock):
+    unit, _ = window
+    make_staff(unit, window_no="3")
+    make_staff(unit, window_no="7", is_active=False)  # left: the window is gone
+    h = headers_for(client, "office")
+    assert client.get(f"/api/v1/ratings/qr/{unit.id}/3.png", headers=h).status_code == 200
+    for nobody in ("99", "7"):
+        assert client.get(f"/api/v1/ratings/qr/{unit.id}/{nobody}.png", headers=h).status_code == 404
+    sheet = client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=3&window=99", headers=h)
+    assert sheet.status_code == 422 and field_errors(sheet)["window"] == ["没有 99 号窗口"]
+
+
+def test_units_above_a_window_hear_of_its_bad_rating(client, clock):
+    hall = make_unit(code="HALL9", name="县政务服务中心", kind="hall")
+    win = make_unit(code="WIN9", name="不动产登记窗口", kind="window", parent=hall)
+    key = services.window_key(win.id, "3")
+    hall_liaison, window_liaison = make_user("unit_liaison", hall), make_user("unit_liaison", win)
+    stranger = make_user("unit_liaison")
+    assert rate(client, key, open_page(client, key, clock), 1, reasons=["attitude"]).status_code == 201
+    for who, told in ((hall_liaison, True), (window_liaison, True), (stranger, False)):
+        notes = client.get("/api/v1/me/notifications", headers=bearer(login(client, who.username)["access_token"]))
+        assert any(n["kind"] == "rating_follow_up" for n in notes.get_json()) is told, who.username
+
+
+def test_import_matches_a_reason_label_holding_a_pause_mark_whole(client, window, clock):
+    h = headers_for(client, "office")
+    text = ("单位编码,窗口号,评分,原因,评价内容,评价日期,外部编号\n"
+            "HALL1,3,2,办理效率低、等候时间长,,2026-11-03,P-101\n"
+            "HALL1,3,2,服务态度差、办理效率低、等候时间长,,2026-11-03,P-102\n"
+            "HALL1,3,1,办理效率低、等候时间长；让群众多次跑动,,2026-11-04,P-103\n")
+    resp = _upload(client, h, text)
+    assert resp.status_code == 200, resp.get_json()
+    rows = db.session.scalars(sa.select(Rating).order_by(Rating.external_id)).all()
+    assert [r.reasons for r in rows] == [["slow"], ["attitude", "slow"], ["slow", "runaround"]]
