@@ -272,14 +272,21 @@ class RatingFilterSchema(BaseSchema):
     to = fields.Date()
 
 
+def _get(obj, name):
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
 class RatingSchema(BaseSchema):
+    """For a unit's liaison only unit_id, window_no, score, reasons, rated_on, source (and the comment
+    where the ratings policy allows): no id, no time finer than the day."""
+
     id = fields.Integer()
     unit_id = fields.Integer()
     window_no = fields.String()
     score = fields.Integer()
-    score_label = fields.Function(lambda r: rules.SCORE_LABELS[r.score])
+    score_label = fields.Function(lambda r: rules.SCORE_LABELS[_get(r, "score")])
     reasons = fields.List(fields.String())
-    reason_labels = fields.Function(lambda r: [rules.REASONS.get(c, c) for c in r.reasons or []])
+    reason_labels = fields.Function(lambda r: [rules.REASONS.get(c, c) for c in _get(r, "reasons") or []])
     comment = fields.String(allow_none=True)
     source = fields.String(metadata={"description": "qr | import"})
     external_id = fields.String(allow_none=True)
@@ -303,8 +310,14 @@ class Ratings(MethodView):
     @blp.paginate(page_size=50, max_page_size=500)
     @roles(*OFFICE, "leader", "unit_liaison")
     def get(self, args, pagination_parameters):
-        """Ratings, newest first (filter by unit, window, score, dates); a liaison sees its own units"""
-        return paginate_select(services.ratings(current_user(), args), pagination_parameters)
+        """Ratings, newest first (filter by unit, window, score, dates); a liaison sees its own units
+
+        A unit's liaison sees each rating's day, window, score and reasons (the comment only where the
+        ratings policy's `liaison_comments` allows), never its id or time; a window's day with fewer than
+        `liaison_min_ratings` ratings is not listed, only counted in `/ratings/summary`."""
+        user = current_user()
+        return [services.rating_view(user, r)
+                for r in paginate_select(services.ratings(user, args), pagination_parameters)]
 
 
 @blp.route("/ratings/summary")
@@ -325,7 +338,7 @@ class FollowUpQuerySchema(BaseSchema):
 
 class FollowUpSchema(BaseSchema):
     id = fields.Integer()
-    rating_id = fields.Integer()
+    rating_id = fields.Integer(allow_none=True, metadata={"description": "null for the unit"})
     unit_id = fields.Integer()
     window_no = fields.String()
     score = fields.Integer()
@@ -355,7 +368,7 @@ class FollowUps(MethodView):
     def get(self, args, pagination_parameters):
         """差评 follow-ups of my unit, earliest deadline first"""
         rows = paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
-        return [services.follow_up_view(f) for f in rows]
+        return [services.follow_up_view(f, current_user()) for f in rows]
 
 
 @blp.route("/ratings/follow-ups")
@@ -380,4 +393,4 @@ class CloseFollowUp(MethodView):
         """Close a 差评 follow-up with a note on what the unit did"""
         f = services.close_follow_up(current_user(), follow_up_id, body["note"])
         db.session.commit()
-        return services.follow_up_view(f)
+        return services.follow_up_view(f, current_user())

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from inspect_api.audit import services as audit
 from inspect_api.auth.models import User
@@ -332,8 +333,37 @@ def _scoped(stmt: sa.Select, user, args: dict) -> sa.Select:
     return stmt
 
 
+def is_unit_view(user) -> bool:
+    """A unit's own people see a rater-protecting view of its ratings (the office sees them whole)."""
+    return user.role == "unit_liaison"
+
+
 def ratings(user, args: dict) -> sa.Select:
-    return _scoped(sa.select(Rating), user, args).order_by(Rating.rated_on.desc(), Rating.id.desc())
+    if not is_unit_view(user):
+        return _scoped(sa.select(Rating), user, args).order_by(Rating.rated_on.desc(), Rating.id.desc())
+    # A window's day with fewer than `liaison_min_ratings` ratings is not listed one by one (those count
+    # only in the summary): a window that had two raters that morning would know who left the 差评.
+    # Within a day the order is by score, not by arrival.
+    same_day = aliased(Rating)
+    day_count = (sa.select(sa.func.count()).where(same_day.unit_id == Rating.unit_id,
+                                                  same_day.window_no == Rating.window_no,
+                                                  same_day.rated_on == Rating.rated_on)
+                 .scalar_subquery())
+    return (_scoped(sa.select(Rating), user, args).where(day_count >= policy().liaison_min_ratings)
+            .order_by(Rating.rated_on.desc(), Rating.unit_id, Rating.window_no, Rating.score, Rating.id))
+
+
+def rating_view(user, rating: Rating) -> Rating | dict:
+    """A rating as the caller may see it: for a unit, the day, window, score and reasons, the comment only
+    where the policy allows, and nothing that orders or times it finer than the day (no id, no
+    created_at, no external number)."""
+    if not is_unit_view(user):
+        return rating
+    view = {"unit_id": rating.unit_id, "window_no": rating.window_no, "score": rating.score,
+            "reasons": list(rating.reasons or []), "rated_on": rating.rated_on, "source": rating.source}
+    if policy().liaison_comments:
+        view["comment"] = rating.comment
+    return view
 
 
 def summary(user, args: dict) -> dict:
@@ -369,11 +399,16 @@ def follow_ups(user, args: dict) -> sa.Select:
     return stmt.order_by(RatingFollowUp.due_on, RatingFollowUp.id)
 
 
-def follow_up_view(f: RatingFollowUp) -> dict:
+def follow_up_view(f: RatingFollowUp, user=None) -> dict:
+    """A 差评 follow-up; for the unit (user a liaison) without the rating's id and, unless the policy
+    allows, without its comment."""
     rating = db.session.get(Rating, f.rating_id)
-    return {"id": f.id, "rating_id": f.rating_id, "unit_id": f.unit_id, "window_no": rating.window_no,
+    unit_view = user is not None and is_unit_view(user)
+    shown = {"rating_id": None if unit_view else f.rating_id,
+             "comment": None if unit_view and not policy().liaison_comments else rating.comment}
+    return {"id": f.id, **shown, "unit_id": f.unit_id, "window_no": rating.window_no,
             "score": rating.score, "score_label": rules.SCORE_LABELS[rating.score], "reasons": rating.reasons,
-            "comment": rating.comment, "rated_on": rating.rated_on, "due_on": f.due_on,
+            "rated_on": rating.rated_on, "due_on": f.due_on,
             "working_days": f.working_days, "provisional": f.provisional, "status": f.status,
             "overdue": f.status == "open" and f.due_on < clock.today(), "closed_at": f.closed_at, "note": f.note}
 
