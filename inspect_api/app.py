@@ -54,6 +54,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)
+    register_logging(app)
     register_commands(app)
     register_deadline_hooks()
     if app.config.get("INSPECT_BENCH_ECHO"):
@@ -177,6 +178,47 @@ def register_request_hooks(app: Flask) -> None:
     def _headers(resp):
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+
+def route_of(req) -> str:
+    """What a log may say about a request's address: its route template (`/r/<window_key>`), never the
+    path with a window key or tracking number in it, nor the query string."""
+    rule = getattr(req, "url_rule", None)
+    return rule.rule if rule is not None else "<unmatched>"
+
+
+def register_logging(app: Flask) -> None:
+    """The product's own access log (gunicorn's is off: it would hold the client's address, user agent
+    and every query string): method, route template, status and duration, nothing about the client.
+    Errors are logged with the route template too, instead of Flask's request path."""
+    import sys
+    import time
+    import types
+
+    def log_exception(self, exc_info):
+        self.logger.error("Exception on %s %s", request.method, route_of(request), exc_info=exc_info)
+
+    app.log_exception = types.MethodType(log_exception, app)
+    if not app.config.get("INSPECT_ACCESS_LOG"):
+        return
+    log = logging.getLogger("inspect_api.access")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+    @app.before_request
+    def _start_timer():
+        g.inspect_started = time.perf_counter()
+
+    @app.after_request
+    def _access_line(resp):
+        started = g.get("inspect_started")
+        ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+        log.info("%s %s %s %.1fms", request.method, route_of(request), resp.status_code, ms)
         return resp
 
 

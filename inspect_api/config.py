@@ -72,6 +72,9 @@ class Config:
         self.INSPECT_RENDER_ASSET_DIR = env.get("INSPECT_RENDER_ASSET_DIR", str(instance / "render-assets"))
         # Where the public reaches the rating pages (printed in QR codes); default: the host of the request.
         self.INSPECT_PUBLIC_BASE_URL = env.get("INSPECT_PUBLIC_BASE_URL", "")
+        # The app's access log on stderr: method, route template, status, duration; never an address,
+        # a user agent or a query string (gunicorn's own access log is off, see gunicorn_conf.py).
+        self.INSPECT_ACCESS_LOG = env.get("INSPECT_ACCESS_LOG", "1").lower() in ("1", "true", "yes")
         # Mail (optional): with INSPECT_SMTP_HOST set, the scheduler mails new notifications to users
         # who have an address; without it, notifications stay in the app only.
         self.INSPECT_SMTP_HOST = env.get("INSPECT_SMTP_HOST", "")
@@ -143,5 +146,6 @@ def make_test_config(database_url: str, instance_dir: str, **overrides) -> Confi
         "INSPECT_SECRET_KEY": "test-secret-key-not-for-production-0123456789",
         "INSPECT_ARGON2_MEMORY_KIB": "1024",
         "INSPECT_ARGON2_TIME_COST": "1",
+        "INSPECT_ACCESS_LOG": "0",
     }
     return Config(env, TESTING=True, **overrides)

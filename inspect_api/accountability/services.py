@@ -122,7 +122,60 @@ def _grades() -> list[rules.GradeFact]:
                 sa.select(UnitGrade.unit_id, UnitGrade.year, UnitGrade.grade, GradeRun.approved_at, Unit.head_name,
                           Unit.head_title)
                 .join(GradeRun, GradeRun.id == UnitGrade.run_id).join(Unit, Unit.id == UnitGrade.unit_id)
-                .where(GradeRun.status == "approved", UnitGrade.grade.in_(list(rules.GRADES))))]
+                .where(UnitGrade.in_force.is_(True), UnitGrade.grade.in_(list(rules.GRADES))))]
+
+
+GRADE_WITHDRAWN = "考评等次已由“不合格”改为“{label}”（考评批次 #{run_id}），该建议依据的事实已不存在，自动撤回"
+
+
+def grade_withdrawn(unit_id: int, year: int, new_grade: str, run_id: int, actor=None) -> dict:
+    """A unit's 不合格 of `year` was replaced by another grade: the proposals it caused (fact
+    `grade:<unit>:<year>`) are withdrawn while still open; those already taken into a case are left to
+    the office, told to judge the case again. Returns the ids of each."""
+    from inspect_api.assessment.rules import GRADE_LABELS
+
+    fact = rules.GradeFact(unit_id=unit_id, year=year, grade="fail", approved_on=clock.today()).fact_id
+    caused = [p for p in db.session.scalars(sa.select(Proposal).where(
+        Proposal.subject_type == "unit", Proposal.subject_id == unit_id).with_for_update()) if fact in (p.fact_ids or [])]
+    label = GRADE_LABELS.get(new_grade, new_grade)
+    withdrawn, rejudge = [], []
+    for p in caused:
+        if p.status == "open":
+            p.status, p.decided_at = "dismissed", clock.now()
+            p.decided_by = actor.id if actor is not None else None
+            p.decision_reason = GRADE_WITHDRAWN.format(label=label, run_id=run_id)
+            audit.record("proposal.withdraw", "accountability_proposal", p.id, actor=actor, before={"status": "open"},
+                         after={"status": "dismissed", "reason": p.decision_reason, "fact": fact})
+            withdrawn.append(p.id)
+        elif p.status == "accepted":
+            audit.record("proposal.rejudge", "accountability_proposal", p.id, actor=actor,
+                         after={"case_id": p.case_id, "fact": fact, "new_grade": new_grade, "run_id": run_id})
+            rejudge.append(p.id)
+    if rejudge:
+        cases = sorted({p.case_id for p in caused if p.id in rejudge and p.case_id})
+        _tell_office("accountability.rejudge", "考评不合格已撤销，请重新研判问责案件",
+                     f"单位 #{unit_id} {year}年度考评等次已改为“{label}”，依据该不合格的问责案件 "
+                     f"{'、'.join(f'#{c}' for c in cases)} 需重新研判",
+                     {"type": "unit_grade", "unit_id": unit_id, "year": year, "case_ids": cases},
+                     f"rejudge:{fact}:{run_id}")
+    return {"withdrawn": withdrawn, "rejudge": rejudge}
+
+
+def grade_reinstated(unit_id: int, year: int, actor=None) -> list[int]:
+    """A unit graded 不合格 again after its 不合格 was replaced: the proposals withdrawn then are open again
+    (the same facts propose once, so they would not be made anew)."""
+    fact = f"grade:{unit_id}:{year:04d}"
+    marker = GRADE_WITHDRAWN.split("“{label}”")[0]
+    reopened = []
+    for p in db.session.scalars(sa.select(Proposal).where(
+            Proposal.subject_type == "unit", Proposal.subject_id == unit_id, Proposal.status == "dismissed")
+            .with_for_update()):
+        if fact in (p.fact_ids or []) and (p.decision_reason or "").startswith(marker):
+            p.status, p.decided_by, p.decided_at, p.decision_reason = "open", None, None, None
+            audit.record("proposal.reopen", "accountability_proposal", p.id, actor=actor,
+                         before={"status": "dismissed"}, after={"status": "open", "fact": fact})
+            reopened.append(p.id)
+    return reopened
 
 
 def run_rules(actor=None, *, only: Subjects | None = None) -> list[Proposal]:

@@ -142,5 +142,9 @@ class UnitGrade(db.Model):
     inputs: Mapped[dict] = mapped_column(sa.JSON)  # counts, points, rating mean, raters, finding ids, scores
     steps: Mapped[list] = mapped_column(sa.JSON)  # each rule applied, in order, with its numbers
     reason: Mapped[str] = mapped_column(sa.Text)
+    # The unit's grade of the year in force: set when its run is approved, cleared when a later approved
+    # run grades the same unit again. A run that re-grades two units leaves every other unit's grade alone.
+    in_force: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
-    __table_args__ = (sa.UniqueConstraint("run_id", "unit_id", name="uq_unit_grades_run_unit"),)
+    __table_args__ = (sa.UniqueConstraint("run_id", "unit_id", name="uq_unit_grades_run_unit"),
+                      sa.Index("ix_unit_grades_unit_year_in_force", "unit_id", "year", "in_force"))

@@ -167,7 +167,8 @@ class SurveyResponsesResultSchema(BaseSchema):
 class GradeRunCreateSchema(BaseSchema):
     year = fields.Integer(required=True, validate=YEAR)
     survey_draw_id = fields.Integer(load_default=None, allow_none=True, validate=ID_RANGE,
-                                    metadata={"description": "default: the year's latest drawn survey"})
+                                    metadata={"description": "required: the drawn survey the run rests on; its "
+                                                             "units are the units graded (never implied)"})
 
 
 class AssessmentYearFilterSchema(BaseSchema):
@@ -452,10 +453,14 @@ class Runs(MethodView):
 
     @blp.arguments(GradeRunCreateSchema)
     @blp.response(201, GradeRunSchema)
-    @blp.alt_response(409, description="该年度尚无已抽取的评议")
+    @blp.alt_response(409, description="该评议尚未抽取")
+    @blp.alt_response(422, description="未指明 survey_draw_id，或评议属于另一年度")
     @roles(*OFFICE)
     def post(self, body):
-        """Compute a year's grades from the inspection results and the survey (a draft until approved)"""
+        """Compute the grades of the units of a survey draw (named, never implied; a draft until approved)
+
+        On approval the run adds or replaces the grades of the units it covers only; every other unit's
+        grade of the year stays in force."""
         run = services.compute_run(body["year"], body["survey_draw_id"], current_user())
         db.session.commit()
         return services.run_view(run)
@@ -477,7 +482,10 @@ class RunApprove(MethodView):
     @roles(*OFFICE)
     def post(self, run_id):
         """Approve a run (someone other than who computed it; 403 own_run): the grades are frozen, 不合格
-        units get accountability proposals (criticism notice, the head's accountability)"""
+        units get accountability proposals (criticism notice, the head's accountability)
+
+        The run's grades replace those of the same units only; a replaced 不合格 withdraws the open
+        proposals it caused, and the office is told to judge again the cases already opened on them."""
         from inspect_api.accountability.rules import ACTIONS
 
         run, proposals = services.approve_run(services.get_run(run_id, lock=True), current_user())

@@ -207,6 +207,16 @@ def _txt(value) -> str:
     return format(d, "f")
 
 
+def _printed(value) -> Fraction:
+    """The value as the text shows it (two decimals at most)."""
+    return Fraction(_txt(value))
+
+
+def _eq(exact: Fraction, shown) -> str:
+    """`=` when the printed figures give exactly the printed result, else `≈` (it was rounded)."""
+    return "=" if Fraction(format(shown, "f")) == exact else "≈"
+
+
 def summarize(inputs: ScoreInputs, policy: AssessmentPolicy | None = None) -> dict:
     """The inputs as counts (what the explanation shows and the grade run stores)."""
     by_severity = {s: 0 for s in SEVERITIES}
@@ -356,7 +366,8 @@ def grade(policy: AssessmentPolicy, inputs: ScoreInputs, *, earlier_fail: Earlie
     total = round2(exact)
     steps.append(Step(
         "total", "综合得分",
-        f"{_txt(insp)} × {_txt(policy.weight_inspection)} + {_txt(surv)} × {_txt(policy.weight_survey)} = "
+        f"{_txt(insp)} × {_txt(policy.weight_inspection)} + {_txt(surv)} × {_txt(policy.weight_survey)} "
+        f"{_eq(_printed(insp) * _printed(policy.weight_inspection) + _printed(surv) * _printed(policy.weight_survey), total)} "
         f"{format(total, 'f')} 分",
         {"inspection": _num(insp), "weight_inspection": _num(policy.weight_inspection), "survey": _num(surv),
          "weight_survey": _num(policy.weight_survey), "score": _num(total)}, True, None, None))

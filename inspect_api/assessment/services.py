@@ -505,8 +505,19 @@ def unit_score_inputs(unit_id: int, start: date, end: date, *, draw_id: int | No
 # --- grade runs -----------------------------------------------------------------------------------------
 
 def current_approved(year: int) -> GradeRun | None:
+    """The year's most recently approved run still in force for some unit (several may be: each run
+    holds the grades of the units it covered)."""
     return db.session.scalar(sa.select(GradeRun).where(GradeRun.year == year, GradeRun.status == "approved")
-                             .order_by(GradeRun.id.desc()).limit(1))
+                             .order_by(GradeRun.approved_at.desc(), GradeRun.id.desc()).limit(1))
+
+
+def grades_in_force(year: int | None = None, unit_id: int | None = None) -> sa.Select:
+    stmt = sa.select(UnitGrade).where(UnitGrade.in_force.is_(True))
+    if year is not None:
+        stmt = stmt.where(UnitGrade.year == year)
+    if unit_id is not None:
+        stmt = stmt.where(UnitGrade.unit_id == unit_id)
+    return stmt
 
 
 def earlier_fails(year: int) -> dict[int, rules.EarlierFail]:
@@ -521,9 +532,15 @@ def earlier_fails(year: int) -> dict[int, rules.EarlierFail]:
 
 
 def compute_run(year: int, draw_id: int | None, actor) -> GradeRun:
-    d = get_draw(draw_id) if draw_id else latest_drawn(year)
-    if d is None:
-        raise Conflict(f"{year} 年尚无已抽取的评议 (draw the survey first)", code="no_survey_draw")
+    """A draft run grading the units of survey draw `draw_id`, named by the caller: the draw decides
+    which units are graded and on whose answers, so it is never guessed (the latest draw of the year
+    may cover other units)."""
+    if not draw_id:
+        latest = latest_drawn(year)
+        raise Unprocessable("请指明考评所依据的评议抽取 (survey_draw_id required)",
+                            {"fields": {"survey_draw_id": ["必填" + (f"（本年度最近一次抽取为 #{latest.id}）"
+                                                                    if latest else "（本年度尚无已抽取的评议）")]}})
+    d = get_draw(draw_id)
     if d.status != "drawn":
         raise Conflict("该评议尚未抽取 (survey not drawn yet)", code="draw_not_drawn")
     if d.year != year:
@@ -586,14 +603,34 @@ def approve_run(run: GradeRun, actor) -> tuple[GradeRun, list]:
         raise Conflict("计算之后本年度已有其他考评结果获批，请重新计算 (another run was approved since; recompute)",
                        {"approved_run_id": previous.id if previous else None}, code="stale_run")
     now = clock.now()
-    if previous is not None:
-        previous.status, previous.superseded_at = "superseded", now
-        audit.record("grade_run.supersede", "grade_run", previous.id, actor=actor, before={"status": "approved"},
-                     after={"status": "superseded", "by_run_id": run.id})
+    mine = grades_of(run)
+    covered = [g.unit_id for g in mine]
+    replaced = list(db.session.scalars(grades_in_force(run.year).where(UnitGrade.unit_id.in_(covered))
+                                       .with_for_update())) if covered else []
+    for old in replaced:
+        old.in_force = False
+    for g in mine:
+        g.in_force = True
     run.status, run.approved_by, run.approved_at = "approved", actor.id, now
     db.session.flush()
+    # a run whose every grade was re-graded since is superseded; one still holding others' grades stays
+    for old_run_id in sorted({g.run_id for g in replaced}):
+        left = db.session.scalar(sa.select(sa.func.count()).select_from(UnitGrade).where(
+            UnitGrade.run_id == old_run_id, UnitGrade.in_force.is_(True)))
+        if not left:
+            old_run = db.session.get(GradeRun, old_run_id)
+            old_run.status, old_run.superseded_at = "superseded", now
+            audit.record("grade_run.supersede", "grade_run", old_run_id, actor=actor, before={"status": "approved"},
+                         after={"status": "superseded", "by_run_id": run.id})
     audit.record("grade_run.approve", "grade_run", run.id, actor=actor, before={"status": "draft"},
-                 after={"status": "approved", "year": run.year, "inputs_digest": run.inputs_digest})
+                 after={"status": "approved", "year": run.year, "inputs_digest": run.inputs_digest,
+                        "units": covered, "replaced": {str(g.unit_id): g.run_id for g in replaced}})
+    new_grade = {g.unit_id: g.grade for g in mine}
+    lifted = sorted(g.unit_id for g in replaced if g.grade == "fail" and new_grade.get(g.unit_id) != "fail")
+    for unit_id in lifted:
+        accountability.grade_withdrawn(unit_id, run.year, new_grade[unit_id], run.id, actor)
+    for unit_id in sorted(g.unit_id for g in replaced if g.grade != "fail" and new_grade.get(g.unit_id) == "fail"):
+        accountability.grade_reinstated(unit_id, run.year, actor)
     _tell_units(run)
     proposals = accountability.run_rules(actor)
     return run, proposals
@@ -650,10 +687,9 @@ def runs(year: int | None) -> sa.Select:
 
 
 def unit_history(unit_id: int) -> list[dict]:
-    """The unit's grade in each year's approved run, newest year first."""
+    """The unit's grade in force in each year, newest year first."""
     unit = db.session.get(Unit, unit_id)
-    rows = db.session.scalars(sa.select(UnitGrade).join(GradeRun, GradeRun.id == UnitGrade.run_id).where(
-        UnitGrade.unit_id == unit_id, GradeRun.status == "approved").order_by(UnitGrade.year.desc()))
+    rows = db.session.scalars(grades_in_force(unit_id=unit_id).order_by(UnitGrade.year.desc()))
     out = []
     for g in rows:
         run = db.session.get(GradeRun, g.run_id)
@@ -662,10 +698,15 @@ def unit_history(unit_id: int) -> list[dict]:
 
 
 def year_grades(year: int, run_id: int | None = None) -> tuple[GradeRun | None, list[UnitGrade]]:
-    run = get_run(run_id) if run_id else current_approved(year)
-    if run is not None and run.year != year:
-        raise Unprocessable("考评批次不属于该年度 (run of another year)", {"fields": {"run_id": [f"year {run.year}"]}})
-    return run, grades_of(run) if run else []
+    """One run's grades (`run_id`), or every unit's grade in force for the year, whichever approved run
+    holds it (the run returned is the latest approved)."""
+    if run_id:
+        run = get_run(run_id)
+        if run.year != year:
+            raise Unprocessable("考评批次不属于该年度 (run of another year)",
+                                {"fields": {"run_id": [f"year {run.year}"]}})
+        return run, grades_of(run)
+    return current_approved(year), list(db.session.scalars(grades_in_force(year).order_by(UnitGrade.unit_id)))
 
 
 CSV_HEADER = ["单位编码", "单位名称", "年度", "等次", "综合得分", "检查得分", "评议得分", "评议人数", "评议平均分",
@@ -719,8 +760,8 @@ def latest_grades() -> dict[int, str]:
     """Each unit's latest approved grade (the newest year it was graded in; 不予评定 is no grade)."""
     out: dict[int, str] = {}
     for unit_id, grade in db.session.execute(
-            sa.select(UnitGrade.unit_id, UnitGrade.grade).join(GradeRun, GradeRun.id == UnitGrade.run_id)
-            .where(GradeRun.status == "approved", UnitGrade.grade != "not_assessable")
-            .order_by(UnitGrade.year.desc(), GradeRun.id.desc())):
+            sa.select(UnitGrade.unit_id, UnitGrade.grade)
+            .where(UnitGrade.in_force.is_(True), UnitGrade.grade != "not_assessable")
+            .order_by(UnitGrade.year.desc(), UnitGrade.run_id.desc())):
         out.setdefault(unit_id, grade)
     return out

@@ -13,7 +13,7 @@ LIMITS = {  # field: (min, max)
     "device_per_hour": (1, 1_000),
     "global_per_minute": (1, 10_000),
     "lookup_device_per_hour": (1, 10_000),
-    "lookup_global_per_minute": (1, 100_000),
+    "lookup_number_per_hour": (1, 10_000),
     "sampling_window_days": (1, 3 * 366),
 }
 
@@ -25,7 +25,7 @@ class ComplaintsPolicy:
     device_per_hour: int
     global_per_minute: int
     lookup_device_per_hour: int
-    lookup_global_per_minute: int
+    lookup_number_per_hour: int
     sampling_window_days: int
 
 

@@ -19,7 +19,7 @@ from inspect_api.complaints import rules, services
 from inspect_api.config import PROJECT_ROOT
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db, write_intent
-from inspect_api.errors import DomainError, NotFound, Unprocessable
+from inspect_api.errors import BadRequest, DomainError, NotFound, Unprocessable
 
 blp = Blueprint("complaints", __name__, url_prefix="", description="投诉举报 Complaints")
 # The public pages are HTML outside /api/v1, so they live on a plain Flask blueprint.
@@ -81,10 +81,29 @@ def general_complaint_page():
 @page_blp.get("/complaints/status")
 @roles(PUBLIC)
 def status_page():
-    """The public status page: a tracking number and its query code show progress and the answer."""
-    tracking_no, code = request.args.get("tracking_no", ""), request.args.get("code", "")
-    if not tracking_no and not code:
-        return _html({"mode": "status"})
+    """The public status page's form. The lookup itself is a POST, so the query code never sits in a URL
+    (nor in an access log, a proxy's log or the browser history); an old link with `?code=` is sent back
+    to the form without it, unread and uncounted."""
+    if "code" in request.args:
+        target = "/complaints/status"
+        tracking_no = request.args.get("tracking_no", "")
+        if rules.TRACKING_RE.match(tracking_no.strip().upper()):
+            target += f"?tracking_no={tracking_no.strip().upper()}"
+        resp = make_response("", 303)
+        resp.headers["Location"] = target
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        return resp
+    return _html({"mode": "status", "values": {"tracking_no": request.args.get("tracking_no", "")[:20]}})
+
+
+@page_blp.post("/complaints/status")
+@roles(PUBLIC)
+def status_lookup():
+    """The status page's answer: tracking number and query code in the form body (multipart)."""
+    tracking_no, code = request.form.get("tracking_no", ""), request.form.get("code", "")
+    if not tracking_no or not code:
+        return _html({"mode": "status", "error": "请填写投诉编号和查询码",
+                      "values": {"tracking_no": tracking_no[:20]}}, 422)
     write_intent.set(True)  # a wrong code is counted (a write); take SQLite's write lock up front
     device = request.cookies.get(DEVICE_COOKIE)
     try:
@@ -92,7 +111,8 @@ def status_page():
     except DomainError as exc:
         if isinstance(exc, NotFound):
             db.session.commit()  # keep the failed-lookup count
-        resp = _html({"mode": "status", "error": exc.message, "values": {"tracking_no": tracking_no}}, exc.status)
+        resp = _html({"mode": "status", "error": exc.message, "values": {"tracking_no": tracking_no[:20]}},
+                     exc.status)
         resp.headers.update(exc.headers)
         return _device_cookie(resp, device)
     return _device_cookie(_html({"mode": "status", "result": result, "answer_channels": rules.ANSWER_CHANNELS}),
@@ -147,10 +167,6 @@ class PublicComplaintStatusSchema(BaseSchema):
     outcome = fields.String(allow_none=True, metadata={"description": "substantiated | unsubstantiated"})
     outcome_label = fields.String(allow_none=True)
     closed_on = fields.Date(allow_none=True)
-
-
-class PublicStatusQuerySchema(BaseSchema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=32), metadata={"description": "查询码"})
 
 
 def _public_body() -> tuple[dict, bool]:
@@ -224,24 +240,62 @@ def _form_error(exc: DomainError, raw: dict, device: str | None):
     return _device_cookie(resp, device)
 
 
-@blp.route("/public/complaints/<string:tracking_no>")
-class PublicComplaintStatus(MethodView):
-    @blp.arguments(PublicStatusQuerySchema, location="query")
+QUERY_CODE_HEADER = "X-Query-Code"
+
+
+class PublicStatusLookupSchema(BaseSchema):
+    tracking_no = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                                metadata={"description": "投诉编号"})
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32), metadata={"description": "查询码"})
+
+
+def _lookup(tracking_no: str, code: str) -> dict:
+    write_intent.set(True)  # a wrong code is counted (a write); take SQLite's write lock up front
+    try:
+        return services.public_status(tracking_no[:32], code[:32], request.cookies.get(DEVICE_COOKIE))
+    except NotFound:
+        db.session.commit()  # keep the failed-lookup count
+        raise
+
+
+@blp.route("/public/complaints/status")
+class PublicComplaintLookup(MethodView):
+    @blp.arguments(PublicStatusLookupSchema)
     @blp.response(200, PublicComplaintStatusSchema)
     @blp.alt_response(404, description="编号不存在或查询码错误（两者不作区分）")
-    @blp.alt_response(429, description="查询码输错过多；见 Retry-After")
+    @blp.alt_response(429, description="该编号或该设备查询码输错过多；见 Retry-After")
     @roles(PUBLIC)
-    def get(self, args, tracking_no):
-        """The status of one complaint for its complainant (tracking number + query code; no login)
+    def post(self, body):
+        """The status of one complaint for its complainant: tracking number and query code in the body
 
         Shows progress, the deadline, the answer and the conclusion; never the unit's report, the
-        office's notes or who handles it. Wrong codes are rate-limited per device and overall."""
-        write_intent.set(True)  # a wrong code is counted (a write); take SQLite's write lock up front
-        try:
-            return services.public_status(tracking_no[:32], args["code"], request.cookies.get(DEVICE_COOKIE))
-        except NotFound:
-            db.session.commit()  # keep the failed-lookup count
-            raise
+        office's notes or who handles it. Wrong codes are limited per tracking number and per device, so
+        guesses at other numbers never block a rightful lookup."""
+        return _lookup(body["tracking_no"], body["code"])
+
+
+@blp.route("/public/complaints/<string:tracking_no>")
+class PublicComplaintStatus(MethodView):
+    @blp.doc(parameters=[{"in": "header", "name": QUERY_CODE_HEADER, "required": True,
+                          "schema": {"type": "string", "maxLength": 32}, "description": "查询码"}])
+    @blp.response(200, PublicComplaintStatusSchema)
+    @blp.alt_response(400, description="查询码放在了网址里（?code=）：不予查询，请用请求头或 POST")
+    @blp.alt_response(404, description="编号不存在或查询码错误（两者不作区分）")
+    @blp.alt_response(422, description="缺少 X-Query-Code 请求头")
+    @blp.alt_response(429, description="该编号或该设备查询码输错过多；见 Retry-After")
+    @roles(PUBLIC)
+    def get(self, tracking_no):
+        """The status of one complaint, the query code in the `X-Query-Code` header (no login)
+
+        A code in the URL (`?code=`) is refused unread: URLs end up in logs and browser histories."""
+        if "code" in request.args:
+            raise BadRequest("查询码不能放在网址中，请用 X-Query-Code 请求头或 POST /api/v1/public/complaints/status "
+                             "(query code in URL refused)", code="code_in_url")
+        code = request.headers.get(QUERY_CODE_HEADER, "")
+        if not code:
+            raise Unprocessable("缺少查询码 (X-Query-Code header required)",
+                                {"fields": {QUERY_CODE_HEADER: ["必填"]}})
+        return _lookup(tracking_no, code)
 
 
 # --- the office -----------------------------------------------------------------------------------------

@@ -480,17 +480,21 @@ def _refuse_if_spent(kind: str, value: str, period_s: int, limit: int, now: date
 def public_status(tracking_no: str, code: str | None, device: str | None) -> dict:
     """The status page's answer for a tracking number and its query code. A wrong code and an unknown
     number look the same (404) and both count against the failed-lookup limits; the caller commits
-    those counts even though it answers 404."""
+    those counts even though it answers 404.
+
+    The limits are per tracking number (known or not, so a 429 tells nothing) and per device, never one
+    bucket for everybody: guesses at other numbers cannot block a complainant's rightful lookup, and
+    guessing one number's 10-character code stays hopeless at `lookup_number_per_hour` tries."""
     now = clock.now()
     pol = policy()
-    _refuse_if_spent("complaint-lookup-all", "all", 60, pol.lookup_global_per_minute, now)
+    tracking = (tracking_no or "").strip().upper()
+    _refuse_if_spent("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now)
     if device:
         _refuse_if_spent("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now)
-    tracking = (tracking_no or "").strip().upper()
     c = db.session.scalar(sa.select(Complaint).where(Complaint.tracking_no == tracking)) \
         if rules.TRACKING_RE.match(tracking) else None
     if c is None or not code or not rules.code_matches(_secret(), c.tracking_no, code, c.code_hash):
-        rating_services._throttle("complaint-lookup-all", "all", 60, pol.lookup_global_per_minute, now,
+        rating_services._throttle("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now,
                                   message=TOO_MANY_LOOKUPS)
         if device:
             rating_services._throttle("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now,

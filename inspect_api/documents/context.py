@@ -32,6 +32,16 @@ def _instant(d: date) -> datetime:
 def default_wording(kind: str, policy: dict, selection: dict, units: dict[int, str]) -> dict:
     """The text a new draft starts from; the office edits it before approval."""
     common = {"addressee": policy["addressee"], "attachments": [], "cc": policy["cc"], "closing_paragraphs": []}
+    if kind == "criticism" and selection.get("grades"):
+        years = sorted({g["year"] for g in selection["grades"]})
+        names = "、".join(units.get(g["unit_id"], "") for g in selection["grades"])
+        year = "、".join(str(y) for y in years)
+        return {**common, "title": f"关于对{names}{year}年度“三项制度”综合考评不合格的通报批评",
+                "paragraphs": [f"根据{year}年度“三项制度”综合考评结果（现场检查逐项打分，并随机抽取服务对象无记名评议），"
+                               f"{names}综合考评等次为不合格。依据年度考评办法，对{names}予以通报批评。现将有关情况通报如下："],
+                "requirements": ["被通报单位要深刻反思，认真查找问题根源，制定整改方案，并在整改期限内将整改情况书面报送县效能办。",
+                                 "各单位要引以为戒，举一反三，切实提升服务质量和效能。"],
+                "closing_paragraphs": ["县效能办将对整改情况进行跟踪督查，并依规追究有关单位主要负责人的责任。"]}
     if kind == "criticism":
         return {**common, "title": "关于对部分单位窗口服务问题的通报批评",
                 "paragraphs": ["为深入推进机关效能建设，近期县效能办采取明察暗访方式对部分单位窗口服务情况进行了督查。"
@@ -110,6 +120,25 @@ def finding_items(finding_ids: list[str], naming: str) -> list[dict]:
             "photos": photos.get(f.id, [])[:PHOTOS_PER_FINDING],
             "rectification": None if rect is None else {"days": rect.working_days or 0, "due_on": rect.due_on,
                                                         "provisional": rect.provisional}})
+    return items
+
+
+def grade_items(refs: list[dict]) -> list[dict]:
+    """不合格 grades as a criticism notice states them: the unit, the year, the score and the grade's own
+    explanation (its reason), from the grade in force."""
+    from inspect_api.assessment.models import UnitGrade
+    from inspect_api.assessment.rules import GRADE_LABELS
+
+    items = []
+    names = _unit_names({r["unit_id"] for r in refs})
+    for r in refs:
+        g = db.session.scalar(sa.select(UnitGrade).where(UnitGrade.unit_id == r["unit_id"], UnitGrade.year == r["year"],
+                                                        UnitGrade.in_force.is_(True)))
+        if g is None:
+            continue
+        score = "" if g.score is None else f"{g.score:.2f}".rstrip("0").rstrip(".")
+        items.append({"unit_id": g.unit_id, "unit_name": names.get(g.unit_id, ""), "year": g.year,
+                      "grade_label": GRADE_LABELS[g.grade], "score": score, "explanation": g.reason})
     return items
 
 
@@ -192,7 +221,8 @@ def build(doc, policy: dict, *, today: date) -> dict:
            "cc": w.get("cc"), "printed_by": policy["printed_by"], "printed_on": today}
     sel = doc.selection
     if doc.kind == "criticism":
-        ctx |= {"items": finding_items(sel["finding_ids"], naming), "requirements": w["requirements"]}
+        ctx |= {"items": finding_items(sel["finding_ids"], naming), "requirements": w["requirements"],
+                "grades": grade_items(sel.get("grades") or [])}
     elif doc.kind == "rectification":
         ctx |= {"unit_name": _unit_names({sel["unit_id"]}).get(sel["unit_id"], ""),
                 "items": finding_items(sel["finding_ids"], naming), "requirements": w["requirements"],
@@ -249,7 +279,7 @@ def _referral(case_id: int, naming: str) -> dict:
 
 def named_units(ctx: dict) -> set[int]:
     """The units a document names (their liaisons may read it once issued)."""
-    ids = {i["unit_id"] for key in ("items", "typical_cases") for i in ctx.get(key, [])}
+    ids = {i["unit_id"] for key in ("items", "typical_cases", "grades") for i in ctx.get(key, [])}
     ids |= {r["unit_id"] for key in ("ranking", "bottom_staff") for r in ctx.get(key, []) if r.get("unit_id")}
     return ids
 

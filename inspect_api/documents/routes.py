@@ -28,9 +28,17 @@ class EntrySchema(BaseSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
+class GradeRefSchema(BaseSchema):
+    unit_id = fields.Integer(required=True, validate=ID_RANGE)
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
 class SelectionSchema(BaseSchema):
     finding_ids = fields.List(fields.UUID(), validate=validate.Length(max=services.MAX_FINDINGS),
                               metadata={"description": "criticism, rectification: confirmed findings"})
+    grades = fields.List(fields.Nested(GradeRefSchema), validate=validate.Length(max=200), metadata={
+        "description": "criticism: 不合格 annual grades in force (unit and year); the notice states each with its "
+                       "explanation. With grades, finding_ids may be empty"})
     unit_id = fields.Integer(validate=ID_RANGE, metadata={"description": "rectification: the unit addressed"})
     entries = fields.List(fields.Nested(EntrySchema), validate=validate.Length(max=200),
                           metadata={"description": "commendation: units (and staff) with reasons"})

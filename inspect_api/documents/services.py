@@ -56,6 +56,27 @@ def _confirmed(finding_ids: list[str], unit_ids: set[int] | None = None) -> list
     return ids
 
 
+def _fail_grades(refs: list[dict]) -> list[dict]:
+    """(unit, year) pairs whose grade in force is 不合格, in the order given, once each; 422 naming the
+    others."""
+    from inspect_api.assessment.models import UnitGrade
+
+    refs = list({(r["unit_id"], r["year"]): None for r in refs})
+    if not refs:
+        return []
+    problems = []
+    for unit_id, year in refs:
+        grade = db.session.scalar(sa.select(UnitGrade.grade).where(
+            UnitGrade.unit_id == unit_id, UnitGrade.year == year, UnitGrade.in_force.is_(True)))
+        if grade is None:
+            problems.append(f"unit {unit_id} {year}: 没有已审批的考评等次 (no approved grade)")
+        elif grade != "fail":
+            problems.append(f"unit {unit_id} {year}: 考评等次不是不合格 (not 不合格)")
+    if problems:
+        raise _invalid("grades", problems)
+    return [{"unit_id": u, "year": y} for u, y in refs]
+
+
 def _subtree(unit_id: int) -> set[int]:
     unit = db.session.get(Unit, unit_id)
     if unit is None:
@@ -72,7 +93,11 @@ def check_selection(kind: str, sel: dict) -> dict:
             raise _invalid("case_id", "问责案件不存在 (unknown case)")
         return {"case_id": sel["case_id"]}
     if kind == "criticism":
-        return {"finding_ids": _confirmed(sel.get("finding_ids") or [])}
+        # A notice rests on confirmed findings, on 不合格 grades (000 六: 不合格 gets a 通报批评), or both.
+        grades = _fail_grades(sel.get("grades") or [])
+        if not grades:
+            return {"finding_ids": _confirmed(sel.get("finding_ids") or []), "grades": []}
+        return {"finding_ids": _confirmed(sel["finding_ids"]) if sel.get("finding_ids") else [], "grades": grades}
     if kind == "rectification":
         if not sel.get("unit_id"):
             raise _invalid("unit_id", "required")
@@ -108,7 +133,8 @@ def check_selection(kind: str, sel: dict) -> dict:
 
 
 def _units_of(kind: str, sel: dict) -> dict[int, str]:
-    ids = {sel["unit_id"]} if kind == "rectification" else set()
+    ids = {sel["unit_id"]} if kind == "rectification" else {g["unit_id"] for g in sel.get("grades") or []} \
+        if kind == "criticism" else set()
     return dict(db.session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
 
 

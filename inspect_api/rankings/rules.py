@@ -21,6 +21,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from inspect_api.checklists.rules import SEVERITIES
 from inspect_api.errors import Unprocessable
@@ -204,6 +205,12 @@ def _num(value: float) -> str:
     return f"{value:g}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _eq(exact: Fraction, shown: str) -> str:
+    """`=` when the figures printed before it give exactly the figure printed after it, else `≈` (the
+    result was rounded): an explanation's arithmetic must hold as printed."""
+    return "=" if Fraction(shown) == exact else "≈"
+
+
 def _pct(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
@@ -247,8 +254,14 @@ def score(fig: Figures, policy: SubjectPolicy, by_severity: Mapping[str, float])
             parts = [f"检查表分值{fig.points}"] if fig.points else []
             if fig.severity_points(by_severity):
                 parts.append(f"无分值问题按严重程度{_num(fig.severity_points(by_severity))}")
-            note = (f"100 − 扣分{_num(deduction)}（已确认问题{fig.findings}个：{counts}；"
-                    f"{' + '.join(parts) or '均无扣分'}）= {insp:.1f}")
+            shown = _num(deduction)
+            exact = Fraction(int(FULL_SCORE)) - Fraction(shown)
+            if exact < 0:  # the score stops at zero: say so, with the negative difference shown
+                tail = f"= {_num(float(exact))}，不低于0，得{insp:.1f}"
+            else:
+                tail = f"{_eq(exact, f'{insp:.1f}')} {insp:.1f}"
+            note = (f"100 − 扣分{shown}（已确认问题{fig.findings}个：{counts}；"
+                    f"{' + '.join(parts) or '均无扣分'}）{tail}")
         else:
             note = f"本期无已确认问题，得{insp:.1f}"
         inspection = (insp, w_insp > 0, note if w_insp > 0 else note + "；权重为0，不计入")
@@ -257,7 +270,10 @@ def score(fig: Figures, policy: SubjectPolicy, by_severity: Mapping[str, float])
 
     if fig.ratings and fig.ratings >= max(1, policy.min_ratings):
         rate = round1(fig.rating_sum * RATING_SCALE / fig.ratings)
-        note = (f"评价{fig.ratings}条，平均{fig.rating_mean:.2f}分 × {RATING_SCALE} = {rate:.1f}"
+        # the sum and the count, not a rounded mean: 37 ÷ 8 × 20 = 92.5 holds as printed
+        exact = Fraction(fig.rating_sum * RATING_SCALE, fig.ratings)
+        note = (f"评价{fig.ratings}条共{fig.rating_sum}分，{fig.rating_sum} ÷ {fig.ratings} × {RATING_SCALE} "
+                f"{_eq(exact, f'{rate:.1f}')} {rate:.1f}"
                 f"（满意率{_pct(fig.satisfaction_rate)}，差评率{_pct(fig.dissatisfaction_rate)}）")
         ratings = (rate, w_rate > 0, note if w_rate > 0 else note + "；权重为0，不计入")
     elif fig.ratings:
@@ -279,7 +295,9 @@ def score(fig: Figures, policy: SubjectPolicy, by_severity: Mapping[str, float])
     else:
         value = round1(sum(c.weight * c.score for c in counted) / total)
         terms = " + ".join(f"{c.score:.1f} × {_num(c.weight)}" for c in counted)
-        formula = f"综合得分 = ({terms}) ÷ {_num(total)} = {value:.1f}"
+        exact = sum((Fraction(f"{c.score:.1f}") * Fraction(_num(c.weight)) for c in counted), Fraction(0)) \
+            / Fraction(_num(total))
+        formula = f"综合得分 = ({terms}) ÷ {_num(total)} {_eq(exact, f'{value:.1f}')} {value:.1f}"
     return Score(value, deduction, components, f"{formula}。{notes}")
 
 

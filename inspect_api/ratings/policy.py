@@ -13,6 +13,8 @@ LIMITS = {  # field: (min, max)
     "device_per_hour": (1, 1_000),
     "token_minutes": (1, 24 * 60),
     "min_fill_seconds": (0, 600),
+    "liaison_min_ratings": (1, 1_000),
+    "liaison_comments": (0, 1),
 }
 
 
@@ -23,6 +25,10 @@ class RatingsPolicy:
     device_per_hour: int
     token_minutes: int
     min_fill_seconds: int
+    # What a unit's liaison sees of its ratings: one by one only for a window's day with at least this
+    # many ratings (fewer count only in the summary's totals), and the comments only when 1.
+    liaison_min_ratings: int
+    liaison_comments: int
 
 
 def parse(text: str, source: str) -> RatingsPolicy:

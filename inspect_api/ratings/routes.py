@@ -171,13 +171,15 @@ def page_url(window_key: str) -> str:
 @blp.route("/ratings/qr/<int:unit_id>/<string:window_no>.png")
 class QrCode(MethodView):
     @blp.response(200, content_type="image/png", description="可打印的二维码 PNG（含单位与窗口）")
+    @blp.alt_response(404, description="单位不存在，或该单位没有在岗工作人员登记这个窗口号")
     @roles(*OFFICE)
     def get(self, unit_id, window_no):
         """A printable QR code of a window's rating page, with the unit and window under it
 
         The page URL is also in the `X-Rating-Url` header."""
         unit = get_unit(unit_id)
-        key = services.window_key(unit.id, window_no)
+        key = services.window_key(unit.id, window_no)  # 422 on a malformed number, before the lookup
+        services.check_windows(unit.id, [window_no])
         url = page_url(key)
         png = qr_png(url, [unit.name, f"{window_no} 号窗口 · 扫码评价（好差评）"])
         resp = make_response(png)
@@ -198,7 +200,7 @@ class QrSheetQuerySchema(BaseSchema):
 class QrSheet(MethodView):
     @blp.arguments(QrSheetQuerySchema, location="query")
     @blp.response(200, content_type="application/pdf", description="A4 PDF，每个窗口一张可裁剪的二维码卡片")
-    @blp.alt_response(422, description="没有给出窗口号，且该单位的工作人员都没有窗口号")
+    @blp.alt_response(422, description="没有给出窗口号且该单位的工作人员都没有窗口号，或给出的窗口号不存在")
     @roles(*OFFICE)
     def get(self, args, unit_id):
         """A printable A4 sheet of QR cards, one per window of a unit (four to a page)"""
@@ -211,6 +213,7 @@ class QrSheet(MethodView):
         if not windows:
             raise Unprocessable("该单位没有登记窗口号, 请用 window 参数给出 (no windows known)",
                                 {"fields": {"window": ["至少一个窗口号"]}})
+        services.check_windows(unit.id, list(dict.fromkeys(windows)))
         cards = []
         for window_no in dict.fromkeys(windows):  # once each, in the order given
             url = page_url(services.window_key(unit.id, window_no))
@@ -245,7 +248,8 @@ class Import(MethodView):
     def post(self, files):
         """Import ratings exported by the provincial 好差评 system (CSV or XLSX; all or nothing)
 
-        Columns: 单位编码, 窗口号, 评分 (1–5 or label), 原因 (codes or labels, separated by ；), 评价内容,
+        Columns: 单位编码, 窗口号, 评分 (1–5 or label), 原因 (codes or labels, separated by ；; a label holding
+        、 such as 办理效率低、等候时间长 is matched whole before any split on 、), 评价内容,
         评价日期, 外部编号. Rows whose 外部编号 was imported before are left alone (idempotent)."""
         upload = files["file"]
         rows, errors = services.parse_import(upload.stream, upload.filename or "")
@@ -268,14 +272,21 @@ class RatingFilterSchema(BaseSchema):
     to = fields.Date()
 
 
+def _get(obj, name):
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
 class RatingSchema(BaseSchema):
+    """For a unit's liaison only unit_id, window_no, score, reasons, rated_on, source (and the comment
+    where the ratings policy allows): no id, no time finer than the day."""
+
     id = fields.Integer()
     unit_id = fields.Integer()
     window_no = fields.String()
     score = fields.Integer()
-    score_label = fields.Function(lambda r: rules.SCORE_LABELS[r.score])
+    score_label = fields.Function(lambda r: rules.SCORE_LABELS[_get(r, "score")])
     reasons = fields.List(fields.String())
-    reason_labels = fields.Function(lambda r: [rules.REASONS.get(c, c) for c in r.reasons or []])
+    reason_labels = fields.Function(lambda r: [rules.REASONS.get(c, c) for c in _get(r, "reasons") or []])
     comment = fields.String(allow_none=True)
     source = fields.String(metadata={"description": "qr | import"})
     external_id = fields.String(allow_none=True)
@@ -299,8 +310,14 @@ class Ratings(MethodView):
     @blp.paginate(page_size=50, max_page_size=500)
     @roles(*OFFICE, "leader", "unit_liaison")
     def get(self, args, pagination_parameters):
-        """Ratings, newest first (filter by unit, window, score, dates); a liaison sees its own units"""
-        return paginate_select(services.ratings(current_user(), args), pagination_parameters)
+        """Ratings, newest first (filter by unit, window, score, dates); a liaison sees its own units
+
+        A unit's liaison sees each rating's day, window, score and reasons (the comment only where the
+        ratings policy's `liaison_comments` allows), never its id or time; a window's day with fewer than
+        `liaison_min_ratings` ratings is not listed, only counted in `/ratings/summary`."""
+        user = current_user()
+        return [services.rating_view(user, r)
+                for r in paginate_select(services.ratings(user, args), pagination_parameters)]
 
 
 @blp.route("/ratings/summary")
@@ -321,7 +338,7 @@ class FollowUpQuerySchema(BaseSchema):
 
 class FollowUpSchema(BaseSchema):
     id = fields.Integer()
-    rating_id = fields.Integer()
+    rating_id = fields.Integer(allow_none=True, metadata={"description": "null for the unit"})
     unit_id = fields.Integer()
     window_no = fields.String()
     score = fields.Integer()
@@ -351,7 +368,7 @@ class FollowUps(MethodView):
     def get(self, args, pagination_parameters):
         """差评 follow-ups of my unit, earliest deadline first"""
         rows = paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
-        return [services.follow_up_view(f) for f in rows]
+        return [services.follow_up_view(f, current_user()) for f in rows]
 
 
 @blp.route("/ratings/follow-ups")
@@ -376,4 +393,4 @@ class CloseFollowUp(MethodView):
         """Close a 差评 follow-up with a note on what the unit did"""
         f = services.close_follow_up(current_user(), follow_up_id, body["note"])
         db.session.commit()
-        return services.follow_up_view(f)
+        return services.follow_up_view(f, current_user())

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from inspect_api.audit import services as audit
 from inspect_api.auth.models import User
@@ -56,6 +57,22 @@ def unit_windows(unit_id: int) -> list[str]:
         Staff.unit_id == unit_id, Staff.is_active.is_(True), Staff.window_no.is_not(None))).all()
     return sorted((w for w in found if w and rules.WINDOW_NO_RE.match(w)),
                   key=lambda w: (len(w), w))
+
+
+def check_windows(unit_id: int, windows: list[str]) -> None:
+    """Refuse window numbers nobody of the unit's active staff sits at: a printed code for a window that
+    does not exist would collect ratings nobody answers for. 404 for one window, 422 naming them for a
+    list."""
+    from inspect_api.errors import Unprocessable
+
+    known = set(unit_windows(unit_id))
+    missing = [w for w in windows if w not in known]
+    if not missing:
+        return
+    if len(windows) == 1:
+        raise NotFound(f"该单位没有 {missing[0]} 号窗口（没有在岗工作人员登记该窗口号） (no such window)")
+    raise Unprocessable(f"该单位没有这些窗口：{'、'.join(missing)} (no such window)",
+                        {"fields": {"window": [f"没有 {w} 号窗口" for w in missing]}})
 
 
 def window_key(unit_id: int, window_no: str) -> str:
@@ -162,11 +179,34 @@ def _reasons_cell(raw: str) -> list[str]:
 
     from inspect_api.org.imports import CellError
 
-    parts = [p.strip() for p in re.split(r"[;；,，、|]", raw) if p.strip()]
+    # A label may itself hold 、 (办理效率低、等候时间长): each piece is matched whole first, and split
+    # on 、 only when it is no label as it stands.
+    parts = []
+    for piece in (p.strip() for p in re.split(r"[;；,，|]", raw) if p.strip()):
+        parts.extend(_split_on_pause_marks(piece))
     unknown = [p for p in parts if rules.reason_code(p) is None]
     if unknown:
         raise CellError(f"未知的原因：{'、'.join(unknown)}")
     return parts
+
+
+def _split_on_pause_marks(piece: str) -> list[str]:
+    """`服务态度差、办理效率低、等候时间长` -> [服务态度差, 办理效率低、等候时间长]: from each point, the
+    longest run of 、-separated words that is a whole label (or code) is taken; a word that starts no label
+    stays alone (and is refused as unknown)."""
+    words = [w.strip() for w in piece.split("、")]
+    out, i = [], 0
+    while i < len(words):
+        for j in range(len(words), i, -1):
+            if rules.reason_code("、".join(words[i:j])) is not None:
+                out.append("、".join(words[i:j]))
+                i = j
+                break
+        else:
+            if words[i]:
+                out.append(words[i])
+            i += 1
+    return out
 
 
 def _date_cell(raw: str) -> date:
@@ -293,8 +333,37 @@ def _scoped(stmt: sa.Select, user, args: dict) -> sa.Select:
     return stmt
 
 
+def is_unit_view(user) -> bool:
+    """A unit's own people see a rater-protecting view of its ratings (the office sees them whole)."""
+    return user.role == "unit_liaison"
+
+
 def ratings(user, args: dict) -> sa.Select:
-    return _scoped(sa.select(Rating), user, args).order_by(Rating.rated_on.desc(), Rating.id.desc())
+    if not is_unit_view(user):
+        return _scoped(sa.select(Rating), user, args).order_by(Rating.rated_on.desc(), Rating.id.desc())
+    # A window's day with fewer than `liaison_min_ratings` ratings is not listed one by one (those count
+    # only in the summary): a window that had two raters that morning would know who left the 差评.
+    # Within a day the order is by score, not by arrival.
+    same_day = aliased(Rating)
+    day_count = (sa.select(sa.func.count()).where(same_day.unit_id == Rating.unit_id,
+                                                  same_day.window_no == Rating.window_no,
+                                                  same_day.rated_on == Rating.rated_on)
+                 .scalar_subquery())
+    return (_scoped(sa.select(Rating), user, args).where(day_count >= policy().liaison_min_ratings)
+            .order_by(Rating.rated_on.desc(), Rating.unit_id, Rating.window_no, Rating.score, Rating.id))
+
+
+def rating_view(user, rating: Rating) -> Rating | dict:
+    """A rating as the caller may see it: for a unit, the day, window, score and reasons, the comment only
+    where the policy allows, and nothing that orders or times it finer than the day (no id, no
+    created_at, no external number)."""
+    if not is_unit_view(user):
+        return rating
+    view = {"unit_id": rating.unit_id, "window_no": rating.window_no, "score": rating.score,
+            "reasons": list(rating.reasons or []), "rated_on": rating.rated_on, "source": rating.source}
+    if policy().liaison_comments:
+        view["comment"] = rating.comment
+    return view
 
 
 def summary(user, args: dict) -> dict:
@@ -330,18 +399,27 @@ def follow_ups(user, args: dict) -> sa.Select:
     return stmt.order_by(RatingFollowUp.due_on, RatingFollowUp.id)
 
 
-def follow_up_view(f: RatingFollowUp) -> dict:
+def follow_up_view(f: RatingFollowUp, user=None) -> dict:
+    """A 差评 follow-up; for the unit (user a liaison) without the rating's id and, unless the policy
+    allows, without its comment."""
     rating = db.session.get(Rating, f.rating_id)
-    return {"id": f.id, "rating_id": f.rating_id, "unit_id": f.unit_id, "window_no": rating.window_no,
+    unit_view = user is not None and is_unit_view(user)
+    shown = {"rating_id": None if unit_view else f.rating_id,
+             "comment": None if unit_view and not policy().liaison_comments else rating.comment}
+    return {"id": f.id, **shown, "unit_id": f.unit_id, "window_no": rating.window_no,
             "score": rating.score, "score_label": rules.SCORE_LABELS[rating.score], "reasons": rating.reasons,
-            "comment": rating.comment, "rated_on": rating.rated_on, "due_on": f.due_on,
+            "rated_on": rating.rated_on, "due_on": f.due_on,
             "working_days": f.working_days, "provisional": f.provisional, "status": f.status,
             "overdue": f.status == "open" and f.due_on < clock.today(), "closed_at": f.closed_at, "note": f.note}
 
 
 def _liaison_ids(unit_id: int) -> list[int]:
+    """Liaisons of the rated unit and of every unit above it (a hall hears of its windows' 差评, as it
+    hears of their findings and complaints: they see its subtree)."""
+    unit = db.session.get(Unit, unit_id)
+    ancestors = [int(x) for x in unit.path.strip("/").split("/")] if unit is not None else [unit_id]
     return list(db.session.scalars(sa.select(User.id).where(
-        User.role == "unit_liaison", User.is_active.is_(True), User.unit_id == unit_id)))
+        User.role == "unit_liaison", User.is_active.is_(True), User.unit_id.in_(ancestors)).order_by(User.id)))
 
 
 def flag_overdue_follow_ups() -> int:

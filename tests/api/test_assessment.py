@@ -99,7 +99,10 @@ def test_ratings_survey_grades_approval_and_accountability(client, office, units
     assert len(drawn) == 20 and all(r["rating"] and r["recipient"] is None for r in drawn)
     assert [r["position"] for r in drawn] == list(range(1, 21))
 
-    run = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026}), 201)
+    implied = client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026})
+    assert implied.status_code == 422 and f"#{d['id']}" in implied.get_json()["error"]["details"]["fields"][
+        "survey_draw_id"][0]  # the draw is named, never implied
+    run = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026, "survey_draw_id": d["id"]}), 201)
     assert run["status"] == "draft" and run["survey_draw_id"] == d["id"] and run["policy_version"] == 1
     grades = {g["unit_id"]: g for g in run["grades"]}
     assert grades[good.id]["grade"] == "excellent" and grades[good.id]["score"] == 100.0
@@ -159,21 +162,24 @@ def test_ratings_survey_grades_approval_and_accountability(client, office, units
     for f in units["severe"]:
         f.status = "withdrawn"
     db.session.commit()
-    rerun = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026}), 201)
+    rerun = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026, "survey_draw_id": d["id"]}), 201)
     assert rerun["previous_run_id"] == run["id"]
     g2 = next(x for x in rerun["grades"] if x["unit_id"] == poor.id)
     assert g2["score"] == 100.0 and g2["grade"] == "pass"
     bar = g2["steps"][-1]
     assert bar["rule"] == "earlier_fail" and bar["changed"] and bar["data"]["run_id"] == run["id"]
     assert f"本年度已被评为不合格（考评批次 #{run['id']}" in g2["reason"] and "不得评为优秀" in g2["reason"]
-    stale = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026}), 201)
+    stale = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026, "survey_draw_id": d["id"]}), 201)
     ok(client.post(f"{B}/grade-runs/{rerun['id']}/approve", headers=o2))
     assert ok(client.get(f"{B}/grade-runs/{run['id']}", headers=o1))["status"] == "superseded"
     refused = client.post(f"{B}/grade-runs/{stale['id']}/approve", headers=o2)
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "stale_run"
-    # proposals are never made twice, and the earlier ones stay
-    assert len(ok(client.get(f"/api/v1/accountability/proposals?subject_type=unit&subject_id={poor.id}",
-                             headers=o1))) == len(listed) - 1  # open ones: the head's went into the case
+    # the 不合格 is gone: its open proposals are withdrawn, the one already in a case is left to re-judge
+    assert not [p for p in ok(client.get(f"/api/v1/accountability/proposals?subject_type=unit&subject_id={poor.id}",
+                                         headers=o1)) if f"grade:{poor.id}:2026" in p["fact_ids"]]
+    rejudge = [n for n in ok(client.get("/api/v1/me/notifications", headers=o1))
+               if n["kind"] == "accountability.rejudge"]
+    assert len(rejudge) == 1 and f"#{case['id']}" in rejudge[0]["body"]
 
     # the year's grades, as JSON and as CSV (UTF-8 with BOM)
     year = ok(client.get(f"{B}/grades?year=2026", headers=o1))
@@ -199,8 +205,8 @@ def test_ratings_survey_grades_approval_and_accountability(client, office, units
 def test_a_liaison_reads_its_own_units_approved_grade_and_nothing_else(client, office, units):
     o1, o2 = office
     good, poor = units["good"], units["poor"]
-    new_draw(client, o1, source="ratings", unit_ids=[good.id, poor.id])
-    run = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026}), 201)
+    d = new_draw(client, o1, source="ratings", unit_ids=[good.id, poor.id])
+    run = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026, "survey_draw_id": d["id"]}), 201)
     liaison = headers_for(client, "unit_liaison", poor)
     assert ok(client.get(f"{B}/units/{poor.id}/grades", headers=liaison)) == []  # nothing before approval
     ok(client.post(f"{B}/grade-runs/{run['id']}/approve", headers=o2))
@@ -224,8 +230,8 @@ def test_a_poor_grade_weighs_in_the_next_inspection_draw(client, office, units):
 
     o1, o2 = office
     poor, good = units["poor"], units["good"]
-    new_draw(client, o1, source="ratings", unit_ids=[good.id, poor.id])
-    run = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026}), 201)
+    d = new_draw(client, o1, source="ratings", unit_ids=[good.id, poor.id])
+    run = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026, "survey_draw_id": d["id"]}), 201)
     plan = ok(client.post("/api/v1/sampling/plans", headers=o1, json={
         "code": "P-ASSESS", "title": "抽查", "period_start": "2026-12-01", "period_end": "2026-12-31",
         "pool": {"under": [poor.id, good.id]}, "sample_size": 1}), 201)
@@ -238,7 +244,7 @@ def test_a_poor_grade_weighs_in_the_next_inspection_draw(client, office, units):
 
 def test_workflow_refusals(client, office, units):
     o1, _ = office
-    assert client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026}).status_code == 409  # no draw yet
+    assert client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026}).status_code == 422  # no draw named
     d = ok(client.post(f"{B}/survey-draws", headers=o1, json={"year": 2026, "source": "ratings"}), 201)
     draw = client.post(f"{B}/survey-draws/{d['id']}/draw", headers=o1, json={})
     assert draw.status_code == 409 and draw.get_json()["error"]["code"] == "draw_not_committed"
@@ -383,3 +389,57 @@ def test_the_openapi_spec_describes_the_assessment(client):
     approve = spec["paths"]["/api/v1/assessment/grade-runs/{run_id}/approve"]["post"]
     assert approve["x-roles"] == ["admin", "office"]
     assert "UnitGrade" in spec["components"]["schemas"] and "GradeStep" in spec["components"]["schemas"]
+
+
+def test_a_run_regrading_two_units_keeps_every_other_units_grade_and_withdraws_a_lifted_fail(client, office, units):
+    o1, o2 = office
+    good, short, poor = units["good"], units["short"], units["poor"]
+    others = [make_unit(name=f"县第{i}局") for i in range(5)]
+    for u in others:
+        add_ratings(u, [4] * 20)
+    everyone = [good.id, short.id, poor.id, *(u.id for u in others)]
+    wide = new_draw(client, o1, source="ratings", unit_ids=everyone)
+    first = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026, "survey_draw_id": wide["id"]}), 201)
+    ok(client.post(f"{B}/grade-runs/{first['id']}/approve", headers=o2))
+    before = {g["unit_id"]: g["grade"] for g in ok(client.get(f"{B}/grades?year=2026", headers=o1))["grades"]}
+    assert len(before) == 8 and before[poor.id] == "fail"
+    fact = f"grade:{poor.id}:2026"
+
+    def caused(status="open"):
+        return [p for p in ok(client.get(f"/api/v1/accountability/proposals?subject_type=unit&subject_id={poor.id}"
+                                         f"&status={status}", headers=o1)) if fact in p["fact_ids"]]
+
+    criticism = caused()
+    assert {p["rule_id"] for p in criticism} >= {"annual_grade_fail_criticism", "annual_grade_fail_head_accountability"}
+
+    # the severe findings are withdrawn on appeal; a draw of two units re-grades just those two
+    for f in units["severe"]:
+        f.status = "withdrawn"
+    db.session.commit()
+    narrow = new_draw(client, o1, source="ratings", unit_ids=[poor.id, good.id])
+    implied = client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026})
+    assert implied.status_code == 422  # the narrow draw is the latest: it is never taken silently
+    second = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026, "survey_draw_id": narrow["id"]}), 201)
+    assert {g["unit_id"] for g in second["grades"]} == {poor.id, good.id}
+    ok(client.post(f"{B}/grade-runs/{second['id']}/approve", headers=o2))
+
+    after = {g["unit_id"]: (g["grade"], g["run_id"])
+             for g in ok(client.get(f"{B}/grades?year=2026", headers=o1))["grades"]}
+    assert len(after) == 8  # nobody lost a grade
+    assert after[poor.id] == ("pass", second["id"]) and after[good.id][1] == second["id"]
+    assert all(after[u][1] == first["id"] and after[u][0] == before[u] for u in everyone if u not in (poor.id, good.id))
+    assert ok(client.get(f"{B}/grade-runs/{first['id']}", headers=o1))["status"] == "approved"  # still holds six
+    assert ok(client.get(f"{B}/units/{short.id}/grades", headers=o1))[0]["run_id"] == first["id"]
+    # the 不合格 is gone, and so are the proposals it caused
+    assert caused() == []
+    withdrawn = caused("dismissed")
+    assert len(withdrawn) == len(criticism) and all("自动撤回" in p["decision_reason"] for p in withdrawn)
+
+    # graded 不合格 again (the findings confirmed after all): the withdrawn proposals are open again
+    for f in units["severe"]:
+        f.status = "confirmed"
+    db.session.commit()
+    third = ok(client.post(f"{B}/grade-runs", headers=o1, json={"year": 2026, "survey_draw_id": narrow["id"]}), 201)
+    ok(client.post(f"{B}/grade-runs/{third['id']}/approve", headers=o2))
+    assert ok(client.get(f"{B}/grade-runs/{second['id']}", headers=o1))["status"] == "superseded"
+    assert len(caused()) == len(criticism)

@@ -240,11 +240,15 @@ def test_no_js_form_post_gets_html_with_the_tracking_number_and_errors_keep_the_
 
 # --- the public status page ----------------------------------------------------------------------------------
 
+def _lookup(client, number, code):
+    return client.post("/api/v1/public/complaints/status", json={"tracking_no": number, "code": code})
+
+
 def test_status_needs_the_right_code_and_shows_no_internals(client, clock, org):
     filed = file_public(client, clock, org)
     url = f"/api/v1/public/complaints/{filed['tracking_no']}"
-    wrong = client.get(f"{url}?code=AAAAAAAAAA")
-    unknown = client.get(f"/api/v1/public/complaints/TS2026-999999?code={filed['query_code']}")
+    wrong = _lookup(client, filed["tracking_no"], "AAAAAAAAAA")
+    unknown = _lookup(client, "TS2026-999999", filed["query_code"])
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.get_json()["error"]["message"] == unknown.get_json()["error"]["message"]
     assert client.get(url).status_code == 422  # no code at all
@@ -255,7 +259,7 @@ def test_status_needs_the_right_code_and_shows_no_internals(client, clock, org):
                 headers=org.h_liaison)
     act(client, org, cid, "investigation", note="监控显示属实，窗口负责人张三已约谈")
     act(client, org, cid, "answer", text="您反映的问题经查属实，已责令整改。", channel="online")
-    resp = client.get(f"{url}?code={filed['query_code'].lower()}")
+    resp = _lookup(client, filed["tracking_no"], filed["query_code"].lower())
     body = resp.get_json()
     assert resp.status_code == 200
     assert body["status"] == "answered" and body["answer"]["text"] == "您反映的问题经查属实，已责令整改。"
@@ -263,20 +267,55 @@ def test_status_needs_the_right_code_and_shows_no_internals(client, clock, org):
     text = resp.get_data(as_text=True)
     for internal in ("玩手机情况", "张三", "监控", org.office.username, "handler", "unit_report", "content"):
         assert internal not in text, internal
-    page = client.get(f"/complaints/status?tracking_no={filed['tracking_no']}&code={filed['query_code']}")
+    by_header = client.get(url, headers={"X-Query-Code": filed["query_code"]})
+    assert by_header.status_code == 200 and by_header.get_json() == body
+    page = client.post("/complaints/status", data={"tracking_no": filed["tracking_no"],
+                                                   "code": filed["query_code"]}, content_type="multipart/form-data")
     assert page.status_code == 200 and "已责令整改" in page.get_data(as_text=True)
+    assert 'method="post" action="/complaints/status"' in client.get("/complaints/status").get_data(as_text=True)
+
+
+def test_a_query_code_in_a_url_is_refused_unread(client, clock, org):
+    filed = file_public(client, clock, org)
+    number, code = filed["tracking_no"], filed["query_code"]
+    api = client.get(f"/api/v1/public/complaints/{number}?code={code}")
+    assert api.status_code == 400 and api.get_json()["error"]["code"] == "code_in_url"
+    page = client.get(f"/complaints/status?tracking_no={number}&code={code}")
+    assert page.status_code == 303 and page.headers["Location"] == f"/complaints/status?tracking_no={number}"
+    assert filed["status_url"] == f"/complaints/status?tracking_no={number}"  # the link after filing: no code
 
 
 def test_wrong_codes_are_limited_and_the_limit_holds_for_a_right_code_too(client, clock, org):
     filed = file_public(client, clock, org)
-    url = f"/api/v1/public/complaints/{filed['tracking_no']}"
     client.set_cookie("inspect_complaint_device", "guesser")
-    for i in range(20):  # policy: lookup_device_per_hour 20
-        assert client.get(f"{url}?code=WRONG{i:05d}").status_code == 404
-    refused = client.get(f"{url}?code={filed['query_code']}")
+    for i in range(10):  # policy: lookup_number_per_hour 10
+        assert _lookup(client, filed["tracking_no"], f"WRONG{i:05d}").status_code == 404
+    refused = _lookup(client, filed["tracking_no"], filed["query_code"])
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     other_device = client.application.test_client()
-    assert other_device.get(f"{url}?code={filed['query_code']}").status_code == 200
+    assert _lookup(other_device, filed["tracking_no"], filed["query_code"]).status_code == 429  # per number
+    clock.advance(hours=1)
+    assert _lookup(other_device, filed["tracking_no"], filed["query_code"]).status_code == 200
+
+
+def test_a_device_guessing_many_numbers_is_stopped_by_its_own_limit(client, clock, org):
+    filed = file_public(client, clock, org)
+    client.set_cookie("inspect_complaint_device", "guesser")
+    for i in range(20):  # policy: lookup_device_per_hour 20, each on another number
+        assert _lookup(client, f"TS2026-{900000 + i}", "WRONG00000").status_code == 404
+    assert _lookup(client, f"TS2026-{900100}", "WRONG00000").status_code == 429
+    assert _lookup(client.application.test_client(), filed["tracking_no"], filed["query_code"]).status_code == 200
+
+
+def test_a_cookieless_script_guessing_other_numbers_cannot_block_a_rightful_lookup(client, clock, org):
+    filed = file_public(client, clock, org)
+    script = client.application.test_client()
+    for i in range(200):  # far beyond the old shared limit of 60 a minute
+        script.delete_cookie("inspect_complaint_device")
+        assert _lookup(script, f"TS2026-{900000 + i}", "WRONG00000").status_code == 404
+    complainant = client.application.test_client()
+    resp = _lookup(complainant, filed["tracking_no"], filed["query_code"])
+    assert resp.status_code == 200 and resp.get_json()["tracking_no"] == filed["tracking_no"]
 
 
 # --- the office's handling, the unit's side and the finding --------------------------------------------------
@@ -356,7 +395,7 @@ def test_substantiated_complaint_becomes_a_confirmed_finding_the_unit_rectifies(
     # the office's queue shows it, the complainant reads the conclusion
     queue = client.get("/api/v1/review/findings?status=confirmed", headers=org.h_office).get_json()
     assert any(f["id"] == finding.id and f["complaint_id"] == cid and f["visit_id"] is None for f in queue)
-    public = client.get(f"/api/v1/public/complaints/{made['tracking_no']}?code={code}").get_json()
+    public = _lookup(client, made["tracking_no"], code).get_json()
     assert public["status"] == "closed" and public["outcome_label"] == "投诉成立"
 
 

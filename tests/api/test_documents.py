@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -272,3 +273,48 @@ def test_a_title_keeps_the_names_of_registered_units_whole(dbsession):
     words = title_words(title, policy)
     assert words == ["清川县人力资源和社会保障局", "窗口服务"]
     assert title_lines(title, words) == ["关于对清川县人力资源和社会保障局", "窗口服务问题的通报批评"]
+
+
+def _approved_grade(unit, grade, year=2026, score=52.5, reason="本年度被确认严重问题3项以上，评为不合格。最终等次：不合格。"):
+    from inspect_api.assessment.models import GradeRun, SurveyDraw, UnitGrade
+
+    author = make_user("office")
+    draw = SurveyDraw(year=year, source="ratings", per_unit=20, status="drawn", created_by=author.id)
+    db.session.add(draw)
+    db.session.flush()
+    run = GradeRun(year=year, status="approved", survey_draw_id=draw.id, policy={}, policy_version=1,
+                   inputs_digest="0" * 64, created_by=author.id)
+    db.session.add(run)
+    db.session.flush()
+    db.session.add(UnitGrade(run_id=run.id, unit_id=unit.id, year=year, grade=grade, score=score, raters=20,
+                             inputs={}, steps=[], reason=reason, in_force=True))
+    db.session.flush()
+
+
+def test_a_criticism_notice_rests_on_a_fail_grade_and_states_its_explanation(client, office_pair):
+    from inspect_api.documents import context as ctxmod
+    from inspect_api.documents import services as documents
+    from inspect_api.documents.render import render_html, validate_context
+
+    author, _ = office_pair
+    poor, fine = make_unit(name="县市场监管局"), make_unit(name="县行政审批局")
+    _approved_grade(poor, "fail")
+    _approved_grade(fine, "pass", score=80.0, reason="最终等次：合格。")
+    refused = client.post("/api/v1/documents", headers=author, json={
+        "kind": "criticism", "selection": {"grades": [{"unit_id": fine.id, "year": 2026}]}})
+    assert refused.status_code == 422 and "grades" in field_errors(refused)
+    none_yet = client.post("/api/v1/documents", headers=author, json={
+        "kind": "criticism", "selection": {"grades": [{"unit_id": poor.id, "year": 2025}]}})
+    assert none_yet.status_code == 422
+    resp = client.post("/api/v1/documents", headers=author, json={
+        "kind": "criticism", "selection": {"finding_ids": [], "grades": [{"unit_id": poor.id, "year": 2026}]}})
+    assert resp.status_code == 201, resp.get_json()
+    doc = resp.get_json()
+    assert doc["selection"]["grades"] == [{"unit_id": poor.id, "year": 2026}]
+    assert "县市场监管局2026年度" in doc["title"] and "不合格" in doc["title"]
+    ctx = ctxmod.build(documents.get(doc["id"]), documents.policy(), today=date(2026, 11, 23))
+    validate_context(ctx)
+    html = flat(render_html(ctx))
+    assert "县市场监管局2026年度“三项制度”综合考评等次为不合格（综合得分52.5分）" in html
+    assert "本年度被确认严重问题3项以上，评为不合格。" in html
+    assert ctxmod.named_units(ctx) == {poor.id}  # the unit's liaison reads it once issued

@@ -110,7 +110,7 @@ def test_units_are_ranked_with_explained_scores_and_units_without_data_come_last
 
     rated = by_name(body)["县医疗保障局"]
     assert (rated["ratings"], rated["rating_mean"], rated["dissatisfaction_rate"]) == (4, 3.75, 0.25)
-    assert "本期未受检查" in rated["explanation"]["text"] and "平均3.75分 × 20 = 75.0" in rated["explanation"]["text"]
+    assert "本期未受检查" in rated["explanation"]["text"] and "评价4条共15分，15 ÷ 4 × 20 = 75.0" in rated["explanation"]["text"]
     assert "评价1条，不足3条" in by_name(body)["县民政局"]["explanation"]["text"]
     assert "两项均不计入" in body["method"] and body["policy"]["bottom"]["count"] == 1
 

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import subprocess
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -226,7 +227,8 @@ def test_list_and_summary_filter_and_scope(client, window, clock):
     assert {r["code"]: r["count"] for r in s["by_reason"]}["attitude"] == 1
     assert client.get("/api/v1/ratings/summary?from=2026-12-01", headers=h).get_json()["count"] == 0
     own = headers_for(client, "unit_liaison", unit)
-    assert len(client.get("/api/v1/ratings", headers=own).get_json()) == 2
+    assert client.get("/api/v1/ratings", headers=own).get_json() == []  # one rating a day: totals only
+    assert client.get("/api/v1/ratings/summary", headers=own).get_json()["count"] == 2
     stranger = headers_for(client, "unit_liaison")
     assert client.get("/api/v1/ratings", headers=stranger).get_json() == []
     assert client.get(f"/api/v1/ratings?unit_id={unit.id}", headers=stranger).status_code == 404
@@ -235,6 +237,7 @@ def test_list_and_summary_filter_and_scope(client, window, clock):
 
 def test_qr_code_is_a_printable_png_of_the_page_url(client, window):
     unit, key = window
+    make_staff(unit, window_no="3")
     h = headers_for(client, "office")
     resp = client.get(f"/api/v1/ratings/qr/{unit.id}/3.png", headers=h)
     assert resp.status_code == 200 and resp.mimetype == "image/png"
@@ -248,6 +251,7 @@ def test_qr_code_is_a_printable_png_of_the_page_url(client, window):
 
 def test_qr_codes_print_the_public_address_when_configured(client, window, app):
     unit, key = window
+    make_staff(unit, window_no="3")
     app.config["INSPECT_PUBLIC_BASE_URL"] = "https://xn.qingchuan.gov.cn/"
     try:
         resp = client.get(f"/api/v1/ratings/qr/{unit.id}/3.png", headers=headers_for(client, "office"))
@@ -347,12 +351,100 @@ def test_qr_sheet_is_an_a4_pdf_with_a_card_per_window(client, window, clock, tmp
     assert text.count("县政务服务中心") == 2 and "3 号窗口" in text and "12 号窗口" in text
     assert text.index("3 号窗口") < text.index("12 号窗口")  # natural order, each window once
     assert f"/r/{services.window_key(unit.id, '3')}" in text.replace("\n", "")
-    named = client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=A1&window=A2&window=A1", headers=h)
+    named = client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=3&window=3", headers=h)
     text = _pdf_text(named.data, tmp_path)
-    assert "A1 号窗口" in text and "A2 号窗口" in text and "12 号窗口" not in text and text.count("A1 号窗口") == 1
+    assert "3 号窗口" in text and "12 号窗口" not in text and text.count("3 号窗口") == 1
     info = subprocess.run(["pdfinfo", "-"], input=named.data, capture_output=True, check=True).stdout.decode()
     assert "595.276 x 841.89" in info.replace("595.28 x 841.89", "595.276 x 841.89")  # A4
     bare = make_unit(name="无窗口单位")
     assert "window" in field_errors(client.get(f"/api/v1/ratings/qr/{bare.id}.pdf", headers=h))
     assert "window" in field_errors(client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=a%20b", headers=h))
     assert client.get(f"/api/v1/ratings/qr/{unit.id}.pdf", headers=headers_for(client, "leader")).status_code == 403
+
+
+def test_qr_codes_only_for_windows_somebody_works_at(client, window, clock):
+    unit, _ = window
+    make_staff(unit, window_no="3")
+    make_staff(unit, window_no="7", is_active=False)  # left: the window is gone
+    h = headers_for(client, "office")
+    assert client.get(f"/api/v1/ratings/qr/{unit.id}/3.png", headers=h).status_code == 200
+    for nobody in ("99", "7"):
+        assert client.get(f"/api/v1/ratings/qr/{unit.id}/{nobody}.png", headers=h).status_code == 404
+    sheet = client.get(f"/api/v1/ratings/qr/{unit.id}.pdf?window=3&window=99", headers=h)
+    assert sheet.status_code == 422 and field_errors(sheet)["window"] == ["没有 99 号窗口"]
+
+
+def test_units_above_a_window_hear_of_its_bad_rating(client, clock):
+    hall = make_unit(code="HALL9", name="县政务服务中心", kind="hall")
+    win = make_unit(code="WIN9", name="不动产登记窗口", kind="window", parent=hall)
+    key = services.window_key(win.id, "3")
+    hall_liaison, window_liaison = make_user("unit_liaison", hall), make_user("unit_liaison", win)
+    stranger = make_user("unit_liaison")
+    assert rate(client, key, open_page(client, key, clock), 1, reasons=["attitude"]).status_code == 201
+    for who, told in ((hall_liaison, True), (window_liaison, True), (stranger, False)):
+        notes = client.get("/api/v1/me/notifications", headers=bearer(login(client, who.username)["access_token"]))
+        assert any(n["kind"] == "rating_follow_up" for n in notes.get_json()) is told, who.username
+
+
+def test_import_matches_a_reason_label_holding_a_pause_mark_whole(client, window, clock):
+    h = headers_for(client, "office")
+    text = ("单位编码,窗口号,评分,原因,评价内容,评价日期,外部编号\n"
+            "HALL1,3,2,办理效率低、等候时间长,,2026-11-03,P-101\n"
+            "HALL1,3,2,服务态度差、办理效率低、等候时间长,,2026-11-03,P-102\n"
+            "HALL1,3,1,办理效率低、等候时间长；让群众多次跑动,,2026-11-04,P-103\n")
+    resp = _upload(client, h, text)
+    assert resp.status_code == 200, resp.get_json()
+    rows = db.session.scalars(sa.select(Rating).order_by(Rating.external_id)).all()
+    assert [r.reasons for r in rows] == [["slow"], ["attitude", "slow"], ["slow", "runaround"]]
+
+
+def _add(unit, window_no, score, day, comment=None, reasons=()):
+    db.session.add(Rating(unit_id=unit.id, window_no=window_no, score=score, reasons=list(reasons), comment=comment,
+                          source="qr", created_at=datetime(2026, 11, day, 1, 23, 45, 678901, tzinfo=UTC),
+                          rated_on=date(2026, 11, day)))
+    db.session.flush()
+
+
+def test_a_liaison_sees_days_scores_and_reasons_never_times_and_small_days_only_as_totals(client, window, app):
+    unit, _ = window
+    for i, score in enumerate([5, 1, 4, 5, 3]):  # five on the 20th at window 3: the policy minimum
+        _add(unit, "3", score, 20, comment=f"留言{i}", reasons=["attitude"] if score == 1 else [])
+    _add(unit, "3", 1, 19, comment="态度冷淡")  # the only rating of the 19th: totals only
+    _add(unit, "4", 2, 20, comment="等太久")  # the only one at window 4 that day
+    liaison = headers_for(client, "unit_liaison", unit)
+    listed = client.get("/api/v1/ratings", headers=liaison).get_json()
+    assert [(r["rated_on"], r["window_no"], r["score"]) for r in listed] == [
+        ("2026-11-20", "3", s) for s in (1, 3, 4, 5, 5)]  # by score within the day, not by arrival
+    assert listed[0]["reasons"] == ["attitude"] and listed[0]["reason_labels"] == ["服务态度差"]
+    for row in listed:
+        assert set(row) == {"unit_id", "window_no", "score", "score_label", "reasons", "reason_labels", "rated_on",
+                            "source"}, row
+    text = client.get("/api/v1/ratings", headers=liaison).get_data(as_text=True)
+    assert "01:23" not in text and "留言" not in text and "态度冷淡" not in text and "等太久" not in text
+    summary = client.get("/api/v1/ratings/summary", headers=liaison).get_json()
+    assert summary["count"] == 7 and summary["bad_count"] == 3
+    office = client.get("/api/v1/ratings", headers=headers_for(client, "office")).get_json()
+    assert len(office) == 7 and all("created_at" in r and "id" in r for r in office)
+    follow_ups = client.get("/api/v1/unit/rating-follow-ups", headers=liaison).get_json()
+    assert follow_ups == []  # added directly, no follow-ups: the policy switch below is what matters
+
+    app.extensions["inspect_ratings_policy"] = replace(services.policy(), liaison_comments=1, liaison_min_ratings=1)
+    try:
+        shown = client.get("/api/v1/ratings", headers=liaison).get_json()
+    finally:
+        app.extensions["inspect_ratings_policy"] = replace(services.policy(), liaison_comments=0,
+                                                           liaison_min_ratings=5)
+    assert len(shown) == 7 and {r["comment"] for r in shown} >= {"态度冷淡", "等太久", "留言1"}
+    assert all("created_at" not in r and "id" not in r for r in shown)
+
+
+def test_a_liaison_reads_a_bad_ratings_follow_up_without_its_comment_or_rating_id(client, window, clock):
+    unit, key = window
+    assert rate(client, key, open_page(client, key, clock), 1, reasons=["attitude"],
+                comment="3号窗口那位大姐态度很差").status_code == 201
+    liaison = headers_for(client, "unit_liaison", unit)
+    [item] = client.get("/api/v1/unit/rating-follow-ups", headers=liaison).get_json()
+    assert item["comment"] is None and item["rating_id"] is None and item["reasons"] == ["attitude"]
+    assert item["rated_on"] == "2026-11-23"
+    [office] = client.get("/api/v1/ratings/follow-ups", headers=headers_for(client, "office")).get_json()
+    assert office["comment"] == "3号窗口那位大姐态度很差" and office["rating_id"]

@@ -161,6 +161,8 @@ EXPECTED.update({
     "GET /c/<window_key>": {PUBLIC},
     "GET /complaints/new": {PUBLIC},
     "GET /complaints/status": {PUBLIC},
+    "POST /complaints/status": {PUBLIC},
+    "POST /api/v1/public/complaints/status": {PUBLIC},
     "POST /api/v1/public/complaints": {PUBLIC},
     "GET /api/v1/public/complaints/<string:tracking_no>": {PUBLIC},
     "GET /api/v1/complaints": ED,

@@ -282,3 +282,26 @@ def test_the_annual_grade_trigger_is_checked():
     assert "grade 须为" in text and "只适用于 ['unit']" in text
     data = yaml.safe_load(load_escalation(CHECKLISTS).text)
     assert {"annual_grade_fail_criticism", "annual_grade_fail_head_accountability"} <= {r["id"] for r in data["rules"]}
+
+
+def test_the_total_adds_up_from_its_printed_figures_or_says_it_was_rounded():
+    import re
+    from fractions import Fraction
+
+    data = policy_data(weights={"inspection": 0.5, "survey": 0.5}, min_raters=20)
+    data["survey"]["score_points"] = {5: 100, 4: 79.99, 3: 60, 2: 30, 1: 0}
+    total = next(s for s in grade(from_data(data, "p"), inputs(scores=(4,) * 20)).steps if s.rule == "total")
+    assert total.detail == "100 × 0.5 + 79.99 × 0.5 ≈ 90.00 分"  # 89.995, rounded half up
+    shipped = load(CHECKLISTS)
+    checked = 0
+    for n in (20, 21, 23):
+        for low in range(0, 8):
+            for minors in range(0, 3):
+                result = grade(shipped, inputs([finding(i) for i in range(minors)], (4,) * (n - low) + (3,) * low))
+                step = next(s for s in result.steps if s.rule == "total")
+                a, wa, b, wb, sign, right = re.match(
+                    r"([\d.]+) × ([\d.]+) \+ ([\d.]+) × ([\d.]+) ([=≈]) ([\d.]+) 分", step.detail).groups()
+                exact = Fraction(a) * Fraction(wa) + Fraction(b) * Fraction(wb)
+                assert (exact == Fraction(right)) is (sign == "="), step.detail
+                checked += 1
+    assert checked == 72

@@ -190,7 +190,7 @@ def test_a_rating_form_token_is_no_complaint_form_token():
 
 def test_the_policy_file_is_checked():
     text = ("token_minutes: 240\nmin_fill_seconds: 5\ndevice_per_hour: 3\nglobal_per_minute: 20\n"
-            "lookup_device_per_hour: 20\nlookup_global_per_minute: 60\nsampling_window_days: 180\n")
+            "lookup_device_per_hour: 20\nlookup_number_per_hour: 10\nsampling_window_days: 180\n")
     assert parse(text, "complaints.yaml").device_per_hour == 3
     with pytest.raises(PolicyError, match="device_per_hour"):
         parse(text.replace("device_per_hour: 3", "device_per_hour: 0"), "complaints.yaml")

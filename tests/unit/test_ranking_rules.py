@@ -4,7 +4,9 @@ and the policy file, with every problem named."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from fractions import Fraction
 
 import pytest
 
@@ -87,7 +89,7 @@ def test_weights_mix_the_counted_components_and_every_input_is_explained():
     assert result.value == 96.2  # (98 × 0.7 + 92 × 0.3) ÷ 1.0
     assert [c.share for c in result.components] == [pytest.approx(0.7), pytest.approx(0.3)]
     assert "(98.0 × 0.7 + 92.0 × 0.3) ÷ 1 = 96.2" in result.text
-    assert "评价10条，平均4.60分 × 20 = 92.0" in result.text and "差评率10.0%" in result.text
+    assert "评价10条共46分，46 ÷ 10 × 20 = 92.0" in result.text and "差评率10.0%" in result.text
     heavy = rules.score(f, SubjectPolicy(weights={"inspection": 1, "ratings": 3}, min_ratings=10), BY_SEV)
     assert heavy.value == 93.5  # (98 + 3 × 92) / 4
 
@@ -291,3 +293,50 @@ def test_the_documents_policy_sends_the_old_bulletin_scoring_keys_to_the_ranking
     assert "bulletin.bottom_count 已移至 rankings.yaml units.bottom" in str(exc.value)
     with pytest.raises(PolicyError, match="bulletin.bottom_staff 须为 true 或 false"):
         parse_documents(text.replace("bottom_staff: true", "bottom_staff: 1"), "documents.yaml")
+
+
+# --- explanations add up as printed -------------------------------------------------------------------------
+
+def _holds(left: Fraction, sign: str, right: str) -> bool:
+    shown = Fraction(right)
+    return left == shown if sign == "=" else (left != shown and abs(left - shown) <= Fraction(1, 20))
+
+
+def _check_arithmetic(text: str) -> int:
+    """Every equation in an explanation, recomputed from the figures printed in it; returns how many."""
+    checked = 0
+    for total, n, sign, right in re.findall(r"(\d+) ÷ (\d+) × 20 ([=≈]) ([\d.]+)", text):
+        assert _holds(Fraction(int(total) * 20, int(n)), sign, right), text
+        checked += 1
+    for deduction, sign, right in re.findall(r"100 − 扣分([\d.]+)（[^）]*）([=≈]) ([\d.]+)", text):
+        assert _holds(100 - Fraction(deduction), sign, right), text
+        checked += 1
+    for terms, total, sign, right in re.findall(r"\(([^)]*)\) ÷ ([\d.]+) ([=≈]) ([\d.]+)", text):
+        products = [Fraction(a) * Fraction(b) for a, b in re.findall(r"([\d.]+) × ([\d.]+)", terms)]
+        assert _holds(sum(products, Fraction(0)) / Fraction(total), sign, right), text
+        checked += 1
+    return checked
+
+
+def test_the_ratings_figure_is_the_sum_over_the_count_never_a_rounded_mean():
+    result = rules.score(fig(minor=1, scores=[5] * 6 + [4] * 3 + [3]), POLICY, BY_SEV)  # 45 ÷ 10
+    assert "评价10条共45分，45 ÷ 10 × 20 = 90.0" in result.text
+    eight = rules.score(fig(visits=0, scores=[5, 5, 5, 5, 5, 4, 4, 4]), SubjectPolicy(
+        weights={"inspection": 0.7, "ratings": 0.3}, min_ratings=1), BY_SEV)  # mean 4.625
+    assert "37 ÷ 8 × 20 = 92.5" in eight.text and "4.62分 × 20" not in eight.text
+
+
+@pytest.mark.parametrize("weights", [{"inspection": 0.7, "ratings": 0.3}, {"inspection": 1, "ratings": 3},
+                                     {"inspection": 2, "ratings": 1}])
+def test_every_printed_explanation_adds_up_from_its_printed_figures(weights):
+    policy = SubjectPolicy(weights=weights, min_ratings=1)
+    checked = 0
+    for minor in range(0, 4):
+        for severe in (0, 1, 11):
+            for n in (1, 3, 7, 8, 9):
+                for low in range(0, n + 1, 2):
+                    scores = [5] * (n - low) + [2] * low
+                    result = rules.score(fig(minor=minor, severe=severe, scores=scores), policy,
+                                         {"minor": 1.5, "serious": 5, "severe": 10})
+                    checked += _check_arithmetic(result.text)
+    assert checked > 300
