@@ -18,6 +18,8 @@ from inspect_api.db import configure_engine, write_intent
 from inspect_api.documents.policy import load as load_document_policy
 from inspect_api.errors import UnsupportedMediaType, register_error_handlers
 from inspect_api.extensions import api, db, jwt, migrate
+from inspect_api.notifications.channels import load_config as load_channels
+from inspect_api.notifications.policy import load as load_notifications_policy
 from inspect_api.rankings.policy import load as load_rankings_policy
 from inspect_api.ratings.policy import load as load_ratings_policy
 from inspect_api.review.policy import load as load_review_policy
@@ -46,6 +48,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["inspect_complaints_policy"] = load_complaints_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.extensions["inspect_assessment_policy"] = load_assessment_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.extensions["inspect_rankings_policy"] = load_rankings_policy(app.config["INSPECT_CHECKLIST_DIR"])
+    app.extensions["inspect_notifications_policy"] = load_notifications_policy(app.config["INSPECT_CHECKLIST_DIR"])
+    app.extensions["inspect_channels"] = load_channels(app.config["INSPECT_CHANNELS_FILE"])
     app.url_map.converters["int"] = IdConverter
     app.json.ensure_ascii = False
     start = app.config.get("INSPECT_CLOCK_START")
@@ -125,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.core.calendar_routes import blp as calendar_blp
     from inspect_api.core.routes import blp as core_blp
     from inspect_api.documents.routes import blp as documents_blp
+    from inspect_api.notifications.routes import admin_blp as notification_channels_blp
     from inspect_api.notifications.routes import blp as notifications_blp
     from inspect_api.org.routes import blp as org_blp
     from inspect_api.rankings.routes import blp as rankings_blp
@@ -137,7 +142,7 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.visits.routes import blp as visits_blp
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,
-                sampling_blp, notifications_blp, calendar_blp, review_blp, stats_blp,
+                sampling_blp, notifications_blp, notification_channels_blp, calendar_blp, review_blp, stats_blp,
                 documents_blp, accountability_blp, ratings_blp, rankings_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     api.register_blueprint(assessment_blp, url_prefix="/api/v1/assessment")

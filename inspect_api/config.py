@@ -83,6 +83,10 @@ class Config:
         self.INSPECT_SMTP_PASSWORD = env.get("INSPECT_SMTP_PASSWORD", "")
         self.INSPECT_SMTP_STARTTLS = env.get("INSPECT_SMTP_STARTTLS", "0").lower() in ("1", "true", "yes")
         self.INSPECT_MAIL_FROM = env.get("INSPECT_MAIL_FROM", "inspect-api@localhost")
+        # Channels outside the app (企业微信 / 钉钉 robots, an SMS gateway): a YAML file with their URLs and
+        # keys, kept out of the database and the API; absent: no such channels.
+        self.INSPECT_CHANNELS_FILE = env.get("INSPECT_CHANNELS_FILE", str(instance / "channels.yaml"))
+        self.INSPECT_OUTBOX_TIMEOUT_S = _int(env, "INSPECT_OUTBOX_TIMEOUT_S", 10)  # per robot/SMS/mail request
         self.INSPECT_CHECKLIST_DIR = env.get("INSPECT_CHECKLIST_DIR", str(PROJECT_ROOT / "checklists"))
         self.SECRET_KEY = _secret_key(env, instance, production)
         self.JWT_SECRET_KEY = self.SECRET_KEY

@@ -42,6 +42,10 @@ JOBS: dict[str, tuple[str, object]] = {
                                  CronTrigger(hour=1, minute=0, timezone=LOCAL_TZ)),
     "notifications.send_email": ("inspect_api.notifications.mail:send_pending_email",
                                  IntervalTrigger(minutes=2, timezone=LOCAL_TZ)),
+    "notifications.drain_outbox": ("inspect_api.notifications.outbox:drain",
+                                   IntervalTrigger(minutes=1, timezone=LOCAL_TZ)),
+    "review.remind_due_rectifications": ("inspect_api.review.services:remind_due_rectifications",
+                                         CronTrigger(hour=8, minute=30, timezone=LOCAL_TZ)),
 }
 
 

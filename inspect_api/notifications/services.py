@@ -12,13 +12,18 @@ from inspect_api.notifications.models import Notification
 
 
 def notify(user_id: int, kind: str, title: str, body: str | None, subject: dict, dedupe_key: str) -> bool:
-    """Add a notification unless one with the same key exists; True when one was added."""
+    """Add a notification unless one with the same key exists, and queue the messages the channel
+    routes ask for (企业微信, 钉钉, SMS, mail) in the same transaction; True when one was added."""
+    from inspect_api.notifications.outbox import enqueue
+
     dialect = db.session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
     added = db.session.execute(insert.values(
         user_id=user_id, kind=kind, title=title, body=body, subject=subject, dedupe_key=dedupe_key,
         created_at=clock.now()).on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Notification.__table__.c.id)).scalar_one_or_none()
+    if added is not None:
+        enqueue(added, user_id, kind, title, body, subject)
     return added is not None
 
 

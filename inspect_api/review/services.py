@@ -182,6 +182,25 @@ def flag_overdue_rectifications() -> int:
     return len(due)
 
 
+def remind_due_rectifications(working_days: int = 2) -> int:
+    """Scheduler job: tell a unit's liaisons (and through their routes, the unit's group robot) of each
+    open rectification due in `working_days` working days; once per rectification and due day."""
+    from inspect_api.core.calendar_store import current_calendar
+
+    today = clock.today()
+    due_on = current_calendar().add_working_days(today, working_days).date
+    rects = db.session.scalars(sa.select(Rectification).where(Rectification.status == "open",
+                                                              Rectification.due_on == due_on)).all()
+    told = 0
+    for rect in rects:
+        for user_id in _liaisons_for(rect.unit_id):
+            told += notify(user_id, "rectification.due_soon", "整改即将到期",
+                           f"整改期限 {rect.due_on:%Y-%m-%d}（还有{working_days}个工作日），请按期整改并报送整改情况。",
+                           {"finding_id": rect.finding_id},
+                           f"rectification.due_soon:{rect.finding_id}:{rect.due_on}:{user_id}")
+    return told
+
+
 def decide_many(finding_ids: list[str], decision: rules.Decision, actor) -> list[dict]:
     """A bulk decision: each finding on its own (a savepoint each), results per finding."""
     results, units, staff = [], set(), set()
