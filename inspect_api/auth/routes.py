@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from inspect_api.auth import services
 from inspect_api.auth.access import PUBLIC, current_user, refresh_session, roles
@@ -21,6 +20,7 @@ from inspect_api.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import paginate_select
 from inspect_api.db import db
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
 from inspect_api.notifications import services

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import stored_file
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db

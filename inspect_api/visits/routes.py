@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Response as FlaskResponse
 from flask import jsonify, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version, stored_file
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
