@@ -85,6 +85,9 @@ class Config:
         self.JWT_SECRET_KEY = self.SECRET_KEY
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int(env, "INSPECT_ACCESS_TOKEN_MINUTES", 15))
         self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int(env, "INSPECT_REFRESH_TOKEN_DAYS", 30))
+        # The same refresh token sent again this soon after it was rotated (two refreshes in flight)
+        # answers the rotation already made instead of rotating again.
+        self.INSPECT_REFRESH_GRACE_SECONDS = _int(env, "INSPECT_REFRESH_GRACE_SECONDS", 30)
         self.JWT_TOKEN_LOCATION = ["headers"]
         self.JWT_ERROR_MESSAGE_KEY = "message"
         self.MAX_CONTENT_LENGTH = _int(env, "INSPECT_MAX_UPLOAD_MB", 25) * 1024 * 1024

@@ -65,6 +65,8 @@ class Refresh(MethodView):
 
         Each refresh token works once. The one before the newest is still accepted until the newest
         is used (a phone that lost the answer is not logged out); any older one ends the session.
+        Sent again within INSPECT_REFRESH_GRACE_SECONDS (30 s) of its rotation, it answers that
+        rotation again (the same refresh token `jti`) instead of rotating once more.
         """
         session, claims = refresh_session()
         return _finish(services.refresh(session, claims["jti"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -48,13 +49,17 @@ class LoginOutcome:
     error: DomainError | None = None  # raised by the route after the failure count is committed
 
 
-def _issue_tokens(session: AuthSession) -> dict:
+def _issue_tokens(session: AuthSession, *, rotate: bool = True) -> dict:
+    """A new access token and a refresh token: a new one (rotate), or again the current one (its jti)
+    for a refresh sent twice within the grace window."""
     user = session.user
     claims = {"sid": session.id, "role": user.role}
     access = create_access_token(identity=str(user.id), additional_claims=claims)
-    refresh = create_refresh_token(identity=str(user.id), additional_claims={"sid": session.id})
-    session.prev_refresh_jti = session.refresh_jti
-    session.refresh_jti = get_jti(refresh)
+    refresh_claims = {"sid": session.id} if rotate else {"sid": session.id, "jti": session.refresh_jti}
+    refresh = create_refresh_token(identity=str(user.id), additional_claims=refresh_claims)
+    if rotate:
+        session.prev_refresh_jti = session.refresh_jti
+        session.refresh_jti = get_jti(refresh)
     return {
         "access_token": access,
         "refresh_token": refresh,
@@ -115,8 +120,17 @@ def login(username: str, password: str, user_agent: str | None) -> LoginOutcome:
 def refresh(session: AuthSession, jti: str) -> LoginOutcome:
     """Rotate the refresh token. The previous token is still taken until the new one is used, so a
     phone that lost the answer to its last refresh on a bad network is not logged out; any older
-    token is a replay and ends the session."""
+    token is a replay and ends the session.
+
+    The previous token sent again within INSPECT_REFRESH_GRACE_SECONDS of its rotation (the phone
+    had two refreshes in flight) answers that rotation again, the same refresh token, instead of
+    rotating once more: otherwise the first answer's token would be older than the newest and
+    using it would end the session."""
     now = clock.now()
+    grace = timedelta(seconds=current_app.config["INSPECT_REFRESH_GRACE_SECONDS"])
+    if (jti == session.prev_refresh_jti and session.last_refreshed_at is not None
+            and now - session.last_refreshed_at <= grace):
+        return LoginOutcome(tokens=_issue_tokens(session, rotate=False))
     if jti == session.refresh_jti:
         previous = session.refresh_jti
     elif jti == session.prev_refresh_jti:

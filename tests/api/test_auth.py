@@ -176,3 +176,30 @@ def test_role_change_ends_existing_sessions(client, user):
     tokens = login(client, "zhang.san")
     auth.update_user(user, {"role": "leader"})
     assert client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"])).status_code == 401
+
+
+def test_two_refreshes_in_flight_answer_the_same_rotation_and_the_phone_stays_logged_in(client, user, clock):
+    first = login(client, "zhang.san")
+    a = client.post("/api/v1/auth/refresh", headers=bearer(first["refresh_token"])).get_json()
+    clock.advance(seconds=5)  # the second copy of the same refresh, answered a moment later
+    b = client.post("/api/v1/auth/refresh", headers=bearer(first["refresh_token"]))
+    assert b.status_code == 200
+    from flask_jwt_extended import decode_token
+
+    assert decode_token(b.get_json()["refresh_token"])["jti"] == decode_token(a["refresh_token"])["jti"]
+    # the phone keeps the first answer: its token works, and so does the session
+    c = client.post("/api/v1/auth/refresh", headers=bearer(a["refresh_token"]))
+    assert c.status_code == 200
+    assert client.get("/api/v1/auth/me", headers=bearer(c.get_json()["access_token"])).status_code == 200
+
+
+def test_a_reuse_after_the_grace_window_rotates_and_the_older_token_then_ends_the_session(client, user, clock):
+    first = login(client, "zhang.san")
+    a = client.post("/api/v1/auth/refresh", headers=bearer(first["refresh_token"])).get_json()
+    clock.advance(seconds=31)  # past INSPECT_REFRESH_GRACE_SECONDS: a lost answer, rotated anew
+    b = client.post("/api/v1/auth/refresh", headers=bearer(first["refresh_token"])).get_json()
+    assert b["refresh_token"] != a["refresh_token"]
+    clock.advance(seconds=31)
+    client.post("/api/v1/auth/refresh", headers=bearer(b["refresh_token"]))
+    replay = client.post("/api/v1/auth/refresh", headers=bearer(a["refresh_token"]))
+    assert replay.status_code == 401 and replay.get_json()["error"]["code"] == "refresh_token_reused"
