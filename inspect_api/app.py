@@ -47,6 +47,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["inspect_assessment_policy"] = load_assessment_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.extensions["inspect_rankings_policy"] = load_rankings_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.url_map.converters["int"] = IdConverter
+    if app.config["INSPECT_PROXY_HOPS"]:
+        # behind nginx: the client address (login throttling) is the one the proxy saw
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["INSPECT_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.json.ensure_ascii = False
     start = app.config.get("INSPECT_CLOCK_START")
     app.extensions["inspect_clock"] = RunningClock(parse_start(start)) if start else SystemClock()

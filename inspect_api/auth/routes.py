@@ -49,9 +49,12 @@ class Token(MethodView):
     def post(self, body):
         """Log in: an access token (short-lived) and a refresh token
 
-        Repeated failures for one user name are slowed, then locked for a while (429 with Retry-After).
+        Repeated failures are slowed, then locked for a while (429 with Retry-After), per user name
+        and per client address; a device that logged in from its address before is counted apart, so
+        strangers' failures do not lock it out.
         """
-        return _finish(services.login(body["username"], body["password"], request.headers.get("User-Agent")))
+        return _finish(services.login(body["username"], body["password"], request.headers.get("User-Agent"),
+                                      request.remote_addr))
 
 
 @blp.route("/refresh")
