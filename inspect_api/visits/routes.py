@@ -164,8 +164,9 @@ class VisitEvidence(MethodView):
     @blp.response(201, EvidenceSchema)
     @blp.alt_response(200, schema=EvidenceSchema, description="同一文件已上传过: 返回已有记录")
     @blp.alt_response(413, description="文件过大")
-    @blp.alt_response(415, description="不是 JPEG、PNG 或 HEIC 图片")
-    @blp.alt_response(422, description="图片损坏、不完整、像素过多或内容与类型不符")
+    @blp.alt_response(415, description="不是 JPEG (含 MPO)、PNG 或 HEIC 图片")
+    @blp.alt_response(422, description="图片损坏、不完整、像素过多 (image_broken, image_too_large), 内容与声明的类型不符 "
+                                       "(type_mismatch), 或图片结束后还有其他数据 (trailing_data)")
     @roles("inspector")
     def post(self, form, files, visit_id):
         """Upload a photo (multipart `file`, optional `item_code` / `finding_id`)
