@@ -42,7 +42,11 @@ JOBS: dict[str, tuple[str, object]] = {
                                  CronTrigger(hour=1, minute=0, timezone=LOCAL_TZ)),
     "notifications.send_email": ("inspect_api.notifications.mail:send_pending_email",
                                  IntervalTrigger(minutes=2, timezone=LOCAL_TZ)),
+    "core.clean_scratch": ("inspect_api.core.jobs:clean_scratch",
+                           CronTrigger(hour=3, minute=30, timezone=LOCAL_TZ)),
 }
+# Run once when the scheduler starts too (after a crash is when leftovers are likeliest).
+AT_START = ("core.clean_scratch",)
 
 
 def run_job(path: str) -> object:
