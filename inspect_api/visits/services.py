@@ -525,12 +525,16 @@ def _evidence_keys(sha: str, ext: str, visit_code: str) -> dict:
 
 def _watermark_lines(visit: Visit, info: images.ImageInfo) -> list[str]:
     from inspect_api.core.clock import local
+    from inspect_api.review.rules import time_label
 
     unit = db.session.get(Unit, visit.unit_id)
     when = info.captured_at or visit.started_at
     lat, lng = (info.gps_lat, info.gps_lng) if info.gps_lat is not None else (visit.gps_lat, visit.gps_lng)
     place = unit.name + (f"  {lat:.5f}, {lng:.5f}" if lat is not None else "")
-    return [f"拍摄时间 {local(when).strftime('%Y-%m-%d %H:%M') if when else '未知'}",
+    # The watermarked copy is the unit's: a covert visit's time only as precisely as the policy says.
+    precision = (current_app.extensions["inspect_review_policy"].covert_time_for_units
+                 if visit.mode in rules.COVERT_MODES else "minute")
+    return [f"拍摄时间 {time_label(local(when), precision) if when else '未知'}",
             f"地点 {place}", f"检查编号 {visit.code}"]
 
 
