@@ -141,7 +141,9 @@ class Sync(MethodView):
 
         Each item is a whole visit plus `id`, `base_version` (needed to change an existing draft) and
         `submit`. Results come per item with the status it would have had alone. Sending the same
-        batch again changes nothing.
+        batch again changes nothing, also while the first copy is still being written (the copy
+        waits for it). An item the database could not write twice running answers 503 `try_again`
+        on its own; items already committed keep their answers.
         """
         results = services.sync(body["visits"], current_user())
         db.session.commit()
