@@ -16,7 +16,7 @@ from inspect_api.config import Config
 from inspect_api.core.clock import RunningClock, SystemClock, parse_start
 from inspect_api.db import configure_engine, write_intent
 from inspect_api.documents.policy import load as load_document_policy
-from inspect_api.errors import UnsupportedMediaType, register_error_handlers
+from inspect_api.errors import Unprocessable, UnsupportedMediaType, register_error_handlers
 from inspect_api.extensions import api, db, jwt, migrate
 from inspect_api.notifications.channels import load_config as load_channels
 from inspect_api.notifications.policy import load as load_notifications_policy
@@ -51,6 +51,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["inspect_notifications_policy"] = load_notifications_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.extensions["inspect_channels"] = load_channels(app.config["INSPECT_CHANNELS_FILE"])
     app.url_map.converters["int"] = IdConverter
+    if app.config["INSPECT_PROXY_HOPS"]:
+        # behind nginx: the client address (login throttling) is the one the proxy saw
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["INSPECT_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.json.ensure_ascii = False
     start = app.config.get("INSPECT_CLOCK_START")
     app.extensions["inspect_clock"] = RunningClock(parse_start(start)) if start else SystemClock()
@@ -169,6 +175,14 @@ def register_request_hooks(app: Flask) -> None:
                 f"请求体须为 application/json 或 multipart/form-data, 收到 {request.mimetype or '无类型'}",
                 {"content_type": request.mimetype},
             )
+        if request.method == "PATCH" and request.mimetype == "application/json" and has_body:
+            body = request.get_json(silent=True)
+            has_body = body != {}  # an empty object changes nothing, like no body at all
+        if request.method == "PATCH" and not has_body:
+            # A PATCH that names no field would still bump versions (and fail the client's next If-Match).
+            raise Unprocessable("PATCH 请求体须至少包含一个要修改的字段 (empty PATCH: name at least one field)",
+                                {"fields": {"_schema": ["at least one field to change"]}, "location": "json"},
+                                code="empty_patch")
 
     @app.teardown_request
     def _rollback(exc):

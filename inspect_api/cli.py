@@ -131,6 +131,8 @@ def scheduler_cli(run_once):
         click.echo(f"{run_once}: {result}")
         return
     scheduler.hold_lock(current_app.config["INSPECT_INSTANCE_DIR"])
+    for job_id in scheduler.AT_START:
+        click.echo(f"{job_id} at start: {scheduler.run_job(scheduler.JOBS[job_id][0])}")
     sched = scheduler.build_scheduler(current_app.config["SQLALCHEMY_DATABASE_URI"])
     click.echo(f"scheduler running {len(scheduler.JOBS)} jobs: {', '.join(scheduler.JOBS)}")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):

@@ -92,6 +92,9 @@ class Config:
         self.JWT_SECRET_KEY = self.SECRET_KEY
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int(env, "INSPECT_ACCESS_TOKEN_MINUTES", 15))
         self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int(env, "INSPECT_REFRESH_TOKEN_DAYS", 30))
+        # The same refresh token sent again this soon after it was rotated (two refreshes in flight)
+        # answers the rotation already made instead of rotating again.
+        self.INSPECT_REFRESH_GRACE_SECONDS = _int(env, "INSPECT_REFRESH_GRACE_SECONDS", 30)
         self.JWT_TOKEN_LOCATION = ["headers"]
         self.JWT_ERROR_MESSAGE_KEY = "message"
         self.MAX_CONTENT_LENGTH = _int(env, "INSPECT_MAX_UPLOAD_MB", 25) * 1024 * 1024
@@ -100,6 +103,12 @@ class Config:
         self.INSPECT_LOGIN_SLOW_AFTER = _int(env, "INSPECT_LOGIN_SLOW_AFTER", 3)
         self.INSPECT_LOGIN_LOCK_AFTER = _int(env, "INSPECT_LOGIN_LOCK_AFTER", 10)
         self.INSPECT_LOGIN_LOCK_MINUTES = _int(env, "INSPECT_LOGIN_LOCK_MINUTES", 15)
+        # Per client address, across all names; and how long an address stays an account's usual one.
+        self.INSPECT_LOGIN_ADDRESS_SLOW_AFTER = _int(env, "INSPECT_LOGIN_ADDRESS_SLOW_AFTER", 20)
+        self.INSPECT_LOGIN_ADDRESS_LOCK_AFTER = _int(env, "INSPECT_LOGIN_ADDRESS_LOCK_AFTER", 100)
+        self.INSPECT_LOGIN_KNOWN_ADDRESS_DAYS = _int(env, "INSPECT_LOGIN_KNOWN_ADDRESS_DAYS", 90)
+        # Reverse proxies in front of the app whose X-Forwarded-For is trusted (nginx: 1).
+        self.INSPECT_PROXY_HOPS = _int(env, "INSPECT_PROXY_HOPS", 0)
         # Argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile (64 MiB, t=3).
         self.INSPECT_ARGON2_MEMORY_KIB = _int(env, "INSPECT_ARGON2_MEMORY_KIB", 65536)
         self.INSPECT_ARGON2_TIME_COST = _int(env, "INSPECT_ARGON2_TIME_COST", 3)

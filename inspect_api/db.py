@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import fcntl
+import hashlib
 import os
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -170,3 +171,18 @@ def read_phase():
 
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
+
+
+def serialize_on(*parts) -> None:
+    """Queue concurrent transactions that work on the same key until this one ends.
+
+    For writes that first look for a row and insert it when it is missing (an idempotent resend):
+    on PostgreSQL two such transactions both see nothing and the second insert fails on the
+    unique key; a transaction-scoped advisory lock on the key makes the second one wait and then
+    find the first one's row. SQLite already runs one writer at a time (BEGIN IMMEDIATE).
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

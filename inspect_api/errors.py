@@ -74,6 +74,10 @@ class TooManyRequests(DomainError):
     status, code = 429, "too_many_requests"
 
 
+class ServiceBusy(DomainError):
+    status, code = 503, "try_again"
+
+
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",

@@ -12,6 +12,17 @@ class InspectApi(Api):
     # Documented error responses use the project's one error shape.
     ERROR_SCHEMA = ErrorSchema
 
+    def _register_pagination_header(self):
+        # flask-smorest documents X-Pagination as an object, but a header is text: what is sent is
+        # that object serialised as a JSON string, so the description says so.
+        self.spec.components.header("PAGINATION", {
+            "description": "分页信息: JSON 对象序列化成的字符串 (the pagination object as a JSON string): "
+                           "total, total_pages, first_page, last_page, page, previous_page, next_page",
+            "schema": {"type": "string", "contentMediaType": "application/json"},
+            "example": '{"total": 120, "total_pages": 3, "first_page": 1, "last_page": 3, "page": 2, '
+                       '"previous_page": 1, "next_page": 3}',
+        })
+
 
 migrate = Migrate()
 api = InspectApi()

@@ -19,3 +19,36 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Workers are forked after the app is built only if preload is on; keep it off so each worker
 # opens its own database connections.
 preload_app = False
+
+
+# What gunicorn answers itself, before the app sees the request (a request line over
+# limit_request_line: 414; too many or too large headers: 431; a malformed request: 400), is JSON in
+# the API's one error shape instead of gunicorn's HTML page.
+GUNICORN_ERRORS = {
+    400: ("bad_request", "请求格式错误 (malformed request)"),
+    403: ("forbidden", "请求被拒绝 (request forbidden)"),
+    414: ("uri_too_long", "请求地址过长 (URI too long)"),
+    417: ("expectation_failed", "不支持该 Expect 请求头 (expectation failed)"),
+    431: ("request_header_fields_too_large", "请求头过多或过大 (request header fields too large)"),
+    500: ("internal_error", "服务器内部错误 (internal error)"),
+    501: ("not_implemented", "不支持的传输编码 (unsupported transfer coding)"),
+}
+
+
+def json_error(sock, status_int, reason, mesg):
+    import json
+
+    from gunicorn.util import write_nonblock
+
+    code, message = GUNICORN_ERRORS.get(status_int, ("bad_request", "请求格式错误 (malformed request)"))
+    body = json.dumps({"error": {"code": code, "message": message, "details": {"reason": reason}}},
+                      ensure_ascii=False).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode("latin-1")
+    write_nonblock(sock, head + body)
+
+
+def post_worker_init(worker):
+    import gunicorn.util
+
+    gunicorn.util.write_error = json_error  # the one function gunicorn's workers write their errors with

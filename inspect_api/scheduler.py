@@ -46,7 +46,11 @@ JOBS: dict[str, tuple[str, object]] = {
                                    IntervalTrigger(minutes=1, timezone=LOCAL_TZ)),
     "review.remind_due_rectifications": ("inspect_api.review.services:remind_due_rectifications",
                                          CronTrigger(hour=8, minute=30, timezone=LOCAL_TZ)),
+    "core.clean_scratch": ("inspect_api.core.jobs:clean_scratch",
+                           CronTrigger(hour=3, minute=30, timezone=LOCAL_TZ)),
 }
+# Run once when the scheduler starts too (after a crash is when leftovers are likeliest).
+AT_START = ("core.clean_scratch",)
 
 
 def run_job(path: str) -> object:

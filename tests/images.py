@@ -67,3 +67,33 @@ def png_claiming(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def mpo(width=800, height=600, seed: int = 0, taken: datetime | None = None) -> bytes:
+    """A multi-picture JPEG (MPO), as many phone cameras write: two JPEGs and an MP index."""
+    first = Image.open(io.BytesIO(photo(width, height, seed=seed, taken=taken)))
+    second = Image.open(io.BytesIO(photo(width // 2, height // 2, seed=seed + 1)))
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second], exif=first.getexif().tobytes())
+    return buf.getvalue()
+
+
+def with_maker_notes(width=800, height=600, seed: int = 0) -> bytes:
+    """A JPEG whose EXIF carries a maker note (tag 0x927C): opaque vendor bytes, as phones write."""
+    img = Image.open(io.BytesIO(photo(width, height, seed=seed)))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "HUAWEI", "ELS-AN00"
+    exif.get_ifd(0x8769)[0x927C] = b"HUAWEI\x00\x00" + bytes(range(256)) * 8
+    exif.get_ifd(0x8769)[36867] = "2026:11:23 09:41:00"
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def zip_bytes() -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("evil.html", "<script>alert(1)</script>")
+    return buf.getvalue()

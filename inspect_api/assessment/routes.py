@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Response as FlaskResponse
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.assessment import rules, services
 from inspect_api.auth.access import current_user, roles
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import NotFound, Unprocessable

@@ -48,12 +48,15 @@ class AuthSession(db.Model):
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
     user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+    # where the login came from: an address the account logged in from is its usual device's
+    client_address: Mapped[str | None] = mapped_column(sa.String(45))
 
     user = relationship(User, lazy="joined", innerjoin=True)
 
 
 class LoginThrottle(db.Model):
-    """Failed logins per user name (existing or not, so throttling reveals no account)."""
+    """Failed logins per key: a user name (existing or not, so throttling reveals no account),
+    "A:<address>" per client address, "D:<hash>" per account on its usual address (auth.rules)."""
 
     __tablename__ = "login_throttle"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from inspect_api.auth import services
 from inspect_api.auth.access import PUBLIC, current_user, refresh_session, roles
@@ -21,6 +20,7 @@ from inspect_api.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import paginate_select
 from inspect_api.db import db
 
@@ -49,9 +49,12 @@ class Token(MethodView):
     def post(self, body):
         """Log in: an access token (short-lived) and a refresh token
 
-        Repeated failures for one user name are slowed, then locked for a while (429 with Retry-After).
+        Repeated failures are slowed, then locked for a while (429 with Retry-After), per user name
+        and per client address; a device that logged in from its address before is counted apart, so
+        strangers' failures do not lock it out.
         """
-        return _finish(services.login(body["username"], body["password"], request.headers.get("User-Agent")))
+        return _finish(services.login(body["username"], body["password"], request.headers.get("User-Agent"),
+                                      request.remote_addr))
 
 
 @blp.route("/refresh")
@@ -65,6 +68,8 @@ class Refresh(MethodView):
 
         Each refresh token works once. The one before the newest is still accepted until the newest
         is used (a phone that lost the answer is not logged out); any older one ends the session.
+        Sent again within INSPECT_REFRESH_GRACE_SECONDS (30 s) of its rotation, it answers that
+        rotation again (the same refresh token `jti`) instead of rotating once more.
         """
         session, claims = refresh_session()
         return _finish(services.refresh(session, claims["jti"]))

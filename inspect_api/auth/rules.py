@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -58,6 +59,21 @@ def after_failure(state: ThrottleState, now: datetime, policy: ThrottlePolicy) -
     failures = 1 if lock_expired else state.failures + 1
     locked_until = now + timedelta(minutes=policy.lock_minutes) if failures >= policy.lock_after else None
     return ThrottleState(failures=failures, last_failed_at=now, locked_until=locked_until)
+
+
+def throttle_keys(account: str, address: str | None, known_address: bool) -> tuple[str, str | None]:
+    """The login-throttle rows a login attempt is checked against and its failure counts on:
+    (the account's own key, the client address's key).
+
+    From an address this account has logged in from before (its usual device), the account is
+    counted apart ("D:" + account and address), so strangers' failures elsewhere, which lock the
+    plain account key, never lock that device out. Account keys are lower-case, so the upper-case
+    prefixes "A:" and "D:" can never be a user name typed at the login form.
+    """
+    addr_key = f"A:{address}" if address else None
+    if known_address and address:
+        return "D:" + hashlib.sha256(f"{account}\n{address}".encode()).hexdigest()[:60], addr_key
+    return account, addr_key
 
 
 WEAK_PASSWORDS = frozenset({"inspect-demo", "password", "12345678", "123456789", "admin123", "qwertyui"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,6 +20,7 @@ from inspect_api.auth.rules import (
     after_failure,
     password_problems,
     retry_after,
+    throttle_keys,
 )
 from inspect_api.core import clock
 from inspect_api.db import db
@@ -42,19 +44,62 @@ def throttle_policy() -> ThrottlePolicy:
     )
 
 
+def address_policy() -> ThrottlePolicy:
+    cfg = current_app.config
+    return ThrottlePolicy(
+        slow_after=cfg["INSPECT_LOGIN_ADDRESS_SLOW_AFTER"],
+        lock_after=cfg["INSPECT_LOGIN_ADDRESS_LOCK_AFTER"],
+        lock_minutes=cfg["INSPECT_LOGIN_LOCK_MINUTES"],
+    )
+
+
+def _known_address(key: str, address: str | None, now) -> bool:
+    """Whether this account logged in successfully from this address lately (its usual device)."""
+    if not address:
+        return False
+    since = now - timedelta(days=current_app.config["INSPECT_LOGIN_KNOWN_ADDRESS_DAYS"])
+    return db.session.scalar(
+        sa.select(AuthSession.id).join(User, AuthSession.user_id == User.id).where(
+            sa.func.lower(User.username) == key, AuthSession.client_address == address,
+            AuthSession.created_at >= since).limit(1)) is not None
+
+
+def _throttle(key: str) -> LoginThrottle | None:
+    return db.session.execute(
+        sa.select(LoginThrottle).where(LoginThrottle.username == key).with_for_update()
+    ).scalar_one_or_none()
+
+
+def _state(throttle: LoginThrottle | None) -> ThrottleState:
+    return ThrottleState(throttle.failures, throttle.last_failed_at, throttle.locked_until) if throttle else ThrottleState()
+
+
+def _count_failure(key: str, throttle: LoginThrottle | None, now, policy: ThrottlePolicy) -> None:
+    new = after_failure(_state(throttle), now, policy)
+    if throttle is None:
+        throttle = LoginThrottle(username=key)
+        db.session.add(throttle)
+    throttle.failures, throttle.last_failed_at, throttle.locked_until = (
+        new.failures, new.last_failed_at, new.locked_until)
+
+
 @dataclass
 class LoginOutcome:
     tokens: dict | None = None
     error: DomainError | None = None  # raised by the route after the failure count is committed
 
 
-def _issue_tokens(session: AuthSession) -> dict:
+def _issue_tokens(session: AuthSession, *, rotate: bool = True) -> dict:
+    """A new access token and a refresh token: a new one (rotate), or again the current one (its jti)
+    for a refresh sent twice within the grace window."""
     user = session.user
     claims = {"sid": session.id, "role": user.role}
     access = create_access_token(identity=str(user.id), additional_claims=claims)
-    refresh = create_refresh_token(identity=str(user.id), additional_claims={"sid": session.id})
-    session.prev_refresh_jti = session.refresh_jti
-    session.refresh_jti = get_jti(refresh)
+    refresh_claims = {"sid": session.id} if rotate else {"sid": session.id, "jti": session.refresh_jti}
+    refresh = create_refresh_token(identity=str(user.id), additional_claims=refresh_claims)
+    if rotate:
+        session.prev_refresh_jti = session.refresh_jti
+        session.refresh_jti = get_jti(refresh)
     return {
         "access_token": access,
         "refresh_token": refresh,
@@ -64,19 +109,26 @@ def _issue_tokens(session: AuthSession) -> dict:
     }
 
 
-def login(username: str, password: str, user_agent: str | None) -> LoginOutcome:
+def login(username: str, password: str, user_agent: str | None, address: str | None = None) -> LoginOutcome:
+    """Check a password, throttled per account and per client address (README: login protection).
+
+    Failures from an address the account has logged in from before count on a key of their own, so
+    strangers guessing elsewhere cannot lock the user's own device out; the address key bounds what
+    one address may try across all names. Success clears the account's (or device's) count, never
+    the address's (one valid account must not reset a guesser's budget).
+    """
     key = username.strip().lower()
     now = clock.now()
-    policy = throttle_policy()
-    throttle = db.session.execute(
-        sa.select(LoginThrottle).where(LoginThrottle.username == key).with_for_update()
-    ).scalar_one_or_none()
-    state = ThrottleState(throttle.failures, throttle.last_failed_at, throttle.locked_until) if throttle else ThrottleState()
-    wait = retry_after(state, now, policy)
+    account_key, address_key = throttle_keys(key, address, _known_address(key, address, now))
+    account = _throttle(account_key)
+    by_address = _throttle(address_key) if address_key else None
+    waits = [(retry_after(_state(account), now, throttle_policy()), _state(account)),
+             (retry_after(_state(by_address), now, address_policy()), _state(by_address))]
+    wait, state = max(waits, key=lambda w: w[0])
     if wait:
         locked = state.locked_until is not None and now < state.locked_until
         return LoginOutcome(error=TooManyRequests(
-            "登录失败次数过多, 账号已临时锁定 (locked after repeated failures)" if locked
+            "登录失败次数过多, 已临时锁定 (locked after repeated failures)" if locked
             else "登录失败次数过多, 请稍后再试 (too many failed attempts, wait)",
             {"retry_after_seconds": wait},
             code="login_locked" if locked else "login_throttled",
@@ -84,17 +136,14 @@ def login(username: str, password: str, user_agent: str | None) -> LoginOutcome:
         ))
     user = db.session.scalar(sa.select(User).where(sa.func.lower(User.username) == key))
     if not verify_password(user.password_hash if user else None, password):
-        new = after_failure(state, now, policy)
-        if throttle is None:
-            throttle = LoginThrottle(username=key)
-            db.session.add(throttle)
-        throttle.failures, throttle.last_failed_at, throttle.locked_until = (
-            new.failures, new.last_failed_at, new.locked_until)
+        _count_failure(account_key, account, now, throttle_policy())
+        if address_key:
+            _count_failure(address_key, by_address, now, address_policy())
         db.session.flush()
         return LoginOutcome(error=Unauthorized("用户名或密码错误 (wrong user name or password)",
                                                code="invalid_credentials"))
-    if throttle is not None:
-        db.session.delete(throttle)
+    if account is not None:
+        db.session.delete(account)
     if not user.is_active:
         return LoginOutcome(error=Forbidden("账号已停用 (account disabled)", code="account_disabled"))
     session = AuthSession(
@@ -104,6 +153,7 @@ def login(username: str, password: str, user_agent: str | None) -> LoginOutcome:
         expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
         refresh_jti="",
         user_agent=(user_agent or "")[:255] or None,
+        client_address=(address or "")[:45] or None,
     )
     db.session.add(session)
     tokens = _issue_tokens(session)
@@ -115,8 +165,17 @@ def login(username: str, password: str, user_agent: str | None) -> LoginOutcome:
 def refresh(session: AuthSession, jti: str) -> LoginOutcome:
     """Rotate the refresh token. The previous token is still taken until the new one is used, so a
     phone that lost the answer to its last refresh on a bad network is not logged out; any older
-    token is a replay and ends the session."""
+    token is a replay and ends the session.
+
+    The previous token sent again within INSPECT_REFRESH_GRACE_SECONDS of its rotation (the phone
+    had two refreshes in flight) answers that rotation again, the same refresh token, instead of
+    rotating once more: otherwise the first answer's token would be older than the newest and
+    using it would end the session."""
     now = clock.now()
+    grace = timedelta(seconds=current_app.config["INSPECT_REFRESH_GRACE_SECONDS"])
+    if (jti == session.prev_refresh_jti and session.last_refreshed_at is not None
+            and now - session.last_refreshed_at <= grace):
+        return LoginOutcome(tokens=_issue_tokens(session, rotate=False))
     if jti == session.refresh_jti:
         previous = session.refresh_jti
     elif jti == session.prev_refresh_jti:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import g, make_response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from inspect_api.auth.access import roles
 from inspect_api.auth.rules import ALL_ROLES
@@ -13,6 +12,7 @@ from inspect_api.checklists import services
 from inspect_api.checklists.models import ChecklistVersion
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES, item_count
 from inspect_api.checklists.schemas import ChecklistSchema, ChecklistSummarySchema
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import not_modified
 
 blp = Blueprint("checklists", __name__, url_prefix="/checklists", description="检查表 Checklists")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from inspect_api import __version__
 from inspect_api.auth.access import PUBLIC, roles
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import BaseSchema
 from inspect_api.core.storage import get_storage
 from inspect_api.db import db

@@ -12,10 +12,28 @@ from inspect_api.db import db
 ID_RANGE = ma.validate.Range(min=1, max=2**31 - 1)
 
 
+# Booleans are JSON true/false (or "true"/"false" in a query string), never 0, 1, "yes" or "on":
+# a phone that sends 1 has a bug the API should name, not guess at.
+STRICT_TRUE = frozenset({True, "true", "True"})
+STRICT_FALSE = frozenset({False, "false", "False"})
+
+
 class BaseSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        if isinstance(field_obj, fields.Boolean) and not getattr(field_obj, "_strict", False):
+            field_obj.truthy, field_obj.falsy = STRICT_TRUE, STRICT_FALSE
+            loose = field_obj._deserialize
+
+            def strict(value, attr, data, **kwargs):
+                if isinstance(value, int | float) and not isinstance(value, bool):  # 1 == True in a set
+                    raise field_obj.make_error("invalid")
+                return loose(value, attr, data, **kwargs)
+
+            field_obj._deserialize, field_obj._strict = strict, True
 
 
 class ErrorBodySchema(BaseSchema):

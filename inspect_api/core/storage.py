@@ -30,8 +30,37 @@ def _check_key(key: str) -> str:
     return key
 
 
+SCRATCH_PATTERNS = ("*.part", "*.tmp", "*.jpg")  # uploads being received, copies being made
+
+
+def remove_stale(paths, before_ts: float) -> int:
+    """Delete the files among `paths` last modified before `before_ts` (a POSIX time); their count.
+    A file that vanished meanwhile (another clean-up, a finished upload) is not an error."""
+    removed = 0
+    for path in paths:
+        try:
+            if path.is_file() and path.stat().st_mtime < before_ts:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 class LocalStorage:
     kind = "local"
+
+    def stale_scratch(self) -> list[Path]:
+        """What a killed process can leave behind: `.incoming/*` (uploads and copies in the making)
+        and `.<name>.<hex>.tmp` next to where a file was being moved in."""
+        found: list[Path] = []
+        incoming = self.root / ".incoming"
+        if incoming.is_dir():
+            for pattern in SCRATCH_PATTERNS:
+                found.extend(incoming.glob(pattern))
+        if self.root.is_dir():
+            found.extend(p for p in self.root.rglob(".*.tmp") if ".incoming" not in p.parts)
+        return found
 
     def __init__(self, root: str):
         self.root = Path(root)
@@ -114,6 +143,13 @@ class S3Storage:
     def scratch_dir(self) -> Path:
         self._scratch.mkdir(parents=True, exist_ok=True)
         return self._scratch
+
+    def stale_scratch(self) -> list[Path]:
+        found: list[Path] = []
+        if self._scratch.is_dir():
+            for pattern in SCRATCH_PATTERNS:
+                found.extend(self._scratch.glob(pattern))
+        return found
 
     def put(self, key: str, src: Path) -> None:
         if self.exists(key):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Response as FlaskResponse
 from flask import jsonify, stream_with_context, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core import clock
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version, stored_file
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db

@@ -7,11 +7,11 @@ import re
 
 import sqlalchemy as sa
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
 from inspect_api.notifications import outbox, services

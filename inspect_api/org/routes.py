@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import after_this_request, make_response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from inspect_api.audit.models import AuditEvent
 from inspect_api.audit.services import decode
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version, not_modified
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db

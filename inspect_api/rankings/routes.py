@@ -7,10 +7,10 @@ from datetime import date
 from flask import Response as FlaskResponse
 from flask import stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import ID_RANGE, BaseSchema
 from inspect_api.rankings import services
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import stored_file
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db
@@ -60,7 +60,11 @@ class UnitFindingSchema(BaseSchema):
     staff_id = fields.Integer(allow_none=True)
     badge_no = fields.String(allow_none=True)
     window_no = fields.String(allow_none=True)
-    observed_at = fields.DateTime(allow_none=True)
+    observed_at = fields.DateTime(allow_none=True, metadata={
+        "description": "null for a covert visit unless the policy (covert_time_for_units) shows the minute"})
+    observed_on = fields.Date(allow_none=True, metadata={"description": "local date"})
+    observed_half_day = fields.String(allow_none=True, metadata={
+        "description": "上午 / 下午 (null when the policy shows only the date)"})
     description = fields.String(allow_none=True)
     photos = fields.List(fields.String(), metadata={"description": "watermarked copies only"})
     rectification = fields.Dict(allow_none=True, metadata={

@@ -137,3 +137,23 @@ def decide_report(status: str, action: str, reason: str | None) -> str:
 def rectification_after_return(due_on: date, today: date) -> str:
     """A returned report puts the rectification back: overdue at once when its day has passed."""
     return "overdue" if today > due_on else "open"
+
+
+def time_for_unit(local_at: datetime | None, precision: str) -> dict:
+    """When something happened, as precisely as a unit may know it (the local time in, already in
+    Asia/Shanghai): `minute` gives the time itself; `half_day` the date and 上午/下午; `date` the
+    date alone. `observed_at` is None whenever the minute is withheld."""
+    if local_at is None:
+        return {"observed_at": None, "observed_on": None, "observed_half_day": None}
+    return {"observed_at": local_at if precision == "minute" else None,
+            "observed_on": local_at.date(),
+            "observed_half_day": ("上午" if local_at.hour < 12 else "下午") if precision != "date" else None}
+
+
+def time_label(local_at: datetime, precision: str) -> str:
+    """The same, as one line of text (a watermark)."""
+    if precision == "minute":
+        return local_at.strftime("%Y-%m-%d %H:%M")
+    if precision == "half_day":
+        return f"{local_at:%Y-%m-%d} {'上午' if local_at.hour < 12 else '下午'}"
+    return local_at.strftime("%Y-%m-%d")

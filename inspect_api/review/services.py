@@ -256,9 +256,25 @@ def unit_finding_view(f: Finding) -> dict:
             "complaint_id": f.complaint_id,
             "complaint_url": f"/api/v1/unit/complaints/{f.complaint_id}" if f.complaint_id else None,
             "unit_id": f.unit_id, "staff_id": f.staff_id, "badge_no": f.badge_no, "window_no": f.window_no,
-            "observed_at": f.observed_at, "description": f.description,
+            **_observed_for_unit(f), "description": f.description,
             "photos": [f"/api/v1/evidence/{pid}/watermarked" for pid in photos],
             "rectification": _rectification_view(db.session.get(Rectification, f.id))}
+
+
+def _observed_for_unit(f: Finding) -> dict:
+    """A covert visit's time only as precisely as the policy lets units know it (the minute points
+    at who the visitor was); other findings' times in full."""
+    from flask import current_app
+
+    from inspect_api.visits.rules import COVERT_MODES
+
+    mode = db.session.scalar(sa.select(Visit.mode).where(Visit.id == f.visit_id)) if f.visit_id else None
+    precision = (current_app.extensions["inspect_review_policy"].covert_time_for_units
+                 if mode in COVERT_MODES else "minute")
+    shown = rules.time_for_unit(clock.local(f.observed_at) if f.observed_at else None, precision)
+    if shown["observed_at"] is not None:
+        shown["observed_at"] = f.observed_at
+    return shown
 
 
 def _rectification_view(rect: Rectification | None) -> dict | None:

@@ -8,10 +8,10 @@ import io
 import sqlalchemy as sa
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db

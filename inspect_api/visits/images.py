@@ -1,5 +1,11 @@
-"""Photo evidence with Pillow: prove a file is a JPEG, PNG or HEIC image, read its EXIF capture time
-and GPS, and make the derived copies (display, thumbnail, watermarked). Originals are never touched.
+"""Photo evidence with Pillow: prove a file is a JPEG (MPO included), PNG or HEIC image that ends
+where its bytes end, read its EXIF capture time and GPS, and make the derived copies (display,
+thumbnail, watermarked). Originals are never touched.
+
+An image followed by other bytes (a ZIP or HTML page appended: a polyglot that a browser or an
+unzip tool would read as something else) is refused, as is a file declared as one type but holding
+another. The end of each format is found from its own structure: JPEG markers, MPO's picture
+index, PNG chunks, HEIF's top-level boxes.
 
 Decompression bombs are refused: Pillow only warns between 1× and 2× its pixel limit, so that
 warning is an error here, and the pixel count is checked again explicitly.
@@ -20,12 +26,15 @@ from PIL import Image, ImageDraw, ImageFile, ImageFont, ImageOps, UnidentifiedIm
 pillow_heif.register_heif_opener()
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "HEIF": ("image/heic", "heic")}
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "HEIF": ("image/heic", "heic"),
+           # MPO: a JPEG followed by more JPEGs (depth, other lens) that many phone cameras write
+           "MPO": ("image/jpeg", "jpg")}
+FAMILY = {"MPO": "JPEG"}  # what a declared type is compared against
 DECLARED = {
     "image/jpeg": "JPEG", "image/jpg": "JPEG", "image/pjpeg": "JPEG", "image/png": "PNG",
     "image/heic": "HEIF", "image/heif": "HEIF", "image/heic-sequence": "HEIF",
 }
-EXTENSIONS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".heic": "HEIF", ".heif": "HEIF"}
+EXTENSIONS = {".jpg": "JPEG", ".jpeg": "JPEG", ".mpo": "JPEG", ".png": "PNG", ".heic": "HEIF", ".heif": "HEIF"}
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL = 36867, 36881
 PHONE_TZ = ZoneInfo("Asia/Shanghai")  # EXIF times carry no zone unless OffsetTimeOriginal is set
@@ -50,11 +59,14 @@ class ImageInfo:
 
 
 def declared_format(content_type: str | None, filename: str | None) -> str | None:
-    """The format the client claims, from the part's Content-Type, else the file name."""
-    if content_type and content_type.lower() in DECLARED:
-        return DECLARED[content_type.lower()]
-    if filename:
-        return EXTENSIONS.get(Path(filename).suffix.lower())
+    """The format the client claims, from the part's Content-Type, else the file name's extension;
+    a claim of anything else (`text/html`, `image/gif`, `.zip`) is kept as that claim, so content
+    that does not match it is refused rather than taken as whatever it is. None: no claim."""
+    if content_type:
+        return DECLARED.get(content_type.lower(), content_type.lower())
+    suffix = Path(filename).suffix.lower() if filename else ""
+    if suffix:
+        return EXTENSIONS.get(suffix, suffix)
     return None
 
 
@@ -118,9 +130,15 @@ def open_image(path: Path, *, declared: str | None, max_pixels: int, work_px: in
         fmt = img.format
         if fmt not in FORMATS:
             raise ImageRejected(415, "unsupported_image_type", f"不支持的图片格式 {fmt}, 只接受 JPEG、PNG、HEIC")
-        if declared is not None and declared != fmt:
+        if declared is not None and declared != FAMILY.get(fmt, fmt):
             raise ImageRejected(422, "type_mismatch",
-                                f"文件内容为 {fmt}, 与声明的类型 {declared} 不符 (content does not match type)")
+                                f"文件内容为 {fmt}, 与声明的类型 {declared} 不符 (content does not match declared type)")
+        end = image_end(path, fmt, img)
+        size = path.stat().st_size
+        if end < size:
+            raise ImageRejected(422, "trailing_data",
+                                f"图片在第 {end} 字节结束, 其后还有 {size - end} 字节其他数据 "
+                                f"(bytes continue past the end of the image)")
         width, height = img.size
         if width * height > max_pixels:
             raise ImageRejected(422, "image_too_large", f"图片像素过多 (more than {max_pixels} pixels)")
@@ -174,3 +192,116 @@ def watermark(img: Image.Image, lines: list[str], font_path: str) -> Image.Image
 def save_jpeg(img: Image.Image, path: Path, quality: int = 85) -> None:
     # No exif= argument: the copies carry no metadata (no GPS, no device).
     img.save(path, "JPEG", quality=quality, optimize=False, progressive=True)
+
+
+# --- where an image ends ---------------------------------------------------------------------------
+
+class _Broken(Exception):
+    pass
+
+
+def image_end(path: Path, fmt: str, img: Image.Image) -> int:
+    """The offset just past the image's last byte, from the format's own structure. A file that
+    ends early is left to the decoder (image_broken); bytes after the end are the caller's concern."""
+    data = path.read_bytes()
+    try:
+        if fmt == "JPEG":
+            return _padded(data, _jpeg_end(data, 0))
+        if fmt == "MPO":
+            return _padded(data, _mpo_end(data, img))
+        if fmt == "PNG":
+            return _png_end(data)
+        if fmt == "HEIF":
+            return _bmff_end(data)
+    except _Broken:
+        return len(data)  # not ours to judge: the decoder refuses a broken file
+    return len(data)
+
+
+def _padded(data: bytes, end: int) -> int:
+    """Some cameras pad a JPEG with zero or 0xFF bytes after its end: that is not other data."""
+    rest = data[end:]
+    return len(data) if not rest.strip(b"\x00\xff") else end
+
+
+def _jpeg_end(data: bytes, start: int) -> int:
+    n = len(data)
+    if data[start:start + 2] != b"\xff\xd8":
+        raise _Broken
+    i = start + 2
+    while i < n:
+        if data[i] != 0xFF:
+            raise _Broken
+        while i < n and data[i] == 0xFF:  # fill bytes before a marker
+            i += 1
+        if i >= n:
+            raise _Broken
+        marker = data[i]
+        i += 1
+        if marker == 0xD9:  # EOI
+            return i
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # no length
+            continue
+        if i + 2 > n:
+            raise _Broken
+        i += int.from_bytes(data[i:i + 2], "big")
+        if marker == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
+            while True:
+                j = data.find(b"\xff", i)
+                if j < 0 or j + 1 >= n:
+                    raise _Broken
+                following = data[j + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:  # stuffed byte or restart marker
+                    i = j + 2
+                elif following == 0xFF:
+                    i = j + 1
+                else:
+                    i = j
+                    break
+    raise _Broken
+
+
+def _mpo_end(data: bytes, img: Image.Image) -> int:
+    """The end of the last picture the MP index lists (offsets relative to the index's header)."""
+    entries = (getattr(img, "mpinfo", None) or {}).get(0xB002) or []
+    offsets = getattr(img, "_MpoImageFile__mpoffsets", None)
+    if not entries or not offsets or len(offsets) != len(entries):
+        raise _Broken
+    end = _jpeg_end(data, 0)
+    for entry, offset in zip(entries[1:], offsets[1:], strict=True):
+        size = int(entry["Size"])
+        if offset + size > len(data):
+            raise _Broken
+        end = max(end, _jpeg_end(data, offset))
+    return end
+
+
+def _png_end(data: bytes) -> int:
+    i, n = 8, len(data)
+    while i + 8 <= n:
+        length = int.from_bytes(data[i:i + 4], "big")
+        kind = data[i + 4:i + 8]
+        i += 12 + length
+        if kind == b"IEND":
+            return i
+    raise _Broken
+
+
+def _bmff_end(data: bytes) -> int:
+    """HEIF is a sequence of top-level ISO-BMFF boxes; the image ends where the last box ends."""
+    i, n = 0, len(data)
+    while i + 8 <= n:
+        size = int.from_bytes(data[i:i + 4], "big")
+        kind = data[i + 4:i + 8]
+        if not all(32 <= b < 127 for b in kind):  # not a box: other data from here on
+            return i
+        if size == 1:
+            if i + 16 > n:
+                return i
+            size = int.from_bytes(data[i + 8:i + 16], "big")
+        elif size == 0:  # the box runs to the end of the file
+            return n
+        if size < 8 or i + size > n:
+            return i
+        i += size
+    return i

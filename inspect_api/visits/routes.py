@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Response as FlaskResponse
 from flask import jsonify, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
+from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version, not_modified, stored_file
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
@@ -141,7 +141,9 @@ class Sync(MethodView):
 
         Each item is a whole visit plus `id`, `base_version` (needed to change an existing draft) and
         `submit`. Results come per item with the status it would have had alone. Sending the same
-        batch again changes nothing.
+        batch again changes nothing, also while the first copy is still being written (the copy
+        waits for it). An item the database could not write twice running answers 503 `try_again`
+        on its own; items already committed keep their answers.
         """
         results = services.sync(body["visits"], current_user())
         db.session.commit()
@@ -164,8 +166,9 @@ class VisitEvidence(MethodView):
     @blp.response(201, EvidenceSchema)
     @blp.alt_response(200, schema=EvidenceSchema, description="同一文件已上传过: 返回已有记录")
     @blp.alt_response(413, description="文件过大")
-    @blp.alt_response(415, description="不是 JPEG、PNG 或 HEIC 图片")
-    @blp.alt_response(422, description="图片损坏、不完整、像素过多或内容与类型不符")
+    @blp.alt_response(415, description="不是 JPEG (含 MPO)、PNG 或 HEIC 图片")
+    @blp.alt_response(422, description="图片损坏、不完整、像素过多 (image_broken, image_too_large), 内容与声明的类型不符 "
+                                       "(type_mismatch), 或图片结束后还有其他数据 (trailing_data)")
     @roles("inspector")
     def post(self, form, files, visit_id):
         """Upload a photo (multipart `file`, optional `item_code` / `finding_id`)

@@ -15,6 +15,8 @@ from datetime import datetime
 from inspect_api.checklists.rules import answer_fails, iter_items
 
 MODES = {"covert": "暗访", "overt": "明查", "mystery_shopper": "模拟办事"}
+# Unannounced visits: when they happened is told to the unit only as precisely as the policy says.
+COVERT_MODES = ("covert", "mystery_shopper")
 STATUSES = {"draft": "草稿", "submitted": "已提交"}
 MAX_TEXT_ANSWER = 2000
 # Namespace for the ids of findings the server derives, so a re-sync derives the very same ids.

@@ -20,13 +20,14 @@ from inspect_api.checklists import services as checklists
 from inspect_api.core import clock
 from inspect_api.core.counters import next_value
 from inspect_api.core.storage import get_storage
-from inspect_api.db import db, read_phase
+from inspect_api.db import db, read_phase, serialize_on
 from inspect_api.errors import (
     Conflict,
     DomainError,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    ServiceBusy,
     Unprocessable,
     UnsupportedMediaType,
 )
@@ -302,6 +303,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
             template, content_hash, allow_single = _check_references(content, actor)
             rows = _build_rows(visit_id, content, template, clock.now())
 
+    serialize_on("visit", visit_id)  # a resend racing the first send waits for it, then finds its row
     visit = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id).with_for_update())
     if not _preconditions(visit, fp, actor, if_match, base_version_given):
         return UpsertResult(visit, "unchanged")
@@ -429,9 +431,7 @@ def sync(items: list[dict], actor) -> list[dict]:
     for item in items:
         visit_id = str(item["id"])
         try:
-            result = upsert(visit_id, item, actor, if_match=item.get("base_version"),
-                            base_version_given=item.get("base_version") is not None)
-            db.session.commit()
+            result = _upsert_item(visit_id, item, actor)
         except DomainError as exc:
             db.session.rollback()
             results.append({"id": visit_id, "status": exc.status, "outcome": "error", "version": None,
@@ -451,6 +451,23 @@ def sync(items: list[dict], actor) -> list[dict]:
         results.append({"id": visit_id, "status": status, "outcome": outcome, "version": visit.version,
                         "visit_status": visit.status, "error": error})
     return results
+
+
+def _upsert_item(visit_id: str, item: dict, actor) -> UpsertResult:
+    """One item of a batch, committed. A database error (a write racing this one, a deadlock) is
+    retried once, the way the phone would resend it; if it fails again the item answers 503 on its
+    own, so the answers of the items already committed are never lost with the whole response."""
+    for attempt in (1, 2):
+        try:
+            result = upsert(visit_id, item, actor, if_match=item.get("base_version"),
+                            base_version_given=item.get("base_version") is not None)
+            db.session.commit()
+            return result
+        except sa.exc.DBAPIError as exc:
+            db.session.rollback()
+            current_app.logger.warning("sync item %s failed on attempt %d: %s", visit_id, attempt,
+                                       type(exc.orig).__name__)
+    raise ServiceBusy("暂时无法保存, 请稍后重发 (try again)", {"id": visit_id}, code="try_again")
 
 
 def _error(exc: DomainError) -> dict:
@@ -508,12 +525,16 @@ def _evidence_keys(sha: str, ext: str, visit_code: str) -> dict:
 
 def _watermark_lines(visit: Visit, info: images.ImageInfo) -> list[str]:
     from inspect_api.core.clock import local
+    from inspect_api.review.rules import time_label
 
     unit = db.session.get(Unit, visit.unit_id)
     when = info.captured_at or visit.started_at
     lat, lng = (info.gps_lat, info.gps_lng) if info.gps_lat is not None else (visit.gps_lat, visit.gps_lng)
     place = unit.name + (f"  {lat:.5f}, {lng:.5f}" if lat is not None else "")
-    return [f"拍摄时间 {local(when).strftime('%Y-%m-%d %H:%M') if when else '未知'}",
+    # The watermarked copy is the unit's: a covert visit's time only as precisely as the policy says.
+    precision = (current_app.extensions["inspect_review_policy"].covert_time_for_units
+                 if visit.mode in rules.COVERT_MODES else "minute")
+    return [f"拍摄时间 {time_label(local(when), precision) if when else '未知'}",
             f"地点 {place}", f"检查编号 {visit.code}"]
 
 
@@ -525,6 +546,8 @@ def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str
     received = receive(upload.stream, storage.scratch_dir())
     work: list[Path] = [received.path]
     try:
+        # The same photo sent again before the first answer: wait for the first, then answer its row.
+        serialize_on("evidence", visit.id, received.sha256)
         existing = db.session.scalar(sa.select(Evidence).where(Evidence.visit_id == visit.id,
                                                                 Evidence.sha256 == received.sha256))
         if existing is not None:

@@ -176,3 +176,65 @@ def test_role_change_ends_existing_sessions(client, user):
     tokens = login(client, "zhang.san")
     auth.update_user(user, {"role": "leader"})
     assert client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"])).status_code == 401
+
+
+def test_two_refreshes_in_flight_answer_the_same_rotation_and_the_phone_stays_logged_in(client, user, clock):
+    first = login(client, "zhang.san")
+    a = client.post("/api/v1/auth/refresh", headers=bearer(first["refresh_token"])).get_json()
+    clock.advance(seconds=5)  # the second copy of the same refresh, answered a moment later
+    b = client.post("/api/v1/auth/refresh", headers=bearer(first["refresh_token"]))
+    assert b.status_code == 200
+    from flask_jwt_extended import decode_token
+
+    assert decode_token(b.get_json()["refresh_token"])["jti"] == decode_token(a["refresh_token"])["jti"]
+    # the phone keeps the first answer: its token works, and so does the session
+    c = client.post("/api/v1/auth/refresh", headers=bearer(a["refresh_token"]))
+    assert c.status_code == 200
+    assert client.get("/api/v1/auth/me", headers=bearer(c.get_json()["access_token"])).status_code == 200
+
+
+def test_a_reuse_after_the_grace_window_rotates_and_the_older_token_then_ends_the_session(client, user, clock):
+    first = login(client, "zhang.san")
+    a = client.post("/api/v1/auth/refresh", headers=bearer(first["refresh_token"])).get_json()
+    clock.advance(seconds=31)  # past INSPECT_REFRESH_GRACE_SECONDS: a lost answer, rotated anew
+    b = client.post("/api/v1/auth/refresh", headers=bearer(first["refresh_token"])).get_json()
+    assert b["refresh_token"] != a["refresh_token"]
+    clock.advance(seconds=31)
+    client.post("/api/v1/auth/refresh", headers=bearer(b["refresh_token"]))
+    replay = client.post("/api/v1/auth/refresh", headers=bearer(a["refresh_token"]))
+    assert replay.status_code == 401 and replay.get_json()["error"]["code"] == "refresh_token_reused"
+
+
+HOME, STRANGER = {"REMOTE_ADDR": "198.51.100.7"}, {"REMOTE_ADDR": "203.0.113.66"}
+
+
+def _try(client, where, password="wrong-password", username="zhang.san"):
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password}, environ_base=where)
+
+
+def test_strangers_failures_lock_the_name_but_not_the_users_own_device(client, user, clock):
+    phone = client.post("/api/v1/auth/token", json={"username": "zhang.san", "password": PASSWORD},
+                        environ_base=HOME).get_json()  # the phone's usual address
+    for i in range(10):  # strangers guessing from many addresses until the name is locked
+        clock.advance(seconds=61)
+        _try(client, {"REMOTE_ADDR": f"203.0.113.{i + 1}"})
+    locked = _try(client, STRANGER, PASSWORD)
+    assert locked.status_code == 429 and locked.get_json()["error"]["code"] == "login_locked"
+    # the user's own phone: its refresh token keeps working, and a login from its usual address too
+    assert client.post("/api/v1/auth/refresh", headers=bearer(phone["refresh_token"])).status_code == 200
+    assert _try(client, HOME, PASSWORD).status_code == 200
+
+
+def test_one_address_guessing_many_names_is_slowed_then_locked(client, app, clock):
+    for i in range(app.config["INSPECT_LOGIN_ADDRESS_SLOW_AFTER"]):
+        assert _try(client, STRANGER, username=f"victim{i}").status_code == 401
+    slowed = _try(client, STRANGER, username="someone-new")
+    assert slowed.status_code == 429 and slowed.get_json()["error"]["code"] == "login_throttled"
+    assert _try(client, HOME, username="someone-new").status_code == 401  # other addresses unaffected
+
+
+def test_the_users_own_typos_at_home_are_still_throttled(client, user, clock):
+    _try(client, HOME, PASSWORD)
+    for _ in range(3):
+        assert _try(client, HOME).status_code == 401
+    assert _try(client, HOME).status_code == 429

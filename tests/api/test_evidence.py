@@ -12,7 +12,7 @@ from PIL import Image, ImageStat
 from inspect_api.visits.models import Evidence
 from tests.api.conftest import new_id
 from tests.helpers import headers_for
-from tests.images import photo, png_claiming, truncated_jpeg
+from tests.images import mpo, photo, png_claiming, truncated_jpeg, with_maker_notes, zip_bytes
 
 
 @pytest.fixture()
@@ -162,3 +162,43 @@ def test_a_truncated_photo_is_refused_even_after_weasyprint_was_imported(client,
     resp = client.post(f"/api/v1/visits/{vid}/evidence", headers=field.ha, content_type="multipart/form-data",
                        data={"file": (io.BytesIO(truncated_jpeg()), "cut.jpg", "image/jpeg")})
     assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "image_broken"
+
+
+@pytest.mark.parametrize("make,name,mime,media_type,size", [
+    (lambda: mpo(1200, 900, seed=3), "IMG_0001.JPG", "image/jpeg", "image/jpeg", (1200, 900)),
+    (lambda: mpo(800, 600, seed=4), "IMG_0002.MPO", "application/octet-stream", "image/jpeg", (800, 600)),
+    (lambda: photo(640, 480, fmt="HEIF", seed=5), "IMG_0003.HEIC", "image/heic", "image/heic", (640, 480)),
+    (lambda: with_maker_notes(seed=6), "IMG_0004.jpg", "image/jpeg", "image/jpeg", (800, 600)),
+    (lambda: photo(800, 600, orientation=6, seed=7), "IMG_0005.jpg", "image/jpeg", "image/jpeg", (800, 600)),
+], ids=["mpo", "mpo-by-name", "heic", "maker-notes", "portrait"])
+def test_what_phones_write_is_accepted_and_kept_byte_for_byte(client, field, visit_id, make, name, mime,
+                                                             media_type, size):
+    data = make()
+    resp = upload(client, field, visit_id, data, name=name, mime=mime)
+    assert resp.status_code == 201, resp.get_json()
+    ev = resp.get_json()
+    assert ev["media_type"] == media_type and (ev["width"], ev["height"]) == size
+    assert client.get(ev["links"]["original"], headers=field.ha).data == data
+    display = Image.open(io.BytesIO(client.get(ev["links"]["display"], headers=field.ha).data))
+    if name == "IMG_0005.jpg":  # orientation 6: the copies stand upright
+        assert display.size == (600, 800)
+
+
+@pytest.mark.parametrize("data,name,mime,code,says", [
+    (photo(seed=8) + zip_bytes(), "p.jpg", "image/jpeg", "trailing_data", "字节"),
+    (photo(fmt="PNG", seed=9) + b"<html><script>alert(1)</script></html>", "p.png", "image/png", "trailing_data", "字节"),
+    (photo(fmt="HEIF", seed=10) + zip_bytes(), "p.heic", "image/heic", "trailing_data", "字节"),
+    (mpo(seed=11) + zip_bytes(), "p.jpg", "image/jpeg", "trailing_data", "字节"),
+    (photo(seed=12), "p.html", "text/html", "type_mismatch", "text/html"),
+    (photo(seed=13), "p.gif", "image/gif", "type_mismatch", "image/gif"),
+    (photo(seed=14), "p.gif", "application/octet-stream", "type_mismatch", ".gif"),
+], ids=["jpeg+zip", "png+html", "heic+zip", "mpo+zip", "declared-html", "declared-gif", "named-gif"])
+def test_appended_data_or_a_false_declared_type_is_refused_naming_why(app, client, field, visit_id, dbsession,
+                                                                       data, name, mime, code, says):
+    before = stored_files(app)
+    resp = upload(client, field, visit_id, data, name=name, mime=mime)
+    assert resp.status_code == 422, resp.get_json()
+    error = resp.get_json()["error"]
+    assert error["code"] == code and says in error["message"]
+    assert dbsession.query(Evidence).filter_by(visit_id=visit_id).count() == 0
+    assert stored_files(app) == before

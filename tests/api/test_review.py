@@ -88,7 +88,8 @@ def test_the_unit_sees_confirmed_findings_and_only_watermarked_photos(client, fi
     mine = client.get("/api/v1/unit/findings", headers=liaison).get_json()
     assert [f["id"] for f in mine] == [submitted["badge"]]
     assert set(mine[0]) == {"id", "category", "severity", "status", "unit_id", "staff_id", "badge_no", "window_no",
-                            "observed_at", "description", "photos", "rectification", "complaint_id", "complaint_url"}
+                            "observed_at", "observed_on", "observed_half_day", "description", "photos",
+                            "rectification", "complaint_id", "complaint_url"}
     assert mine[0]["complaint_id"] is None  # a visit's finding: how it was found stays unsaid
     [link] = mine[0]["photos"]
     assert link.endswith("/watermarked") and client.get(link, headers=liaison).status_code == 200

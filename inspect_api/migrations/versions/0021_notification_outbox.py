@@ -1,7 +1,7 @@
 """notification channels: routes per user or unit, and the outbox of messages to robots, SMS and mail
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-04 17:30:00
 
 """
@@ -13,7 +13,7 @@ import inspect_api.db
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

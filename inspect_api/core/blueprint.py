@@ -1,0 +1,27 @@
+"""The project's flask-smorest Blueprint: page numbers bounded, so `?page=9223372036854775808` is a
+422 naming `page` (and the bound is in the description) instead of an overflow in the database
+driver, a 500. Every feature's routes use this class (tests/api/test_hostile_input.py checks)."""
+
+from __future__ import annotations
+
+import flask_smorest
+import marshmallow as ma
+
+# Any page past the last one is an empty page; the bound only keeps OFFSET within 64 bits:
+# (2**31 - 1) times the largest page size (200) is far below 2**63.
+MAX_PAGE = 2**31 - 1
+
+
+class Blueprint(flask_smorest.Blueprint):
+    def paginate(self, pager=None, **kwargs):
+        decorator = super().paginate(pager, **kwargs)
+
+        def bounded(func):
+            wrapper = decorator(func)
+            # flask-smorest builds the page schema inside paginate(); the same class parses every
+            # request and is documented, so one validator added here does both.
+            schema = wrapper._apidoc["pagination"]["parameters"]["schema"]
+            schema._declared_fields["page"].validators.append(ma.validate.Range(min=1, max=MAX_PAGE))
+            return wrapper
+
+        return bounded
