@@ -46,6 +46,10 @@ CATEGORIES = {
     "no_evaluation": "未落实“好差评”",
 }
 
+# Problems of the place, not of a person (desk plate, notice board, rating device): they are never
+# attributed to the staff at the window, and never imply that a badge was missing.
+UNIT_LEVEL_CATEGORIES = frozenset({"desk_plate_missing", "commitment_not_public", "no_evaluation"})
+
 SEVERITIES = {"minor": "一般", "serious": "较重", "severe": "严重"}
 
 ANSWER_TYPES = ("yes_no", "choice", "number", "text")

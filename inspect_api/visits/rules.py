@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from inspect_api.checklists.rules import answer_fails, iter_items
+from inspect_api.checklists.rules import UNIT_LEVEL_CATEGORIES, answer_fails, iter_items
 
 MODES = {"covert": "暗访", "overt": "明查", "mystery_shopper": "模拟办事"}
 STATUSES = {"draft": "草稿", "submitted": "已提交"}
@@ -33,6 +33,7 @@ class DerivedFinding:
     window_no: str | None = None
     position: str | None = None
     description: str | None = None
+    observed_at: datetime | None = None  # None: when the visit started
 
 
 @dataclass(frozen=True)
@@ -101,24 +102,29 @@ def derived_findings(visit_id: str, template: Mapping, responses: Iterable[Mappi
                      manual_findings: Iterable[Mapping] = ()) -> list[DerivedFinding]:
     """Findings the server raises by itself.
 
-    - every failed item raises one finding of the item's category and severity;
+    - every failed item raises one finding of the item's category and severity, described by the
+      inspector's note on the answer and observed when the item was answered (if the phone says);
     - a finding whose staff member is named only by window and position (no badge seen) means the
       badge was not worn: one `badge_missing` per (window, position), unless a failed item already
-      raised `badge_missing` for the visit.
+      raised `badge_missing` for the visit. A unit-level finding (desk plate, notice board, rating
+      device) names the place, not a person, so it never does.
     """
     items = items_by_code(template)
     out: list[DerivedFinding] = []
     for r in responses:
         item = items[r["item_code"]]
         if answer_fails(item, r.get("answer")):
+            note = (r.get("note") or "").strip()
             out.append(DerivedFinding(
                 id=item_finding_id(visit_id, item["code"]), source="item", category=item["category"],
                 severity=item["severity"], points=int(item.get("points", 0)), item_code=item["code"],
-                photo_required=bool(item.get("photo_required", False))))
+                photo_required=bool(item.get("photo_required", False)), description=note or None,
+                observed_at=_as_datetime(r.get("answered_at"))))
     badge_from_item = any(f.category == "badge_missing" for f in out)
     seen_places: set[tuple] = set()
     for f in manual_findings:
-        if f.get("badge_no") or f.get("category") == "badge_missing" or badge_from_item:
+        if (f.get("badge_no") or f.get("category") == "badge_missing" or badge_from_item
+                or f.get("category") in UNIT_LEVEL_CATEGORIES):
             continue
         place = (f.get("window_no"), f.get("position"))
         if place == (None, None) or place in seen_places:
@@ -128,8 +134,16 @@ def derived_findings(visit_id: str, template: Mapping, responses: Iterable[Mappi
         out.append(DerivedFinding(
             id=badge_finding_id(visit_id, *place), source="badge", category="badge_missing", severity="minor",
             points=0, window_no=place[0], position=place[1],
-            description=f"{where}工作人员未佩戴工牌, 只能以窗口号或岗位指认"))
+            description=f"{where}工作人员未佩戴工牌, 只能以窗口号或岗位指认",
+            observed_at=_as_datetime(f.get("observed_at"))))
     return out
+
+
+def _as_datetime(value) -> datetime | None:
+    """An instant as the content holds it (ISO 8601 text) or as given."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
 
 
 def expected_photos(template: Mapping, findings: Iterable[DerivedFinding],

@@ -17,6 +17,7 @@ from flask import current_app
 from inspect_api.audit import services as audit
 from inspect_api.auth.models import User
 from inspect_api.checklists import services as checklists
+from inspect_api.checklists.rules import UNIT_LEVEL_CATEGORIES
 from inspect_api.core import clock
 from inspect_api.core.counters import next_value
 from inspect_api.core.storage import get_storage
@@ -183,12 +184,16 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
                  for r in content["responses"]]
     staff_ids = _staff_by_badge({f["badge_no"] for f in content["findings"] if f["badge_no"]})
     findings = []
+    # A finding is observed when the phone says, else when the visit started (then ended, then arrived).
+    visit_time = _parse(content["started_at"]) or _parse(content["ended_at"]) or received
     for d in rules.derived_findings(visit_id, template, content["responses"], content["findings"]):
+        person = d.source == "item" and d.category not in UNIT_LEVEL_CATEGORIES
         findings.append({
             "id": d.id, "source": d.source, "item_code": d.item_code, "category": d.category,
             "severity": d.severity, "points": d.points, "badge_no": None,
-            "window_no": d.window_no or content["window_no"], "position": d.position, "observed_at": None,
-            "description": d.description, "staff_id": content["staff_id"] if d.source == "item" else None})
+            "window_no": d.window_no or content["window_no"], "position": d.position,
+            "observed_at": d.observed_at or visit_time,
+            "description": d.description, "staff_id": content["staff_id"] if person else None})
     for f in content["findings"]:
         item = items.get(f["item_code"]) if f["item_code"] else None
         findings.append({
@@ -196,7 +201,7 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
             "severity": f["severity"],
             "points": int(item.get("points", 0)) if item and item.get("category") == f["category"] else 0,
             "badge_no": f["badge_no"], "window_no": f["window_no"], "position": f["position"],
-            "observed_at": _parse(f["observed_at"]), "description": f["description"],
+            "observed_at": _parse(f["observed_at"]) or visit_time, "description": f["description"],
             "staff_id": staff_ids.get(f["badge_no"]) if f["badge_no"] else None})
     shopper_record = None
     if content["shopper"] is not None:
@@ -206,7 +211,8 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
         shopper_record = evaluation.record
     _check_finding_ids(visit_id, [f["id"] for f in content["findings"]])
     for f in findings:
-        f.update(visit_id=visit_id, unit_id=content["unit_id"], status="draft")
+        f.update(visit_id=visit_id, unit_id=content["unit_id"], status="draft",
+                 observed_at=f["observed_at"] or visit_time)
     return Rows(responses, findings, shopper_record)
 
 
