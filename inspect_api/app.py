@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, time
 from pathlib import Path
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from inspect_api.assessment.policy import load as load_assessment_policy
@@ -25,6 +27,17 @@ from inspect_api.review.policy import load as load_review_policy
 MAX_ID = 2**31 - 1
 MIGRATIONS = Path(__file__).parent / "migrations"
 JSON_OR_UPLOAD = ("application/json", "multipart/form-data")
+
+
+class IsoJSONProvider(DefaultJSONProvider):
+    """Dates and instants as ISO 8601 in every JSON answer, also inside free-form fields (Flask's
+    default writes HTTP dates, "Tue, 15 Dec 2026 00:00:00 GMT", which no schema here accepts back)."""
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, date | datetime | time):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
 
 
 class IdConverter(IntegerConverter):
@@ -47,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["inspect_assessment_policy"] = load_assessment_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.extensions["inspect_rankings_policy"] = load_rankings_policy(app.config["INSPECT_CHECKLIST_DIR"])
     app.url_map.converters["int"] = IdConverter
+    app.json = IsoJSONProvider(app)
     app.json.ensure_ascii = False
     start = app.config.get("INSPECT_CLOCK_START")
     app.extensions["inspect_clock"] = RunningClock(parse_start(start)) if start else SystemClock()

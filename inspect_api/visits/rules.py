@@ -10,7 +10,7 @@ import math
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from inspect_api.checklists.rules import UNIT_LEVEL_CATEGORIES, answer_fails, iter_items
 
@@ -189,6 +189,29 @@ def clock_skew_seconds(device_time: datetime | None, server_time: datetime) -> i
     if device_time is None:
         return None
     return round((device_time - server_time).total_seconds())
+
+
+def future_times(content: Mapping, now: datetime, skew: timedelta) -> dict:
+    """The times in a visit's content that lie more than `skew` after the server's now, as the 422's
+    `fields` (a visit cannot have happened later than it was sent; the phone's clock may run a little
+    fast). Responses are named by item code, findings by id."""
+    limit = now + skew
+    minutes = int(skew.total_seconds() // 60)
+    message = f"时间晚于服务器当前时间超过 {minutes} 分钟, 请检查手机时间 (more than {minutes} minutes in the future)"
+
+    def late(value) -> bool:
+        when = _as_datetime(value)
+        return when is not None and when > limit
+
+    problems: dict = {key: [message] for key in ("started_at", "ended_at") if late(content.get(key))}
+    responses = {r["item_code"]: {"answered_at": [message]} for r in content.get("responses", [])
+                 if late(r.get("answered_at"))}
+    findings = {f["id"]: {"observed_at": [message]} for f in content.get("findings", []) if late(f.get("observed_at"))}
+    if responses:
+        problems["responses"] = responses
+    if findings:
+        problems["findings"] = findings
+    return problems
 
 
 def can_write(status: str) -> bool:

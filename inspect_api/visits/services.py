@@ -8,7 +8,7 @@ import os
 import tempfile
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -304,6 +304,9 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
         seen = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id))
         if not _preconditions(seen, fp, actor, if_match, base_version_given):
             return UpsertResult(seen, "unchanged")
+        skew = timedelta(minutes=current_app.config["INSPECT_MAX_FUTURE_MINUTES"])
+        if future := rules.future_times(content, clock.now(), skew):
+            raise _invalid("检查记录的时间晚于服务器当前时间 (dated in the future)", future)
         with db.session.no_autoflush:
             template, content_hash, allow_single = _check_references(content, actor)
             rows = _build_rows(visit_id, content, template, clock.now())

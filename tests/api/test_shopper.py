@@ -150,3 +150,12 @@ def test_units_never_see_scenarios_shoppers_or_comparisons(client, field, shop):
     v = client.get(f"/api/v1/visits/{vid}", headers=field.ha).get_json()
     for finding in v["findings"]:
         assert not {"created_by", "team", "inspector", "user_id"} & set(finding)
+
+
+def test_promised_date_comes_back_as_iso_8601_and_can_be_sent_back(client, field, shop):
+    vid = new_id()
+    body = shopper_visit(field, shop["scenario"]["id"], promised_date="2026-10-09")
+    v = client.put(f"/api/v1/visits/{vid}", headers=field.ha, json=body).get_json()
+    assert v["shopper"]["promised_date"] == "2026-10-09"
+    body["shopper"]["promised_date"] = v["shopper"]["promised_date"]
+    assert client.put(f"/api/v1/visits/{vid}", headers=field.ha, json=body).status_code == 200

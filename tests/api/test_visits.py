@@ -227,3 +227,23 @@ def test_unit_level_findings_never_raise_badge_missing_nor_name_the_staff(client
     assert "badge_missing" not in {f["category"] for f in findings}
     a2 = next(f for f in findings if f["item_code"] == "A2")
     assert a2["category"] == "desk_plate_missing" and a2["staff_id"] is None and a2["description"] == "无桌牌"
+
+
+def test_a_visit_dated_in_the_future_is_refused_naming_the_field(client, field, clock):
+    from datetime import UTC, datetime
+
+    clock.at = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
+    ahead = field.visit(started_at="2026-12-15T09:30:00+08:00", ended_at="2026-12-15T10:00:00+08:00")
+    resp = put(client, field, new_id(), ahead)
+    assert resp.status_code == 422
+    assert set(resp.get_json()["error"]["details"]["fields"]) == {"started_at", "ended_at"}
+    fid = new_id()
+    late_finding = field.visit(findings=[{"id": fid, "category": "off_post", "severity": "minor",
+                                          "badge_no": "QC-0301", "observed_at": "2026-11-23T10:11:00+08:00"}])
+    resp = put(client, field, new_id(), late_finding)
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["details"]["fields"] == {"findings": {fid: {"observed_at": [
+        "时间晚于服务器当前时间超过 10 分钟, 请检查手机时间 (more than 10 minutes in the future)"]}}}
+    # a phone whose clock runs a few minutes fast is fine
+    ok = field.visit(ended_at="2026-11-23T10:09:00+08:00")
+    assert put(client, field, new_id(), ok).status_code == 201
