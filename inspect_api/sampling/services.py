@@ -199,8 +199,13 @@ def build_inputs(plan: SamplingPlan, now: datetime):
         prefix = unit_paths[unit_id]
         return frozenset(uid for uid, path in unit_paths.items() if path.startswith(prefix) and uid != unit_id)
 
+    def declared_subtrees(unit_ids) -> frozenset:
+        # A conflict declared with a unit covers everything under it (a hall and its windows), as the
+        # home-unit rule does: the relative who works at the hall works at its windows.
+        return frozenset(unit_ids).union(*(home_subtree(uid) for uid in unit_ids))
+
     inspector_infos = [rules.InspectorInfo(
-        id=i.id, home_unit_id=i.unit_id, relative_unit_ids=frozenset(declared.get(i.id, ())),
+        id=i.id, home_unit_id=i.unit_id, relative_unit_ids=declared_subtrees(declared.get(i.id, ())),
         recent_unit_ids=frozenset(recent.get(i.id, ())), other_conflict_unit_ids=home_subtree(i.unit_id),
     ) for i in inspectors]
     days, provisional = _working_days(plan)

@@ -185,6 +185,20 @@ def test_declared_relatives_keep_an_inspector_away(client, county):
     assert any(p["unit_id"] == target.id for p in plan["problems"])
 
 
+def test_a_conflict_declared_with_a_department_covers_its_windows(client, county):
+    office = county["office"]
+    dept = county["depts"][0]
+    inspector = county["inspectors"][1]  # works in department 1
+    resp = client.post("/api/v1/sampling/conflicts", headers=office,
+                       json={"user_id": inspector.id, "unit_id": dept.id, "reason": "配偶在该部门工作"})
+    assert resp.status_code == 201
+    plan = drawn_plan(client, county, sample_size=9, min_per_stratum=0)
+    dept_windows = {w.id for w in county["windows"] if w.parent_id == dept.id}
+    drawn = {a["unit_id"]: a["team"] for a in plan["assignments"]}
+    assert dept_windows <= set(drawn)
+    assert all(inspector.id not in drawn[w] for w in dept_windows)
+
+
 def test_bad_input_to_plans_and_conflicts_is_422(client, county):
     office = county["office"]
     inspector = county["inspectors"][0]
