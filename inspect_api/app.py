@@ -81,8 +81,10 @@ def register_deadline_hooks() -> None:
     from inspect_api.core import calendar_store
     from inspect_api.ratings.services import recompute_provisional_follow_ups
     from inspect_api.review.services import recompute_provisional_deadlines
+    from inspect_api.sampling.services import recheck_plans_after_calendar_import
 
     calendar_store.after_import(recompute_provisional_deadlines)
+    calendar_store.after_import(recheck_plans_after_calendar_import)
     calendar_store.after_import(complaints.recompute_provisional_deadlines)
     calendar_store.after_import(recompute_provisional_follow_ups)
 
