@@ -27,7 +27,9 @@ POOR_ATTITUDES = {code: label for code, label in ATTITUDES.items() if code != "w
 RULES_CODE = "shopper_v1"  # the value of `scoring.rules` this module interprets
 
 # The finding categories these rules raise (DOMAIN.md codes), in the order findings are listed.
-RULE_CATEGORIES = ("incomplete_notice", "shirking", "no_receipt", "poor_attitude", "overdue")
+RULE_CATEGORIES = ("incomplete_notice", "shirking", "no_receipt", "poor_attitude", "overdue", "extra_requirement")
+# Sections a template may leave out: an older template that predates the rule raises no such finding.
+OPTIONAL_SECTIONS = frozenset({"extra_requirement"})
 
 FULL_SCORE = 100
 COMPARE_BY = ("unit", "window", "service_item")
@@ -52,6 +54,8 @@ class ScoringPolicy:
     no_receipt_severity: str = "serious"
     overdue_severity: str = "serious"
     points: dict[str, int] = field(default_factory=dict)
+    # 清单之外索要材料: None when the template has no `extra_requirement` section (not a finding then).
+    extra_requirement_severity: str | None = None
 
     def __post_init__(self):
         thresholds = tuple((above, severity) for above, severity in self.untold_severity)
@@ -78,6 +82,8 @@ class ScoringPolicy:
         for name in ("shirking_severity", "no_receipt_severity", "overdue_severity"):
             if getattr(self, name) not in SEVERITIES:
                 problems.append(f"{name}: {_one_of(SEVERITIES)}")
+        if self.extra_requirement_severity is not None and self.extra_requirement_severity not in SEVERITIES:
+            problems.append(f"extra_requirement_severity: {_one_of(SEVERITIES)}")
         for category, points in self.points.items():
             if category not in RULE_CATEGORIES:
                 problems.append(f"points.{category}: {_one_of(RULE_CATEGORIES)}")
@@ -114,6 +120,7 @@ _SECTIONS = {  # section -> its keys besides `points`
     "shirking": ("severity",),
     "no_receipt": ("severity",),
     "overdue": ("severity",),
+    "extra_requirement": ("severity",),
 }
 
 
@@ -155,7 +162,8 @@ def policy_from_template(scoring: Mapping) -> ScoringPolicy:
         where = f"scoring.{name}"
         section = scoring.get(name)
         if name not in scoring:
-            bad(where, "缺少必填字段 (required key missing)")
+            if name not in OPTIONAL_SECTIONS:
+                bad(where, "缺少必填字段 (required key missing)")
             continue
         if not isinstance(section, Mapping):
             bad(where, "须为映射 (must be a mapping)")
@@ -215,7 +223,8 @@ def policy_from_template(scoring: Mapping) -> ScoringPolicy:
         shirking_severity=sections["shirking"]["severity"],
         no_receipt_severity=sections["no_receipt"]["severity"],
         overdue_severity=sections["overdue"]["severity"],
-        points={name: sections[name]["points"] for name in RULE_CATEGORIES},
+        points={name: sections[name]["points"] for name in RULE_CATEGORIES if name in sections},
+        extra_requirement_severity=sections["extra_requirement"]["severity"] if "extra_requirement" in sections else None,
     )
 
 
@@ -341,9 +350,8 @@ def shopper_findings(facts: ShopperFacts, policy: ScoringPolicy, names: Mapping[
     - no_receipt: not done on the spot and no receipt (unrecorded, None, is not a finding).
     - poor_attitude: an attitude the policy names.
     - overdue: the promised date lies beyond the committed limit (`promise.exceeds`).
-
-    Requirements off the official list (乱要材料) are not a category of DOMAIN.md, so not a finding
-    here: they are counted in `Notice.invented` and in the score.
+    - extra_requirement: the shopper was asked for something off the official materials list
+      (清单之外索要材料), when the template's scoring has an `extra_requirement` section.
     """
     out: list[ShopperFinding] = []
 
@@ -366,6 +374,9 @@ def shopper_findings(facts: ShopperFacts, policy: ScoringPolicy, names: Mapping[
     if promise is not None and promise.exceeds:
         add("overdue", policy.overdue_severity,
             f"承诺于{_cn_date(promise.promised_on)}办结，超出承诺时限，最迟应于{promise.allowed.describe()}办结")
+    if notice.invented and policy.extra_requirement_severity is not None:
+        add("extra_requirement", policy.extra_requirement_severity,
+            f"要求提供申请材料清单之外的材料：{'、'.join(notice.invented)}")
     return out
 
 

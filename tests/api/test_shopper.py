@@ -159,3 +159,17 @@ def test_promised_date_comes_back_as_iso_8601_and_can_be_sent_back(client, field
     assert v["shopper"]["promised_date"] == "2026-10-09"
     body["shopper"]["promised_date"] = v["shopper"]["promised_date"]
     assert client.put(f"/api/v1/visits/{vid}", headers=field.ha, json=body).status_code == 200
+
+
+def test_an_invented_requirement_is_a_finding_on_the_current_template(client, field, shop):
+    body = shopper_visit(field, shop["scenario"]["id"], promised_date="2026-10-09",
+                         materials_told_other=["户口本原件", "无犯罪记录证明"])
+    body["checklist"] = {"code": "mystery_shopper", "version": 3}
+    resp = client.put(f"/api/v1/visits/{new_id()}", headers=field.ha, json=body)
+    assert resp.status_code == 201, resp.get_json()
+    [extra] = resp.get_json()["findings"]
+    assert (extra["category"], extra["severity"], extra["points"], extra["source"]) == (
+        "extra_requirement", "serious", 5, "shopper")
+    assert "户口本原件" in extra["description"] and "无犯罪记录证明" in extra["description"]
+    assert extra["staff_id"] == field.staff.id
+    assert resp.get_json()["shopper"]["score"] == 95
