@@ -312,6 +312,15 @@ def parse_code(raw: str) -> str:
     return raw
 
 
+def parse_code_list(raw: str) -> list[str]:
+    """Unit codes separated by ";", "；", "、", "," or "，" (each normalised), each once, in order."""
+    codes: list[str] = []
+    for part in re.split(r"[;；、,，\n]", raw or ""):
+        if normalise_code(part) and (code := parse_code(part)) not in codes:
+            codes.append(code)
+    return codes
+
+
 def optional_code(raw: str) -> str | None:
     return parse_code(raw) if normalise_code(raw) else None
 
@@ -436,6 +445,7 @@ UNIT_COLUMNS = (
     Column("phone", "电话", text(32), ("联系电话",)),
     Column("opening_hours", "办公时间", parse_opening_hours, ("工作时间",)),
     Column("tags", "标签", parse_tags),
+    Column("staffing_code", "进驻部门编码", optional_code, ("进驻部门", "staffing_unit_code")),
 )
 
 STAFF_COLUMNS = (
@@ -456,6 +466,7 @@ ITEM_COLUMNS = (
     Column("statutory_limit_days", "法定时限", parse_days, ("法定办结时限", "statutory_days"), required=True),
     Column("committed_limit_days", "承诺时限", parse_days, ("承诺办结时限", "committed_days"), required=True),
     Column("on_the_spot", "即办件", parse_bool, ("是否即办件",)),
+    Column("accepting_window_codes", "受理窗口", lambda raw: parse_code_list(raw), ("受理窗口编码", "accepting_windows")),
 )
 
 
@@ -591,7 +602,8 @@ class ImportOptions:
 
 
 # Ids in the stored rows are shown as the file's natural keys in the dry run's before/after.
-_SHOWN_AS = {"unit_id": "unit_code", "parent_id": "parent_code", "backup_id": "backup_badge_no"}
+_SHOWN_AS = {"unit_id": "unit_code", "parent_id": "parent_code", "backup_id": "backup_badge_no",
+             "staffing_unit_id": "staffing_code", "accepting_window_ids": "accepting_window_codes"}
 
 
 class _Importer:
@@ -670,6 +682,20 @@ class _UnitImporter(_Importer):
                 r.ok = False
             if r.ok:
                 parent_of[code] = parent
+        if "staffing_code" in index:
+            header = index["staffing_code"][1]
+            stored_kind = dict(db.session.execute(sa.select(Unit.code, Unit.kind)).all())
+            for code, r in self.by_code.items():
+                staffing = r.values.get("staffing_code")
+                if staffing is None:
+                    continue
+                kind = self.by_code[staffing].values.get("kind") if staffing in self.by_code else stored_kind.get(staffing)
+                if r.values.get("kind") != "window":
+                    self.errors.add(r.row, header, "只有窗口可以填写进驻部门")
+                elif staffing == code or kind is None:
+                    self.errors.add(r.row, header, f"进驻部门编码 {staffing} 不存在（数据库和本文件中都没有）")
+                elif kind == "window":
+                    self.errors.add(r.row, header, f"进驻部门 {staffing} 是窗口，应为派驻人员的部门")
         self.order, cycles = order_by_parent(parent_of, stored_parent)
         for cycle in cycles:
             path = " → ".join([*cycle, cycle[0]])
@@ -680,11 +706,18 @@ class _UnitImporter(_Importer):
     def apply(self, progress):
         stored = _load(Unit, Unit.code, self.order)
         ids = _unit_ids()
+        later: list[tuple[_Row, str]] = []  # staffing departments defined later in the file
         for done, code in enumerate(self.order, 1):
             r = self.by_code[code]
-            data = {k: v for k, v in r.values.items() if k != "parent_code"}
+            data = {k: v for k, v in r.values.items() if k not in ("parent_code", "staffing_code")}
             if "parent_code" in r.values:
                 data["parent_id"] = ids[r.values["parent_code"]] if r.values["parent_code"] else None
+            if "staffing_code" in r.values:
+                staffing = r.values["staffing_code"]
+                if staffing is not None and staffing not in ids:
+                    later.append((r, code))
+                else:
+                    data["staffing_unit_id"] = ids[staffing] if staffing else None
             unit = stored.get(code)
             try:
                 if unit is None:
@@ -701,6 +734,22 @@ class _UnitImporter(_Importer):
                 raise _ApplyFailed(r.row, exc.message) from exc
             if progress:
                 progress(done, len(self.order))
+        for r, code in later:
+            unit = db.session.scalar(sa.select(Unit).where(Unit.code == code))
+            staffing_id = ids[r.values["staffing_code"]]
+            if unit.staffing_unit_id == staffing_id:
+                continue
+            detail = next(d for d in reversed(self.report.rows_detail) if d["row"] == r.row)
+            detail["changes"]["staffing_unit_id"] = {
+                "before": None if detail["action"] == "create" else unit.staffing_unit_id, "after": staffing_id}
+            if detail["action"] == "unchanged":
+                detail["action"] = "update"
+                self.report.unchanged -= 1
+                self.report.updated += 1
+            try:
+                services.update_unit(unit, {"staffing_unit_id": staffing_id}, actor=self.actor)
+            except DomainError as exc:
+                raise _ApplyFailed(r.row, exc.message) from exc
 
 
 class _UnitRefImporter(_Importer):
@@ -845,6 +894,22 @@ class _ItemImporter(_UnitRefImporter):
     def check(self, rows, index):
         self.by_code = self.unique_rows(rows, index)
         self.check_units(rows, index)
+        if "accepting_window_codes" not in index:
+            return
+        header = index["accepting_window_codes"][1]
+        kinds = dict(db.session.execute(sa.select(Unit.code, Unit.kind)).all())
+        for r in self.by_code.values():
+            for code in r.values.get("accepting_window_codes") or []:
+                if code not in kinds:
+                    self.errors.add(r.row, header, f"受理窗口 {code} 不存在，请先导入该窗口")
+                elif kinds[code] != "window":
+                    self.errors.add(r.row, header, f"受理窗口 {code} 不是窗口")
+
+    def data(self, values: dict) -> dict:
+        data = super().data({k: v for k, v in values.items() if k != "accepting_window_codes"})
+        if "accepting_window_codes" in values:
+            data["accepting_window_ids"] = sorted({self.unit_ids[c] for c in values["accepting_window_codes"]})
+        return data
 
     def apply(self, progress):
         stored = _load(ServiceItem, ServiceItem.code, self.by_code)
@@ -886,7 +951,9 @@ def _show_keys(details: list[dict]) -> None:
         for key in [k for k in d["changes"] if k in _SHOWN_AS]:
             names = badge if key == "backup_id" else unit_code
             change = d["changes"].pop(key)
-            d["changes"][_SHOWN_AS[key]] = {side: names.get(v, v) for side, v in change.items()}
+            d["changes"][_SHOWN_AS[key]] = {
+                side: [names.get(i, i) for i in v] if isinstance(v, list) else names.get(v, v)
+                for side, v in change.items()}
 
 
 def run_import(kind: str, stream, filename: str, actor=None, progress: Progress | None = None,

@@ -64,6 +64,8 @@ class UnitSchema(BaseSchema):
     opening_hours = fields.String(allow_none=True, validate=[validate.Length(max=64), valid_opening_hours])
     tags = fields.List(fields.String(validate=[validate.Length(min=1, max=32), not_blank]),
                        validate=[validate.Length(max=20), unique_tags])
+    staffing_unit_id = fields.Integer(allow_none=True, validate=ID, metadata={
+        "description": "进驻部门: 派驻人员到该窗口并对窗口问题负责的部门 (windows only)"})
     is_active = fields.Boolean(dump_only=True)
     version = fields.Integer(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -135,6 +137,8 @@ class ServiceItemSchema(BaseSchema):
     statutory_limit_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
     committed_limit_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
     on_the_spot = fields.Boolean(load_default=False)
+    accepting_window_ids = fields.List(fields.Integer(validate=ID), validate=validate.Length(max=200), metadata={
+        "description": "受理窗口: 受理该事项的窗口单位 id; 空 = 未登记 (then the unit tree decides)"})
     is_active = fields.Boolean(dump_only=True)
     version = fields.Integer(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

@@ -317,6 +317,8 @@ class ShopperFacts:
     receipt_given: bool | None  # None when not recorded
     promise: PromiseCheck | None  # from review.deadlines.check_promised_date; None: no date promised
     attitude: str  # one of ATTITUDES
+    # Sent to a window that accepts the item (True), to one that does not (False), or unknown (None).
+    referred_correctly: bool | None = None
 
     def __post_init__(self):
         if self.attitude not in ATTITUDES:
@@ -346,8 +348,10 @@ def shopper_findings(facts: ShopperFacts, policy: ScoringPolicy, names: Mapping[
 
     - incomplete_notice: some missing material went untold; severity by the untold share.
     - shirking: sent elsewhere for a matter the visited unit handles (sending the shopper to the
-      responsible unit when the visited one does not handle the matter is correct, not a finding).
-    - no_receipt: not done on the spot and no receipt (unrecorded, None, is not a finding).
+      responsible unit when the visited one does not handle the matter is correct, not a finding),
+      or sent on to a window that does not accept the item either (a wrong referral).
+    - no_receipt: not done on the spot and no receipt (unrecorded, None, is not a finding), unless
+      the shopper was referred away from a unit that does not handle the matter.
     - poor_attitude: an attitude the policy names.
     - overdue: the promised date lies beyond the committed limit (`promise.exceeds`).
     - extra_requirement: the shopper was asked for something off the official materials list
@@ -366,7 +370,11 @@ def shopper_findings(facts: ShopperFacts, policy: ScoringPolicy, names: Mapping[
             f"未告知：{_names(notice.untold, names)}")
     if facts.sent_elsewhere and facts.unit_handles_matter:
         add("shirking", policy.shirking_severity, "本单位负责办理的事项，被推往其他窗口或部门（推诿扯皮、首问不负责）")
-    if not facts.done_on_spot and facts.receipt_given is False:
+    elif facts.sent_elsewhere and facts.referred_correctly is False:
+        add("shirking", policy.shirking_severity, "不属本窗口受理的事项，指引到的窗口也不受理该事项（首问不负责）")
+    referred_away = facts.sent_elsewhere and not facts.unit_handles_matter
+    # A correct referral owes no receipt: the receipt is for a matter the unit itself takes in.
+    if not facts.done_on_spot and facts.receipt_given is False and not referred_away:
         add("no_receipt", policy.no_receipt_severity, "事项不能当场办结，未出具回执")
     if facts.attitude in policy.attitude:
         add("poor_attitude", policy.attitude[facts.attitude], f"接待人员态度{ATTITUDES[facts.attitude]}")

@@ -395,6 +395,41 @@ def test_dry_run_reports_each_changed_field_and_writes_nothing(units):
     assert audit_count() == before and staff("T-0005") is None and staff("T-0003").unit.code == "T-W2"
 
 
+def test_windows_name_their_staffing_department_defined_anywhere_in_the_file(dbsession):
+    from inspect_api.org.imports import ImportOptions
+
+    header = [*UNIT_HEADER, "进驻部门编码"]
+    rows = [[*r, ""] for r in UNIT_ROWS]
+    rows[0][-1] = "T-SCJG"  # T-W1, staffed by a department defined after it
+    rows.append(["T-SCJG", "市场监督管理局", "部门", "T", "", "", "", "", ""])
+    dry = run_import("units", csv_file(header, rows), "units.csv", options=ImportOptions(dry_run=True))
+    assert dry.errors == []
+    w1 = next(d for d in dry.rows_detail if d["key"] == "T-W1")
+    assert w1["changes"]["staffing_code"] == {"before": None, "after": "T-SCJG"}
+    report = run_import("units", csv_file(header, rows), "units.csv")
+    assert report.errors == [] and unit("T-W1").staffing_unit_id == unit("T-SCJG").id
+    assert run_import("units", csv_file(header, rows), "units.csv").unchanged == 6
+
+    bad = [["T-W2", "2号窗口", "窗口", "T-HALL", "", "", "", "", "T-W1"],
+           ["T-HALL", "政务服务大厅", "大厅", "T-CENTER", "", "", "", "", "T-SCJG"],
+           ["T-W3", "3号窗口", "窗口", "T-HALL", "", "", "", "", "T-NOWHERE"]]
+    report = run_import("units", csv_file(header, bad), "units.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(2, "进驻部门编码"), (3, "进驻部门编码"), (4, "进驻部门编码")]
+
+
+def test_service_items_name_their_accepting_windows(units):
+    header = [*ITEM_HEADER, "受理窗口"]
+    rows = [[*ITEM_ROWS[0], "T-W1；Ｔ－Ｗ２"], [*ITEM_ROWS[1], "T-CENTER"]]
+    report = run_import("service-items", csv_file(header, rows), "items.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(3, "受理窗口")] and "不是窗口" in report.errors[0].reason
+    rows[1][-1] = ""
+    report = run_import("service-items", csv_file(header, rows), "items.csv")
+    assert report.errors == []
+    item = db.session.scalar(sa.select(ServiceItem).where(ServiceItem.code == "T-SX-1"))
+    assert item.accepting_window_ids == sorted([unit("T-W1").id, unit("T-W2").id])
+    assert [d["changes"]["accepting_window_codes"]["after"] for d in report.rows_detail][0] == ["T-W1", "T-W2"]
+
+
 # --- service items -----------------------------------------------------------------------------------
 
 
