@@ -770,3 +770,11 @@ def test_a_windows_staffing_department_and_an_items_accepting_windows_are_in_the
     body = delta(client, admin).get_json()
     assert {u["code"]: u["staffing_unit_id"] for u in body["units"]}["W2"] == dept["id"]
     assert body["service_items"][0]["accepting_window_ids"] == item.get_json()["accepting_window_ids"]
+
+
+def test_a_full_width_badge_is_the_duplicate_of_the_ascii_one(client, admin):
+    unit = post(client, admin, "units", unit_body("Ｄ９\u200b")).get_json()
+    assert unit["code"] == "D9"
+    assert post(client, admin, "staff", staff_body(unit["id"], "QC-0001")).status_code == 201
+    dup = post(client, admin, "staff", staff_body(unit["id"], "ＱＣ－０００１"))
+    assert dup.status_code == 409 and dup.get_json()["error"]["code"] == "duplicate"
