@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 import unicodedata
 
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
