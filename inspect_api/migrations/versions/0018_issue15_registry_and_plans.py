@@ -1,5 +1,5 @@
 """registry: a window's staffing department, an item's accepting windows; sampling plans: problems
-of the calendar the draw stood on
+of the calendar the draw stood on; findings without a time observed get their visit's time
 
 Revision ID: 0018
 Revises: 0017
@@ -28,6 +28,10 @@ def upgrade():
     with op.batch_alter_table('service_items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('accepting_window_ids', sa.JSON(), nullable=True))
     op.execute("UPDATE service_items SET accepting_window_ids = '[]'")
+    # A finding is observed when the phone says, else when its visit took place (as new ones are now).
+    op.execute("UPDATE findings SET observed_at = (SELECT COALESCE(visits.started_at, visits.ended_at, "
+               "visits.submitted_at) FROM visits WHERE visits.id = findings.visit_id) "
+               "WHERE observed_at IS NULL AND visit_id IS NOT NULL")
     with op.batch_alter_table('shopper_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sent_to_unit_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_shopper_records_sent_to_unit_id_units'), 'units',
