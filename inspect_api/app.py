@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, time
 from pathlib import Path
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from inspect_api.assessment.policy import load as load_assessment_policy
@@ -27,6 +29,17 @@ from inspect_api.review.policy import load as load_review_policy
 MAX_ID = 2**31 - 1
 MIGRATIONS = Path(__file__).parent / "migrations"
 JSON_OR_UPLOAD = ("application/json", "multipart/form-data")
+
+
+class IsoJSONProvider(DefaultJSONProvider):
+    """Dates and instants as ISO 8601 in every JSON answer, also inside free-form fields (Flask's
+    default writes HTTP dates, "Tue, 15 Dec 2026 00:00:00 GMT", which no schema here accepts back)."""
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, date | datetime | time):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
 
 
 class IdConverter(IntegerConverter):
@@ -57,6 +70,7 @@ def create_app(config: Config | None = None) -> Flask:
 
         hops = app.config["INSPECT_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.json = IsoJSONProvider(app)
     app.json.ensure_ascii = False
     start = app.config.get("INSPECT_CLOCK_START")
     app.extensions["inspect_clock"] = RunningClock(parse_start(start)) if start else SystemClock()
@@ -78,8 +92,10 @@ def register_deadline_hooks() -> None:
     from inspect_api.core import calendar_store
     from inspect_api.ratings.services import recompute_provisional_follow_ups
     from inspect_api.review.services import recompute_provisional_deadlines
+    from inspect_api.sampling.services import recheck_plans_after_calendar_import
 
     calendar_store.after_import(recompute_provisional_deadlines)
+    calendar_store.after_import(recheck_plans_after_calendar_import)
     calendar_store.after_import(complaints.recompute_provisional_deadlines)
     calendar_store.after_import(recompute_provisional_follow_ups)
 

@@ -6,6 +6,7 @@ Every setting a deployment may change is listed in README.md's configuration tab
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -113,6 +114,14 @@ class Config:
         self.INSPECT_ARGON2_MEMORY_KIB = _int(env, "INSPECT_ARGON2_MEMORY_KIB", 65536)
         self.INSPECT_ARGON2_TIME_COST = _int(env, "INSPECT_ARGON2_TIME_COST", 3)
         self.INSPECT_PAGE_SIZE_MAX = _int(env, "INSPECT_PAGE_SIZE_MAX", 500)
+        # A visit, answer or finding dated more than this many minutes after the server's now is refused.
+        self.INSPECT_MAX_FUTURE_MINUTES = _int(env, "INSPECT_MAX_FUTURE_MINUTES", 10)
+        # What a badge number (工牌号) must look like in an import; the default is the demo county's QC-0001.
+        self.INSPECT_BADGE_PATTERN = env.get("INSPECT_BADGE_PATTERN") or r"^[A-Z]{1,8}-[0-9]{4}$"
+        try:
+            re.compile(self.INSPECT_BADGE_PATTERN)
+        except re.error as exc:
+            raise RuntimeError(f"INSPECT_BADGE_PATTERN is not a regular expression: {exc}") from exc
         # OpenAPI (flask-smorest)
         self.API_TITLE = "inspect_api 效能督查"
         self.API_VERSION = "v1"

@@ -17,6 +17,7 @@ import yaml
 
 from inspect_api.accountability.rules import (
     ACTIONS,
+    COUNTS,
     GRADES,
     OUTCOME_KINDS,
     SUBJECTS,
@@ -45,8 +46,8 @@ MAX_WINDOW_DAYS = 3650
 # Parameters of each trigger: name -> required?
 TRIGGER_PARAMS: dict[str, dict[str, bool]] = {
     "finding_severity": {"severity": True},
-    "confirmed_findings": {"count": True, "window_days": True, "categories": False},
-    "findings_in_quarter": {"count": True, "categories": False},
+    "confirmed_findings": {"count": True, "window_days": True, "categories": False, "counts": False},
+    "findings_in_quarter": {"count": True, "categories": False, "counts": False},
     "outcomes": {"outcome": True, "count": True, "window_days": True},
     "overdue_rectification": {},
     "bottom_rank": {"consecutive_months": True},
@@ -180,6 +181,9 @@ def _trigger(where: str, when, subject, problems: list[str]) -> Trigger | None:
         problems.append(f"{at}.grade 须为 {list(GRADES)} 之一 (unknown grade {params['grade']!r})")
     if "outcome" in params and "outcome" in allowed and params["outcome"] not in OUTCOME_KINDS:
         problems.append(f"{at}.outcome 须为 {list(OUTCOME_KINDS)} 之一 (unknown outcome {params['outcome']!r})")
+    if "counts" in params and "counts" in allowed and params["counts"] not in COUNTS:
+        problems.append(f"{at}.counts 须为 {list(COUNTS)} 之一 (unknown counts {params['counts']!r})")
+    counts = params.get("counts", "findings")
     categories = params.get("categories")
     if "categories" in params and "categories" in allowed:
         if not isinstance(categories, list) or not categories or \
@@ -200,9 +204,10 @@ def _trigger(where: str, when, subject, problems: list[str]) -> Trigger | None:
         return FindingSeverity(severity=params["severity"])
     if kind == "confirmed_findings":
         return ConfirmedFindings(count=params["count"], window_days=params["window_days"],
-                                 categories=tuple(sorted(categories)) if categories else None)
+                                 categories=tuple(sorted(categories)) if categories else None, counts=counts)
     if kind == "findings_in_quarter":
-        return FindingsInQuarter(count=params["count"], categories=tuple(sorted(categories)) if categories else None)
+        return FindingsInQuarter(count=params["count"], categories=tuple(sorted(categories)) if categories else None,
+                                 counts=counts)
     if kind == "outcomes":
         return Outcomes(outcome=params["outcome"], count=params["count"], window_days=params["window_days"])
     if kind == "overdue_rectification":

@@ -21,6 +21,10 @@ How a rule fires, and why a proposal is never made twice for the same facts
   and quarter, on the first date the unit's findings in the quarter reach `count`, with every finding of
   the quarter up to that date (more than `count` when several fall on that day). Further findings in the
   same quarter add no proposal: the 约谈 is about the quarter, and the next quarter counts afresh.
+- `counts: occasions` (on `confirmed_findings` and `findings_in_quarter`): the rung counts occasions,
+  the distinct visits or complaints its findings came from, not findings: one visit with two findings is
+  one occasion ("被确认问题2次" speaks of repeated problems). `counts: findings` (the default) counts each
+  finding. The firing's facts are still every qualifying finding.
 - `finding_severity`: each qualifying finding on its own. `overdue_rectification`: each rectification
   whose due day has passed (`due_on < as_of`), fired on the day after it was due.
 - `bottom_rank`: at each month the unit was named 末位, if it was also named in each of the
@@ -49,7 +53,7 @@ import hashlib
 import json
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import ClassVar
@@ -100,6 +104,7 @@ class ConfirmedFindings:
     count: int
     window_days: int
     categories: tuple[str, ...] | None = None
+    counts: str = "findings"  # "findings" | "occasions" (distinct visits or complaints)
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,10 @@ class FindingsInQuarter:
     facts: ClassVar[str] = "findings"
     count: int
     categories: tuple[str, ...] | None = None
+    counts: str = "findings"  # "findings" | "occasions" (distinct visits or complaints)
+
+
+COUNTS = {"findings": "每条问题计一次", "occasions": "同一次检查或同一件投诉计一次"}
 
 
 @dataclass(frozen=True)
@@ -217,10 +226,15 @@ class FindingFact:
     category: str
     status: str
     observed_on: date  # local date
+    occasion: Id | None = None  # the visit or complaint it came from ("visit:<id>"); None: its own
 
     @property
     def fact_id(self) -> str:
         return f"finding:{self.id}"
+
+    @property
+    def occasion_key(self) -> Id:
+        return self.occasion if self.occasion is not None else self.fact_id
 
 
 @dataclass(frozen=True)
@@ -400,14 +414,30 @@ def _window_text(days: int) -> str:
     return f"{days * 12 // 365}个月内" if days % 365 == 0 else f"{days}天内"
 
 
-def _rolling(facts: list, count: int, window_days: int) -> Iterator[tuple[date, list]]:
-    """(anchor date, facts in [anchor − window_days, anchor]) for each date with a fact, when ≥ count."""
+def _measure(counts: str) -> Callable[[Sequence], int]:
+    """How a rung counts its facts: each one, or each distinct occasion (visit or complaint)."""
+    if counts == "occasions":
+        return lambda facts: len({f.occasion_key for f in facts})
+    return len
+
+
+def _times(counted: int, facts: Sequence, listed: str) -> str:
+    """"2 次（…）", saying how many findings made up the occasions when they differ."""
+    if counted == len(facts):
+        return f"{counted} 次（{listed}）"
+    return f"{counted} 次（{len(facts)} 条问题：{listed}）"
+
+
+def _rolling(facts: list, count: int, window_days: int, measure: Callable[[Sequence], int] = len
+             ) -> Iterator[tuple[date, list]]:
+    """(anchor date, facts in [anchor − window_days, anchor]) for each date with a fact, when the
+    window's measure (its number of facts, by default) is ≥ count."""
     facts = _by_date(facts)
     dates = [_fact_date(f) for f in facts]
     for anchor in sorted(set(dates)):
         lo = bisect_left(dates, anchor - timedelta(days=window_days))
         hi = bisect_right(dates, anchor)
-        if hi - lo >= count:
+        if hi - lo >= count and measure(facts[lo:hi]) >= count:
             yield anchor, facts[lo:hi]
 
 
@@ -431,11 +461,12 @@ def _group(rule: Rule, findings: list[FindingFact]) -> dict[Id, list[FindingFact
 def _fire_confirmed(rule: Rule, findings: list[FindingFact]) -> Iterator[_Firing]:
     trigger: ConfirmedFindings = rule.trigger
     for subject, mine in _group(rule, findings).items():
-        for anchor, window in _rolling(mine, trigger.count, trigger.window_days):
+        measure = _measure(trigger.counts)
+        for anchor, window in _rolling(mine, trigger.count, trigger.window_days, measure):
             listed = "；".join(_finding_text(f) for f in window)
+            times = _times(measure(window), window, listed)
             yield _Firing(rule, subject, anchor, tuple(window),
-                          f" {_window_text(trigger.window_days)}被确认问题 {len(window)} 次（{listed}），"
-                          f"达到 {trigger.count} 次")
+                          f" {_window_text(trigger.window_days)}被确认问题 {times}，达到 {trigger.count} 次")
 
 
 def _fire_quarter(rule: Rule, findings: list[FindingFact]) -> Iterator[_Firing]:
@@ -446,14 +477,17 @@ def _fire_quarter(rule: Rule, findings: list[FindingFact]) -> Iterator[_Firing]:
             quarters[(f.observed_on.year, (f.observed_on.month - 1) // 3 + 1)].append(f)
         for (year, quarter), in_quarter in quarters.items():
             in_quarter = _by_date(in_quarter)
-            if len(in_quarter) < trigger.count:
+            measure = _measure(trigger.counts)
+            reached = next((i for i in range(len(in_quarter)) if measure(in_quarter[:i + 1]) >= trigger.count), None)
+            if reached is None:
                 continue
             # once per quarter: on the day the count is reached, with every finding up to that day
-            anchor = in_quarter[trigger.count - 1].observed_on
+            anchor = in_quarter[reached].observed_on
             so_far = tuple(f for f in in_quarter if f.observed_on <= anchor)
             listed = "；".join(_finding_text(f) for f in so_far)
+            times = _times(measure(so_far), so_far, listed)
             yield _Firing(rule, subject, anchor, so_far,
-                          f" {year}年第{quarter}季度被确认问题 {len(so_far)} 次（{listed}），达到 {trigger.count} 次")
+                          f" {year}年第{quarter}季度被确认问题 {times}，达到 {trigger.count} 次")
 
 
 def _fire_outcomes(rule: Rule, outcomes: list[OutcomeFact]) -> Iterator[_Firing]:

@@ -73,10 +73,11 @@ class Subjects:
 def _facts(only: Subjects | None = None) -> dict:
     observed = sa.func.coalesce(Finding.observed_at, Visit.started_at, Visit.submitted_at, Finding.created_at)
     findings = [rules.FindingFact(id=fid, staff_id=staff, unit_id=unit, severity=sev, category=cat, status=status,
-                                  observed_on=local(when).date())
-                for fid, staff, unit, sev, cat, status, when in db.session.execute(
+                                  observed_on=local(when).date(),
+                                  occasion=f"visit:{visit}" if visit else f"complaint:{complaint}")
+                for fid, staff, unit, sev, cat, status, when, visit, complaint in db.session.execute(
                     sa.select(Finding.id, Finding.staff_id, Finding.unit_id, Finding.severity, Finding.category,
-                              Finding.status, observed).outerjoin(Visit, Visit.id == Finding.visit_id)  # complaints: no visit
+                              Finding.status, observed, Finding.visit_id, Finding.complaint_id).outerjoin(Visit, Visit.id == Finding.visit_id)  # complaints: no visit
                     .where(Finding.status == "confirmed",
                            *([sa.or_(Finding.unit_id.in_(only.units), Finding.staff_id.in_(only.staff))]
                              if only else [])))]

@@ -44,7 +44,12 @@ CATEGORIES = {
     "overdue": "超过承诺时限未办结且未说明",
     "commitment_not_public": "服务承诺/时限/投诉电话未公示",
     "no_evaluation": "未落实“好差评”",
+    "extra_requirement": "要求提供清单之外的材料",
 }
+
+# Problems of the place, not of a person (desk plate, notice board, rating device): they are never
+# attributed to the staff at the window, and never imply that a badge was missing.
+UNIT_LEVEL_CATEGORIES = frozenset({"desk_plate_missing", "commitment_not_public", "no_evaluation"})
 
 SEVERITIES = {"minor": "一般", "serious": "较重", "severe": "严重"}
 

@@ -17,6 +17,7 @@ import itertools
 import re
 import shutil
 import tempfile
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,10 @@ CSV_SUFFIXES = (".csv", ".txt", "")
 ACCEPTED = "请上传 CSV（UTF-8 或 GB18030 编码）或 Excel .xlsx 文件"
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+# The demo county's badge format (QC-0001); a deployment sets its own with INSPECT_BADGE_PATTERN.
+DEFAULT_BADGE_PATTERN = r"^[A-Z]{1,8}-[0-9]{4}$"
+# Characters people paste around codes that NFKC keeps and str.strip() does not remove.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,10 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+    # One entry per data row that passed the checks: {row, key, action, changes: {field: {before, after}}};
+    # action is "create", "update" or "unchanged". In a dry run nothing of it was stored.
+    rows_detail: list[dict] = field(default_factory=list)
 
 
 class FileRejected(Exception):
@@ -290,14 +299,30 @@ def text(max_len: int) -> Callable[[str], str | None]:
     return parse
 
 
+def normalise_code(raw: str) -> str:
+    """A code or badge number as compared everywhere: NFKC (full-width letters, digits and hyphens
+    become ASCII, U+3000 a space), invisible characters removed, Unicode spaces trimmed."""
+    return unicodedata.normalize("NFKC", raw or "").translate(_INVISIBLE).strip()
+
+
 def parse_code(raw: str) -> str:
+    raw = normalise_code(raw)
     if not CODE_RE.match(raw):
         raise CellError(f"编码“{raw}”无效：只能包含字母、数字和 _ . -，最长 32 位")
     return raw
 
 
+def parse_code_list(raw: str) -> list[str]:
+    """Unit codes separated by ";", "；", "、", "," or "，" (each normalised), each once, in order."""
+    codes: list[str] = []
+    for part in re.split(r"[;；、,，\n]", raw or ""):
+        if normalise_code(part) and (code := parse_code(part)) not in codes:
+            codes.append(code)
+    return codes
+
+
 def optional_code(raw: str) -> str | None:
-    return parse_code(raw) if raw else None
+    return parse_code(raw) if normalise_code(raw) else None
 
 
 UNIT_KIND_VALUES = {
@@ -420,6 +445,7 @@ UNIT_COLUMNS = (
     Column("phone", "电话", text(32), ("联系电话",)),
     Column("opening_hours", "办公时间", parse_opening_hours, ("工作时间",)),
     Column("tags", "标签", parse_tags),
+    Column("staffing_code", "进驻部门编码", optional_code, ("进驻部门", "staffing_unit_code")),
 )
 
 STAFF_COLUMNS = (
@@ -428,7 +454,7 @@ STAFF_COLUMNS = (
     Column("unit_code", "单位编码", parse_code, required=True),
     Column("post", "岗位", text(64), required=True),
     Column("position", "职务", text(64)),
-    Column("window_no", "窗口号", text(16), ("窗口",)),
+    Column("window_no", "窗口号", lambda raw: text(16)(normalise_code(raw)), ("窗口",)),
     Column("backup_badge_no", "AB角工牌号", optional_code, ("AB角", "backup")),
 )
 
@@ -440,7 +466,24 @@ ITEM_COLUMNS = (
     Column("statutory_limit_days", "法定时限", parse_days, ("法定办结时限", "statutory_days"), required=True),
     Column("committed_limit_days", "承诺时限", parse_days, ("承诺办结时限", "committed_days"), required=True),
     Column("on_the_spot", "即办件", parse_bool, ("是否即办件",)),
+    Column("accepting_window_codes", "受理窗口", lambda raw: parse_code_list(raw), ("受理窗口编码", "accepting_windows")),
 )
+
+
+_WINDOW_NAME = re.compile(r"^\s*(\d+)\s*号窗口")
+
+
+def window_problem(window_no: str | None, unit_kind: str, unit_name: str) -> str | None:
+    """Why a window number does not fit the staff member's unit, or None: only a window (or a hall's
+    desks, such as 导服台) has window numbers, and a window named "6号窗口…" is window 6."""
+    if window_no is None:
+        return None
+    if unit_kind not in ("window", "hall"):
+        return f"单位“{unit_name}”不是窗口或大厅，不能填写窗口号"
+    named = _WINDOW_NAME.match(unicodedata.normalize("NFKC", unit_name))
+    if unit_kind == "window" and named and window_no.isdigit() and int(window_no) != int(named.group(1)):
+        return f"窗口号 {window_no} 与所在单位“{unit_name}”（{int(named.group(1))}号窗口）不符"
+    return None
 
 
 # --- parents first ---------------------------------------------------------------------------------
@@ -551,15 +594,35 @@ def _diff(obj, data: dict) -> dict:
     return {k: v for k, v in data.items() if _comparable(k, getattr(obj, k)) != _comparable(k, v)}
 
 
+@dataclass(frozen=True)
+class ImportOptions:
+    dry_run: bool = False  # check and count everything, store nothing
+    allow_rename: bool = False  # a staff row may change the name stored under its badge number
+    badge_pattern: str = DEFAULT_BADGE_PATTERN  # what a badge number must look like (INSPECT_BADGE_PATTERN)
+
+
+# Ids in the stored rows are shown as the file's natural keys in the dry run's before/after.
+_SHOWN_AS = {"unit_id": "unit_code", "parent_id": "parent_code", "backup_id": "backup_badge_no",
+             "staffing_unit_id": "staffing_code", "accepting_window_ids": "accepting_window_codes"}
+
+
 class _Importer:
     columns: tuple[Column, ...] = ()
     key: str = "code"
     key_label: str = ""
 
-    def __init__(self, actor, report: ImportReport, errors: _Errors):
+    def __init__(self, actor, report: ImportReport, errors: _Errors, options: ImportOptions | None = None):
         self.actor = actor
         self.report = report
         self.errors = errors
+        self.options = options or ImportOptions()
+
+    def _note(self, r: _Row, action: str, obj, changes: dict) -> None:
+        """Count the row's outcome and keep what changes, field by field, for the report."""
+        self._count({"create": "created", "update": "updated", "unchanged": "unchanged"}[action])
+        fields = {k: {"before": None if obj is None else getattr(obj, k), "after": v} for k, v in changes.items()}
+        self.report.rows_detail.append({"row": r.row, "key": r.values.get(self.key), "action": action,
+                                        "changes": fields})
 
     def row_errors(self, row: int, values: dict, index: Mapping[str, tuple[int, str]]) -> list[RowError]:
         """Checks across the cells of one row."""
@@ -619,6 +682,20 @@ class _UnitImporter(_Importer):
                 r.ok = False
             if r.ok:
                 parent_of[code] = parent
+        if "staffing_code" in index:
+            header = index["staffing_code"][1]
+            stored_kind = dict(db.session.execute(sa.select(Unit.code, Unit.kind)).all())
+            for code, r in self.by_code.items():
+                staffing = r.values.get("staffing_code")
+                if staffing is None:
+                    continue
+                kind = self.by_code[staffing].values.get("kind") if staffing in self.by_code else stored_kind.get(staffing)
+                if r.values.get("kind") != "window":
+                    self.errors.add(r.row, header, "只有窗口可以填写进驻部门")
+                elif staffing == code or kind is None:
+                    self.errors.add(r.row, header, f"进驻部门编码 {staffing} 不存在（数据库和本文件中都没有）")
+                elif kind == "window":
+                    self.errors.add(r.row, header, f"进驻部门 {staffing} 是窗口，应为派驻人员的部门")
         self.order, cycles = order_by_parent(parent_of, stored_parent)
         for cycle in cycles:
             path = " → ".join([*cycle, cycle[0]])
@@ -629,27 +706,50 @@ class _UnitImporter(_Importer):
     def apply(self, progress):
         stored = _load(Unit, Unit.code, self.order)
         ids = _unit_ids()
+        later: list[tuple[_Row, str]] = []  # staffing departments defined later in the file
         for done, code in enumerate(self.order, 1):
             r = self.by_code[code]
-            data = {k: v for k, v in r.values.items() if k != "parent_code"}
+            data = {k: v for k, v in r.values.items() if k not in ("parent_code", "staffing_code")}
             if "parent_code" in r.values:
                 data["parent_id"] = ids[r.values["parent_code"]] if r.values["parent_code"] else None
+            if "staffing_code" in r.values:
+                staffing = r.values["staffing_code"]
+                if staffing is not None and staffing not in ids:
+                    later.append((r, code))
+                else:
+                    data["staffing_unit_id"] = ids[staffing] if staffing else None
             unit = stored.get(code)
             try:
                 if unit is None:
+                    self._note(r, "create", None, data)
                     ids[code] = services.create_unit(data, actor=self.actor).id
-                    self._count("created")
                 elif changes := _diff(unit, data):
+                    self._note(r, "update", unit, changes)
                     # update_unit moves the subtree and refreshes the paths of loaded units, so
                     # children placed later in this loop get the new paths.
                     services.update_unit(unit, changes, actor=self.actor)
-                    self._count("updated")
                 else:
-                    self._count("unchanged")
+                    self._note(r, "unchanged", unit, {})
             except DomainError as exc:
                 raise _ApplyFailed(r.row, exc.message) from exc
             if progress:
                 progress(done, len(self.order))
+        for r, code in later:
+            unit = db.session.scalar(sa.select(Unit).where(Unit.code == code))
+            staffing_id = ids[r.values["staffing_code"]]
+            if unit.staffing_unit_id == staffing_id:
+                continue
+            detail = next(d for d in reversed(self.report.rows_detail) if d["row"] == r.row)
+            detail["changes"]["staffing_unit_id"] = {
+                "before": None if detail["action"] == "create" else unit.staffing_unit_id, "after": staffing_id}
+            if detail["action"] == "unchanged":
+                detail["action"] = "update"
+                self.report.unchanged -= 1
+                self.report.updated += 1
+            try:
+                services.update_unit(unit, {"staffing_unit_id": staffing_id}, actor=self.actor)
+            except DomainError as exc:
+                raise _ApplyFailed(r.row, exc.message) from exc
 
 
 class _UnitRefImporter(_Importer):
@@ -675,19 +775,57 @@ class _StaffImporter(_UnitRefImporter):
     key = "badge_no"
     key_label = "工牌号"
 
+    def row_errors(self, row, values, index):
+        badge = values.get("badge_no")
+        if badge is not None and not re.fullmatch(self.options.badge_pattern, badge):
+            return [RowError(row, index["badge_no"][1],
+                             f"工牌号“{badge}”不符合工牌号格式（{self.options.badge_pattern}），"
+                             "请与其他工作人员的工牌号写法一致")]
+        return []
+
     def check(self, rows, index):
         self.by_badge = self.unique_rows(rows, index)
         self.check_units(rows, index)
+        # {badge: (name, unit code)} of the stored staff
+        stored = {badge: (name, unit_code) for badge, name, unit_code in db.session.execute(
+            sa.select(Staff.badge_no, Staff.name, Unit.code).join(Unit, Staff.unit_id == Unit.id))}
+        units = {code: (kind, name) for code, kind, name in db.session.execute(
+            sa.select(Unit.code, Unit.kind, Unit.name))}
+        for badge, r in self.by_badge.items():
+            if not r.ok:
+                continue
+            if badge in stored:
+                self._check_name(r, badge, stored[badge][0], index)
+            unit = units.get(r.values.get("unit_code"))
+            reason = window_problem(r.values["window_no"], *unit) if unit and "window_no" in r.values else None
+            if reason:
+                self.errors.add(r.row, index["window_no"][1], reason)
         if "backup_badge_no" not in index:
             return
         header = index["backup_badge_no"][1]
-        stored = set(db.session.scalars(sa.select(Staff.badge_no)))
         for badge, r in self.by_badge.items():
             backup = r.values.get("backup_badge_no")
             if backup == badge:
                 self.errors.add(r.row, header, "AB角不能是本人")
             elif backup is not None and backup not in self.by_badge and backup not in stored:
                 self.errors.add(r.row, header, f"AB角工牌号 {backup} 不存在（数据库和本文件中都没有）")
+            elif backup is not None and r.values.get("unit_code") is not None:
+                # AB roles stand in for each other at the same desk, so both work in the same unit.
+                other = self.by_badge.get(backup)
+                backup_unit = other.values.get("unit_code") if other is not None else stored[backup][1]
+                if backup_unit is not None and backup_unit != r.values["unit_code"]:
+                    self.errors.add(r.row, header, f"AB角 {backup} 在单位 {backup_unit}，"
+                                                   f"与本人所在单位 {r.values['unit_code']} 不同")
+
+    def _check_name(self, r: _Row, badge: str, stored_name: str, index) -> None:
+        """A badge number names one person: a row that gives it another name is refused unless the
+        import says the person was renamed (so a mistyped badge never overwrites a colleague)."""
+        name = r.values.get("name")
+        if name is None or name == stored_name or self.options.allow_rename:
+            return
+        self.errors.add(r.row, index["name"][1],
+                        f"工牌号 {badge} 已属于“{stored_name}”，本行姓名为“{name}”：若是工牌号填错，"
+                        "请改正；若确为同一人改名，请以“允许改名”方式导入（--allow-rename，API: allow_rename=true）")
 
     def apply(self, progress):
         stored = _load(Staff, Staff.badge_no, self.by_badge)
@@ -720,6 +858,8 @@ class _StaffImporter(_UnitRefImporter):
             if whole_row:
                 self._upsert(r, staff, {**self.data(r.values), "backup_id": backup_id})
             else:
+                created = next(d for d in reversed(self.report.rows_detail) if d["row"] == r.row)
+                created["changes"]["backup_id"] = {"before": None, "after": backup_id}
                 self._call(r, services.update_staff, staff, {"backup_id": backup_id})
             done += 1
             if progress:
@@ -727,10 +867,10 @@ class _StaffImporter(_UnitRefImporter):
 
     def _upsert(self, r: _Row, staff: Staff | None, data: dict) -> Staff:
         if staff is None:
-            self._count("created")
+            self._note(r, "create", None, data)
             return self._call(r, services.create_staff, data)
         changes = _diff(staff, data)
-        self._count("updated" if changes else "unchanged")
+        self._note(r, "update" if changes else "unchanged", staff, changes)
         return self._call(r, services.update_staff, staff, changes) if changes else staff
 
     def _call(self, r: _Row, fn, *args):
@@ -754,6 +894,22 @@ class _ItemImporter(_UnitRefImporter):
     def check(self, rows, index):
         self.by_code = self.unique_rows(rows, index)
         self.check_units(rows, index)
+        if "accepting_window_codes" not in index:
+            return
+        header = index["accepting_window_codes"][1]
+        kinds = dict(db.session.execute(sa.select(Unit.code, Unit.kind)).all())
+        for r in self.by_code.values():
+            for code in r.values.get("accepting_window_codes") or []:
+                if code not in kinds:
+                    self.errors.add(r.row, header, f"受理窗口 {code} 不存在，请先导入该窗口")
+                elif kinds[code] != "window":
+                    self.errors.add(r.row, header, f"受理窗口 {code} 不是窗口")
+
+    def data(self, values: dict) -> dict:
+        data = super().data({k: v for k, v in values.items() if k != "accepting_window_codes"})
+        if "accepting_window_codes" in values:
+            data["accepting_window_ids"] = sorted({self.unit_ids[c] for c in values["accepting_window_codes"]})
+        return data
 
     def apply(self, progress):
         stored = _load(ServiceItem, ServiceItem.code, self.by_code)
@@ -763,13 +919,13 @@ class _ItemImporter(_UnitRefImporter):
             item = stored.get(code)
             try:
                 if item is None:
+                    self._note(r, "create", None, data)
                     services.create_service_item(data, actor=self.actor)
-                    self._count("created")
                 elif changes := _diff(item, data):
+                    self._note(r, "update", item, changes)
                     services.update_service_item(item, changes, actor=self.actor)
-                    self._count("updated")
                 else:
-                    self._count("unchanged")
+                    self._note(r, "unchanged", item, {})
             except DomainError as exc:
                 raise _ApplyFailed(r.row, exc.message) from exc
             if progress:
@@ -780,18 +936,41 @@ IMPORTERS: dict[str, type[_Importer]] = {"units": _UnitImporter, "staff": _Staff
                                          "service-items": _ItemImporter}
 
 
-def run_import(kind: str, stream, filename: str, actor=None, progress: Progress | None = None) -> ImportReport:
+class _DryRun(Exception):
+    """Raised inside the savepoint of a dry run, so everything written is rolled back."""
+
+
+def _show_keys(details: list[dict]) -> None:
+    """Ids in the before/after of the report's rows replaced by the codes people know them by."""
+    wanted = [c for d in details for c in d["changes"] if c in _SHOWN_AS]
+    if not wanted:
+        return
+    unit_code = dict(db.session.execute(sa.select(Unit.id, Unit.code)).all())
+    badge = dict(db.session.execute(sa.select(Staff.id, Staff.badge_no)).all())
+    for d in details:
+        for key in [k for k in d["changes"] if k in _SHOWN_AS]:
+            names = badge if key == "backup_id" else unit_code
+            change = d["changes"].pop(key)
+            d["changes"][_SHOWN_AS[key]] = {
+                side: [names.get(i, i) for i in v] if isinstance(v, list) else names.get(v, v)
+                for side, v in change.items()}
+
+
+def run_import(kind: str, stream, filename: str, actor=None, progress: Progress | None = None,
+               options: ImportOptions | None = None) -> ImportReport:
     """Check a whole file, then upsert its rows by natural key (unit code, badge number, item code).
 
-    Returns the report. When it has errors nothing was written (the changes are made inside a
+    Returns the report, which lists each row's outcome and changed fields (before and after). With
+    `options.dry_run` everything is checked and counted the same way, and then rolled back. When it has errors nothing was written (the changes are made inside a
     savepoint that is rolled back), and the caller should still roll back its transaction.
     `progress(done, total)` is called while rows are written. Never commits.
     """
     if kind not in IMPORTERS:
         raise ValueError(f"unknown import kind {kind!r}; expected one of {KINDS}")
-    report = ImportReport(kind=kind)
+    options = options or ImportOptions()
+    report = ImportReport(kind=kind, dry_run=options.dry_run)
     errors = _Errors()
-    importer = IMPORTERS[kind](actor, report, errors)
+    importer = IMPORTERS[kind](actor, report, errors, options)
     rows: list[_Row] = []
     try:
         table = read_table(stream, filename)
@@ -823,7 +1002,13 @@ def run_import(kind: str, stream, filename: str, actor=None, progress: Progress 
     try:
         with db.session.begin_nested():
             importer.apply(progress)
+            _show_keys(report.rows_detail)
+            if options.dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
     except _ApplyFailed as exc:
         report.created = report.updated = report.unchanged = 0
+        report.rows_detail = []
         report.errors = [RowError(exc.row, None, exc.reason)]
     return report

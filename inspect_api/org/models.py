@@ -32,11 +32,14 @@ class Unit(TimestampMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     opening_hours: Mapped[str | None] = mapped_column(sa.String(64))
     tags: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # 进驻部门: the department that staffs a window (and answers for it); the window sits in the
+    # hall's tree. None for other units, and for a window staffed by its own parent.
+    staffing_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(default=1)
     change_seq: Mapped[int] = mapped_column(SEQ, default=0, index=True)
 
-    parent = relationship("Unit", remote_side=[id], lazy="select")
+    parent = relationship("Unit", remote_side=[id], lazy="select", foreign_keys=[parent_id])
 
 
 class Staff(TimestampMixin, db.Model):
@@ -70,6 +73,9 @@ class ServiceItem(TimestampMixin, db.Model):
     statutory_limit_days: Mapped[int]  # 法定时限, working days
     committed_limit_days: Mapped[int]  # 承诺时限, working days, never above the statutory one
     on_the_spot: Mapped[bool] = mapped_column(default=False)  # 即办件
+    # 受理窗口: ids of the window units where the item is accepted, ascending; [] = not recorded (the
+    # unit tree decides then).
+    accepting_window_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(default=1)
     change_seq: Mapped[int] = mapped_column(SEQ, default=0, index=True)

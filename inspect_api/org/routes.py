@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import after_this_request, make_response
+from flask import after_this_request, current_app, make_response
 from flask.views import MethodView
 from marshmallow import fields
 
@@ -58,6 +58,19 @@ class RowErrorSchema(BaseSchema):
     reason = fields.String()
 
 
+class FieldChangeSchema(BaseSchema):
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class ImportRowSchema(BaseSchema):
+    row = fields.Integer(metadata={"description": "表格行号"})
+    key = fields.String(metadata={"description": "单位编码 / 工牌号 / 事项编码"})
+    action = fields.String(metadata={"enum": ["create", "update", "unchanged"]})
+    changes = fields.Dict(keys=fields.String(), values=fields.Nested(FieldChangeSchema),
+                          metadata={"description": "每个改变的字段的原值和新值 (ids shown as codes)"})
+
+
 class ImportReportSchema(BaseSchema):
     kind = fields.String()
     rows = fields.Integer()
@@ -65,6 +78,14 @@ class ImportReportSchema(BaseSchema):
     updated = fields.Integer()
     unchanged = fields.Integer()
     errors = fields.List(fields.Nested(RowErrorSchema))
+    dry_run = fields.Boolean()
+    rows_detail = fields.List(fields.Nested(ImportRowSchema))
+
+
+class ImportQuerySchema(BaseSchema):
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "只检查并列出将新增、更新、未变的行，不保存"})
+    allow_rename = fields.Boolean(load_default=False,
+                                  metadata={"description": "允许修改工牌号下已存的姓名 (otherwise refused)"})
 
 
 class ImportFileSchema(BaseSchema):
@@ -191,26 +212,37 @@ class Delta(MethodView):
 
 @blp.route("/imports/<string:kind>")
 class Import(MethodView):
+    @blp.arguments(ImportQuerySchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(200, ImportReportSchema)
     @blp.alt_response(422, description="有错误的行: 整个文件未导入, details.errors 逐行说明")
     @roles("admin")
-    def post(self, files, kind):
+    def post(self, query, files, kind):
         """Import units, staff or service items from CSV or XLSX (all or nothing)
 
         `kind` is `units`, `staff` or `service-items`. Rows are matched by code (badge number for staff);
-        re-importing the same file changes nothing.
+        re-importing the same file changes nothing. Codes and badge numbers are compared after Unicode
+        normalisation (NFKC, trimmed); badge numbers must match `INSPECT_BADGE_PATTERN`. `rows_detail`
+        lists each row as `create`, `update` or `unchanged` with every changed field's `before` and
+        `after`. `?dry_run=true` checks and reports the same way and stores nothing. A staff row that
+        changes the name stored under its badge number is refused unless `?allow_rename=true`.
         """
         from inspect_api.org import imports
 
         if kind not in imports.KINDS:
             raise Unprocessable("未知的导入类型 (unknown import kind)", {"fields": {"kind": list(imports.KINDS)}})
         upload = files["file"]
-        report = imports.run_import(kind, upload.stream, upload.filename or "", actor=current_user())
+        options = imports.ImportOptions(dry_run=query["dry_run"], allow_rename=query["allow_rename"],
+                                        badge_pattern=current_app.config["INSPECT_BADGE_PATTERN"])
+        report = imports.run_import(kind, upload.stream, upload.filename or "", actor=current_user(),
+                                    options=options)
         if report.errors:
             db.session.rollback()
             raise Unprocessable(f"文件有 {len(report.errors)} 处错误, 未导入任何数据 (nothing imported)",
                                 {"errors": [e.__dict__ for e in report.errors][:1000], "rows": report.rows},
                                 code="import_failed")
-        db.session.commit()
+        if options.dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
         return report

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from inspect_api.core.schemas import BaseSchema
 
@@ -16,6 +17,24 @@ OPENING_HOURS_ERROR = "格式如 09:00-12:00,13:30-17:30, 每段开始早于结�
 ID = validate.Range(min=1, max=2**31 - 1, error="不存在的编号 (no such id)")
 SEQ = validate.Range(min=0, max=2**63 - 1)
 _HHMM = re.compile(r"([01][0-9]|2[0-4]):([0-5][0-9])")
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+class NormalisedCodes:
+    """Codes and badge numbers in NFKC with invisible characters removed, as the imports compare
+    them, so `ＱＣ－０００１` is the duplicate of `QC-0001` here too. Unlike a spreadsheet cell, a JSON
+    value is not trimmed: whitespace around a code is a client's bug and stays refused."""
+
+    CODE_FIELDS = ("code", "badge_no")
+
+    @pre_load
+    def _normalise_codes(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        return {k: unicodedata.normalize("NFKC", v).translate(_INVISIBLE)
+                if k in self.CODE_FIELDS and isinstance(v, str) else v for k, v in data.items()}
 
 
 def not_blank(value: str) -> None:
@@ -51,7 +70,7 @@ def unique_tags(tags: list) -> None:
         raise ValidationError("标签重复 (duplicate tags)")
 
 
-class UnitSchema(BaseSchema):
+class UnitSchema(NormalisedCodes, BaseSchema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=[validate.Length(min=1, max=128), not_blank])
@@ -64,6 +83,8 @@ class UnitSchema(BaseSchema):
     opening_hours = fields.String(allow_none=True, validate=[validate.Length(max=64), valid_opening_hours])
     tags = fields.List(fields.String(validate=[validate.Length(min=1, max=32), not_blank]),
                        validate=[validate.Length(max=20), unique_tags])
+    staffing_unit_id = fields.Integer(allow_none=True, validate=ID, metadata={
+        "description": "进驻部门: 派驻人员到该窗口并对窗口问题负责的部门 (windows only)"})
     is_active = fields.Boolean(dump_only=True)
     version = fields.Integer(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -85,7 +106,7 @@ class UnitQuerySchema(BaseSchema):
     include_inactive = fields.Boolean(load_default=False)
 
 
-class StaffSchema(BaseSchema):
+class StaffSchema(NormalisedCodes, BaseSchema):
     id = fields.Integer(dump_only=True)
     badge_no = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=[validate.Length(min=1, max=64), not_blank])
@@ -126,7 +147,7 @@ def _materials_unique(materials) -> None:
         raise ValidationError("材料编码重复 (duplicate material codes)")
 
 
-class ServiceItemSchema(BaseSchema):
+class ServiceItemSchema(NormalisedCodes, BaseSchema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=[validate.Length(min=1, max=255), not_blank])
@@ -135,6 +156,8 @@ class ServiceItemSchema(BaseSchema):
     statutory_limit_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
     committed_limit_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
     on_the_spot = fields.Boolean(load_default=False)
+    accepting_window_ids = fields.List(fields.Integer(validate=ID), validate=validate.Length(max=200), metadata={
+        "description": "受理窗口: 受理该事项的窗口单位 id; 空 = 未登记 (then the unit tree decides)"})
     is_active = fields.Boolean(dump_only=True)
     version = fields.Integer(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

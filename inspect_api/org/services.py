@@ -13,10 +13,10 @@ from inspect_api.errors import Conflict, NotFound, PreconditionFailed, Unprocess
 from inspect_api.org.models import ServiceItem, Staff, Unit
 
 UNIT_FIELDS = ("code", "name", "kind", "parent_id", "head_name", "head_title", "address", "phone",
-               "opening_hours", "tags", "is_active")
+               "opening_hours", "tags", "staffing_unit_id", "is_active")
 STAFF_FIELDS = ("badge_no", "name", "unit_id", "post", "position", "window_no", "backup_id", "is_active")
 ITEM_FIELDS = ("code", "name", "unit_id", "materials", "statutory_limit_days", "committed_limit_days",
-               "on_the_spot", "is_active")
+               "on_the_spot", "accepting_window_ids", "is_active")
 
 ENTITY = {
     Unit: ("unit", UNIT_FIELDS, "单位"),
@@ -121,8 +121,25 @@ def _parent(parent_id: int | None, unit: Unit | None = None) -> Unit | None:
     return parent
 
 
+def _check_staffing(kind: str, staffing_unit_id: int | None, unit_id: int | None) -> None:
+    """Only a window is staffed by a department (进驻部门), and never by itself."""
+    if staffing_unit_id is None:
+        return
+    if kind != "window":
+        raise Unprocessable("只有窗口可以填写进驻部门 (only a window has a staffing department)",
+                            {"fields": {"staffing_unit_id": ["only for windows"]}})
+    staffing = db.session.get(Unit, staffing_unit_id)
+    if staffing is None or staffing_unit_id == unit_id:
+        raise Unprocessable("进驻部门不存在 (unknown staffing department)",
+                            {"fields": {"staffing_unit_id": ["unknown unit"]}})
+    if staffing.kind == "window":
+        raise Unprocessable("进驻部门不能是窗口 (a window cannot staff a window)",
+                            {"fields": {"staffing_unit_id": ["is a window"]}})
+
+
 def create_unit(data: dict, actor=None) -> Unit:
     _unique(Unit, Unit.code, data["code"], field="code")
+    _check_staffing(data["kind"], data.get("staffing_unit_id"), None)
     parent = _parent(data.get("parent_id"))
     unit = Unit(**{k: v for k, v in data.items() if k in UNIT_FIELDS}, path="")
     unit.tags = unit.tags or []
@@ -139,6 +156,8 @@ def update_unit(unit: Unit, changes: dict, actor=None) -> Unit:
         _unique(Unit, Unit.code, changes["code"], unit.id, "code")
     if "is_active" in changes:
         _check_activation(unit, changes["is_active"])
+    if "staffing_unit_id" in changes or ("kind" in changes and unit.staffing_unit_id is not None):
+        _check_staffing(changes.get("kind", unit.kind), changes.get("staffing_unit_id", unit.staffing_unit_id), unit.id)
     moved = "parent_id" in changes and changes["parent_id"] != unit.parent_id
     if moved:
         parent = _parent(changes["parent_id"], unit)
@@ -255,10 +274,22 @@ def _check_limits(statutory: int, committed: int) -> None:
                             {"fields": {"committed_limit_days": ["above statutory limit"]}})
 
 
+def _accepting_windows(window_ids) -> list[int]:
+    """The accepting windows (受理窗口) as stored: window units, each once, ascending."""
+    ids = sorted(set(window_ids or []))
+    found = dict(db.session.execute(sa.select(Unit.id, Unit.kind).where(Unit.id.in_(ids))).all()) if ids else {}
+    bad = [i for i in ids if found.get(i) != "window"]
+    if bad:
+        raise Unprocessable("受理窗口须为已登记的窗口 (accepting windows must be window units)",
+                            {"fields": {"accepting_window_ids": bad}})
+    return ids
+
+
 def create_service_item(data: dict, actor=None) -> ServiceItem:
     _unique(ServiceItem, ServiceItem.code, data["code"], field="code")
     _check_unit(data["unit_id"])
     _check_limits(data["statutory_limit_days"], data["committed_limit_days"])
+    data = {**data, "accepting_window_ids": _accepting_windows(data.get("accepting_window_ids"))}
     item = ServiceItem(**{k: v for k, v in data.items() if k in ITEM_FIELDS})
     db.session.add(item)
     _record(item, "create", actor, None)
@@ -273,6 +304,8 @@ def update_service_item(item: ServiceItem, changes: dict, actor=None) -> Service
         _check_unit(changes["unit_id"])
     _check_limits(changes.get("statutory_limit_days", item.statutory_limit_days),
                   changes.get("committed_limit_days", item.committed_limit_days))
+    if "accepting_window_ids" in changes:
+        changes = {**changes, "accepting_window_ids": _accepting_windows(changes["accepting_window_ids"])}
     for key, value in changes.items():
         setattr(item, key, value)
     return _finish_update(item, before, actor)

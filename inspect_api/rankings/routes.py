@@ -181,25 +181,32 @@ class RankingCommonSchema(BaseSchema):
 
 
 class UnitRankingSchema(RankingCommonSchema):
+    """Everything about a unit ranking but its rows (GET /rankings/units/summary)."""
+
     restricted_to_unit = fields.Integer(allow_none=True, metadata={
         "description": "单位联络员: 只列本单位及下级 / a liaison's unit: only its subtree's rows are listed"})
     bottom = fields.Nested(UnitBottomSchema)
     special_supervision = fields.List(fields.Nested(SpecialSchema), metadata={
         "description": "专项督查候选单位 / candidates for special supervision"})
-    items = fields.List(fields.Nested(UnitRowSchema), metadata={
-        "description": "本页: 参与排名的按名次, 其后无数据的按编码 / this page: ranked by rank, then no-data by code"})
 
 
 class StaffRankingSchema(RankingCommonSchema):
+    """Everything about a staff ranking but its rows (GET /rankings/staff/summary)."""
+
     bottom = fields.Nested(StaffBottomSchema)
-    items = fields.List(fields.Nested(StaffRowSchema))
 
 
-def _page(view: dict, pagination_parameters) -> dict:
+def _page(view: dict, pagination_parameters) -> list:
+    """This page of the ranking's rows; the total goes to `X-Pagination` as in every other list."""
     rows = view.pop("_rows")
     pagination_parameters.item_count = len(rows)
     first = (pagination_parameters.page - 1) * pagination_parameters.page_size
-    return {**view, "items": rows[first:first + pagination_parameters.page_size]}
+    return rows[first:first + pagination_parameters.page_size]
+
+
+def _summary(view: dict) -> dict:
+    view.pop("_rows")
+    return view
 
 
 def _csv_response(lines, filename: str) -> FlaskResponse:
@@ -214,12 +221,12 @@ NOT_FOUND = "单位不存在或不在本单位范围内 / unknown unit, or outsi
 @blp.route("/units")
 class Units(MethodView):
     @blp.arguments(UnitRankingQuerySchema, location="query")
-    @blp.response(200, UnitRankingSchema)
+    @blp.response(200, UnitRowSchema(many=True))
     @blp.alt_response(404, description=NOT_FOUND)
     @blp.paginate(page_size=100, max_page_size=500)
     @roles(*UNIT_READERS)
     def get(self, args, pagination_parameters):
-        """Units ranked for a period, the bottom named, special-supervision candidates (单位排名与末位)
+        """Units ranked for a period: the rows, as every list (单位排名)
 
         每个单位的综合得分由明查暗访 (已确认问题扣分) 和群众评价 (好差评) 按政策权重计算, 每行附得分说明;
         无检查、无足够评价的单位列为“无数据”, 不参与排名. 末位按政策点名; 差评率高或投诉多的单位列为专项督查候选.
@@ -229,9 +236,26 @@ class Units(MethodView):
         listed after the ranked ones as `no_data`. Ties: the policy's tie-break keys, then the same rank.
         A unit's liaison gets only its own units' rows (their rank among all ranked units), never
         another unit's name, no visit counts, and only months, quarters or years that have ended
-        (default: last month). Rows are paginated (`X-Pagination`).
+        (default: last month). An array of rows, paginated (`X-Pagination`) like every other list; the
+        period, the method, the policy, the bottom named and the special-supervision candidates are
+        at `GET /rankings/units/summary` with the same query.
         """
         return _page(services.units_view(current_user(), args), pagination_parameters)
+
+
+@blp.route("/units/summary")
+class UnitsSummary(MethodView):
+    @blp.arguments(UnitRankingQuerySchema, location="query")
+    @blp.response(200, UnitRankingSchema)
+    @blp.alt_response(404, description=NOT_FOUND)
+    @roles(*UNIT_READERS)
+    def get(self, args):
+        """The unit ranking's period, method, policy, counts, bottom named and special-supervision candidates
+
+        The same query as `GET /rankings/units` (`status`, `page` and `page_size` play no part); for a
+        liaison the bottom and the candidates name only its own units, as the rows do.
+        """
+        return _summary(services.units_view(current_user(), args))
 
 
 @blp.route("/units.csv")
@@ -249,20 +273,33 @@ class UnitsCsv(MethodView):
 @blp.route("/staff")
 class StaffRanking(MethodView):
     @blp.arguments(RankingQuerySchema, location="query")
-    @blp.response(200, StaffRankingSchema)
+    @blp.response(200, StaffRowSchema(many=True))
     @blp.alt_response(404, description=NOT_FOUND)
     @blp.paginate(page_size=100, max_page_size=500)
     @roles(*STAFF_READERS)
     def get(self, args, pagination_parameters):
-        """Staff ranked for a period, the bottom named (工作人员排名与末位)
+        """Staff ranked for a period: the rows, as every list (工作人员排名)
 
         按点名该工作人员的已确认问题和 (窗口可唯一对应时) 群众评价计分; 只列本期有检查、问题或评价的工作人员.
 
         Staff are scored by the confirmed findings naming them and, where a window is held by exactly
         one active member of staff of the unit, that window's ratings (see `method`). Only staff with
-        figures in the period are listed; staff with none are never named at the bottom.
+        figures in the period are listed; staff with none are never named at the bottom. An array,
+        paginated (`X-Pagination`); the period, method, policy and the bottom named are at
+        `GET /rankings/staff/summary`.
         """
         return _page(services.staff_view(current_user(), args), pagination_parameters)
+
+
+@blp.route("/staff/summary")
+class StaffSummary(MethodView):
+    @blp.arguments(RankingQuerySchema, location="query")
+    @blp.response(200, StaffRankingSchema)
+    @blp.alt_response(404, description=NOT_FOUND)
+    @roles(*STAFF_READERS)
+    def get(self, args):
+        """The staff ranking's period, method, policy, counts and the bottom named (工作人员末位)"""
+        return _summary(services.staff_view(current_user(), args))
 
 
 @blp.route("/staff.csv")

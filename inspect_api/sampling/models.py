@@ -47,6 +47,10 @@ class SamplingPlan(TimestampMixin, db.Model):
     result: Mapped[str | None] = mapped_column(sa.Text)  # canonical JSON of the draw
     result_digest: Mapped[str | None] = mapped_column(sa.String(64))
     calendar_provisional: Mapped[bool] = mapped_column(default=False)
+    # Problems of the calendar the draw stood on, outside the reproducible draw result: years with no
+    # loaded holiday table at the draw, then the visits that fell on a day the imported table made
+    # non-working. [{code, message_zh, unit_id, details}]
+    calendar_problems: Mapped[list | None] = mapped_column(sa.JSON, default=list)
     committed_at: Mapped[datetime | None]
     drawn_at: Mapped[datetime | None]
     drawn_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -137,7 +137,8 @@ def plan_view(plan: SamplingPlan, *, full: bool = True) -> dict:
         "calendar_provisional", "version")}
     out["seed"] = plan.seed if plan.status == "revealed" else None
     result = services.result_of(plan)
-    out["problems"] = result["problems"] if result else []
+    # The draw's own problems, then the calendar's (a year not loaded; visits on days it made non-working).
+    out["problems"] = (result["problems"] if result else []) + list(plan.calendar_problems or [])
     out["assignments"] = [assignment_view(a) for a in plan.assignments] if full else []
     return out
 

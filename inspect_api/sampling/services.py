@@ -129,6 +129,67 @@ def _working_days(plan: SamplingPlan) -> tuple[list[date], bool]:
     return days, provisional
 
 
+def _assumed_years(plan: SamplingPlan) -> list[int]:
+    from inspect_api.shopper.services import calendar
+
+    cal = calendar()
+    return [y for y in range(plan.period_start.year, plan.period_end.year + 1)
+            if cal.year_status(y).value == "assumed"]
+
+
+def calendar_assumed_problem(years: list[int]) -> dict:
+    listed = "、".join(map(str, years))
+    return {"code": "calendar_assumed", "unit_id": None, "details": {"years": years},
+            "message_zh": f"{listed} 年的节假日安排尚未导入, 抽取按周一至周五计工作日: 节假日可能被派单; "
+                          "导入该年安排后, 落在非工作日的派单会被标出并通知效能办"}
+
+
+def recheck_plans_after_calendar_import(years: list[int], actor) -> int:
+    """After a holiday table is imported: every drawn plan whose visits stand on an assumed year is
+    checked again; a visit on a day that became non-working is listed in the plan's problems and the
+    office is told (as deadlines are recounted). Returns 0: plans are not deadlines."""
+    from inspect_api.notifications.services import notify
+    from inspect_api.shopper.services import calendar
+
+    cal = calendar()
+    imported = set(years)
+    office = list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))))
+    plans = db.session.scalars(sa.select(SamplingPlan).where(
+        SamplingPlan.status.in_(("drawn", "revealed")), SamplingPlan.calendar_provisional.is_(True))).all()
+    for plan in plans:
+        if not any(plan.period_start.year <= y <= plan.period_end.year for y in imported):
+            continue
+        before = list(plan.calendar_problems or [])
+        kept = [p for p in before if p["code"] != "calendar_assumed"]
+        still = _assumed_years(plan)
+        if still:
+            kept.insert(0, calendar_assumed_problem(still))
+        flagged = {p["details"]["assignment_id"] for p in kept if p["code"] == "visit_on_non_working_day"}
+        new = []
+        for a in plan.assignments:
+            if a.day.year in imported and not cal.is_working_day(a.day) and a.id not in flagged:
+                new.append({"code": "visit_on_non_working_day", "unit_id": a.unit_id,
+                            "details": {"assignment_id": a.id, "day": a.day.isoformat(), "years": sorted(imported)},
+                            "message_zh": f"派单日期 {a.day.isoformat()} 按导入的节假日安排不是工作日, 请改派或取消"})
+        plan.calendar_problems = kept + new
+        plan.calendar_provisional = bool(still)
+        if plan.calendar_problems == before:
+            continue
+        audit.record("plan.calendar_recheck", "sampling_plan", plan.id, actor=actor,
+                     before={"problems": len(before)}, after={"problems": len(plan.calendar_problems),
+                                                              "years": sorted(imported),
+                                                              "visits_on_non_working_days": len(new)})
+        if new:
+            days = "、".join(sorted({p["details"]["day"] for p in new}))
+            body = (f"导入 {'、'.join(map(str, sorted(imported)))} 年节假日安排后, 抽查计划 {plan.code} 有 {len(new)} "
+                    f"个派单落在非工作日（{days}）, 请改派或取消")
+            for user_id in office:
+                notify(user_id, "plan.calendar_changed", "抽查计划有派单落在非工作日", body, {"plan_id": plan.id},
+                       f"plan.calendar_changed:{plan.id}:{days}:{user_id}")
+    db.session.flush()
+    return 0
+
+
 def _pool_units(plan: SamplingPlan) -> list[Unit]:
     pool = plan.pool or {}
     stmt = sa.select(Unit).where(Unit.is_active.is_(True)).order_by(Unit.id)
@@ -199,8 +260,13 @@ def build_inputs(plan: SamplingPlan, now: datetime):
         prefix = unit_paths[unit_id]
         return frozenset(uid for uid, path in unit_paths.items() if path.startswith(prefix) and uid != unit_id)
 
+    def declared_subtrees(unit_ids) -> frozenset:
+        # A conflict declared with a unit covers everything under it (a hall and its windows), as the
+        # home-unit rule does: the relative who works at the hall works at its windows.
+        return frozenset(unit_ids).union(*(home_subtree(uid) for uid in unit_ids))
+
     inspector_infos = [rules.InspectorInfo(
-        id=i.id, home_unit_id=i.unit_id, relative_unit_ids=frozenset(declared.get(i.id, ())),
+        id=i.id, home_unit_id=i.unit_id, relative_unit_ids=declared_subtrees(declared.get(i.id, ())),
         recent_unit_ids=frozenset(recent.get(i.id, ())), other_conflict_unit_ids=home_subtree(i.unit_id),
     ) for i in inspectors]
     days, provisional = _working_days(plan)
@@ -238,6 +304,8 @@ def draw(plan: SamplingPlan, actor, public_entropy: str | None = None) -> Sampli
     plan.result = rules.canonical_json(result)
     plan.result_digest = rules.result_digest(result)
     plan.calendar_provisional = provisional
+    years = _assumed_years(plan)
+    plan.calendar_problems = [calendar_assumed_problem(years)] if years else []
     plan.status = "drawn"
     plan.drawn_at = clock.now()
     plan.drawn_by = actor.id if actor else None

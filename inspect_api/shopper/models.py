@@ -43,6 +43,7 @@ class ShopperRecord(db.Model):
     first_receiver_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     sent_elsewhere: Mapped[bool] = mapped_column(default=False)
     sent_to: Mapped[str | None] = mapped_column(sa.String(255))
+    sent_to_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))  # the window sent to
     materials_told: Mapped[list] = mapped_column(sa.JSON, default=list)  # official material codes
     materials_told_other: Mapped[list] = mapped_column(sa.JSON, default=list)  # free text (乱要材料?)
     done_on_spot: Mapped[bool] = mapped_column(default=False)

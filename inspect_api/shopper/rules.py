@@ -27,7 +27,9 @@ POOR_ATTITUDES = {code: label for code, label in ATTITUDES.items() if code != "w
 RULES_CODE = "shopper_v1"  # the value of `scoring.rules` this module interprets
 
 # The finding categories these rules raise (DOMAIN.md codes), in the order findings are listed.
-RULE_CATEGORIES = ("incomplete_notice", "shirking", "no_receipt", "poor_attitude", "overdue")
+RULE_CATEGORIES = ("incomplete_notice", "shirking", "no_receipt", "poor_attitude", "overdue", "extra_requirement")
+# Sections a template may leave out: an older template that predates the rule raises no such finding.
+OPTIONAL_SECTIONS = frozenset({"extra_requirement"})
 
 FULL_SCORE = 100
 COMPARE_BY = ("unit", "window", "service_item")
@@ -52,6 +54,8 @@ class ScoringPolicy:
     no_receipt_severity: str = "serious"
     overdue_severity: str = "serious"
     points: dict[str, int] = field(default_factory=dict)
+    # 清单之外索要材料: None when the template has no `extra_requirement` section (not a finding then).
+    extra_requirement_severity: str | None = None
 
     def __post_init__(self):
         thresholds = tuple((above, severity) for above, severity in self.untold_severity)
@@ -78,6 +82,8 @@ class ScoringPolicy:
         for name in ("shirking_severity", "no_receipt_severity", "overdue_severity"):
             if getattr(self, name) not in SEVERITIES:
                 problems.append(f"{name}: {_one_of(SEVERITIES)}")
+        if self.extra_requirement_severity is not None and self.extra_requirement_severity not in SEVERITIES:
+            problems.append(f"extra_requirement_severity: {_one_of(SEVERITIES)}")
         for category, points in self.points.items():
             if category not in RULE_CATEGORIES:
                 problems.append(f"points.{category}: {_one_of(RULE_CATEGORIES)}")
@@ -114,6 +120,7 @@ _SECTIONS = {  # section -> its keys besides `points`
     "shirking": ("severity",),
     "no_receipt": ("severity",),
     "overdue": ("severity",),
+    "extra_requirement": ("severity",),
 }
 
 
@@ -155,7 +162,8 @@ def policy_from_template(scoring: Mapping) -> ScoringPolicy:
         where = f"scoring.{name}"
         section = scoring.get(name)
         if name not in scoring:
-            bad(where, "缺少必填字段 (required key missing)")
+            if name not in OPTIONAL_SECTIONS:
+                bad(where, "缺少必填字段 (required key missing)")
             continue
         if not isinstance(section, Mapping):
             bad(where, "须为映射 (must be a mapping)")
@@ -215,7 +223,8 @@ def policy_from_template(scoring: Mapping) -> ScoringPolicy:
         shirking_severity=sections["shirking"]["severity"],
         no_receipt_severity=sections["no_receipt"]["severity"],
         overdue_severity=sections["overdue"]["severity"],
-        points={name: sections[name]["points"] for name in RULE_CATEGORIES},
+        points={name: sections[name]["points"] for name in RULE_CATEGORIES if name in sections},
+        extra_requirement_severity=sections["extra_requirement"]["severity"] if "extra_requirement" in sections else None,
     )
 
 
@@ -308,6 +317,8 @@ class ShopperFacts:
     receipt_given: bool | None  # None when not recorded
     promise: PromiseCheck | None  # from review.deadlines.check_promised_date; None: no date promised
     attitude: str  # one of ATTITUDES
+    # Sent to a window that accepts the item (True), to one that does not (False), or unknown (None).
+    referred_correctly: bool | None = None
 
     def __post_init__(self):
         if self.attitude not in ATTITUDES:
@@ -337,13 +348,14 @@ def shopper_findings(facts: ShopperFacts, policy: ScoringPolicy, names: Mapping[
 
     - incomplete_notice: some missing material went untold; severity by the untold share.
     - shirking: sent elsewhere for a matter the visited unit handles (sending the shopper to the
-      responsible unit when the visited one does not handle the matter is correct, not a finding).
-    - no_receipt: not done on the spot and no receipt (unrecorded, None, is not a finding).
+      responsible unit when the visited one does not handle the matter is correct, not a finding),
+      or sent on to a window that does not accept the item either (a wrong referral).
+    - no_receipt: not done on the spot and no receipt (unrecorded, None, is not a finding), unless
+      the shopper was referred away from a unit that does not handle the matter.
     - poor_attitude: an attitude the policy names.
     - overdue: the promised date lies beyond the committed limit (`promise.exceeds`).
-
-    Requirements off the official list (乱要材料) are not a category of DOMAIN.md, so not a finding
-    here: they are counted in `Notice.invented` and in the score.
+    - extra_requirement: the shopper was asked for something off the official materials list
+      (清单之外索要材料), when the template's scoring has an `extra_requirement` section.
     """
     out: list[ShopperFinding] = []
 
@@ -358,7 +370,11 @@ def shopper_findings(facts: ShopperFacts, policy: ScoringPolicy, names: Mapping[
             f"未告知：{_names(notice.untold, names)}")
     if facts.sent_elsewhere and facts.unit_handles_matter:
         add("shirking", policy.shirking_severity, "本单位负责办理的事项，被推往其他窗口或部门（推诿扯皮、首问不负责）")
-    if not facts.done_on_spot and facts.receipt_given is False:
+    elif facts.sent_elsewhere and facts.referred_correctly is False:
+        add("shirking", policy.shirking_severity, "不属本窗口受理的事项，指引到的窗口也不受理该事项（首问不负责）")
+    referred_away = facts.sent_elsewhere and not facts.unit_handles_matter
+    # A correct referral owes no receipt: the receipt is for a matter the unit itself takes in.
+    if not facts.done_on_spot and facts.receipt_given is False and not referred_away:
         add("no_receipt", policy.no_receipt_severity, "事项不能当场办结，未出具回执")
     if facts.attitude in policy.attitude:
         add("poor_attitude", policy.attitude[facts.attitude], f"接待人员态度{ATTITUDES[facts.attitude]}")
@@ -366,6 +382,9 @@ def shopper_findings(facts: ShopperFacts, policy: ScoringPolicy, names: Mapping[
     if promise is not None and promise.exceeds:
         add("overdue", policy.overdue_severity,
             f"承诺于{_cn_date(promise.promised_on)}办结，超出承诺时限，最迟应于{promise.allowed.describe()}办结")
+    if notice.invented and policy.extra_requirement_severity is not None:
+        add("extra_requirement", policy.extra_requirement_severity,
+            f"要求提供申请材料清单之外的材料：{'、'.join(notice.invented)}")
     return out
 
 

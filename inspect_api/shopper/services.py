@@ -117,9 +117,32 @@ class Evaluation:
 
 
 def _handles(unit: Unit, item: ServiceItem) -> bool:
-    """The visited unit is responsible for the item: one sits inside the other in the unit tree."""
+    """The visited unit handles the item.
+
+    Where the registry names the item's accepting windows (受理窗口), a window handles it exactly
+    when it is one of them, whoever's tree it sits in; a hall or department handles it when one of
+    them is under it. Otherwise the unit tree decides (one sits inside the other), where a window
+    counts as part of its staffing department (进驻部门) too.
+    """
     item_unit = db.session.get(Unit, item.unit_id)
-    return unit.path.startswith(item_unit.path) or item_unit.path.startswith(unit.path)
+    accepting = set(item.accepting_window_ids or [])
+    if accepting:
+        if unit.kind == "window":
+            return unit.id in accepting
+        return db.session.scalar(sa.select(sa.func.count()).where(
+            Unit.id.in_(accepting), Unit.path.startswith(unit.path))) > 0
+    units = [unit]
+    if unit.staffing_unit_id is not None:
+        units.append(db.session.get(Unit, unit.staffing_unit_id))
+    return any(u.path.startswith(item_unit.path) or item_unit.path.startswith(u.path) for u in units)
+
+
+def _referral(item: ServiceItem, sent_to_unit_id: int | None) -> bool | None:
+    """Whether the shopper was sent to a window that accepts the item; None when that can't be told
+    (no window recorded, or the item's accepting windows are not registered)."""
+    if sent_to_unit_id is None or not item.accepting_window_ids:
+        return None
+    return sent_to_unit_id in set(item.accepting_window_ids)
 
 
 def evaluate(visit_id: str, content: dict, template: dict, visited_on: date) -> Evaluation:
@@ -146,8 +169,12 @@ def evaluate(visit_id: str, content: dict, template: dict, visited_on: date) -> 
         promise = check_promised_date(calendar(), visited_on, date.fromisoformat(shopper["promised_date"]),
                                       item.committed_limit_days)
     unit = db.session.get(Unit, content["unit_id"])
+    sent_to = shopper.get("sent_to_unit_id")
+    if sent_to is not None and db.session.get(Unit, sent_to) is None:
+        raise Unprocessable("被指引去的窗口不存在 (unknown unit)", {"fields": {"shopper": {"sent_to_unit_id": [sent_to]}}})
     facts = rules.ShopperFacts(
         notice=notice, unit_handles_matter=_handles(unit, item), sent_elsewhere=shopper["sent_elsewhere"],
+        referred_correctly=_referral(item, shopper.get("sent_to_unit_id")) if shopper["sent_elsewhere"] else None,
         done_on_spot=shopper["done_on_spot"], receipt_given=shopper["receipt_given"], promise=promise,
         attitude=shopper["attitude"])
     names = {m["code"]: m["name"] for m in item.materials}
@@ -168,7 +195,8 @@ def evaluate(visit_id: str, content: dict, template: dict, visited_on: date) -> 
         "queue_minutes": shopper["queue_minutes"], "wait_minutes": shopper["wait_minutes"],
         "first_receiver_badge": shopper["first_receiver_badge"], "first_receiver_window": window,
         "first_receiver_staff_id": staff_id, "sent_elsewhere": shopper["sent_elsewhere"],
-        "sent_to": shopper["sent_to"], "materials_told": shopper["materials_told"],
+        "sent_to": shopper["sent_to"], "sent_to_unit_id": shopper.get("sent_to_unit_id"),
+        "materials_told": shopper["materials_told"],
         "materials_told_other": list(notice.invented), "done_on_spot": shopper["done_on_spot"],
         "receipt_given": shopper["receipt_given"],
         "promised_date": date.fromisoformat(shopper["promised_date"]) if shopper["promised_date"] else None,
@@ -198,7 +226,7 @@ def record_view(visit_id: str) -> dict | None:
     return {
         **{c: getattr(rec, c) for c in ("scenario_id", "service_item_id", "queue_minutes", "wait_minutes",
                                         "first_receiver_badge", "first_receiver_window", "sent_elsewhere",
-                                        "sent_to", "materials_told", "materials_told_other", "done_on_spot",
+                                        "sent_to", "sent_to_unit_id", "materials_told", "materials_told_other", "done_on_spot",
                                         "receipt_given", "promised_date", "attitude", "told_come_back", "notes",
                                         "completeness", "score", "promise_provisional")},
         "materials_missing": [{"code": c, "name": names[c], "told": c in told} for c in missing],

@@ -10,9 +10,9 @@ import math
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from inspect_api.checklists.rules import answer_fails, iter_items
+from inspect_api.checklists.rules import UNIT_LEVEL_CATEGORIES, answer_fails, iter_items
 
 MODES = {"covert": "暗访", "overt": "明查", "mystery_shopper": "模拟办事"}
 # Unannounced visits: when they happened is told to the unit only as precisely as the policy says.
@@ -35,6 +35,7 @@ class DerivedFinding:
     window_no: str | None = None
     position: str | None = None
     description: str | None = None
+    observed_at: datetime | None = None  # None: when the visit started
 
 
 @dataclass(frozen=True)
@@ -103,24 +104,29 @@ def derived_findings(visit_id: str, template: Mapping, responses: Iterable[Mappi
                      manual_findings: Iterable[Mapping] = ()) -> list[DerivedFinding]:
     """Findings the server raises by itself.
 
-    - every failed item raises one finding of the item's category and severity;
+    - every failed item raises one finding of the item's category and severity, described by the
+      inspector's note on the answer and observed when the item was answered (if the phone says);
     - a finding whose staff member is named only by window and position (no badge seen) means the
       badge was not worn: one `badge_missing` per (window, position), unless a failed item already
-      raised `badge_missing` for the visit.
+      raised `badge_missing` for the visit. A unit-level finding (desk plate, notice board, rating
+      device) names the place, not a person, so it never does.
     """
     items = items_by_code(template)
     out: list[DerivedFinding] = []
     for r in responses:
         item = items[r["item_code"]]
         if answer_fails(item, r.get("answer")):
+            note = (r.get("note") or "").strip()
             out.append(DerivedFinding(
                 id=item_finding_id(visit_id, item["code"]), source="item", category=item["category"],
                 severity=item["severity"], points=int(item.get("points", 0)), item_code=item["code"],
-                photo_required=bool(item.get("photo_required", False))))
+                photo_required=bool(item.get("photo_required", False)), description=note or None,
+                observed_at=_as_datetime(r.get("answered_at"))))
     badge_from_item = any(f.category == "badge_missing" for f in out)
     seen_places: set[tuple] = set()
     for f in manual_findings:
-        if f.get("badge_no") or f.get("category") == "badge_missing" or badge_from_item:
+        if (f.get("badge_no") or f.get("category") == "badge_missing" or badge_from_item
+                or f.get("category") in UNIT_LEVEL_CATEGORIES):
             continue
         place = (f.get("window_no"), f.get("position"))
         if place == (None, None) or place in seen_places:
@@ -130,8 +136,16 @@ def derived_findings(visit_id: str, template: Mapping, responses: Iterable[Mappi
         out.append(DerivedFinding(
             id=badge_finding_id(visit_id, *place), source="badge", category="badge_missing", severity="minor",
             points=0, window_no=place[0], position=place[1],
-            description=f"{where}工作人员未佩戴工牌, 只能以窗口号或岗位指认"))
+            description=f"{where}工作人员未佩戴工牌, 只能以窗口号或岗位指认",
+            observed_at=_as_datetime(f.get("observed_at"))))
     return out
+
+
+def _as_datetime(value) -> datetime | None:
+    """An instant as the content holds it (ISO 8601 text) or as given."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
 
 
 def expected_photos(template: Mapping, findings: Iterable[DerivedFinding],
@@ -177,6 +191,29 @@ def clock_skew_seconds(device_time: datetime | None, server_time: datetime) -> i
     if device_time is None:
         return None
     return round((device_time - server_time).total_seconds())
+
+
+def future_times(content: Mapping, now: datetime, skew: timedelta) -> dict:
+    """The times in a visit's content that lie more than `skew` after the server's now, as the 422's
+    `fields` (a visit cannot have happened later than it was sent; the phone's clock may run a little
+    fast). Responses are named by item code, findings by id."""
+    limit = now + skew
+    minutes = int(skew.total_seconds() // 60)
+    message = f"时间晚于服务器当前时间超过 {minutes} 分钟, 请检查手机时间 (more than {minutes} minutes in the future)"
+
+    def late(value) -> bool:
+        when = _as_datetime(value)
+        return when is not None and when > limit
+
+    problems: dict = {key: [message] for key in ("started_at", "ended_at") if late(content.get(key))}
+    responses = {r["item_code"]: {"answered_at": [message]} for r in content.get("responses", [])
+                 if late(r.get("answered_at"))}
+    findings = {f["id"]: {"observed_at": [message]} for f in content.get("findings", []) if late(f.get("observed_at"))}
+    if responses:
+        problems["responses"] = responses
+    if findings:
+        problems["findings"] = findings
+    return problems
 
 
 def can_write(status: str) -> bool:

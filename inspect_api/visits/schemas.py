@@ -60,6 +60,8 @@ class ShopperSchema(BaseSchema):
     first_receiver_window = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=16))
     sent_elsewhere = fields.Boolean(load_default=False)
     sent_to = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=255))
+    sent_to_unit_id = fields.Integer(allow_none=True, load_default=None, validate=ID_RANGE, metadata={
+        "description": "被指引去的窗口 (unit id), 用于判断指引是否正确 (correct referral)"})
     materials_told = fields.List(fields.String(validate=validate.Length(min=1, max=16)), load_default=list,
                                  validate=validate.Length(max=100),
                                  metadata={"description": "codes from the service item's official materials list"})

@@ -8,7 +8,7 @@ import os
 import tempfile
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from flask import current_app
 from inspect_api.audit import services as audit
 from inspect_api.auth.models import User
 from inspect_api.checklists import services as checklists
+from inspect_api.checklists.rules import UNIT_LEVEL_CATEGORIES
 from inspect_api.core import clock
 from inspect_api.core.counters import next_value
 from inspect_api.core.storage import get_storage
@@ -184,12 +185,16 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
                  for r in content["responses"]]
     staff_ids = _staff_by_badge({f["badge_no"] for f in content["findings"] if f["badge_no"]})
     findings = []
+    # A finding is observed when the phone says, else when the visit started (then ended, then arrived).
+    visit_time = _parse(content["started_at"]) or _parse(content["ended_at"]) or received
     for d in rules.derived_findings(visit_id, template, content["responses"], content["findings"]):
+        person = d.source == "item" and d.category not in UNIT_LEVEL_CATEGORIES
         findings.append({
             "id": d.id, "source": d.source, "item_code": d.item_code, "category": d.category,
             "severity": d.severity, "points": d.points, "badge_no": None,
-            "window_no": d.window_no or content["window_no"], "position": d.position, "observed_at": None,
-            "description": d.description, "staff_id": content["staff_id"] if d.source == "item" else None})
+            "window_no": d.window_no or content["window_no"], "position": d.position,
+            "observed_at": d.observed_at or visit_time,
+            "description": d.description, "staff_id": content["staff_id"] if person else None})
     for f in content["findings"]:
         item = items.get(f["item_code"]) if f["item_code"] else None
         findings.append({
@@ -197,7 +202,7 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
             "severity": f["severity"],
             "points": int(item.get("points", 0)) if item and item.get("category") == f["category"] else 0,
             "badge_no": f["badge_no"], "window_no": f["window_no"], "position": f["position"],
-            "observed_at": _parse(f["observed_at"]), "description": f["description"],
+            "observed_at": _parse(f["observed_at"]) or visit_time, "description": f["description"],
             "staff_id": staff_ids.get(f["badge_no"]) if f["badge_no"] else None})
     shopper_record = None
     if content["shopper"] is not None:
@@ -207,7 +212,8 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
         shopper_record = evaluation.record
     _check_finding_ids(visit_id, [f["id"] for f in content["findings"]])
     for f in findings:
-        f.update(visit_id=visit_id, unit_id=content["unit_id"], status="draft")
+        f.update(visit_id=visit_id, unit_id=content["unit_id"], status="draft",
+                 observed_at=f["observed_at"] or visit_time)
     return Rows(responses, findings, shopper_record)
 
 
@@ -299,6 +305,9 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
         seen = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id))
         if not _preconditions(seen, fp, actor, if_match, base_version_given):
             return UpsertResult(seen, "unchanged")
+        skew = timedelta(minutes=current_app.config["INSPECT_MAX_FUTURE_MINUTES"])
+        if future := rules.future_times(content, clock.now(), skew):
+            raise _invalid("检查记录的时间晚于服务器当前时间 (dated in the future)", future)
         with db.session.no_autoflush:
             template, content_hash, allow_single = _check_references(content, actor)
             rows = _build_rows(visit_id, content, template, clock.now())

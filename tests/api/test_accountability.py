@@ -25,6 +25,31 @@ def offices(client):
     return bearer(login(client, a.username)["access_token"]), bearer(login(client, b.username)["access_token"])
 
 
+@pytest.fixture()
+def submitted(client, field, submitted):
+    """The shared submitted visit, and a second visit the same morning: the staff ladder counts
+    occasions, so the same person's "second time" is the cold reception seen on another visit."""
+    from tests.api.conftest import new_id
+
+    vid = new_id()
+    body = field.visit(responses=[{"item_code": "A1", "answer": "yes"}, {"item_code": "E1", "answer": "cold"}],
+                       started_at="2026-11-23T09:40:00+08:00", ended_at="2026-11-23T09:50:00+08:00")
+    assert client.put(f"/api/v1/visits/{vid}", json=body, headers=field.ha).status_code == 201
+    second = client.post(f"/api/v1/visits/{vid}/submit", headers=field.ha).get_json()
+    [attitude] = [f["id"] for f in second["findings"] if f["category"] == "poor_attitude"]
+    return {**submitted, "attitude": attitude, "same_visit_attitude": submitted["attitude"]}
+
+
+def test_two_findings_of_one_visit_are_one_occasion_for_the_staff_ladder(client, field, submitted, offices):
+    a, _ = offices
+    decide(client, a, submitted["badge"], "confirm")
+    decide(client, a, submitted["same_visit_attitude"], "confirm")
+    assert proposals(client, a) == []  # one visit, two findings: once
+    decide(client, a, submitted["attitude"], "confirm")  # another visit: twice
+    [p] = proposals(client, a)
+    assert p["rule_id"] == "staff_two_findings_warning" and len(p["fact_ids"]) == 3
+
+
 def proposals(client, headers, **query):
     qs = "&".join(f"{k}={v}" for k, v in query.items())
     return client.get(f"/api/v1/accountability/proposals?{qs}", headers=headers).get_json()

@@ -29,7 +29,12 @@ def test_admin_imports_units_and_gets_the_report(client):
     admin = headers_for(client, "admin")
     resp = upload(client, admin, UNITS.encode())
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json() == {"kind": "units", "rows": 2, "created": 2, "updated": 0, "unchanged": 0, "errors": []}
+    body = resp.get_json()
+    assert {k: body[k] for k in ("kind", "rows", "created", "updated", "unchanged", "errors", "dry_run")} == {
+        "kind": "units", "rows": 2, "created": 2, "updated": 0, "unchanged": 0, "errors": [], "dry_run": False}
+    assert [(d["row"], d["key"], d["action"]) for d in body["rows_detail"]] == [(3, "API", "create"),
+                                                                                (2, "API-W", "create")]
+    assert body["rows_detail"][1]["changes"]["parent_code"] == {"before": None, "after": "API"}
     assert api_units() == {"API", "API-W"}
     again = upload(client, admin, UNITS.encode("gb18030"))
     assert again.status_code == 200 and again.get_json()["unchanged"] == 2
@@ -74,3 +79,43 @@ def test_office_may_not_import(client):
 def test_unknown_kind_is_422(client):
     resp = upload(client, headers_for(client, "admin"), UNITS.encode(), url="/api/v1/org/imports/visits")
     assert resp.status_code == 422
+
+
+def test_dry_run_lists_the_changes_before_and_after_and_stores_nothing(client):
+    admin = headers_for(client, "admin")
+    assert upload(client, admin, UNITS.encode()).status_code == 200
+    changed = UNITS.replace("1号窗口", "1号综合窗口") + "API-W2,2号窗口,窗口,API,\n"
+    resp = upload(client, admin, changed.encode(), url=URL + "?dry_run=true")
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["dry_run"] is True and (body["created"], body["updated"], body["unchanged"]) == (1, 1, 1)
+    by_key = {d["key"]: d for d in body["rows_detail"]}
+    assert by_key["API-W"]["action"] == "update"
+    assert by_key["API-W"]["changes"] == {"name": {"before": "1号窗口", "after": "1号综合窗口"}}
+    assert by_key["API"] == {"row": 3, "key": "API", "action": "unchanged", "changes": {}}
+    assert by_key["API-W2"]["action"] == "create"
+    db.session.expire_all()
+    assert api_units() == {"API", "API-W"}
+    assert db.session.scalar(sa.select(Unit.name).where(Unit.code == "API-W")) == "1号窗口"
+
+
+STAFF = "工牌号,姓名,单位编码,岗位,窗口号\nAPI-0001,陈静,API-W,综合受理岗,1\n"
+
+
+def test_a_badge_that_belongs_to_another_person_is_refused_unless_renaming_is_allowed(client):
+    admin = headers_for(client, "admin")
+    assert upload(client, admin, UNITS.encode()).status_code == 200
+    staff_url = "/api/v1/org/imports/staff"
+    assert upload(client, admin, STAFF.encode(), "staff.csv", staff_url).status_code == 200
+    other = STAFF.replace("陈静", "刘洋")
+    resp = upload(client, admin, other.encode(), "staff.csv", staff_url)
+    assert resp.status_code == 422
+    [error] = resp.get_json()["error"]["details"]["errors"]
+    assert (error["row"], error["column"]) == (2, "姓名") and "陈静" in error["reason"]
+    dry = upload(client, admin, other.encode(), "staff.csv", staff_url + "?dry_run=true&allow_rename=true")
+    assert dry.status_code == 200
+    assert dry.get_json()["rows_detail"][0]["changes"] == {"name": {"before": "陈静", "after": "刘洋"}}
+    assert upload(client, admin, other.encode(), "staff.csv", staff_url + "?allow_rename=true").status_code == 200
+    db.session.expire_all()
+    from inspect_api.org.models import Staff
+    assert db.session.scalar(sa.select(Staff.name).where(Staff.badge_no == "API-0001")) == "刘洋"

@@ -749,3 +749,34 @@ def test_audit_trail_grows_with_api_writes(client, admin, dbsession):
     client.patch(f"{API}/units/{unit['id']}", json={"name": "改"}, headers=admin)
     assert audit.current_seq() == before + 2
     assert audit.verify() == []
+
+
+def test_a_windows_staffing_department_and_an_items_accepting_windows_are_in_the_api_history_and_delta(
+        client, admin):
+    dept = post(client, admin, "units", unit_body("D1")).get_json()
+    window = post(client, admin, "units", unit_body("W1", kind="window", staffing_unit_id=dept["id"]))
+    assert window.status_code == 201 and window.get_json()["staffing_unit_id"] == dept["id"]
+    assert post(client, admin, "units", unit_body("D2", staffing_unit_id=dept["id"])).status_code == 422
+    w2 = post(client, admin, "units", unit_body("W2", kind="window")).get_json()
+    moved = client.patch(f"{API}/units/{w2['id']}", json={"staffing_unit_id": dept["id"]}, headers=admin)
+    assert moved.status_code == 200
+    history = client.get(f"{API}/units/{w2['id']}/history", headers=admin).get_json()
+    assert [(h["before"] or {}).get("staffing_unit_id") for h in history if h["action"] == "unit.update"] == [None]
+    assert [h["after"]["staffing_unit_id"] for h in history if h["action"] == "unit.update"] == [dept["id"]]
+    item = post(client, admin, "service-items", {
+        "code": "SI1", "name": "事项", "unit_id": dept["id"], "materials": [{"code": "M1", "name": "申请书"}],
+        "statutory_limit_days": 5, "committed_limit_days": 3,
+        "accepting_window_ids": [w2["id"], window.get_json()["id"], w2["id"]]})
+    assert item.status_code == 201, item.get_json()
+    assert item.get_json()["accepting_window_ids"] == sorted([w2["id"], window.get_json()["id"]])
+    body = delta(client, admin).get_json()
+    assert {u["code"]: u["staffing_unit_id"] for u in body["units"]}["W2"] == dept["id"]
+    assert body["service_items"][0]["accepting_window_ids"] == item.get_json()["accepting_window_ids"]
+
+
+def test_a_full_width_badge_is_the_duplicate_of_the_ascii_one(client, admin):
+    unit = post(client, admin, "units", unit_body("Ｄ９\u200b")).get_json()
+    assert unit["code"] == "D9"
+    assert post(client, admin, "staff", staff_body(unit["id"], "QC-0001")).status_code == 201
+    dup = post(client, admin, "staff", staff_body(unit["id"], "ＱＣ－０００１"))
+    assert dup.status_code == 409 and dup.get_json()["error"]["code"] == "duplicate"

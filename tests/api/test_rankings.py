@@ -79,6 +79,15 @@ def world(clock, client, field, submitted, policy) -> World:
     return World(office, field.unit, clean, rated, few, county, field.staff)
 
 
+def ranking(client, url: str, query: dict | None = None, headers: dict | None = None) -> dict:
+    """The rows (an array, as every list) and the summary of one ranking, as one dict."""
+    rows = client.get(url, query_string=query or {}, headers=headers)
+    summary = client.get(f"{url}/summary", query_string=query or {}, headers=headers)
+    assert rows.status_code == summary.status_code == 200, (rows.get_json(), summary.get_json())
+    assert isinstance(rows.get_json(), list) and "X-Pagination" in rows.headers
+    return {**summary.get_json(), "items": rows.get_json()}
+
+
 def by_name(body: dict) -> dict:
     return {row["name"]: row for row in body["items"]}
 
@@ -86,9 +95,7 @@ def by_name(body: dict) -> dict:
 # --- units ----------------------------------------------------------------------------------------------
 
 def test_units_are_ranked_with_explained_scores_and_units_without_data_come_last(client, world):
-    resp = client.get(UNITS, query_string=NOV, headers=world.office)
-    assert resp.status_code == 200, resp.get_json()
-    body = resp.get_json()
+    body = ranking(client, UNITS, NOV, world.office)
     assert body["period"] == {"from": "2026-11-01", "to": "2026-11-30", "days": 30, "key": "2026-11",
                               "label": "2026年11月"}
     assert body["compared_with"]["key"] == "2026-10"
@@ -116,29 +123,29 @@ def test_units_are_ranked_with_explained_scores_and_units_without_data_come_last
 
 
 def test_the_bottom_is_named_per_policy_and_high_dissatisfaction_flags_special_supervision(client, world):
-    body = client.get(UNITS, query_string=NOV, headers=world.office).get_json()
+    body = ranking(client, UNITS, NOV, world.office)
     assert [n["name"] for n in body["bottom"]["named"]] == ["县医疗保障局"]  # a 差评 that counted is a problem
     assert by_name(body)["县医疗保障局"]["bottom"] and not by_name(body)["县政务服务中心"]["bottom"]
     [special] = body["special_supervision"]
     assert special["name"] == "县医疗保障局" and special["reasons"][0]["code"] == "dissatisfaction"
     assert "25.0%" in special["reasons"][0]["label"]
     # fewer ranked units than the policy's minimum: nobody is named
-    alone = client.get(UNITS, query_string={**NOV, "under": world.clean.id}, headers=world.office).get_json()
+    alone = ranking(client, UNITS, {**NOV, "under": world.clean.id}, world.office)
     assert alone["ranked_count"] == 1 and alone["bottom"]["named"] == [] and "少于2个" in alone["bottom"]["note"]
 
 
 def test_only_confirmed_findings_of_the_period_count(client, clock, field, submitted, policy):
     office = headers_for(client, "office")
-    pending = by_name(client.get(UNITS, query_string=NOV, headers=office).get_json())["县政务服务中心"]
+    pending = by_name(ranking(client, UNITS, NOV, office))["县政务服务中心"]
     assert (pending["score"], pending["findings"], pending["visits"]) == (100.0, 0, 1)  # visited, nothing confirmed
     assert decide(client, office, submitted["badge"], "confirm").status_code == 200
     assert decide(client, office, submitted["attitude"], "dismiss", reason="不属实").status_code == 200
     for period in ("2026-11", "2026-Q4", "2026"):
-        row = by_name(client.get(UNITS, query_string={"period": period}, headers=office).get_json())["县政务服务中心"]
+        row = by_name(ranking(client, UNITS, {"period": period}, office))["县政务服务中心"]
         assert (row["score"], row["findings"]) == (98.0, 1), period
-    october = client.get(UNITS, query_string={"period": "2026-10"}, headers=office).get_json()
+    october = ranking(client, UNITS, {"period": "2026-10"}, office)
     assert october["ranked_count"] == 0 and all(r["status"] == "no_data" for r in october["items"])
-    dates = client.get(UNITS, query_string={"from": "2026-11-23", "to": "2026-11-23"}, headers=office).get_json()
+    dates = ranking(client, UNITS, {"from": "2026-11-23", "to": "2026-11-23"}, office)
     assert dates["period"]["key"] is None and dates["ranked_count"] == 1
 
 
@@ -153,8 +160,8 @@ def test_bad_queries_are_422_naming_the_field(client, policy, query, field_name)
 def test_rows_are_paginated_and_filtered_by_status(client, world):
     resp = client.get(UNITS, query_string={**NOV, "page_size": 2, "page": 2}, headers=world.office)
     assert json.loads(resp.headers["X-Pagination"])["total"] == 5
-    assert [r["rank"] for r in resp.get_json()["items"]] == [3, None]
-    no_data = client.get(UNITS, query_string={**NOV, "status": "no_data"}, headers=world.office).get_json()
+    assert [r["rank"] for r in resp.get_json()] == [3, None]
+    no_data = ranking(client, UNITS, {**NOV, "status": "no_data"}, world.office)
     assert {r["status"] for r in no_data["items"]} == {"no_data"} and len(no_data["items"]) == 2
 
 
@@ -163,9 +170,9 @@ def test_a_liaison_sees_ended_months_quarters_and_years_only(client, clock, worl
     for query in (NOV, {"period": "2026-Q4"}, {"from": "2026-10-01", "to": "2026-10-15"}, {"from": "2026-10-01"}):
         resp = client.get(UNITS, query_string=query, headers=liaison)
         assert resp.status_code == 422 and "period" in field_errors(resp), query
-    assert client.get(UNITS, headers=liaison).get_json()["period"]["key"] == "2026-10"  # last month by default
+    assert ranking(client, UNITS, None, liaison)["period"]["key"] == "2026-10"  # last month by default
     clock.advance(days=8)  # 1 December: November has ended
-    body = client.get(UNITS, headers=liaison).get_json()  # last month by default
+    body = ranking(client, UNITS, None, liaison)  # last month by default
     assert body["period"]["key"] == "2026-11" and body["items"][0]["rank"] == 2
     assert client.get(UNITS, query_string={"from": "2026-11-01", "to": "2026-11-30"}, headers=liaison).status_code == 200
     assert client.get(f"{UNITS}.csv", query_string={"period": "2026"}, headers=liaison).status_code == 422
@@ -175,22 +182,23 @@ def test_a_liaison_sees_ended_months_quarters_and_years_only(client, clock, worl
 def test_a_liaison_sees_its_own_units_rank_among_all_but_no_other_unit(client, clock, world):
     clock.advance(days=8)
     liaison = headers_for(client, "unit_liaison", world.hall)
-    body = client.get(UNITS, query_string=NOV, headers=liaison).get_json()
+    body = ranking(client, UNITS, NOV, liaison)
     assert [(r["name"], r["rank"], r["visits"]) for r in body["items"]] == [("县政务服务中心", 2, None)]
     assert body["ranked_count"] == 3 and body["restricted_to_unit"] == world.hall.id
     assert body["bottom"]["named"] == [] and body["special_supervision"] == []  # not theirs to see
     assert "县医疗保障局" not in json.dumps(body, ensure_ascii=False)
     assert client.get(UNITS, query_string={"under": world.county.id}, headers=liaison).status_code == 404
 
-    own_bottom = client.get(UNITS, query_string=NOV, headers=headers_for(client, "unit_liaison", world.rated))
-    assert [n["name"] for n in own_bottom.get_json()["bottom"]["named"]] == ["县医疗保障局"]
+    own_bottom = ranking(client, UNITS, NOV, headers_for(client, "unit_liaison", world.rated))
+    assert [n["name"] for n in own_bottom["bottom"]["named"]] == ["县医疗保障局"]
     assert client.get(STAFF, query_string=NOV, headers=liaison).status_code == 403
+    assert client.get(f"{STAFF}/summary", query_string=NOV, headers=liaison).status_code == 403
     assert client.get(f"{STAFF}.csv", query_string=NOV, headers=liaison).status_code == 403
 
 
 def test_inspectors_get_no_ranking_and_leaders_get_both(client, world):
     inspector = headers_for(client, "inspector")
-    for url in (UNITS, f"{UNITS}.csv", STAFF, f"{STAFF}.csv"):
+    for url in (UNITS, f"{UNITS}.csv", f"{UNITS}/summary", STAFF, f"{STAFF}.csv", f"{STAFF}/summary"):
         assert client.get(url, headers=inspector).status_code == 403
     leader = headers_for(client, "leader")
     assert client.get(STAFF, query_string=NOV, headers=leader).status_code == 200
@@ -202,7 +210,7 @@ def test_staff_are_ranked_by_findings_naming_them_and_their_windows_ratings(clie
     make_staff(world.rated, name="甲", window_no="7")
     make_staff(world.rated, name="乙", window_no="7")
     rate(world.rated, "7", 1, 1, 1)  # a shared window: nobody's
-    body = client.get(STAFF, query_string=NOV, headers=world.office).get_json()
+    body = ranking(client, STAFF, NOV, world.office)
     [row] = body["items"]  # staff with nothing in the period are not listed
     assert (row["name"], row["badge_no"], row["unit_name"], row["rank"]) == ("周敏", "QC-0301", "县政务服务中心", 1)
     assert (row["findings"], row["ratings"], row["visits"]) == (2, 2, 1)
@@ -260,7 +268,7 @@ def bulletin_context(client, office) -> tuple[dict, str]:
 
 def test_the_bulletin_ranks_and_names_as_the_rankings_do(client, world):
     ctx, url = bulletin_context(client, world.office)
-    api = client.get(UNITS, query_string=NOV, headers=world.office).get_json()
+    api = ranking(client, UNITS, NOV, world.office)
     assert [(r["rank"], r["unit_name"], r["score"]) for r in ctx["ranking"]] == [
         (r["rank"], r["name"], r["score"]) for r in api["items"] if r["rank"] is not None]
     assert ctx["bottom"] == ["县医疗保障局"] and ctx["best"] == ["县不动产登记中心", "县政务服务中心"]

@@ -117,8 +117,10 @@ EXPECTED: dict[str, set[str]] = {
     "POST /api/v1/unit/rating-follow-ups/<int:follow_up_id>/close": {"unit_liaison"},
     "GET /api/v1/rankings/units": ED | {"leader", "unit_liaison"},
     "GET /api/v1/rankings/units.csv": ED | {"leader", "unit_liaison"},
+    "GET /api/v1/rankings/units/summary": ED | {"leader", "unit_liaison"},
     "GET /api/v1/rankings/staff": ED | {"leader"},
     "GET /api/v1/rankings/staff.csv": ED | {"leader"},
+    "GET /api/v1/rankings/staff/summary": ED | {"leader"},
 }
 for _entity in ("units", "staff", "service-items"):
     EXPECTED.update({

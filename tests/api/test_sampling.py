@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -185,6 +186,20 @@ def test_declared_relatives_keep_an_inspector_away(client, county):
     assert any(p["unit_id"] == target.id for p in plan["problems"])
 
 
+def test_a_conflict_declared_with_a_department_covers_its_windows(client, county):
+    office = county["office"]
+    dept = county["depts"][0]
+    inspector = county["inspectors"][1]  # works in department 1
+    resp = client.post("/api/v1/sampling/conflicts", headers=office,
+                       json={"user_id": inspector.id, "unit_id": dept.id, "reason": "配偶在该部门工作"})
+    assert resp.status_code == 201
+    plan = drawn_plan(client, county, sample_size=9, min_per_stratum=0)
+    dept_windows = {w.id for w in county["windows"] if w.parent_id == dept.id}
+    drawn = {a["unit_id"]: a["team"] for a in plan["assignments"]}
+    assert dept_windows <= set(drawn)
+    assert all(inspector.id not in drawn[w] for w in dept_windows)
+
+
 def test_bad_input_to_plans_and_conflicts_is_422(client, county):
     office = county["office"]
     inspector = county["inspectors"][0]
@@ -197,3 +212,28 @@ def test_bad_input_to_plans_and_conflicts_is_422(client, county):
     neither = plan_body(county)
     neither.pop("sample_size")
     assert client.post("/api/v1/sampling/plans", headers=office, json=neither).status_code == 422
+
+
+def test_a_draw_over_a_year_without_a_holiday_table_says_so_and_the_import_flags_its_holiday_visits(
+        client, county):
+    office = county["office"]
+    # the first week of January 2027: the 2027 table is not loaded, so 1 January counts as a Friday at work
+    plan = drawn_plan(client, county, period_start="2027-01-01", period_end="2027-01-01", sample_size=3,
+                      min_per_stratum=0)
+    assert plan["calendar_provisional"] is True
+    [assumed] = [p for p in plan["problems"] if p["code"] == "calendar_assumed"]
+    assert assumed["details"] == {"years": [2027]} and "2027" in assumed["message_zh"]
+    assert {a["day"] for a in plan["assignments"]} == {"2027-01-01"}
+    office_user = make_user("office")
+    admin = headers_for(client, "admin")
+    table = "date,kind,name\n2027-01-01,holiday,元旦\n2027-01-02,holiday,元旦\n2027-01-03,holiday,元旦\n"
+    resp = client.post("/api/v1/calendar/import", headers=admin, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(table.encode()), "2027.csv")})
+    assert resp.status_code == 200, resp.get_json()
+    after = client.get(f"/api/v1/sampling/plans/{plan['id']}", headers=office).get_json()
+    assert after["calendar_provisional"] is False
+    flagged = [p for p in after["problems"] if p["code"] == "visit_on_non_working_day"]
+    assert {p["details"]["assignment_id"] for p in flagged} == {a["id"] for a in plan["assignments"]}
+    assert not any(p["code"] == "calendar_assumed" for p in after["problems"])
+    mine = client.get("/api/v1/me/notifications", headers=bearer(login(client, office_user.username)["access_token"]))
+    assert any(n["kind"] == "plan.calendar_changed" and plan["code"] in n["body"] for n in mine.get_json())

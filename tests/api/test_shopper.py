@@ -150,3 +150,91 @@ def test_units_never_see_scenarios_shoppers_or_comparisons(client, field, shop):
     v = client.get(f"/api/v1/visits/{vid}", headers=field.ha).get_json()
     for finding in v["findings"]:
         assert not {"created_by", "team", "inspector", "user_id"} & set(finding)
+
+
+def test_promised_date_comes_back_as_iso_8601_and_can_be_sent_back(client, field, shop):
+    vid = new_id()
+    body = shopper_visit(field, shop["scenario"]["id"], promised_date="2026-10-09")
+    v = client.put(f"/api/v1/visits/{vid}", headers=field.ha, json=body).get_json()
+    assert v["shopper"]["promised_date"] == "2026-10-09"
+    body["shopper"]["promised_date"] = v["shopper"]["promised_date"]
+    assert client.put(f"/api/v1/visits/{vid}", headers=field.ha, json=body).status_code == 200
+
+
+def test_an_invented_requirement_is_a_finding_on_the_current_template(client, field, shop):
+    body = shopper_visit(field, shop["scenario"]["id"], promised_date="2026-10-09",
+                         materials_told_other=["户口本原件", "无犯罪记录证明"])
+    body["checklist"] = {"code": "mystery_shopper", "version": 3}
+    resp = client.put(f"/api/v1/visits/{new_id()}", headers=field.ha, json=body)
+    assert resp.status_code == 201, resp.get_json()
+    [extra] = resp.get_json()["findings"]
+    assert (extra["category"], extra["severity"], extra["points"], extra["source"]) == (
+        "extra_requirement", "serious", 5, "shopper")
+    assert "户口本原件" in extra["description"] and "无犯罪记录证明" in extra["description"]
+    assert extra["staff_id"] == field.staff.id
+    assert resp.get_json()["shopper"]["score"] == 95
+
+
+# --- a county as it is: hall windows staffed by departments, township windows, items accepted at several ----
+
+@pytest.fixture()
+def county_hall(client, field):
+    """市场监管局 and 人社局 staff windows of the county hall; a township 便民服务中心 has its own window.
+    个体户设立登记 (市场监管局's item) is accepted at hall windows 1 and 3 and at the township window."""
+    county = field.unit.parent
+    scjg = make_unit(parent=county, name="县市场监督管理局", kind="department")
+    rsj = make_unit(parent=county, name="县人力资源和社会保障局", kind="department")
+    hall = make_unit(parent=field.unit, name="办事大厅", kind="hall")
+    w1, w2, w3, w4 = (make_unit(parent=hall, name=f"{n}号窗口", kind="window") for n in (1, 2, 3, 4))
+    for window, staffing in ((w1, scjg), (w2, rsj), (w3, scjg), (w4, rsj)):
+        org.update_unit(window, {"staffing_unit_id": staffing.id})
+    town = make_unit(parent=county, name="青石镇人民政府", kind="other")
+    town_centre = make_unit(parent=town, name="青石镇便民服务中心", kind="hall")
+    tw1 = make_unit(parent=town_centre, name="1号窗口（综合）", kind="window")
+    item = org.create_service_item({
+        "code": "SI-GT-SL", "name": "个体工商户设立登记", "unit_id": scjg.id, "statutory_limit_days": 15,
+        "committed_limit_days": 3, "materials": [{"code": "M1", "name": "设立登记申请书"},
+                                                 {"code": "M2", "name": "经营者身份证明"}],
+        "accepting_window_ids": [w1.id, w3.id, tw1.id]})
+    office = headers_for(client, "office")
+    scenario = client.post("/api/v1/shopper/scenarios", headers=office, json={
+        "code": "GT-SETUP-1", "title": "办理个体户设立", "service_item_id": item.id, "persona": "准备开店的群众",
+        "ask": "我想开个小吃店, 营业执照在哪办?", "materials_brought": ["M1"]}).get_json()
+    return {"w1": w1, "w2": w2, "w3": w3, "w4": w4, "tw1": tw1, "scjg": scjg, "item": item,
+            "scenario": scenario["id"]}
+
+
+def shop_at(client, field, unit, scenario_id, **record):
+    body = shopper_visit(field, scenario_id, promised_date="2026-10-09", materials_told=["M2"],
+                         first_receiver_badge=None, first_receiver_window="1", **record)
+    body["unit_id"], body["staff_id"], body["window_no"] = unit.id, None, None
+    resp = client.put(f"/api/v1/visits/{new_id()}", headers=field.ha, json=body)
+    assert resp.status_code == 201, resp.get_json()
+    return {f["category"] for f in resp.get_json()["findings"]}
+
+
+def test_a_hall_window_that_accepts_the_item_and_sends_the_shopper_away_is_shirking(client, field, county_hall):
+    # window 3 sits in the hall's tree, not 市场监管局's; the registry says it accepts the item
+    sent_away = {"sent_elsewhere": True, "sent_to": "去1号窗口", "sent_to_unit_id": county_hall["w1"].id}
+    assert shop_at(client, field, county_hall["w3"], county_hall["scenario"], **sent_away) == {"shirking"}
+    assert shop_at(client, field, county_hall["tw1"], county_hall["scenario"], **sent_away) == {"shirking"}
+
+
+def test_a_correct_referral_is_no_finding_and_owes_no_receipt(client, field, county_hall):
+    referral = {"sent_elsewhere": True, "sent_to": "请到1号窗口办理", "sent_to_unit_id": county_hall["w1"].id,
+                "receipt_given": False}
+    assert shop_at(client, field, county_hall["w2"], county_hall["scenario"], **referral) == set()
+
+
+def test_a_referral_to_a_window_that_does_not_accept_the_item_is_shirking(client, field, county_hall):
+    wrong = {"sent_elsewhere": True, "sent_to": "去4号窗口问问", "sent_to_unit_id": county_hall["w4"].id,
+             "receipt_given": False}
+    assert shop_at(client, field, county_hall["w2"], county_hall["scenario"], **wrong) == {"shirking"}
+
+
+def test_a_window_handling_the_item_on_the_spot_is_clean_and_the_department_is_not_a_window(client, field,
+                                                                                            county_hall):
+    assert shop_at(client, field, county_hall["w1"], county_hall["scenario"], done_on_spot=True) == set()
+    resp = client.patch(f"/api/v1/org/service-items/{county_hall['item'].id}", headers=headers_for(client, "admin"),
+                        json={"accepting_window_ids": [county_hall["scjg"].id]})
+    assert resp.status_code == 422 and "accepting_window_ids" in resp.get_json()["error"]["details"]["fields"]

@@ -203,3 +203,53 @@ def test_a_visit_recorded_just_after_local_midnight_on_new_years_day_is_numbered
     clock.at = datetime(2026, 12, 31, 16, 10, tzinfo=UTC)  # 00:10 on 1 January 2027 in Beijing
     new = put(client, field, new_id(), field.visit(), headers=inspector).get_json()["code"]
     assert old.startswith("V2026-") and new == "V2027-000001"
+
+
+def test_a_failed_item_finding_carries_the_answers_note_and_the_visit_time(client, field):
+    resp = put(client, field, new_id(), field.visit())
+    a1 = next(f for f in resp.get_json()["findings"] if f["item_code"] == "A1")
+    assert a1["description"] == "3号窗口未佩戴工牌"
+    assert a1["observed_at"] == "2026-11-23T01:30:00+00:00"  # the visit started 09:30 Beijing time
+
+
+def test_the_phones_own_times_win_over_the_visits(client, field):
+    body = field.visit(
+        responses=[{"item_code": "A1", "answer": "no", "note": "未佩戴", "answered_at": "2026-11-23T09:47:00+08:00"}],
+        findings=[{"id": new_id(), "category": "poor_attitude", "severity": "serious", "badge_no": "QC-0301",
+                   "observed_at": "2026-11-23T09:52:00+08:00", "description": "不理不睬"},
+                  {"id": new_id(), "category": "off_post", "severity": "minor", "badge_no": "QC-0301"}])
+    findings = {f["category"]: f for f in put(client, field, new_id(), body).get_json()["findings"]}
+    assert findings["badge_missing"]["observed_at"] == "2026-11-23T01:47:00+00:00"
+    assert findings["poor_attitude"]["observed_at"] == "2026-11-23T01:52:00+00:00"
+    assert findings["off_post"]["observed_at"] == "2026-11-23T01:30:00+00:00"
+
+
+def test_unit_level_findings_never_raise_badge_missing_nor_name_the_staff(client, field):
+    body = field.visit(
+        responses=[{"item_code": "A1", "answer": "yes"}, {"item_code": "A2", "answer": "no", "note": "无桌牌"}],
+        findings=[{"id": new_id(), "category": cat, "severity": "minor", "window_no": "6",
+                   "description": "公示栏缺投诉电话"} for cat in ("commitment_not_public", "no_evaluation")])
+    findings = put(client, field, new_id(), body).get_json()["findings"]
+    assert "badge_missing" not in {f["category"] for f in findings}
+    a2 = next(f for f in findings if f["item_code"] == "A2")
+    assert a2["category"] == "desk_plate_missing" and a2["staff_id"] is None and a2["description"] == "无桌牌"
+
+
+def test_a_visit_dated_in_the_future_is_refused_naming_the_field(client, field, clock):
+    from datetime import UTC, datetime
+
+    clock.at = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
+    ahead = field.visit(started_at="2026-12-15T09:30:00+08:00", ended_at="2026-12-15T10:00:00+08:00")
+    resp = put(client, field, new_id(), ahead)
+    assert resp.status_code == 422
+    assert set(resp.get_json()["error"]["details"]["fields"]) == {"started_at", "ended_at"}
+    fid = new_id()
+    late_finding = field.visit(findings=[{"id": fid, "category": "off_post", "severity": "minor",
+                                          "badge_no": "QC-0301", "observed_at": "2026-11-23T10:11:00+08:00"}])
+    resp = put(client, field, new_id(), late_finding)
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["details"]["fields"] == {"findings": {fid: {"observed_at": [
+        "时间晚于服务器当前时间超过 10 分钟, 请检查手机时间 (more than 10 minutes in the future)"]}}}
+    # a phone whose clock runs a few minutes fast is fine
+    ok = field.visit(ended_at="2026-11-23T10:09:00+08:00")
+    assert put(client, field, new_id(), ok).status_code == 201

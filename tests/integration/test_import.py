@@ -260,7 +260,7 @@ def units(dbsession):
 STAFF_ROWS = [
     ["T-0001", "陈静", "T-W1", "综合受理岗", "首席代表", "1", "T-0002"],  # backup defined later
     ["T-0002", "刘洋", "T-W1", "综合受理岗", "科员", "1", "T-0001"],  # mutual AB roles
-    ["T-0003", "张婷", "T-W2", "审核岗", "", "2", "T-0002"],
+    ["T-0003", "张婷", "T-W2", "审核岗", "", "2", ""],
     ["T-0004", "李浩", "T-CENTER", "窗口管理岗", "科长", "", ""],
 ]
 
@@ -269,7 +269,7 @@ def test_staff_import_with_mutual_backups(units):
     report = run_import("staff", csv_file(STAFF_HEADER, STAFF_ROWS), "staff.csv")
     assert report.errors == [] and (report.rows, report.created) == (4, 4)
     a, b, c, d = (staff(f"T-000{i}") for i in range(1, 5))
-    assert a.backup_id == b.id and b.backup_id == a.id and c.backup_id == b.id and d.backup_id is None
+    assert a.backup_id == b.id and b.backup_id == a.id and c.backup_id is None and d.backup_id is None
     assert a.unit.code == "T-W1" and a.window_no == "1" and a.position == "首席代表" and c.position is None
     before = audit_count()
     again = run_import("staff", csv_file(STAFF_HEADER, STAFF_ROWS), "staff.csv")
@@ -315,6 +315,119 @@ def test_staff_can_move_to_another_unit(units):
     report = run_import("staff", csv_file(STAFF_HEADER, rows), "staff.csv")
     assert (report.updated, report.unchanged) == (1, 3)
     assert staff("T-0003").unit.code == "T-W1" and staff("T-0003").version == 2
+
+
+def test_full_width_badge_is_reported_as_the_duplicate_it_is(units):
+    rows = [STAFF_ROWS[3], ["Ｔ－０００４\u3000", "另一个人", "T-CENTER", "窗口管理岗", "", "", ""]]
+    report = run_import("staff", csv_file(STAFF_HEADER, rows), "staff.csv")
+    assert report.errors == [RowError(3, "工牌号", "工牌号 T-0004 与第 2 行重复")]
+
+
+def test_full_width_badge_of_a_stored_person_updates_that_person(units):
+    run_import("staff", csv_file(STAFF_HEADER, STAFF_ROWS), "staff.csv")
+    rows = [["\u00a0Ｔ－０００４ ", "李浩", "T-CENTER", "科室负责人", "科长", "", ""]]
+    report = run_import("staff", csv_file(STAFF_HEADER, rows), "staff.csv")
+    assert report.errors == [] and (report.created, report.updated) == (0, 1)
+    assert staff("T-0004").post == "科室负责人"
+
+
+def test_badge_in_another_format_is_refused_with_row_and_column(units):
+    rows = [["t0001", "陈静", "T-W1", "综合受理岗", "", "1", ""],
+            ["T-0002", "刘洋", "T-W1", "综合受理岗", "", "1", ""]]
+    report = run_import("staff", csv_file(STAFF_HEADER, rows), "staff.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(2, "工牌号")]
+    assert "格式" in report.errors[0].reason
+
+
+def test_badge_format_is_a_setting(units):
+    from inspect_api.org.imports import ImportOptions
+
+    rows = [["qc0001", "陈静", "T-W1", "综合受理岗", "", "1", ""]]
+    report = run_import("staff", csv_file(STAFF_HEADER, rows), "staff.csv",
+                        options=ImportOptions(badge_pattern=r"^qc[0-9]{4}$"))
+    assert report.errors == [] and staff("qc0001").name == "陈静"
+
+
+def test_a_staff_row_that_renames_the_badge_owner_is_refused_and_nothing_is_overwritten(units):
+    run_import("staff", csv_file(STAFF_HEADER, STAFF_ROWS), "staff.csv")
+    rows = [["T-0004", "王强", "T-W1", "综合受理岗", "科员", "1", "T-0001"]]
+    report = run_import("staff", csv_file(STAFF_HEADER, rows), "staff.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(2, "姓名")]
+    assert "李浩" in report.errors[0].reason and "王强" in report.errors[0].reason
+    assert (report.updated, staff("T-0004").name, staff("T-0004").unit.code) == (0, "李浩", "T-CENTER")
+
+
+def test_backup_in_another_unit_and_window_numbers_that_do_not_fit_are_refused(units):
+    run_import("staff", csv_file(STAFF_HEADER, STAFF_ROWS), "staff.csv")
+    rows = [["T-0005", "苏晴", "T-W2", "综合受理岗", "", "2", "T-0001"],  # backup stored in T-W1
+            ["T-0006", "吴磊", "T-W2", "综合受理岗", "", "2", "T-0007"],  # backup in the file, in T-CENTER
+            ["T-0007", "钱坤", "T-CENTER", "窗口管理岗", "", "", ""],
+            ["T-0008", "孙丽", "T-CENTER", "窗口管理岗", "", "3", ""],  # a department has no windows
+            ["T-0009", "周涛", "T-W1", "综合受理岗", "", "２", ""],  # 1号窗口 is window 1
+            ["T-0010", "郑洁", "T-HALL", "导服岗", "", "导服台", ""]]  # a hall's desk is fine
+    report = run_import("staff", csv_file(STAFF_HEADER, rows), "staff.csv")
+    assert [(e.row, e.column) for e in report.errors] == [
+        (2, "AB角工牌号"), (3, "AB角工牌号"), (5, "窗口号"), (6, "窗口号")]
+    assert "T-W1" in report.errors[0].reason and "T-CENTER" in report.errors[1].reason
+    assert "不是窗口" in report.errors[2].reason and "1号窗口" in report.errors[3].reason
+    assert staff("T-0005") is None
+
+
+def test_dry_run_reports_each_changed_field_and_writes_nothing(units):
+    run_import("staff", csv_file(STAFF_HEADER, STAFF_ROWS), "staff.csv")
+    from inspect_api.org.imports import ImportOptions
+
+    before = audit_count()
+    rows = [list(r) for r in STAFF_ROWS]
+    rows[2][2], rows[2][5], rows[2][6] = "T-W1", "1", "T-0001"
+    rows.append(["T-0005", "苏晴", "T-CENTER", "窗口管理岗", "", "", "T-0004"])
+    report = run_import("staff", csv_file(STAFF_HEADER, rows), "staff.csv", options=ImportOptions(dry_run=True))
+    assert report.errors == [] and report.dry_run
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 3)
+    by_key = {d["key"]: d for d in report.rows_detail}
+    assert by_key["T-0003"]["changes"] == {
+        "unit_code": {"before": "T-W2", "after": "T-W1"}, "window_no": {"before": "2", "after": "1"},
+        "backup_badge_no": {"before": None, "after": "T-0001"}}
+    assert by_key["T-0005"]["action"] == "create"
+    assert by_key["T-0005"]["changes"]["backup_badge_no"] == {"before": None, "after": "T-0004"}
+    assert by_key["T-0001"]["action"] == "unchanged"
+    db.session.expire_all()
+    assert audit_count() == before and staff("T-0005") is None and staff("T-0003").unit.code == "T-W2"
+
+
+def test_windows_name_their_staffing_department_defined_anywhere_in_the_file(dbsession):
+    from inspect_api.org.imports import ImportOptions
+
+    header = [*UNIT_HEADER, "进驻部门编码"]
+    rows = [[*r, ""] for r in UNIT_ROWS]
+    rows[0][-1] = "T-SCJG"  # T-W1, staffed by a department defined after it
+    rows.append(["T-SCJG", "市场监督管理局", "部门", "T", "", "", "", "", ""])
+    dry = run_import("units", csv_file(header, rows), "units.csv", options=ImportOptions(dry_run=True))
+    assert dry.errors == []
+    w1 = next(d for d in dry.rows_detail if d["key"] == "T-W1")
+    assert w1["changes"]["staffing_code"] == {"before": None, "after": "T-SCJG"}
+    report = run_import("units", csv_file(header, rows), "units.csv")
+    assert report.errors == [] and unit("T-W1").staffing_unit_id == unit("T-SCJG").id
+    assert run_import("units", csv_file(header, rows), "units.csv").unchanged == 6
+
+    bad = [["T-W2", "2号窗口", "窗口", "T-HALL", "", "", "", "", "T-W1"],
+           ["T-HALL", "政务服务大厅", "大厅", "T-CENTER", "", "", "", "", "T-SCJG"],
+           ["T-W3", "3号窗口", "窗口", "T-HALL", "", "", "", "", "T-NOWHERE"]]
+    report = run_import("units", csv_file(header, bad), "units.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(2, "进驻部门编码"), (3, "进驻部门编码"), (4, "进驻部门编码")]
+
+
+def test_service_items_name_their_accepting_windows(units):
+    header = [*ITEM_HEADER, "受理窗口"]
+    rows = [[*ITEM_ROWS[0], "T-W1；Ｔ－Ｗ２"], [*ITEM_ROWS[1], "T-CENTER"]]
+    report = run_import("service-items", csv_file(header, rows), "items.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(3, "受理窗口")] and "不是窗口" in report.errors[0].reason
+    rows[1][-1] = ""
+    report = run_import("service-items", csv_file(header, rows), "items.csv")
+    assert report.errors == []
+    item = db.session.scalar(sa.select(ServiceItem).where(ServiceItem.code == "T-SX-1"))
+    assert item.accepting_window_ids == sorted([unit("T-W1").id, unit("T-W2").id])
+    assert [d["changes"]["accepting_window_codes"]["after"] for d in report.rows_detail][0] == ["T-W1", "T-W2"]
 
 
 # --- service items -----------------------------------------------------------------------------------

@@ -53,3 +53,17 @@ def test_missing_file_and_unknown_kind_get_a_message_not_a_traceback(app, dbsess
     assert unknown.exit_code == 2 and "No such command 'visits'" in unknown.output
     directory = runner.invoke(args=["import", "units", str(tmp_path)])
     assert directory.exit_code == 2 and "Traceback" not in directory.output
+
+
+def test_dry_run_prints_what_would_change_and_stores_nothing(app, dbsession, tmp_path):
+    path = tmp_path / "单位.csv"
+    path.write_text(UNITS, encoding="utf-8")
+    assert app.test_cli_runner().invoke(args=["import", "units", str(path)]).exit_code == 0
+    path.write_text(UNITS.replace("1号窗口", "1号综合窗口") + "CLI-W2,2号窗口,窗口,CLI\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import", "units", "--dry-run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "行 2 更新 CLI-W" in result.stdout and "name: '1号窗口' → '1号综合窗口'" in result.stdout
+    assert "行 4 新增 CLI-W2" in result.stdout and "将新增 1, 将更新 1, 未变 1" in result.stdout
+    db.session.expire_all()
+    assert unit_codes() == {"CLI", "CLI-W"}
+    assert db.session.scalar(sa.select(Unit.name).where(Unit.code == "CLI-W")) == "1号窗口"

@@ -59,7 +59,8 @@ def test_shipped_policy_parses_and_encodes_the_local_ladders():
     assert policy.version >= 1
     by_id = {r.id: r for r in policy.rules}
     assert by_id["severe_finding_referral"].action == "referral"
-    assert by_id["staff_two_findings_warning"].trigger == ConfirmedFindings(count=2, window_days=365)
+    assert by_id["staff_two_findings_warning"].trigger == ConfirmedFindings(count=2, window_days=365,
+                                                                           counts="occasions")
     assert by_id["staff_three_findings_referral"].action == "referral"
     ladder = [r for r in policy.rules if isinstance(r.trigger, Outcomes)]
     assert [(r.trigger.outcome, r.trigger.count, r.action) for r in ladder] == [

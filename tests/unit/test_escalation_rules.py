@@ -402,3 +402,46 @@ def test_every_firing_of_a_count_rule_meets_its_rule(world):
         else:
             assert len({(d.year, (d.month - 1) // 3) for d in days}) == 1
             assert {f.unit_id for f in facts} == {p.subject_id}
+
+
+# --- occasions: a rung that says "times" counts visits or complaints, not findings ---------------------------
+
+def visit_finding(id, on, visit, **kw):
+    return FindingFact(id=id, staff_id=kw.get("staff", 1), unit_id=kw.get("unit", 10), severity="minor",
+                       category="off_post", status="confirmed", observed_on=on, occasion=f"visit:{visit}")
+
+
+def test_one_visit_with_two_findings_is_one_occasion_for_the_shipped_staff_ladder():
+    one_visit = [visit_finding(1, D0, "v1"), visit_finding(2, D0, "v1")]
+    assert evaluate(POLICY, findings=one_visit, as_of=AS_OF) == []
+    two_visits = [*one_visit, visit_finding(3, D0 + timedelta(days=30), "v2")]
+    [p] = evaluate(POLICY, findings=two_visits, as_of=AS_OF)
+    assert p.rule_id == "staff_two_findings_warning"
+    assert p.fact_ids == ("finding:1", "finding:2", "finding:3")
+    assert "被确认问题 2 次（3 条问题" in p.reason
+
+
+def test_counting_findings_or_occasions_is_policy_data():
+    by_finding = one_rule("staff", {"confirmed_findings": {"count": 2, "window_days": 365, "counts": "findings"}})
+    one_visit = [visit_finding(1, D0, "v1"), visit_finding(2, D0, "v1")]
+    assert len(evaluate(by_finding, findings=one_visit, as_of=AS_OF)) == 1
+    by_occasion = one_rule("staff", {"confirmed_findings": {"count": 2, "window_days": 365, "counts": "occasions"}})
+    assert evaluate(by_occasion, findings=one_visit, as_of=AS_OF) == []
+    complaint = FindingFact(id=3, staff_id=1, unit_id=10, severity="minor", category="off_post",
+                            status="confirmed", observed_on=D0, occasion="complaint:7")
+    assert len(evaluate(by_occasion, findings=[*one_visit, complaint], as_of=AS_OF)) == 1
+
+
+def test_a_quarter_counting_occasions_fires_on_the_day_the_third_visit_is_reached():
+    rule = one_rule("unit", {"findings_in_quarter": {"count": 3, "counts": "occasions"}}, "head_talk")
+    findings = [visit_finding(1, date(2026, 4, 1), "a", staff=None), visit_finding(2, date(2026, 4, 1), "a", staff=None),
+                visit_finding(3, date(2026, 4, 2), "b", staff=None), visit_finding(4, date(2026, 4, 9), "c", staff=None)]
+    [p] = evaluate(rule, findings=findings, as_of=AS_OF)
+    assert p.fired_on == date(2026, 4, 9) and len(p.fact_ids) == 4
+
+
+def test_an_unknown_counts_value_is_refused():
+    from inspect_api.accountability.policy import EscalationPolicyError
+
+    with pytest.raises(EscalationPolicyError, match="counts"):
+        one_rule("staff", {"confirmed_findings": {"count": 2, "window_days": 365, "counts": "visits"}})
