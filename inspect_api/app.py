@@ -119,6 +119,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS), compare_type=True, render_as_batch=True)
     jwt.init_app(app)
     api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(_nullable_nested_is_null_only)
     api.register_converter(IdConverter, lambda c: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
     with app.app_context():
         configure_engine(db.engine)
@@ -138,6 +139,17 @@ def _register_jwt_callbacks() -> None:
     jwt.needs_fresh_token_loader(lambda header, payload: unauthorized())
     jwt.token_verification_failed_loader(lambda header, payload: unauthorized())
     jwt.user_lookup_error_loader(lambda header, payload: unauthorized())
+
+
+def _nullable_nested_is_null_only(self, field, ret, **kwargs) -> dict:
+    """apispec describes a nullable nested schema (OpenAPI 3.0) as `anyOf: [{type: object, nullable},
+    {$ref}]`, whose first branch admits any object, so `"gps": {}` would be valid by the description yet
+    refused by the API. The null branch here admits null alone."""
+    branches = ret.get("anyOf")
+    if not branches or {"type": "object", "nullable": True} not in branches:
+        return {}
+    return {"anyOf": [b for b in branches if b != {"type": "object", "nullable": True}]
+            + [{"type": "object", "nullable": True, "enum": [None]}]}
 
 
 def register_blueprints(app: Flask) -> None:

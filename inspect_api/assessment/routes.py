@@ -513,6 +513,8 @@ class RunCommendation(MethodView):
 class YearGrades(MethodView):
     @blp.arguments(YearGradesQuerySchema, location="query")
     @blp.response(200, YearGradesSchema)
+    @blp.doc(responses={"200": {"content": {"application/json": {"schema": YearGradesSchema},  # and ?format=csv:
+                                          "text/csv": {"schema": {"type": "string"}}}}})
     @roles(*READERS)
     def get(self, args):
         """A year's grades (the approved run, or `run_id`); `?format=csv` for a spreadsheet (UTF-8 with BOM)"""

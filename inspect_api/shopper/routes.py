@@ -141,6 +141,8 @@ class ScenarioById(MethodView):
 class Comparison(MethodView):
     @blp.arguments(ComparisonQuerySchema, location="query")
     @blp.response(200, ComparisonRowSchema(many=True))
+    @blp.doc(responses={"200": {"content": {"application/json": {"schema": ComparisonRowSchema(many=True)},  # and ?format=csv:
+                                          "text/csv": {"schema": {"type": "string"}}}}})
     @roles(*REPORT_READERS)
     def get(self, args):
         """Which units, windows or service items tell applicants everything the first time

@@ -52,3 +52,34 @@ def test_health_is_degraded_when_storage_is_not_writable(app, client, tmp_path):
     finally:
         app.extensions["inspect_storage"] = original
     assert resp.status_code == 503 and resp.get_json()["storage"]["status"] == "error"
+
+
+def test_a_nullable_nested_field_is_described_as_its_schema_or_null_and_nothing_else(app, client):
+    """`"gps": {}` is refused by the API, so the description must not admit it either."""
+    from openapi_schema_validator import OAS30Validator
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    nullable_nested = [(name, field, prop) for name, schema in spec["components"]["schemas"].items()
+                       for field, prop in schema.get("properties", {}).items() if "anyOf" in prop]
+    assert any(field == "gps" for _, field, _ in nullable_nested)
+    for name, field, prop in nullable_nested:
+        validator = OAS30Validator({**prop, "components": spec["components"]})
+        assert validator.is_valid(None), (name, field)
+        refs = [b for b in prop["anyOf"] if "$ref" in b]
+        own = any(OAS30Validator({**ref, "components": spec["components"]}).is_valid({}) for ref in refs)
+        assert validator.is_valid({}) == own, (name, field)  # {} only where the nested schema itself takes it
+    gps = OAS30Validator({**spec["components"]["schemas"]["VisitContent"]["properties"]["gps"],
+                          "components": spec["components"]})
+    assert gps.is_valid({"lat": 30.1, "lng": 104.5}) and not gps.is_valid({}) and not gps.is_valid({"lat": 1})
+
+
+def test_endpoints_that_answer_csv_say_so(client):
+    from tests.helpers import headers_for
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    office = headers_for(client, "office")
+    for path in ("/api/v1/shopper/comparison", "/api/v1/assessment/grades"):
+        documented = spec["paths"][path]["get"]["responses"]["200"]["content"]
+        assert set(documented) == {"application/json", "text/csv"}, path
+    resp = client.get("/api/v1/assessment/grades?year=2026&format=csv", headers=office)
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
