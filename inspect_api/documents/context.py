@@ -11,15 +11,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 
 from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
 from inspect_api.documents import rules
-from inspect_api.documents.formatting import staff_label
+from inspect_api.documents.formatting import chinese_date, chinese_datetime, staff_label
 from inspect_api.org.models import Staff, Unit
 from inspect_api.review.models import Rectification
 from inspect_api.visits.models import Evidence, Finding, Visit
+from inspect_api.visits.rules import COVERT_MODES
 
 PHOTOS_PER_FINDING = 2
 PHOTO_PX = 600  # long side of the photo copies documents embed (≈200 dpi at 74 mm)
@@ -87,6 +89,14 @@ def _unit_names(ids: set[int]) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())
 
 
+def observed_label(observed: datetime, precision: str) -> str:
+    """2026年11月5日10时20分 (minute), 2026年11月5日上午 (half_day) or 2026年11月5日 (date)."""
+    if precision == "minute":
+        return chinese_datetime(observed)
+    local = observed.astimezone(LOCAL_TZ)
+    return chinese_date(local) + (("上午" if local.hour < 12 else "下午") if precision == "half_day" else "")
+
+
 def finding_items(finding_ids: list[str], naming: str) -> list[dict]:
     """Findings as the renderer lists them, in the order given, photos as `evidence:<id>` references
     to their watermarked copies."""
@@ -94,8 +104,11 @@ def finding_items(finding_ids: list[str], naming: str) -> list[dict]:
     findings = [rows[i] for i in finding_ids if i in rows]
     staff = _staff_names({f.staff_id for f in findings if f.staff_id})
     units = _unit_names({f.unit_id for f in findings})
-    visits = dict(db.session.execute(sa.select(Visit.id, Visit.started_at).where(
-        Visit.id.in_({f.visit_id for f in findings}))).all())
+    visit_rows = db.session.execute(sa.select(Visit.id, Visit.started_at, Visit.mode).where(
+        Visit.id.in_({f.visit_id for f in findings}))).all()
+    visits = {vid: started for vid, started, _ in visit_rows}
+    covert = {vid for vid, _, mode in visit_rows if mode in COVERT_MODES}
+    precision = current_app.extensions["inspect_review_policy"].covert_time_for_units
     rects = {r.finding_id: r for r in db.session.scalars(sa.select(Rectification).where(
         Rectification.finding_id.in_(finding_ids), Rectification.status != "cancelled"))}
     photos: dict[str, list[str]] = {}
@@ -115,6 +128,9 @@ def finding_items(finding_ids: list[str], naming: str) -> list[dict]:
                                        badge_no=f.badge_no or (person.badge_no if person else None),
                                        window_no=f.window_no, post=f.position),
             "window_no": f.window_no, "observed_at": observed,
+            # a document names units and is read by them: a covert visit's time only as precisely as the
+            # review policy lets units know it (the minute points at who the visitor was)
+            "observed_label": observed_label(observed, precision if f.visit_id in covert else "minute"),
             "category_label": CATEGORIES.get(f.category, f.category), "severity_label": SEVERITIES[f.severity],
             "description": f.description or CATEGORIES.get(f.category, f.category),
             "photos": photos.get(f.id, [])[:PHOTOS_PER_FINDING],

@@ -76,6 +76,8 @@ def test_a_criticism_notice_from_draft_to_issued_pdf(client, field, confirmed, o
     preview = client.get(f"{url}/pdf", headers=author)
     text = flat(pdf_text(preview.data))
     assert "草稿" in text and "关于县政务服务中心窗口服务问题的通报批评" in text and "周敏" in text
+    # a covert visit's time only as precisely as units may know it (review policy: half_day)
+    assert "2026年11月23日上午" in text and "9时30分" not in text and "09:30" not in text
 
     # issue needs approval; the author cannot approve
     assert client.post(f"{url}/issue", headers=author).status_code == 409
