@@ -152,6 +152,15 @@ def _nullable_nested_is_null_only(self, field, ret, **kwargs) -> dict:
             + [{"type": "object", "nullable": True, "enum": [None]}]}
 
 
+def register_docs_assets(app: Flask) -> None:
+    """Swagger UI's scripts and styles for the docs page (/api/v1/docs), from the pinned package."""
+    from flask import Blueprint as FlaskBlueprint
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.register_blueprint(FlaskBlueprint("docs-assets", __name__, static_folder=str(swagger_ui_path),
+                                          static_url_path="/api/v1/docs/assets"))
+
+
 def register_blueprints(app: Flask) -> None:
     from inspect_api.accountability.routes import blp as accountability_blp
     from inspect_api.assessment.routes import blp as assessment_blp
@@ -180,6 +189,7 @@ def register_blueprints(app: Flask) -> None:
                 documents_blp, accountability_blp, ratings_blp, rankings_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     api.register_blueprint(assessment_blp, url_prefix="/api/v1/assessment")
+    register_docs_assets(app)
     app.register_blueprint(rating_page_blp)  # the public HTML rating page, /r/<window_key>
     api.register_blueprint(complaints_blp, url_prefix="/api/v1")
     app.register_blueprint(complaint_page_blp)  # the public complaint pages, /c/<window_key>, /complaints/…

@@ -128,10 +128,12 @@ class Config:
         self.OPENAPI_VERSION = "3.0.3"
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
-        self.OPENAPI_REDOC_PATH = "docs"
-        self.OPENAPI_REDOC_URL = env.get(
-            "INSPECT_REDOC_URL", "https://cdn.jsdelivr.net/npm/redoc@2.1.5/bundles/redoc.standalone.js"
-        )
+        # The docs page: Swagger UI from the pinned swagger-ui-bundle-v2 package, served by the app itself
+        # (deployments on an intranet reach no CDN); no validator badge, which would call swagger.io.
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        self.OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+        self.OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None, "docExpansion": "none", "deepLinking": True,
+                                          "defaultModelsExpandDepth": 0, "displayRequestDuration": True}
         self.API_SPEC_OPTIONS = {
             "components": {
                 "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}

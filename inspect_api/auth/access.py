@@ -101,7 +101,7 @@ def roles(*allowed: str):
     return decorator
 
 
-PUBLIC_ENDPOINT_PREFIXES = ("api-docs.", "static")
+PUBLIC_ENDPOINT_PREFIXES = ("api-docs.", "docs-assets.", "static")
 
 
 def declared_roles(view_func, method: str) -> frozenset | None:
