@@ -16,6 +16,7 @@ from inspect_api.complaints.models import Complaint
 from inspect_api.core.jobstore import apscheduler_jobs  # noqa: F401
 from inspect_api.core.models import Counter, HolidayDay
 from inspect_api.documents.models import Document, DocumentUnit, RenderJob
+from inspect_api.matters.models import MatterAttachment, MatterExtension, MatterReport, MatterUnit, SupervisedMatter
 from inspect_api.notifications.models import Notification
 from inspect_api.org.models import ServiceItem, Staff, Unit
 from inspect_api.ratings.models import Rating, RatingFollowUp, RatingThrottle, RatingToken
@@ -32,3 +33,4 @@ from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitI
 __all__ = ["Complaint", "Rating", "RatingFollowUp", "RatingThrottle", "RatingToken", "EscalationPolicyVersion", "Proposal", "ReferralCase", "Document", "DocumentUnit", "RenderJob", "Appeal", "Attachment", "Rectification", "RectificationReport", "HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
            "LoginThrottle", "Response", "Scenario", "ServiceItem", "ShopperRecord", "Staff", "Unit", "User", "Visit", "VisitInspector"]
 __all__ += ["GradeRun", "SurveyDraw", "SurveyRecipient", "SurveyResponse", "SurveySelection", "UnitGrade"]
+__all__ += ["MatterAttachment", "MatterExtension", "MatterReport", "MatterUnit", "SupervisedMatter"]
