@@ -227,3 +227,68 @@ def test_provisional_deadline_is_recounted_when_the_year_is_imported(client, clo
     assert (row.due_on, row.provisional, row.original_due_on) == (date(2027, 1, 6), False, date(2027, 1, 6))
     detail = client.get(f"/api/v1/matters/{m['id']}", headers=office).get_json()
     assert detail["history"][-1]["action"] == "matter.recompute"
+
+
+def test_meeting_bulletin_lists_each_decisions_state_and_is_issued_through_the_workflow(client, clock, org):
+    from flask import current_app
+
+    from inspect_api.documents import context as ctxmod
+    from inspect_api.documents.models import Document
+    from inspect_api.documents.render import render_html
+
+    meeting = {"kind": "meeting_decision", "level": None, "meeting_kind": "standing", "meeting_name": "县政府第12次常务会议",
+               "meeting_on": "2026-11-20", "principal_leader": False}
+    done = assign(client, org, **meeting, title="老旧小区改造资金拨付", due_on="2026-11-24")
+    late = assign(client, org, **meeting, title="城区停车位规划", due_on="2026-11-25")
+    ongoing = assign(client, org, **meeting, title="农贸市场提升改造")  # no deadline: progress from time to time
+    assign(client, org, title="另一件批办事项")  # not of the meeting
+    client.post(f"/api/v1/unit/matters/{done['id']}/reports", headers=org.h_lead, content_type="multipart/form-data",
+                data={"kind": "result", "text": "资金已全部拨付到位"})
+    client.post(f"/api/v1/matters/{done['id']}/close", headers=org.h_office, json={"outcome": "finished"})
+    client.post(f"/api/v1/unit/matters/{ongoing['id']}/reports", headers=org.h_co, content_type="multipart/form-data",
+                data={"kind": "progress", "text": "已完成设计招标"})
+    clock.at = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    office = bearer(login(client, org.office.username)["access_token"])
+    resp = client.post("/api/v1/documents", headers=office, json={
+        "kind": "meeting_bulletin", "selection": {"meeting_name": "县政府第12次常务会议", "period_start": "2026-10-01",
+                                                  "period_end": "2026-12-31"}})
+    assert resp.status_code == 201, resp.get_json()
+    doc = resp.get_json()
+    assert doc["kind_label"] == "督查通报（会议议定事项）" and "第四季度" in doc["title"]
+    ctx = ctxmod.build(db.session.get(Document, doc["id"]), current_app.extensions["inspect_document_policy"],
+                       today=date(2026, 11, 27))
+    states = {m["title"]: m["state_label"] for m in ctx["matters"]}
+    assert states == {"老旧小区改造资金拨付": "办结", "城区停车位规划": "逾期未办结", "农贸市场提升改造": "正在办理"}
+    assert ctx["summary"] == {"total": 3, "done": 1, "done_late": 0, "unfinished": 0, "in_progress": 2, "overdue": 1}
+    progress = {m["title"]: m["progress"] for m in ctx["matters"]}
+    assert progress["农贸市场提升改造"] == "已完成设计招标"
+    html = render_html(ctx)
+    assert "逾期未办结" in html and "县住房和城乡建设局" in html and "县自然资源局" in html
+    assert late["id"] != ongoing["id"]
+    # the ordinary workflow: a second office user approves and issues it; the units named can read it
+    approve = client.post(f"/api/v1/documents/{doc['id']}/approve", headers=org.h_office2)
+    assert approve.status_code == 200, approve.get_json()
+    issue = client.post(f"/api/v1/documents/{doc['id']}/issue", headers=org.h_office2)
+    assert issue.status_code == 202, issue.get_json()
+    from inspect_api.documents.models import DocumentUnit
+
+    named = set(db.session.scalars(sa.select(DocumentUnit.unit_id).where(DocumentUnit.document_id == doc["id"])))
+    assert named == {org.lead.id, org.co.id}  # their liaisons read it once the PDF is out; others never
+    issued = db.session.get(Document, doc["id"]).issued_context
+    assert [m["state_label"] for m in ctxmod.thaw(issued)["matters"]] == ["办结", "逾期未办结", "正在办理"]
+
+
+def test_one_bulletin_per_leader_assigned_matter_and_a_key_work_summary(client, org):
+    m = assign(client, org)
+    one = client.post("/api/v1/documents", headers=org.h_office, json={"kind": "matter_bulletin",
+                                                                        "selection": {"matter_id": m["id"]}})
+    assert one.status_code == 201 and "县长林振华批办事项" in one.get_json()["title"]
+    key = assign(client, org, kind="key_work", level=None, title="全年新增城镇就业3000人", target_year=2026)
+    assert key["due_on"] == "2026-12-31"
+    summary = client.post("/api/v1/documents", headers=org.h_office, json={
+        "kind": "keywork_summary", "selection": {"period_start": "2026-10-01", "period_end": "2026-12-31"}})
+    assert summary.status_code == 201 and "2026年度重点工作" in summary.get_json()["title"]
+    meeting = client.post("/api/v1/documents", headers=org.h_office, json={
+        "kind": "meeting_bulletin", "selection": {"meeting_name": "不存在的会议", "period_start": "2026-10-01",
+                                                  "period_end": "2026-12-31"}})
+    assert meeting.status_code == 422 and "meeting_name" in meeting.get_json()["error"]["details"]["fields"]
