@@ -23,7 +23,13 @@ from inspect_api.core.clock import local
 from inspect_api.db import db
 from inspect_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from inspect_api.matters import rules
-from inspect_api.matters.models import MatterAttachment, MatterExtension, MatterReport, MatterUnit, SupervisedMatter
+from inspect_api.matters.models import (
+    MatterAttachment,
+    MatterExtension,
+    MatterReport,
+    MatterUnit,
+    SupervisedMatter,
+)
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
 from inspect_api.org.services import scope_unit_ids
