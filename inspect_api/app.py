@@ -90,6 +90,7 @@ def register_deadline_hooks() -> None:
     """Deadlines stored on an assumed Monday–Friday week are counted again when a year is imported."""
     from inspect_api.complaints import services as complaints
     from inspect_api.core import calendar_store
+    from inspect_api.matters import services as matters
     from inspect_api.ratings.services import recompute_provisional_follow_ups
     from inspect_api.review.services import recompute_provisional_deadlines
     from inspect_api.sampling.services import recheck_plans_after_calendar_import
@@ -98,6 +99,7 @@ def register_deadline_hooks() -> None:
     calendar_store.after_import(recheck_plans_after_calendar_import)
     calendar_store.after_import(complaints.recompute_provisional_deadlines)
     calendar_store.after_import(recompute_provisional_follow_ups)
+    calendar_store.after_import(matters.recompute_provisional_deadlines)
 
 
 def register_bench_echo(app: Flask) -> None:
@@ -172,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.core.calendar_routes import blp as calendar_blp
     from inspect_api.core.routes import blp as core_blp
     from inspect_api.documents.routes import blp as documents_blp
+    from inspect_api.matters.routes import blp as matters_blp
     from inspect_api.notifications.routes import admin_blp as notification_channels_blp
     from inspect_api.notifications.routes import blp as notifications_blp
     from inspect_api.org.routes import blp as org_blp
@@ -186,7 +189,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,
                 sampling_blp, notifications_blp, notification_channels_blp, calendar_blp, review_blp, stats_blp,
-                documents_blp, accountability_blp, ratings_blp, rankings_blp):
+                documents_blp, accountability_blp, ratings_blp, rankings_blp, matters_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     api.register_blueprint(assessment_blp, url_prefix="/api/v1/assessment")
     register_docs_assets(app)

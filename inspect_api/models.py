@@ -16,15 +16,22 @@ from inspect_api.complaints.models import Complaint
 from inspect_api.core.jobstore import apscheduler_jobs  # noqa: F401
 from inspect_api.core.models import Counter, HolidayDay
 from inspect_api.documents.models import Document, DocumentUnit, RenderJob
+from inspect_api.matters.models import (
+    MatterAttachment,
+    MatterExtension,
+    MatterReport,
+    MatterUnit,
+    SupervisedMatter,
+)
 from inspect_api.notifications.models import Notification
 from inspect_api.org.models import ServiceItem, Staff, Unit
 from inspect_api.ratings.models import Rating, RatingFollowUp, RatingThrottle, RatingToken
 from inspect_api.review.models import Appeal, Attachment, Rectification, RectificationReport
 from inspect_api.sampling.models import (
-           AssignmentInspector,
-           InspectorConflict,
-           SamplingAssignment,
-           SamplingPlan,
+    AssignmentInspector,
+    InspectorConflict,
+    SamplingAssignment,
+    SamplingPlan,
 )
 from inspect_api.shopper.models import Scenario, ShopperRecord
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
@@ -32,3 +39,4 @@ from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitI
 __all__ = ["Complaint", "Rating", "RatingFollowUp", "RatingThrottle", "RatingToken", "EscalationPolicyVersion", "Proposal", "ReferralCase", "Document", "DocumentUnit", "RenderJob", "Appeal", "Attachment", "Rectification", "RectificationReport", "HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
            "LoginThrottle", "Response", "Scenario", "ServiceItem", "ShopperRecord", "Staff", "Unit", "User", "Visit", "VisitInspector"]
 __all__ += ["GradeRun", "SurveyDraw", "SurveyRecipient", "SurveyResponse", "SurveySelection", "UnitGrade"]
+__all__ += ["MatterAttachment", "MatterExtension", "MatterReport", "MatterUnit", "SupervisedMatter"]

@@ -36,6 +36,11 @@ JOBS: dict[str, tuple[str, object]] = {
                                         CronTrigger(hour=0, minute=40, timezone=LOCAL_TZ)),
     "complaints.flag_overdue": ("inspect_api.complaints.jobs:flag_overdue_complaints",
                                 CronTrigger(hour=0, minute=50, timezone=LOCAL_TZ)),
+    "matters.remind_due": ("inspect_api.matters.jobs:remind_due_matters",
+                           CronTrigger(hour=8, minute=40, timezone=LOCAL_TZ)),
+    # 12:05 too: a half-day (急件) deadline ends at noon, and is overdue the same afternoon.
+    "matters.flag_overdue": ("inspect_api.matters.jobs:flag_overdue_matters",
+                             CronTrigger(hour="0,12", minute=5, timezone=LOCAL_TZ)),
     "documents.draft_monthly_bulletin": ("inspect_api.documents.jobs:draft_monthly_bulletin",
                                          CronTrigger(day=1, hour=7, minute=0, timezone=LOCAL_TZ)),
     "accountability.run_rules": ("inspect_api.accountability.services:nightly",

@@ -30,6 +30,7 @@ from inspect_api.accountability.rules import (
     FindingSeverity,
     FindingsInQuarter,
     Outcomes,
+    OverdueMatter,
     OverdueRectification,
     Rule,
     Trigger,
@@ -52,6 +53,7 @@ TRIGGER_PARAMS: dict[str, dict[str, bool]] = {
     "overdue_rectification": {},
     "bottom_rank": {"consecutive_months": True},
     "annual_grade": {"grade": True},
+    "overdue_matter": {},
 }
 
 
@@ -212,6 +214,8 @@ def _trigger(where: str, when, subject, problems: list[str]) -> Trigger | None:
         return Outcomes(outcome=params["outcome"], count=params["count"], window_days=params["window_days"])
     if kind == "overdue_rectification":
         return OverdueRectification()
+    if kind == "overdue_matter":
+        return OverdueMatter()
     if kind == "annual_grade":
         return AnnualGrade(grade=params["grade"])
     return BottomRank(consecutive_months=params["consecutive_months"])

@@ -141,6 +141,14 @@ class OverdueRectification:
 
 
 @dataclass(frozen=True)
+class OverdueMatter:
+    """A supervised matter (督办事项) of the unit's lead: overdue, or closed 逾期办结 / 未办结."""
+
+    kind: ClassVar[str] = "overdue_matter"
+    facts: ClassVar[str] = "matters"
+
+
+@dataclass(frozen=True)
 class BottomRank:
     """Named at the bottom (末位) of the monthly bulletin `consecutive_months` months running."""
 
@@ -159,10 +167,11 @@ class AnnualGrade:
 
 
 Trigger = FindingSeverity | ConfirmedFindings | FindingsInQuarter | Outcomes | OverdueRectification | BottomRank | \
-    AnnualGrade
+    AnnualGrade | OverdueMatter
 
 TRIGGERS: dict[str, type] = {t.kind: t for t in (FindingSeverity, ConfirmedFindings, FindingsInQuarter, Outcomes,
-                                                 OverdueRectification, BottomRank, AnnualGrade)}
+                                                 OverdueRectification, BottomRank, AnnualGrade,
+                                                 OverdueMatter)}
 # Grades of the annual assessment an approved run can give (assessment.rules; 不予评定 is no grade).
 GRADES = {"excellent": "优秀", "pass": "合格", "fail": "不合格"}
 TRIGGER_LABELS = {
@@ -173,6 +182,7 @@ TRIGGER_LABELS = {
     "overdue_rectification": "整改逾期",
     "bottom_rank": "连续排名末位",
     "annual_grade": "年度考评等次",
+    "overdue_matter": "督办事项逾期或未办结",
 }
 # Whom a trigger can be about: the facts name a unit only (overdue, bottom rank), or staff only (outcomes).
 TRIGGER_SUBJECTS = {
@@ -183,6 +193,7 @@ TRIGGER_SUBJECTS = {
     "overdue_rectification": ("unit",),
     "bottom_rank": ("unit",),
     "annual_grade": ("unit",),
+    "overdue_matter": ("unit",),
 }
 
 
@@ -264,6 +275,24 @@ class OverdueFact:
 
 
 @dataclass(frozen=True)
+class MatterFact:
+    """A supervised matter its lead unit let run past its deadline (`state` overdue) or that was closed 未办结
+    (`state` unfinished). `due_on` is the day it became a fact's anchor: the deadline (fired the day
+    after), or the day an unfinished matter was closed before its deadline. One fact per matter and day,
+    so an overdue matter closed 未办结 later is not proposed twice. `title` only shapes the wording."""
+
+    matter_id: Id
+    unit_id: Id
+    due_on: date
+    state: str = "overdue"
+    title: str | None = field(default=None, compare=False)
+
+    @property
+    def fact_id(self) -> str:
+        return f"matter:{self.matter_id}:{self.due_on.isoformat()}"
+
+
+@dataclass(frozen=True)
 class BottomRankFact:
     unit_id: Id
     year: int
@@ -336,7 +365,7 @@ class _Firing:
 def evaluate(policy: EscalationPolicy, *, as_of: date,
              findings: Iterable[FindingFact] = (), outcomes: Iterable[OutcomeFact] = (),
              overdue: Iterable[OverdueFact] = (), bottom_ranks: Iterable[BottomRankFact] = (),
-             grades: Iterable[GradeFact] = (),
+             grades: Iterable[GradeFact] = (), matters: Iterable[MatterFact] = (),
              since: date | None = None,
              staff_names: Mapping[Id, str] | None = None,
              unit_names: Mapping[Id, str] | None = None) -> list[Proposal]:
@@ -349,6 +378,7 @@ def evaluate(policy: EscalationPolicy, *, as_of: date,
         "overdue": _unique(o for o in overdue if o.due_on < as_of),
         "bottom_ranks": _unique(b for b in bottom_ranks if date(b.year, b.month, 1) <= as_of),
         "grades": _unique(g for g in grades if g.approved_on <= as_of),
+        "matters": _unique(m for m in matters if (m.due_on < as_of if m.state == "overdue" else m.due_on <= as_of)),
     }
     firings = [firing for rule in policy.rules
                for firing in _FIRE[rule.trigger.kind](rule, known[rule.trigger.facts])]
@@ -533,6 +563,16 @@ def _fire_grade(rule: Rule, grades: list[GradeFact]) -> Iterator[_Firing]:
                           f" {g.year}年度考评等次为{GRADES.get(g.grade, g.grade)}{head}")
 
 
+def _fire_matter(rule: Rule, matters: list[MatterFact]) -> Iterator[_Firing]:
+    for m in matters:
+        title = f"“{m.title}”" if m.title else f"#{m.matter_id}"
+        if m.state == "overdue":
+            yield _Firing(rule, m.unit_id, m.due_on + timedelta(days=1), (m,),
+                          f" 主办的督办事项{title}应于 {m.due_on.isoformat()} 前办结，已逾期")
+        else:
+            yield _Firing(rule, m.unit_id, m.due_on, (m,), f" 主办的督办事项{title}未办结")
+
+
 _FIRE: dict[str, Callable[[Rule, list], Iterator[_Firing]]] = {
     "finding_severity": _fire_severity,
     "confirmed_findings": _fire_confirmed,
@@ -541,6 +581,7 @@ _FIRE: dict[str, Callable[[Rule, list], Iterator[_Firing]]] = {
     "overdue_rectification": _fire_overdue,
     "bottom_rank": _fire_bottom_rank,
     "annual_grade": _fire_grade,
+    "overdue_matter": _fire_matter,
 }
 
 

@@ -94,7 +94,11 @@ def _facts(only: Subjects | None = None) -> dict:
     if only:
         ranks = [r for r in ranks if r.unit_id in only.units]
         grades = [g for g in grades if g.unit_id in only.units]
-    return {"findings": findings, "outcomes": outcomes, "overdue": overdue, "bottom_ranks": ranks, "grades": grades}
+    from inspect_api.matters.services import escalation_facts
+
+    matters = escalation_facts(only.units if only else None)
+    return {"findings": findings, "outcomes": outcomes, "overdue": overdue, "bottom_ranks": ranks, "grades": grades,
+            "matters": matters}
 
 
 def _bottom_ranks() -> list[rules.BottomRankFact]:

@@ -33,6 +33,10 @@ def _instant(d: date) -> datetime:
 
 def default_wording(kind: str, policy: dict, selection: dict, units: dict[int, str]) -> dict:
     """The text a new draft starts from; the office edits it before approval."""
+    if kind in rules.MATTER_KINDS:
+        from inspect_api.matters import bulletins
+
+        return {"closing_paragraphs": [], **bulletins.default_wording(kind, policy, selection)}
     common = {"addressee": policy["addressee"], "attachments": [], "cc": policy["cc"], "closing_paragraphs": []}
     if kind == "criticism" and selection.get("grades"):
         years = sorted({g["year"] for g in selection["grades"]})
@@ -245,6 +249,10 @@ def build(doc, policy: dict, *, today: date) -> dict:
                 "report_to": w["report_to"]}
     elif doc.kind == "referral":
         ctx |= _referral(sel["case_id"], naming)
+    elif doc.kind in rules.MATTER_KINDS:
+        from inspect_api.matters import bulletins
+
+        ctx |= bulletins.build_context(doc.kind, sel, today=today) | {"requirements": w.get("requirements") or []}
     elif doc.kind == "commendation":
         units = _unit_names({e["unit_id"] for e in sel["entries"]})
         staff = _staff_names({e["staff_id"] for e in sel["entries"] if e.get("staff_id")})
@@ -297,6 +305,7 @@ def named_units(ctx: dict) -> set[int]:
     """The units a document names (their liaisons may read it once issued)."""
     ids = {i["unit_id"] for key in ("items", "typical_cases", "grades") for i in ctx.get(key, [])}
     ids |= {r["unit_id"] for key in ("ranking", "bottom_staff") for r in ctx.get(key, []) if r.get("unit_id")}
+    ids |= {u for m in ctx.get("matters", []) for u in m.get("unit_ids", [])}
     return ids
 
 

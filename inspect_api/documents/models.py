@@ -13,7 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from inspect_api.db import TimestampMixin, db
 
-DOCUMENT_KIND = sa.Enum("criticism", "bulletin", "rectification", "commendation", "referral", name="document_kind",
+DOCUMENT_KIND = sa.Enum("criticism", "bulletin", "rectification", "commendation", "referral", "matter_bulletin",
+                        "meeting_bulletin", "keywork_summary", name="document_kind",
                         native_enum=False, create_constraint=True, length=16)
 DOCUMENT_STATUS = sa.Enum("draft", "approved", "issuing", "issued", name="document_status", native_enum=False,
                           create_constraint=True, length=16)

@@ -37,7 +37,8 @@ from inspect_api.documents.numbering import parse_number
 log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-KINDS = ("criticism", "bulletin", "rectification", "commendation", "referral")
+KINDS = ("criticism", "bulletin", "rectification", "commendation", "referral", "matter_bulletin", "meeting_bulletin",
+         "keywork_summary")
 
 # Photos are embedded as they come: the workflow hands in copies already resized for print (600 px on
 # the long side, about 200 dpi at the 74 mm a photo gets two to a row), so WeasyPrint passes the JPEG
@@ -100,6 +101,12 @@ REQUIRED = {
     "commendation": {**COMMON, "entries": [{"unit_name": STR, "staff_label": OPT_STR, "reason": STR}]},
     "referral": {**COMMON, "subject_label": STR, "grounds": [STR], "items": [FINDING_ITEM], "proposal": STR},
 }
+# 督查通报 on supervised matters (一事一通报, 一会一通报, key work by quarter): each matter with its state.
+MATTER_ITEM = {"title": STR, "kind_label": STR, "source": STR, "lead_unit_name": STR, "co_unit_names": [STR],
+               "level_label": OPT_STR, "due_text": STR, "state_label": STR, "progress": OPT_STR, "unit_ids": [INT]}
+MATTERS = {**COMMON, "subject_label": STR, "requirements": [STR], "matters": [MATTER_ITEM],
+           "summary": {k: INT for k in ("total", "done", "done_late", "unfinished", "in_progress", "overdue")}}
+REQUIRED |= {"matter_bulletin": MATTERS, "meeting_bulletin": MATTERS, "keywork_summary": MATTERS}
 
 
 def _type_name(spec) -> str:

@@ -47,6 +47,11 @@ class SelectionSchema(BaseSchema):
     under = fields.Integer(allow_none=True, validate=ID_RANGE, metadata={"description": "bulletin: unit subtree"})
     typical_finding_ids = fields.List(fields.UUID(), allow_none=True, validate=validate.Length(max=300), metadata={
         "description": "bulletin: typical cases (default: the most severe, as many as the policy says)"})
+    matter_id = fields.Integer(validate=ID_RANGE, metadata={"description": "matter_bulletin: a leader-assigned matter"})
+    meeting_name = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "meeting_bulletin: the meeting whose decisions are reported (with period_start/period_end)"})
+    target_year = fields.Integer(allow_none=True, validate=validate.Range(min=2000, max=2100), metadata={
+        "description": "keywork_summary: the year of the targets (default: the period's)"})
 
 
 def _strs(max_items=50, max_len=2000):
@@ -67,8 +72,9 @@ class WordingSchema(BaseSchema):
 class CreateSchema(WordingSchema):
     kind = fields.String(required=True, validate=validate.OneOf([k for k in rules.KIND_LABELS if k != "referral"]),
                          metadata={"description": "criticism 通报批评 | bulletin 督查通报 | rectification 整改通知 | "
-                                                  "commendation 通报表扬 (referrals are sent from their "
-                                                  "accountability case)"})
+                                                  "commendation 通报表扬 | matter_bulletin 一事一通报 | "
+                                                  "meeting_bulletin 一会一通报 | keywork_summary 重点工作季度通报 "
+                                                  "(referrals are sent from their accountability case)"})
     selection = fields.Nested(SelectionSchema, required=True)
 
 

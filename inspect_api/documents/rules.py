@@ -12,7 +12,10 @@ from inspect_api.errors import Forbidden, InvalidTransition
 
 STATUS_LABELS = {"draft": "草稿", "approved": "已审批", "issuing": "印发中", "issued": "已印发"}
 KIND_LABELS = {"criticism": "通报批评", "bulletin": "督查通报", "rectification": "整改通知",
-               "commendation": "通报表扬", "referral": "问责建议"}
+               "commendation": "通报表扬", "referral": "问责建议", "matter_bulletin": "督查通报（领导批办事项）",
+               "meeting_bulletin": "督查通报（会议议定事项）", "keywork_summary": "督查通报（重点工作）"}
+# Bulletins on supervised matters (督查督办): their selection and context come from `inspect_api.matters`.
+MATTER_KINDS = ("matter_bulletin", "meeting_bulletin", "keywork_summary")
 TRANSITIONS = {
     "edit": {"draft": "draft"},
     "approve": {"draft": "approved"},

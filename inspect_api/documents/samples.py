@@ -342,12 +342,68 @@ def referral_context(photo_dir: Path | None = None) -> dict:
     }
 
 
+def _matters_context(kind: str, title: str, subject: str, items: list[dict]) -> dict:
+    done = sum(1 for i in items if i["state_label"] == "办结")
+    late = sum(1 for i in items if i["state_label"] == "逾期未办结")
+    return {
+        "kind": kind, "issuer": dict(ISSUER_BULLETIN), "number": None, "draft": True, "title": title,
+        "addressee": "各乡镇人民政府，县直各单位：",
+        "paragraphs": [f"县政府督查室对{subject}进行了督查。现将办理情况通报如下："],
+        "subject_label": subject, "matters": items,
+        "summary": {"total": len(items), "done": done, "done_late": 0, "unfinished": 0,
+                    "in_progress": len(items) - done, "overdue": late},
+        "requirements": ["主办单位主要负责人是落实议定事项的第一责任人，要亲自主持办理，协调解决有关问题。",
+                         "协办单位要按照会议明确的职责密切配合；对逾期未办结的事项，主办单位要书面说明原因和下一步措施。"],
+        "closing_paragraphs": ["办理情况纳入年度效能考评。"], "attachments": [], "signed_on": date(2026, 11, 27),
+        "cc": "县委办公室，县政府办公室", "printed_by": "清川县机关效能建设领导小组办公室", "printed_on": date(2026, 11, 27),
+    }
+
+
+def _matter_item(title, source, lead, co, due, state, progress=None, level=None) -> dict:
+    return {"title": title, "kind_label": "会议议定事项", "source": source, "lead_unit_name": lead, "co_unit_names": co,
+            "level_label": level, "due_text": due, "state_label": state, "progress": progress, "unit_ids": [1]}
+
+
+def meeting_bulletin_context(photo_dir: Path | None = None) -> dict:
+    meeting = "2026年11月20日县政府第12次常务会议议定："
+    return _matters_context("meeting_bulletin", "关于县政府第12次常务会议议定事项2026年第四季度落实情况的督查通报",
+                            "县政府第12次常务会议议定事项2026年第四季度落实情况", [
+        _matter_item("老旧小区改造资金拨付", meeting + "12月底前完成老旧小区改造资金拨付。", "清川县住房和城乡建设局",
+                     ["清川县财政局"], "2026年11月24日", "办结", "资金已全部拨付到位。"),
+        _matter_item("城区停车位规划", meeting + "编制城区停车位专项规划。", "清川县自然资源局",
+                     ["清川县公安局", "清川县住房和城乡建设局"], "2026年11月25日", "逾期未办结"),
+        _matter_item("农贸市场提升改造", meeting + "推进城关农贸市场提升改造。", "清川县市场监督管理局", [],
+                     "未明确办结时限，请适时报告办理进展", "正在办理", "已完成设计招标，计划12月中旬开工。")])
+
+
+def matter_bulletin_context(photo_dir: Path | None = None) -> dict:
+    item = _matter_item("城关镇老旧小区漏水问题", "县长林振华批示：请住建局牵头，三日内拿出解决方案。", "清川县住房和城乡建设局",
+                        ["清川县自然资源局"], "2026年11月26日", "办结", "维修方案已制定，11月25日开工，已全部修复。", "要件")
+    item["kind_label"] = "领导批办事项"
+    return _matters_context("matter_bulletin", "关于县长林振华批办事项“城关镇老旧小区漏水问题”办理情况的督查通报",
+                            "城关镇老旧小区漏水问题", [item])
+
+
+def keywork_summary_context(photo_dir: Path | None = None) -> dict:
+    items = [_matter_item("全年新增城镇就业3000人", "2026年度目标：全年新增城镇就业3000人。", "清川县人力资源和社会保障局", [],
+                          "2026年12月31日", "正在办理", "截至11月底已新增城镇就业2860人，完成95.3%。"),
+             _matter_item("政务服务事项网上可办率达到95%", "2026年度目标：政务服务事项网上可办率达到95%。",
+                          "清川县政务服务中心", ["清川县市场监督管理局"], "2026年12月31日", "办结", "网上可办率已达96.2%。")]
+    for i in items:
+        i["kind_label"] = "重点工作"
+    return _matters_context("keywork_summary", "关于2026年度重点工作第四季度推进情况的督查通报",
+                            "2026年度重点工作第四季度推进情况", items)
+
+
 SAMPLES = {
     "criticism": criticism_context,
     "referral": referral_context,
     "bulletin": bulletin_context,
     "rectification": rectification_context,
     "commendation": commendation_context,
+    "matter_bulletin": matter_bulletin_context,
+    "meeting_bulletin": meeting_bulletin_context,
+    "keywork_summary": keywork_summary_context,
 }
 
 

@@ -86,6 +86,10 @@ def _subtree(unit_id: int) -> set[int]:
 
 def check_selection(kind: str, sel: dict) -> dict:
     """The selection, checked and normalised, or a 422 naming what is wrong."""
+    if kind in rules.MATTER_KINDS:
+        from inspect_api.matters import bulletins
+
+        return bulletins.check_selection(kind, sel)
     if kind == "referral":  # made by a referral case when it is sent (accountability)
         from inspect_api.accountability.models import ReferralCase
 
@@ -145,7 +149,7 @@ def snapshot(doc: Document) -> dict:
 
 def create(kind: str, selection: dict, wording: dict | None, actor) -> Document:
     sel = check_selection(kind, selection)
-    base = ctxmod.default_wording(kind, policy(), sel, _units_of(kind, sel))
+    base = ctxmod.default_wording(kind, policy(), sel, {} if kind in rules.MATTER_KINDS else _units_of(kind, sel))
     text = {**base, **{k: v for k, v in (wording or {}).items() if v is not None}}
     doc = Document(kind=kind, status="draft", title=text["title"], selection=sel, wording=text, version=1,
                    created_by=getattr(actor, "id", None))

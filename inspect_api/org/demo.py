@@ -25,6 +25,7 @@ from inspect_api.org.models import Unit
 
 DEMO_FILES = (("units", "units.csv"), ("staff", "staff.csv"), ("service-items", "service_items.csv"))
 DEMO_RATINGS = "ratings.csv"
+DEMO_MATTERS = "matters.csv"  # supervised matters (督查督办), a few of each kind
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class DemoSummary:
     reports: list[ImportReport] = field(default_factory=list)
     accounts: list[DemoAccount] = field(default_factory=list)  # the accounts created
     ratings: dict = field(default_factory=dict)  # the ratings import's report
+    matters: int = 0  # supervised matters registered
     password: str = DEMO_PASSWORD
 
 
@@ -96,6 +98,7 @@ def load_demo(force: bool = False) -> DemoSummary:
                          check_password=False)
         summary.accounts.append(account)
     summary.ratings = _load_ratings(folder / DEMO_RATINGS)
+    summary.matters = _load_matters(folder / DEMO_MATTERS)
     return summary
 
 
@@ -108,6 +111,16 @@ def _load_ratings(path) -> dict:
         raise DemoRefused(f"演示数据文件 {DEMO_RATINGS} 有错误 (demo data file is invalid)",
                           {"errors": [f"行 {e.row}, 列 {e.column}: {e.reason}" for e in errors]})
     return ratings.import_rows(rows)
+
+
+def _load_matters(path) -> int:
+    from inspect_api.matters import demo
+    from inspect_api.matters.models import SupervisedMatter
+
+    if db.session.scalar(sa.select(SupervisedMatter.id).limit(1)) is not None:
+        return 0  # loaded before (force): never twice
+    office = db.session.scalar(sa.select(User).where(User.username == "office1"))
+    return demo.load(path, office) if office is not None else 0
 
 
 def refuse_demo_passwords(app) -> None:

@@ -184,6 +184,22 @@ EXPECTED.update({
     "GET /api/v1/unit/complaints": {"unit_liaison"},
     "GET /api/v1/unit/complaints/<int:complaint_id>": {"unit_liaison"},
     "POST /api/v1/unit/complaints/<int:complaint_id>/report": {"unit_liaison"},
+    # 督查督办: the office acts, leaders read, liaisons only through /unit/matters
+    "GET /api/v1/matters": ED | {"leader"},
+    "POST /api/v1/matters": ED,
+    "GET /api/v1/matters/<int:matter_id>": ED | {"leader"},
+    "POST /api/v1/matters/<int:matter_id>/return": ED,
+    "POST /api/v1/matters/<int:matter_id>/close": ED,
+    "GET /api/v1/matters/extensions": ED,
+    "POST /api/v1/matters/extensions/<int:extension_id>/decision": ED,
+    "GET /api/v1/matters/stats": ED | {"leader"},
+    "GET /api/v1/matters/stats.csv": ED | {"leader"},
+    "GET /api/v1/matters/stats.xlsx": ED | {"leader"},
+    "GET /api/v1/matters/attachments/<uuid:attachment_id>": ED | {"leader", "unit_liaison"},
+    "GET /api/v1/unit/matters": {"unit_liaison"},
+    "GET /api/v1/unit/matters/<int:matter_id>": {"unit_liaison"},
+    "POST /api/v1/unit/matters/<int:matter_id>/reports": {"unit_liaison"},
+    "POST /api/v1/unit/matters/<int:matter_id>/extensions": {"unit_liaison"},
 })
 
 

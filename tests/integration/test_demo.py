@@ -133,3 +133,15 @@ def test_demo_cli_fails_in_production(app, dbsession, monkeypatch):
     assert count(Unit) == 0
 
 
+
+
+def test_demo_has_a_few_supervised_matters_of_each_kind(dbsession):
+    from inspect_api.matters.models import MatterUnit, SupervisedMatter
+
+    summary = load_demo()
+    kinds = [m.kind for m in db.session.scalars(sa.select(SupervisedMatter))]
+    assert summary.matters == len(kinds) == 8
+    assert {k: kinds.count(k) for k in set(kinds)} == {"leader_assigned": 3, "meeting_decision": 3, "key_work": 2}
+    urgent = db.session.scalar(sa.select(SupervisedMatter).where(SupervisedMatter.level == "urgent"))
+    assert urgent.leader_name == "林振华" and urgent.principal_leader and urgent.due_on is not None
+    assert count(MatterUnit) >= 4
