@@ -10,6 +10,7 @@ from inspect_api.core import policy_file
 from inspect_api.core.policy_file import PolicyError
 from inspect_api.rankings.rules import (
     COMPONENTS,
+    CORE_COMPONENTS,
     TIE_BREAKS,
     BottomRule,
     RankingPolicy,
@@ -18,7 +19,7 @@ from inspect_api.rankings.rules import (
 )
 
 KEYS = {"deduction_by_severity", "units", "staff", "special_supervision"}
-SUBJECT_KEYS = {"weights", "min_ratings", "tie_break", "bottom"}
+SUBJECT_KEYS = {"weights", "min_ratings", "tie_break", "bottom", "min_matters"}
 BOTTOM_KEYS = {"count", "share", "min_count", "min_ranked", "below_score", "require_problem"}
 SPECIAL_KEYS = {"min_ratings", "dissatisfaction_rate_above", "complaints_at_least"}
 
@@ -82,13 +83,19 @@ def _bottom(data, where: str, problems: list[str]) -> BottomRule | None:
 
 
 def _subject(data, where: str, problems: list[str]) -> SubjectPolicy | None:
-    if not _keys(data, SUBJECT_KEYS, where, problems):
+    if not _keys(data, SUBJECT_KEYS, where, problems, required=SUBJECT_KEYS - {"min_matters"}):
         return None
     ok = True
     weights = data.get("weights")
-    if not isinstance(weights, dict) or set(weights) != set(COMPONENTS) or \
+    if not isinstance(weights, dict) or not set(CORE_COMPONENTS) <= set(weights) <= set(COMPONENTS) or \
             not all(_is_num(w) and 0 <= w <= 100 for w in weights.values()) or not any(weights.values()):
-        problems.append(f"{where}.weights 须为 {sorted(COMPONENTS)} 各给出 0–100 的权重，且至少一个大于 0")
+        problems.append(f"{where}.weights 须为 {list(CORE_COMPONENTS)}（可加 matters）各给出 0–100 的权重，且至少一个大于 0")
+        ok = False
+    elif where == "staff" and weights.get("matters"):
+        problems.append("staff.weights.matters 须为 0：督办事项由单位牵头，不计入个人")
+        ok = False
+    if not _is_int(data.get("min_matters", 1), 1, 1000):
+        problems.append(f"{where}.min_matters 须为 1–1000 的整数")
         ok = False
     if not _is_int(data.get("min_ratings"), 1, 1_000_000):
         problems.append(f"{where}.min_ratings 须为不小于 1 的整数")
@@ -102,7 +109,7 @@ def _subject(data, where: str, problems: list[str]) -> SubjectPolicy | None:
     if not ok or rule is None:
         return None
     return SubjectPolicy(weights={k: float(v) for k, v in weights.items()}, min_ratings=data["min_ratings"],
-                         tie_break=tuple(ties), bottom=rule)
+                         tie_break=tuple(ties), bottom=rule, min_matters=data.get("min_matters", 1))
 
 
 def _special(data, problems: list[str]) -> SpecialSupervisionRule | None:

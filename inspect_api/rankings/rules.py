@@ -30,7 +30,9 @@ from inspect_api.stats.rules import Period, make_period
 
 FULL_SCORE = 100.0
 RATING_SCALE = 20  # mean rating (1–5) × 20 = points out of 100
-COMPONENTS = {"inspection": "明查暗访", "ratings": "群众评价"}
+COMPONENTS = {"inspection": "明查暗访", "ratings": "群众评价", "matters": "督办落实"}
+# Components every policy weighs; the others count only where the policy gives them a weight above 0.
+CORE_COMPONENTS = ("inspection", "ratings")
 # Tie-break keys: their label and whether a higher value ranks first.
 TIE_BREAKS: dict[str, tuple[str, bool]] = {
     "deduction": ("扣分少者在前", False),
@@ -127,6 +129,7 @@ class SubjectPolicy:
     weights: Mapping[str, float] = field(default_factory=lambda: {"inspection": 0.7, "ratings": 0.3})
     min_ratings: int = 20
     tie_break: tuple[str, ...] = ("deduction", "severe", "findings", "dissatisfaction_rate")
+    min_matters: int = 1  # supervised matters (督办事项) closed in the period before their on-time rate counts
     bottom: BottomRule = field(default_factory=BottomRule)
 
 
@@ -164,6 +167,8 @@ class Figures:
     rating_sum: int = 0
     satisfied: int = 0  # scores ≥ SATISFIED_MIN (基本满意 and above, as the 好差评 system counts)
     dissatisfied: int = 0  # 差评: scores ≤ BAD_SCORE_MAX
+    matters_closed: int = 0  # supervised matters the unit led, closed in the period
+    matters_on_time: int = 0  # of them, closed 办结 (on time)
 
     @property
     def findings(self) -> int:
@@ -241,6 +246,18 @@ class Score:
         return self.value is not None
 
 
+def _matters_component(fig: Figures, policy: SubjectPolicy) -> tuple[float | None, bool, str]:
+    """督办落实 = matters closed on time ÷ matters closed × 100, over matters the unit led."""
+    if fig.matters_closed and fig.matters_closed >= max(1, policy.min_matters):
+        value = round1(fig.matters_on_time * FULL_SCORE / fig.matters_closed)
+        exact = Fraction(fig.matters_on_time * int(FULL_SCORE), fig.matters_closed)
+        return value, True, (f"牵头督办事项办结{fig.matters_closed}件，按期办结{fig.matters_on_time}件，"
+                             f"{fig.matters_on_time} ÷ {fig.matters_closed} × 100 {_eq(exact, f'{value:.1f}')} {value:.1f}")
+    if fig.matters_closed:
+        return None, False, f"牵头督办事项办结{fig.matters_closed}件，不足{policy.min_matters}件，不计入"
+    return None, False, "本期无牵头办结的督办事项，不计入"
+
+
 def score(fig: Figures, policy: SubjectPolicy, by_severity: Mapping[str, float]) -> Score:
     """The score of one subject and how it came about."""
     deduction = fig.deduction(by_severity)
@@ -282,6 +299,9 @@ def score(fig: Figures, policy: SubjectPolicy, by_severity: Mapping[str, float])
         ratings = (None, False, "本期无群众评价，不计入")
 
     raw = {"inspection": (w_insp, *inspection), "ratings": (w_rate, *ratings)}
+    w_matt = float(policy.weights.get("matters", 0))
+    if w_matt > 0:  # the policy decides whether the on-time rate of supervised matters counts
+        raw["matters"] = (w_matt, *_matters_component(fig, policy))
     total = sum(w for w, _, counted, _ in raw.values() if counted)
     components = tuple(Component(code, counted, value, w, w / total if counted else 0.0, note)
                        for code, (w, value, counted, note) in raw.items())
@@ -446,9 +466,12 @@ def method_text(policy: RankingPolicy, subject: str = "units") -> str:
     sp: SubjectPolicy = getattr(policy, subject)
     noun = "单位" if subject == "units" else "工作人员"
     sev = "、".join(f"{SEVERITIES[s]}{_num(policy.deduction_by_severity[s])}分" for s in SEVERITIES)
-    weights = "、".join(f"{COMPONENTS[c]}{_num(sp.weights.get(c, 0))}" for c in COMPONENTS)
+    weights = "、".join(f"{COMPONENTS[c]}{_num(sp.weights.get(c, 0))}" for c in COMPONENTS
+                        if c in CORE_COMPONENTS or sp.weights.get(c, 0) > 0)
+    matters = (f"督办落实得分 = 牵头督办事项按期办结数 ÷ 办结数 × 100，办结不少于{sp.min_matters}件时计入；"
+               if sp.weights.get("matters", 0) > 0 else "")
     ties = "、".join(TIE_BREAKS[k][0] for k in sp.tie_break) or "无"
     return (f"明查暗访得分 = 100 − 已确认问题扣分（按检查表分值，无分值的按严重程度：{sev}），不低于0，"
             f"本期受检查或有已确认问题的{noun}计入；群众评价得分 = 评价平均分 × {RATING_SCALE}，"
-            f"评价不少于{sp.min_ratings}条时计入；综合得分为计入项的加权平均（权重：{weights}），保留一位小数。"
+            f"评价不少于{sp.min_ratings}条时计入；{matters}综合得分为计入项的加权平均（权重：{weights}），保留一位小数。"
             f"同分依次比较：{ties}；仍相同者名次并列，按编码排列。两项均不计入的{noun}列为“无数据”，不参与排名。")

@@ -113,7 +113,7 @@ def _finding_in_period(period: Period):
 
 def _blank() -> dict:
     return {"visits": 0, "findings_by_severity": {}, "points": 0, "unpointed_by_severity": {}, "complaints": 0,
-            "ratings": 0, "rating_sum": 0, "satisfied": 0, "dissatisfied": 0}
+            "ratings": 0, "rating_sum": 0, "satisfied": 0, "dissatisfied": 0, "matters_closed": 0, "matters_on_time": 0}
 
 
 def _add_visits(acc: dict, key_column, period: Period, root: Unit | None) -> None:
@@ -165,7 +165,24 @@ def unit_figures(period: Period, root: Unit | None) -> dict[int, rules.Figures]:
     _add_findings(acc, Finding.unit_id, period, root)
     for unit_id, *counts in _rating_groups(period, root, Rating.unit_id):
         _add_ratings(acc.setdefault(unit_id, _blank()), *counts)
+    _add_matters(acc, period, root)
     return {k: rules.Figures(**v) for k, v in acc.items()}
+
+
+def _add_matters(acc: dict, period: Period, root: Unit | None) -> None:
+    """Supervised matters (督办事项) each unit led and that were closed in the period, and how many of them
+    closed 办结 (on time): for the 督办落实 component, where the policy weighs it."""
+    from inspect_api.matters.models import SupervisedMatter
+
+    start, end = period.utc_range(LOCAL_TZ)
+    stmt = (sa.select(SupervisedMatter.lead_unit_id, sa.func.count(), _count_if(SupervisedMatter.verdict == "done"))
+            .where(SupervisedMatter.status == "closed", SupervisedMatter.closed_at >= start,
+                   SupervisedMatter.closed_at < end, *_in_subtree(SupervisedMatter.lead_unit_id, root))
+            .group_by(SupervisedMatter.lead_unit_id))
+    for unit_id, closed, on_time in db.session.execute(stmt):
+        f = acc.setdefault(unit_id, _blank())
+        f["matters_closed"] += closed
+        f["matters_on_time"] += on_time
 
 
 @dataclass

@@ -300,3 +300,27 @@ def test_the_documents_policy_can_leave_the_ranking_or_the_staff_out_of_the_bull
         assert ctx["commended_units"] == ["县不动产登记中心"]  # still commended, without a ranking
     finally:
         app.extensions["inspect_document_policy"] = original
+
+
+def test_where_the_policy_weighs_supervised_matters_their_on_time_rate_joins_the_unit_score(client, world, policy,
+                                                                                          app):
+    from dataclasses import replace
+
+    from inspect_api.matters.models import SupervisedMatter
+
+    for verdict, closed in (("done", datetime(2026, 11, 10, 2, 0, tzinfo=UTC)),
+                            ("done_late", datetime(2026, 11, 12, 2, 0, tzinfo=UTC)),
+                            ("done_late", datetime(2026, 10, 12, 2, 0, tzinfo=UTC))):  # October: not counted
+        db.session.add(SupervisedMatter(kind="leader_assigned", title="老旧小区改造", content="限期办结", lead_unit_id=world.clean.id,
+                                        level="important", assigned_at=closed, status="closed", verdict=verdict,
+                                        closed_at=closed))
+    db.session.flush()
+    before = by_name(ranking(client, UNITS, NOV, world.office))["县不动产登记中心"]
+    assert before["score"] == 100.0 and "督办" not in before["explanation"]["text"]  # weight 0: nothing changes
+    app.extensions["inspect_rankings_policy"] = replace(policy, units=replace(
+        policy.units, weights={"inspection": 0.8, "ratings": 0.2, "matters": 0.2}))
+    row = by_name(ranking(client, UNITS, NOV, world.office))["县不动产登记中心"]
+    matters = [c for c in row["explanation"]["components"] if c["code"] == "matters"]
+    assert matters == [{**matters[0], "label": "督办落实", "counted": True, "score": 50.0}]
+    assert "牵头督办事项办结2件，按期办结1件，1 ÷ 2 × 100 = 50.0" in row["explanation"]["text"]
+    assert row["score"] == 90.0  # (100 × 0.8 + 50 × 0.2) ÷ 1.0: ratings do not count for this unit

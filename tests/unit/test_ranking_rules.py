@@ -340,3 +340,37 @@ def test_every_printed_explanation_adds_up_from_its_printed_figures(weights):
                                          {"minor": 1.5, "serious": 5, "severe": 10})
                     checked += _check_arithmetic(result.text)
     assert checked > 300
+
+
+# --- supervised matters (督办落实), where the policy weighs them -------------------------------------------
+
+def test_the_on_time_rate_of_supervised_matters_counts_only_where_the_policy_weighs_it():
+    f = Figures(visits=1, matters_closed=4, matters_on_time=3, **rules.tally([5] * 10))
+    plain = rules.score(f, POLICY, BY_SEV)
+    assert [c.code for c in plain.components] == ["inspection", "ratings"] and plain.value == 100.0
+    weighed = SubjectPolicy(weights={"inspection": 0.6, "ratings": 0.2, "matters": 0.2}, min_ratings=10)
+    result = rules.score(f, weighed, BY_SEV)
+    matters = result.components[-1]
+    assert (matters.code, matters.counted, matters.score) == ("matters", True, 75.0)
+    assert "牵头督办事项办结4件，按期办结3件，3 ÷ 4 × 100 = 75.0" in result.text
+    assert result.value == 95.0  # (100 × 0.6 + 100 × 0.2 + 75 × 0.2) ÷ 1
+    assert "(100.0 × 0.6 + 100.0 × 0.2 + 75.0 × 0.2) ÷ 1 = 95.0" in result.text
+    third = rules.score(Figures(visits=1, matters_closed=3, matters_on_time=1), weighed, BY_SEV)
+    assert "1 ÷ 3 × 100 ≈ 33.3" in third.text  # rounded: the sign says so
+    few = rules.score(Figures(visits=1, matters_closed=1, matters_on_time=1),
+                      SubjectPolicy(weights={"inspection": 1, "ratings": 0, "matters": 1}, min_matters=2), BY_SEV)
+    assert not few.components[-1].counted and "不足2件，不计入" in few.text and few.value == 100.0
+
+
+def test_the_rankings_policy_takes_a_matters_weight_for_units_only():
+    from inspect_api.config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "checklists" / "policy" / "rankings.yaml").read_text(encoding="utf-8")
+    shipped = parse(text, "rankings.yaml")
+    assert shipped.units.weights["matters"] == 0 and shipped.units.min_matters == 1
+    weighed = parse(text.replace("matters: 0}", "matters: 0.2}"), "rankings.yaml")
+    assert weighed.units.weights["matters"] == 0.2 and "督办落实得分" in rules.method_text(weighed)
+    assert "督办落实" not in rules.method_text(shipped)
+    with pytest.raises(PolicyError, match="staff.weights.matters"):
+        parse(text.replace("weights: {inspection: 0.8, ratings: 0.2}",
+                           "weights: {inspection: 0.8, ratings: 0.2, matters: 0.1}"), "rankings.yaml")
