@@ -8,7 +8,7 @@ health checks included.
 
 `BufferingThreadWorker` reads every request on the worker's event loop instead, as nginx does in front
 of an application server: the request line and headers, then the body (of a known length, or chunked),
-without a thread, into memory up to 1 MiB and into a temporary file beyond. Only a complete request is
+without a thread, into memory up to 256 KiB and into a temporary file beyond. Only a complete request is
 given to a thread, and gunicorn's own parser then reads it from that buffer, so its checks (limits,
 framing, 414/431 answers) are unchanged. A slow client costs a socket and its buffer, not a thread.
 
@@ -39,7 +39,8 @@ from functools import partial
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
-SPOOL_IN_MEMORY = 1024 * 1024
+# Per connection: a worker holds at most worker_connections (1000) of them, so at most ~256 MB in memory.
+SPOOL_IN_MEMORY = 256 * 1024
 RECV_SIZE = 256 * 1024
 # A request head longer than this is refused with 431 before gunicorn's parser sees it (gunicorn's
 # default limits allow a request line of 4094 bytes and 100 fields of 8190).
@@ -361,5 +362,7 @@ class BufferingThreadWorker(ThreadWorker):
         for conn, pending in list(self.buffering.items()):
             if not self.alive:
                 self.drop(conn)
+            elif pending.received == 0 and now > pending.deadline:
+                self.drop(conn)  # opened and never used (a browser's preconnect): closed without a word
             elif now > pending.deadline or now > pending.idle_deadline:  # idle: inf until the body
                 self.refuse(conn, 408, "Request Timeout")

@@ -162,6 +162,10 @@ def test_heads_and_bodies_not_sent_in_time_are_answered_408_and_complete_ones_ar
         assert answer.startswith(b"HTTP/1.1 408"), answer
         assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "request_timeout"
         assert 1.5 < waited < 8
+        # a connection that never sends anything is closed without a word (a browser's preconnect)
+        start = time.perf_counter()
+        assert _raw(port, b"") == b""
+        assert time.perf_counter() - start < 8
         # a body that stops coming
         answer = _raw(port, b"POST /api/v1/public/complaints HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
                             b"Content-Type: application/json\r\n\r\n{\"a\":")
