@@ -156,6 +156,11 @@ def test_the_bulletin_adds_the_roll_up_by_staffing_department_labelled(client, c
     html = "".join(render_html(ctx).split())
     assert "按进驻部门汇总（进驻部门负责）：县市场监督管理局进驻的1号窗口、3号窗口经确认问题3个" in html
     assert "上述问题已计入各窗口" in html
+    table = client.get(f"/api/v1/documents/{doc['id']}/data.csv?table=staffing", headers=county["office"])
+    assert table.status_code == 200
+    assert list(csv.reader(io.StringIO(table.data.decode("utf-8-sig"))))[:2] == [
+        ["进驻部门", "口径", "进驻窗口", "确认问题数", "扣分"],
+        ["县市场监督管理局", "进驻部门负责", "1号窗口、3号窗口", "3", str(ctx["by_staffing_unit"][0]["points"])]]
     # a context frozen before the roll-up still renders
     old = {k: v for k, v in ctx.items() if k != "by_staffing_unit"}
     assert "按进驻部门汇总" not in "".join(render_html(old).split())
