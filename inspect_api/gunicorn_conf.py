@@ -3,8 +3,11 @@
 import os
 
 workers = int(os.environ.get("WORKERS", "2"))
-# Threads so one phone on a slow network does not hold a whole worker while it sends its body.
-worker_class = "gthread"
+# gunicorn's threaded worker, with each request read in full on the worker's event loop before a thread
+# is given to it, under deadlines for the head and the body (inspect_api/server_worker.py): a phone on a
+# slow network, or many strangers trickling bodies on purpose, holds a socket, not a thread.
+# WORKER_CLASS=gthread gives the stock worker back (for comparison; it has no read deadline).
+worker_class = os.environ.get("WORKER_CLASS", "inspect_api.server_worker.BufferingThreadWorker")
 threads = int(os.environ.get("THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
@@ -22,11 +25,15 @@ preload_app = False
 
 
 # What gunicorn answers itself, before the app sees the request (a request line over
-# limit_request_line: 414; too many or too large headers: 431; a malformed request: 400), is JSON in
+# limit_request_line: 414; too many or too large headers: 431; a malformed request: 400; a head or body
+# not sent within the deadlines of inspect_api/server_worker.py: 408; a body declared longer than
+# INSPECT_MAX_UPLOAD_MB: 413), is JSON in
 # the API's one error shape instead of gunicorn's HTML page.
 GUNICORN_ERRORS = {
     400: ("bad_request", "请求格式错误 (malformed request)"),
     403: ("forbidden", "请求被拒绝 (request forbidden)"),
+    408: ("request_timeout", "请求发送超时 (request timeout)"),
+    413: ("payload_too_large", "上传内容过大 (payload too large)"),
     414: ("uri_too_long", "请求地址过长 (URI too long)"),
     417: ("expectation_failed", "不支持该 Expect 请求头 (expectation failed)"),
     431: ("request_header_fields_too_large", "请求头过多或过大 (request header fields too large)"),

@@ -228,6 +228,12 @@ def bulletin_data(selection: dict, policy: dict) -> dict:
         "bottom_staff": section["bottom_staff"], "ranking_method": section["ranking_method"],
         "bottom_note": section["bottom_note"], "commended_units": section["commended_units"],
         "typical_finding_ids": typical,
+        # a window's confirmed findings rolled up to the department that staffs it (进驻部门负责); the
+        # figures above count them at the window, as before
+        "by_staffing_unit": [{"unit_id": d["unit_id"], "unit_name": d["name"], "label": "进驻部门负责",
+                              "windows": [w["name"] for w in d["windows"] if w["confirmed"]],
+                              "confirmed": d["confirmed"], "points": d["points"]}
+                             for d in figures["by_staffing_unit"]["departments"] if d["confirmed"]],
     }
 
 

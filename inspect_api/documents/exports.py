@@ -16,6 +16,10 @@ TABLES = {
                             "" if r["change"] is None else r["change"]] for r in c.get("ranking", [])]),
     "categories": (["问题类别", "本期", "上期"],
                    lambda c: [[r["label"], r["count"], r["previous"]] for r in c.get("by_category", [])]),
+    # a window's confirmed findings rolled up to its staffing department (contexts frozen before: none)
+    "staffing": (["进驻部门", "口径", "进驻窗口", "确认问题数", "扣分"],
+                 lambda c: [[r["unit_name"], r["label"], "、".join(r["windows"]), r["confirmed"], r["points"]]
+                            for r in c.get("by_staffing_unit", [])]),
     "cases": (["单位", "工作人员", "窗口", "发现时间", "问题类别", "严重程度", "情况", "整改期限"],
               lambda c: [[i["unit_name"], i["staff_label"] or "", i["window_no"] or "",
                           chinese_datetime(i["observed_at"]), i["category_label"], i["severity_label"],
@@ -26,7 +30,7 @@ TABLES = {
 
 
 def tables_for(kind: str) -> list[str]:
-    return ["ranking", "categories", "cases"] if kind == "bulletin" else ["cases"] if kind in (
+    return ["ranking", "categories", "staffing", "cases"] if kind == "bulletin" else ["cases"] if kind in (
         "criticism", "rectification") else []
 
 
@@ -47,7 +51,7 @@ def xlsx_file(ctx: dict, tables: list[str]):
     """An XLSX (write-only mode, one sheet per table) in a temporary file, for streaming."""
     from openpyxl import Workbook
 
-    labels = {"ranking": "单位排名", "categories": "问题分类", "cases": "问题清单"}
+    labels = {"ranking": "单位排名", "categories": "问题分类", "staffing": "进驻部门汇总", "cases": "问题清单"}
     wb = Workbook(write_only=True)
     for table in tables:
         header, rows = TABLES[table]

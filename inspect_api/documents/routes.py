@@ -94,7 +94,7 @@ class ListSchema(BaseSchema):
 
 class ExportSchema(BaseSchema):
     table = fields.String(load_default=None, validate=validate.OneOf(list(exports.TABLES)),
-                          metadata={"description": "CSV: ranking | categories | cases (default: the first the kind has)"})
+                          metadata={"description": "CSV: ranking | categories | staffing | cases (default: the first the kind has)"})
 
 
 class DocumentSchema(BaseSchema):
@@ -337,7 +337,7 @@ class ExportCsv(MethodView):
     @blp.response(200, description="CSV (UTF-8 with BOM)")
     @roles("office", "admin", "leader")
     def get(self, args, doc_id):
-        """A document's table as CSV, streamed (bulletin: ranking, categories, cases)"""
+        """A document's table as CSV, streamed (bulletin: ranking, categories, staffing, cases)"""
         doc = services.readable(doc_id, current_user())
         table = _tables(doc, args["table"])[0]
         ctx = _export_context(doc)

@@ -71,6 +71,17 @@ def _get(model, obj_id: int, user=None, lock: bool = False):
     return obj
 
 
+STAFFING_LABEL = "进驻部门负责"
+
+
+def staffing_of_windows() -> dict[int, int]:
+    """Window id -> the department that staffs it (进驻部门), for every window that names one. A window's
+    findings are the window's; rolled up, they are its staffing department's too (进驻部门负责)."""
+    rows = db.session.execute(sa.select(Unit.id, Unit.staffing_unit_id)
+                              .where(Unit.kind == "window", Unit.staffing_unit_id.is_not(None)))
+    return {window_id: staffing_id for window_id, staffing_id in rows}
+
+
 def get_unit(unit_id: int, user=None, *, lock: bool = False) -> Unit:
     return _get(Unit, unit_id, user, lock)
 

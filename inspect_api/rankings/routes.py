@@ -40,6 +40,10 @@ class RankingQuerySchema(BaseSchema):
 class UnitRankingQuerySchema(RankingQuerySchema):
     status = fields.String(validate=validate.OneOf(["ranked", "no_data"]), metadata={
         "description": "只列参与排名的 (ranked) 或无数据的 (no_data) 单位 / only ranked or only no-data rows"})
+    rollup = fields.String(validate=validate.OneOf(list(services.ROLLUPS)), metadata={
+        "description": "staffing: 进驻部门负责, 有进驻部门的窗口计入其进驻部门一起排名, 窗口本身的数字列在 "
+                       "staffed_windows / a window staffed by a department is ranked with it, the window's own "
+                       "figures listed in `staffed_windows`; without it every unit is ranked on its own figures"})
 
 
 class PeriodSchema(BaseSchema):
@@ -99,7 +103,25 @@ class FiguresSchema(BaseSchema):
     explanation = fields.Nested(ExplanationSchema)
 
 
+class StaffedWindowSchema(BaseSchema):
+    unit_id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    label = fields.String(metadata={"description": "这些数字的口径 / what the figures are"})
+    visits = fields.Integer(allow_none=True, metadata={"description": "单位联络员为 null / null for a liaison"})
+    findings = fields.Integer(metadata={"description": "已确认问题 / confirmed findings"})
+    by_severity = fields.Dict(keys=fields.String(), values=fields.Integer())
+    points = fields.Integer(metadata={"description": "检查表分值 / checklist points"})
+    ratings = fields.Integer()
+
+
 class UnitRowSchema(FiguresSchema):
+    basis = fields.String(metadata={"description": "unit: 本单位的数字 / the unit's own figures; staffing: 本单位与"
+                                                   "其进驻窗口合计 (rollup=staffing) / with the windows it staffs"})
+    basis_label = fields.String(metadata={"description": "口径说明 / the figures' basis, in words"})
+    staffed_windows = fields.List(fields.Nested(StaffedWindowSchema), metadata={
+        "description": "rollup=staffing: 计入本行的进驻窗口及其本身的数字 / the windows counted in this row, each "
+                       "with its own figures; otherwise empty"})
     unit_id = fields.Integer()
     code = fields.String()
     name = fields.String()
@@ -183,6 +205,8 @@ class RankingCommonSchema(BaseSchema):
 class UnitRankingSchema(RankingCommonSchema):
     """Everything about a unit ranking but its rows (GET /rankings/units/summary)."""
 
+    rollup = fields.String(allow_none=True, metadata={"description": "staffing 或 null / the roll-up asked for"})
+    rollup_basis = fields.String(allow_none=True, metadata={"description": "汇总口径 / how the roll-up counts"})
     restricted_to_unit = fields.Integer(allow_none=True, metadata={
         "description": "单位联络员: 只列本单位及下级 / a liaison's unit: only its subtree's rows are listed"})
     bottom = fields.Nested(UnitBottomSchema)
@@ -238,7 +262,10 @@ class Units(MethodView):
         another unit's name, no visit counts, and only months, quarters or years that have ended
         (default: last month). An array of rows, paginated (`X-Pagination`) like every other list; the
         period, the method, the policy, the bottom named and the special-supervision candidates are
-        at `GET /rankings/units/summary` with the same query.
+        at `GET /rankings/units/summary` with the same query. With `rollup=staffing` (进驻部门负责) a
+        window staffed by a department is ranked with that department: its visits, confirmed findings
+        and ratings count in the department's row, whose `staffed_windows` lists each window with its own
+        figures; every row says its basis (`basis`, `basis_label`).
         """
         return _page(services.units_view(current_user(), args), pagination_parameters)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 import sqlalchemy as sa
@@ -30,7 +30,7 @@ from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
 from inspect_api.errors import Unprocessable
 from inspect_api.org.models import Staff, Unit
-from inspect_api.org.services import get_unit
+from inspect_api.org.services import STAFFING_LABEL, get_unit, staffing_of_windows
 from inspect_api.rankings import rules
 from inspect_api.rankings.rules import Period, RankingPolicy
 from inspect_api.ratings.models import Rating
@@ -228,6 +228,32 @@ class Ranking:
     previous: dict  # key -> rank in the compared period
     special: dict = field(default_factory=dict)  # unit id -> reasons
     method: str = ""
+    staffed: dict = field(default_factory=dict)  # rollup=staffing: department id -> its windows' ids
+    window_figures: dict = field(default_factory=dict)  # and each such window's own figures
+
+
+ROLLUPS = ("staffing",)
+ROLLUP_BASIS = ("rollup=staffing：有进驻部门的窗口不单独排名，其检查、问题和群众评价计入进驻部门（进驻部门负责），"
+                "各窗口本身的数字列在部门行的 staffed_windows 中；未登记进驻部门、或进驻部门不在排名范围内的窗口仍单独排名 / "
+                "windows staffed by a department are ranked with it, their own figures listed beside it")
+
+
+def _sum_figures(a: rules.Figures, b: rules.Figures) -> rules.Figures:
+    values = {}
+    for f in fields(rules.Figures):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        values[f.name] = {k: x.get(k, 0) + y.get(k, 0) for k in {*x, *y}} if hasattr(x, "items") else x + y
+    return rules.Figures(**values)
+
+
+def _rolled_up(figures: dict[int, rules.Figures], staffing: dict[int, int]) -> dict[int, rules.Figures]:
+    """Each staffed window's figures moved onto its department's."""
+    out = dict(figures)
+    for window_id, dept_id in staffing.items():
+        own = out.pop(window_id, None)
+        if own is not None:
+            out[dept_id] = _sum_figures(out.get(dept_id, rules.Figures()), own)
+    return out
 
 
 def _units_info(root: Unit | None, ids) -> dict[int, dict]:
@@ -246,23 +272,34 @@ def _method(pol: RankingPolicy, subject: str, extra: str = "") -> str:
 
 
 def unit_ranking(period: Period, root: Unit | None, pol: RankingPolicy | None = None, *,
-                 compare: bool = True) -> Ranking:
+                 compare: bool = True, rollup: str | None = None) -> Ranking:
+    """Units ranked on their own figures; with rollup="staffing", a window staffed by a department
+    (both in the population) is not ranked on its own: its figures count for its department."""
     pol = pol or policy()
-    figures = unit_figures(period, root)
-    info = _units_info(root, figures)
-    entries = [rules.Entry(uid, u["code"], figures.get(uid, rules.Figures())) for uid, u in info.items()]
+    own_figures = unit_figures(period, root)
+    info = _units_info(root, own_figures)
+    staffing = ({w: d for w, d in staffing_of_windows().items() if w in info and d in info}
+                if rollup == "staffing" else {})
+    figures = _rolled_up(own_figures, staffing)
+    entries = [rules.Entry(uid, u["code"], figures.get(uid, rules.Figures())) for uid, u in info.items()
+               if uid not in staffing]
     rows = rules.rank(entries, pol.units, pol.deduction_by_severity)
     compared = stats_rules.compared_period(period)
     previous = {}
     if compare:
-        before = unit_figures(compared, root)
+        before = _rolled_up(unit_figures(compared, root), staffing)
         previous = {r.key: r.rank for r in rules.rank(
-            [rules.Entry(uid, info[uid]["code"], fig) for uid, fig in before.items() if uid in info],
+            [rules.Entry(uid, info[uid]["code"], fig) for uid, fig in before.items()
+             if uid in info and uid not in staffing],
             pol.units, pol.deduction_by_severity) if r.rank is not None}
     special = {r.key: reasons for r in rows
                if (reasons := rules.special_supervision(r.figures, pol.special_supervision))}
+    staffed: dict[int, list[int]] = {}
+    for window_id, dept_id in sorted(staffing.items(), key=lambda wd: info[wd[0]]["code"]):
+        staffed.setdefault(dept_id, []).append(window_id)
     return Ranking(period, compared, rows, info, rules.bottom(rows, pol.units.bottom, "单位"), previous, special,
-                   _method(pol, "units"))
+                   _method(pol, "units", ROLLUP_BASIS if rollup == "staffing" else ""), staffed,
+                   {w: own_figures.get(w, rules.Figures()) for w in staffing})
 
 
 def _staff_info(ids) -> dict[int, dict]:
@@ -322,10 +359,23 @@ def _change(rank: int | None, before: int | None) -> int | None:
     return None if rank is None or before is None else before - rank
 
 
+def _staffed_window_view(ranking: Ranking, window_id: int, *, hide_visits: bool) -> dict:
+    w, fig = ranking.info[window_id], ranking.window_figures[window_id]
+    return {"unit_id": window_id, "code": w["code"], "name": w["name"], "label": "窗口本身 / at the window",
+            "visits": None if hide_visits else fig.visits, "findings": fig.findings,
+            "by_severity": {s: fig.findings_by_severity.get(s, 0) for s in SEVERITIES}, "points": fig.points,
+            "ratings": fig.ratings}
+
+
 def unit_row_view(ranking: Ranking, row: rules.Row, tie_break, *, hide_visits: bool = False) -> dict:
     u = ranking.info[row.key]
     before = ranking.previous.get(row.key)
-    return {"rank": row.rank, "status": "ranked" if row.rank is not None else "no_data", "unit_id": row.key,
+    windows = ranking.staffed.get(row.key, [])
+    return {"basis": "staffing" if windows else "unit",
+            "basis_label": (f"{STAFFING_LABEL}：本单位及其进驻的{len(windows)}个窗口合计 / the unit and the windows it "
+                            "staffs" if windows else "本单位 / the unit itself"),
+            "staffed_windows": [_staffed_window_view(ranking, w, hide_visits=hide_visits) for w in windows],
+            "rank": row.rank, "status": "ranked" if row.rank is not None else "no_data", "unit_id": row.key,
             "code": u["code"], "name": u["name"], "kind": u["kind"], "parent_id": u["parent_id"],
             "score": row.score.value, "previous_rank": before, "change": _change(row.rank, before),
             "bottom": row.key in ranking.bottom.named, "special_supervision": ranking.special.get(row.key, []),
@@ -355,7 +405,7 @@ def units_view(user, args: dict) -> dict:
     rows (their rank among all ranked), without visit counts."""
     scope = scope_for(user, args)
     pol = policy()
-    ranking = unit_ranking(period_for(args, scope), scope.root, pol)
+    ranking = unit_ranking(period_for(args, scope), scope.root, pol, rollup=args.get("rollup"))
     shown = [r for r in ranking.rows if scope.visible(ranking.info[r.key]["path"])]
     if args.get("status"):
         shown = [r for r in shown if (r.rank is not None) == (args["status"] == "ranked")]
@@ -365,6 +415,7 @@ def units_view(user, args: dict) -> dict:
         "period": _period_view(ranking.period), "compared_with": _period_view(ranking.compared),
         "under": scope.root.id if scope.root else None, "restricted_to_unit": scope.own.id if scope.liaison else None,
         "method": ranking.method, "policy": _rule_view(pol.units),
+        "rollup": args.get("rollup"), "rollup_basis": ROLLUP_BASIS if args.get("rollup") == "staffing" else None,
         "ranked_count": sum(1 for r in ranking.rows if r.rank is not None),
         "no_data_count": sum(1 for r in ranking.rows if r.rank is None),
         "bottom": {"note": ranking.bottom.note, "size": ranking.bottom.size, "named": [
@@ -433,8 +484,12 @@ def _csv(header: list[str], rows: Iterator[list]) -> Iterator[str]:
 
 def units_csv(view: dict) -> Iterator[str]:
     header = ["排名", "单位编码", "单位", *COMMON_HEADER, "专项督查", "得分说明"]
+    if view.get("rollup") == "staffing":  # the figures' basis and the windows counted with each department
+        header += ["口径", "进驻窗口"]
     return _csv(header, ([r["rank"] or "无数据", r["code"], r["name"], *_common_cells(r),
-                          "；".join(x["label"] for x in r["special_supervision"]), r["explanation"]["text"]]
+                          "；".join(x["label"] for x in r["special_supervision"]), r["explanation"]["text"],
+                          *((r["basis_label"], "、".join(w["name"] for w in r["staffed_windows"]))
+                            if view.get("rollup") == "staffing" else ())]
                          for r in view["_rows"]))
 
 

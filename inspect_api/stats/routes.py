@@ -142,6 +142,42 @@ class StatsRatingsSchema(BaseSchema):
     previous = fields.Nested(StatsRatingFiguresSchema)
 
 
+class StatsWindowFiguresSchema(BaseSchema):
+    unit_id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    label = fields.String(metadata={"description": "这些数字的口径 / what the figures are"})
+    findings = fields.Integer(metadata={"description": "问题 (不含草稿) / findings (never drafts)"})
+    confirmed = fields.Integer()
+    points = fields.Integer(metadata={"description": "已确认问题扣分 / points of confirmed findings"})
+    rectifications_open = fields.Integer()
+    rectifications_overdue = fields.Integer()
+
+
+class StatsStaffingUnitSchema(StatsWindowFiguresSchema):
+    windows = fields.List(fields.Nested(StatsWindowFiguresSchema), metadata={
+        "description": "该部门进驻的窗口, 各自的数字 / the windows it staffs, each with its own figures"})
+
+
+class StatsUnstaffedSchema(BaseSchema):
+    label = fields.String()
+    findings = fields.Integer()
+    confirmed = fields.Integer()
+    points = fields.Integer()
+    rectifications_open = fields.Integer()
+    rectifications_overdue = fields.Integer()
+    windows = fields.List(fields.Nested(StatsWindowFiguresSchema))
+
+
+class StatsByStaffingUnitSchema(BaseSchema):
+    basis = fields.String(metadata={"description": "汇总口径 / how the roll-up counts"})
+    departments = fields.List(fields.Nested(StatsStaffingUnitSchema), metadata={
+        "description": "进驻部门负责: 每个进驻部门一行, 其进驻窗口的问题合计, 按扣分降序 / one row per staffing "
+                       "department: its staffed windows' findings, highest points first"})
+    unstaffed_windows = fields.Nested(StatsUnstaffedSchema, metadata={
+        "description": "未登记进驻部门的窗口 / windows that name no staffing department"})
+
+
 class StatsSummarySchema(BaseSchema):
     period = fields.Nested(StatsPeriodSchema)
     compared_with = fields.Nested(StatsPeriodSchema, metadata={"description": "对比区间 / the compared period"})
@@ -154,6 +190,9 @@ class StatsSummarySchema(BaseSchema):
     ratings = fields.Nested(StatsRatingsSchema, metadata={
         "description": "好差评 by rating day in the same scope, both periods (category/severity/mode filters "
                        "do not apply)"})
+    by_staffing_unit = fields.Nested(StatsByStaffingUnitSchema, metadata={
+        "description": "本期窗口的问题按进驻部门汇总 (进驻部门负责), 与窗口本身的数字并列 / the period's findings at "
+                       "windows rolled up to the departments that staff them, beside the windows' own figures"})
 
 
 class StatsTrendPointSchema(BaseSchema):
@@ -207,7 +246,9 @@ class Summary(MethodView):
         their state today; the same for the compared period, and the change (absolute, and percent,
         null when the earlier figure is 0). A unit's liaison gets its own subtree only, confirmed and
         withdrawn findings only, and no visit counts. No figure names an inspector. `ratings` gives the
-        period's citizen ratings (好差评) of the same units.
+        period's citizen ratings (好差评) of the same units. `by_staffing_unit` rolls the period's
+        findings at windows up to the department that staffs each window (进驻部门负责), each window's
+        own figures listed beside its department's total; the other figures are unchanged.
         """
         return services.summary(current_user(), args)
 

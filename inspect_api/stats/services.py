@@ -28,7 +28,7 @@ from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db, is_postgres
 from inspect_api.errors import Unprocessable
 from inspect_api.org.models import Unit
-from inspect_api.org.services import get_unit
+from inspect_api.org.services import STAFFING_LABEL, get_unit
 from inspect_api.review.models import RECTIFICATION_STATUS, Rectification
 from inspect_api.review.rules import STATUS_LABELS
 from inspect_api.stats import rules
@@ -234,8 +234,64 @@ def summary(user, args: dict) -> dict:
 
     return {"period": period.as_dict(), "compared_with": compared.as_dict(), "comparison": comparison,
             "as_of": as_of, "filters": scope.filters(), "current": figures["current"],
+            "by_staffing_unit": staffing_rollup(scope, [current_range], as_of),
             "previous": figures["previous"], "change": rules.change(figures["current"], figures["previous"]),
             "ratings": {"current": _ratings_figures(scope, period), "previous": _ratings_figures(scope, compared)}}
+
+
+# --- a window's findings rolled up to its staffing department ----------------------------------------
+
+STAFFING_BASIS = ("窗口的问题既计入窗口本身（current 及各单位数字不变），又按窗口的进驻部门汇总（进驻部门负责）；"
+                  "未登记进驻部门的窗口（如乡镇便民服务中心窗口）的问题只计入窗口本身 / a window's findings count at "
+                  "the window (the figures above are unchanged) and, rolled up, at the department that staffs it; "
+                  "windows with no staffing department (a township centre's, say) only at the window")
+
+
+def _window_figures(name: str, code: str, unit_id: int, label: str) -> dict:
+    return {"unit_id": unit_id, "code": code, "name": name, "label": label, "findings": 0, "confirmed": 0,
+            "points": 0, "rectifications_open": 0, "rectifications_overdue": 0}
+
+
+def staffing_rollup(scope: Scope, ranges, as_of: date) -> dict:
+    """The period's findings at windows, by the window and rolled up to its staffing department: one
+    grouped query over findings at units of kind `window`."""
+    window = aliased(Unit, name="window")
+    state = _rectification_state(as_of)
+    confirmed = Finding.status == "confirmed"
+    stmt = (_findings_joined(window.staffing_unit_id, window.id, window.code, window.name, sa.func.count(),
+                             _count_if(confirmed), _sum_if(confirmed, Finding.points), _count_if(state == "open"),
+                             _count_if(state == "overdue"))
+            .join(window, window.id == Finding.unit_id)
+            .where(*_finding_conditions(scope, ranges), window.kind == "window")
+            .group_by(window.staffing_unit_id, window.id, window.code, window.name))
+    departments: dict[int, dict] = {}
+    unstaffed = _window_figures("", "", 0, "")
+    unstaffed_windows = []
+    figures = ("findings", "confirmed", "points", "rectifications_open", "rectifications_overdue")
+    for staffing_id, window_id, code, name, *counts in db.session.execute(stmt):
+        row = _window_figures(name, code, window_id, "窗口 / at the window")
+        row.update(zip(figures, (int(c) for c in counts), strict=True))
+        if staffing_id is None:
+            unstaffed_windows.append(row)
+            target = unstaffed
+        else:
+            target = departments.setdefault(staffing_id, {**_window_figures("", "", staffing_id, STAFFING_LABEL),
+                                                          "windows": []})
+            target["windows"].append(row)
+        for key in figures:
+            target[key] += row[key]
+    if departments:
+        for unit_id, code, name in db.session.execute(
+                sa.select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(list(departments)))):
+            departments[unit_id].update(code=code, name=name)
+    for dept in departments.values():
+        dept["label"] = f"{STAFFING_LABEL}：进驻窗口合计 / its staffed windows, rolled up"
+        dept["windows"].sort(key=lambda w: w["code"])
+    rows = sorted(departments.values(), key=lambda d: (-d["points"], -d["confirmed"], d["code"]))
+    unstaffed.pop("unit_id"), unstaffed.pop("code"), unstaffed.pop("name")
+    unstaffed["label"] = "无进驻部门的窗口：只计入窗口本身 / windows with no staffing department"
+    unstaffed["windows"] = sorted(unstaffed_windows, key=lambda w: w["code"])
+    return {"basis": STAFFING_BASIS, "departments": rows, "unstaffed_windows": unstaffed}
 
 
 def _ratings_figures(scope: Scope, period) -> dict:

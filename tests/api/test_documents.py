@@ -180,7 +180,7 @@ def test_a_bulletin_with_ranking_exports_and_docx(client, field, confirmed, offi
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(client.get(f"{url}/data.xlsx", headers=author).data))
-    assert wb.sheetnames == ["单位排名", "问题分类", "问题清单"]
+    assert wb.sheetnames == ["单位排名", "问题分类", "进驻部门汇总", "问题清单"]
     assert wb["单位排名"]["B2"].value == "县不动产登记中心"
 
     from docx import Document as Docx

@@ -52,7 +52,7 @@ def server_database_url(test_url: str | None, tmp: Path) -> str:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, instance: Path, workers: int = 2):
+    def __init__(self, database_url: str, instance: Path, workers: int = 2, env: dict | None = None):
         self.database_url = database_url
         self.instance = instance
         instance.mkdir(parents=True, exist_ok=True)
@@ -71,6 +71,7 @@ class LiveServer:
             "PYTHONUNBUFFERED": "1",
             # the server's clock starts at the suite's instant, so what it dates does not depend on the day
             "INSPECT_CLOCK_START": TEST_INSTANT.isoformat(),
+            **(env or {}),
         }
         self.log = instance / "gunicorn.log"
 
