@@ -46,7 +46,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.errors import Unprocessable
 from inspect_api.sampling.rules import Problem as SurveyProblem
 from inspect_api.sampling.rules import SeedStream, canonical, check_commitment

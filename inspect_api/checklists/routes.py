@@ -10,9 +10,10 @@ from inspect_api.auth.access import roles
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.checklists import services
 from inspect_api.checklists.models import ChecklistVersion
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES, item_count
+from inspect_api.checklists.rules import item_count
 from inspect_api.checklists.schemas import ChecklistSchema, ChecklistSummarySchema
 from inspect_api.core.blueprint import Blueprint
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.http import not_modified
 
 blp = Blueprint("checklists", __name__, url_prefix="/checklists", description="检查表 Checklists")

@@ -13,10 +13,10 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import PUBLIC, current_user, roles
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
 from inspect_api.complaints import rules, services
 from inspect_api.config import PROJECT_ROOT
 from inspect_api.core.blueprint import Blueprint
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db, write_intent
 from inspect_api.errors import BadRequest, DomainError, NotFound, Unprocessable

@@ -16,14 +16,15 @@ from flask import current_app
 
 from inspect_api.audit import services as audit
 from inspect_api.auth.models import User
-from inspect_api.checklists.rules import CATEGORIES
 from inspect_api.complaints import rules
 from inspect_api.complaints.models import Complaint
 from inspect_api.complaints.policy import ComplaintsPolicy
 from inspect_api.core import clock
 from inspect_api.core.calendar_store import current_calendar
+from inspect_api.core.categories import CATEGORIES
 from inspect_api.core.clock import LOCAL_TZ, local
 from inspect_api.core.counters import next_value
+from inspect_api.core.deadlines import LimitOutOfRange, MatterLevel
 from inspect_api.db import db
 from inspect_api.errors import NotFound, TooManyRequests, Unprocessable
 from inspect_api.notifications.services import notify
@@ -32,7 +33,6 @@ from inspect_api.org.services import in_scope, scope_unit_ids
 from inspect_api.ratings import rules as rating_rules
 from inspect_api.ratings import services as rating_services
 from inspect_api.ratings.models import RatingThrottle
-from inspect_api.review.deadlines import LimitOutOfRange, MatterLevel
 from inspect_api.visits.models import Finding
 
 TOKEN_MESSAGES = {

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from inspect_api.auth.rules import Role
-from inspect_api.checklists.rules import SEVERITIES
 from inspect_api.core import clock
+from inspect_api.core.categories import SEVERITIES
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
 from inspect_api.errors import Unprocessable

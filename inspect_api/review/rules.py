@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from inspect_api.checklists.rules import SEVERITIES
+from inspect_api.core.categories import SEVERITIES
 from inspect_api.errors import Forbidden, InvalidTransition, Unprocessable
 
 STATUS_LABELS = {

@@ -305,8 +305,8 @@ def _unit_finding(finding_id, user, *, lock: bool = False) -> Finding:
 
 def _check_attachment(upload, path, cfg) -> str:
     """The media type of an attached file (PDF or photo), or an error saying why it is refused."""
+    from inspect_api.core import images
     from inspect_api.errors import Unprocessable, UnsupportedMediaType
-    from inspect_api.visits import images
 
     with open(path, "rb") as fh:
         head = fh.read(5)
@@ -340,9 +340,8 @@ def _store_attachments(owner_type: str, owner_id: int, uploads: list, actor) -> 
     """Check every file first, then store them all; a refused file stores nothing."""
     from flask import current_app
 
-    from inspect_api.core.storage import get_storage
+    from inspect_api.core.storage import get_storage, receive
     from inspect_api.errors import Unprocessable
-    from inspect_api.visits.services import receive
 
     if len(uploads) > MAX_ATTACHMENTS:
         raise Unprocessable(f"附件最多 {MAX_ATTACHMENTS} 个 (too many files)", {"fields": {"files": ["too many"]}})

@@ -115,7 +115,7 @@ def commit_seed(plan: SamplingPlan, actor) -> SamplingPlan:
 # --- inputs ---------------------------------------------------------------------------------------
 
 def _working_days(plan: SamplingPlan) -> tuple[list[date], bool]:
-    from inspect_api.shopper.services import calendar
+    from inspect_api.core.calendar_store import current_calendar as calendar
 
     cal = calendar()
     days, provisional = [], False
@@ -130,7 +130,7 @@ def _working_days(plan: SamplingPlan) -> tuple[list[date], bool]:
 
 
 def _assumed_years(plan: SamplingPlan) -> list[int]:
-    from inspect_api.shopper.services import calendar
+    from inspect_api.core.calendar_store import current_calendar as calendar
 
     cal = calendar()
     return [y for y in range(plan.period_start.year, plan.period_end.year + 1)
@@ -149,7 +149,7 @@ def recheck_plans_after_calendar_import(years: list[int], actor) -> int:
     checked again; a visit on a day that became non-working is listed in the plan's problems and the
     office is told (as deadlines are recounted). Returns 0: plans are not deadlines."""
     from inspect_api.notifications.services import notify
-    from inspect_api.shopper.services import calendar
+    from inspect_api.core.calendar_store import current_calendar as calendar
 
     cal = calendar()
     imported = set(years)

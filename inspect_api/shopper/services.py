@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from inspect_api.audit import services as audit
 from inspect_api.core.calendar import WorkingCalendar
 from inspect_api.core.clock import local
+from inspect_api.core.deadlines import check_promised_date
 from inspect_api.db import db
 from inspect_api.errors import NotFound, Unprocessable
 from inspect_api.org.models import ServiceItem, Staff, Unit
-from inspect_api.review.deadlines import check_promised_date
 from inspect_api.shopper import rules
 from inspect_api.shopper.models import Scenario, ShopperRecord
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.schemas import ID_RANGE, BaseSchema
 from inspect_api.visits.rules import MODES, STATUSES
 

@@ -3,9 +3,6 @@ Callers (routes) own the single commit."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,10 +14,10 @@ from flask import current_app
 from inspect_api.audit import services as audit
 from inspect_api.auth.models import User
 from inspect_api.checklists import services as checklists
-from inspect_api.checklists.rules import UNIT_LEVEL_CATEGORIES
-from inspect_api.core import clock
+from inspect_api.core import clock, images
+from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 from inspect_api.core.counters import next_value
-from inspect_api.core.storage import get_storage
+from inspect_api.core.storage import get_storage, receive
 from inspect_api.db import db, read_phase, serialize_on
 from inspect_api.errors import (
     Conflict,
@@ -34,7 +31,7 @@ from inspect_api.errors import (
 )
 from inspect_api.org.models import Staff, Unit
 from inspect_api.shopper import services as shopper_services
-from inspect_api.visits import images, rules
+from inspect_api.visits import rules
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
 
 READ_ALL_ROLES = ("office", "admin", "leader")
@@ -497,34 +494,6 @@ def list_visits(user, args: dict) -> sa.Select:
 
 
 # --- evidence -------------------------------------------------------------------------------------
-
-@dataclass
-class Received:
-    """An upload written to local scratch space while it was hashed."""
-
-    path: Path
-    sha256: str
-    size: int
-
-
-def receive(stream, scratch_dir: Path) -> Received:
-    """Copy the upload to a scratch file, hashing as it goes. The caller removes the file."""
-    digest = hashlib.sha256()
-    size = 0
-    fd, name = tempfile.mkstemp(dir=scratch_dir, prefix="upload-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(1024 * 1024):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Received(Path(name), digest.hexdigest(), size)
-
 
 def _evidence_keys(sha: str, ext: str, visit_code: str) -> dict:
     base = f"derived/{sha[:2]}/{sha}"

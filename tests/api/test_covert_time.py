@@ -69,9 +69,9 @@ def test_the_policy_can_show_the_minute_or_only_the_date(app, client, field):
 
 
 def test_a_covert_visits_watermark_shows_no_minute(app, client, field):
+    from inspect_api.core.images import ImageInfo
     from inspect_api.db import db
     from inspect_api.visits import services
-    from inspect_api.visits.images import ImageInfo
     from inspect_api.visits.models import Visit
 
     vid, _ = _confirmed_covert_finding(client, field)
