@@ -31,11 +31,11 @@ from inspect_api.assessment.models import (
 from inspect_api.audit import services as audit
 from inspect_api.core import clock
 from inspect_api.core.clock import LOCAL_TZ, local
+from inspect_api.core.draw import check_commitment, seed_commitment
 from inspect_api.db import db
 from inspect_api.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
 from inspect_api.org.models import Unit
 from inspect_api.ratings.models import Rating
-from inspect_api.sampling.rules import check_commitment, seed_commitment
 from inspect_api.stats.rules import Period
 from inspect_api.visits.models import Finding, Visit
 

@@ -148,8 +148,8 @@ def recheck_plans_after_calendar_import(years: list[int], actor) -> int:
     """After a holiday table is imported: every drawn plan whose visits stand on an assumed year is
     checked again; a visit on a day that became non-working is listed in the plan's problems and the
     office is told (as deadlines are recounted). Returns 0: plans are not deadlines."""
-    from inspect_api.notifications.services import notify
     from inspect_api.core.calendar_store import current_calendar as calendar
+    from inspect_api.notifications.services import notify
 
     cal = calendar()
     imported = set(years)
