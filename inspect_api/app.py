@@ -80,24 +80,30 @@ def create_app(config: Config | None = None) -> Flask:
     register_request_hooks(app)
     register_logging(app)
     register_commands(app)
-    register_deadline_hooks()
+    register_event_receivers()
     if app.config.get("INSPECT_BENCH_ECHO"):
         register_bench_echo(app)
     return app
 
 
-def register_deadline_hooks() -> None:
-    """Deadlines stored on an assumed Monday–Friday week are counted again when a year is imported."""
+def register_event_receivers() -> None:
+    """Features above answer the domain events of features below (core/events.py): the lower one never
+    imports them. Connecting twice is harmless (a receiver is kept once)."""
+    from inspect_api.accountability import services as accountability
     from inspect_api.complaints import services as complaints
-    from inspect_api.core import calendar_store
-    from inspect_api.ratings.services import recompute_provisional_follow_ups
-    from inspect_api.review.services import recompute_provisional_deadlines
-    from inspect_api.sampling.services import recheck_plans_after_calendar_import
+    from inspect_api.core import events
+    from inspect_api.ratings import services as ratings
+    from inspect_api.review import services as review
+    from inspect_api.sampling import services as sampling
 
-    calendar_store.after_import(recompute_provisional_deadlines)
-    calendar_store.after_import(recheck_plans_after_calendar_import)
-    calendar_store.after_import(complaints.recompute_provisional_deadlines)
-    calendar_store.after_import(recompute_provisional_follow_ups)
+    # Deadlines stored on an assumed Monday–Friday week are counted again when a year is imported.
+    for receiver in (review.on_calendar_imported, sampling.on_calendar_imported,
+                     complaints.on_calendar_imported, ratings.on_calendar_imported):
+        events.calendar_imported.connect(receiver, weak=False)
+    # Confirmed findings, overdue rectifications and approved grades are facts for the escalation rules.
+    events.finding_confirmed.connect(accountability.on_finding_confirmed, weak=False)
+    events.rectifications_overdue.connect(accountability.on_rectifications_overdue, weak=False)
+    events.grades_approved.connect(accountability.on_grades_approved, weak=False)
 
 
 def register_bench_echo(app: Flask) -> None:

@@ -562,3 +562,7 @@ def substantiated_counts(since: datetime) -> dict[int, int]:
                                                             Complaint.closed_at >= since)
         .group_by(Complaint.unit_id)).all())
 
+
+def on_calendar_imported(_sender, *, years: list[int], actor=None) -> int:
+    """Receiver of core.events.calendar_imported."""
+    return recompute_provisional_deadlines(years, actor)

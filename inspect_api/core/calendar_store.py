@@ -5,29 +5,18 @@ imported table changes."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
 
 from inspect_api.audit import services as audit
-from inspect_api.core import clock
+from inspect_api.core import clock, events
 from inspect_api.core.calendar import WorkingCalendar, YearStatus, YearTable, parse_year_tables
 from inspect_api.core.models import HolidayDay
 from inspect_api.db import db
 
 _lock = threading.Lock()
 _cached: tuple[tuple, WorkingCalendar] | None = None
-# Called as fn(years, actor) after an import, in the same transaction: features that store deadlines
-# computed on an assumed week count them again (registered by the app factory).
-_after_import: list[Callable[[list[int], object], int]] = []
-
-
-def after_import(fn: Callable[[list[int], object], int]) -> None:
-    if fn not in _after_import:
-        _after_import.append(fn)
-
-
 def _table_version() -> tuple:
     return tuple(db.session.execute(
         sa.select(sa.func.count(), sa.func.max(HolidayDay.imported_at))).one())
@@ -87,7 +76,8 @@ def import_tables(text: str, *, source: str, actor=None) -> dict:
                      after={"source": source, **summary[year]})
     db.session.flush()
     years = sorted(tables)
-    recomputed = sum(fn(years, actor) for fn in _after_import)
+    # features that store deadlines computed on an assumed week count them again, in this transaction
+    recomputed = sum(events.results(events.calendar_imported.send(None, years=years, actor=actor)))
     return {"years": summary, "deadlines_changed": recomputed}
 
 

@@ -9,7 +9,7 @@ import uuid
 import sqlalchemy as sa
 
 from inspect_api.audit import services as audit
-from inspect_api.core import clock
+from inspect_api.core import clock, events
 from inspect_api.db import db
 from inspect_api.errors import DomainError, InvalidTransition, NotFound
 from inspect_api.notifications.services import notify
@@ -100,17 +100,15 @@ def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool
     audit.record(f"finding.{decision.action}", "finding", finding.id, actor=actor, before=before,
                  after={**_snapshot(finding), "reason": decision.reason})
     if new_status == "confirmed" and run_rules:
-        _run_accountability_rules(actor, units={finding.unit_id}, staff={finding.staff_id})
+        _confirmed(actor, units={finding.unit_id}, staff={finding.staff_id})
     return finding
 
 
-def _run_accountability_rules(actor=None, *, units=(), staff=()) -> None:
-    """Confirmed findings and overdue rectifications are facts for the escalation rules (issue 8): the
-    rules judge the units and staff concerned."""
-    from inspect_api.accountability.services import Subjects, run_rules
-
-    run_rules(actor, only=Subjects(units=frozenset(u for u in units if u is not None),
-                                   staff=frozenset(s for s in staff if s is not None)))
+def _confirmed(actor=None, *, units=(), staff=()) -> None:
+    """Confirmed findings are facts for the escalation rules (issue 8): announced, and accountability
+    judges the units and staff concerned."""
+    events.finding_confirmed.send(None, actor=actor, units={u for u in units if u is not None},
+                                  staff={s for s in staff if s is not None})
 
 
 def _set_rectification(finding: Finding) -> Rectification:
@@ -178,7 +176,7 @@ def flag_overdue_rectifications() -> int:
                    {"finding_id": rect.finding_id}, f"rectification.overdue:{rect.finding_id}:{user_id}")
     db.session.flush()
     if due:
-        _run_accountability_rules(units={rect.unit_id for rect in due})
+        events.rectifications_overdue.send(None, units={rect.unit_id for rect in due} - {None})
     return len(due)
 
 
@@ -218,7 +216,7 @@ def decide_many(finding_ids: list[str], decision: rules.Decision, actor) -> list
             results.append({"id": str(fid), "status": exc.status, "finding_status": None,
                             "error": {"code": exc.code, "message": exc.message, "details": exc.details}})
     if units:
-        _run_accountability_rules(actor, units=units, staff=staff)  # once for the whole selection
+        _confirmed(actor, units=units, staff=staff)  # once for the whole selection
     return results
 
 
@@ -611,3 +609,8 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
                        f"deadline.recomputed:{rect.finding_id}:{after['due_on']}:{after['appeal_due_on']}:{user_id}")
     db.session.flush()
     return changed
+
+
+def on_calendar_imported(_sender, *, years: list[int], actor=None) -> int:
+    """Receiver of core.events.calendar_imported."""
+    return recompute_provisional_deadlines(years, actor)

@@ -405,3 +405,8 @@ def publication(plan: SamplingPlan) -> dict:
                    "checked": a.visit_id is not None, "confirmed_findings": counts.get(a.unit_id, 0)}
                   for a in plan.assignments],
     }
+
+
+def on_calendar_imported(_sender, *, years: list[int], actor=None) -> int:
+    """Receiver of core.events.calendar_imported."""
+    return recheck_plans_after_calendar_import(years, actor)
