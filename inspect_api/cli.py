@@ -141,9 +141,10 @@ def scheduler_cli(run_once):
 
 def register(app: Flask) -> None:
     from inspect_api.checklists.cli import checklists_cli
+    from inspect_api.demo import demo_cli
     from inspect_api.documents.cli import documents_cli
     from inspect_api.notifications.cli import notifications_cli
-    from inspect_api.org.cli import demo_cli, import_cli
+    from inspect_api.org.cli import import_cli
     from inspect_api.sampling.cli import sampling_cli
 
     for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli, sampling_cli, scheduler_cli,
