@@ -154,8 +154,6 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.checklists.routes import blp as checklists_blp
     from inspect_api.complaints.routes import blp as complaints_blp
     from inspect_api.complaints.routes import page_blp as complaint_page_blp
-    from inspect_api.core.calendar_routes import blp as calendar_blp
-    from inspect_api.core.routes import blp as core_blp
     from inspect_api.documents.routes import blp as documents_blp
     from inspect_api.notifications.routes import admin_blp as notification_channels_blp
     from inspect_api.notifications.routes import blp as notifications_blp
@@ -167,6 +165,8 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.sampling.routes import blp as sampling_blp
     from inspect_api.shopper.routes import blp as shopper_blp
     from inspect_api.stats.routes import blp as stats_blp
+    from inspect_api.system.calendar_routes import blp as calendar_blp
+    from inspect_api.system.routes import blp as core_blp
     from inspect_api.visits.routes import blp as visits_blp
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,

@@ -162,11 +162,11 @@ def calendar_cli():
 @with_appcontext
 def calendar_import(path):
     """Import a holiday table CSV (date,kind,name); each year in it replaces that year's import."""
-    from inspect_api.core import calendar_store
+    from inspect_api.system.services import import_calendar
 
     try:
         with open(path, encoding="utf-8-sig") as fh:
-            summary = calendar_store.import_tables(fh.read(), source=path)
+            summary = import_calendar(fh.read(), source=path)
         db.session.commit()
     except UnicodeDecodeError:
         click.secho("错误 error: 文件须为 UTF-8 编码 (file must be UTF-8)", fg="red", err=True)

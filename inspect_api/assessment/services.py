@@ -588,7 +588,7 @@ def get_run(run_id: int, *, lock: bool = False) -> GradeRun:
     return run
 
 
-def approve_run(run: GradeRun, actor) -> tuple[GradeRun, list]:
+def approve_run(run: GradeRun, actor) -> tuple[GradeRun, list[dict]]:
     """Four eyes: someone other than who computed it. Freezes the grades, supersedes the year's earlier
     approved run, and runs the escalation rules (不合格 → criticism notice and the head's accountability)."""
     if run.status != "draft":

@@ -9,8 +9,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from inspect_api.audit import services as audit
-from inspect_api.core import clock, events
+from inspect_api.core import clock
 from inspect_api.core.calendar import WorkingCalendar, YearStatus, YearTable, parse_year_tables
 from inspect_api.core.models import HolidayDay
 from inspect_api.db import db
@@ -44,11 +43,12 @@ def current_calendar() -> WorkingCalendar:
         return _cached[1]
 
 
-def import_tables(text: str, *, source: str, actor=None) -> dict:
+def store_tables(text: str, *, source: str, actor=None) -> dict[int, dict]:
     """Replace the imported schedule of every year in the file (a year is always imported whole).
 
     Years the official library already covers are refused: the official schedule wins, and an import
-    for them would only look as if it changed something."""
+    for them would only look as if it changed something. Returns what each year holds; the caller
+    (system.services.import_calendar) records it and announces the import."""
     from inspect_api.errors import Unprocessable
 
     tables = parse_year_tables(text, source=source)
@@ -72,13 +72,7 @@ def import_tables(text: str, *, source: str, actor=None) -> dict:
         db.session.execute(HolidayDay.__table__.insert(), rows)
         summary[year] = {"holidays": len(table.holidays), "working_weekends": len(table.working_weekends),
                          "replaced_rows": before}
-        audit.record("calendar.import", "calendar_year", year, actor=actor,
-                     after={"source": source, **summary[year]})
-    db.session.flush()
-    years = sorted(tables)
-    # features that store deadlines computed on an assumed week count them again, in this transaction
-    recomputed = sum(events.results(events.calendar_imported.send(None, years=years, actor=actor)))
-    return {"years": summary, "deadlines_changed": recomputed}
+    return summary
 
 
 def year_statuses(first: int, last: int) -> list[dict]:

@@ -31,7 +31,7 @@ sender: the GradeRun; kwargs: actor, lifted ([(unit_id, new_grade)] whose 不合
 reinstated ([unit_id] graded 不合格 again). Receivers return a list of proposals.""")
 
 calendar_imported = _signals.signal("calendar-imported", doc="""
-Holiday tables of later years were imported (core.calendar_store.import_tables).
+Holiday tables of later years were imported (system.services.import_calendar).
 sender: None; kwargs: years (sorted list), actor. Receivers return how many deadlines they changed.""")
 
 

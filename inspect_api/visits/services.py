@@ -502,8 +502,7 @@ def _evidence_keys(sha: str, ext: str, visit_code: str) -> dict:
 
 
 def _watermark_lines(visit: Visit, info: images.ImageInfo) -> list[str]:
-    from inspect_api.core.clock import local
-    from inspect_api.review.rules import time_label
+    from inspect_api.core.clock import local, time_label
 
     unit = db.session.get(Unit, visit.unit_id)
     when = info.captured_at or visit.started_at

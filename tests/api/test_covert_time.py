@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from inspect_api.review.rules import time_for_unit, time_label
+from inspect_api.core.clock import time_label
+from inspect_api.review.rules import time_for_unit
 from tests.api.conftest import decide, new_id
 from tests.helpers import bearer, headers_for, login, make_user
 
