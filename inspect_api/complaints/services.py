@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from inspect_api.audit import services as audit
+from inspect_api.auth import permissions
 from inspect_api.auth.models import User
 from inspect_api.complaints import rules
 from inspect_api.complaints.models import Complaint
@@ -223,7 +224,7 @@ def assign(c: Complaint, actor, *, handler_id: int | None = None, level=None, da
     new = rules.next_status(c.status, "assign")
     handler_id = handler_id or actor.id
     handler = db.session.get(User, handler_id)
-    if handler is None or handler.role != "office" or not handler.is_active:
+    if not permissions.can_handle_complaint(handler):
         raise Unprocessable("承办人须为效能办在岗人员 (handler must be an active office user)",
                             {"fields": {"handler_id": ["不是效能办人员"]}})
     before = _snapshot(c)

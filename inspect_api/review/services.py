@@ -9,6 +9,7 @@ import uuid
 import sqlalchemy as sa
 
 from inspect_api.audit import services as audit
+from inspect_api.auth import permissions
 from inspect_api.core import clock, events
 from inspect_api.db import db
 from inspect_api.errors import DomainError, InvalidTransition, NotFound
@@ -555,10 +556,12 @@ def attachment_for(attachment_id: str, user) -> Attachment:
     att = db.session.get(Attachment, str(attachment_id))
     if att is None:
         raise NotFound("附件不存在 (no such attachment)")
-    if user.role == "unit_liaison":
+    def covers() -> bool:
         owner = db.session.get(Appeal if att.owner_type == "appeal" else RectificationReport, att.owner_id)
-        if owner is None or not in_scope(user, owner.unit_id):
-            raise NotFound("附件不存在 (no such attachment)")
+        return owner is not None and in_scope(user, owner.unit_id)
+
+    if not permissions.can_read_attachment(user, att, covers=covers):
+        raise NotFound("附件不存在 (no such attachment)")
     return att
 
 

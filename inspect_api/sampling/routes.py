@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from inspect_api.auth import permissions
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.core import clock
@@ -112,7 +113,7 @@ class ConflictSchema(BaseSchema):
         from inspect_api.org.models import Unit
 
         user = db.session.get(User, data["user_id"])
-        if user is None or user.role != "inspector":
+        if not permissions.can_be_drawn(user):
             raise ValidationError("不是督查员账号 (not an inspector)", "user_id")
         if db.session.get(Unit, data["unit_id"]) is None:
             raise ValidationError("单位不存在 (unknown unit)", "unit_id")

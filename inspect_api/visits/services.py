@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from inspect_api.audit import services as audit
+from inspect_api.auth import permissions
 from inspect_api.auth.models import User
 from inspect_api.checklists import services as checklists
 from inspect_api.core import clock, images
@@ -34,8 +35,6 @@ from inspect_api.shopper import services as shopper_services
 from inspect_api.visits import rules
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
 
-READ_ALL_ROLES = ("office", "admin", "leader")
-
 
 @dataclass
 class UpsertResult:
@@ -45,17 +44,13 @@ class UpsertResult:
 
 # --- access ------------------------------------------------------------------------------------
 
-def on_team(visit: Visit, user) -> bool:
-    return user.id in visit.team or user.id == visit.created_by
-
-
 def get_visit(visit_id, user, *, lock: bool = False) -> Visit:
     """The visit, if the caller may see it; otherwise 404 (its existence is not revealed)."""
     stmt = sa.select(Visit).where(Visit.id == str(visit_id))
     if lock:
         stmt = stmt.with_for_update()
     visit = db.session.scalar(stmt)
-    if visit is None or not (user.role in READ_ALL_ROLES or (user.role == "inspector" and on_team(visit, user))):
+    if visit is None or not permissions.can_read_visit(user, visit):
         raise NotFound("检查记录不存在 (no such visit)")
     return visit
 
@@ -119,7 +114,7 @@ def _check_references(content: dict, actor) -> tuple[dict, str, bool]:
     if actor.id not in team:
         raise _invalid("提交人须是检查组成员 (you must be on the team)", {"team": ["must include you"]})
     found = db.session.execute(sa.select(User.id, User.role, User.is_active).where(User.id.in_(team))).all()
-    good = {row.id for row in found if row.role == "inspector" and row.is_active}
+    good = {row.id for row in found if permissions.can_join_team(row)}
     if good != set(team):
         raise _invalid("检查组成员须为在用的督查员账号 (team members must be active inspectors)",
                        {"team": [f"not an active inspector: {sorted(set(team) - good)}"]})
@@ -271,7 +266,7 @@ def _preconditions(visit: Visit | None, fp: str, actor, if_match: int | None, ba
     """Whether the write may go ahead (False: identical content, nothing to do); raises otherwise."""
     if visit is None:
         return True
-    if not (actor.role == "inspector" and on_team(visit, actor)):
+    if not permissions.can_edit_visit(actor, visit):
         raise NotFound("检查记录不存在 (no such visit)")
     if visit.fingerprint == fp:
         return False
@@ -400,7 +395,7 @@ def expected_photos(visit: Visit, template: dict | None = None) -> list[rules.Ex
 def submit(visit: Visit, actor) -> Visit:
     if visit.status == "submitted":
         return visit  # the same submit again: the same answer
-    if not on_team(visit, actor):
+    if not permissions.can_submit_visit(actor, visit):
         raise NotFound("检查记录不存在 (no such visit)")
     missing = [p for p in expected_photos(visit) if not p.present]
     if missing:
@@ -482,7 +477,7 @@ def _error(exc: DomainError) -> dict:
 
 def list_visits(user, args: dict) -> sa.Select:
     stmt = sa.select(Visit).order_by(Visit.updated_at.desc(), Visit.id)
-    if user.role == "inspector" or args.get("mine"):
+    if not permissions.can_list_all_visits(user) or args.get("mine"):
         stmt = stmt.where(sa.or_(Visit.created_by == user.id,
                                  Visit.id.in_(sa.select(VisitInspector.visit_id).where(
                                      VisitInspector.user_id == user.id))))
@@ -591,12 +586,8 @@ def evidence_for(evidence_id: str, variant: str, user) -> tuple[Evidence, str]:
     if ev is None or variant not in VARIANTS:
         raise NotFound("证据不存在 (no such evidence)")
     visit = db.session.get(Visit, ev.visit_id)
-    allowed = False
-    if user.role in ("office", "admin"):
-        allowed = True
-    elif user.role == "inspector":
-        allowed = on_team(visit, user)
-    elif user.role == "unit_liaison" and variant == "watermarked":
+
+    def covers() -> bool:
         # the photo belongs to a finding directly, or through the checklist item it illustrates
         linked = sa.select(Finding).where(Finding.visit_id == ev.visit_id, Finding.status == "confirmed")
         if ev.finding_id:
@@ -605,8 +596,9 @@ def evidence_for(evidence_id: str, variant: str, user) -> tuple[Evidence, str]:
             linked = linked.where(Finding.item_code == ev.item_code)
         else:
             linked = linked.where(sa.false())
-        allowed = any(_liaison_covers(user, f.unit_id) for f in db.session.scalars(linked))
-    if not allowed:
+        return any(_liaison_covers(user, f.unit_id) for f in db.session.scalars(linked))
+
+    if not permissions.can_read_evidence(user, visit, variant, covers=covers):
         raise NotFound("证据不存在 (no such evidence)")
     return ev, getattr(ev, VARIANTS[variant])
 
