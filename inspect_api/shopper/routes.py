@@ -128,7 +128,7 @@ class ScenarioById(MethodView):
     @roles(*WRITERS)
     def patch(self, body, scenario_id):
         """Change a scenario (optional If-Match: version); visits already recorded keep their scores"""
-        scenario = services.get_scenario(scenario_id)
+        scenario = services.get_scenario(scenario_id, lock=True)  # a second PATCH waits, then sees v+1
         wanted = if_match_version()
         if wanted is not None and wanted != scenario.version:
             raise PreconditionFailed("情景已被修改 (stale version)", {"current_version": scenario.version})

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 
 from inspect_api.audit import services as audit
 from inspect_api.core.calendar import WorkingCalendar
 from inspect_api.core.clock import local
 from inspect_api.core.deadlines import check_promised_date
 from inspect_api.db import db
-from inspect_api.errors import NotFound, Unprocessable
+from inspect_api.errors import NotFound, PreconditionFailed, Unprocessable
 from inspect_api.org.models import ServiceItem, Staff, Unit
 from inspect_api.shopper import rules
 from inspect_api.shopper.models import Scenario, ShopperRecord
@@ -78,13 +79,17 @@ def update_scenario(scenario: Scenario, changes: dict, actor) -> Scenario:
         setattr(scenario, key, value)
     if snapshot(scenario) != before:
         scenario.version += 1
-        db.session.flush()
+        try:
+            db.session.flush()
+        except StaleDataError as exc:  # changed since it was read (see Scenario's version_id_col)
+            raise PreconditionFailed("情景已被修改 (stale version)") from exc
         audit.record("scenario.update", "scenario", scenario.id, actor=actor, before=before, after=snapshot(scenario))
     return scenario
 
 
-def get_scenario(scenario_id: int) -> Scenario:
-    scenario = db.session.get(Scenario, scenario_id)
+def get_scenario(scenario_id: int, *, lock: bool = False) -> Scenario:
+    """The scenario; `lock`: read fresh and locked until commit (a PATCH checks If-Match against it)."""
+    scenario = db.session.get(Scenario, scenario_id, with_for_update=lock or None, populate_existing=lock)
     if scenario is None:
         raise NotFound("模拟办事情景不存在 (no such scenario)")
     return scenario
