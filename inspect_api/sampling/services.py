@@ -377,14 +377,42 @@ def my_assignments(user, now: datetime) -> sa.Select:
             .order_by(SamplingAssignment.day.desc(), SamplingAssignment.start_minute))
 
 
-def assignment_for_visit(assignment_id: int, actor, unit_id: int, now: datetime) -> SamplingAssignment:
+def _taken() -> Unprocessable:
+    return Unprocessable("派单已由另一检查记录完成 (assignment already fulfilled by another visit)",
+                         {"fields": {"assignment_id": ["already fulfilled by another visit"]}}, code="assignment_taken")
+
+
+def assignment_for_visit(assignment_id: int, actor, unit_id: int, now: datetime, *,
+                         visit_id: str | None = None) -> SamplingAssignment:
+    """The released assignment of the actor's team that visit `visit_id` may fulfil: for its unit, and
+    not fulfilled by another visit."""
     a = db.session.get(SamplingAssignment, assignment_id)
     if a is None or actor.id not in a.team or a.release_at > now:
         raise Unprocessable("派单不存在 (unknown assignment)", {"fields": {"assignment_id": ["unknown"]}})
     if a.unit_id != unit_id:
         raise Unprocessable("派单的被检查单位与记录不符 (assignment is for another unit)",
                             {"fields": {"assignment_id": ["other unit"]}})
+    if a.visit_id is not None and a.visit_id != visit_id:
+        raise _taken()
     return a
+
+
+def claim_for_visit(visit_id: str, previous_id: int | None, assignment_id: int | None) -> None:
+    """Under the visit's write lock: the assignment it no longer fulfils is released, the one it now
+    fulfils is claimed. The claim is one guarded UPDATE, so of two visits racing for one assignment
+    (both past `assignment_for_visit`) the second finds it taken and is refused."""
+    if previous_id is not None and previous_id != assignment_id:
+        db.session.execute(sa.update(SamplingAssignment)
+                           .where(SamplingAssignment.id == previous_id, SamplingAssignment.visit_id == visit_id)
+                           .values(visit_id=None))
+    if assignment_id is not None:
+        claimed = db.session.execute(
+            sa.update(SamplingAssignment)
+            .where(SamplingAssignment.id == assignment_id,
+                   sa.or_(SamplingAssignment.visit_id.is_(None), SamplingAssignment.visit_id == visit_id))
+            .values(visit_id=visit_id))
+        if claimed.rowcount != 1:
+            raise _taken()
 
 
 def publication(plan: SamplingPlan) -> dict:

@@ -100,7 +100,7 @@ def _invalid(message: str, fields: dict) -> Unprocessable:
     return Unprocessable(message, {"fields": fields})
 
 
-def _check_references(content: dict, actor) -> tuple[dict, str, bool]:
+def _check_references(content: dict, actor, visit_id: str | None = None) -> tuple[dict, str, bool]:
     """Unit, staff, team, assignment and checklist must exist and fit; returns (template,
     content_hash, whether the plan allows a single inspector)."""
     unit = db.session.get(Unit, content["unit_id"])
@@ -122,7 +122,8 @@ def _check_references(content: dict, actor) -> tuple[dict, str, bool]:
     if content["assignment_id"] is not None:
         from inspect_api.sampling.services import assignment_for_visit
 
-        assignment = assignment_for_visit(content["assignment_id"], actor, content["unit_id"], clock.now())
+        assignment = assignment_for_visit(content["assignment_id"], actor, content["unit_id"], clock.now(),
+                                          visit_id=visit_id)
         allow_single = assignment.plan.allow_single_inspector
     problem = rules.team_problem(team, allow_single=allow_single)
     if problem:
@@ -301,7 +302,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
         if future := rules.future_times(content, clock.now(), skew):
             raise _invalid("检查记录的时间晚于服务器当前时间 (dated in the future)", future)
         with db.session.no_autoflush:
-            template, content_hash, allow_single = _check_references(content, actor)
+            template, content_hash, allow_single = _check_references(content, actor, visit_id)
             rows = _build_rows(visit_id, content, template, clock.now())
 
     serialize_on("visit", visit_id)  # a resend racing the first send waits for it, then finds its row
@@ -327,13 +328,12 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
     visit.received_at = now
     visit.device_time = data.get("device_time")
     visit.clock_skew_seconds = rules.clock_skew_seconds(data.get("device_time"), now)
+    previous_assignment = None if outcome == "created" else visit.assignment_id
     _write(visit, content, rows, is_new=outcome == "created")
-    if content["assignment_id"] is not None:
-        from inspect_api.sampling.models import SamplingAssignment
+    if previous_assignment is not None or content["assignment_id"] is not None:
+        from inspect_api.sampling.services import claim_for_visit
 
-        db.session.execute(sa.update(SamplingAssignment).where(SamplingAssignment.id == content["assignment_id"],
-                                                               SamplingAssignment.visit_id.is_(None))
-                           .values(visit_id=visit.id))
+        claim_for_visit(visit.id, previous_assignment, content["assignment_id"])
     summary = {"version": visit.version, "fingerprint": fp, "status": visit.status}
     if before is None:
         audit.record("visit.create", "visit", visit.id, actor=actor, after=summary)
