@@ -216,6 +216,14 @@ def register_request_hooks(app: Flask) -> None:
             logging.getLogger(__name__).exception("rollback failed")
 
     @app.after_request
+    def _no_content(resp):
+        # flask-smorest serialises a 204 view's None as `null`; a 204 has no body (RFC 9110 15.3.5)
+        if resp.status_code == 204 and not resp.is_streamed:
+            resp.set_data(b"")
+            resp.headers.pop("Content-Type", None)
+        return resp
+
+    @app.after_request
     def _headers(resp):
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Cache-Control", "no-store")

@@ -509,6 +509,8 @@ class RunCommendation(MethodView):
 class YearGrades(MethodView):
     @blp.arguments(YearGradesQuerySchema, location="query")
     @blp.response(200, YearGradesSchema)
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", success=True,
+                      description="the year's grades (JSON), or `?format=csv` as a spreadsheet")
     @roles(*READERS)
     def get(self, args):
         """A year's grades (the approved run, or `run_id`); `?format=csv` for a spreadsheet (UTF-8 with BOM)"""

@@ -76,6 +76,7 @@ class Checklists(MethodView):
 @blp.route("/<string:code>")
 class CurrentChecklist(MethodView):
     @blp.response(200, ChecklistSchema)
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="内容未变 (If-None-Match matched the content hash)")
     @blp.alt_response(404, description="检查表不存在")
     @roles(*EVERYONE)
@@ -100,6 +101,7 @@ class ChecklistVersions(MethodView):
 @blp.route("/<string:code>/versions/<int:version>")
 class ChecklistVersionDetail(MethodView):
     @blp.response(200, ChecklistSchema)
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="内容未变 (If-None-Match matched the content hash)")
     @blp.alt_response(404, description="检查表或版本不存在")
     @roles(*EVERYONE)

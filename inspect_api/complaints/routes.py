@@ -188,9 +188,13 @@ def _status_url(tracking_no: str) -> str:
 @blp.route("/public/complaints")
 class PublicComplaints(MethodView):
     @blp.response(201, PublicComplaintResultSchema)
+    @blp.alt_response(201, schema={"type": "string"}, content_type="text/html", success=True,
+                      description="受理结果 (JSON; the page's own form post gets the HTML result page)")
     @blp.alt_response(404, description="窗口页面不存在")
     @blp.alt_response(409, description="重复提交（一次性令牌已用过）")
     @blp.alt_response(422, description="内容有误，或令牌伪造、过期；details.fields 指明字段")
+    @blp.alt_response(422, schema={"type": "string"}, content_type="text/html",
+                      description="the page's own form post gets the form again, with what is wrong")
     @blp.alt_response(429, description="超出设备或全局的频率限制；见 Retry-After")
     @roles(PUBLIC)
     def post(self):

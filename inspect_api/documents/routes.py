@@ -286,6 +286,7 @@ class RenderJobStatus(MethodView):
 @blp.route("/documents/<int:doc_id>/pdf")
 class DocumentPdf(MethodView):
     @blp.response(200, description="PDF")
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
     @roles(*READERS)
     def get(self, doc_id):

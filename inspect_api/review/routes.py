@@ -307,6 +307,7 @@ class ReportDecision(MethodView):
 @blp.route("/attachments/<uuid:attachment_id>")
 class AttachmentFile(MethodView):
     @blp.response(200, description="附件文件 (file bytes)")
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
     @roles("office", "admin", "unit_liaison")
     def get(self, attachment_id):

@@ -141,6 +141,8 @@ class ScenarioById(MethodView):
 class Comparison(MethodView):
     @blp.arguments(ComparisonQuerySchema, location="query")
     @blp.response(200, ComparisonRowSchema(many=True))
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", success=True,
+                      description="the rows (JSON), or `?format=csv` as a spreadsheet")
     @roles(*REPORT_READERS)
     def get(self, args):
         """Which units, windows or service items tell applicants everything the first time

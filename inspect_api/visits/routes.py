@@ -89,6 +89,7 @@ class Visits(MethodView):
 @blp.route("/visits/<uuid:visit_id>")
 class VisitById(MethodView):
     @blp.response(200, VisitSchema)
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @roles(*READERS)
     def get(self, visit_id):
         """One visit with its responses, findings, evidence and the photos it still needs (ETag)"""
@@ -189,6 +190,7 @@ class VisitEvidence(MethodView):
 @blp.route("/evidence/<uuid:evidence_id>/<string:variant>")
 class EvidenceFile(MethodView):
     @blp.response(200, description="图片文件 (image bytes)")
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
     @roles("inspector", "office", "admin", "unit_liaison")
     def get(self, evidence_id, variant):
