@@ -241,40 +241,6 @@ def record_view(visit_id: str) -> dict | None:
 
 # --- comparison -------------------------------------------------------------------------------------
 
-def comparison(scenario_id: int | None, by: str) -> list[dict]:
-    """Comparable results per unit, window or service item over submitted mystery-shopper visits."""
-    from inspect_api.visits.models import Finding, Visit
-
-    stmt = (sa.select(ShopperRecord, Visit.unit_id, Visit.window_no)
-            .join(Visit, Visit.id == ShopperRecord.visit_id)
-            .where(Visit.status == "submitted"))
-    if scenario_id is not None:
-        stmt = stmt.where(ShopperRecord.scenario_id == scenario_id)
-    records = db.session.execute(stmt).all()
-    categories: dict[str, list[str]] = {}
-    if records:
-        ids = [r.ShopperRecord.visit_id for r in records]
-        for visit_id, category in db.session.execute(
-                sa.select(Finding.visit_id, Finding.category).where(Finding.visit_id.in_(ids),
-                                                                    Finding.source == "shopper")):
-            categories.setdefault(visit_id, []).append(category)
-    rows = [rules.RunRow(unit_id=r.unit_id, window_no=r.ShopperRecord.first_receiver_window or r.window_no,
-                         service_item_id=r.ShopperRecord.service_item_id,
-                         completeness=r.ShopperRecord.completeness, invented_count=r.ShopperRecord.invented_count,
-                         categories=tuple(categories.get(r.ShopperRecord.visit_id, ())),
-                         wait_minutes=r.ShopperRecord.wait_minutes, score=r.ShopperRecord.score)
-            for r in records]
-    out = rules.compare(rows, by)
-    unit_names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
-    item_names = dict(db.session.execute(sa.select(ServiceItem.id, ServiceItem.name)).all())
-    for row in out:
-        if "unit_id" in row:
-            row["unit_name"] = unit_names.get(row["unit_id"])
-        if "service_item_id" in row:
-            row["service_item_name"] = item_names.get(row["service_item_id"])
-    return out
-
-
 def visited_on(content: dict, received) -> date:
     started = content.get("started_at")
     from datetime import datetime
