@@ -104,6 +104,9 @@ def register_event_receivers() -> None:
     events.finding_confirmed.connect(accountability.on_finding_confirmed, weak=False)
     events.rectifications_overdue.connect(accountability.on_rectifications_overdue, weak=False)
     events.grades_approved.connect(accountability.on_grades_approved, weak=False)
+    # A visit fulfils a sampling assignment: sampling checks it and keeps the claim in step.
+    events.visit_assignment_asked.connect(sampling.on_visit_assignment_asked, weak=False)
+    events.visit_assignment_changed.connect(sampling.on_visit_assignment_changed, weak=False)
 
 
 def register_bench_echo(app: Flask) -> None:

@@ -35,6 +35,18 @@ Holiday tables of later years were imported (system.services.import_calendar).
 sender: None; kwargs: years (sorted list), actor. Receivers return how many deadlines they changed.""")
 
 
+visit_assignment_asked = _signals.signal("visit-assignment-asked", doc="""
+A visit being written names the sampling assignment it fulfils (read phase, before any write).
+sender: None; kwargs: visit_id, assignment_id, actor, unit_id, now. The receiver (sampling) refuses
+with a DomainError, or returns whether the assignment's plan allows a single inspector. No answer
+means no such assignment.""")
+
+visit_assignment_changed = _signals.signal("visit-assignment-changed", doc="""
+A visit was written under its lock with another assignment than before (or its first one).
+sender: None; kwargs: visit_id, previous_id, assignment_id. The receiver (sampling) releases the
+previous assignment and claims the new one, refusing (DomainError) when another visit holds it.""")
+
+
 def results(sent: list[tuple[object, object]]) -> list:
     """The return values of a `send`, receivers that returned None left out."""
     return [value for _receiver, value in sent if value is not None]

@@ -397,6 +397,16 @@ def assignment_for_visit(assignment_id: int, actor, unit_id: int, now: datetime,
     return a
 
 
+def on_visit_assignment_asked(_sender, *, visit_id: str, assignment_id: int, actor, unit_id: int, now) -> bool:
+    """core.events.visit_assignment_asked: whether the plan allows a single inspector (refuses otherwise)."""
+    return assignment_for_visit(assignment_id, actor, unit_id, now, visit_id=visit_id).plan.allow_single_inspector
+
+
+def on_visit_assignment_changed(_sender, *, visit_id: str, previous_id: int | None, assignment_id: int | None) -> None:
+    """core.events.visit_assignment_changed."""
+    claim_for_visit(visit_id, previous_id, assignment_id)
+
+
 def claim_for_visit(visit_id: str, previous_id: int | None, assignment_id: int | None) -> None:
     """Under the visit's write lock: the assignment it no longer fulfils is released, the one it now
     fulfils is claimed. The claim is one guarded UPDATE, so of two visits racing for one assignment

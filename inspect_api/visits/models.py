@@ -45,7 +45,7 @@ class Visit(TimestampMixin, db.Model):
     checklist_version: Mapped[int]
     checklist_hash: Mapped[str] = mapped_column(sa.String(64))
     # the sampling assignment it fulfils; one visit per assignment (sampling_assignments.visit_id is
-    # the claim, sampling.services.claim_for_visit keeps the two in step)
+    # the claim; sampling keeps the two in step, answering core.events.visit_assignment_changed)
     assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sampling_assignments.id"), unique=True)
     allow_single_inspector: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)

@@ -15,7 +15,7 @@ from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
 from inspect_api.auth.models import User
 from inspect_api.checklists import services as checklists
-from inspect_api.core import clock, images
+from inspect_api.core import clock, events, images
 from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 from inspect_api.core.counters import next_value
 from inspect_api.core.storage import get_storage, receive
@@ -120,11 +120,13 @@ def _check_references(content: dict, actor, visit_id: str | None = None) -> tupl
                        {"team": [f"not an active inspector: {sorted(set(team) - good)}"]})
     allow_single = False
     if content["assignment_id"] is not None:
-        from inspect_api.sampling.services import assignment_for_visit
-
-        assignment = assignment_for_visit(content["assignment_id"], actor, content["unit_id"], clock.now(),
-                                          visit_id=visit_id)
-        allow_single = assignment.plan.allow_single_inspector
+        # sampling answers (core.events): refuses an unknown or taken assignment, or tells the plan's rule
+        answers = events.results(events.visit_assignment_asked.send(
+            None, visit_id=visit_id, assignment_id=content["assignment_id"], actor=actor,
+            unit_id=content["unit_id"], now=clock.now()))
+        if not answers:
+            raise _invalid("派单不存在 (unknown assignment)", {"assignment_id": ["unknown"]})
+        allow_single = bool(answers[0])
     problem = rules.team_problem(team, allow_single=allow_single)
     if problem:
         raise _invalid(problem, {"team": [problem]})
@@ -331,9 +333,8 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
     previous_assignment = None if outcome == "created" else visit.assignment_id
     _write(visit, content, rows, is_new=outcome == "created")
     if previous_assignment is not None or content["assignment_id"] is not None:
-        from inspect_api.sampling.services import claim_for_visit
-
-        claim_for_visit(visit.id, previous_assignment, content["assignment_id"])
+        events.visit_assignment_changed.send(None, visit_id=visit.id, previous_id=previous_assignment,
+                                             assignment_id=content["assignment_id"])
     summary = {"version": visit.version, "fingerprint": fp, "status": visit.status}
     if before is None:
         audit.record("visit.create", "visit", visit.id, actor=actor, after=summary)
