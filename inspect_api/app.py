@@ -80,26 +80,34 @@ def create_app(config: Config | None = None) -> Flask:
     register_request_hooks(app)
     register_logging(app)
     register_commands(app)
-    register_deadline_hooks()
+    register_event_receivers()
     if app.config.get("INSPECT_BENCH_ECHO"):
         register_bench_echo(app)
     return app
 
 
-def register_deadline_hooks() -> None:
-    """Deadlines stored on an assumed Monday–Friday week are counted again when a year is imported."""
+def register_event_receivers() -> None:
+    """Features above answer the domain events of features below (core/events.py): the lower one never
+    imports them. Connecting twice is harmless (a receiver is kept once)."""
+    from inspect_api.accountability import services as accountability
     from inspect_api.complaints import services as complaints
-    from inspect_api.core import calendar_store
+    from inspect_api.core import events
     from inspect_api.matters import services as matters
-    from inspect_api.ratings.services import recompute_provisional_follow_ups
-    from inspect_api.review.services import recompute_provisional_deadlines
-    from inspect_api.sampling.services import recheck_plans_after_calendar_import
+    from inspect_api.ratings import services as ratings
+    from inspect_api.review import services as review
+    from inspect_api.sampling import services as sampling
 
-    calendar_store.after_import(recompute_provisional_deadlines)
-    calendar_store.after_import(recheck_plans_after_calendar_import)
-    calendar_store.after_import(complaints.recompute_provisional_deadlines)
-    calendar_store.after_import(recompute_provisional_follow_ups)
-    calendar_store.after_import(matters.recompute_provisional_deadlines)
+    # Deadlines stored on an assumed Monday–Friday week are counted again when a year is imported.
+    for receiver in (review.on_calendar_imported, sampling.on_calendar_imported,
+                     complaints.on_calendar_imported, ratings.on_calendar_imported, matters.on_calendar_imported):
+        events.calendar_imported.connect(receiver, weak=False)
+    # Confirmed findings, overdue rectifications and approved grades are facts for the escalation rules.
+    events.finding_confirmed.connect(accountability.on_finding_confirmed, weak=False)
+    events.rectifications_overdue.connect(accountability.on_rectifications_overdue, weak=False)
+    events.grades_approved.connect(accountability.on_grades_approved, weak=False)
+    # A visit fulfils a sampling assignment: sampling checks it and keeps the claim in step.
+    events.visit_assignment_asked.connect(sampling.on_visit_assignment_asked, weak=False)
+    events.visit_assignment_changed.connect(sampling.on_visit_assignment_changed, weak=False)
 
 
 def register_bench_echo(app: Flask) -> None:
@@ -171,8 +179,6 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.checklists.routes import blp as checklists_blp
     from inspect_api.complaints.routes import blp as complaints_blp
     from inspect_api.complaints.routes import page_blp as complaint_page_blp
-    from inspect_api.core.calendar_routes import blp as calendar_blp
-    from inspect_api.core.routes import blp as core_blp
     from inspect_api.documents.routes import blp as documents_blp
     from inspect_api.matters.routes import blp as matters_blp
     from inspect_api.notifications.routes import admin_blp as notification_channels_blp
@@ -185,6 +191,8 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.sampling.routes import blp as sampling_blp
     from inspect_api.shopper.routes import blp as shopper_blp
     from inspect_api.stats.routes import blp as stats_blp
+    from inspect_api.system.calendar_routes import blp as calendar_blp
+    from inspect_api.system.routes import blp as core_blp
     from inspect_api.visits.routes import blp as visits_blp
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,
@@ -233,6 +241,14 @@ def register_request_hooks(app: Flask) -> None:
             db.session.expire_all()  # the next request in the same app context reads fresh rows
         except Exception:  # a dead connection must not mask the original answer
             logging.getLogger(__name__).exception("rollback failed")
+
+    @app.after_request
+    def _no_content(resp):
+        # flask-smorest serialises a 204 view's None as `null`; a 204 has no body (RFC 9110 15.3.5)
+        if resp.status_code == 204 and not resp.is_streamed:
+            resp.set_data(b"")
+            resp.headers.pop("Content-Type", None)
+        return resp
 
     @app.after_request
     def _headers(resp):

@@ -141,9 +141,10 @@ def scheduler_cli(run_once):
 
 def register(app: Flask) -> None:
     from inspect_api.checklists.cli import checklists_cli
+    from inspect_api.demo import demo_cli
     from inspect_api.documents.cli import documents_cli
     from inspect_api.notifications.cli import notifications_cli
-    from inspect_api.org.cli import demo_cli, import_cli
+    from inspect_api.org.cli import import_cli
     from inspect_api.sampling.cli import sampling_cli
 
     for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli, sampling_cli, scheduler_cli,
@@ -161,11 +162,11 @@ def calendar_cli():
 @with_appcontext
 def calendar_import(path):
     """Import a holiday table CSV (date,kind,name); each year in it replaces that year's import."""
-    from inspect_api.core import calendar_store
+    from inspect_api.system.services import import_calendar
 
     try:
         with open(path, encoding="utf-8-sig") as fh:
-            summary = calendar_store.import_tables(fh.read(), source=path)
+            summary = import_calendar(fh.read(), source=path)
         db.session.commit()
     except UnicodeDecodeError:
         click.secho("错误 error: 文件须为 UTF-8 编码 (file must be UTF-8)", fg="red", err=True)

@@ -9,6 +9,6 @@ from inspect_api.config import Config
 config = Config()
 app = create_app(config)
 if config.is_production:
-    from inspect_api.org.demo import refuse_demo_passwords
+    from inspect_api.demo import refuse_demo_passwords
 
     refuse_demo_passwords(app)

@@ -14,8 +14,12 @@ from inspect_api.config import make_test_config
 from inspect_api.core.clock import FrozenClock, RunningClock
 from inspect_api.db import Session, db
 from tests.helpers import TEST_INSTANT
+from tests.openapi_check import ResponseChecker
 
 TEST_DB_ENV = "INSPECT_TEST_DATABASE_URL"
+# Every response the session's app sends is checked against its OpenAPI description (tests/openapi_check.py);
+# INSPECT_OPENAPI_CHECK=report lists the disagreements without failing the run.
+_RESPONSES: list[ResponseChecker] = []
 
 
 def _database_url(tmp_root) -> str:
@@ -50,6 +54,7 @@ def app(tmp_path_factory, database_url):
     reset_database(database_url)
     instance = tmp_path_factory.mktemp("instance")
     app = create_app(make_test_config(database_url, str(instance)))
+    _check_responses(app)
     with app.app_context():
         upgrade()
     yield app
@@ -105,3 +110,33 @@ def clock(app, running_clock):
     app.extensions["inspect_clock"] = frozen
     yield frozen
     app.extensions["inspect_clock"] = running_clock
+
+
+def _check_responses(app) -> None:
+    from flask import request, request_finished
+
+    from inspect_api.extensions import api
+
+    checker = ResponseChecker(api.spec.to_dict())
+    _RESPONSES.append(checker)
+
+    def _record(sender, response, **extra):
+        # request_finished: the response as sent, after every after_request hook
+        if request.url_rule is not None:
+            body = b"" if response.is_streamed or response.direct_passthrough else response.get_data()
+            checker.check(request.method, request.url_rule.rule, response.status_code, response.mimetype, body)
+
+    request_finished.connect(_record, app, weak=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    problems = "\n".join(c.report() for c in _RESPONSES if c.problems)
+    if not problems:
+        return
+    checked = sum(len(c.checked) for c in _RESPONSES)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    text = f"\nResponses that disagree with the OpenAPI description ({checked} operation/status pairs seen):\n{problems}\n"
+    if reporter is not None:
+        reporter.write(text)
+    if os.environ.get("INSPECT_OPENAPI_CHECK") != "report" and session.exitstatus == 0:
+        session.exitstatus = 1

@@ -35,7 +35,8 @@ from inspect_api.accountability.rules import (
     Rule,
     Trigger,
 )
-from inspect_api.checklists.rules import CATEGORIES, CJK, SEVERITIES
+from inspect_api.checklists.rules import CJK
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.policy_file import PolicyError
 
 FILE = Path("policy") / "escalation.yaml"

@@ -101,6 +101,20 @@ class CaseQuerySchema(BaseSchema):
     status = fields.String(validate=validate.OneOf(list(services.CASE_LABELS)))
 
 
+class HistoryEventSchema(BaseSchema):
+    on = fields.Date(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("finding", "proposal", "outcome")))
+    label = fields.String(required=True)
+    id = fields.Raw(required=True, metadata={"description": "a finding's id (text), a proposal's or a case's (number)"})
+    detail = fields.String(required=True)
+
+
+class HistorySchema(BaseSchema):
+    subject_type = fields.String(required=True)
+    subject_id = fields.Integer(required=True)
+    events = fields.List(fields.Nested(HistoryEventSchema), required=True)
+
+
 class HistoryQuerySchema(BaseSchema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
@@ -263,7 +277,9 @@ class CloseCase(MethodView):
 @blp.route("/history/<string:subject_type>/<int:subject_id>")
 class History(MethodView):
     @blp.arguments(HistoryQuerySchema, location="query")
-    @blp.response(200, description="events: {on, kind (finding | proposal | outcome), label, id, detail}")
+    @blp.response(200, HistorySchema)
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", success=True,
+                      description="the events (JSON), or `?format=csv` the same as a spreadsheet")
     @roles("office", "admin", "leader")
     def get(self, args, subject_type, subject_id):
         """A member of staff's (`staff`) or a unit's (`unit`) confirmed findings, proposals and outcomes over
@@ -277,5 +293,4 @@ class History(MethodView):
             resp = FlaskResponse(services.history_csv(events), mimetype="text/csv")
             resp.headers["Content-Disposition"] = f'attachment; filename="history-{subject_type}-{subject_id}.csv"'
             return resp
-        return jsonify({"subject_type": subject_type, "subject_id": subject_id,
-                        "events": [{**e, "on": e["on"].isoformat()} for e in events]})
+        return {"subject_type": subject_type, "subject_id": subject_id, "events": events}

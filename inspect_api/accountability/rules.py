@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import ClassVar
 
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 
 SUBJECTS = {"staff": "工作人员", "unit": "单位"}
 

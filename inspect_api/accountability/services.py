@@ -428,3 +428,28 @@ def history_csv(events: list[dict]) -> str:
     for e in events:
         w.writerow([e["on"].isoformat(), e["kind"], e["label"], e["id"], e["detail"]])
     return "\ufeff" + buf.getvalue()
+
+
+# --- receivers of the domain events of the features below (connected by the app factory) ---------
+
+
+def on_finding_confirmed(_sender, *, actor=None, units=frozenset(), staff=frozenset()) -> None:
+    """core.events.finding_confirmed: judge the units and staff concerned."""
+    run_rules(actor, only=Subjects(units=frozenset(units), staff=frozenset(staff)))
+
+
+def on_rectifications_overdue(_sender, *, units=frozenset()) -> None:
+    """core.events.rectifications_overdue: judge the units whose rectification is overdue."""
+    run_rules(None, only=Subjects(units=frozenset(units)))
+
+
+def on_grades_approved(run, *, actor, lifted=(), reinstated=()) -> list[dict]:
+    """core.events.grades_approved: a replaced 不合格 withdraws what it proposed, a 不合格 again reopens
+    it, then every fact is judged; returns the proposals made, as the approval shows them."""
+    for unit_id, new_grade in lifted:
+        grade_withdrawn(unit_id, run.year, new_grade, run.id, actor)
+    for unit_id in reinstated:
+        grade_reinstated(unit_id, run.year, actor)
+    return [{"id": p.id, "rule_id": p.rule_id, "subject_type": p.subject_type, "subject_id": p.subject_id,
+             "action": p.action, "action_label": rules.ACTIONS.get(p.action, p.action), "reason": p.reason}
+            for p in run_rules(actor)]

@@ -20,7 +20,8 @@ from inspect_api.assessment.rules import (
     SatisfactionVeto,
     Veto,
 )
-from inspect_api.checklists.rules import CATEGORIES, CJK, SEVERITIES
+from inspect_api.checklists.rules import CJK
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.policy_file import PolicyError
 
 FILE = Path("policy") / "assessment.yaml"

@@ -486,14 +486,10 @@ class RunApprove(MethodView):
 
         The run's grades replace those of the same units only; a replaced 不合格 withdraws the open
         proposals it caused, and the office is told to judge again the cases already opened on them."""
-        from inspect_api.accountability.rules import ACTIONS
-
         run, proposals = services.approve_run(services.get_run(run_id, lock=True), current_user())
         db.session.commit()
         out = services.run_view(run)
-        out["proposals"] = [{"id": p.id, "rule_id": p.rule_id, "subject_type": p.subject_type,
-                             "subject_id": p.subject_id, "action": p.action,
-                             "action_label": ACTIONS.get(p.action, p.action), "reason": p.reason} for p in proposals]
+        out["proposals"] = proposals  # as accountability answered the grades_approved event
         return out
 
 
@@ -513,8 +509,8 @@ class RunCommendation(MethodView):
 class YearGrades(MethodView):
     @blp.arguments(YearGradesQuerySchema, location="query")
     @blp.response(200, YearGradesSchema)
-    @blp.doc(responses={"200": {"content": {"application/json": {"schema": YearGradesSchema},  # and ?format=csv:
-                                          "text/csv": {"schema": {"type": "string"}}}}})
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", success=True,
+                      description="the year's grades (JSON), or `?format=csv` as a spreadsheet")
     @roles(*READERS)
     def get(self, args):
         """A year's grades (the approved run, or `run_id`); `?format=csv` for a spreadsheet (UTF-8 with BOM)"""

@@ -46,10 +46,10 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
+from inspect_api.core.draw import Problem as SurveyProblem
+from inspect_api.core.draw import SeedStream, canonical, check_commitment
 from inspect_api.errors import Unprocessable
-from inspect_api.sampling.rules import Problem as SurveyProblem
-from inspect_api.sampling.rules import SeedStream, canonical, check_commitment
 
 GRADE_LABELS = {"excellent": "优秀", "pass": "合格", "fail": "不合格", "not_assessable": "不予评定"}
 GRADED = ("excellent", "pass", "fail")

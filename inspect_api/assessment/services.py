@@ -29,13 +29,13 @@ from inspect_api.assessment.models import (
     UnitGrade,
 )
 from inspect_api.audit import services as audit
-from inspect_api.core import clock
+from inspect_api.core import clock, events
 from inspect_api.core.clock import LOCAL_TZ, local
+from inspect_api.core.draw import check_commitment, seed_commitment
 from inspect_api.db import db
 from inspect_api.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
 from inspect_api.org.models import Unit
 from inspect_api.ratings.models import Rating
-from inspect_api.sampling.rules import check_commitment, seed_commitment
 from inspect_api.stats.rules import Period
 from inspect_api.visits.models import Finding, Visit
 
@@ -588,11 +588,9 @@ def get_run(run_id: int, *, lock: bool = False) -> GradeRun:
     return run
 
 
-def approve_run(run: GradeRun, actor) -> tuple[GradeRun, list]:
+def approve_run(run: GradeRun, actor) -> tuple[GradeRun, list[dict]]:
     """Four eyes: someone other than who computed it. Freezes the grades, supersedes the year's earlier
     approved run, and runs the escalation rules (不合格 → criticism notice and the head's accountability)."""
-    from inspect_api.accountability import services as accountability
-
     if run.status != "draft":
         raise InvalidTransition(f"考评批次为“{RUN_LABELS[run.status]}”，不能审批 (only a draft run is approved)",
                                 {"status": run.status, "allowed_from": ["draft"]})
@@ -627,12 +625,12 @@ def approve_run(run: GradeRun, actor) -> tuple[GradeRun, list]:
                         "units": covered, "replaced": {str(g.unit_id): g.run_id for g in replaced}})
     new_grade = {g.unit_id: g.grade for g in mine}
     lifted = sorted(g.unit_id for g in replaced if g.grade == "fail" and new_grade.get(g.unit_id) != "fail")
-    for unit_id in lifted:
-        accountability.grade_withdrawn(unit_id, run.year, new_grade[unit_id], run.id, actor)
-    for unit_id in sorted(g.unit_id for g in replaced if g.grade != "fail" and new_grade.get(g.unit_id) == "fail"):
-        accountability.grade_reinstated(unit_id, run.year, actor)
+    reinstated = sorted(g.unit_id for g in replaced if g.grade != "fail" and new_grade.get(g.unit_id) == "fail")
     _tell_units(run)
-    proposals = accountability.run_rules(actor)
+    # accountability answers: withdraws or reopens what a replaced 不合格 proposed, then judges every fact
+    sent = events.grades_approved.send(run, actor=actor, lifted=[(u, new_grade[u]) for u in lifted],
+                                       reinstated=reinstated)
+    proposals = [p for result in events.results(sent) for p in result]
     return run, proposals
 
 

@@ -228,11 +228,12 @@ def _check_password(password: str) -> None:
 
 
 def _check_role_unit(role: str, unit_id: int | None) -> None:
-    from inspect_api.org.models import Unit  # the account needs the org registry, not its routes
-
     if role == Role.UNIT_LIAISON and unit_id is None:
         raise Unprocessable("联络员必须绑定单位 (a liaison needs a unit)", {"fields": {"unit_id": ["required"]}})
-    if unit_id is not None and db.session.get(Unit, unit_id) is None:
+    # The units table by name, as users.unit_id's foreign key names it: org sits above auth (its routes
+    # need the roles), so auth never imports org.
+    units = db.metadata.tables["units"]
+    if unit_id is not None and db.session.scalar(sa.select(units.c.id).where(units.c.id == unit_id)) is None:
         raise Unprocessable("单位不存在 (unknown unit)", {"fields": {"unit_id": ["unknown unit"]}})
 
 

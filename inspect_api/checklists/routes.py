@@ -10,9 +10,10 @@ from inspect_api.auth.access import roles
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.checklists import services
 from inspect_api.checklists.models import ChecklistVersion
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES, item_count
+from inspect_api.checklists.rules import item_count
 from inspect_api.checklists.schemas import ChecklistSchema, ChecklistSummarySchema
 from inspect_api.core.blueprint import Blueprint
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.http import not_modified
 
 blp = Blueprint("checklists", __name__, url_prefix="/checklists", description="检查表 Checklists")
@@ -75,6 +76,7 @@ class Checklists(MethodView):
 @blp.route("/<string:code>")
 class CurrentChecklist(MethodView):
     @blp.response(200, ChecklistSchema)
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="内容未变 (If-None-Match matched the content hash)")
     @blp.alt_response(404, description="检查表不存在")
     @roles(*EVERYONE)
@@ -99,6 +101,7 @@ class ChecklistVersions(MethodView):
 @blp.route("/<string:code>/versions/<int:version>")
 class ChecklistVersionDetail(MethodView):
     @blp.response(200, ChecklistSchema)
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="内容未变 (If-None-Match matched the content hash)")
     @blp.alt_response(404, description="检查表或版本不存在")
     @roles(*EVERYONE)

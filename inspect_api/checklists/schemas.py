@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from inspect_api.checklists.rules import ANSWER_TYPES, CATEGORIES, KINDS, SEVERITIES, SYSTEMS
+from inspect_api.checklists.rules import ANSWER_TYPES, KINDS, SYSTEMS
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.schemas import BaseSchema
 
 NUMBER = {"type": "number"}

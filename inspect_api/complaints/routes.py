@@ -13,10 +13,10 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import PUBLIC, current_user, roles
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
 from inspect_api.complaints import rules, services
 from inspect_api.config import PROJECT_ROOT
 from inspect_api.core.blueprint import Blueprint
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db, write_intent
 from inspect_api.errors import BadRequest, DomainError, NotFound, Unprocessable
@@ -188,9 +188,13 @@ def _status_url(tracking_no: str) -> str:
 @blp.route("/public/complaints")
 class PublicComplaints(MethodView):
     @blp.response(201, PublicComplaintResultSchema)
+    @blp.alt_response(201, schema={"type": "string"}, content_type="text/html", success=True,
+                      description="受理结果 (JSON; the page's own form post gets the HTML result page)")
     @blp.alt_response(404, description="窗口页面不存在")
     @blp.alt_response(409, description="重复提交（一次性令牌已用过）")
     @blp.alt_response(422, description="内容有误，或令牌伪造、过期；details.fields 指明字段")
+    @blp.alt_response(422, schema={"type": "string"}, content_type="text/html",
+                      description="the page's own form post gets the form again, with what is wrong")
     @blp.alt_response(429, description="超出设备或全局的频率限制；见 Retry-After")
     @roles(PUBLIC)
     def post(self):

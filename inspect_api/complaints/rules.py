@@ -23,11 +23,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, time
 
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
 from inspect_api.core.calendar import Deadline, WorkingCalendar
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
+from inspect_api.core.deadlines import MatterLevel, assigned_matter_deadline
 from inspect_api.errors import Conflict, InvalidTransition, Unprocessable
 from inspect_api.ratings.rules import _LINK_RE, WINDOW_NO_RE
-from inspect_api.review.deadlines import MatterLevel, assigned_matter_deadline
 
 CHANNELS = {
     "web": "网上投诉",

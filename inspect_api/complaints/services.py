@@ -15,15 +15,17 @@ import sqlalchemy as sa
 from flask import current_app
 
 from inspect_api.audit import services as audit
+from inspect_api.auth import permissions
 from inspect_api.auth.models import User
-from inspect_api.checklists.rules import CATEGORIES
 from inspect_api.complaints import rules
 from inspect_api.complaints.models import Complaint
 from inspect_api.complaints.policy import ComplaintsPolicy
 from inspect_api.core import clock
 from inspect_api.core.calendar_store import current_calendar
+from inspect_api.core.categories import CATEGORIES
 from inspect_api.core.clock import LOCAL_TZ, local
 from inspect_api.core.counters import next_value
+from inspect_api.core.deadlines import LimitOutOfRange, MatterLevel
 from inspect_api.db import db
 from inspect_api.errors import NotFound, TooManyRequests, Unprocessable
 from inspect_api.notifications.services import notify
@@ -32,7 +34,6 @@ from inspect_api.org.services import in_scope, scope_unit_ids
 from inspect_api.ratings import rules as rating_rules
 from inspect_api.ratings import services as rating_services
 from inspect_api.ratings.models import RatingThrottle
-from inspect_api.review.deadlines import LimitOutOfRange, MatterLevel
 from inspect_api.visits.models import Finding
 
 TOKEN_MESSAGES = {
@@ -223,7 +224,7 @@ def assign(c: Complaint, actor, *, handler_id: int | None = None, level=None, da
     new = rules.next_status(c.status, "assign")
     handler_id = handler_id or actor.id
     handler = db.session.get(User, handler_id)
-    if handler is None or handler.role != "office" or not handler.is_active:
+    if not permissions.can_handle_complaint(handler):
         raise Unprocessable("承办人须为效能办在岗人员 (handler must be an active office user)",
                             {"fields": {"handler_id": ["不是效能办人员"]}})
     before = _snapshot(c)
@@ -562,3 +563,7 @@ def substantiated_counts(since: datetime) -> dict[int, int]:
                                                             Complaint.closed_at >= since)
         .group_by(Complaint.unit_id)).all())
 
+
+def on_calendar_imported(_sender, *, years: list[int], actor=None) -> int:
+    """Receiver of core.events.calendar_imported."""
+    return recompute_provisional_deadlines(years, actor)

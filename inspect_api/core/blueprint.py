@@ -1,6 +1,8 @@
 """The project's flask-smorest Blueprint: page numbers bounded, so `?page=9223372036854775808` is a
 422 naming `page` (and the bound is in the description) instead of an overflow in the database
-driver, a 500. Every feature's routes use this class (tests/api/test_hostile_input.py checks)."""
+driver, a 500; and an error response documented without a body is documented with the one body
+every error has (`Error`), as it is sent. Every feature's routes use this class
+(tests/api/test_hostile_input.py checks)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,13 @@ MAX_PAGE = 2**31 - 1
 
 
 class Blueprint(flask_smorest.Blueprint):
+    def alt_response(self, status_code, response=None, *, schema=None, **kwargs):
+        if response is None and schema is None and int(status_code) >= 400:
+            from inspect_api.core.schemas import ErrorSchema
+
+            schema = ErrorSchema
+        return super().alt_response(status_code, response, schema=schema, **kwargs)
+
     def paginate(self, pager=None, **kwargs):
         decorator = super().paginate(pager, **kwargs)
 

@@ -5,12 +5,10 @@ imported table changes."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
 
-from inspect_api.audit import services as audit
 from inspect_api.core import clock
 from inspect_api.core.calendar import WorkingCalendar, YearStatus, YearTable, parse_year_tables
 from inspect_api.core.models import HolidayDay
@@ -18,16 +16,6 @@ from inspect_api.db import db
 
 _lock = threading.Lock()
 _cached: tuple[tuple, WorkingCalendar] | None = None
-# Called as fn(years, actor) after an import, in the same transaction: features that store deadlines
-# computed on an assumed week count them again (registered by the app factory).
-_after_import: list[Callable[[list[int], object], int]] = []
-
-
-def after_import(fn: Callable[[list[int], object], int]) -> None:
-    if fn not in _after_import:
-        _after_import.append(fn)
-
-
 def _table_version() -> tuple:
     return tuple(db.session.execute(
         sa.select(sa.func.count(), sa.func.max(HolidayDay.imported_at))).one())
@@ -55,11 +43,12 @@ def current_calendar() -> WorkingCalendar:
         return _cached[1]
 
 
-def import_tables(text: str, *, source: str, actor=None) -> dict:
+def store_tables(text: str, *, source: str, actor=None) -> dict[int, dict]:
     """Replace the imported schedule of every year in the file (a year is always imported whole).
 
     Years the official library already covers are refused: the official schedule wins, and an import
-    for them would only look as if it changed something."""
+    for them would only look as if it changed something. Returns what each year holds; the caller
+    (system.services.import_calendar) records it and announces the import."""
     from inspect_api.errors import Unprocessable
 
     tables = parse_year_tables(text, source=source)
@@ -83,12 +72,7 @@ def import_tables(text: str, *, source: str, actor=None) -> dict:
         db.session.execute(HolidayDay.__table__.insert(), rows)
         summary[year] = {"holidays": len(table.holidays), "working_weekends": len(table.working_weekends),
                          "replaced_rows": before}
-        audit.record("calendar.import", "calendar_year", year, actor=actor,
-                     after={"source": source, **summary[year]})
-    db.session.flush()
-    years = sorted(tables)
-    recomputed = sum(fn(years, actor) for fn in _after_import)
-    return {"years": summary, "deadlines_changed": recomputed}
+    return summary
 
 
 def year_statuses(first: int, last: int) -> list[dict]:

@@ -83,3 +83,13 @@ def local_now() -> datetime:
 def today() -> date:
     """Today's date where the offices are (Asia/Shanghai), never the UTC date."""
     return local_now().date()
+
+
+def time_label(local_at: datetime, precision: str) -> str:
+    """A local time as precisely as a unit may know it (`minute`, `half_day`: the date and 上午/下午, or
+    `date`), as one line of text: a watermark, a covert visit's time (review.rules.time_for_unit)."""
+    if precision == "minute":
+        return local_at.strftime("%Y-%m-%d %H:%M")
+    if precision == "half_day":
+        return f"{local_at:%Y-%m-%d} {'上午' if local_at.hour < 12 else '下午'}"
+    return local_at.strftime("%Y-%m-%d")

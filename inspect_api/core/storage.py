@@ -7,16 +7,49 @@ durable (fsync of the file and its directory locally; a completed PUT on S3).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
 
 CHUNK = 1024 * 1024
+
+
+# --- intake: every upload (evidence photos, attachments) is first written to scratch while hashed ---
+
+@dataclass
+class Received:
+    """An upload written to local scratch space while it was hashed."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+def receive(stream, scratch_dir: Path) -> Received:
+    """Copy the upload to a scratch file, hashing as it goes. The caller removes the file."""
+    digest = hashlib.sha256()
+    size = 0
+    fd, name = tempfile.mkstemp(dir=scratch_dir, prefix="upload-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Received(Path(name), digest.hexdigest(), size)
 
 
 class StorageError(Exception):

@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
 from inspect_api.documents import rules

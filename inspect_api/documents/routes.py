@@ -7,6 +7,7 @@ from flask import jsonify, stream_with_context, url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 
+from inspect_api.auth import permissions
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core import clock
 from inspect_api.core.blueprint import Blueprint
@@ -172,7 +173,7 @@ class Documents(MethodView):
     @roles("office", "admin", "leader")
     def get(self, args, pagination_parameters):
         """Documents, newest first (leaders: issued ones only)"""
-        if current_user().role == "leader":
+        if not permissions.can_see_drafts(current_user()):
             args = {**args, "status": "issued"}
         return [services.view(d) for d in paginate_select(services.listing(args), pagination_parameters)]
 
@@ -207,7 +208,7 @@ class DocumentItem(MethodView):
         """One document (a liaison: issued documents naming their unit, without the workflow details)"""
         user = current_user()
         doc = services.readable(doc_id, user)
-        if user.role == "unit_liaison":
+        if not permissions.can_see_document_workflow(user):
             return jsonify(UnitDocumentSchema().dump(services.unit_view(doc)))
         return services.view(doc), 200, _etag(doc)
 
@@ -291,6 +292,7 @@ class RenderJobStatus(MethodView):
 @blp.route("/documents/<int:doc_id>/pdf")
 class DocumentPdf(MethodView):
     @blp.response(200, description="PDF")
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
     @roles(*READERS)
     def get(self, doc_id):

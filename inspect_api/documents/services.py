@@ -293,11 +293,11 @@ def for_unit(user) -> sa.Select:
 def readable(doc_id: int, user) -> Document:
     """The document if the caller may read it: office, admin and leaders all; a liaison only issued
     documents naming their unit (404 otherwise, so nothing is revealed)."""
+    from inspect_api.auth import permissions
+
     doc = get(doc_id)
-    if user.role == "unit_liaison":
-        if doc.status != "issued" or db.session.scalar(for_unit(user).where(Document.id == doc.id)) is None:
-            raise NotFound("公文不存在 (no such document)")
-    elif user.role == "leader" and doc.status != "issued":
+    if not permissions.can_read_document(
+            user, doc, covers=lambda: db.session.scalar(for_unit(user).where(Document.id == doc.id)) is not None):
         raise NotFound("公文不存在 (no such document)")
     return doc
 

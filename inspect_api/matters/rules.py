@@ -5,7 +5,7 @@ statutory limit, the verdict it closes with, reminders, bulletin periods and on-
 Values in, values out: no Flask, no database, no clock ("now" is an argument).
 
 - A leader-assigned matter (领导批办) has a level: 急件 half a working day (at most one), 要件 1–3, 普件 3–5
-  working days, or the statutory limit where the seed allows one (`review.deadlines.allowed_days`).
+  working days, or the statutory limit where the seed allows one (`core.deadlines.allowed_days`).
   Counting starts from the moment it was assigned; half a day is counted by halves of the day.
 - A meeting decision (会议议定) has the deadline the meeting set, or none ("视情况适时报告进展").
   The office may also give it a level, counted like a leader-assigned matter.
@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from inspect_api.core.calendar import DayHalf, Deadline, WorkingCalendar
-from inspect_api.errors import Forbidden, InvalidTransition, Unprocessable
-from inspect_api.review.deadlines import (
+from inspect_api.core.deadlines import (
     CHINA_TZ,
     HALF,
     LimitOutOfRange,
@@ -30,6 +29,7 @@ from inspect_api.review.deadlines import (
     assigned_matter_deadline,
     is_overdue,
 )
+from inspect_api.errors import Forbidden, InvalidTransition, Unprocessable
 
 KINDS = {"leader_assigned": "领导批办事项", "meeting_decision": "会议议定事项", "key_work": "重点工作"}
 LEVELS = {MatterLevel.URGENT.value: "急件", MatterLevel.IMPORTANT.value: "要件", MatterLevel.ORDINARY.value: "普件"}

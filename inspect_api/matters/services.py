@@ -211,9 +211,8 @@ def _store_files(report: MatterReport, uploads: list, actor) -> list[MatterAttac
     refused file stores nothing."""
     from flask import current_app
 
-    from inspect_api.core.storage import get_storage
+    from inspect_api.core.storage import get_storage, receive
     from inspect_api.review.services import ATTACHMENT_TYPES, MAX_ATTACHMENTS, _check_attachment
-    from inspect_api.visits.services import receive
 
     if len(uploads) > MAX_ATTACHMENTS:
         raise Unprocessable(f"附件最多 {MAX_ATTACHMENTS} 个 (too many files)", {"fields": {"files": ["too many"]}})
@@ -392,6 +391,11 @@ def flag_overdue() -> int:
     if flagged:
         _run_escalation({m.lead_unit_id for m in flagged})
     return len(flagged)
+
+
+def on_calendar_imported(_sender, *, years: list[int], actor=None) -> int:
+    """Receiver of core.events.calendar_imported."""
+    return recompute_provisional_deadlines(years, actor)
 
 
 def recompute_provisional_deadlines(years: list[int], actor=None) -> int:

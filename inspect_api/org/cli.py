@@ -1,4 +1,4 @@
-"""`inspect-api import units|staff|service-items FILE` and `inspect-api demo load`.
+"""`inspect-api import units|staff|service-items FILE` (`inspect-api demo load` is in inspect_api/demo.py).
 
 Each command is one transaction: commit at the end, roll back (and exit 1) on any error.
 """
@@ -13,7 +13,6 @@ import click
 from flask.cli import with_appcontext
 
 from inspect_api.db import db
-from inspect_api.errors import DomainError
 
 IMPORT_KINDS = {"units": "单位 (units)", "staff": "工作人员 (staff)", "service-items": "服务事项 (service items)"}
 
@@ -112,48 +111,3 @@ def _import_command(kind: str) -> click.Command:
 
 for _kind in IMPORT_KINDS:
     import_cli.add_command(_import_command(_kind))
-
-
-@click.group("demo")
-def demo_cli():
-    """Demo data: a fictional county (清川县) and one account per role."""
-
-
-@demo_cli.command("load")
-@click.option("--force", is_flag=True,
-              help="Load even into a database that is not empty (upserts the registry, adds missing accounts).")
-@with_appcontext
-def demo_load(force: bool) -> None:
-    """Load the demo county and accounts (only into an empty database; never in production)."""
-    from inspect_api.auth.rules import ROLE_LABELS
-    from inspect_api.org.demo import load_demo
-    from inspect_api.org.services import unit_by_code
-
-    try:
-        summary = load_demo(force=force)
-    except DomainError as exc:
-        db.session.rollback()
-        click.secho(f"错误 error: {exc.message}", fg="red", err=True)
-        for line in (exc.details or {}).get("errors", []):
-            click.echo(f"  {line}", err=True)
-        sys.exit(1)
-    if not summary.loaded:
-        db.session.rollback()
-        click.echo("数据库不是空的, 未加载演示数据 (database not empty, demo data not loaded)")
-        return
-    db.session.commit()
-    for report in summary.reports:
-        click.echo(f"{IMPORT_KINDS[report.kind]}: 新增 {report.created}, 更新 {report.updated}, "
-                   f"未变 {report.unchanged}")
-    if summary.ratings:
-        click.echo(f"群众评价（好差评）: 新增 {summary.ratings['created']}, 未变 {summary.ratings['unchanged']}")
-    if not summary.accounts:
-        click.echo("演示账号都已存在, 未新建账号 (all demo accounts exist already)")
-        return
-    click.echo(f"\n演示账号 (demo accounts), 密码均为 {summary.password}:")
-    click.echo(f"  {'username':<12} {'role':<13} {'password':<14} 姓名 / 单位")
-    for account in summary.accounts:
-        label = ROLE_LABELS.get(account.role, account.role)
-        unit = f" / {unit_by_code(account.unit_code).name}" if account.unit_code else ""
-        click.echo(f"  {account.username:<12} {account.role:<13} {summary.password:<14} "
-                   f"{account.full_name} ({label}){unit}")

@@ -180,6 +180,7 @@ _crud("service-items", ServiceItem, ServiceItemSchema, ServiceItemUpdateSchema, 
 class Delta(MethodView):
     @blp.arguments(DeltaQuerySchema, location="query")
     @blp.response(200, DeltaSchema)
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="自上次同步以来没有变化 (If-None-Match matched)")
     @roles(*READERS)
     def get(self, args):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import yaml
 
-from inspect_api.checklists.rules import SEVERITIES
 from inspect_api.core import policy_file
+from inspect_api.core.categories import SEVERITIES
 from inspect_api.core.policy_file import PolicyError
 from inspect_api.rankings.rules import (
     COMPONENTS,

@@ -23,7 +23,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from inspect_api.checklists.rules import SEVERITIES
+from inspect_api.core.categories import SEVERITIES
 from inspect_api.errors import Unprocessable
 from inspect_api.ratings.rules import BAD_SCORE_MAX, SATISFIED_MIN
 from inspect_api.stats.rules import Period, make_period

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from inspect_api.auth.rules import Role
-from inspect_api.checklists.rules import SEVERITIES
 from inspect_api.core import clock
+from inspect_api.core.categories import SEVERITIES
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
 from inspect_api.errors import Unprocessable
@@ -172,13 +172,14 @@ def unit_figures(period: Period, root: Unit | None) -> dict[int, rules.Figures]:
 def _add_matters(acc: dict, period: Period, root: Unit | None) -> None:
     """Supervised matters (督办事项) each unit led and that were closed in the period, and how many of them
     closed 办结 (on time): for the 督办落实 component, where the policy weighs it."""
-    from inspect_api.matters.models import SupervisedMatter
-
+    # The matters feature sits above rankings in the layers (it runs the escalation rules): read its
+    # table, not its module.
+    matters = db.metadata.tables["supervised_matters"].c
     start, end = period.utc_range(LOCAL_TZ)
-    stmt = (sa.select(SupervisedMatter.lead_unit_id, sa.func.count(), _count_if(SupervisedMatter.verdict == "done"))
-            .where(SupervisedMatter.status == "closed", SupervisedMatter.closed_at >= start,
-                   SupervisedMatter.closed_at < end, *_in_subtree(SupervisedMatter.lead_unit_id, root))
-            .group_by(SupervisedMatter.lead_unit_id))
+    stmt = (sa.select(matters.lead_unit_id, sa.func.count(), _count_if(matters.verdict == "done"))
+            .where(matters.status == "closed", matters.closed_at >= start, matters.closed_at < end,
+                   *_in_subtree(matters.lead_unit_id, root))
+            .group_by(matters.lead_unit_id))
     for unit_id, closed, on_time in db.session.execute(stmt):
         f = acc.setdefault(unit_id, _blank())
         f["matters_closed"] += closed

@@ -91,6 +91,8 @@ def _public_body() -> tuple[dict, bool]:
 @blp.route("/public/ratings")
 class PublicRatings(MethodView):
     @blp.response(201, PublicRatingResultSchema)
+    @blp.alt_response(201, schema={"type": "string"}, content_type="text/html", success=True,
+                      description="评价已收到 (JSON; the page's own form post gets the HTML thank-you page)")
     @blp.alt_response(409, description="重复提交（一次性令牌已用过）")
     @blp.alt_response(422, description="评分/原因无效，或令牌伪造、过期；details.fields 指明字段")
     @blp.alt_response(429, description="超出窗口或设备的频率限制；见 Retry-After")

@@ -482,3 +482,8 @@ def close_follow_up(user, follow_up_id: int, note: str) -> RatingFollowUp:
                  before={"status": "open"}, after={"status": "closed", "note": note,
                                                    "late": f.due_on < clock.today()})
     return f
+
+
+def on_calendar_imported(_sender, *, years: list[int], actor=None) -> int:
+    """Receiver of core.events.calendar_imported."""
+    return recompute_provisional_follow_ups(years, actor)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inspect_api.checklists.rules import SEVERITIES
 from inspect_api.core import policy_file
+from inspect_api.core.categories import SEVERITIES
 from inspect_api.core.policy_file import PolicyError
 
 # How precisely a unit learns when a covert visit happened (findings it reads, its watermarked

@@ -6,8 +6,8 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
 from inspect_api.core.blueprint import Blueprint
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.http import stored_file
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db
@@ -307,6 +307,7 @@ class ReportDecision(MethodView):
 @blp.route("/attachments/<uuid:attachment_id>")
 class AttachmentFile(MethodView):
     @blp.response(200, description="附件文件 (file bytes)")
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
     @roles("office", "admin", "unit_liaison")
     def get(self, attachment_id):

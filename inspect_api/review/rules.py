@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from inspect_api.checklists.rules import SEVERITIES
+from inspect_api.core.categories import SEVERITIES
 from inspect_api.errors import Forbidden, InvalidTransition, Unprocessable
 
 STATUS_LABELS = {
@@ -150,10 +150,3 @@ def time_for_unit(local_at: datetime | None, precision: str) -> dict:
             "observed_half_day": ("上午" if local_at.hour < 12 else "下午") if precision != "date" else None}
 
 
-def time_label(local_at: datetime, precision: str) -> str:
-    """The same, as one line of text (a watermark)."""
-    if precision == "minute":
-        return local_at.strftime("%Y-%m-%d %H:%M")
-    if precision == "half_day":
-        return f"{local_at:%Y-%m-%d} {'上午' if local_at.hour < 12 else '下午'}"
-    return local_at.strftime("%Y-%m-%d")

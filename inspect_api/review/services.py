@@ -9,7 +9,8 @@ import uuid
 import sqlalchemy as sa
 
 from inspect_api.audit import services as audit
-from inspect_api.core import clock
+from inspect_api.auth import permissions
+from inspect_api.core import clock, events
 from inspect_api.db import db
 from inspect_api.errors import DomainError, InvalidTransition, NotFound
 from inspect_api.notifications.services import notify
@@ -100,17 +101,15 @@ def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool
     audit.record(f"finding.{decision.action}", "finding", finding.id, actor=actor, before=before,
                  after={**_snapshot(finding), "reason": decision.reason})
     if new_status == "confirmed" and run_rules:
-        _run_accountability_rules(actor, units={finding.unit_id}, staff={finding.staff_id})
+        _confirmed(actor, units={finding.unit_id}, staff={finding.staff_id})
     return finding
 
 
-def _run_accountability_rules(actor=None, *, units=(), staff=()) -> None:
-    """Confirmed findings and overdue rectifications are facts for the escalation rules (issue 8): the
-    rules judge the units and staff concerned."""
-    from inspect_api.accountability.services import Subjects, run_rules
-
-    run_rules(actor, only=Subjects(units=frozenset(u for u in units if u is not None),
-                                   staff=frozenset(s for s in staff if s is not None)))
+def _confirmed(actor=None, *, units=(), staff=()) -> None:
+    """Confirmed findings are facts for the escalation rules (issue 8): announced, and accountability
+    judges the units and staff concerned."""
+    events.finding_confirmed.send(None, actor=actor, units={u for u in units if u is not None},
+                                  staff={s for s in staff if s is not None})
 
 
 def _set_rectification(finding: Finding) -> Rectification:
@@ -178,7 +177,7 @@ def flag_overdue_rectifications() -> int:
                    {"finding_id": rect.finding_id}, f"rectification.overdue:{rect.finding_id}:{user_id}")
     db.session.flush()
     if due:
-        _run_accountability_rules(units={rect.unit_id for rect in due})
+        events.rectifications_overdue.send(None, units={rect.unit_id for rect in due} - {None})
     return len(due)
 
 
@@ -218,7 +217,7 @@ def decide_many(finding_ids: list[str], decision: rules.Decision, actor) -> list
             results.append({"id": str(fid), "status": exc.status, "finding_status": None,
                             "error": {"code": exc.code, "message": exc.message, "details": exc.details}})
     if units:
-        _run_accountability_rules(actor, units=units, staff=staff)  # once for the whole selection
+        _confirmed(actor, units=units, staff=staff)  # once for the whole selection
     return results
 
 
@@ -305,8 +304,8 @@ def _unit_finding(finding_id, user, *, lock: bool = False) -> Finding:
 
 def _check_attachment(upload, path, cfg) -> str:
     """The media type of an attached file (PDF or photo), or an error saying why it is refused."""
+    from inspect_api.core import images
     from inspect_api.errors import Unprocessable, UnsupportedMediaType
-    from inspect_api.visits import images
 
     with open(path, "rb") as fh:
         head = fh.read(5)
@@ -340,9 +339,8 @@ def _store_attachments(owner_type: str, owner_id: int, uploads: list, actor) -> 
     """Check every file first, then store them all; a refused file stores nothing."""
     from flask import current_app
 
-    from inspect_api.core.storage import get_storage
+    from inspect_api.core.storage import get_storage, receive
     from inspect_api.errors import Unprocessable
-    from inspect_api.visits.services import receive
 
     if len(uploads) > MAX_ATTACHMENTS:
         raise Unprocessable(f"附件最多 {MAX_ATTACHMENTS} 个 (too many files)", {"fields": {"files": ["too many"]}})
@@ -558,10 +556,12 @@ def attachment_for(attachment_id: str, user) -> Attachment:
     att = db.session.get(Attachment, str(attachment_id))
     if att is None:
         raise NotFound("附件不存在 (no such attachment)")
-    if user.role == "unit_liaison":
+    def covers() -> bool:
         owner = db.session.get(Appeal if att.owner_type == "appeal" else RectificationReport, att.owner_id)
-        if owner is None or not in_scope(user, owner.unit_id):
-            raise NotFound("附件不存在 (no such attachment)")
+        return owner is not None and in_scope(user, owner.unit_id)
+
+    if not permissions.can_read_attachment(user, att, covers=covers):
+        raise NotFound("附件不存在 (no such attachment)")
     return att
 
 
@@ -612,3 +612,8 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
                        f"deadline.recomputed:{rect.finding_id}:{after['due_on']}:{after['appeal_due_on']}:{user_id}")
     db.session.flush()
     return changed
+
+
+def on_calendar_imported(_sender, *, years: list[int], actor=None) -> int:
+    """Receiver of core.events.calendar_imported."""
+    return recompute_provisional_deadlines(years, actor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from inspect_api.auth import permissions
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.core import clock
@@ -112,7 +113,7 @@ class ConflictSchema(BaseSchema):
         from inspect_api.org.models import Unit
 
         user = db.session.get(User, data["user_id"])
-        if user is None or user.role != "inspector":
+        if not permissions.can_be_drawn(user):
             raise ValidationError("不是督查员账号 (not an inspector)", "user_id")
         if db.session.get(Unit, data["unit_id"]) is None:
             raise ValidationError("单位不存在 (unknown unit)", "unit_id")
@@ -232,22 +233,37 @@ class Verify(MethodView):
         return {"verified": not problems, "problems": problems}
 
 
+class PublishedUnitSchema(BaseSchema):
+    unit_id = fields.Integer(required=True)
+    unit_name = fields.String(allow_none=True)
+    day = fields.Date(required=True)
+    checked = fields.Boolean(required=True)
+    confirmed_findings = fields.Integer(required=True)
+
+
+class PublicationSchema(BaseSchema):
+    code = fields.String(required=True)
+    title = fields.String(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    seed_commitment = fields.String(allow_none=True)
+    seed = fields.String(allow_none=True)
+    public_entropy = fields.String(allow_none=True)
+    inputs_digest = fields.String(allow_none=True)
+    result_digest = fields.String(allow_none=True)
+    units = fields.List(fields.Nested(PublishedUnitSchema), required=True)
+
+
 @blp.route("/sampling/plans/<int:plan_id>/publication")
 class Publication(MethodView):
-    @blp.response(200, description="公开的抽查结果 (seed, digests, units checked, confirmed findings per unit)")
+    @blp.response(200, PublicationSchema, description="公开的抽查结果 (seed, digests, units checked, confirmed findings per unit)")
     @roles(*(r.value for r in ALL_ROLES))
     def get(self, plan_id):
         """The published result (双随机一公开), once the seed is revealed after the period"""
         plan = db.session.get(SamplingPlan, plan_id)
         if plan is None or plan.status != "revealed":
             raise NotFound("该计划的结果尚未公开 (not published)")
-        from flask import jsonify
-
-        body = services.publication(plan)
-        for u in body["units"]:
-            u["day"] = u["day"].isoformat()
-        body["period_start"], body["period_end"] = body["period_start"].isoformat(), body["period_end"].isoformat()
-        return jsonify(body)
+        return services.publication(plan)
 
 
 @blp.route("/me/assignments")

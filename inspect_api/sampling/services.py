@@ -115,7 +115,7 @@ def commit_seed(plan: SamplingPlan, actor) -> SamplingPlan:
 # --- inputs ---------------------------------------------------------------------------------------
 
 def _working_days(plan: SamplingPlan) -> tuple[list[date], bool]:
-    from inspect_api.shopper.services import calendar
+    from inspect_api.core.calendar_store import current_calendar as calendar
 
     cal = calendar()
     days, provisional = [], False
@@ -130,7 +130,7 @@ def _working_days(plan: SamplingPlan) -> tuple[list[date], bool]:
 
 
 def _assumed_years(plan: SamplingPlan) -> list[int]:
-    from inspect_api.shopper.services import calendar
+    from inspect_api.core.calendar_store import current_calendar as calendar
 
     cal = calendar()
     return [y for y in range(plan.period_start.year, plan.period_end.year + 1)
@@ -148,8 +148,8 @@ def recheck_plans_after_calendar_import(years: list[int], actor) -> int:
     """After a holiday table is imported: every drawn plan whose visits stand on an assumed year is
     checked again; a visit on a day that became non-working is listed in the plan's problems and the
     office is told (as deadlines are recounted). Returns 0: plans are not deadlines."""
+    from inspect_api.core.calendar_store import current_calendar as calendar
     from inspect_api.notifications.services import notify
-    from inspect_api.shopper.services import calendar
 
     cal = calendar()
     imported = set(years)
@@ -377,14 +377,52 @@ def my_assignments(user, now: datetime) -> sa.Select:
             .order_by(SamplingAssignment.day.desc(), SamplingAssignment.start_minute))
 
 
-def assignment_for_visit(assignment_id: int, actor, unit_id: int, now: datetime) -> SamplingAssignment:
+def _taken() -> Unprocessable:
+    return Unprocessable("派单已由另一检查记录完成 (assignment already fulfilled by another visit)",
+                         {"fields": {"assignment_id": ["already fulfilled by another visit"]}}, code="assignment_taken")
+
+
+def assignment_for_visit(assignment_id: int, actor, unit_id: int, now: datetime, *,
+                         visit_id: str | None = None) -> SamplingAssignment:
+    """The released assignment of the actor's team that visit `visit_id` may fulfil: for its unit, and
+    not fulfilled by another visit."""
     a = db.session.get(SamplingAssignment, assignment_id)
     if a is None or actor.id not in a.team or a.release_at > now:
         raise Unprocessable("派单不存在 (unknown assignment)", {"fields": {"assignment_id": ["unknown"]}})
     if a.unit_id != unit_id:
         raise Unprocessable("派单的被检查单位与记录不符 (assignment is for another unit)",
                             {"fields": {"assignment_id": ["other unit"]}})
+    if a.visit_id is not None and a.visit_id != visit_id:
+        raise _taken()
     return a
+
+
+def on_visit_assignment_asked(_sender, *, visit_id: str, assignment_id: int, actor, unit_id: int, now) -> bool:
+    """core.events.visit_assignment_asked: whether the plan allows a single inspector (refuses otherwise)."""
+    return assignment_for_visit(assignment_id, actor, unit_id, now, visit_id=visit_id).plan.allow_single_inspector
+
+
+def on_visit_assignment_changed(_sender, *, visit_id: str, previous_id: int | None, assignment_id: int | None) -> None:
+    """core.events.visit_assignment_changed."""
+    claim_for_visit(visit_id, previous_id, assignment_id)
+
+
+def claim_for_visit(visit_id: str, previous_id: int | None, assignment_id: int | None) -> None:
+    """Under the visit's write lock: the assignment it no longer fulfils is released, the one it now
+    fulfils is claimed. The claim is one guarded UPDATE, so of two visits racing for one assignment
+    (both past `assignment_for_visit`) the second finds it taken and is refused."""
+    if previous_id is not None and previous_id != assignment_id:
+        db.session.execute(sa.update(SamplingAssignment)
+                           .where(SamplingAssignment.id == previous_id, SamplingAssignment.visit_id == visit_id)
+                           .values(visit_id=None))
+    if assignment_id is not None:
+        claimed = db.session.execute(
+            sa.update(SamplingAssignment)
+            .where(SamplingAssignment.id == assignment_id,
+                   sa.or_(SamplingAssignment.visit_id.is_(None), SamplingAssignment.visit_id == visit_id))
+            .values(visit_id=visit_id))
+        if claimed.rowcount != 1:
+            raise _taken()
 
 
 def publication(plan: SamplingPlan) -> dict:
@@ -405,3 +443,8 @@ def publication(plan: SamplingPlan) -> dict:
                    "checked": a.visit_id is not None, "confirmed_findings": counts.get(a.unit_id, 0)}
                   for a in plan.assignments],
     }
+
+
+def on_calendar_imported(_sender, *, years: list[int], actor=None) -> int:
+    """Receiver of core.events.calendar_imported."""
+    return recheck_plans_after_calendar_import(years, actor)

@@ -27,6 +27,11 @@ class Scenario(TimestampMixin, db.Model):
     created_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
 
+    # Optimistic versioning: every UPDATE says `WHERE version = <the version read>`, so a write based on
+    # a version someone else changed meanwhile fails (services.update_scenario: 412) instead of
+    # silently overwriting it. The services count the version themselves (only real changes bump it).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
 
 class ShopperRecord(db.Model):
     """One mystery-shopper visit's observations and what the rules made of them."""

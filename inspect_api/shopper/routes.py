@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import sqlalchemy as sa
-from flask import Response, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -24,7 +20,6 @@ blp = Blueprint("shopper", __name__, url_prefix="/shopper", description="模拟�
 WRITERS = ("office", "admin")
 # Scenarios are confidential: a unit that learnt them would know what the shopper will ask.
 READERS = ("office", "admin", "inspector", "leader")
-REPORT_READERS = ("office", "admin", "leader")
 
 
 class ScenarioSchema(BaseSchema):
@@ -55,33 +50,6 @@ class ScenarioUpdateSchema(ScenarioSchema):
 
 class ScenarioQuerySchema(BaseSchema):
     include_inactive = fields.Boolean(load_default=False)
-
-
-class ComparisonQuerySchema(BaseSchema):
-    scenario_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
-                                 metadata={"description": "one scenario; all when omitted"})
-    by = fields.String(load_default="unit", validate=validate.OneOf(["unit", "window", "service_item"]))
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
-
-
-class ComparisonRowSchema(BaseSchema):
-    class Meta(BaseSchema.Meta):
-        unknown = "include"
-
-    rank = fields.Integer()
-    unit_id = fields.Integer()
-    unit_name = fields.String()
-    window_no = fields.String(allow_none=True)
-    service_item_id = fields.Integer()
-    service_item_name = fields.String()
-    runs = fields.Integer()
-    avg_completeness = fields.Float()
-    complete_notice_rate = fields.Float()
-    invented_total = fields.Integer()
-    findings_by_category = fields.Dict()
-    shirking_runs = fields.Integer()
-    avg_wait_minutes = fields.Float(allow_none=True)
-    avg_score = fields.Float()
 
 
 def _view(scenario: Scenario) -> dict:
@@ -128,61 +96,10 @@ class ScenarioById(MethodView):
     @roles(*WRITERS)
     def patch(self, body, scenario_id):
         """Change a scenario (optional If-Match: version); visits already recorded keep their scores"""
-        scenario = services.get_scenario(scenario_id)
+        scenario = services.get_scenario(scenario_id, lock=True)  # a second PATCH waits, then sees v+1
         wanted = if_match_version()
         if wanted is not None and wanted != scenario.version:
             raise PreconditionFailed("情景已被修改 (stale version)", {"current_version": scenario.version})
         services.update_scenario(scenario, body, current_user())
         db.session.commit()
         return _view(scenario)
-
-
-@blp.route("/comparison")
-class Comparison(MethodView):
-    @blp.arguments(ComparisonQuerySchema, location="query")
-    @blp.response(200, ComparisonRowSchema(many=True))
-    @blp.doc(responses={"200": {"content": {"application/json": {"schema": ComparisonRowSchema(many=True)},  # and ?format=csv:
-                                          "text/csv": {"schema": {"type": "string"}}}}})
-    @roles(*REPORT_READERS)
-    def get(self, args):
-        """Which units, windows or service items tell applicants everything the first time
-
-        Over submitted mystery-shopper visits: runs, average notice completeness, the share of runs
-        with a complete notice, invented requirements (乱要材料), findings by category, average wait
-        and score, ranked. `format=csv` downloads the same table (UTF-8 with BOM, for Excel).
-        """
-        rows = services.comparison(args.get("scenario_id"), args["by"])
-        if args["format"] == "csv":
-            return _csv(rows, args["by"])
-        return rows
-
-
-CSV_COLUMNS = [
-    ("rank", "排名"), ("unit_id", "单位ID"), ("unit_name", "单位"), ("window_no", "窗口"),
-    ("service_item_id", "事项ID"), ("service_item_name", "服务事项"), ("runs", "暗访次数"),
-    ("avg_completeness", "一次性告知完整率"), ("complete_notice_rate", "完整告知次数占比"),
-    ("invented_total", "清单外要求材料次数"), ("shirking_runs", "推诿次数"), ("avg_wait_minutes", "平均等候(分钟)"),
-    ("avg_score", "平均得分"), ("findings_by_category", "问题(按类别)"),
-]
-
-
-def _csv(rows: list[dict], by: str) -> Response:
-    buf = io.StringIO()
-    buf.write("\ufeff")
-    present = [(k, label) for k, label in CSV_COLUMNS if any(k in r for r in rows) or k in ("rank", "runs")]
-    writer = csv.writer(buf)
-    writer.writerow([label for _, label in present])
-    for r in rows:
-        out = []
-        for key, _ in present:
-            value = r.get(key)
-            if key == "findings_by_category":
-                value = "; ".join(f"{k}:{v}" for k, v in sorted((value or {}).items()))
-            elif isinstance(value, float):
-                value = f"{value:.3f}"
-            out.append("" if value is None else value)
-        writer.writerow(out)
-    name = f"shopper-comparison-{by}.csv"
-    return Response(buf.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-        "X-Requested-Format": request.args.get("format", "csv")})

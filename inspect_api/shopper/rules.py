@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from inspect_api.checklists.rules import SEVERITIES
+from inspect_api.core.categories import SEVERITIES
 
 if TYPE_CHECKING:
-    from inspect_api.review.deadlines import PromiseCheck
+    from inspect_api.core.deadlines import PromiseCheck
 
 ATTITUDES = {"warm": "热情", "ordinary": "一般", "cold": "生冷", "rude": "粗暴"}
 # Attitudes a policy may make a finding: a warm reception never is one.
@@ -315,7 +315,7 @@ class ShopperFacts:
     sent_elsewhere: bool
     done_on_spot: bool
     receipt_given: bool | None  # None when not recorded
-    promise: PromiseCheck | None  # from review.deadlines.check_promised_date; None: no date promised
+    promise: PromiseCheck | None  # from core.deadlines.check_promised_date; None: no date promised
     attitude: str  # one of ATTITUDES
     # Sent to a window that accepts the item (True), to one that does not (False), or unknown (None).
     referred_correctly: bool | None = None

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 
 from inspect_api.audit import services as audit
 from inspect_api.core.calendar import WorkingCalendar
 from inspect_api.core.clock import local
+from inspect_api.core.deadlines import check_promised_date
 from inspect_api.db import db
-from inspect_api.errors import NotFound, Unprocessable
+from inspect_api.errors import NotFound, PreconditionFailed, Unprocessable
 from inspect_api.org.models import ServiceItem, Staff, Unit
-from inspect_api.review.deadlines import check_promised_date
 from inspect_api.shopper import rules
 from inspect_api.shopper.models import Scenario, ShopperRecord
 
@@ -78,13 +79,17 @@ def update_scenario(scenario: Scenario, changes: dict, actor) -> Scenario:
         setattr(scenario, key, value)
     if snapshot(scenario) != before:
         scenario.version += 1
-        db.session.flush()
+        try:
+            db.session.flush()
+        except StaleDataError as exc:  # changed since it was read (see Scenario's version_id_col)
+            raise PreconditionFailed("情景已被修改 (stale version)") from exc
         audit.record("scenario.update", "scenario", scenario.id, actor=actor, before=before, after=snapshot(scenario))
     return scenario
 
 
-def get_scenario(scenario_id: int) -> Scenario:
-    scenario = db.session.get(Scenario, scenario_id)
+def get_scenario(scenario_id: int, *, lock: bool = False) -> Scenario:
+    """The scenario; `lock`: read fresh and locked until commit (a PATCH checks If-Match against it)."""
+    scenario = db.session.get(Scenario, scenario_id, with_for_update=lock or None, populate_existing=lock)
     if scenario is None:
         raise NotFound("模拟办事情景不存在 (no such scenario)")
     return scenario
@@ -235,40 +240,6 @@ def record_view(visit_id: str) -> dict | None:
 
 
 # --- comparison -------------------------------------------------------------------------------------
-
-def comparison(scenario_id: int | None, by: str) -> list[dict]:
-    """Comparable results per unit, window or service item over submitted mystery-shopper visits."""
-    from inspect_api.visits.models import Finding, Visit
-
-    stmt = (sa.select(ShopperRecord, Visit.unit_id, Visit.window_no)
-            .join(Visit, Visit.id == ShopperRecord.visit_id)
-            .where(Visit.status == "submitted"))
-    if scenario_id is not None:
-        stmt = stmt.where(ShopperRecord.scenario_id == scenario_id)
-    records = db.session.execute(stmt).all()
-    categories: dict[str, list[str]] = {}
-    if records:
-        ids = [r.ShopperRecord.visit_id for r in records]
-        for visit_id, category in db.session.execute(
-                sa.select(Finding.visit_id, Finding.category).where(Finding.visit_id.in_(ids),
-                                                                    Finding.source == "shopper")):
-            categories.setdefault(visit_id, []).append(category)
-    rows = [rules.RunRow(unit_id=r.unit_id, window_no=r.ShopperRecord.first_receiver_window or r.window_no,
-                         service_item_id=r.ShopperRecord.service_item_id,
-                         completeness=r.ShopperRecord.completeness, invented_count=r.ShopperRecord.invented_count,
-                         categories=tuple(categories.get(r.ShopperRecord.visit_id, ())),
-                         wait_minutes=r.ShopperRecord.wait_minutes, score=r.ShopperRecord.score)
-            for r in records]
-    out = rules.compare(rows, by)
-    unit_names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
-    item_names = dict(db.session.execute(sa.select(ServiceItem.id, ServiceItem.name)).all())
-    for row in out:
-        if "unit_id" in row:
-            row["unit_name"] = unit_names.get(row["unit_id"])
-        if "service_item_id" in row:
-            row["service_item_name"] = item_names.get(row["service_item_id"])
-    return out
-
 
 def visited_on(content: dict, received) -> date:
     started = content.get("started_at")

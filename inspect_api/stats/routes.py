@@ -8,8 +8,8 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
 from inspect_api.core.blueprint import Blueprint
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.schemas import ID_RANGE, BaseSchema
 from inspect_api.stats import rules, services
 

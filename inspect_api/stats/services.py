@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from inspect_api.auth.rules import Role
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
 from inspect_api.core import clock
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db, is_postgres
 from inspect_api.errors import Unprocessable

@@ -44,7 +44,9 @@ class Visit(TimestampMixin, db.Model):
     checklist_code: Mapped[str] = mapped_column(sa.String(64))
     checklist_version: Mapped[int]
     checklist_hash: Mapped[str] = mapped_column(sa.String(64))
-    assignment_id: Mapped[int | None]  # the sampling assignment it fulfils (sampling adds the key)
+    # the sampling assignment it fulfils; one visit per assignment (sampling_assignments.visit_id is
+    # the claim; sampling keeps the two in step, answering core.events.visit_assignment_changed)
+    assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sampling_assignments.id"), unique=True)
     allow_single_inspector: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     started_at: Mapped[datetime | None]

@@ -13,8 +13,10 @@ from inspect_api.core.http import if_match_version, not_modified, stored_file
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
 from inspect_api.shopper import services as shopper_services
-from inspect_api.visits import services
+from inspect_api.visits import services, shopper_comparison
 from inspect_api.visits.schemas import (
+    ComparisonQuerySchema,
+    ComparisonRowSchema,
     EvidenceSchema,
     SyncRequestSchema,
     SyncResponseSchema,
@@ -89,6 +91,7 @@ class Visits(MethodView):
 @blp.route("/visits/<uuid:visit_id>")
 class VisitById(MethodView):
     @blp.response(200, VisitSchema)
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @roles(*READERS)
     def get(self, visit_id):
         """One visit with its responses, findings, evidence and the photos it still needs (ETag)"""
@@ -189,6 +192,7 @@ class VisitEvidence(MethodView):
 @blp.route("/evidence/<uuid:evidence_id>/<string:variant>")
 class EvidenceFile(MethodView):
     @blp.response(200, description="图片文件 (image bytes)")
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
     @roles("inspector", "office", "admin", "unit_liaison")
     def get(self, evidence_id, variant):
@@ -200,3 +204,24 @@ class EvidenceFile(MethodView):
         ev, key = services.evidence_for(evidence_id, variant, current_user())
         media_type = ev.media_type if variant == "original" else "image/jpeg"
         return stored_file(key, media_type, etag=f"{ev.sha256}-{variant}")
+
+
+@blp.route("/shopper/comparison")
+class ShopperComparison(MethodView):
+    @blp.arguments(ComparisonQuerySchema, location="query")
+    @blp.response(200, ComparisonRowSchema(many=True))
+    @blp.alt_response(200, schema={"type": "string"}, content_type="text/csv", success=True,
+                      description="the rows (JSON), or `?format=csv` as a spreadsheet")
+    @blp.doc(tags=["shopper"])  # documented with the shopper audits, where it was
+    @roles("office", "admin", "leader")
+    def get(self, args):
+        """Which units, windows or service items tell applicants everything the first time
+
+        Over submitted mystery-shopper visits: runs, average notice completeness, the share of runs
+        with a complete notice, invented requirements (乱要材料), findings by category, average wait
+        and score, ranked. `format=csv` downloads the same table (UTF-8 with BOM, for Excel).
+        """
+        rows = shopper_comparison.comparison(args.get("scenario_id"), args["by"])
+        if args["format"] == "csv":
+            return shopper_comparison.as_csv(rows, args["by"])
+        return rows

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from inspect_api.checklists.rules import UNIT_LEVEL_CATEGORIES, answer_fails, iter_items
+from inspect_api.checklists.rules import answer_fails, iter_items
+from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 
 MODES = {"covert": "暗访", "overt": "明查", "mystery_shopper": "模拟办事"}
 # Unannounced visits: when they happened is told to the unit only as precisely as the policy says.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from inspect_api.checklists.rules import CATEGORIES, SEVERITIES
+from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.schemas import ID_RANGE, BaseSchema
 from inspect_api.visits.rules import MODES, STATUSES
 
@@ -209,3 +209,33 @@ class SyncResultSchema(BaseSchema):
 
 class SyncResponseSchema(BaseSchema):
     results = fields.List(fields.Nested(SyncResultSchema))
+
+
+# --- the mystery-shopper comparison (visits/shopper_comparison.py) ---
+
+
+class ComparisonQuerySchema(BaseSchema):
+    scenario_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                 metadata={"description": "one scenario; all when omitted"})
+    by = fields.String(load_default="unit", validate=validate.OneOf(["unit", "window", "service_item"]))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class ComparisonRowSchema(BaseSchema):
+    class Meta(BaseSchema.Meta):
+        unknown = "include"
+
+    rank = fields.Integer()
+    unit_id = fields.Integer()
+    unit_name = fields.String()
+    window_no = fields.String(allow_none=True)
+    service_item_id = fields.Integer()
+    service_item_name = fields.String()
+    runs = fields.Integer()
+    avg_completeness = fields.Float()
+    complete_notice_rate = fields.Float()
+    invented_total = fields.Integer()
+    findings_by_category = fields.Dict()
+    shirking_runs = fields.Integer()
+    avg_wait_minutes = fields.Float(allow_none=True)
+    avg_score = fields.Float()

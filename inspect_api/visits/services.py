@@ -3,9 +3,6 @@ Callers (routes) own the single commit."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,12 +12,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from inspect_api.audit import services as audit
+from inspect_api.auth import permissions
 from inspect_api.auth.models import User
 from inspect_api.checklists import services as checklists
-from inspect_api.checklists.rules import UNIT_LEVEL_CATEGORIES
-from inspect_api.core import clock
+from inspect_api.core import clock, events, images
+from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 from inspect_api.core.counters import next_value
-from inspect_api.core.storage import get_storage
+from inspect_api.core.storage import get_storage, receive
 from inspect_api.db import db, read_phase, serialize_on
 from inspect_api.errors import (
     Conflict,
@@ -34,10 +32,8 @@ from inspect_api.errors import (
 )
 from inspect_api.org.models import Staff, Unit
 from inspect_api.shopper import services as shopper_services
-from inspect_api.visits import images, rules
+from inspect_api.visits import rules
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
-
-READ_ALL_ROLES = ("office", "admin", "leader")
 
 
 @dataclass
@@ -48,17 +44,13 @@ class UpsertResult:
 
 # --- access ------------------------------------------------------------------------------------
 
-def on_team(visit: Visit, user) -> bool:
-    return user.id in visit.team or user.id == visit.created_by
-
-
 def get_visit(visit_id, user, *, lock: bool = False) -> Visit:
     """The visit, if the caller may see it; otherwise 404 (its existence is not revealed)."""
     stmt = sa.select(Visit).where(Visit.id == str(visit_id))
     if lock:
         stmt = stmt.with_for_update()
     visit = db.session.scalar(stmt)
-    if visit is None or not (user.role in READ_ALL_ROLES or (user.role == "inspector" and on_team(visit, user))):
+    if visit is None or not permissions.can_read_visit(user, visit):
         raise NotFound("检查记录不存在 (no such visit)")
     return visit
 
@@ -108,7 +100,7 @@ def _invalid(message: str, fields: dict) -> Unprocessable:
     return Unprocessable(message, {"fields": fields})
 
 
-def _check_references(content: dict, actor) -> tuple[dict, str, bool]:
+def _check_references(content: dict, actor, visit_id: str | None = None) -> tuple[dict, str, bool]:
     """Unit, staff, team, assignment and checklist must exist and fit; returns (template,
     content_hash, whether the plan allows a single inspector)."""
     unit = db.session.get(Unit, content["unit_id"])
@@ -122,16 +114,19 @@ def _check_references(content: dict, actor) -> tuple[dict, str, bool]:
     if actor.id not in team:
         raise _invalid("提交人须是检查组成员 (you must be on the team)", {"team": ["must include you"]})
     found = db.session.execute(sa.select(User.id, User.role, User.is_active).where(User.id.in_(team))).all()
-    good = {row.id for row in found if row.role == "inspector" and row.is_active}
+    good = {row.id for row in found if permissions.can_join_team(row)}
     if good != set(team):
         raise _invalid("检查组成员须为在用的督查员账号 (team members must be active inspectors)",
                        {"team": [f"not an active inspector: {sorted(set(team) - good)}"]})
     allow_single = False
     if content["assignment_id"] is not None:
-        from inspect_api.sampling.services import assignment_for_visit
-
-        assignment = assignment_for_visit(content["assignment_id"], actor, content["unit_id"], clock.now())
-        allow_single = assignment.plan.allow_single_inspector
+        # sampling answers (core.events): refuses an unknown or taken assignment, or tells the plan's rule
+        answers = events.results(events.visit_assignment_asked.send(
+            None, visit_id=visit_id, assignment_id=content["assignment_id"], actor=actor,
+            unit_id=content["unit_id"], now=clock.now()))
+        if not answers:
+            raise _invalid("派单不存在 (unknown assignment)", {"assignment_id": ["unknown"]})
+        allow_single = bool(answers[0])
     problem = rules.team_problem(team, allow_single=allow_single)
     if problem:
         raise _invalid(problem, {"team": [problem]})
@@ -274,7 +269,7 @@ def _preconditions(visit: Visit | None, fp: str, actor, if_match: int | None, ba
     """Whether the write may go ahead (False: identical content, nothing to do); raises otherwise."""
     if visit is None:
         return True
-    if not (actor.role == "inspector" and on_team(visit, actor)):
+    if not permissions.can_edit_visit(actor, visit):
         raise NotFound("检查记录不存在 (no such visit)")
     if visit.fingerprint == fp:
         return False
@@ -309,7 +304,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
         if future := rules.future_times(content, clock.now(), skew):
             raise _invalid("检查记录的时间晚于服务器当前时间 (dated in the future)", future)
         with db.session.no_autoflush:
-            template, content_hash, allow_single = _check_references(content, actor)
+            template, content_hash, allow_single = _check_references(content, actor, visit_id)
             rows = _build_rows(visit_id, content, template, clock.now())
 
     serialize_on("visit", visit_id)  # a resend racing the first send waits for it, then finds its row
@@ -335,13 +330,11 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
     visit.received_at = now
     visit.device_time = data.get("device_time")
     visit.clock_skew_seconds = rules.clock_skew_seconds(data.get("device_time"), now)
+    previous_assignment = None if outcome == "created" else visit.assignment_id
     _write(visit, content, rows, is_new=outcome == "created")
-    if content["assignment_id"] is not None:
-        from inspect_api.sampling.models import SamplingAssignment
-
-        db.session.execute(sa.update(SamplingAssignment).where(SamplingAssignment.id == content["assignment_id"],
-                                                               SamplingAssignment.visit_id.is_(None))
-                           .values(visit_id=visit.id))
+    if previous_assignment is not None or content["assignment_id"] is not None:
+        events.visit_assignment_changed.send(None, visit_id=visit.id, previous_id=previous_assignment,
+                                             assignment_id=content["assignment_id"])
     summary = {"version": visit.version, "fingerprint": fp, "status": visit.status}
     if before is None:
         audit.record("visit.create", "visit", visit.id, actor=actor, after=summary)
@@ -403,7 +396,7 @@ def expected_photos(visit: Visit, template: dict | None = None) -> list[rules.Ex
 def submit(visit: Visit, actor) -> Visit:
     if visit.status == "submitted":
         return visit  # the same submit again: the same answer
-    if not on_team(visit, actor):
+    if not permissions.can_submit_visit(actor, visit):
         raise NotFound("检查记录不存在 (no such visit)")
     missing = [p for p in expected_photos(visit) if not p.present]
     if missing:
@@ -485,7 +478,7 @@ def _error(exc: DomainError) -> dict:
 
 def list_visits(user, args: dict) -> sa.Select:
     stmt = sa.select(Visit).order_by(Visit.updated_at.desc(), Visit.id)
-    if user.role == "inspector" or args.get("mine"):
+    if not permissions.can_list_all_visits(user) or args.get("mine"):
         stmt = stmt.where(sa.or_(Visit.created_by == user.id,
                                  Visit.id.in_(sa.select(VisitInspector.visit_id).where(
                                      VisitInspector.user_id == user.id))))
@@ -498,34 +491,6 @@ def list_visits(user, args: dict) -> sa.Select:
 
 # --- evidence -------------------------------------------------------------------------------------
 
-@dataclass
-class Received:
-    """An upload written to local scratch space while it was hashed."""
-
-    path: Path
-    sha256: str
-    size: int
-
-
-def receive(stream, scratch_dir: Path) -> Received:
-    """Copy the upload to a scratch file, hashing as it goes. The caller removes the file."""
-    digest = hashlib.sha256()
-    size = 0
-    fd, name = tempfile.mkstemp(dir=scratch_dir, prefix="upload-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(1024 * 1024):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Received(Path(name), digest.hexdigest(), size)
-
-
 def _evidence_keys(sha: str, ext: str, visit_code: str) -> dict:
     base = f"derived/{sha[:2]}/{sha}"
     return {"original_key": f"originals/{sha[:2]}/{sha}.{ext}", "display_key": f"{base}/display.jpg",
@@ -533,8 +498,7 @@ def _evidence_keys(sha: str, ext: str, visit_code: str) -> dict:
 
 
 def _watermark_lines(visit: Visit, info: images.ImageInfo) -> list[str]:
-    from inspect_api.core.clock import local
-    from inspect_api.review.rules import time_label
+    from inspect_api.core.clock import local, time_label
 
     unit = db.session.get(Unit, visit.unit_id)
     when = info.captured_at or visit.started_at
@@ -623,12 +587,8 @@ def evidence_for(evidence_id: str, variant: str, user) -> tuple[Evidence, str]:
     if ev is None or variant not in VARIANTS:
         raise NotFound("证据不存在 (no such evidence)")
     visit = db.session.get(Visit, ev.visit_id)
-    allowed = False
-    if user.role in ("office", "admin"):
-        allowed = True
-    elif user.role == "inspector":
-        allowed = on_team(visit, user)
-    elif user.role == "unit_liaison" and variant == "watermarked":
+
+    def covers() -> bool:
         # the photo belongs to a finding directly, or through the checklist item it illustrates
         linked = sa.select(Finding).where(Finding.visit_id == ev.visit_id, Finding.status == "confirmed")
         if ev.finding_id:
@@ -637,8 +597,9 @@ def evidence_for(evidence_id: str, variant: str, user) -> tuple[Evidence, str]:
             linked = linked.where(Finding.item_code == ev.item_code)
         else:
             linked = linked.where(sa.false())
-        allowed = any(_liaison_covers(user, f.unit_id) for f in db.session.scalars(linked))
-    if not allowed:
+        return any(_liaison_covers(user, f.unit_id) for f in db.session.scalars(linked))
+
+    if not permissions.can_read_evidence(user, visit, variant, covers=covers):
         raise NotFound("证据不存在 (no such evidence)")
     return ev, getattr(ev, VARIANTS[variant])
 

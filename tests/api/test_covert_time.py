@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from inspect_api.review.rules import time_for_unit, time_label
+from inspect_api.core.clock import time_label
+from inspect_api.review.rules import time_for_unit
 from tests.api.conftest import decide, new_id
 from tests.helpers import bearer, headers_for, login, make_user
 
@@ -69,9 +70,9 @@ def test_the_policy_can_show_the_minute_or_only_the_date(app, client, field):
 
 
 def test_a_covert_visits_watermark_shows_no_minute(app, client, field):
+    from inspect_api.core.images import ImageInfo
     from inspect_api.db import db
     from inspect_api.visits import services
-    from inspect_api.visits.images import ImageInfo
     from inspect_api.visits.models import Visit
 
     vid, _ = _confirmed_covert_finding(client, field)

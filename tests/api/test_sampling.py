@@ -122,6 +122,80 @@ def test_a_visit_fulfils_its_assignment(client, county, clock):
     assert client.put(f"/api/v1/visits/{new_id()}", json=other, headers=h).status_code == 422
 
 
+def _released_assignments(client, county, clock):
+    from inspect_api.checklists.services import publish_all
+    from inspect_api.config import PROJECT_ROOT
+
+    publish_all(PROJECT_ROOT / "checklists")
+    plan = drawn_plan(client, county)
+    first = plan["assignments"][0]
+    # a second assignment of the same team and unit is made by hand: the draw never repeats a unit
+    clock.at = datetime.fromisoformat(first["release_at"])
+    inspector = next(i for i in county["inspectors"] if i.id == first["team"][0])
+    h = bearer(login(client, inspector.username)["access_token"])
+    body = {"mode": "covert", "unit_id": first["unit_id"], "checklist": {"code": "sanxiang_covert", "version": 1},
+            "team": first["team"], "responses": [{"item_code": "A2", "answer": "yes"}]}
+    return plan, first, h, body
+
+
+def _claims(dbsession) -> dict:
+    from inspect_api.sampling.models import SamplingAssignment
+    from inspect_api.visits.models import Visit
+
+    return {"assignments": dict(dbsession.execute(sa.select(SamplingAssignment.id, SamplingAssignment.visit_id)).all()),
+            "visits": dict(dbsession.execute(sa.select(Visit.id, Visit.assignment_id)).all())}
+
+
+def test_an_assignment_already_fulfilled_by_a_visit_is_refused_to_another(client, county, clock, dbsession):
+    _plan, a, h, body = _released_assignments(client, county, clock)
+    first = new_id()
+    assert client.put(f"/api/v1/visits/{first}", json={**body, "assignment_id": a["id"]}, headers=h).status_code == 201
+    resp = client.put(f"/api/v1/visits/{new_id()}", json={**body, "assignment_id": a["id"]}, headers=h)
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["error"]["details"]["fields"]["assignment_id"] == ["already fulfilled by another visit"]
+    claims = _claims(dbsession)
+    assert claims["assignments"][a["id"]] == first
+    assert [v for v, aid in claims["visits"].items() if aid == a["id"]] == [first]
+    # the visit that holds it may send its content again, changed
+    again = client.put(f"/api/v1/visits/{first}", headers={**h, "If-Match": '"v1"'},
+                       json={**body, "assignment_id": a["id"], "notes": "补充"})
+    assert again.status_code == 200, again.get_json()
+
+
+def test_a_visit_moved_to_another_assignment_or_to_none_releases_the_old_one(client, county, clock, dbsession):
+    from inspect_api.sampling.models import AssignmentInspector, SamplingAssignment
+
+    _plan, a, h, body = _released_assignments(client, county, clock)
+    src = dbsession.get(SamplingAssignment, a["id"])
+    twin = SamplingAssignment(plan_id=src.plan_id, unit_id=src.unit_id, day=src.day, start_minute=src.start_minute,
+                              end_minute=src.end_minute, release_at=src.release_at)
+    twin.inspectors = [AssignmentInspector(user_id=uid) for uid in a["team"]]
+    dbsession.add(twin)
+    dbsession.commit()
+    vid = new_id()
+    assert client.put(f"/api/v1/visits/{vid}", json={**body, "assignment_id": a["id"]}, headers=h).status_code == 201
+    moved = client.put(f"/api/v1/visits/{vid}", headers={**h, "If-Match": '"v1"'},
+                       json={**body, "assignment_id": twin.id})
+    assert moved.status_code == 200, moved.get_json()
+    claims = _claims(dbsession)
+    assert claims["assignments"][a["id"]] is None and claims["assignments"][twin.id] == vid
+    # the released one can be fulfilled by another visit now
+    other = new_id()
+    assert client.put(f"/api/v1/visits/{other}", json={**body, "assignment_id": a["id"]}, headers=h).status_code == 201
+    dropped = client.put(f"/api/v1/visits/{vid}", headers={**h, "If-Match": '"v2"'}, json=body)
+    assert dropped.status_code == 200, dropped.get_json()
+    claims = _claims(dbsession)
+    assert claims["assignments"][twin.id] is None and claims["visits"][vid] is None
+    assert claims["assignments"][a["id"]] == other
+
+
+def test_a_visit_s_assignment_is_a_foreign_key():
+    from inspect_api.visits.models import Visit
+
+    (fk,) = Visit.__table__.c.assignment_id.foreign_keys
+    assert fk.target_fullname == "sampling_assignments.id"
+
+
 def test_verify_passes_then_detects_a_changed_plan(client, county, dbsession):
     plan = drawn_plan(client, county)
     ok = client.get(f"/api/v1/sampling/plans/{plan['id']}/verify", headers=county["office"]).get_json()

@@ -238,3 +238,32 @@ def test_a_window_handling_the_item_on_the_spot_is_clean_and_the_department_is_n
     resp = client.patch(f"/api/v1/org/service-items/{county_hall['item'].id}", headers=headers_for(client, "admin"),
                         json={"accepting_window_ids": [county_hall["scjg"].id]})
     assert resp.status_code == 422 and "accepting_window_ids" in resp.get_json()["error"]["details"]["fields"]
+
+
+def test_a_patch_whose_scenario_changed_after_its_if_match_check_is_refused_with_412(client, shop, monkeypatch):
+    """Two PATCHes with the same If-Match: the second one's check passed before the first one's write
+    landed. Its write must not overwrite the first (the row is locked and versioned)."""
+    import sqlalchemy as sa
+
+    from inspect_api.db import db
+    from inspect_api.shopper import routes as shopper_routes
+    from inspect_api.shopper.models import Scenario
+
+    sid = shop["scenario"]["id"]
+    real = shopper_routes.if_match_version
+
+    def other_patch_lands_meanwhile():
+        wanted = real()
+        db.session.execute(sa.update(Scenario.__table__).where(Scenario.__table__.c.id == sid)
+                           .values(notes="另一人的修改", version=Scenario.__table__.c.version + 1))
+        return wanted
+
+    monkeypatch.setattr(shopper_routes, "if_match_version", other_patch_lands_meanwhile)
+    resp = client.patch(f"/api/v1/shopper/scenarios/{sid}", headers={**shop["office"], "If-Match": '"v1"'},
+                        json={"notes": "我的修改"})
+    monkeypatch.setattr(shopper_routes, "if_match_version", real)
+    assert resp.status_code == 412, resp.get_json()
+    assert resp.get_json()["error"]["code"] == "precondition_failed"
+    # the refused request rolled back (here with the simulated other write, made in its transaction)
+    now = client.get(f"/api/v1/shopper/scenarios/{sid}", headers=shop["office"]).get_json()
+    assert now["notes"] != "我的修改" and now["version"] == 1

@@ -11,7 +11,7 @@ from inspect_api.auth.models import User
 from inspect_api.auth.passwords import verify_password
 from inspect_api.config import DEMO_PASSWORD
 from inspect_api.db import db
-from inspect_api.org.demo import DEMO_ACCOUNTS, DemoRefused, load_demo
+from inspect_api.demo import DEMO_ACCOUNTS, DemoRefused, load_demo
 from inspect_api.org.models import ServiceItem, Staff, Unit
 from inspect_api.ratings.models import Rating, RatingFollowUp
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from inspect_api.checklists.rules import CATEGORIES
+from inspect_api.core.categories import CATEGORIES
 from inspect_api.documents import charts
 from inspect_api.documents.render import (
     KINDS,

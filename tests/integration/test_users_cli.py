@@ -49,7 +49,7 @@ def test_bad_input_is_a_message_not_a_traceback(app, dbsession):
 
 
 def test_production_refuses_to_start_while_a_demo_account_keeps_the_demo_password(app, dbsession):
-    from inspect_api.org.demo import refuse_demo_passwords
+    from inspect_api.demo import refuse_demo_passwords
 
     make_user("office", username="office1", password=DEMO_PASSWORD)
     with pytest.raises(SystemExit, match="office1"):

@@ -409,7 +409,7 @@ def test_a_table_built_from_the_official_2026_data_reproduces_the_official_calen
 
 
 def test_the_rules_modules_import_neither_flask_nor_sqlalchemy():
-    code = ("import sys, inspect_api.core.calendar, inspect_api.review.deadlines; "
+    code = ("import sys, inspect_api.core.calendar, inspect_api.core.deadlines; "
             "print(sorted(m for m in ('flask', 'sqlalchemy', 'flask_sqlalchemy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from inspect_api.checklists.loader import ChecklistTemplatesInvalid, check_directory, load_directory
-from inspect_api.checklists.rules import CATEGORIES, answer_fails, categories_used, iter_items
+from inspect_api.checklists.rules import answer_fails, categories_used, iter_items
+from inspect_api.core.categories import CATEGORIES
 
 REPO_CHECKLISTS = Path(__file__).resolve().parents[2] / "checklists"
 

@@ -10,9 +10,9 @@ import pytest
 from inspect_api.complaints import rules
 from inspect_api.complaints.policy import parse
 from inspect_api.core.calendar import WorkingCalendar
+from inspect_api.core.deadlines import LimitOutOfRange
 from inspect_api.errors import InvalidTransition, Unprocessable
 from inspect_api.ratings import rules as rating_rules
-from inspect_api.review.deadlines import LimitOutOfRange
 from inspect_api.review.policy import PolicyError
 
 TODAY = date(2026, 11, 23)

@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspect_api.core.calendar import DayHalf, Deadline, WorkingCalendar
-from inspect_api.errors import DomainError
-from inspect_api.review.deadlines import (
+from inspect_api.core.deadlines import (
     LEVEL_LIMITS,
     NOTICE_WINDOW_WORKING_DAYS,
     ClockStartRule,
@@ -35,6 +34,7 @@ from inspect_api.review.deadlines import (
     is_overdue,
     processing_deadline,
 )
+from inspect_api.errors import DomainError
 
 D = dt.date.fromisoformat
 CAL = WorkingCalendar()

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from inspect_api.core.calendar import DayHalf, WorkingCalendar
+from inspect_api.core.deadlines import LimitOutOfRange
 from inspect_api.errors import Forbidden, InvalidTransition
 from inspect_api.matters import rules
-from inspect_api.review.deadlines import LimitOutOfRange
 
 CN = dt.timezone(dt.timedelta(hours=8))
 CAL = WorkingCalendar({})

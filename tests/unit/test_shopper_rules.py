@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from inspect_api.core.calendar import WorkingCalendar
-from inspect_api.review.deadlines import check_promised_date
+from inspect_api.core.deadlines import check_promised_date
 from inspect_api.shopper.rules import (
     ATTITUDES,
     RunRow,

@@ -1,7 +1,7 @@
 """supervised matters (督查督办): matters, co-units, reports with attachments, extensions; three bulletin kinds
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-04 18:00:00
 
 """
@@ -13,7 +13,7 @@ import inspect_api.db
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0021'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

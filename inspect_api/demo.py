@@ -9,17 +9,20 @@ Loads only into an empty database and never in production. Flushes; the caller c
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from importlib import resources
 
+import click
 import sqlalchemy as sa
 from flask import current_app
+from flask.cli import with_appcontext
 
 from inspect_api.auth import services as auth
 from inspect_api.auth.models import User
 from inspect_api.config import DEMO_PASSWORD
 from inspect_api.db import db
-from inspect_api.errors import Conflict
+from inspect_api.errors import Conflict, DomainError
 from inspect_api.org.imports import ImportReport, run_import
 from inspect_api.org.models import Unit
 
@@ -135,3 +138,51 @@ def refuse_demo_passwords(app) -> None:
             f"refusing to start in production: accounts still use the demo password: {', '.join(weak)}; "
             "change them with `inspect-api users set-password NAME`"
         )
+
+
+# --- `inspect-api demo load` (here, not in org: the demo spans org, auth and ratings) --------------
+
+
+@click.group("demo")
+def demo_cli():
+    """Demo data: a fictional county (清川县) and one account per role."""
+
+
+@demo_cli.command("load")
+@click.option("--force", is_flag=True,
+              help="Load even into a database that is not empty (upserts the registry, adds missing accounts).")
+@with_appcontext
+def demo_load(force: bool) -> None:
+    """Load the demo county and accounts (only into an empty database; never in production)."""
+    from inspect_api.auth.rules import ROLE_LABELS
+    from inspect_api.org.cli import IMPORT_KINDS
+    from inspect_api.org.services import unit_by_code
+
+    try:
+        summary = load_demo(force=force)
+    except DomainError as exc:
+        db.session.rollback()
+        click.secho(f"错误 error: {exc.message}", fg="red", err=True)
+        for line in (exc.details or {}).get("errors", []):
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
+    if not summary.loaded:
+        db.session.rollback()
+        click.echo("数据库不是空的, 未加载演示数据 (database not empty, demo data not loaded)")
+        return
+    db.session.commit()
+    for report in summary.reports:
+        click.echo(f"{IMPORT_KINDS[report.kind]}: 新增 {report.created}, 更新 {report.updated}, "
+                   f"未变 {report.unchanged}")
+    if summary.ratings:
+        click.echo(f"群众评价（好差评）: 新增 {summary.ratings['created']}, 未变 {summary.ratings['unchanged']}")
+    if not summary.accounts:
+        click.echo("演示账号都已存在, 未新建账号 (all demo accounts exist already)")
+        return
+    click.echo(f"\n演示账号 (demo accounts), 密码均为 {summary.password}:")
+    click.echo(f"  {'username':<12} {'role':<13} {'password':<14} 姓名 / 单位")
+    for account in summary.accounts:
+        label = ROLE_LABELS.get(account.role, account.role)
+        unit = f" / {unit_by_code(account.unit_code).name}" if account.unit_code else ""
+        click.echo(f"  {account.username:<12} {account.role:<13} {summary.password:<14} "
+                   f"{account.full_name} ({label}){unit}")

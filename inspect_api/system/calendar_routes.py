@@ -13,6 +13,7 @@ from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import BaseSchema
 from inspect_api.db import db
 from inspect_api.errors import Unprocessable
+from inspect_api.system.services import import_calendar
 
 blp = Blueprint("calendar", __name__, url_prefix="/calendar", description="工作日日历 Working-day calendar")
 EVERYONE = tuple(r.value for r in ALL_ROLES)
@@ -85,7 +86,7 @@ class Import(MethodView):
         except UnicodeDecodeError as exc:
             raise Unprocessable("文件须为 UTF-8 编码的 CSV (file must be UTF-8)", {"fields": {"file": ["not UTF-8"]}},
                                 code="not_utf8") from exc
-        summary = calendar_store.import_tables(text, source=upload.filename or "upload.csv", actor=current_user())
+        summary = import_calendar(text, source=upload.filename or "upload.csv", actor=current_user())
         db.session.commit()
         return {"years": {str(k): v for k, v in summary["years"].items()},
                 "deadlines_changed": summary["deadlines_changed"]}
