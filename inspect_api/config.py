@@ -80,6 +80,8 @@ class Config:
         self.INSPECT_SMTP_PASSWORD = env.get("INSPECT_SMTP_PASSWORD", "")
         self.INSPECT_SMTP_STARTTLS = env.get("INSPECT_SMTP_STARTTLS", "0").lower() in ("1", "true", "yes")
         self.INSPECT_MAIL_FROM = env.get("INSPECT_MAIL_FROM", "inspect-api@localhost")
+        # The built phone app (web/apps/phone/dist), served at /m/.
+        self.INSPECT_PHONE_DIST = env.get("INSPECT_PHONE_DIST", str(PROJECT_ROOT / "web" / "apps" / "phone" / "dist"))
         self.INSPECT_CHECKLIST_DIR = env.get("INSPECT_CHECKLIST_DIR", str(PROJECT_ROOT / "checklists"))
         self.SECRET_KEY = _secret_key(env, instance, production)
         self.JWT_SECRET_KEY = self.SECRET_KEY

@@ -1,0 +1,37 @@
+// Every Chinese text of the phone app, in one table (the screens never spell a sentence themselves).
+export const M = {
+  appTitle: '效能督查',
+  login: '登录', username: '用户名', password: '密码', loggingIn: '正在登录…',
+  loginFailed: '登录失败', sessionLost: '登录已过期，请重新输入密码。未发送的记录都保留在本机。',
+  logout: '退出登录',
+  logoutConfirm: (n: number) => n > 0
+    ? `本机还有 ${n} 条未发送的检查记录，退出将删除它们。确定退出？`
+    : '确定退出登录？',
+  logoutKeep: '取消', logoutDrop: '删除并退出',
+  today: '今日', assignments: '今日任务', noAssignments: '暂无已下达的检查任务',
+  myVisits: '我的检查记录', noVisits: '还没有检查记录', notifications: '通知',
+  newVisit: '新建检查', startVisit: '开始检查',
+  online: '网络已连接', offline: '离线：记录保存在本机，联网后自动发送',
+  storage: (used: string, persisted: boolean) => `本机存储 ${used}${persisted ? '（已申请持久保存）' : ''}`,
+  unit: '被检查单位', searchUnit: '搜索单位名称', mode: '检查方式', team: '检查组（两人以上）',
+  checklist: '检查表', windowNo: '窗口号',
+  modes: { covert: '暗访', overt: '明查', mystery_shopper: '模拟办事' } as Record<string, string>,
+  create: '开始填写', pickUnit: '请选择单位', teamTooSmall: '检查组须两人以上',
+  back: '返回',
+  yes: '是', no: '否', notAnswered: '未答',
+  note: '问题描述', notePlaceholder: '时间、地点、经过、原话…',
+  person: '当事人', badgeNo: '工牌号', noBadge: '未佩戴工牌：填写窗口号和岗位', position: '岗位',
+  photos: '照片', takePhoto: '拍照', photoRequired: '此项须拍照', photoSent: '已上传', photoPending: '待上传',
+  progress: (a: number, t: number, f: number) => `已答 ${a}/${t}，发现问题 ${f} 项`,
+  missingPhotos: (n: number) => `还缺 ${n} 张必需的照片`,
+  submit: '提交', resubmit: '重新提交', submitted: '已放入发件箱，联网后自动发送',
+  saved: '已保存到本机',
+  unanswered: (n: number) => `还有 ${n} 项未回答，确定提交？`,
+  states: { draft: '草稿', queued: '待发送', sending: '发送中', sent: '已发送', attention: '需处理' } as Record<string, string>,
+  stateHelp: {
+    attention: '服务器未接受：按提示修改后重新提交',
+  } as Record<string, string>,
+  sentBack: '被退回', verdictMissingPhoto: '缺少必需的照片：请补拍后重新提交',
+  visitCode: '编号', failedItem: '不合格',
+  retryIn: (s: number) => `${s} 秒后重试`,
+}
