@@ -61,6 +61,7 @@ export async function refreshCaches(): Promise<void> {
   await setMeta('assignments', await api.unwrap(c.GET('/api/v1/me/assignments')))
   const notes = await api.unwrap(c.GET('/api/v1/me/notifications', { params: { query: { unread: true } } }))
   await setMeta('notifications', notes)
+  document.body.dataset.cached = '1' // the offline copy is complete (tests wait for it)
 }
 
 export async function currentTemplates(): Promise<TemplateRow[]> {
