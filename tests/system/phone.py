@@ -45,19 +45,35 @@ def make_photo(path: Path, seed: int) -> str:
     return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
-def login(page, base: str, username: str) -> None:
+def login(page, base: str, username: str, screenshot: str | None = None) -> None:
     page.goto(f"{base}/m/")
+    if screenshot:
+        page.wait_for_selector("input[name=username]")
+        shot(page, screenshot)
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_selector("body[data-cached='1']", timeout=20_000)
 
 
-def start_visit(page, unit_name: str, teammate: str) -> str:
+def shot(page, name: str) -> None:
+    """A 360×640 screenshot into $INSPECT_PHONE_SCREENSHOTS (docs/screenshots/phone), when it is set."""
+    folder = os.environ.get("INSPECT_PHONE_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        if page.locator(".van-toast").count():  # a toast would hide the screen
+            page.locator(".van-toast").last.wait_for(state="hidden", timeout=5_000)
+        page.wait_for_timeout(300)  # transitions settle
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+def start_visit(page, unit_name: str, teammate: str, screenshot: str | None = None) -> str:
     page.click("[data-test=new-visit]")
     page.fill("[data-test=unit-search] input", unit_name)
     page.locator("[data-test=unit-option]").filter(has_text=unit_name).first.click()
     page.click(f"[data-test=team-{teammate}]")
+    if screenshot:
+        shot(page, screenshot)
     page.click("[data-test=start]")
     page.wait_for_selector("[data-item]")
     return page.url.split("#/visit/")[1]

@@ -17,6 +17,7 @@ from tests.system.phone import (
     fill_checklist,
     login,
     make_photo,
+    shot,
     start_visit,
     wait_state,
 )
@@ -102,14 +103,27 @@ def _original_hashes(server, username: str, evidence) -> set[str]:
 def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(server, context, photos):
     base = f"http://127.0.0.1:{server.port}"
     page = context.new_page()
-    login(page, base, "inspector1")
+    login(page, base, "inspector1", screenshot="01-login")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # the page and assets are precached
     context.set_offline(True)
     files = list(photos)
-    visit_id = start_visit(page, _unit_name(server), "inspector2")
+    visit_id = start_visit(page, _unit_name(server), "inspector2", screenshot="03-new-visit")
     fill_checklist(page, {"A1": [files[0]], "A2": [files[1]], "A4": [files[2]]})
+    page.locator("[data-item=A1]").scroll_into_view_if_needed()
+    shot(page, "04-checklist-failed-item")
     page.click("[data-test=submit]")
     wait_state(page, "待发送")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "05-visit-queued-offline")
+    page.click(".van-nav-bar__left")  # 返回 to today's list
+    page.wait_for_selector("[data-test=visit-row]")
+    shot(page, "02-today-offline")
+    page.get_by_text("退出登录").click()  # logging out first shows what is unsent and asks
+    assert "还有 1 条未发送" in page.inner_text(".van-dialog")
+    shot(page, "08-logout-asks-before-dropping-unsent")
+    page.get_by_role("button", name="取消").click()
+    page.click("[data-test=visit-row]")
+    page.wait_for_selector("[data-item]")
 
     page.reload()  # offline: the service worker serves the page, IndexedDB still holds the visit
     page.wait_for_selector("[data-item]")
@@ -117,6 +131,8 @@ def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(s
     assert page.locator("[data-test=photo]").count() == 3
     assert page.locator("[data-item=A1] [data-field=note] textarea, [data-item=A1] textarea[data-field=note]") \
         .input_value() == "A1 现场发现的问题"
+    assert page.locator("[data-item=A4] [data-field=window] input, [data-item=A4] input[data-field=window]") \
+        .input_value() == "3"
     assert _server_state(server, visit_id) == ([], [])
 
     context.set_offline(False)
@@ -128,6 +144,12 @@ def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(s
     assert {e.sha256 for e in evidence} == want
     assert _original_hashes(server, "inspector1", evidence) == want
     assert {e.item_code for e in evidence} == {"A1", "A2", "A4"}
+    engine = server.engine()
+    with engine.connect() as conn:  # the person named on each failed item, by window and post
+        people = conn.execute(sa.text("SELECT item_code, window_no, position FROM findings WHERE visit_id = :v "
+                                      "AND source = 'manual' ORDER BY item_code"), {"v": visit_id}).all()
+    engine.dispose()
+    assert [tuple(p) for p in people] == [("A1", "3", "收件岗"), ("A2", "3", "收件岗"), ("A4", "3", "收件岗")]
     assert page.locator("figcaption", has_text="已上传").count() == 3
 
 
@@ -197,10 +219,14 @@ def test_a_visit_sent_back_by_the_office_returns_as_needing_action_and_is_resubm
     assert status == 200, body
 
     wait_state(page, "需处理")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "06-sent-back-needs-action")
     assert reason in page.inner_text("[data-test=attention]")
     assert reason in page.inner_text("[data-item=A1] [data-test=verdict]")
     page.locator("[data-photo-input=A1]").set_input_files(str(files[3]))
     page.locator("[data-item=A1] [data-test=photo] >> nth=1").wait_for()
+    page.locator("[data-item=A1]").scroll_into_view_if_needed()
+    shot(page, "07-sent-back-item-with-new-photo")
     page.click("[data-test=submit]")
     wait_state(page, "已发送")
 

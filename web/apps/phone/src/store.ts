@@ -110,7 +110,11 @@ export function setAnswer(id: string, code: string, patch: Partial<Omit<LocalAns
   return change(id, (v) => {
     if (!editable(v)) return
     const prev = v.answers[code]
-    const next: LocalAnswer = { ...(prev ?? { answer: null }), ...patch, answeredAt: prev?.answeredAt ?? new Date().toISOString() }
+    // The person is merged here, inside the transaction, so quick edits of two of its fields never
+    // overwrite each other with a stale copy.
+    const person = patch.person ? { ...(prev?.person ?? {}), ...patch.person } : prev?.person
+    const next: LocalAnswer = { ...(prev ?? { answer: null }), ...patch, person,
+      answeredAt: prev?.answeredAt ?? new Date().toISOString() }
     if ('answer' in patch && patch.answer !== prev?.answer) next.answeredAt = new Date().toISOString()
     next.findingId ??= uuid4()
     v.answers[code] = next
