@@ -46,7 +46,7 @@ async ({ n, photos }) => {
   const db = await open();
   const all = (store) => new Promise((ok) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result) });
   const [base] = await all('visits');
-  const tx = db.transaction(['visits', 'photos'], 'readwrite');
+  const tx = db.transaction(['visits', 'photos', 'blobs'], 'readwrite');
   for (let i = 0; i < n; i++) {
     const id = photos[i * 3].visitId;
     const v = structuredClone(base);
@@ -58,7 +58,8 @@ async ({ n, photos }) => {
       const bytes = Uint8Array.from(atob(p.b64), (c) => c.charCodeAt(0)).buffer;
       tx.objectStore('photos').put({ key: `${id}/${p.sha256}`, sha256: p.sha256, visitId: id, itemCode: p.itemCode,
         name: `${p.sha256.slice(0, 8)}.jpg`, mediaType: 'image/jpeg', size: bytes.byteLength, sent: false,
-        createdAt: new Date().toISOString(), bytes, thumb: null });
+        createdAt: new Date().toISOString(), thumb: null });
+      tx.objectStore('blobs').put({ key: `${id}/${p.sha256}`, bytes });
     }
   }
   await new Promise((ok) => { tx.oncomplete = ok });

@@ -233,3 +233,37 @@ def test_a_visit_sent_back_by_the_office_returns_as_needing_action_and_is_resubm
     visits, evidence = _server_state(server, visit_id)
     assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
     assert sorted(e.sha256 for e in evidence) == sorted([photos[files[0]], photos[files[3]]])
+
+
+def test_a_session_ended_while_offline_asks_for_the_password_and_loses_nothing(server, context, photos):
+    """The refresh token is refused on reconnect (here: the password was changed, which ends every
+    session, as an expired refresh token would): the app asks for the password, keeps the unsent
+    visit and its photo, and sends them after the new login."""
+    base = f"http://127.0.0.1:{server.port}"
+    page = context.new_page()
+    login(page, base, "inspector4")
+    context.set_offline(True)
+    files = list(photos)
+    visit_id = start_visit(page, _unit_name(server), "inspector1")
+    fill_checklist(page, {"A1": [files[1]]})
+    page.click("[data-test=submit]")
+    wait_state(page, "待发送")
+
+    admin, _ = server.token("admin")
+    status, users, _ = server.request("GET", "/api/v1/users?q=inspector4", headers=admin)
+    user_id = next(u["id"] for u in users if u["username"] == "inspector4")
+    status, body, _ = server.request("POST", f"/api/v1/users/{user_id}/password", {"password": "new-pass-2026"},
+                                     headers=admin)
+    assert status == 204, body
+    context.set_offline(False)
+    page.wait_for_selector("[data-test=session-lost]", timeout=30_000)
+    shot(page, "09-session-lost-asks-password")
+    assert _server_state(server, visit_id) == ([], [])
+    page.fill("input[name=password]", "new-pass-2026")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector("[data-test=visit-row]")
+    page.wait_for_function("document.querySelector('[data-test=state]')?.textContent.trim() === '已发送'",
+                           timeout=30_000)
+    visits, evidence = _server_state(server, visit_id)
+    assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
+    assert [e.sha256 for e in evidence] == [photos[files[1]]]

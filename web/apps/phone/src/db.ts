@@ -5,9 +5,11 @@ import type { ChecklistTemplate, LocalPhoto, LocalVisit } from '@inspect/core'
 
 export interface PhotoRow extends LocalPhoto {
   key: string // `${visitId}/${sha256}`
-  bytes: ArrayBuffer
   thumb: string | null // a small JPEG data URL for the app's own lists
 }
+
+/** A photo's original bytes, apart from its row, so that lists and counts never read megabytes. */
+export interface BlobRow { key: string; bytes: ArrayBuffer }
 
 export interface TemplateRow { key: string; code: string; version: number; title: string; kind: string; template: ChecklistTemplate }
 export interface UnitRow { id: number; name: string; kind: string; code: string; is_active?: boolean }
@@ -16,6 +18,7 @@ export interface MetaRow { key: string; value: unknown }
 class PhoneDb extends Dexie {
   visits!: Table<LocalVisit, string>
   photos!: Table<PhotoRow, string>
+  blobs!: Table<BlobRow, string>
   templates!: Table<TemplateRow, string>
   units!: Table<UnitRow, number>
   meta!: Table<MetaRow, string>
@@ -28,6 +31,13 @@ class PhoneDb extends Dexie {
       templates: 'key, code',
       units: 'id, name',
       meta: 'key',
+    })
+    // v2: the bytes move to their own table (counting 150 photos read every original: 6 GB of reads).
+    this.version(2).stores({ blobs: 'key' }).upgrade(async (tx) => {
+      await tx.table('photos').toCollection().modify((p: PhotoRow & { bytes?: ArrayBuffer }) => {
+        if (p.bytes) void tx.table('blobs').put({ key: p.key, bytes: p.bytes })
+        delete p.bytes
+      })
     })
   }
 }

@@ -98,7 +98,9 @@ async function sendVisits(due: LocalVisit[]) {
     let broken: unknown = null
     for (const p of await db.photos.where('visitId').equals(v.id).filter((p) => !p.sent).toArray()) {
       try {
-        await api.uploadEvidence(v.id, new Blob([p.bytes], { type: p.mediaType }), p.name, p.itemCode)
+        const original = await db.blobs.get(p.key)
+        if (!original) throw new ApiError(422, 'photo_lost', `照片 ${p.name} 的原件不在本机`)
+        await api.uploadEvidence(v.id, new Blob([original.bytes], { type: p.mediaType }), p.name, p.itemCode)
         await db.photos.update(p.key, { sent: true })
         await reloadVisits()
       } catch (e) {

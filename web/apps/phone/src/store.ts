@@ -130,8 +130,11 @@ export async function addPhoto(visitId: string, itemCode: string | null, file: F
   if (existing) return existing
   const row: PhotoRow = { key, sha256, visitId, itemCode, name: file.name || `${sha256.slice(0, 12)}.jpg`,
     mediaType: file.type || 'image/jpeg', size: bytes.byteLength, sent: false, createdAt: new Date().toISOString(),
-    bytes, thumb: null }
-  await db.photos.put(row) // the bytes first; the thumbnail is a convenience
+    thumb: null }
+  await db.transaction('rw', db.photos, db.blobs, async () => { // the bytes first; the thumbnail is a convenience
+    await db.blobs.put({ key, bytes })
+    await db.photos.put(row)
+  })
   await reloadVisits()
   try {
     row.thumb = await thumbnail(file)
@@ -170,9 +173,10 @@ export async function unsentCount(): Promise<number> {
 export async function logout() {
   try { if (online.value) await api.logout() } catch { /* offline or already ended: forget locally */ }
   api.store.clear()
-  await db.transaction('rw', [db.visits, db.photos, db.meta], async () => {
+  await db.transaction('rw', [db.visits, db.photos, db.blobs, db.meta], async () => {
     await db.visits.clear()
     await db.photos.clear()
+    await db.blobs.clear()
     await db.meta.clear()
   })
   await reloadVisits()

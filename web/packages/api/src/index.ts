@@ -98,8 +98,8 @@ export function createApi(opts: ApiOptions) {
     if (t) input.headers.set('Authorization', `Bearer ${t.access}`)
     const resp = await send(input)
     if (resp.status !== 401 || !t || input.url.endsWith('/auth/token') || input.url.endsWith('/auth/refresh')) return resp
-    const code = (await errorOf(resp)).code
-    if (code !== 'token_expired' && code !== 'invalid_token') return resp
+    // Expired, invalid or revoked: one refresh decides. A refused refresh token ends in SessionLost
+    // (the app asks for the password and keeps everything unsent).
     if (!(await refresh())) return resp
     spare.headers.set('Authorization', `Bearer ${opts.store.get()!.access}`)
     return send(spare)
