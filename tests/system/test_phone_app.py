@@ -80,6 +80,14 @@ def _unit_name(server) -> str:
     return name
 
 
+def _a_staff_member(server) -> tuple[str, str]:
+    engine = server.engine()
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT badge_no, name FROM staff WHERE is_active ORDER BY id LIMIT 1")).one()
+    engine.dispose()
+    return row.badge_no, row.name
+
+
 def _server_state(server, visit_id: str):
     engine = server.engine()
     with engine.connect() as conn:
@@ -109,6 +117,9 @@ def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(s
     files = list(photos)
     visit_id = start_visit(page, _unit_name(server), "inspector2", screenshot="03-new-visit")
     fill_checklist(page, {"A1": [files[0]], "A2": [files[1]], "A4": [files[2]]})
+    badge, staff_name = _a_staff_member(server)
+    page.locator("[data-item=A2] [data-field=badge] input, [data-item=A2] input[data-field=badge]").fill(badge)
+    assert staff_name in page.locator("[data-item=A2] [data-test=staff-match]").inner_text()  # offline registry
     page.locator("[data-item=A1]").scroll_into_view_if_needed()
     shot(page, "04-checklist-failed-item")
     page.click("[data-test=submit]")
@@ -146,10 +157,11 @@ def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(s
     assert {e.item_code for e in evidence} == {"A1", "A2", "A4"}
     engine = server.engine()
     with engine.connect() as conn:  # the person named on each failed item, by window and post
-        people = conn.execute(sa.text("SELECT item_code, window_no, position FROM findings WHERE visit_id = :v "
+        people = conn.execute(sa.text("SELECT item_code, badge_no, window_no, position FROM findings WHERE visit_id = :v "
                                       "AND source = 'manual' ORDER BY item_code"), {"v": visit_id}).all()
     engine.dispose()
-    assert [tuple(p) for p in people] == [("A1", "3", "收件岗"), ("A2", "3", "收件岗"), ("A4", "3", "收件岗")]
+    assert [tuple(p) for p in people] == [("A1", None, "3", "收件岗"), ("A2", badge, None, None),
+                                          ("A4", None, "3", "收件岗")]
     assert page.locator("figcaption", has_text="已上传").count() == 3
 
 

@@ -13,6 +13,8 @@ export interface BlobRow { key: string; bytes: ArrayBuffer }
 
 export interface TemplateRow { key: string; code: string; version: number; title: string; kind: string; template: ChecklistTemplate }
 export interface UnitRow { id: number; name: string; kind: string; code: string; is_active?: boolean }
+export interface StaffRow { id: number; badge_no: string; name: string; unit_id: number; post?: string | null; window_no?: string | null; is_active?: boolean }
+export interface ServiceItemRow { id: number; code: string; name: string; unit_id: number; materials?: { code: string; name: string }[]; is_active?: boolean }
 export interface MetaRow { key: string; value: unknown }
 
 class PhoneDb extends Dexie {
@@ -21,6 +23,8 @@ class PhoneDb extends Dexie {
   blobs!: Table<BlobRow, string>
   templates!: Table<TemplateRow, string>
   units!: Table<UnitRow, number>
+  staff!: Table<StaffRow, number>
+  serviceItems!: Table<ServiceItemRow, number>
   meta!: Table<MetaRow, string>
 
   constructor() {
@@ -38,6 +42,11 @@ class PhoneDb extends Dexie {
         if (p.bytes) void tx.table('blobs').put({ key: p.key, bytes: p.bytes })
         delete p.bytes
       })
+    })
+    // v3: staff and service items of the registry kept offline too (the delta feed carries them);
+    // the cursor starts again so they are fetched once.
+    this.version(3).stores({ staff: 'id, badge_no, unit_id', serviceItems: 'id, unit_id' }).upgrade(async (tx) => {
+      await tx.table('meta').delete('orgCursor')
     })
   }
 }

@@ -33,5 +33,7 @@ export const M = {
   } as Record<string, string>,
   sentBack: '被退回', verdictMissingPhoto: '缺少必需的照片：请补拍后重新提交',
   visitCode: '编号', failedItem: '不合格',
+  registry: (u: number, s: number, i: number) => `离线名录：单位 ${u} · 工作人员 ${s} · 服务事项 ${i}`,
+  unknownBadge: '名录中没有此工牌号（仍会按工牌号记录）',
   retryIn: (s: number) => `${s} 秒后重试`,
 }

@@ -3,7 +3,7 @@
 import { newOutbox, sha256Hex, transition, type ChecklistTemplate, type LocalAnswer, type LocalVisit, type Mode, type Person } from '@inspect/core'
 import { ref } from 'vue'
 import { api, session } from './api'
-import { db, getMeta, setMeta, templateKey, type PhotoRow, type TemplateRow, type UnitRow } from './db'
+import { db, getMeta, setMeta, templateKey, type PhotoRow, type ServiceItemRow, type StaffRow, type TemplateRow, type UnitRow } from './db'
 
 export const online = ref(navigator.onLine)
 export const visits = ref<LocalVisit[]>([])
@@ -51,8 +51,16 @@ export async function refreshCaches(): Promise<void> {
   for (let page = 0; page < 50; page++) {
     const d = await api.unwrap(c.GET('/api/v1/org/delta', { params: { query: { since, limit: 500 } } }))
     const units = (d.units ?? []) as UnitRow[]
-    await db.units.bulkPut(units)
-    await db.units.bulkDelete(units.filter((u) => u.is_active === false).map((u) => u.id))
+    const staff = (d.staff ?? []) as StaffRow[]
+    const items = (d.service_items ?? []) as ServiceItemRow[]
+    await db.transaction('rw', db.units, db.staff, db.serviceItems, async () => {
+      await db.units.bulkPut(units)
+      await db.units.bulkDelete(units.filter((u) => u.is_active === false).map((u) => u.id))
+      await db.staff.bulkPut(staff)
+      await db.staff.bulkDelete(staff.filter((x) => x.is_active === false).map((x) => x.id))
+      await db.serviceItems.bulkPut(items)
+      await db.serviceItems.bulkDelete(items.filter((x) => x.is_active === false).map((x) => x.id))
+    })
     since = d.cursor ?? since
     await setMeta('orgCursor', since)
     if (!d.has_more) break
@@ -191,3 +199,14 @@ export async function storageInfo(): Promise<{ used: string; persisted: boolean 
 }
 
 export { session }
+
+/** The offline registry's size, for the today screen. */
+export async function registryCounts() {
+  const [units, staff, items] = await Promise.all([db.units.count(), db.staff.count(), db.serviceItems.count()])
+  return { units, staff, items }
+}
+
+/** A staff member by badge number, from the offline registry (null when unknown). */
+export async function staffByBadge(badge: string): Promise<StaffRow | null> {
+  return badge ? ((await db.staff.where('badge_no').equals(badge.trim()).first()) ?? null) : null
+}
