@@ -30,6 +30,8 @@ export class ApiError extends Error {
 
 export class SessionLost extends ApiError {}
 
+const here = () => globalThis.location?.href ?? 'http://localhost/'
+
 type TokenBody = { access_token: string; refresh_token: string; user?: { id?: number; username?: string; full_name?: string } }
 
 export function tokensFrom(body: TokenBody, previous?: Tokens | null): Tokens {
@@ -39,6 +41,12 @@ export function tokensFrom(body: TokenBody, previous?: Tokens | null): Tokens {
     username: body.user?.username ?? previous?.username ?? '',
     fullName: body.user?.full_name ?? previous?.fullName ?? '',
   }
+}
+
+/** An ApiError from a status and a parsed body (`{"error": {"code", "message", "details"}}` when it is ours). */
+export function errorFrom(status: number, body: unknown): ApiError {
+  const e = (body as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)?.error
+  return new ApiError(status, e?.code ?? `http_${status}`, e?.message ?? `HTTP ${status}`, e?.details ?? {})
 }
 
 export async function errorOf(resp: Response): Promise<ApiError> {
@@ -77,7 +85,7 @@ export function createApi(opts: ApiOptions) {
     refreshing ??= (async () => {
       const t = opts.store.get()
       if (!t) return false
-      const resp = await send(new Request(new URL(`${baseUrl}/api/v1/auth/refresh`, location.href), {
+      const resp = await send(new Request(new URL(`${baseUrl}/api/v1/auth/refresh`, here()), {
         method: 'POST', headers: { Authorization: `Bearer ${t.refresh}` } }))
       if (resp.ok) {
         opts.store.set(tokensFrom(await resp.json(), t))
@@ -109,8 +117,9 @@ export function createApi(opts: ApiOptions) {
 
   /** Unwrap an openapi-fetch result: the data, or an ApiError. */
   async function unwrap<T>(p: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
-    const { data, response } = await p
-    if (!response.ok) throw await errorOf(response)
+    const { data, error, response } = await p
+    // openapi-fetch has already read the body of an error: map its parsed form
+    if (!response.ok) throw errorFrom(response.status, error)
     return data as T
   }
 
@@ -130,7 +139,7 @@ export function createApi(opts: ApiOptions) {
     const form = new FormData()
     form.append('file', file, name)
     if (itemCode) form.append('item_code', itemCode)
-    const resp = await authFetch(new Request(new URL(`${baseUrl}/api/v1/visits/${visitId}/evidence`, location.href), { method: 'POST', body: form }))
+    const resp = await authFetch(new Request(new URL(`${baseUrl}/api/v1/visits/${visitId}/evidence`, here()), { method: 'POST', body: form }))
     if (!resp.ok) throw await errorOf(resp)
     return (await resp.json()) as Schemas['Evidence']
   }
