@@ -279,3 +279,16 @@ def test_a_session_ended_while_offline_asks_for_the_password_and_loses_nothing(s
     visits, evidence = _server_state(server, visit_id)
     assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
     assert [e.sha256 for e in evidence] == [photos[files[1]]]
+
+
+def test_without_indexeddb_the_app_says_so_instead_of_losing_visits(server, browser):
+    ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", service_workers="block")
+    ctx.add_init_script("Object.defineProperty(window, 'indexedDB', { get: () => undefined })")  # like some private modes
+    try:
+        page = ctx.new_page()
+        page.goto(f"http://127.0.0.1:{server.port}/m/")
+        page.wait_for_selector("text=无法在本机保存记录")
+        assert "无痕" in page.inner_text("body")
+        assert page.locator("input[name=username]").count() == 0
+    finally:
+        ctx.close()

@@ -35,5 +35,7 @@ export const M = {
   visitCode: '编号', failedItem: '不合格',
   registry: (u: number, s: number, i: number) => `离线名录：单位 ${u} · 工作人员 ${s} · 服务事项 ${i}`,
   unknownBadge: '名录中没有此工牌号（仍会按工牌号记录）',
+  noStorageTitle: '无法在本机保存记录',
+  noStorage: '此浏览器不允许本页面使用本机存储（可能处于无痕/隐私模式，或已禁止网站数据）。在这种情况下填写的检查记录和照片会丢失。请改用普通模式打开，或在设置中允许本站存储数据后重新打开。',
   retryIn: (s: number) => `${s} 秒后重试`,
 }
