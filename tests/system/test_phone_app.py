@@ -5,6 +5,7 @@ retried without duplicates; a visit the office sends back comes back as 需处�
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 import pytest
@@ -292,3 +293,48 @@ def test_without_indexeddb_the_app_says_so_instead_of_losing_visits(server, brow
         assert page.locator("input[name=username]").count() == 0
     finally:
         ctx.close()
+
+
+def test_a_mystery_shopper_records_the_facts_and_the_server_scores_them(server, context):
+    engine = server.engine()
+    with engine.connect() as conn:
+        items = conn.execute(sa.text("SELECT s.id, s.materials, u.name FROM service_items s JOIN units u ON u.id = s.unit_id "
+                                     "WHERE s.is_active ORDER BY s.id")).all()
+    engine.dispose()
+    item_id, materials, unit_name = next((i, json.loads(m) if isinstance(m, str) else m, u)
+                                         for i, m, u in items if len(json.loads(m) if isinstance(m, str) else m) >= 3)
+    office, _ = server.token("office1")
+    status, scenario, _ = server.request("POST", "/api/v1/shopper/scenarios", {
+        "code": "E2E-1", "title": "咨询办理（缺材料）", "service_item_id": item_id, "persona": "外地来办事的群众",
+        "ask": "问需要哪些材料", "materials_brought": [materials[0]["code"]]}, headers=office)
+    assert status == 201, scenario
+
+    base = f"http://127.0.0.1:{server.port}"
+    page = context.new_page()
+    login(page, base, "inspector2")
+    page.click("[data-test=new-visit]")
+    page.fill("[data-test=unit-search] input", unit_name)
+    page.locator("[data-test=unit-option]").filter(has_text=unit_name).first.click()
+    page.click("[data-test=team-inspector4]")
+    page.get_by_role("radio", name="模拟办事").click()
+    page.click("[data-test=scenario-E2E-1]")
+    page.click("[data-test=start]")
+    page.wait_for_selector("[data-test=shopper]")
+    visit_id = page.url.split("#/visit/")[1]
+    page.fill("[data-field=queue] input", "25")
+    page.fill("[data-field=receiver-badge] input", "QC-9999")
+    page.click(f"[data-material={materials[1]['code']}]")  # told one of the missing materials, not the others
+    page.fill("[data-field=materials-other] textarea", "单位介绍信")
+    page.click("[data-field=receipt-no]")
+    page.click("[data-attitude=cold]")
+    shot(page, "10-mystery-shopper-record")
+    fill_checklist(page, {})
+    page.click("[data-test=submit]")
+    wait_state(page, "已发送")
+
+    engine = server.engine()
+    with engine.connect() as conn:
+        found = {r.category for r in conn.execute(sa.text(
+            "SELECT category FROM findings WHERE visit_id = :v AND source = 'shopper'"), {"v": visit_id})}
+    engine.dispose()
+    assert {"incomplete_notice", "no_receipt", "poor_attitude"} <= found

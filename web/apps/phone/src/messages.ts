@@ -37,5 +37,13 @@ export const M = {
   unknownBadge: '名录中没有此工牌号（仍会按工牌号记录）',
   noStorageTitle: '无法在本机保存记录',
   noStorage: '此浏览器不允许本页面使用本机存储（可能处于无痕/隐私模式，或已禁止网站数据）。在这种情况下填写的检查记录和照片会丢失。请改用普通模式打开，或在设置中允许本站存储数据后重新打开。',
+  scenario: '模拟办事情景', pickScenario: '请选择模拟办事情景',
+  shopper: '模拟办事记录', queueMinutes: '排队（分钟）', waitMinutes: '等候（分钟）',
+  firstReceiverBadge: '首位接待人工牌号', firstReceiverWindow: '首位接待窗口号',
+  sentElsewhere: '被推到别处', sentTo: '推到哪里', materialsTold: '工作人员说需要补的材料（法定清单）',
+  materialsOther: '清单以外要求的材料（一行一项）', doneOnSpot: '当场办结', receiptGiven: '出具回执',
+  promisedDate: '承诺办结日期', attitude: '服务态度', toldComeBack: '被要求改日再来', shopperNotes: '经过与原话',
+  attitudes: { warm: '热情', ordinary: '一般', cold: '生冷', rude: '粗暴' } as Record<string, string>,
+  persona: '身份', ask: '要问', brought: '带去的材料',
   retryIn: (s: number) => `${s} 秒后重试`,
 }

@@ -1,6 +1,6 @@
 // The app's state and the actions the screens call. Every action writes IndexedDB first, then the
 // screens re-read it (so what is shown is what survives a reload).
-import { newOutbox, sha256Hex, transition, type ChecklistTemplate, type LocalAnswer, type LocalVisit, type Mode, type Person } from '@inspect/core'
+import { newOutbox, newShopperFacts, sha256Hex, transition, type ShopperFacts, type ChecklistTemplate, type LocalAnswer, type LocalVisit, type Mode, type Person } from '@inspect/core'
 import { ref } from 'vue'
 import { api, session } from './api'
 import { db, getMeta, setMeta, templateKey, type PhotoRow, type ServiceItemRow, type StaffRow, type TemplateRow, type UnitRow } from './db'
@@ -67,6 +67,7 @@ export async function refreshCaches(): Promise<void> {
   }
   await setMeta('inspectors', await api.unwrap(c.GET('/api/v1/auth/inspectors')))
   await setMeta('assignments', await api.unwrap(c.GET('/api/v1/me/assignments')))
+  await setMeta('scenarios', await api.unwrap(c.GET('/api/v1/shopper/scenarios')))
   const notes = await api.unwrap(c.GET('/api/v1/me/notifications', { params: { query: { unread: true } } }))
   await setMeta('notifications', notes)
   document.body.dataset.cached = '1' // the offline copy is complete (tests wait for it)
@@ -75,7 +76,18 @@ export async function refreshCaches(): Promise<void> {
 export async function currentTemplates(): Promise<TemplateRow[]> {
   const keys = await getMeta<string[]>('currentChecklists', [])
   const rows = await db.templates.bulkGet(keys)
-  return rows.filter((r): r is TemplateRow => !!r && r.kind === 'inspection')
+  return rows.filter((r): r is TemplateRow => !!r)
+}
+
+export interface Scenario { id: number; code: string; title: string; service_item_id: number; persona: string; ask: string;
+  materials_brought: string[] }
+
+export function setShopper(id: string, patch: Partial<ShopperFacts>) {
+  return change(id, (v) => {
+    if (!editable(v) || !v.shopper) return
+    v.shopper = { ...v.shopper, ...patch }
+    if (v.outbox.state === 'draft') v.outbox = transition(v.outbox, { type: 'edit' })
+  })
 }
 
 export async function templateOf(v: Pick<LocalVisit, 'checklist'>): Promise<ChecklistTemplate | undefined> {
@@ -83,13 +95,14 @@ export async function templateOf(v: Pick<LocalVisit, 'checklist'>): Promise<Chec
 }
 
 export async function createVisit(p: { unit: UnitRow; mode: Mode; team: number[]; checklist: { code: string; version: number };
-  windowNo?: string | null; assignmentId?: number | null }): Promise<string> {
+  windowNo?: string | null; assignmentId?: number | null; scenarioId?: number | null }): Promise<string> {
   const now = new Date().toISOString()
   const v: LocalVisit = {
     id: uuid4(), mode: p.mode, unitId: p.unit.id, unitName: p.unit.name, windowNo: p.windowNo ?? null,
     team: [...new Set(p.team)], assignmentId: p.assignmentId ?? null, checklist: p.checklist, startedAt: now,
     answers: {}, submitRequested: false, serverVersion: null, serverStatus: null, code: null, verdicts: {},
     outbox: newOutbox(), createdAt: now, updatedAt: now,
+    shopper: p.scenarioId ? newShopperFacts(p.scenarioId) : null,
   }
   await db.visits.put(v)
   await reloadVisits()

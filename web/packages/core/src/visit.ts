@@ -19,6 +19,31 @@ export interface LocalAnswer {
   answeredAt: string // ISO with offset
 }
 
+/** What a mystery shopper (模拟办事) observed, as the server's `shopper` record takes it. */
+export interface ShopperFacts {
+  scenario_id: number
+  queue_minutes: number | null
+  wait_minutes: number | null
+  first_receiver_badge: string | null
+  first_receiver_window: string | null
+  sent_elsewhere: boolean
+  sent_to: string | null
+  materials_told: string[] // codes from the service item's official list
+  materials_told_other: string[] // anything asked for that is not on it (乱要材料)
+  done_on_spot: boolean
+  receipt_given: boolean | null
+  promised_date: string | null // YYYY-MM-DD
+  attitude: 'warm' | 'ordinary' | 'cold' | 'rude'
+  told_come_back: boolean
+  notes: string | null
+}
+
+export function newShopperFacts(scenarioId: number): ShopperFacts {
+  return { scenario_id: scenarioId, queue_minutes: null, wait_minutes: null, first_receiver_badge: null,
+    first_receiver_window: null, sent_elsewhere: false, sent_to: null, materials_told: [], materials_told_other: [],
+    done_on_spot: false, receipt_given: null, promised_date: null, attitude: 'ordinary', told_come_back: false, notes: null }
+}
+
 export interface LocalVisit {
   id: string // UUID chosen on the phone: the idempotency key of every send
   mode: Mode
@@ -35,6 +60,7 @@ export interface LocalVisit {
   serverStatus: 'draft' | 'submitted' | null
   code: string | null // the server's visit number (V2026-000123), once known
   verdicts: Record<string, string> // item code -> what the server said about it
+  shopper?: ShopperFacts | null
   outbox: Outbox
   createdAt: string
   updatedAt: string
@@ -86,7 +112,7 @@ export function syncItem(v: LocalVisit, template: ChecklistTemplate, submit: boo
     device_time: deviceTime,
     responses,
     findings,
-    shopper: null,
+    shopper: v.shopper ? { ...v.shopper, sent_to: v.shopper.sent_elsewhere ? v.shopper.sent_to : null } : null,
   }
 }
 
