@@ -192,6 +192,7 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.shopper.routes import blp as shopper_blp
     from inspect_api.stats.routes import blp as stats_blp
     from inspect_api.system.calendar_routes import blp as calendar_blp
+    from inspect_api.system.phone_app import blp as phone_app_blp
     from inspect_api.system.routes import blp as core_blp
     from inspect_api.visits.routes import blp as visits_blp
 
@@ -204,6 +205,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(rating_page_blp)  # the public HTML rating page, /r/<window_key>
     api.register_blueprint(complaints_blp, url_prefix="/api/v1")
     app.register_blueprint(complaint_page_blp)  # the public complaint pages, /c/<window_key>, /complaints/…
+    app.register_blueprint(phone_app_blp)  # the inspectors' phone app (built web/apps/phone), /m/
 
 
 def register_request_hooks(app: Flask) -> None:

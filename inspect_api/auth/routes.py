@@ -11,6 +11,7 @@ from inspect_api.auth.access import PUBLIC, current_user, refresh_session, roles
 from inspect_api.auth.models import User
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.auth.schemas import (
+    ColleagueSchema,
     LoginSchema,
     PasswordChangeSchema,
     PasswordSetSchema,
@@ -93,6 +94,16 @@ class Me(MethodView):
     def get(self):
         """The calling account"""
         return current_user()
+
+
+@blp.route("/inspectors")
+class Inspectors(MethodView):
+    @blp.response(200, ColleagueSchema(many=True))
+    @roles("inspector", "office", "admin")
+    def get(self):
+        """Active inspectors (id and name), so a phone can make up an ad hoc team (检查组)"""
+        return db.session.scalars(sa.select(User).where(User.role == "inspector", User.is_active.is_(True))
+                                  .order_by(User.id)).all()
 
 
 @blp.route("/me/password")

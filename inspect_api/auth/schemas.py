@@ -63,3 +63,9 @@ class TokenSchema(BaseSchema):
     token_type = fields.String(required=True)
     expires_in = fields.Integer(required=True, metadata={"description": "access token lifetime, seconds"})
     user = fields.Nested(UserSchema)
+
+
+class ColleagueSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    username = fields.String(dump_only=True)
+    full_name = fields.String(dump_only=True)

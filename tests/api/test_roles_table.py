@@ -22,6 +22,7 @@ EXPECTED: dict[str, set[str]] = {
     "POST /api/v1/auth/refresh": {PUBLIC},
     "POST /api/v1/auth/logout": ALL,
     "GET /api/v1/auth/me": ALL,
+    "GET /api/v1/auth/inspectors": {"inspector", "office", "admin"},
     "POST /api/v1/auth/me/password": ALL,
     "GET /api/v1/users": {"admin"},
     "POST /api/v1/users": {"admin"},
@@ -112,6 +113,10 @@ EXPECTED: dict[str, set[str]] = {
     "GET /api/v1/stats/trend": {"leader", "office", "admin", "unit_liaison"},
     "GET /api/v1/stats/units": {"leader", "office", "admin", "unit_liaison"},
     "GET /r/<window_key>": {PUBLIC},
+    # the inspectors' phone app (static files; the app itself logs in through the API)
+    "GET /m": {PUBLIC},
+    "GET /m/": {PUBLIC},
+    "GET /m/<path:path>": {PUBLIC},
     "POST /api/v1/public/ratings": {PUBLIC},
     "GET /api/v1/ratings/qr/<int:unit_id>/<string:window_no>.png": ED,
     "GET /api/v1/ratings/qr/<int:unit_id>.pdf": ED,

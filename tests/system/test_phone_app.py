@@ -1,0 +1,350 @@
+"""The inspectors' phone app in a real browser (Debian's Chromium) against a real gunicorn: visits made
+offline survive a reload and reach the server exactly once, photos byte for byte; lost answers are
+retried without duplicates; a visit the office sends back comes back as 需处理 and is resubmitted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from tests.system.phone import (
+    VIEWPORT,
+    chromium,
+    ensure_built,
+    fill_checklist,
+    login,
+    make_photo,
+    shot,
+    start_visit,
+    wait_state,
+)
+from tests.system.server import LiveServer, server_database_url
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    ensure_built()
+    tmp = tmp_path_factory.mktemp("phone")
+    srv = LiveServer(server_database_url(os.environ.get("INSPECT_TEST_DATABASE_URL"), tmp), tmp / "instance")
+    srv.prepare()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    path = chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def no_sw_context(browser):
+    """A webview without service workers (some have none): the app still keeps everything."""
+    ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai", service_workers="block")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture()
+def context(browser):
+    ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    d = tmp_path_factory.mktemp("photos")
+    out = {}
+    for i in range(4):
+        p = d / f"IMG_{i:04d}.jpg"
+        out[p] = make_photo(p, i)
+    return out
+
+
+def _unit_name(server) -> str:
+    engine = server.engine()
+    with engine.connect() as conn:
+        name = conn.execute(sa.text("SELECT name FROM units WHERE is_active AND kind = 'window' ORDER BY id LIMIT 1")).scalar()
+    engine.dispose()
+    return name
+
+
+def _a_staff_member(server) -> tuple[str, str]:
+    engine = server.engine()
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT badge_no, name FROM staff WHERE is_active ORDER BY id LIMIT 1")).one()
+    engine.dispose()
+    return row.badge_no, row.name
+
+
+def _server_state(server, visit_id: str):
+    engine = server.engine()
+    with engine.connect() as conn:
+        visits = conn.execute(sa.text("SELECT id, status FROM visits WHERE id = :v"), {"v": visit_id}).all()
+        evidence = conn.execute(sa.text("SELECT id, sha256, item_code FROM evidence WHERE visit_id = :v"),
+                                {"v": visit_id}).all()
+    engine.dispose()
+    return visits, evidence
+
+
+def _original_hashes(server, username: str, evidence) -> set[str]:
+    headers, _ = server.token(username)
+    out = set()
+    for ev in evidence:
+        status, body, _ = server.request("GET", f"/api/v1/evidence/{ev.id}/original", headers=headers)
+        assert status == 200
+        out.add(hashlib.sha256(body).hexdigest())
+    return out
+
+
+def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(server, context, photos):
+    base = f"http://127.0.0.1:{server.port}"
+    page = context.new_page()
+    login(page, base, "inspector1", screenshot="01-login")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # the page and assets are precached
+    context.set_offline(True)
+    files = list(photos)
+    visit_id = start_visit(page, _unit_name(server), "inspector2", screenshot="03-new-visit")
+    fill_checklist(page, {"A1": [files[0]], "A2": [files[1]], "A4": [files[2]]})
+    badge, staff_name = _a_staff_member(server)
+    page.locator("[data-item=A2] [data-field=badge] input, [data-item=A2] input[data-field=badge]").fill(badge)
+    assert staff_name in page.locator("[data-item=A2] [data-test=staff-match]").inner_text()  # offline registry
+    page.locator("[data-item=A1]").scroll_into_view_if_needed()
+    shot(page, "04-checklist-failed-item")
+    page.click("[data-test=submit]")
+    wait_state(page, "待发送")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "05-visit-queued-offline")
+    page.click(".van-nav-bar__left")  # 返回 to today's list
+    page.wait_for_selector("[data-test=visit-row]")
+    shot(page, "02-today-offline")
+    page.get_by_text("退出登录").click()  # logging out first shows what is unsent and asks
+    assert "还有 1 条未发送" in page.inner_text(".van-dialog")
+    shot(page, "08-logout-asks-before-dropping-unsent")
+    page.get_by_role("button", name="取消").click()
+    page.click("[data-test=visit-row]")
+    page.wait_for_selector("[data-item]")
+
+    page.reload()  # offline: the service worker serves the page, IndexedDB still holds the visit
+    page.wait_for_selector("[data-item]")
+    wait_state(page, "待发送")
+    assert page.locator("[data-test=photo]").count() == 3
+    assert page.locator("[data-item=A1] [data-field=note] textarea, [data-item=A1] textarea[data-field=note]") \
+        .input_value() == "A1 现场发现的问题"
+    assert page.locator("[data-item=A4] [data-field=window] input, [data-item=A4] input[data-field=window]") \
+        .input_value() == "3"
+    assert _server_state(server, visit_id) == ([], [])
+
+    context.set_offline(False)
+    wait_state(page, "已发送")
+    visits, evidence = _server_state(server, visit_id)
+    assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
+    assert len(evidence) == 3
+    want = {photos[f] for f in files[:3]}
+    assert {e.sha256 for e in evidence} == want
+    assert _original_hashes(server, "inspector1", evidence) == want
+    assert {e.item_code for e in evidence} == {"A1", "A2", "A4"}
+    engine = server.engine()
+    with engine.connect() as conn:  # the person named on each failed item, by window and post
+        people = conn.execute(sa.text("SELECT item_code, badge_no, window_no, position FROM findings WHERE visit_id = :v "
+                                      "AND source = 'manual' ORDER BY item_code"), {"v": visit_id}).all()
+    engine.dispose()
+    assert [tuple(p) for p in people] == [("A1", None, "3", "收件岗"), ("A2", badge, None, None),
+                                          ("A4", None, "3", "收件岗")]
+    assert page.locator("figcaption", has_text="已上传").count() == 3
+
+
+def test_answers_lost_mid_send_are_retried_and_the_server_keeps_exactly_one_copy(server, no_sw_context, photos):
+    """The server gets the batch and the first photo, but the phone never hears back (connection reset
+    after the request arrived): the outbox retries with backoff and nothing is stored twice."""
+    base = f"http://127.0.0.1:{server.port}"
+    page = no_sw_context.new_page()
+    hits = {"sync": 0, "evidence": 0}
+
+    def lose_first_answer(kind):
+        def handler(route):
+            hits[kind] += 1
+            hits[f"{kind}_at"] = hits.get(f"{kind}_at", []) + [round(time.monotonic(), 1)]
+            if hits[kind] == 1:
+                route.fetch()  # the server stores it ...
+                route.abort("connectionreset")  # ... and the answer is lost on the way back
+            else:
+                route.continue_()
+        return handler
+
+    page.route("**/api/v1/sync", lose_first_answer("sync"))
+    page.route("**/api/v1/visits/*/evidence", lose_first_answer("evidence"))
+    login(page, base, "inspector3")
+    files = list(photos)
+    visit_id = start_visit(page, _unit_name(server), "inspector4")
+    fill_checklist(page, {"A1": [files[0]], "A2": [files[1]], "A4": [files[2]]})
+    page.reload()  # no service worker, online: the draft is still there
+    page.wait_for_selector("[data-test=photo] >> nth=2")
+    page.click("[data-test=submit]")
+    try:
+        # 90 s: one hung request is aborted by the client after 60 s and retried (seen once in ~7 runs
+        # on a loaded machine; the print below says what the outbox was doing if it happens again)
+        wait_state(page, "已发送", timeout=90_000)
+    except Exception:
+        print("hits", hits, "state", page.inner_text("[data-test=visit-state]"), page.evaluate(
+            "new Promise(ok => { const r = indexedDB.open('inspect-phone'); r.onsuccess = () => { const q = r.result"
+            ".transaction('visits').objectStore('visits').getAll(); q.onsuccess = () => ok(JSON.stringify(q.result.map(v => v.outbox))) } })"))
+        raise
+
+    assert hits["sync"] >= 2 and hits["evidence"] >= 4  # both were retried
+    visits, evidence = _server_state(server, visit_id)
+    assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
+    assert sorted(e.sha256 for e in evidence) == sorted(photos[f] for f in files[:3])
+    engine = server.engine()
+    with engine.connect() as conn:
+        findings = conn.execute(sa.text("SELECT source, item_code FROM findings WHERE visit_id = :v"),
+                                {"v": visit_id}).all()
+        mine = conn.execute(sa.text("SELECT count(*) FROM visits v JOIN users u ON u.id = v.created_by "
+                                    "WHERE u.username = 'inspector3'")).scalar()
+    engine.dispose()
+    assert mine == 1
+    assert sorted((f.source, f.item_code) for f in findings if f.source == "item") == \
+        [("item", "A1"), ("item", "A2"), ("item", "A4")]
+
+
+def test_a_visit_sent_back_by_the_office_returns_as_needing_action_and_is_resubmitted(server, context, photos):
+    base = f"http://127.0.0.1:{server.port}"
+    page = context.new_page()
+    login(page, base, "inspector2")
+    files = list(photos)
+    visit_id = start_visit(page, _unit_name(server), "inspector3")
+    fill_checklist(page, {"A1": [files[0]]})
+    page.click("[data-test=submit]")
+    wait_state(page, "已发送")
+
+    engine = server.engine()
+    with engine.connect() as conn:
+        finding_id = conn.execute(sa.text("SELECT id FROM findings WHERE visit_id = :v AND source = 'item' "
+                                          "AND item_code = 'A1'"), {"v": visit_id}).scalar()
+    engine.dispose()
+    office, _ = server.token("office1")
+    reason = "照片看不清工牌位置，请补拍"
+    status, body, _ = server.request("POST", f"/api/v1/review/findings/{finding_id}/decision",
+                                     {"action": "send_back", "reason": reason}, headers=office)
+    assert status == 200, body
+
+    wait_state(page, "需处理")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "06-sent-back-needs-action")
+    assert reason in page.inner_text("[data-test=attention]")
+    assert reason in page.inner_text("[data-item=A1] [data-test=verdict]")
+    page.locator("[data-photo-input=A1]").set_input_files(str(files[3]))
+    page.locator("[data-item=A1] [data-test=photo] >> nth=1").wait_for()
+    page.locator("[data-item=A1]").scroll_into_view_if_needed()
+    shot(page, "07-sent-back-item-with-new-photo")
+    page.click("[data-test=submit]")
+    wait_state(page, "已发送")
+
+    visits, evidence = _server_state(server, visit_id)
+    assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
+    assert sorted(e.sha256 for e in evidence) == sorted([photos[files[0]], photos[files[3]]])
+
+
+def test_a_session_ended_while_offline_asks_for_the_password_and_loses_nothing(server, context, photos):
+    """The refresh token is refused on reconnect (here: the password was changed, which ends every
+    session, as an expired refresh token would): the app asks for the password, keeps the unsent
+    visit and its photo, and sends them after the new login."""
+    base = f"http://127.0.0.1:{server.port}"
+    page = context.new_page()
+    login(page, base, "inspector4")
+    context.set_offline(True)
+    files = list(photos)
+    visit_id = start_visit(page, _unit_name(server), "inspector1")
+    fill_checklist(page, {"A1": [files[1]]})
+    page.click("[data-test=submit]")
+    wait_state(page, "待发送")
+
+    admin, _ = server.token("admin")
+    status, users, _ = server.request("GET", "/api/v1/users?q=inspector4", headers=admin)
+    user_id = next(u["id"] for u in users if u["username"] == "inspector4")
+    status, body, _ = server.request("POST", f"/api/v1/users/{user_id}/password", {"password": "new-pass-2026"},
+                                     headers=admin)
+    assert status == 204, body
+    context.set_offline(False)
+    page.wait_for_selector("[data-test=session-lost]", timeout=30_000)
+    shot(page, "09-session-lost-asks-password")
+    assert _server_state(server, visit_id) == ([], [])
+    page.fill("input[name=password]", "new-pass-2026")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector("[data-test=visit-row]")
+    page.wait_for_function("document.querySelector('[data-test=state]')?.textContent.trim() === '已发送'",
+                           timeout=30_000)
+    visits, evidence = _server_state(server, visit_id)
+    assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
+    assert [e.sha256 for e in evidence] == [photos[files[1]]]
+
+
+def test_without_indexeddb_the_app_says_so_instead_of_losing_visits(server, browser):
+    ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", service_workers="block")
+    ctx.add_init_script("Object.defineProperty(window, 'indexedDB', { get: () => undefined })")  # like some private modes
+    try:
+        page = ctx.new_page()
+        page.goto(f"http://127.0.0.1:{server.port}/m/")
+        page.wait_for_selector("text=无法在本机保存记录")
+        assert "无痕" in page.inner_text("body")
+        assert page.locator("input[name=username]").count() == 0
+    finally:
+        ctx.close()
+
+
+def test_a_mystery_shopper_records_the_facts_and_the_server_scores_them(server, context):
+    engine = server.engine()
+    with engine.connect() as conn:
+        items = conn.execute(sa.text("SELECT s.id, s.materials, u.name FROM service_items s JOIN units u ON u.id = s.unit_id "
+                                     "WHERE s.is_active ORDER BY s.id")).all()
+    engine.dispose()
+    item_id, materials, unit_name = next((i, json.loads(m) if isinstance(m, str) else m, u)
+                                         for i, m, u in items if len(json.loads(m) if isinstance(m, str) else m) >= 3)
+    office, _ = server.token("office1")
+    status, scenario, _ = server.request("POST", "/api/v1/shopper/scenarios", {
+        "code": "E2E-1", "title": "咨询办理（缺材料）", "service_item_id": item_id, "persona": "外地来办事的群众",
+        "ask": "问需要哪些材料", "materials_brought": [materials[0]["code"]]}, headers=office)
+    assert status == 201, scenario
+
+    base = f"http://127.0.0.1:{server.port}"
+    page = context.new_page()
+    login(page, base, "inspector2")
+    page.click("[data-test=new-visit]")
+    page.fill("[data-test=unit-search] input", unit_name)
+    page.locator("[data-test=unit-option]").filter(has_text=unit_name).first.click()
+    page.click("[data-test=team-inspector4]")
+    page.get_by_role("radio", name="模拟办事").click()
+    page.click("[data-test=scenario-E2E-1]")
+    page.click("[data-test=start]")
+    page.wait_for_selector("[data-test=shopper]")
+    visit_id = page.url.split("#/visit/")[1]
+    page.fill("[data-field=queue] input", "25")
+    page.fill("[data-field=receiver-badge] input", "QC-9999")
+    page.click(f"[data-material={materials[1]['code']}]")  # told one of the missing materials, not the others
+    page.fill("[data-field=materials-other] textarea", "单位介绍信")
+    page.click("[data-field=receipt-no]")
+    page.click("[data-attitude=cold]")
+    shot(page, "10-mystery-shopper-record")
+    fill_checklist(page, {})
+    page.click("[data-test=submit]")
+    wait_state(page, "已发送")
+
+    engine = server.engine()
+    with engine.connect() as conn:
+        found = {r.category for r in conn.execute(sa.text(
+            "SELECT category FROM findings WHERE visit_id = :v AND source = 'shopper'"), {"v": visit_id})}
+    engine.dispose()
+    assert {"incomplete_notice", "no_receipt", "poor_attitude"} <= found
