@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.complaints.routes import blp as complaints_blp
     from inspect_api.complaints.routes import page_blp as complaint_page_blp
     from inspect_api.core.calendar_routes import blp as calendar_blp
+    from inspect_api.core.console_app import blp as console_app_blp
     from inspect_api.core.phone_app import blp as phone_app_blp
     from inspect_api.core.routes import blp as core_blp
     from inspect_api.documents.routes import blp as documents_blp
@@ -145,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(complaints_blp, url_prefix="/api/v1")
     app.register_blueprint(complaint_page_blp)  # the public complaint pages, /c/<window_key>, /complaints/…
     app.register_blueprint(phone_app_blp)  # the inspectors' phone app (built web/apps/phone), /m/
+    app.register_blueprint(console_app_blp)  # the office console (built web/apps/console), /console/
 
 
 def register_request_hooks(app: Flask) -> None:
