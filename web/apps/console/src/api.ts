@@ -1,6 +1,6 @@
 // The console's one API client (packages/api, the same token + refresh flow as the phone), tokens in
 // localStorage so a reload stays logged in; `me` is the account behind them (role, unit).
-import { ApiError, createApi, errorOf, type Schemas, type Tokens } from '@inspect/api'
+import { ApiError, createApi, errorOf, errorOfResult, type Schemas, type Tokens } from '@inspect/api'
 import { ElMessage } from 'element-plus'
 import { reactive } from 'vue'
 
@@ -31,8 +31,8 @@ export interface Page { total: number; page: number; pageSize: number }
 
 /** A list call with its X-Pagination header (the server paginates; the console never loads all). */
 export async function listed<T>(p: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<{ rows: T; page: Page }> {
-  const { data, response } = await p
-  if (!response.ok) throw await errorOf(response)
+  const { data, error, response } = await p
+  if (!response.ok) throw await errorOfResult(response, error)
   const info = JSON.parse(response.headers.get('X-Pagination') || '{}')
   return { rows: data as T, page: { total: info.total ?? 0, page: info.page ?? 1, pageSize: 20 } }
 }
@@ -61,8 +61,8 @@ export async function blobUrl(path: string): Promise<string> {
 
 /** multipart POST (appeals, reports with attachments) through the same refresh flow. */
 export async function postForm<T>(path: string, form: FormData): Promise<T> {
-  const { data, response } = await (client.POST as any)(path, { body: form, bodySerializer: (b: FormData) => b,
-    params: { path: {} } }) as { data?: T; response: Response }
-  if (!response.ok) throw await errorOf(response)
+  const { data, error, response } = await (client.POST as any)(path, { body: form, bodySerializer: (b: FormData) => b,
+    params: { path: {} } }) as { data?: T; error?: unknown; response: Response }
+  if (!response.ok) throw await errorOfResult(response, error)
   return data as T
 }

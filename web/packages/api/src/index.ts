@@ -50,6 +50,14 @@ export async function errorOf(resp: Response): Promise<ApiError> {
   return new ApiError(resp.status, code, message, details)
 }
 
+/** The error of an openapi-fetch result: it has already read the body into `error`, so the response's
+ * own body can no longer be read (errorOf would only see "HTTP 401"). */
+export async function errorOfResult(response: Response, error: unknown): Promise<ApiError> {
+  const e = (error as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error
+  if (e?.message) return new ApiError(response.status, e.code ?? `http_${response.status}`, e.message, e.details ?? {})
+  return errorOf(response)
+}
+
 export interface ApiOptions {
   baseUrl?: string // default: same origin (the paths carry /api/v1)
   store: TokenStore
@@ -109,8 +117,8 @@ export function createApi(opts: ApiOptions) {
 
   /** Unwrap an openapi-fetch result: the data, or an ApiError. */
   async function unwrap<T>(p: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
-    const { data, response } = await p
-    if (!response.ok) throw await errorOf(response)
+    const { data, error, response } = await p
+    if (!response.ok) throw await errorOfResult(response, error)
     return data as T
   }
 
