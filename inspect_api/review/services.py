@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
-from inspect_api.core import clock, events
+from inspect_api.core import calendar_store, clock, events
 from inspect_api.db import db
 from inspect_api.errors import DomainError, InvalidTransition, NotFound
 from inspect_api.notifications.services import notify
@@ -279,10 +279,16 @@ def _observed_for_unit(f: Finding) -> dict:
 def _rectification_view(rect: Rectification | None) -> dict | None:
     if rect is None or rect.status == "cancelled":
         return None
+    cal, today = calendar_store.current_calendar(), clock.today()
     return {"due_on": rect.due_on.isoformat(), "provisional": rect.provisional, "working_days": rect.working_days,
             "status": rect.status, "status_label": rules.RECTIFICATION_LABELS[rect.status],
+            # working days left, counted today on the calendar in force (negative: days past due); provisional
+            # when a year between today and the day has no loaded calendar
+            "days_left": cal.working_days_between(today, rect.due_on),
+            "days_left_provisional": bool(cal.assumed_years_between(today, rect.due_on)),
             "appeal_due_on": rect.appeal_due_on.isoformat() if rect.appeal_due_on else None,
-            "appeal_provisional": rect.appeal_provisional}
+            "appeal_provisional": rect.appeal_provisional,
+            "appeal_days_left": cal.working_days_between(today, rect.appeal_due_on) if rect.appeal_due_on else None}
 
 
 # --- appeals (申辩) and rectification reports ------------------------------------------------------------

@@ -127,7 +127,9 @@ def test_confirmation_sets_a_rectification_deadline_by_severity_and_the_job_flag
     # confirmed Monday 23 Nov 2026 (Beijing time): five working days later is Monday 30 Nov
     assert finding["rectification"] == {"due_on": "2026-11-30", "provisional": False, "status": "open",
                                         "status_label": "整改中", "working_days": 5,
-                                        "appeal_due_on": "2026-11-30", "appeal_provisional": False}
+                                        "days_left": 5, "days_left_provisional": False,
+                                        "appeal_due_on": "2026-11-30", "appeal_provisional": False,
+                                        "appeal_days_left": 5}
     clock.advance(days=7)  # Monday 30 Nov: due today, not yet overdue
     assert flag_overdue_rectifications() == 0
     clock.advance(days=1)

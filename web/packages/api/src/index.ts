@@ -58,6 +58,14 @@ export async function errorOf(resp: Response): Promise<ApiError> {
   return new ApiError(resp.status, code, message, details)
 }
 
+/** The error of an openapi-fetch result: it has already read the body into `error`, so the response's
+ * own body can no longer be read (errorOf would only see "HTTP 401"). */
+export async function errorOfResult(response: Response, error: unknown): Promise<ApiError> {
+  const e = (error as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error
+  if (e?.message) return new ApiError(response.status, e.code ?? `http_${response.status}`, e.message, e.details ?? {})
+  return errorOf(response)
+}
+
 export interface ApiOptions {
   baseUrl?: string // default: same origin (the paths carry /api/v1)
   store: TokenStore

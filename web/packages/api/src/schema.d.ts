@@ -461,12 +461,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description events: {on, kind (finding | proposal | outcome), label, id, detail} */
+                /** @description the events (JSON), or `?format=csv` the same as a spreadsheet */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["History"];
+                        "text/csv": string;
+                    };
                 };
                 /** @description 未登录或令牌无效 */
                 401: {
@@ -600,7 +603,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -806,6 +811,369 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/notifications/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The configured robots (names only: URLs and keys stay in the channels file), whether SMS is
+         *     set up, and the notification kinds a route may name
+         * @description set up, and the notification kinds a route may name
+         *
+         *     **Roles:** admin (系统管理员)
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Channels"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notifications/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Messages to channels outside the app, newest first (`status=failed|uncertain` for those that
+         *     need an admin)
+         * @description need an admin)
+         *
+         *     **Roles:** admin (系统管理员)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "sending" | "sent" | "failed" | "uncertain";
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        "X-Pagination": components["headers"]["PAGINATION"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Outbox"][];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notifications/outbox/{message_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue a failed or uncertain message again (an uncertain one may then reach its channel twice)
+         * @description **Roles:** admin (系统管理员)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    message_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Outbox"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notifications/routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who gets which kinds where (per user and per unit)
+         * @description **Roles:** admin (系统管理员)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        "X-Pagination": components["headers"]["PAGINATION"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Route"][];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Send these kinds to a user's or a unit's channel too. A unit's route cannot name the kinds that
+         *     only go to inspectors (assignments stay secret)
+         * @description only go to inspectors (assignments stay secret)
+         *
+         *     **Roles:** admin (系统管理员)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RouteCreate"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Route"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notifications/routes/{route_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                route_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Stop sending to this channel (messages already queued stay in the outbox)
+         * @description **Roles:** admin (系统管理员)
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    route_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/assessment/grade-runs": {
         parameters: {
             query?: never;
@@ -864,8 +1232,11 @@ export interface paths {
         };
         put?: never;
         /**
-         * Compute a year's grades from the inspection results and the survey (a draft until approved)
-         * @description **Roles:** admin (系统管理员)、office (效能办)
+         * Compute the grades of the units of a survey draw (named, never implied; a draft until approved)
+         * @description On approval the run adds or replaces the grades of the units it covers only; every other unit's
+         *     grade of the year stays in force.
+         *
+         *     **Roles:** admin (系统管理员)、office (效能办)
          */
         post: {
             parameters: {
@@ -907,14 +1278,24 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description 该年度尚无已抽取的评议 */
+                /** @description 该评议尚未抽取 */
                 409: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
-                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                /** @description 未指明 survey_draw_id，或评议属于另一年度 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1002,6 +1383,9 @@ export interface paths {
          *     units get accountability proposals (criticism notice, the head's accountability)
          * @description units get accountability proposals (criticism notice, the head's accountability)
          *
+         *     The run's grades replace those of the same units only; a replaced 不合格 withdraws the open
+         *     proposals it caused, and the office is told to judge again the cases already opened on them.
+         *
          *     **Roles:** admin (系统管理员)、office (效能办)
          */
         post: {
@@ -1047,7 +1431,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1116,7 +1502,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1152,13 +1540,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description the year's grades (JSON), or `?format=csv` as a spreadsheet */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["YearGrades"];
+                        "text/csv": string;
                     };
                 };
                 /** @description 未登录或令牌无效 */
@@ -1319,7 +1708,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1629,7 +2020,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -1697,7 +2090,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1839,7 +2234,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -1909,7 +2306,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2070,6 +2469,13 @@ export interface paths {
             responses: {
                 /** @description 附件文件 (file bytes) */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description 未变 (If-None-Match holds the ETag: weak comparison, lists and W/) */
+                304: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2350,6 +2756,8 @@ export interface paths {
          * Rotate tokens: send the refresh token as `Authorization: Bearer`
          * @description Each refresh token works once. The one before the newest is still accepted until the newest
          *     is used (a phone that lost the answer is not logged out); any older one ends the session.
+         *     Sent again within INSPECT_REFRESH_GRACE_SECONDS (30 s) of its rotation, it answers that
+         *     rotation again (the same refresh token `jti`) instead of rotating once more.
          */
         post: {
             parameters: {
@@ -2374,7 +2782,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2396,7 +2806,9 @@ export interface paths {
         put?: never;
         /**
          * Log in: an access token (short-lived) and a refresh token
-         * @description Repeated failures for one user name are slowed, then locked for a while (429 with Retry-After).
+         * @description Repeated failures are slowed, then locked for a while (429 with Retry-After), per user name
+         *     and per client address; a device that logged in from its address before is counted apart, so
+         *     strangers' failures do not lock it out.
          */
         post: {
             parameters: {
@@ -2425,14 +2837,18 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description 账号已停用 */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 /** @description 失败次数过多: 稍后再试 (Retry-After) */
@@ -2440,7 +2856,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2575,7 +2993,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2771,7 +3191,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2840,7 +3262,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -2921,7 +3345,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -3183,7 +3609,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -3260,7 +3688,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -3334,7 +3764,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -3408,7 +3840,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -3482,7 +3916,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -3508,7 +3944,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    kind?: "criticism" | "bulletin" | "rectification" | "commendation" | "referral";
+                    kind?: "criticism" | "bulletin" | "rectification" | "commendation" | "referral" | "matter_bulletin" | "meeting_bulletin" | "keywork_summary";
                     status?: "draft" | "approved" | "issuing" | "issued";
                     year?: number;
                     page?: number;
@@ -3782,14 +4218,18 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description 版本已变 (If-Match) */
                 412: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -3855,7 +4295,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -3876,14 +4318,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A document's table as CSV, streamed (bulletin: ranking, categories, cases)
+         * A document's table as CSV, streamed (bulletin: ranking, categories, staffing, cases)
          * @description **Roles:** admin (系统管理员)、leader (领导)、office (效能办)
          */
         get: {
             parameters: {
                 query?: {
-                    /** @description CSV: ranking | categories | cases (default: the first the kind has) */
-                    table?: "ranking" | "categories" | "cases" | null;
+                    /** @description CSV: ranking | categories | staffing | cases (default: the first the kind has) */
+                    table?: "ranking" | "categories" | "staffing" | "cases" | null;
                 };
                 header?: never;
                 path: {
@@ -4044,7 +4486,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -4118,7 +4562,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -4158,6 +4604,13 @@ export interface paths {
             responses: {
                 /** @description PDF */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description 未变 (If-None-Match holds the ETag: weak comparison, lists and W/) */
+                304: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4253,7 +4706,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -4367,6 +4822,13 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description 未变 (If-None-Match holds the ETag: weak comparison, lists and W/) */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description 未登录或令牌无效 */
                 401: {
                     headers: {
@@ -4436,6 +4898,756 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The inbox: matters by what is due (earliest first, no deadline last); closed ones on request
+         * @description **Roles:** admin (系统管理员)、leader (领导)、office (效能办)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "open" | "result_reported" | "closed";
+                    include_closed?: boolean;
+                    kind?: "leader_assigned" | "meeting_decision" | "key_work";
+                    level?: "urgent" | "important" | "ordinary";
+                    verdict?: "done" | "done_late" | "unfinished";
+                    overdue?: boolean;
+                    lead_unit_id?: number;
+                    /** @description leads or co-operates */
+                    unit_id?: number;
+                    meeting_name?: string;
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        "X-Pagination": components["headers"]["PAGINATION"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Matter"][];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Register a matter: its source, level or deadline, lead unit and co-units with their duties; the
+         *     units' liaisons are told
+         * @description units' liaisons are told
+         *
+         *     **Roles:** admin (系统管理员)、office (效能办)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MatterCreate"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterDetail"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 字段有误；等级的工作日数超出范围（time_limit_out_of_range） */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a report's attachment (a liaison only on its own matters)
+         * @description **Roles:** admin (系统管理员)、leader (领导)、office (效能办)、unit_liaison (被检查单位联络员)
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    attachment_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 附件文件 (file bytes) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters/extensions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Extension requests, oldest first (default: pending)
+         * @description **Roles:** admin (系统管理员)、office (效能办)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "approved" | "refused";
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        "X-Pagination": components["headers"]["PAGINATION"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterExtension"][];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters/extensions/{extension_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                extension_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve (the new day becomes the deadline) or refuse an extension; never past a statutory limit
+         * @description **Roles:** admin (系统管理员)、office (效能办)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    extension_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MatterExtensionDecision"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterExtension"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 已处理 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 超过法定时限（extension_beyond_statutory），或不予延期未说明理由 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * On-time rate (按期办结率) by lead unit and level over matters closed in the period (a row with
+         *     level null per unit sums its levels)
+         * @description level null per unit sums its levels)
+         *
+         *     **Roles:** admin (系统管理员)、leader (领导)、office (效能办)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description closed on or after */
+                    from?: string;
+                    /** @description closed on or before */
+                    to?: string;
+                    kind?: "leader_assigned" | "meeting_decision" | "key_work";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterStatsRow"][];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters/stats.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The on-time rates as CSV
+         * @description **Roles:** admin (系统管理员)、leader (领导)、office (效能办)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description closed on or after */
+                    from?: string;
+                    /** @description closed on or before */
+                    to?: string;
+                    kind?: "leader_assigned" | "meeting_decision" | "key_work";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV, UTF-8 with BOM */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters/stats.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The on-time rates as an XLSX workbook
+         * @description **Roles:** admin (系统管理员)、leader (领导)、office (效能办)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description closed on or after */
+                    from?: string;
+                    /** @description closed on or before */
+                    to?: string;
+                    kind?: "leader_assigned" | "meeting_decision" | "key_work";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description XLSX workbook */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters/{matter_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                matter_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * One matter with its reports, extension requests and history
+         * @description **Roles:** admin (系统管理员)、leader (领导)、office (效能办)
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    matter_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterDetail"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters/{matter_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                matter_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close with a verdict: 办结 / 逾期办结 (by when the result came) or 未办结; a late or unfinished
+         *     matter goes to the escalation rules
+         * @description matter goes to the escalation rules
+         *
+         *     **Roles:** admin (系统管理员)、office (效能办)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    matter_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MatterClose"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterDetail"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 已办结，或尚未反馈办理结果却按办结处理（no_result） */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matters/{matter_id}/return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                matter_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Return a reported result to the units (the deadline stands)
+         * @description **Roles:** admin (系统管理员)、office (效能办)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    matter_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MatterReason"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterDetail"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有待审核的办理结果 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -4720,13 +5932,22 @@ export interface paths {
         /**
          * Import units, staff or service items from CSV or XLSX (all or nothing)
          * @description `kind` is `units`, `staff` or `service-items`. Rows are matched by code (badge number for staff);
-         *     re-importing the same file changes nothing.
+         *     re-importing the same file changes nothing. Codes and badge numbers are compared after Unicode
+         *     normalisation (NFKC, trimmed); badge numbers must match `INSPECT_BADGE_PATTERN`. `rows_detail`
+         *     lists each row as `create`, `update` or `unchanged` with every changed field's `before` and
+         *     `after`. `?dry_run=true` checks and reports the same way and stores nothing. A staff row that
+         *     changes the name stored under its badge number is refused unless `?allow_rename=true`.
          *
          *     **Roles:** admin (系统管理员)
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description 只检查并列出将新增、更新、未变的行，不保存 */
+                    dry_run?: boolean;
+                    /** @description 允许修改工牌号下已存的姓名 (otherwise refused) */
+                    allow_rename?: boolean;
+                };
                 header?: never;
                 path: {
                     kind: string;
@@ -4771,7 +5992,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -4891,7 +6114,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -5013,7 +6238,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -5266,7 +6493,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -5388,7 +6617,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -5643,7 +6874,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -5765,7 +6998,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -5930,13 +7165,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Created */
+                /** @description 受理结果 (JSON; the page's own form post gets the HTML result page) */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["PublicComplaintResult"];
+                        "text/html": string;
                     };
                 };
                 /** @description 窗口页面不存在 */
@@ -5944,28 +7180,102 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description 重复提交（一次性令牌已用过） */
                 409: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
-                /** @description 内容有误，或令牌伪造、过期；details.fields 指明字段 */
+                /** @description the page's own form post gets the form again, with what is wrong */
                 422: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                        "text/html": string;
+                    };
                 };
                 /** @description 超出设备或全局的频率限制；见 Retry-After */
                 429: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/complaints/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The status of one complaint for its complainant: tracking number and query code in the body
+         * @description Shows progress, the deadline, the answer and the conclusion; never the unit's report, the
+         *     office's notes or who handles it. Wrong codes are limited per tracking number and per device, so
+         *     guesses at other numbers never block a rightful lookup.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PublicStatusLookup"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PublicComplaintStatus"];
+                    };
+                };
+                /** @description 编号不存在或查询码错误（两者不作区分） */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                /** @description 该编号或该设备查询码输错过多；见 Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -5986,17 +7296,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The status of one complaint for its complainant (tracking number + query code; no login)
-         * @description Shows progress, the deadline, the answer and the conclusion; never the unit's report, the
-         *     office's notes or who handles it. Wrong codes are rate-limited per device and overall.
+         * The status of one complaint, the query code in the `X-Query-Code` header (no login)
+         * @description A code in the URL (`?code=`) is refused unread: URLs end up in logs and browser histories.
          */
         get: {
             parameters: {
-                query: {
+                query?: never;
+                header: {
                     /** @description 查询码 */
-                    code: string;
+                    "X-Query-Code": string;
                 };
-                header?: never;
                 path: {
                     tracking_no: string;
                 };
@@ -6013,20 +7322,41 @@ export interface paths {
                         "application/json": components["schemas"]["PublicComplaintStatus"];
                     };
                 };
+                /** @description 查询码放在了网址里（?code=）：不予查询，请用请求头或 POST */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description 编号不存在或查询码错误（两者不作区分） */
                 404: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
-                422: components["responses"]["UNPROCESSABLE_ENTITY"];
-                /** @description 查询码输错过多；见 Retry-After */
+                /** @description 缺少 X-Query-Code 请求头 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 该编号或该设备查询码输错过多；见 Retry-After */
                 429: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -6061,13 +7391,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Created */
+                /** @description 评价已收到 (JSON; the page's own form post gets the HTML thank-you page) */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["PublicRatingResult"];
+                        "text/html": string;
                     };
                 };
                 /** @description 重复提交（一次性令牌已用过） */
@@ -6075,21 +7406,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description 评分/原因无效，或令牌伪造、过期；details.fields 指明字段 */
                 422: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description 超出窗口或设备的频率限制；见 Retry-After */
                 429: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -6108,12 +7445,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Staff ranked for a period, the bottom named (工作人员排名与末位)
+         * Staff ranked for a period: the rows, as every list (工作人员排名)
          * @description 按点名该工作人员的已确认问题和 (窗口可唯一对应时) 群众评价计分; 只列本期有检查、问题或评价的工作人员.
          *
          *     Staff are scored by the confirmed findings naming them and, where a window is held by exactly
          *     one active member of staff of the unit, that window's ratings (see `method`). Only staff with
-         *     figures in the period are listed; staff with none are never named at the bottom.
+         *     figures in the period are listed; staff with none are never named at the bottom. An array,
+         *     paginated (`X-Pagination`); the period, method, policy and the bottom named are at
+         *     `GET /rankings/staff/summary`.
          *
          *     **Roles:** admin (系统管理员)、leader (领导)、office (效能办)
          */
@@ -6144,7 +7483,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["StaffRanking"];
+                        "application/json": components["schemas"]["StaffRow"][];
                     };
                 };
                 /** @description 未登录或令牌无效 */
@@ -6170,7 +7509,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -6243,7 +7584,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -6257,7 +7600,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/rankings/units": {
+    "/api/v1/rankings/staff/summary": {
         parameters: {
             query?: never;
             header?: never;
@@ -6265,18 +7608,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Units ranked for a period, the bottom named, special-supervision candidates (单位排名与末位)
-         * @description 每个单位的综合得分由明查暗访 (已确认问题扣分) 和群众评价 (好差评) 按政策权重计算, 每行附得分说明;
-         *     无检查、无足够评价的单位列为“无数据”, 不参与排名. 末位按政策点名; 差评率高或投诉多的单位列为专项督查候选.
-         *
-         *     Each unit's score comes from its confirmed findings and its citizen ratings, weighted as
-         *     `checklists/policy/rankings.yaml` says; every row explains its score. Units with neither are
-         *     listed after the ranked ones as `no_data`. Ties: the policy's tie-break keys, then the same rank.
-         *     A unit's liaison gets only its own units' rows (their rank among all ranked units), never
-         *     another unit's name, no visit counts, and only months, quarters or years that have ended
-         *     (default: last month). Rows are paginated (`X-Pagination`).
-         *
-         *     **Roles:** admin (系统管理员)、leader (领导)、office (效能办)、unit_liaison (被检查单位联络员)
+         * The staff ranking's period, method, policy, counts and the bottom named (工作人员末位)
+         * @description **Roles:** admin (系统管理员)、leader (领导)、office (效能办)
          */
         get: {
             parameters: {
@@ -6289,10 +7622,6 @@ export interface paths {
                     to?: string;
                     /** @description 只在该单位及其下级中排名 / rank within this unit's subtree (a liaison: within its own) */
                     under?: number;
-                    /** @description 只列参与排名的 (ranked) 或无数据的 (no_data) 单位 / only ranked or only no-data rows */
-                    status?: "ranked" | "no_data";
-                    page?: number;
-                    page_size?: number;
                 };
                 header?: never;
                 path?: never;
@@ -6303,11 +7632,10 @@ export interface paths {
                 /** @description OK */
                 200: {
                     headers: {
-                        "X-Pagination": components["headers"]["PAGINATION"];
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["UnitRanking"];
+                        "application/json": components["schemas"]["StaffRanking"];
                     };
                 };
                 /** @description 未登录或令牌无效 */
@@ -6333,7 +7661,108 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rankings/units": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Units ranked for a period: the rows, as every list (单位排名)
+         * @description 每个单位的综合得分由明查暗访 (已确认问题扣分) 和群众评价 (好差评) 按政策权重计算, 每行附得分说明;
+         *     无检查、无足够评价的单位列为“无数据”, 不参与排名. 末位按政策点名; 差评率高或投诉多的单位列为专项督查候选.
+         *
+         *     Each unit's score comes from its confirmed findings and its citizen ratings, weighted as
+         *     `checklists/policy/rankings.yaml` says; every row explains its score. Units with neither are
+         *     listed after the ranked ones as `no_data`. Ties: the policy's tie-break keys, then the same rank.
+         *     A unit's liaison gets only its own units' rows (their rank among all ranked units), never
+         *     another unit's name, no visit counts, and only months, quarters or years that have ended
+         *     (default: last month). An array of rows, paginated (`X-Pagination`) like every other list; the
+         *     period, the method, the policy, the bottom named and the special-supervision candidates are
+         *     at `GET /rankings/units/summary` with the same query. With `rollup=staffing` (进驻部门负责) a
+         *     window staffed by a department is ranked with that department: its visits, confirmed findings
+         *     and ratings count in the department's row, whose `staffed_windows` lists each window with its own
+         *     figures; every row says its basis (`basis`, `basis_label`).
+         *
+         *     **Roles:** admin (系统管理员)、leader (领导)、office (效能办)、unit_liaison (被检查单位联络员)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 2026-11 月 | 2026-Q4 季度 | 2026 年; 与 from/to 二选一 / a month, quarter or year; not together with from/to */
+                    period?: string;
+                    /** @description 首日(含), 默认结束日所在月的1日 / first local day, included; default: the 1st of the month of `to` */
+                    from?: string;
+                    /** @description 末日(含), 默认今天 / last local day, included; default: today */
+                    to?: string;
+                    /** @description 只在该单位及其下级中排名 / rank within this unit's subtree (a liaison: within its own) */
+                    under?: number;
+                    /** @description 只列参与排名的 (ranked) 或无数据的 (no_data) 单位 / only ranked or only no-data rows */
+                    status?: "ranked" | "no_data";
+                    /** @description staffing: 进驻部门负责, 有进驻部门的窗口计入其进驻部门一起排名, 窗口本身的数字列在 staffed_windows / a window staffed by a department is ranked with it, the window's own figures listed in `staffed_windows`; without it every unit is ranked on its own figures */
+                    rollup?: "staffing";
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        "X-Pagination": components["headers"]["PAGINATION"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UnitRow"][];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 单位不存在或不在本单位范围内 / unknown unit, or outside the caller's subtree */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -6371,6 +7800,8 @@ export interface paths {
                     under?: number;
                     /** @description 只列参与排名的 (ranked) 或无数据的 (no_data) 单位 / only ranked or only no-data rows */
                     status?: "ranked" | "no_data";
+                    /** @description staffing: 进驻部门负责, 有进驻部门的窗口计入其进驻部门一起排名, 窗口本身的数字列在 staffed_windows / a window staffed by a department is ranked with it, the window's own figures listed in `staffed_windows`; without it every unit is ranked on its own figures */
+                    rollup?: "staffing";
                 };
                 header?: never;
                 path?: never;
@@ -6408,7 +7839,93 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rankings/units/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The unit ranking's period, method, policy, counts, bottom named and special-supervision candidates
+         * @description The same query as `GET /rankings/units` (`status`, `page` and `page_size` play no part); for a
+         *     liaison the bottom and the candidates name only its own units, as the rows do.
+         *
+         *     **Roles:** admin (系统管理员)、leader (领导)、office (效能办)、unit_liaison (被检查单位联络员)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 2026-11 月 | 2026-Q4 季度 | 2026 年; 与 from/to 二选一 / a month, quarter or year; not together with from/to */
+                    period?: string;
+                    /** @description 首日(含), 默认结束日所在月的1日 / first local day, included; default: the 1st of the month of `to` */
+                    from?: string;
+                    /** @description 末日(含), 默认今天 / last local day, included; default: today */
+                    to?: string;
+                    /** @description 只在该单位及其下级中排名 / rank within this unit's subtree (a liaison: within its own) */
+                    under?: number;
+                    /** @description 只列参与排名的 (ranked) 或无数据的 (no_data) 单位 / only ranked or only no-data rows */
+                    status?: "ranked" | "no_data";
+                    /** @description staffing: 进驻部门负责, 有进驻部门的窗口计入其进驻部门一起排名, 窗口本身的数字列在 staffed_windows / a window staffed by a department is ranked with it, the window's own figures listed in `staffed_windows`; without it every unit is ranked on its own figures */
+                    rollup?: "staffing";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UnitRanking"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 单位不存在或不在本单位范围内 / unknown unit, or outside the caller's subtree */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -6431,7 +7948,11 @@ export interface paths {
         };
         /**
          * Ratings, newest first (filter by unit, window, score, dates); a liaison sees its own units
-         * @description **Roles:** admin (系统管理员)、leader (领导)、office (效能办)、unit_liaison (被检查单位联络员)
+         * @description A unit's liaison sees each rating's day, window, score and reasons (the comment only where the
+         *     ratings policy's `liaison_comments` allows), never its id or time; a window's day with fewer than
+         *     `liaison_min_ratings` ratings is not listed, only counted in `/ratings/summary`.
+         *
+         *     **Roles:** admin (系统管理员)、leader (领导)、office (效能办)、unit_liaison (被检查单位联络员)
          */
         get: {
             parameters: {
@@ -6568,7 +8089,8 @@ export interface paths {
         put?: never;
         /**
          * Import ratings exported by the provincial 好差评 system (CSV or XLSX; all or nothing)
-         * @description Columns: 单位编码, 窗口号, 评分 (1–5 or label), 原因 (codes or labels, separated by ；), 评价内容,
+         * @description Columns: 单位编码, 窗口号, 评分 (1–5 or label), 原因 (codes or labels, separated by ；; a label holding
+         *     、 such as 办理效率低、等候时间长 is matched whole before any split on 、), 评价内容,
          *     评价日期, 外部编号. Rows whose 外部编号 was imported before are left alone (idempotent).
          *
          *     **Roles:** admin (系统管理员)、office (效能办)
@@ -6618,7 +8140,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -6681,12 +8205,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description 没有给出窗口号，且该单位的工作人员都没有窗口号 */
+                /** @description 没有给出窗口号且该单位的工作人员都没有窗口号，或给出的窗口号不存在 */
                 422: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -6745,6 +8271,15 @@ export interface paths {
                 };
                 /** @description 角色无权访问 */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 单位不存在，或该单位没有在岗工作人员登记这个窗口号 */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6955,7 +8490,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -7045,7 +8582,7 @@ export interface paths {
             parameters: {
                 query?: {
                     status?: "pending_review" | "confirmed" | "dismissed" | "returned" | "withdrawn";
-                    category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation";
+                    category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation" | "extra_requirement";
                     severity?: "minor" | "serious" | "severe";
                     unit_id?: number;
                     under?: number;
@@ -7165,7 +8702,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -7369,7 +8908,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -7664,7 +9205,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -7832,7 +9375,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Publication"];
+                    };
                 };
                 /** @description 未登录或令牌无效 */
                 401: {
@@ -8016,13 +9561,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description the rows (JSON), or `?format=csv` as a spreadsheet */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["ComparisonRow"][];
+                        "text/csv": string;
                     };
                 };
                 /** @description 未登录或令牌无效 */
@@ -8161,7 +9707,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -8283,7 +9831,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -8308,7 +9858,9 @@ export interface paths {
          *     their state today; the same for the compared period, and the change (absolute, and percent,
          *     null when the earlier figure is 0). A unit's liaison gets its own subtree only, confirmed and
          *     withdrawn findings only, and no visit counts. No figure names an inspector. `ratings` gives the
-         *     period's citizen ratings (好差评) of the same units.
+         *     period's citizen ratings (好差评) of the same units. `by_staffing_unit` rolls the period's
+         *     findings at windows up to the department that staffs each window (进驻部门负责), each window's
+         *     own figures listed beside its department's total; the other figures are unchanged.
          *
          *     **Roles:** admin (系统管理员)、leader (领导)、office (效能办)、unit_liaison (被检查单位联络员)
          */
@@ -8322,7 +9874,7 @@ export interface paths {
                     /** @description 只统计该单位及其下级 / only this unit and its subtree (a liaison: within its own) */
                     under?: number;
                     /** @description 问题类别, 只筛选问题与整改 / finding category; filters findings and rectifications */
-                    category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation";
+                    category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation" | "extra_requirement";
                     /** @description 严重程度, 只筛选问题与整改 / severity; filters findings and rectifications */
                     severity?: "minor" | "serious" | "severe";
                     /** @description 检查方式 / visit mode: covert 暗访, overt 明查, mystery_shopper 模拟办事 */
@@ -8368,7 +9920,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -8409,7 +9963,7 @@ export interface paths {
                     /** @description 只统计该单位及其下级 / only this unit and its subtree (a liaison: within its own) */
                     under?: number;
                     /** @description 问题类别, 只筛选问题与整改 / finding category; filters findings and rectifications */
-                    category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation";
+                    category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation" | "extra_requirement";
                     /** @description 严重程度, 只筛选问题与整改 / severity; filters findings and rectifications */
                     severity?: "minor" | "serious" | "severe";
                     /** @description 检查方式 / visit mode: covert 暗访, overt 明查, mystery_shopper 模拟办事 */
@@ -8455,7 +10009,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -8499,7 +10055,7 @@ export interface paths {
                     /** @description 只统计该单位及其下级 / only this unit and its subtree (a liaison: within its own) */
                     under?: number;
                     /** @description 问题类别, 只筛选问题与整改 / finding category; filters findings and rectifications */
-                    category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation";
+                    category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation" | "extra_requirement";
                     /** @description 严重程度, 只筛选问题与整改 / severity; filters findings and rectifications */
                     severity?: "minor" | "serious" | "severe";
                     /** @description 检查方式 / visit mode: covert 暗访, overt 明查, mystery_shopper 模拟办事 */
@@ -8554,7 +10110,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -8581,7 +10139,9 @@ export interface paths {
          * Send many visits at once; each succeeds or fails on its own
          * @description Each item is a whole visit plus `id`, `base_version` (needed to change an existing draft) and
          *     `submit`. Results come per item with the status it would have had alone. Sending the same
-         *     batch again changes nothing.
+         *     batch again changes nothing, also while the first copy is still being written (the copy
+         *     waits for it). An item the database could not write twice running answers 503 `try_again`
+         *     on its own; items already committed keep their answers.
          *
          *     **Roles:** inspector (督查员)
          */
@@ -8826,7 +10386,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -9091,14 +10653,18 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description 附件不是 PDF 或图片 */
                 415: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -9175,14 +10741,313 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description 附件不是 PDF 或图片 */
                 415: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/unit/matters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Matters my unit leads or co-operates on, by what is due
+         * @description **Roles:** unit_liaison (被检查单位联络员)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "open" | "result_reported" | "closed";
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        "X-Pagination": components["headers"]["PAGINATION"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Matter"][];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/unit/matters/{matter_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                matter_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * One matter of my unit (lead or co-unit; anyone else 404)
+         * @description **Roles:** unit_liaison (被检查单位联络员)
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    matter_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterDetail"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/unit/matters/{matter_id}/extensions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                matter_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to extend, with the reason in writing (the office decides; never past a statutory limit)
+         * @description **Roles:** unit_liaison (被检查单位联络员)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    matter_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MatterExtensionRequest"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterExtension"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 已有待审批的申请，或事项不在办理中 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 超过法定时限（extension_beyond_statutory）或未说明理由 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/unit/matters/{matter_id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                matter_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report progress or the result (multipart: `kind`, `text`, optional `files`)
+         * @description **Roles:** unit_liaison (被检查单位联络员)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    matter_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": components["schemas"]["MatterFiles"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MatterReport"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 事项已办结 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 附件不是 PDF 或图片 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -9323,7 +11188,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -9445,7 +11312,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 default: components["responses"]["DEFAULT_ERROR"];
@@ -9733,6 +11602,13 @@ export interface paths {
                         "application/json": components["schemas"]["Visit"];
                     };
                 };
+                /** @description If-None-Match 与当前 ETag 相同：无正文 (not modified) */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description 未登录或令牌无效 */
                 401: {
                     headers: {
@@ -9819,14 +11695,18 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description If-Match 版本已过期; details.current_version */
                 412: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
                 /** @description 修改已有草稿须带 If-Match */
@@ -9834,7 +11714,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -9920,21 +11802,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
-                /** @description 不是 JPEG、PNG 或 HEIC 图片 */
+                /** @description 不是 JPEG (含 MPO)、PNG 或 HEIC 图片 */
                 415: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
-                /** @description 图片损坏、不完整、像素过多或内容与类型不符 */
+                /** @description 图片损坏、不完整、像素过多 (image_broken, image_too_large), 内容与声明的类型不符 (type_mismatch), 或图片结束后还有其他数据 (trailing_data) */
                 422: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -10003,7 +11891,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -10172,6 +12062,12 @@ export interface components {
             summary: string;
             title: string;
         };
+        Channels: {
+            kinds?: components["schemas"]["Kind"][];
+            robots?: components["schemas"]["Robot"][];
+            /** @description an SMS gateway is configured */
+            sms?: boolean;
+        };
         Checklist: {
             code?: string;
             /** @description SHA-256 of the canonical content; the ETag */
@@ -10215,6 +12111,14 @@ export interface components {
             code?: string;
             /** @description 选项 (中文) */
             label?: string;
+        };
+        CoUnit: {
+            /**
+             * @description the co-unit's duty (协办职责)
+             * @default null
+             */
+            duty: string | null;
+            unit_id: number;
         };
         Colleague: {
             readonly full_name?: string;
@@ -10349,7 +12253,7 @@ export interface components {
              * @default null
              * @enum {string|null}
              */
-            category: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation" | null;
+            category: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation" | "extra_requirement" | null;
             /**
              * @description the finding's text as the unit reads it; the reason by default
              * @default null
@@ -10592,10 +12496,10 @@ export interface components {
             cc?: string | null;
             closing_paragraphs?: string[];
             /**
-             * @description criticism 通报批评 | bulletin 督查通报 | rectification 整改通知 | commendation 通报表扬 (referrals are sent from their accountability case)
+             * @description criticism 通报批评 | bulletin 督查通报 | rectification 整改通知 | commendation 通报表扬 | matter_bulletin 一事一通报 | meeting_bulletin 一会一通报 | keywork_summary 重点工作季度通报 (referrals are sent from their accountability case)
              * @enum {string}
              */
-            kind: "criticism" | "bulletin" | "rectification" | "commendation";
+            kind: "criticism" | "bulletin" | "rectification" | "commendation" | "matter_bulletin" | "meeting_bulletin" | "keywork_summary";
             paragraphs?: string[];
             report_to?: string;
             requirements?: string[];
@@ -10732,6 +12636,10 @@ export interface components {
             /** @description 同分时依次比较的值 / the values equal scores are compared by, in order */
             tie_break?: components["schemas"]["TieValue"][];
         };
+        FieldChange: {
+            after?: unknown;
+            before?: unknown;
+        };
         Files: {
             /** @description PDF or photos (JPEG, PNG, HEIC), up to 10 */
             files?: string[];
@@ -10740,7 +12648,7 @@ export interface components {
             /** @description 工牌号, when the badge was seen */
             badge_no?: string | null;
             /** @enum {string} */
-            category: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation";
+            category: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation" | "extra_requirement";
             description?: string | null;
             /**
              * Format: uuid
@@ -10774,7 +12682,8 @@ export interface components {
             provisional?: boolean;
             /** Format: date */
             rated_on?: string;
-            rating_id?: number;
+            /** @description null for the unit */
+            rating_id?: number | null;
             reasons?: string[];
             score?: number;
             score_label?: string;
@@ -10800,6 +12709,10 @@ export interface components {
             rule_id?: string;
             subject_id?: number;
             subject_type?: string;
+        };
+        GradeRef: {
+            unit_id: number;
+            year: number;
         };
         GradeRun: {
             /** Format: date-time */
@@ -10832,7 +12745,7 @@ export interface components {
         };
         GradeRunCreate: {
             /**
-             * @description default: the year's latest drawn survey
+             * @description required: the drawn survey the run rests on; its units are the units graded (never implied)
              * @default null
              */
             survey_draw_id: number | null;
@@ -10862,6 +12775,11 @@ export interface components {
             };
             version?: string;
         };
+        History: {
+            events: components["schemas"]["HistoryEvent"][];
+            subject_id: number;
+            subject_type: string;
+        };
         HistoryEntry: {
             action?: string;
             actor_id?: number | null;
@@ -10875,6 +12793,16 @@ export interface components {
             } | null;
             seq?: number;
         };
+        HistoryEvent: {
+            detail: string;
+            /** @description a finding's id (text), a proposal's or a case's (number) */
+            id: unknown;
+            /** @enum {string} */
+            kind: "finding" | "proposal" | "outcome";
+            label: string;
+            /** Format: date */
+            on: string;
+        };
         Import: {
             /** Format: binary */
             file: string;
@@ -10885,9 +12813,11 @@ export interface components {
         };
         ImportReport: {
             created?: number;
+            dry_run?: boolean;
             errors?: components["schemas"]["RowError"][];
             kind?: string;
             rows?: number;
+            rows_detail?: components["schemas"]["ImportRow"][];
             unchanged?: number;
             updated?: number;
         };
@@ -10899,6 +12829,18 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        ImportRow: {
+            /** @enum {string} */
+            action?: "create" | "update" | "unchanged";
+            /** @description 每个改变的字段的原值和新值 (ids shown as codes) */
+            changes?: {
+                [key: string]: components["schemas"]["FieldChange"];
+            };
+            /** @description 单位编码 / 工牌号 / 事项编码 */
+            key?: string;
+            /** @description 表格行号 */
+            row?: number;
+        };
         Item: {
             /** @enum {string} */
             answer_type?: "yes_no" | "choice" | "number" | "text";
@@ -10906,7 +12848,7 @@ export interface components {
              * @description 不合格时记录的问题类别
              * @enum {string}
              */
-            category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation";
+            category?: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation" | "extra_requirement";
             category_label?: string;
             /** @description choice: 可选项 */
             choices?: components["schemas"]["Choice"][];
@@ -10963,6 +12905,12 @@ export interface components {
             status?: string;
             status_url?: string;
         };
+        Kind: {
+            kind?: string;
+            label?: string;
+            /** @description may go to a unit's channel */
+            unit_allowed?: boolean;
+        };
         Login: {
             password: string;
             username: string;
@@ -10971,6 +12919,278 @@ export interface components {
             code: string;
             name: string;
             note?: string | null;
+        };
+        Matter: {
+            /** Format: date-time */
+            assigned_at?: string;
+            /** Format: date-time */
+            closed_at?: string | null;
+            co_units?: components["schemas"]["MatterCoUnit"][];
+            content?: string;
+            /** @description due by 12:00 of due_on (half-day matters) */
+            due_by_noon?: boolean;
+            /**
+             * Format: date
+             * @description the last day; none: no deadline
+             */
+            due_on?: string | null;
+            due_text?: string;
+            /** Format: date-time */
+            flagged_overdue_at?: string | null;
+            id?: number;
+            kind?: string;
+            kind_label?: string;
+            lead_duty?: string | null;
+            lead_unit_id?: number;
+            lead_unit_name?: string | null;
+            leader_name?: string | null;
+            leader_title?: string | null;
+            level?: string | null;
+            level_label?: string | null;
+            meeting_kind?: string | null;
+            meeting_name?: string | null;
+            /** Format: date */
+            meeting_on?: string | null;
+            /**
+             * Format: date
+             * @description before any extension
+             */
+            original_due_on?: string | null;
+            overdue?: boolean;
+            principal_leader?: boolean;
+            /** @description counted across a year with no loaded calendar */
+            provisional?: boolean;
+            /** Format: date-time */
+            result_at?: string | null;
+            /** @description the state as a bulletin words it */
+            state_label?: string;
+            /** @description open | result_reported | closed */
+            status?: string;
+            status_label?: string;
+            statutory_days?: number | null;
+            target_year?: number | null;
+            title?: string;
+            /** @description done 办结 | done_late 逾期办结 | unfinished 未办结 */
+            verdict?: string | null;
+            verdict_label?: string | null;
+            verdict_note?: string | null;
+            working_days?: number | null;
+        };
+        MatterAttachment: {
+            filename?: string | null;
+            id?: string;
+            media_type?: string;
+            sha256?: string;
+            size_bytes?: number;
+            url?: string;
+        };
+        MatterClose: {
+            /** @default null */
+            note: string | null;
+            /**
+             * @description finished: 办结 or 逾期办结 by when the result came | unfinished 未办结
+             * @enum {string}
+             */
+            outcome: "finished" | "unfinished";
+        };
+        MatterCoUnit: {
+            duty?: string | null;
+            unit_id?: number;
+            unit_name?: string | null;
+        };
+        MatterCreate: {
+            /**
+             * Format: date-time
+             * @description when it was assigned (default now)
+             * @default null
+             */
+            assigned_at: string | null;
+            co_units?: components["schemas"]["CoUnit"][];
+            /** @description the instruction (批示), the decision, or the year's target */
+            content: string;
+            /**
+             * @description working days within the level's range (0.5 only for urgent)
+             * @default null
+             */
+            days: number | null;
+            /**
+             * Format: date
+             * @description the deadline a meeting set, or key work's (default 31 Dec); not with a level
+             * @default null
+             */
+            due_on: string | null;
+            /**
+             * @description leader_assigned 领导批办 | meeting_decision 会议议定 | key_work 重点工作
+             * @enum {string}
+             */
+            kind: "leader_assigned" | "meeting_decision" | "key_work";
+            /** @default null */
+            lead_duty: string | null;
+            lead_unit_id: number;
+            /**
+             * @description the assigning leader (required for leader_assigned)
+             * @default null
+             */
+            leader_name: string | null;
+            /** @default null */
+            leader_title: string | null;
+            /**
+             * @description urgent 急件 (half a working day, at most 1) | important 要件 (1–3) | ordinary 普件 (3–5); required for leader_assigned
+             * @default null
+             * @enum {string|null}
+             */
+            level: "urgent" | "important" | "ordinary" | null;
+            /**
+             * @description standing | mayor_office | topical
+             * @default null
+             * @enum {string|null}
+             */
+            meeting_kind: "standing" | "mayor_office" | "topical" | null;
+            /** @default null */
+            meeting_name: string | null;
+            /**
+             * Format: date
+             * @default null
+             */
+            meeting_on: string | null;
+            /**
+             * @description assigned by the principal leader (一事一通报)
+             * @default false
+             */
+            principal_leader: boolean;
+            /**
+             * @description a limit set by law, in working days: replaces the range (要件, 普件) and caps every extension
+             * @default null
+             */
+            statutory_days: number | null;
+            /** @default null */
+            target_year: number | null;
+            title: string;
+        };
+        MatterDetail: {
+            /** Format: date-time */
+            assigned_at?: string;
+            /** Format: date-time */
+            closed_at?: string | null;
+            co_units?: components["schemas"]["MatterCoUnit"][];
+            content?: string;
+            /** @description due by 12:00 of due_on (half-day matters) */
+            due_by_noon?: boolean;
+            /**
+             * Format: date
+             * @description the last day; none: no deadline
+             */
+            due_on?: string | null;
+            due_text?: string;
+            extensions?: components["schemas"]["MatterExtension"][];
+            /** Format: date-time */
+            flagged_overdue_at?: string | null;
+            /** @description every change, from the trail (office only) */
+            history?: {
+                [key: string]: unknown;
+            }[];
+            id?: number;
+            kind?: string;
+            kind_label?: string;
+            lead_duty?: string | null;
+            lead_unit_id?: number;
+            lead_unit_name?: string | null;
+            leader_name?: string | null;
+            leader_title?: string | null;
+            level?: string | null;
+            level_label?: string | null;
+            meeting_kind?: string | null;
+            meeting_name?: string | null;
+            /** Format: date */
+            meeting_on?: string | null;
+            /**
+             * Format: date
+             * @description before any extension
+             */
+            original_due_on?: string | null;
+            overdue?: boolean;
+            principal_leader?: boolean;
+            /** @description counted across a year with no loaded calendar */
+            provisional?: boolean;
+            reports?: components["schemas"]["MatterReport"][];
+            /** Format: date-time */
+            result_at?: string | null;
+            /** @description the state as a bulletin words it */
+            state_label?: string;
+            /** @description open | result_reported | closed */
+            status?: string;
+            status_label?: string;
+            statutory_days?: number | null;
+            target_year?: number | null;
+            title?: string;
+            /** @description done 办结 | done_late 逾期办结 | unfinished 未办结 */
+            verdict?: string | null;
+            verdict_label?: string | null;
+            verdict_note?: string | null;
+            working_days?: number | null;
+        };
+        MatterExtension: {
+            /** Format: date */
+            current_due_on?: string | null;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decision_note?: string | null;
+            id?: number;
+            matter_id?: number;
+            /** Format: date */
+            new_due_on?: string;
+            reason?: string;
+            /** Format: date-time */
+            requested_at?: string;
+            status?: string;
+            status_label?: string;
+            unit_id?: number;
+        };
+        MatterExtensionDecision: {
+            /** @enum {string} */
+            action: "approve" | "refuse";
+            /**
+             * @description required to refuse
+             * @default null
+             */
+            note: string | null;
+        };
+        MatterExtensionRequest: {
+            /** Format: date */
+            new_due_on: string;
+            /** @description the written explanation (书面说明) */
+            reason: string;
+        };
+        MatterFiles: {
+            /** @description PDF or photos (JPEG, PNG, HEIC), up to 10 */
+            files?: string[];
+        };
+        MatterReason: {
+            reason: string;
+        };
+        MatterReport: {
+            attachments?: components["schemas"]["MatterAttachment"][];
+            id?: number;
+            kind?: string;
+            kind_label?: string;
+            matter_id?: number;
+            /** Format: date-time */
+            submitted_at?: string;
+            text?: string;
+            unit_id?: number;
+            unit_name?: string | null;
+        };
+        MatterStatsRow: {
+            closed?: number;
+            late?: number;
+            /** @description null: every level; none: matters without one */
+            level?: string | null;
+            level_label?: string;
+            on_time?: number;
+            on_time_rate?: number | null;
+            unfinished?: number;
+            unit_id?: number;
+            unit_name?: string | null;
         };
         NamedStaff: {
             badge_no?: string;
@@ -11000,6 +13220,23 @@ export interface components {
             };
             title?: string;
         };
+        Outbox: {
+            attempts?: number;
+            channel?: string;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            kind?: string;
+            last_error?: string | null;
+            /** Format: date-time */
+            next_attempt_at?: string;
+            /** Format: date-time */
+            sent_at?: string | null;
+            status?: string;
+            readonly status_label?: unknown;
+            target?: string;
+            text?: string;
+        };
         Outcome: {
             /** @default null */
             note: string | null;
@@ -11008,22 +13245,6 @@ export interface components {
              * @enum {string}
              */
             outcome: "criticism_education" | "written_self_criticism" | "efficiency_warning" | "circulated_criticism" | "admonishment_talk" | "off_post_training" | "reassignment" | "referral";
-        };
-        PaginationMetadata: {
-            /** @description First available page number. */
-            first_page?: number;
-            /** @description Last available page number. */
-            last_page?: number;
-            /** @description Next page number. */
-            next_page?: number;
-            /** @description Current page number. */
-            page?: number;
-            /** @description Previous page number. */
-            previous_page?: number;
-            /** @description Total number of items. */
-            total?: number;
-            /** @description Total number of pages. */
-            total_pages?: number;
         };
         PasswordChange: {
             new_password: string;
@@ -11092,7 +13313,7 @@ export interface components {
             /** @default 60 */
             visit_minutes: number;
             /** @default null */
-            weights: components["schemas"]["Weights"] | (Record<string, never> | null);
+            weights: components["schemas"]["Weights"] | (never | null);
         };
         PlanUpdate: {
             /** @default false */
@@ -11143,7 +13364,7 @@ export interface components {
             /** @default 60 */
             visit_minutes: number;
             /** @default null */
-            weights: components["schemas"]["Weights"] | (Record<string, never> | null);
+            weights: components["schemas"]["Weights"] | (never | null);
         };
         Policy: {
             /** Format: date */
@@ -11201,7 +13422,7 @@ export interface components {
             tracking_no?: string;
         };
         PublicComplaintStatus: {
-            answer?: (Record<string, never> | null) | components["schemas"]["PublicAnswer"];
+            answer?: components["schemas"]["PublicAnswer"] | (never | null);
             /** Format: date */
             closed_on?: string | null;
             /** Format: date */
@@ -11224,11 +13445,39 @@ export interface components {
             score_label?: string;
             status?: string;
         };
+        PublicStatusLookup: {
+            /** @description 查询码 */
+            code: string;
+            /** @description 投诉编号 */
+            tracking_no: string;
+        };
+        Publication: {
+            code: string;
+            inputs_digest?: string | null;
+            /** Format: date */
+            period_end: string;
+            /** Format: date */
+            period_start: string;
+            public_entropy?: string | null;
+            result_digest?: string | null;
+            seed?: string | null;
+            seed_commitment?: string | null;
+            title: string;
+            units: components["schemas"]["PublishedUnit"][];
+        };
+        PublishedUnit: {
+            checked: boolean;
+            confirmed_findings: number;
+            /** Format: date */
+            day: string;
+            unit_id: number;
+            unit_name?: string | null;
+        };
         QueueItem: {
             /** @description 工牌号, when the badge was seen */
             badge_no?: string | null;
             /** @enum {string} */
-            category: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation";
+            category: "badge_missing" | "desk_plate_missing" | "certificate_not_shown" | "off_post" | "late_or_early" | "unrelated_activity" | "incomplete_notice" | "poor_attitude" | "unequal_treatment" | "shirking" | "no_inquiry_register" | "no_receipt" | "overdue" | "commitment_not_public" | "no_evaluation" | "extra_requirement";
             /** @description the substantiated complaint (投诉) */
             complaint_id?: number | null;
             description?: string | null;
@@ -11342,6 +13591,38 @@ export interface components {
         ReturnReason: {
             reason: string;
         };
+        Robot: {
+            name?: string;
+            /** @description 钉钉: a signing secret is configured */
+            signed?: boolean;
+            type?: string;
+            type_label?: string;
+        };
+        Route: {
+            channel?: string;
+            readonly channel_label?: unknown;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            kinds?: string[];
+            scope?: string;
+            scope_id?: number;
+            target?: string;
+        };
+        RouteCreate: {
+            /** @enum {string} */
+            channel: "wecom" | "dingtalk" | "sms" | "email";
+            /** @description kinds, or ["*"] for all */
+            kinds: string[];
+            /**
+             * @description user 个人 | unit 单位（发给单位联络员的通知）
+             * @enum {string}
+             */
+            scope: "user" | "unit";
+            scope_id: number;
+            /** @description wecom/dingtalk: a robot's name in the channels file; sms: a phone number; email: an address */
+            target: string;
+        };
         RowError: {
             column?: string | null;
             reason?: string;
@@ -11397,6 +13678,12 @@ export interface components {
             entries?: components["schemas"]["Entry"][];
             /** @description criticism, rectification: confirmed findings */
             finding_ids?: string[];
+            /** @description criticism: 不合格 annual grades in force (unit and year); the notice states each with its explanation. With grades, finding_ids may be empty */
+            grades?: components["schemas"]["GradeRef"][];
+            /** @description matter_bulletin: a leader-assigned matter */
+            matter_id?: number;
+            /** @description meeting_bulletin: the meeting whose decisions are reported (with period_start/period_end) */
+            meeting_name?: string;
             /**
              * Format: date
              * @description bulletin: last day (local)
@@ -11407,6 +13694,8 @@ export interface components {
              * @description bulletin: first day (local)
              */
             period_start?: string;
+            /** @description keywork_summary: the year of the targets (default: the period's) */
+            target_year?: number | null;
             /** @description bulletin: typical cases (default: the most severe, as many as the policy says) */
             typical_finding_ids?: string[] | null;
             /** @description bulletin: unit subtree */
@@ -11415,6 +13704,8 @@ export interface components {
             unit_id?: number;
         };
         ServiceItem: {
+            /** @description 受理窗口: 受理该事项的窗口单位 id; 空 = 未登记 (then the unit tree decides) */
+            accepting_window_ids?: number[];
             code: string;
             committed_limit_days: number;
             readonly id?: number;
@@ -11430,6 +13721,8 @@ export interface components {
             readonly version?: number;
         };
         ServiceItemUpdate: {
+            /** @description 受理窗口: 受理该事项的窗口单位 id; 空 = 未登记 (then the unit tree decides) */
+            accepting_window_ids?: number[];
             code?: string;
             committed_limit_days?: number;
             readonly id?: number;
@@ -11475,6 +13768,11 @@ export interface components {
             sent_elsewhere: boolean;
             /** @default null */
             sent_to: string | null;
+            /**
+             * @description 被指引去的窗口 (unit id), 用于判断指引是否正确 (correct referral)
+             * @default null
+             */
+            sent_to_unit_id: number | null;
             /** @default false */
             told_come_back: boolean;
             /** @default null */
@@ -11510,7 +13808,6 @@ export interface components {
             bottom?: components["schemas"]["StaffBottom"];
             /** @description 名次变化的对比区间 / the period `change` compares with */
             compared_with?: components["schemas"]["Period"];
-            items?: components["schemas"]["StaffRow"][];
             /** @description 计分与排名方法 / how scores and ranks are made */
             method?: string;
             /** @description 无数据数 / how many have no data */
@@ -11575,14 +13872,39 @@ export interface components {
             readonly version?: number;
             window_no?: string | null;
         };
+        StaffedWindow: {
+            by_severity?: {
+                [key: string]: number;
+            };
+            code?: string;
+            /** @description 已确认问题 / confirmed findings */
+            findings?: number;
+            /** @description 这些数字的口径 / what the figures are */
+            label?: string;
+            name?: string;
+            /** @description 检查表分值 / checklist points */
+            points?: number;
+            ratings?: number;
+            unit_id?: number;
+            /** @description 单位联络员为 null / null for a liaison */
+            visits?: number | null;
+        };
+        StatsByStaffingUnit: {
+            /** @description 汇总口径 / how the roll-up counts */
+            basis?: string;
+            /** @description 进驻部门负责: 每个进驻部门一行, 其进驻窗口的问题合计, 按扣分降序 / one row per staffing department: its staffed windows' findings, highest points first */
+            departments?: components["schemas"]["StatsStaffingUnit"][];
+            /** @description 未登记进驻部门的窗口 / windows that name no staffing department */
+            unstaffed_windows?: components["schemas"]["StatsUnstaffed"];
+        };
         StatsChange: {
             confirmed?: components["schemas"]["StatsConfirmedChange"];
             findings?: components["schemas"]["StatsFindingChange"];
             rectifications?: {
                 [key: string]: components["schemas"]["StatsDelta"];
             };
-            units_visited?: (Record<string, never> | null) | components["schemas"]["StatsDelta"];
-            visits?: (Record<string, never> | null) | components["schemas"]["StatsDelta"];
+            units_visited?: components["schemas"]["StatsDelta"] | (never | null);
+            visits?: components["schemas"]["StatsDelta"] | (never | null);
         };
         StatsConfirmedChange: {
             by_category?: {
@@ -11633,7 +13955,7 @@ export interface components {
         };
         StatsFindingChange: {
             by_status?: {
-                [key: string]: (Record<string, never> | null) | components["schemas"]["StatsDelta"];
+                [key: string]: components["schemas"]["StatsDelta"] | (never | null);
             };
             total?: components["schemas"]["StatsDelta"];
         };
@@ -11663,12 +13985,30 @@ export interface components {
             current?: components["schemas"]["StatsRatingFigures"];
             previous?: components["schemas"]["StatsRatingFigures"];
         };
+        StatsStaffingUnit: {
+            code?: string;
+            confirmed?: number;
+            /** @description 问题 (不含草稿) / findings (never drafts) */
+            findings?: number;
+            /** @description 这些数字的口径 / what the figures are */
+            label?: string;
+            name?: string;
+            /** @description 已确认问题扣分 / points of confirmed findings */
+            points?: number;
+            rectifications_open?: number;
+            rectifications_overdue?: number;
+            unit_id?: number;
+            /** @description 该部门进驻的窗口, 各自的数字 / the windows it staffs, each with its own figures */
+            windows?: components["schemas"]["StatsWindowFigures"][];
+        };
         StatsSummary: {
             /**
              * Format: date
              * @description 整改状态的基准日 / the day rectification states are as of
              */
             as_of?: string;
+            /** @description 本期窗口的问题按进驻部门汇总 (进驻部门负责), 与窗口本身的数字并列 / the period's findings at windows rolled up to the departments that staff them, beside the windows' own figures */
+            by_staffing_unit?: components["schemas"]["StatsByStaffingUnit"];
             /** @description 本期减上期 / current minus previous */
             change?: components["schemas"]["StatsChange"];
             /** @description 对比区间 / the compared period */
@@ -11721,6 +14061,29 @@ export interface components {
             unit_id?: number;
             /** @description 单位联络员为 null (null for a unit's liaison) */
             visits?: number | null;
+        };
+        StatsUnstaffed: {
+            confirmed?: number;
+            findings?: number;
+            label?: string;
+            points?: number;
+            rectifications_open?: number;
+            rectifications_overdue?: number;
+            windows?: components["schemas"]["StatsWindowFigures"][];
+        };
+        StatsWindowFigures: {
+            code?: string;
+            confirmed?: number;
+            /** @description 问题 (不含草稿) / findings (never drafts) */
+            findings?: number;
+            /** @description 这些数字的口径 / what the figures are */
+            label?: string;
+            name?: string;
+            /** @description 已确认问题扣分 / points of confirmed findings */
+            points?: number;
+            rectifications_open?: number;
+            rectifications_overdue?: number;
+            unit_id?: number;
         };
         SurveyDraw: {
             /** Format: date-time */
@@ -11872,8 +14235,8 @@ export interface components {
             id?: number;
             /** @description order in the unit's draw, from 1 */
             position?: number;
-            rating?: (Record<string, never> | null) | components["schemas"]["SurveyDrawnRating"];
-            recipient?: (Record<string, never> | null) | components["schemas"]["SurveyDrawnRecipient"];
+            rating?: components["schemas"]["SurveyDrawnRating"] | (never | null);
+            recipient?: components["schemas"]["SurveyDrawnRecipient"] | (never | null);
             responded?: boolean;
             unit_id?: number;
             unit_name?: string | null;
@@ -11895,7 +14258,7 @@ export interface components {
             /** Format: date-time */
             ended_at?: string | null;
             findings?: components["schemas"]["Finding"][];
-            gps?: (Record<string, never> | null) | components["schemas"]["Gps"];
+            gps?: components["schemas"]["Gps"] | (never | null);
             /** Format: uuid */
             id: string;
             /** @enum {string} */
@@ -11906,7 +14269,7 @@ export interface components {
              * @description required for mystery_shopper visits on a scored checklist
              * @default null
              */
-            shopper: components["schemas"]["Shopper"] | (Record<string, never> | null);
+            shopper: components["schemas"]["Shopper"] | (never | null);
             staff_id?: number | null;
             /** Format: date-time */
             started_at?: string | null;
@@ -11971,6 +14334,8 @@ export interface components {
             /** @default null */
             parent_id: number | null;
             phone?: string | null;
+            /** @description 进驻部门: 派驻人员到该窗口并对窗口问题负责的部门 (windows only) */
+            staffing_unit_id?: number | null;
             tags?: string[];
             /** Format: date-time */
             readonly updated_at?: string;
@@ -12042,8 +14407,18 @@ export interface components {
             complaint_url?: string | null;
             description?: string | null;
             id?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description null for a covert visit unless the policy (covert_time_for_units) shows the minute
+             */
             observed_at?: string | null;
+            /** @description 上午 / 下午 (null when the policy shows only the date) */
+            observed_half_day?: string | null;
+            /**
+             * Format: date
+             * @description local date
+             */
+            observed_on?: string | null;
             /** @description watermarked copies only */
             photos?: string[];
             /** @description due_on (working days by severity from the policy file), provisional, status */
@@ -12066,8 +14441,18 @@ export interface components {
             complaint_url?: string | null;
             description?: string | null;
             id?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description null for a covert visit unless the policy (covert_time_for_units) shows the minute
+             */
             observed_at?: string | null;
+            /** @description 上午 / 下午 (null when the policy shows only the date) */
+            observed_half_day?: string | null;
+            /**
+             * Format: date
+             * @description local date
+             */
+            observed_on?: string | null;
             /** @description watermarked copies only */
             photos?: string[];
             /** @description due_on (working days by severity from the policy file), provisional, status */
@@ -12108,8 +14493,6 @@ export interface components {
             bottom?: components["schemas"]["UnitBottom"];
             /** @description 名次变化的对比区间 / the period `change` compares with */
             compared_with?: components["schemas"]["Period"];
-            /** @description 本页: 参与排名的按名次, 其后无数据的按编码 / this page: ranked by rank, then no-data by code */
-            items?: components["schemas"]["UnitRow"][];
             /** @description 计分与排名方法 / how scores and ranks are made */
             method?: string;
             /** @description 无数据数 / how many have no data */
@@ -12120,11 +14503,19 @@ export interface components {
             ranked_count?: number;
             /** @description 单位联络员: 只列本单位及下级 / a liaison's unit: only its subtree's rows are listed */
             restricted_to_unit?: number | null;
+            /** @description staffing 或 null / the roll-up asked for */
+            rollup?: string | null;
+            /** @description 汇总口径 / how the roll-up counts */
+            rollup_basis?: string | null;
             /** @description 专项督查候选单位 / candidates for special supervision */
             special_supervision?: components["schemas"]["Special"][];
             under?: number | null;
         };
         UnitRow: {
+            /** @description unit: 本单位的数字 / the unit's own figures; staffing: 本单位与其进驻窗口合计 (rollup=staffing) / with the windows it staffs */
+            basis?: string;
+            /** @description 口径说明 / the figures' basis, in words */
+            basis_label?: string;
             /** @description 是否被点名末位 / named at the bottom */
             bottom?: boolean;
             by_severity?: {
@@ -12158,6 +14549,8 @@ export interface components {
             score?: number | null;
             /** @description 专项督查的理由; 空表示不是候选 / why a candidate for special supervision */
             special_supervision?: components["schemas"]["Reason"][];
+            /** @description rollup=staffing: 计入本行的进驻窗口及其本身的数字 / the windows counted in this row, each with its own figures; otherwise empty */
+            staffed_windows?: components["schemas"]["StaffedWindow"][];
             /** @description ranked | no_data */
             status?: string;
             unit_id?: number;
@@ -12177,6 +14570,8 @@ export interface components {
             opening_hours?: string | null;
             parent_id?: number | null;
             phone?: string | null;
+            /** @description 进驻部门: 派驻人员到该窗口并对窗口问题负责的部门 (windows only) */
+            staffing_unit_id?: number | null;
             tags?: string[];
             /** Format: date-time */
             readonly updated_at?: string;
@@ -12262,7 +14657,7 @@ export interface components {
             evidence?: components["schemas"]["Evidence"][];
             expected_photos?: components["schemas"]["ExpectedPhoto"][];
             findings?: components["schemas"]["Finding"][];
-            gps?: (Record<string, never> | null) | components["schemas"]["Gps"];
+            gps?: components["schemas"]["Gps"] | (never | null);
             id?: string;
             mode?: string;
             notes?: string | null;
@@ -12296,7 +14691,7 @@ export interface components {
             /** Format: date-time */
             ended_at?: string | null;
             findings?: components["schemas"]["Finding"][];
-            gps?: (Record<string, never> | null) | components["schemas"]["Gps"];
+            gps?: components["schemas"]["Gps"] | (never | null);
             /** @enum {string} */
             mode: "covert" | "overt" | "mystery_shopper";
             notes?: string | null;
@@ -12305,7 +14700,7 @@ export interface components {
              * @description required for mystery_shopper visits on a scored checklist
              * @default null
              */
-            shopper: components["schemas"]["Shopper"] | (Record<string, never> | null);
+            shopper: components["schemas"]["Shopper"] | (never | null);
             staff_id?: number | null;
             /** Format: date-time */
             started_at?: string | null;
@@ -12375,8 +14770,11 @@ export interface components {
     parameters: never;
     requestBodies: never;
     headers: {
-        /** @description Pagination metadata */
-        PAGINATION: components["schemas"]["PaginationMetadata"];
+        /**
+         * @description 分页信息: JSON 对象序列化成的字符串 (the pagination object as a JSON string): total, total_pages, first_page, last_page, page, previous_page, next_page
+         * @example {"total": 120, "total_pages": 3, "first_page": 1, "last_page": 3, "page": 2, "previous_page": 1, "next_page": 3}
+         */
+        PAGINATION: string;
     };
     pathItems: never;
 }
