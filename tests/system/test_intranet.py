@@ -1,5 +1,6 @@
-"""On a government intranet nothing outside the deployment answers: every page the product serves must
-work with all requests to other hosts refused. Each page is opened in Debian's Chromium against a real
+"""On a government intranet nothing outside the deployment answers: every page the product serves (the docs,
+the public rating and complaint pages, the phone app and the console) must work with all requests to
+other hosts refused. Each page is opened in Debian's Chromium against a real
 gunicorn with every request to a host other than the server's own aborted; a refused request, a console
 error, an uncaught page error or a blank page fails the test."""
 
@@ -25,7 +26,8 @@ def _pages(live_server) -> list[tuple[str, str]]:
     engine.dispose()
     key = rules.window_key(live_server.env["INSPECT_SECRET_KEY"], unit_id, str(window_no))
     return [("/api/v1/docs", ".opblock-tag"), (f"/r/{key}", "form"), (f"/c/{key}", "form"),
-            ("/complaints/new", "form"), ("/complaints/status", "form")]
+            ("/complaints/new", "form"), ("/complaints/status", "form"),
+            ("/m/", "input[type=password]"), ("/console/", "input[type=password]")]  # the apps' login pages
 
 
 def test_every_page_works_with_the_outside_world_refused(live_server):
