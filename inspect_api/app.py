@@ -192,9 +192,9 @@ def register_blueprints(app: Flask) -> None:
     from inspect_api.shopper.routes import blp as shopper_blp
     from inspect_api.stats.routes import blp as stats_blp
     from inspect_api.system.calendar_routes import blp as calendar_blp
-    from inspect_api.system.console_app import blp as console_app_blp
-    from inspect_api.system.phone_app import blp as phone_app_blp
     from inspect_api.system.routes import blp as core_blp
+    from inspect_api.system.web_apps import console_blp as console_app_blp
+    from inspect_api.system.web_apps import phone_blp as phone_app_blp
     from inspect_api.visits.routes import blp as visits_blp
 
     for blp in (core_blp, auth_blp, users_blp, org_blp, checklists_blp, visits_blp, shopper_blp,

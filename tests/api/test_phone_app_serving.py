@@ -1,4 +1,4 @@
-"""The phone app from the API's own origin (/m/): the page never cached, hashed assets cached for
+"""The phone app (/m/) and the office console (/console/) from the API's own origin: the page never cached, hashed assets cached for
 good, a clear message when the app is not built; the teammates list it needs; and the generated
 TypeScript client kept in step with the API's OpenAPI description."""
 
@@ -19,35 +19,41 @@ from tests.helpers import headers_for
 WEB = PROJECT_ROOT / "web"
 
 
-@pytest.fixture()
-def dist(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "INSPECT_PHONE_DIST", str(tmp_path))
-    return tmp_path
+APPS = [("/m", "INSPECT_PHONE_DIST", "phone_app_not_built"), ("/console", "INSPECT_CONSOLE_DIST", "console_not_built")]
 
 
-def test_without_a_build_the_page_says_how_to_build_it(client, dist):
-    resp = client.get("/m/", headers={"Accept": "application/json"})
+@pytest.fixture(params=APPS, ids=["phone", "console"])
+def web_app(request, app, tmp_path, monkeypatch):
+    prefix, setting, missing = request.param
+    monkeypatch.setitem(app.config, setting, str(tmp_path))
+    return prefix, tmp_path, missing
+
+
+def test_without_a_build_the_page_says_how_to_build_it(client, web_app):
+    prefix, _, missing = web_app
+    resp = client.get(f"{prefix}/", headers={"Accept": "application/json"})
     assert resp.status_code == 503
-    assert resp.get_json()["error"]["code"] == "phone_app_not_built"
-    html = client.get("/m/", headers={"Accept": "text/html"})
+    assert resp.get_json()["error"]["code"] == missing
+    html = client.get(f"{prefix}/", headers={"Accept": "text/html"})
     assert html.status_code == 503 and "./scripts/run" in html.get_data(as_text=True)
 
 
-def test_the_page_is_never_cached_and_hashed_assets_are_cached_for_good(client, dist):
+def test_the_page_is_never_cached_and_hashed_assets_are_cached_for_good(client, web_app):
+    prefix, dist, _ = web_app
     (dist / "assets").mkdir()
-    (dist / "index.html").write_text('<script src="/m/assets/index-abc123.js"></script>')
+    (dist / "index.html").write_text(f'<script src="{prefix}/assets/index-abc123.js"></script>')
     (dist / "assets" / "index-abc123.js").write_text("console.log(1)")
     (dist / "sw.js").write_text("self.x = 1")
-    page = client.get("/m/")
+    page = client.get(f"{prefix}/")
     assert page.status_code == 200 and "index-abc123" in page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store"
-    assert client.get("/m/visit/123").get_data(as_text=True) == page.get_data(as_text=True)  # app routes
-    asset = client.get("/m/assets/index-abc123.js")
+    assert client.get(f"{prefix}/visit/123").get_data(as_text=True) == page.get_data(as_text=True)  # app routes
+    asset = client.get(f"{prefix}/assets/index-abc123.js")
     assert asset.status_code == 200
     assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert client.get("/m/sw.js").headers["Cache-Control"] == "no-cache"
-    assert client.get("/m/assets/missing.js").status_code == 404
-    assert client.get("/m").status_code == 308
+    assert client.get(f"{prefix}/sw.js").headers["Cache-Control"] == "no-cache"
+    assert client.get(f"{prefix}/assets/missing.js").status_code == 404
+    assert client.get(prefix).status_code == 308
 
 
 def test_inspectors_see_the_active_inspectors_to_make_up_a_team(client, dbsession):
