@@ -190,8 +190,23 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
             "window_no": d.window_no or content["window_no"], "position": d.position,
             "observed_at": d.observed_at or visit_time,
             "description": d.description, "staff_id": content["staff_id"] if person else None})
-    for f in content["findings"]:
+    # A phone names the person a failed item concerns by sending a finding of that item and category:
+    # that names the item's own finding (one finding per failed item), it is not a second one.
+    # (One per item; with several, the one naming a badge, then the first by id: the phone's order is
+    # not kept in the stored content.)
+    by_item = {f["item_code"]: f for f in findings if f["source"] == "item"}
+    for f in sorted(content["findings"], key=lambda f: (not f["badge_no"], str(f["id"]))):
         item = items.get(f["item_code"]) if f["item_code"] else None
+        own = by_item.pop(f["item_code"], None) if f["item_code"] else None
+        if own is not None and own["category"] == f["category"]:
+            own.update(badge_no=f["badge_no"], window_no=f["window_no"] or own["window_no"],
+                       position=f["position"], description=own["description"] or f["description"],
+                       staff_id=staff_ids.get(f["badge_no"]) if f["badge_no"] else None)
+            if f["observed_at"]:
+                own["observed_at"] = _parse(f["observed_at"])
+            continue
+        if own is not None:
+            by_item[f["item_code"]] = own  # another category: a finding of its own
         findings.append({
             "id": f["id"], "source": "manual", "item_code": f["item_code"], "category": f["category"],
             "severity": f["severity"],

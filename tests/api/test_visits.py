@@ -253,3 +253,21 @@ def test_a_visit_dated_in_the_future_is_refused_naming_the_field(client, field, 
     # a phone whose clock runs a few minutes fast is fine
     ok = field.visit(ended_at="2026-11-23T10:09:00+08:00")
     assert put(client, field, new_id(), ok).status_code == 201
+
+
+def test_a_finding_naming_the_person_of_a_failed_item_names_that_items_finding_instead_of_adding_one(
+        client, field):
+    vid = new_id()
+    body = field.visit(findings=[
+        {"id": new_id(), "item_code": "E1", "category": "poor_attitude", "severity": "serious",
+         "badge_no": field.staff.badge_no, "window_no": None, "position": None, "description": None},
+        {"id": new_id(), "item_code": "E1", "category": "poor_attitude", "severity": "serious",  # a second person
+         "badge_no": None, "window_no": "5", "position": "综合受理", "description": "另一名工作人员"},
+    ])
+    resp = put(client, field, vid, body)
+    assert resp.status_code == 201, resp.get_json()
+    e1 = [f for f in resp.get_json()["findings"] if f["item_code"] == "E1"]
+    assert sorted((f["source"], f["badge_no"], f["window_no"]) for f in e1) == [
+        ("item", field.staff.badge_no, "3"), ("manual", None, "5")]
+    own = next(f for f in e1 if f["source"] == "item")
+    assert own["staff_id"] == field.staff.id and own["points"] > 0

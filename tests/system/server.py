@@ -135,3 +135,11 @@ class LiveServer:
 
     def engine(self) -> sa.Engine:
         return sa.create_engine(self.database_url)
+
+
+def at_test_instant(context):
+    """A browser context whose clock starts where the servers' does (TEST_INSTANT) and runs on: pages
+    date what they make (a visit's start, a photo's time) on the server's calendar, not the real day's
+    (the API refuses a visit dated after its own now)."""
+    context.clock.install(time=TEST_INSTANT)
+    return context

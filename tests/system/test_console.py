@@ -17,7 +17,7 @@ import pytest
 
 from inspect_api.config import PROJECT_ROOT
 from tests.system.phone import PASSWORD, chromium, ensure_built, make_photo
-from tests.system.server import BIN, LiveServer, server_database_url
+from tests.system.server import BIN, LiveServer, at_test_instant, server_database_url
 from tests.system.workload import multipart, visit_payload
 
 pytestmark = pytest.mark.slow
@@ -86,7 +86,7 @@ def browser(server):
 
 
 def _page(browser):
-    ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    ctx = at_test_instant(browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"))
     page = ctx.new_page()
     page.set_default_timeout(15_000)
     return page

@@ -23,7 +23,7 @@ from tests.system.phone import (
     start_visit,
     wait_state,
 )
-from tests.system.server import LiveServer, server_database_url
+from tests.system.server import LiveServer, at_test_instant, server_database_url
 
 pytestmark = pytest.mark.slow
 
@@ -52,14 +52,15 @@ def browser(server):
 @pytest.fixture()
 def no_sw_context(browser):
     """A webview without service workers (some have none): the app still keeps everything."""
-    ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai", service_workers="block")
+    ctx = at_test_instant(browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                              service_workers="block"))
     yield ctx
     ctx.close()
 
 
 @pytest.fixture()
 def context(browser):
-    ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    ctx = at_test_instant(browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"))
     yield ctx
     ctx.close()
 
@@ -159,11 +160,15 @@ def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(s
     assert {e.item_code for e in evidence} == {"A1", "A2", "A4"}
     engine = server.engine()
     with engine.connect() as conn:  # the person named on each failed item, by window and post
-        people = conn.execute(sa.text("SELECT item_code, badge_no, window_no, position FROM findings WHERE visit_id = :v "
-                                      "AND source = 'manual' ORDER BY item_code"), {"v": visit_id}).all()
+        # named on the item's own finding: one finding per failed item, none added beside it
+        people = conn.execute(sa.text("SELECT item_code, source, badge_no, window_no, position FROM findings "
+                                      "WHERE visit_id = :v ORDER BY item_code"), {"v": visit_id}).all()
     engine.dispose()
-    assert [tuple(p) for p in people] == [("A1", None, "3", "收件岗"), ("A2", badge, None, None),
-                                          ("A4", None, "3", "收件岗")]
+    by_item = {p.item_code: (p.source, p.badge_no, p.position) for p in people}
+    assert len(people) == len(by_item)
+    assert [by_item[code] for code in ("A1", "A2", "A4")] == [("item", None, "收件岗"), ("item", badge, None),
+                                                             ("item", None, "收件岗")]
+    assert {p.window_no for p in people if p.item_code in ("A1", "A4")} == {"3"}
     assert page.locator("figcaption", has_text="已上传").count() == 3
 
 
