@@ -207,36 +207,13 @@ def _acting_unit(m: SupervisedMatter, user, *, lead_only: bool = False) -> int:
 
 
 def _store_files(report: MatterReport, uploads: list, actor) -> list[MatterAttachment]:
-    """Check every file first, then store them all (content-addressed, as appeal attachments are); a
-    refused file stores nothing."""
-    from flask import current_app
+    """Checked and stored as appeal attachments are (content-addressed; a refused file stores nothing)."""
+    from inspect_api.review.services import store_uploads
 
-    from inspect_api.core.storage import get_storage, receive
-    from inspect_api.review.services import ATTACHMENT_TYPES, MAX_ATTACHMENTS, _check_attachment
-
-    if len(uploads) > MAX_ATTACHMENTS:
-        raise Unprocessable(f"附件最多 {MAX_ATTACHMENTS} 个 (too many files)", {"fields": {"files": ["too many"]}})
-    storage = get_storage()
-    received, checked = [], []
-    try:
-        for upload in uploads:
-            r = receive(upload.stream, storage.scratch_dir())
-            received.append(r)
-            checked.append((upload, r, _check_attachment(upload, r.path, current_app.config)))
-        out = []
-        for position, (upload, r, media_type) in enumerate(checked):
-            key = f"attachments/{r.sha256[:2]}/{r.sha256}.{ATTACHMENT_TYPES[media_type]}"
-            storage.put(key, r.path)
-            att = MatterAttachment(id=str(uuid.uuid4()), report_id=report.id, position=position, sha256=r.sha256,
-                                   size_bytes=r.size, media_type=media_type,
-                                   filename=(upload.filename or "")[:255] or None, storage_key=key,
-                                   uploaded_by=actor.id, uploaded_at=clock.now())
-            db.session.add(att)
-            out.append(att)
-        return out
-    finally:
-        for r in received:
-            r.path.unlink(missing_ok=True)
+    return store_uploads(uploads, lambda position, upload, r, media_type, key: MatterAttachment(
+        id=str(uuid.uuid4()), report_id=report.id, position=position, sha256=r.sha256, size_bytes=r.size,
+        media_type=media_type, filename=(upload.filename or "")[:255] or None, storage_key=key,
+        uploaded_by=actor.id, uploaded_at=clock.now()))
 
 
 def file_report(matter_id: int, user, kind: str, text: str, uploads: list) -> MatterReport:

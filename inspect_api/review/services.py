@@ -341,8 +341,10 @@ def _check_attachment(upload, path, cfg) -> str:
     return info.media_type
 
 
-def _store_attachments(owner_type: str, owner_id: int, uploads: list, actor) -> list[Attachment]:
-    """Check every file first, then store them all; a refused file stores nothing."""
+def store_uploads(uploads: list, build) -> list:
+    """Check every uploaded file first, then store them all, content-addressed (the same bytes are kept
+    once); a refused file stores nothing. `build(position, upload, received, media_type, key)` makes the
+    row that records each file (appeal and report attachments here, supervised-matter files there)."""
     from flask import current_app
 
     from inspect_api.core.storage import get_storage, receive
@@ -360,17 +362,21 @@ def _store_attachments(owner_type: str, owner_id: int, uploads: list, actor) -> 
         out = []
         for position, (upload, r, media_type) in enumerate(checked):
             key = f"attachments/{r.sha256[:2]}/{r.sha256}.{ATTACHMENT_TYPES[media_type]}"
-            storage.put(key, r.path)  # content-addressed: the same bytes are kept once
-            att = Attachment(id=str(uuid.uuid4()), owner_type=owner_type, owner_id=owner_id, sha256=r.sha256,
-                             position=position, size_bytes=r.size, media_type=media_type,
-                             filename=(upload.filename or "")[:255] or None, storage_key=key,
-                             uploaded_by=actor.id, uploaded_at=clock.now())
-            db.session.add(att)
-            out.append(att)
+            storage.put(key, r.path)
+            row = build(position, upload, r, media_type, key)
+            db.session.add(row)
+            out.append(row)
         return out
     finally:
         for r in received:
             r.path.unlink(missing_ok=True)
+
+
+def _store_attachments(owner_type: str, owner_id: int, uploads: list, actor) -> list[Attachment]:
+    return store_uploads(uploads, lambda position, upload, r, media_type, key: Attachment(
+        id=str(uuid.uuid4()), owner_type=owner_type, owner_id=owner_id, sha256=r.sha256, position=position,
+        size_bytes=r.size, media_type=media_type, filename=(upload.filename or "")[:255] or None,
+        storage_key=key, uploaded_by=actor.id, uploaded_at=clock.now()))
 
 
 def _attachments_of(owner_type: str, owner_ids: list[int]) -> dict[int, list[Attachment]]:
