@@ -18,7 +18,8 @@ class InspectApi(Api):
         self.spec.components.header("PAGINATION", {
             "description": "分页信息: JSON 对象序列化成的字符串 (the pagination object as a JSON string): "
                            "total, total_pages, first_page, last_page, page, previous_page, next_page",
-            "schema": {"type": "string", "contentMediaType": "application/json"},
+            # OpenAPI 3.0 has no contentMediaType (JSON Schema 2019): an extension says it
+            "schema": {"type": "string", "x-contentMediaType": "application/json"},
             "example": '{"total": 120, "total_pages": 3, "first_page": 1, "last_page": 3, "page": 2, '
                        '"previous_page": 1, "next_page": 3}',
         })

@@ -189,9 +189,6 @@ class MatterReportFormSchema(BaseSchema):
     kind = fields.String(required=True, validate=validate.OneOf(list(rules.REPORT_KINDS)),
                          metadata={"description": "progress 进展情况 | result 办理结果 (lead unit only)"})
     text = fields.String(required=True, validate=TEXT)
-
-
-class MatterFilesSchema(BaseSchema):
     files = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), load_default=list,
                         metadata={"description": "PDF or photos (JPEG, PNG, HEIC), up to 10"})
 
@@ -375,16 +372,15 @@ class UnitMatter(MethodView):
 
 @blp.route("/unit/matters/<int:matter_id>/reports")
 class UnitMatterReports(MethodView):
-    @blp.arguments(MatterReportFormSchema, location="form")
-    @blp.arguments(MatterFilesSchema, location="files")
+    @blp.arguments(MatterReportFormSchema, location="multipart")
     @blp.response(201, MatterReportSchema)
     @blp.alt_response(403, description="办理结果只能由主办单位反馈（lead_unit_only）")
     @blp.alt_response(409, description="事项已办结")
     @blp.alt_response(415, description="附件不是 PDF 或图片")
     @roles("unit_liaison")
-    def post(self, form, files, matter_id):
+    def post(self, form, matter_id):
         """Report progress or the result (multipart: `kind`, `text`, optional `files`)"""
-        report = services.file_report(matter_id, current_user(), form["kind"], form["text"], files["files"])
+        report = services.file_report(matter_id, current_user(), form["kind"], form["text"], form["files"])
         db.session.commit()
         return services.report_views([report])[0]
 

@@ -180,11 +180,8 @@ class UnitFindingDetailSchema(UnitFindingSchema):
     reports = fields.List(fields.Nested(ReportSchema))
 
 
-class TextFormSchema(BaseSchema):
+class TextFilesSchema(BaseSchema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=5000))
-
-
-class FilesSchema(BaseSchema):
     files = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), load_default=list,
                         metadata={"description": f"PDF or photos (JPEG, PNG, HEIC), up to {services.MAX_ATTACHMENTS}"})
 
@@ -222,32 +219,30 @@ class UnitFinding(MethodView):
 
 @blp.route("/unit/findings/<uuid:finding_id>/appeals")
 class UnitAppeal(MethodView):
-    @blp.arguments(TextFormSchema, location="form")
-    @blp.arguments(FilesSchema, location="files")
+    @blp.arguments(TextFilesSchema, location="multipart")
     @blp.response(201, AppealSchema)
     @blp.alt_response(409, description="不在申辩期内、已申辩或问题不是已确认状态")
     @blp.alt_response(415, description="附件不是 PDF 或图片")
     @roles("unit_liaison")
-    def post(self, form, files, finding_id):
+    def post(self, form, finding_id):
         """File an appeal (申辩) against a confirmed finding within the policy window (multipart: `text`,
         optional `files`); the office upholds it (the finding is withdrawn) or rejects it"""
-        appeal = services.file_appeal(finding_id, form["text"], files["files"], current_user())
+        appeal = services.file_appeal(finding_id, form["text"], form["files"], current_user())
         db.session.commit()
         return services.appeal_views([appeal], for_unit=True)[0]
 
 
 @blp.route("/unit/findings/<uuid:finding_id>/reports")
 class UnitReport(MethodView):
-    @blp.arguments(TextFormSchema, location="form")
-    @blp.arguments(FilesSchema, location="files")
+    @blp.arguments(TextFilesSchema, location="multipart")
     @blp.response(201, ReportSchema)
     @blp.alt_response(409, description="整改已报送、已验收，或问题不需要整改")
     @blp.alt_response(415, description="附件不是 PDF 或图片")
     @roles("unit_liaison")
-    def post(self, form, files, finding_id):
+    def post(self, form, finding_id):
         """Report the rectification of a confirmed finding (multipart: `text`, optional evidence `files`);
         the office accepts it or returns it"""
-        report = services.file_report(finding_id, form["text"], files["files"], current_user())
+        report = services.file_report(finding_id, form["text"], form["files"], current_user())
         db.session.commit()
         return services.report_views([report], for_unit=True)[0]
 

@@ -155,17 +155,13 @@ class Sync(MethodView):
 
 class EvidenceUploadSchema(BaseSchema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
-
-
-class EvidenceFormSchema(BaseSchema):
     item_code = fields.String(validate=validate.Length(min=1, max=32))
     finding_id = fields.UUID()
 
 
 @blp.route("/visits/<uuid:visit_id>/evidence")
 class VisitEvidence(MethodView):
-    @blp.arguments(EvidenceFormSchema, location="form")
-    @blp.arguments(EvidenceUploadSchema, location="files")
+    @blp.arguments(EvidenceUploadSchema, location="multipart")
     @blp.response(201, EvidenceSchema)
     @blp.alt_response(200, schema=EvidenceSchema, description="同一文件已上传过: 返回已有记录")
     @blp.alt_response(413, description="文件过大")
@@ -173,7 +169,7 @@ class VisitEvidence(MethodView):
     @blp.alt_response(422, description="图片损坏、不完整、像素过多 (image_broken, image_too_large), 内容与声明的类型不符 "
                                        "(type_mismatch), 或图片结束后还有其他数据 (trailing_data)")
     @roles("inspector")
-    def post(self, form, files, visit_id):
+    def post(self, form, visit_id):
         """Upload a photo (multipart `file`, optional `item_code` / `finding_id`)
 
         The original is kept byte for byte under its SHA-256; the same bytes again answer the
@@ -181,7 +177,7 @@ class VisitEvidence(MethodView):
         """
         visit = services.get_visit(visit_id, current_user())
         evidence, created = services.add_evidence(
-            visit, files["file"], item_code=form.get("item_code"),
+            visit, form["file"], item_code=form.get("item_code"),
             finding_id=str(form["finding_id"]) if form.get("finding_id") else None, actor=current_user())
         db.session.commit()
         resp = jsonify(EvidenceSchema().dump(_evidence_view(evidence)))

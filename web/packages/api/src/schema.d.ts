@@ -10617,7 +10617,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "multipart/form-data": components["schemas"]["Files"];
+                    "multipart/form-data": components["schemas"]["TextFiles"];
                 };
             };
             responses: {
@@ -10705,7 +10705,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "multipart/form-data": components["schemas"]["Files"];
+                    "multipart/form-data": components["schemas"]["TextFiles"];
                 };
             };
             responses: {
@@ -11000,7 +11000,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "multipart/form-data": components["schemas"]["MatterFiles"];
+                    "multipart/form-data": components["schemas"]["MatterReportForm"];
                 };
             };
             responses: {
@@ -12622,6 +12622,9 @@ export interface components {
         EvidenceUpload: {
             /** Format: binary */
             file: string;
+            /** Format: uuid */
+            finding_id?: string;
+            item_code?: string;
         };
         ExpectedPhoto: {
             finding_id?: string;
@@ -12639,10 +12642,6 @@ export interface components {
         FieldChange: {
             after?: unknown;
             before?: unknown;
-        };
-        Files: {
-            /** @description PDF or photos (JPEG, PNG, HEIC), up to 10 */
-            files?: string[];
         };
         Finding: {
             /** @description 工牌号, when the badge was seen */
@@ -13161,10 +13160,6 @@ export interface components {
             /** @description the written explanation (书面说明) */
             reason: string;
         };
-        MatterFiles: {
-            /** @description PDF or photos (JPEG, PNG, HEIC), up to 10 */
-            files?: string[];
-        };
         MatterReason: {
             reason: string;
         };
@@ -13179,6 +13174,16 @@ export interface components {
             text?: string;
             unit_id?: number;
             unit_name?: string | null;
+        };
+        MatterReportForm: {
+            /** @description PDF or photos (JPEG, PNG, HEIC), up to 10 */
+            files?: string[];
+            /**
+             * @description progress 进展情况 | result 办理结果 (lead unit only)
+             * @enum {string}
+             */
+            kind: "progress" | "result";
+            text: string;
         };
         MatterStatsRow: {
             closed?: number;
@@ -14306,6 +14311,11 @@ export interface components {
             code?: "first_inquiry" | "time_limit" | "commitment" | "conduct" | "attitude" | "evaluation";
             items?: components["schemas"]["Item"][];
             label?: string;
+        };
+        TextFiles: {
+            /** @description PDF or photos (JPEG, PNG, HEIC), up to 10 */
+            files?: string[];
+            text: string;
         };
         TieValue: {
             key?: string;
