@@ -92,6 +92,7 @@ def register_event_receivers() -> None:
     from inspect_api.accountability import services as accountability
     from inspect_api.complaints import services as complaints
     from inspect_api.core import events
+    from inspect_api.documents import services as documents
     from inspect_api.matters import services as matters
     from inspect_api.ratings import services as ratings
     from inspect_api.review import services as review
@@ -108,6 +109,12 @@ def register_event_receivers() -> None:
     # A visit fulfils a sampling assignment: sampling checks it and keeps the claim in step.
     events.visit_assignment_asked.connect(sampling.on_visit_assignment_asked, weak=False)
     events.visit_assignment_changed.connect(sampling.on_visit_assignment_changed, weak=False)
+    # Escalation reads facts kept above it: overdue matters, the 末位 units of issued bulletins.
+    events.escalation_facts_asked.connect(matters.on_escalation_facts_asked, weak=False)
+    events.escalation_facts_asked.connect(documents.on_escalation_facts_asked, weak=False)
+    # Accountability and assessment ask documents for the documents they send (referral, commendation).
+    events.document_requested.connect(documents.on_document_requested, weak=False)
+    events.document_summary_asked.connect(documents.on_document_summary_asked, weak=False)
 
 
 def register_bench_echo(app: Flask) -> None:

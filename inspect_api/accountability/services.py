@@ -17,6 +17,7 @@ from inspect_api.accountability import rules
 from inspect_api.accountability.models import EscalationPolicyVersion, Proposal, ReferralCase
 from inspect_api.audit import services as audit
 from inspect_api.core import clock
+from inspect_api.core import events as domain_events
 from inspect_api.core.clock import local
 from inspect_api.db import db
 from inspect_api.errors import Forbidden, InvalidTransition, NotFound, Unprocessable
@@ -90,31 +91,16 @@ def _facts(only: Subjects | None = None) -> dict:
         sa.select(Rectification.finding_id, Rectification.unit_id, Rectification.due_on)
         .where(Rectification.flagged_overdue_at.is_not(None),
                *([Rectification.unit_id.in_(only.units)] if only else [])))]
-    ranks, grades = _bottom_ranks(), _grades()
+    grades = _grades()
     if only:
-        ranks = [r for r in ranks if r.unit_id in only.units]
         grades = [g for g in grades if g.unit_id in only.units]
-    from inspect_api.matters.services import escalation_facts
-
-    matters = escalation_facts(only.units if only else None)
-    return {"findings": findings, "outcomes": outcomes, "overdue": overdue, "bottom_ranks": ranks, "grades": grades,
-            "matters": matters}
-
-
-def _bottom_ranks() -> list[rules.BottomRankFact]:
-    """末位 units of issued monthly bulletins (whole-county ones)."""
-    from inspect_api.documents.models import Document
-
-    out = []
-    for sel, ctx in db.session.execute(sa.select(Document.selection, Document.issued_context).where(
-            Document.kind == "bulletin", Document.status == "issued")):
-        start, end = date.fromisoformat(sel["period_start"]), date.fromisoformat(sel["period_end"])
-        if sel.get("under") or (start.year, start.month) != (end.year, end.month) or not ctx:
-            continue
-        ids = {r["unit_name"]: r["unit_id"] for r in ctx.get("ranking", [])}
-        out += [rules.BottomRankFact(unit_id=ids[name], year=start.year, month=start.month)
-                for name in ctx.get("bottom", []) if name in ids]
-    return out
+    facts = {"findings": findings, "outcomes": outcomes, "overdue": overdue, "bottom_ranks": [], "grades": grades,
+             "matters": []}
+    # facts kept by the features above (matters, documents): they answer the question
+    for answer in domain_events.results(domain_events.escalation_facts_asked.send(None, units=only.units if only else None)):
+        for kind, more in answer.items():
+            facts[kind] = facts[kind] + list(more)
+    return facts
 
 
 def _grades() -> list[rules.GradeFact]:
@@ -335,13 +321,11 @@ def approve_case(case: ReferralCase, actor) -> ReferralCase:
 def send_case(case: ReferralCase, actor):
     """Send the referral: a document of kind `referral`, approved by the case's approver, issued now (its
     number allocated, its PDF rendered by the worker)."""
-    from inspect_api.documents import services as documents
-
     new = _step(case, "send")
-    doc = documents.create("referral", {"case_id": case.id}, {"title": case.title}, actor=None)
-    doc.created_by, doc.status, doc.approved_by, doc.approved_at = case.opened_by, "approved", case.approved_by, \
-        case.approved_at
-    doc, job = documents.issue(doc, actor)
+    doc, job = domain_events.answer(domain_events.document_requested.send(
+        None, kind="referral", selection={"case_id": case.id}, wording={"title": case.title}, actor=None,
+        approval={"author": case.opened_by, "approver": case.approved_by, "approved_at": case.approved_at},
+        issue_by=actor))
     case.status, case.document_id, case.sent_at = new, doc.id, clock.now()
     audit.record("case.send", "referral_case", case.id, actor=actor, before={"status": "approved"},
                  after={"status": new, "document_id": doc.id, "number": doc.number})
@@ -368,14 +352,13 @@ def close_case(case: ReferralCase, actor) -> ReferralCase:
 
 
 def case_view(case: ReferralCase) -> dict:
-    from inspect_api.documents.models import Document
-
-    doc = db.session.get(Document, case.document_id) if case.document_id else None
+    doc = domain_events.answer(domain_events.document_summary_asked.send(None, document_id=case.document_id)) \
+        if case.document_id else None
     return {"id": case.id, "subject_type": case.subject_type, "subject_id": case.subject_id, "unit_id": case.unit_id,
             "title": case.title, "summary": case.summary, "finding_ids": case.finding_ids, "status": case.status,
             "status_label": CASE_LABELS[case.status], "opened_by": case.opened_by, "approved_by": case.approved_by,
-            "document_id": case.document_id, "document_number": doc.number if doc else None,
-            "document_status": doc.status if doc else None, "sent_at": case.sent_at, "outcome": case.outcome,
+            "document_id": case.document_id, "document_number": doc["number"] if doc else None,
+            "document_status": doc["status"] if doc else None, "sent_at": case.sent_at, "outcome": case.outcome,
             "outcome_label": OUTCOMES.get(case.outcome) if case.outcome else None, "outcome_note": case.outcome_note,
             "outcome_on": case.outcome_on, "closed_at": case.closed_at, "created_at": case.created_at,
             "history": [audit.decode(e) for e in _trail("referral_case", case.id)]}

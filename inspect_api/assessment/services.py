@@ -734,8 +734,6 @@ def _cell(value) -> str:
 
 def draft_commendation(run: GradeRun, actor):
     """A draft 通报表扬 (documents, kind commendation) naming the run's 优秀 units."""
-    from inspect_api.documents import services as documents
-
     if run.status != "approved":
         raise Conflict("考评结果审批后才能起草表扬通报 (approve the grades first)", code="run_not_approved")
     best = [g for g in grades_of(run) if g.grade == "excellent"]
@@ -743,11 +741,12 @@ def draft_commendation(run: GradeRun, actor):
         raise Conflict("本批次没有评为优秀的单位 (no unit graded 优秀)", code="no_candidates")
     entries = [{"unit_id": g.unit_id, "reason": f"在{run.year}年度“三项制度”综合考评中被评为优秀（综合得分 {_cell(g.score)} 分）"}
                for g in best]
-    doc = documents.create("commendation", {"entries": entries}, {
+    wording = {
         "title": f"关于对{run.year}年度“三项制度”综合考评优秀单位予以通报表扬的通报",
         "paragraphs": [f"根据{run.year}年度“三项制度”综合考评结果（现场检查逐项打分，并随机抽取服务对象无记名评议），"
-                       "以下单位落实“三项制度”有力、服务对象满意，综合考评结果为优秀。为树立先进典型，决定予以通报表扬："]},
-        actor)
+                       "以下单位落实“三项制度”有力、服务对象满意，综合考评结果为优秀。为树立先进典型，决定予以通报表扬："]}
+    doc, _job = events.answer(events.document_requested.send(
+        None, kind="commendation", selection={"entries": entries}, wording=wording, actor=actor))
     audit.record("grade_run.commendation", "grade_run", run.id, actor=actor, after={"document_id": doc.id})
     return doc
 

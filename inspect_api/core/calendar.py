@@ -463,3 +463,16 @@ def dump_year_tables(tables: Mapping[int, YearTable]) -> str:
         for day, kind in sorted(rows):
             writer.writerow([day.isoformat(), kind, table.names.get(day, "")])
     return out.getvalue()
+
+
+def period_label(start: dt.date, end: dt.date) -> str:
+    """How an official document names a period: 2026年11月, 2026年第四季度, else 2026年1月5日至2026年2月3日
+    (documents and the matters' bulletins alike)."""
+    import calendar
+
+    if start.day == 1 and end.day == calendar.monthrange(end.year, end.month)[1]:
+        if (start.year, start.month) == (end.year, end.month):
+            return f"{start.year}年{start.month}月"
+        if start.year == end.year and start.month % 3 == 1 and end.month == start.month + 2:
+            return f"{start.year}年第{'一二三四'[start.month // 3]}季度"
+    return f"{start.year}年{start.month}月{start.day}日至{end.year}年{end.month}月{end.day}日"

@@ -46,7 +46,33 @@ A visit was written under its lock with another assignment than before (or its f
 sender: None; kwargs: visit_id, previous_id, assignment_id. The receiver (sampling) releases the
 previous assignment and claims the new one, refusing (DomainError) when another visit holds it.""")
 
+escalation_facts_asked = _signals.signal("escalation-facts-asked", doc="""
+The escalation rules read their facts (accountability); facts kept by the features above it are asked
+for. sender: None; kwargs: units (a set of unit ids whose facts are read, None for every unit).
+Receivers return {fact kind: [facts of accountability.rules]}: matters the overdue and unfinished
+matters (`matters`), documents the 末位 units of issued monthly bulletins (`bottom_ranks`).""")
+
+document_requested = _signals.signal("document-requested", doc="""
+A feature below documents asks for an official document of a kind documents renders from that
+feature's data (accountability: a case's `referral`; assessment: a run's `commendation`).
+sender: None; kwargs: kind, selection, wording, actor (who drafts it; None: the system), and for a
+document decided by the feature's own four eyes `approval` ({author, approver, approved_at}) with
+`issue_by` (the user issuing it now). The receiver (documents) returns (document, render job or None).""")
+
+document_summary_asked = _signals.signal("document-summary-asked", doc="""
+A feature shows the document it asked for (a case's referral). sender: None; kwargs: document_id.
+The receiver (documents) returns {id, number, status}, or None when there is no such document.""")
+
 
 def results(sent: list[tuple[object, object]]) -> list:
     """The return values of a `send`, receivers that returned None left out."""
     return [value for _receiver, value in sent if value is not None]
+
+
+def answer(sent: list[tuple[object, object]]):
+    """The one answer to a question only one feature answers (`document_requested`); RuntimeError when
+    nobody answered (the receivers are not connected)."""
+    values = results(sent)
+    if len(values) != 1:
+        raise RuntimeError(f"expected one answer, got {len(values)}")
+    return values[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from inspect_api.core.calendar import period_label
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
@@ -73,7 +74,7 @@ def default_wording(kind: str, policy: dict, selection: dict, units: dict[int, s
                 "closing_paragraphs": ["希望受表扬的单位和个人珍惜荣誉，再接再厉；各单位要以先进为榜样，"
                                        "不断提升服务质量和效能。"]}
     start, end = date.fromisoformat(selection["period_start"]), date.fromisoformat(selection["period_end"])
-    label = rules.period_label(start, end)
+    label = period_label(start, end)
     return {**common, "title": f"关于{label}机关效能建设督查情况的通报",
             "paragraphs": [f"{label}，县效能办按照“双随机”抽查要求，采取明察暗访、模拟办事等方式，"
                            "对全县窗口单位的作风效能情况进行了督查。现将有关情况通报如下："],
@@ -214,8 +215,8 @@ def bulletin_data(selection: dict, policy: dict) -> dict:
                       Finding.id).limit(cfg["typical_cases"])))
     now_cat, prev_cat = now["confirmed"]["by_category"], before["confirmed"]["by_category"]
     return {
-        "period_label": rules.period_label(start, end),
-        "previous_label": rules.period_label(prev.start, prev.end),
+        "period_label": period_label(start, end),
+        "previous_label": period_label(prev.start, prev.end),
         "summary": {"visits": now["visits"], "units_covered": now["units_visited"],
                     "findings": now["findings"]["total"], "confirmed": now["confirmed"]["total"],
                     "rectified": now["rectifications"].get("accepted", 0),

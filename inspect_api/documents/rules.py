@@ -1,5 +1,5 @@
-"""Pure rules of the documents: the workflow's transitions and the period a bulletin names (its ranking
-comes from `inspect_api.rankings`).
+"""Pure rules of the documents: the workflow's transitions (a bulletin's period is named by
+`core.calendar.period_label`, its ranking comes from `inspect_api.rankings`).
 
     draft ──approve (another office user)──▶ approved ──issue──▶ issuing ──(final PDF rendered)──▶ issued
       ▲                                          │
@@ -37,14 +37,3 @@ def check_approver(approver_id: int, author_id: int | None) -> None:
     """A document is approved by a second office user, never by its author (四眼)."""
     if author_id is not None and approver_id == author_id:
         raise Forbidden("公文须由起草人以外的人审批 (approved by someone other than its author)", code="own_document")
-
-
-def period_label(start, end) -> str:
-    import calendar
-
-    if start.day == 1 and end.day == calendar.monthrange(end.year, end.month)[1]:
-        if (start.year, start.month) == (end.year, end.month):
-            return f"{start.year}年{start.month}月"
-        if start.year == end.year and start.month % 3 == 1 and end.month == start.month + 2:
-            return f"{start.year}年第{'一二三四'[start.month // 3]}季度"
-    return f"{start.year}年{start.month}月{start.day}日至{end.year}年{end.month}月{end.day}日"

@@ -315,3 +315,49 @@ def unit_view(doc: Document) -> dict:
     return {"id": doc.id, "kind": doc.kind, "kind_label": rules.KIND_LABELS[doc.kind], "title": doc.title,
             "number": doc.number, "issued_at": doc.issued_at, "pdf_sha256": doc.pdf_sha256,
             "page_count": doc.page_count}
+
+
+# --- receivers of the domain events of the features below (connected by the app factory) ---------
+
+# The kinds a feature below asks for through core.events.document_requested (their selection names
+# that feature's data, which documents/context.py renders).
+REQUESTED_KINDS = ("referral", "commendation")
+
+
+def on_document_requested(_sender, *, kind: str, selection: dict, wording: dict | None, actor,
+                          approval: dict | None = None, issue_by=None) -> tuple[Document, RenderJob | None]:
+    """core.events.document_requested: draft the document; one decided by the asking feature's own four
+    eyes (a case's referral) is taken as approved by them and issued now."""
+    if kind not in REQUESTED_KINDS:
+        raise ValueError(f"documents are not asked for kind {kind!r}")
+    doc = create(kind, selection, wording, actor)
+    if approval is not None:
+        doc.created_by, doc.status = approval["author"], "approved"
+        doc.approved_by, doc.approved_at = approval["approver"], approval["approved_at"]
+    if issue_by is None:
+        return doc, None
+    return issue(doc, issue_by)
+
+
+def on_document_summary_asked(_sender, *, document_id: int) -> dict | None:
+    """core.events.document_summary_asked: the number and status of a document a feature asked for."""
+    doc = db.session.get(Document, document_id)
+    return None if doc is None else {"id": doc.id, "number": doc.number, "status": doc.status}
+
+
+def on_escalation_facts_asked(_sender, *, units=None) -> dict:
+    """core.events.escalation_facts_asked: the 末位 units of issued monthly bulletins (whole-county ones)."""
+    from inspect_api.accountability.rules import BottomRankFact
+
+    out = []
+    for sel, ctx in db.session.execute(sa.select(Document.selection, Document.issued_context).where(
+            Document.kind == "bulletin", Document.status == "issued")):
+        start, end = date.fromisoformat(sel["period_start"]), date.fromisoformat(sel["period_end"])
+        if sel.get("under") or (start.year, start.month) != (end.year, end.month) or not ctx:
+            continue
+        ids = {r["unit_name"]: r["unit_id"] for r in ctx.get("ranking", [])}
+        out += [BottomRankFact(unit_id=ids[name], year=start.year, month=start.month)
+                for name in ctx.get("bottom", []) if name in ids]
+    if units is not None:
+        out = [r for r in out if r.unit_id in units]
+    return {"bottom_ranks": out}

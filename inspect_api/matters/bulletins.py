@@ -14,9 +14,9 @@ from datetime import date, datetime, time
 
 import sqlalchemy as sa
 
+from inspect_api.core.calendar import period_label
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
-from inspect_api.documents import rules as doc_rules
 from inspect_api.errors import Unprocessable
 from inspect_api.matters import rules
 from inspect_api.matters.models import MatterReport, MatterUnit, SupervisedMatter
@@ -61,7 +61,7 @@ def _subject(kind: str, sel: dict) -> str:
     if kind == "matter_bulletin":
         m = db.session.get(SupervisedMatter, sel["matter_id"])
         return m.title
-    label = doc_rules.period_label(date.fromisoformat(sel["period_start"]), date.fromisoformat(sel["period_end"]))
+    label = period_label(date.fromisoformat(sel["period_start"]), date.fromisoformat(sel["period_end"]))
     return f"{sel['meeting_name']}议定事项{label}落实情况" if kind == "meeting_bulletin" else \
         f"{sel['target_year']}年度重点工作{label}推进情况"
 

@@ -424,6 +424,11 @@ def escalation_facts(units=None) -> list:
     return out
 
 
+def on_escalation_facts_asked(_sender, *, units=None) -> dict:
+    """core.events.escalation_facts_asked (accountability reads its facts): the matters' facts."""
+    return {"matters": escalation_facts(units)}
+
+
 # --- views ------------------------------------------------------------------------------------------------
 
 def _unit_names(ids) -> dict[int, str]:
