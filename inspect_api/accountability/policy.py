@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import yaml
+from marshmallow import ValidationError, fields, post_load, validates_schema
 
 from inspect_api.accountability.rules import (
     ACTIONS,
@@ -23,26 +24,14 @@ from inspect_api.accountability.rules import (
     SUBJECTS,
     TRIGGER_SUBJECTS,
     TRIGGERS,
-    AnnualGrade,
-    BottomRank,
-    ConfirmedFindings,
     EscalationPolicy,
-    FindingSeverity,
-    FindingsInQuarter,
-    Outcomes,
-    OverdueMatter,
-    OverdueRectification,
     Rule,
-    Trigger,
 )
-from inspect_api.checklists.rules import CJK
+from inspect_api.core import policy_schema as ps
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.policy_file import PolicyError
 
 FILE = Path("policy") / "escalation.yaml"
-TOP_KEYS = ("version", "rules")
-RULE_KEYS = ("id", "name", "subject", "when", "propose", "supersedes")
-REQUIRED_RULE_KEYS = ("id", "name", "subject", "when", "propose")
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_WINDOW_DAYS = 3650
 # Parameters of each trigger: name -> required?
@@ -82,175 +71,137 @@ def parse(text: str, source: str) -> EscalationPolicy:
 
 def from_data(data, source: str, *, text: str | None = None) -> EscalationPolicy:
     """The policy in plain data (the YAML's shape, e.g. a JSON body), checked like `parse`."""
-    if not isinstance(data, dict):
-        raise EscalationPolicyError(source, ["须为映射 (must be a mapping with version and rules)"])
-    problems: list[str] = []
-    unknown = sorted(set(map(str, data)) - set(TOP_KEYS))
-    if unknown:
-        problems.append(f"未知字段 {unknown} (unknown keys; allowed: {list(TOP_KEYS)})")
-    version = data.get("version")
-    if not _int(version) or version < 1:
-        problems.append("version 须为不小于 1 的整数 (version must be an integer ≥ 1)")
-    raw_rules = data.get("rules")
-    rules: list[Rule] = []
-    if not isinstance(raw_rules, list):
-        problems.append("rules 须为规则列表 (rules must be a list)")
-        raw_rules = []
-    for index, raw in enumerate(raw_rules):
-        rule = _rule(index, raw, problems)
-        if rule is not None:
-            rules.append(rule)
-    _check_rule_set(raw_rules, rules, problems)
+    loaded, problems = ps.check(_Policy(), data)
     if problems:
         raise EscalationPolicyError(source, problems)
-    policy = EscalationPolicy(version=version, rules=tuple(rules))
-    return EscalationPolicy(version=version, rules=tuple(rules), text=dump(policy) if text is None else text)
+    policy = EscalationPolicy(version=loaded["version"], rules=tuple(loaded["rules"]))
+    return EscalationPolicy(version=policy.version, rules=policy.rules, text=dump(policy) if text is None else text)
 
 
-def _where(index: int, raw) -> str:
-    rule_id = raw.get("id") if isinstance(raw, dict) else None
-    return f"rules[{index}]" + (f" ({rule_id})" if isinstance(rule_id, str) else "")
+# --- the schema of the file -----------------------------------------------------------------------------
+
+def _one_of(known, what: str) -> str:
+    return f"须为 {list(known)} 之一 (unknown {what} {{value!r}})"
 
 
-def _rule(index: int, raw, problems: list[str]) -> Rule | None:
-    """One rule, or None after adding its problems."""
-    where = _where(index, raw)
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: 须为映射 (a rule must be a mapping)")
-        return None
-    before = len(problems)
-    unknown = sorted(set(map(str, raw)) - set(RULE_KEYS))
-    if unknown:
-        problems.append(f"{where}: 未知字段 {unknown} (unknown keys; allowed: {list(RULE_KEYS)})")
-    missing = [k for k in REQUIRED_RULE_KEYS if k not in raw]
-    if missing:
-        problems.append(f"{where}: 缺少字段 {missing} (missing keys)")
-    rule_id, name, subject, action = raw.get("id"), raw.get("name"), raw.get("subject"), raw.get("propose")
-    if "id" in raw and not (isinstance(rule_id, str) and RULE_ID.match(rule_id)):
-        problems.append(f"{where}: id 须为小写字母开头的英文标识, 如 staff_two_findings_warning "
-                        "(id must be a lowercase slug: a-z, 0-9, _)")
-    if "name" in raw and not (isinstance(name, str) and name.strip() and CJK.search(name)):
-        problems.append(f"{where}: name 须为中文名称 (name must be a Chinese label)")
-    if "subject" in raw and subject not in SUBJECTS:
-        problems.append(f"{where}: subject 须为 {list(SUBJECTS)} 之一 (unknown subject {subject!r})")
-    if "propose" in raw and action not in ACTIONS:
-        problems.append(f"{where}: propose 须为 {list(ACTIONS)} 之一 (unknown action {action!r})")
-    trigger = _trigger(where, raw["when"], subject, problems) if "when" in raw else None
-    supersedes = raw.get("supersedes", [])
-    if not (isinstance(supersedes, list) and all(isinstance(s, str) for s in supersedes)):
-        problems.append(f"{where}: supersedes 须为规则 id 列表 (supersedes must be a list of rule ids)")
-        supersedes = []
-    elif len(set(supersedes)) != len(supersedes):
-        problems.append(f"{where}: supersedes 有重复 (supersedes lists a rule twice)")
-    if len(problems) > before or trigger is None:
-        return None
-    return Rule(id=rule_id, name=name.strip(), subject=subject, trigger=trigger, action=action,
-                supersedes=tuple(supersedes))
+# Each parameter a trigger may take, checked the same way whichever trigger takes it.
+PARAM_FIELDS = {
+    "severity": lambda **kw: ps.OneOf(SEVERITIES, _one_of(SEVERITIES, "severity"), **kw),
+    "count": lambda **kw: ps.Whole(1, None, "须为不小于 1 的整数 (count must be an integer ≥ 1)", **kw),
+    "window_days": lambda **kw: ps.Whole(
+        1, MAX_WINDOW_DAYS, f"须为 1–{MAX_WINDOW_DAYS} 的整数 (window_days must be an integer from 1 to {MAX_WINDOW_DAYS})",
+        **kw),
+    "categories": lambda **kw: ps.Names(CATEGORIES, "问题类别", unknown_what="未知类别", **kw),
+    "counts": lambda **kw: ps.OneOf(COUNTS, _one_of(COUNTS, "counts"), **kw),
+    "outcome": lambda **kw: ps.OneOf(OUTCOME_KINDS, _one_of(OUTCOME_KINDS, "outcome"), **kw),
+    "consecutive_months": lambda **kw: ps.Whole(
+        1, None, "须为不小于 1 的整数 (consecutive_months must be an integer ≥ 1)", **kw),
+    "grade": lambda **kw: ps.OneOf(GRADES, _one_of(GRADES, "grade"), **kw),
+}
 
 
-def _trigger(where: str, when, subject, problems: list[str]) -> Trigger | None:
-    if not isinstance(when, dict) or len(when) != 1:
-        problems.append(f"{where}: when 须为只含一种触发条件的映射, 如 {{confirmed_findings: {{count: 2, "
-                        f"window_days: 365}}}} (when must name exactly one trigger of {list(TRIGGERS)})")
-        return None
-    (kind, params), = when.items()
-    if kind not in TRIGGERS:
-        problems.append(f"{where}: 未知的触发条件 {kind!r} (unknown trigger; known: {list(TRIGGERS)})")
-        return None
-    at = f"{where}: when.{kind}"
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        problems.append(f"{at} 须为映射 (parameters must be a mapping, {{}} when there are none)")
-        return None
-    before = len(problems)
-    allowed = TRIGGER_PARAMS[kind]
-    unknown = sorted(set(map(str, params)) - set(allowed))
-    if unknown:
-        problems.append(f"{at}: 未知参数 {unknown} (unknown parameters; allowed: {list(allowed)})")
-    missing = [p for p, required in allowed.items() if required and p not in params]
-    if missing:
-        problems.append(f"{at}: 缺少参数 {missing} (missing parameters)")
-    for key in ("count", "consecutive_months"):
-        if key in params and key in allowed and (not _int(params[key]) or params[key] < 1):
-            problems.append(f"{at}.{key} 须为不小于 1 的整数 ({key} must be an integer ≥ 1)")
-    if "window_days" in params and "window_days" in allowed and \
-            (not _int(params["window_days"]) or not 1 <= params["window_days"] <= MAX_WINDOW_DAYS):
-        problems.append(f"{at}.window_days 须为 1–{MAX_WINDOW_DAYS} 的整数 "
-                        f"(window_days must be an integer from 1 to {MAX_WINDOW_DAYS})")
-    if "severity" in params and "severity" in allowed and params["severity"] not in SEVERITIES:
-        problems.append(f"{at}.severity 须为 {list(SEVERITIES)} 之一 (unknown severity {params['severity']!r})")
-    if "grade" in params and "grade" in allowed and params["grade"] not in GRADES:
-        problems.append(f"{at}.grade 须为 {list(GRADES)} 之一 (unknown grade {params['grade']!r})")
-    if "outcome" in params and "outcome" in allowed and params["outcome"] not in OUTCOME_KINDS:
-        problems.append(f"{at}.outcome 须为 {list(OUTCOME_KINDS)} 之一 (unknown outcome {params['outcome']!r})")
-    if "counts" in params and "counts" in allowed and params["counts"] not in COUNTS:
-        problems.append(f"{at}.counts 须为 {list(COUNTS)} 之一 (unknown counts {params['counts']!r})")
-    counts = params.get("counts", "findings")
-    categories = params.get("categories")
-    if "categories" in params and "categories" in allowed:
-        if not isinstance(categories, list) or not categories or \
-                not all(isinstance(c, str) for c in categories):
-            problems.append(f"{at}.categories 须为非空的问题类别列表 (categories must be a non-empty list)")
-        else:
-            bad = sorted(set(categories) - set(CATEGORIES))
-            if bad:
-                problems.append(f"{at}.categories 含未知类别 {bad} (unknown finding categories)")
-            if len(set(categories)) != len(categories):
-                problems.append(f"{at}.categories 有重复 (a category is listed twice)")
-    if subject in SUBJECTS and subject not in TRIGGER_SUBJECTS[kind]:
-        problems.append(f"{where}: 触发条件 {kind} 只适用于 {list(TRIGGER_SUBJECTS[kind])}, 不适用于 {subject} "
-                        f"(trigger {kind} cannot be about {subject})")
-    if len(problems) > before:
-        return None
-    if kind == "finding_severity":
-        return FindingSeverity(severity=params["severity"])
-    if kind == "confirmed_findings":
-        return ConfirmedFindings(count=params["count"], window_days=params["window_days"],
-                                 categories=tuple(sorted(categories)) if categories else None, counts=counts)
-    if kind == "findings_in_quarter":
-        return FindingsInQuarter(count=params["count"], categories=tuple(sorted(categories)) if categories else None,
-                                 counts=counts)
-    if kind == "outcomes":
-        return Outcomes(outcome=params["outcome"], count=params["count"], window_days=params["window_days"])
-    if kind == "overdue_rectification":
-        return OverdueRectification()
-    if kind == "overdue_matter":
-        return OverdueMatter()
-    if kind == "annual_grade":
-        return AnnualGrade(grade=params["grade"])
-    return BottomRank(consecutive_months=params["consecutive_months"])
+class _Parameters(ps.PolicySchema):
+    """A trigger's parameters (`{}` or null when it has none); loads as the trigger."""
+
+    unknown_label, missing_label, show_allowed = "未知参数", "缺少参数", True
+    kind: str
+
+    @post_load
+    def _make(self, data, **_kwargs):
+        return TRIGGERS[self.kind](**data)
 
 
-def _check_rule_set(raw_rules: list, rules: list[Rule], problems: list[str]) -> None:
-    """What needs all rules: unique ids, and `supersedes` naming a known rule about the same facts."""
-    seen: dict[str, int] = {}
-    for index, raw in enumerate(raw_rules):
-        rule_id = raw.get("id") if isinstance(raw, dict) else None
-        if isinstance(rule_id, str):
-            if rule_id in seen:
+def _parameters(kind: str) -> type[_Parameters]:
+    declared = {name: PARAM_FIELDS[name](required=True) if required else PARAM_FIELDS[name]()
+                for name, required in TRIGGER_PARAMS[kind].items()}
+    return type(f"_{kind}", (_Parameters,), {"kind": kind, **declared})
+
+
+PARAMETERS = {kind: _parameters(kind) for kind in TRIGGERS}
+
+
+class _Supersedes(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not (isinstance(value, list) and all(isinstance(s, str) for s in value)):
+            raise ValidationError("须为规则 id 列表 (supersedes must be a list of rule ids)")
+        if len(set(value)) != len(value):
+            raise ValidationError("有重复 (supersedes lists a rule twice)")
+        return tuple(value)
+
+
+class _Rule(ps.PolicySchema):
+    show_allowed = True
+    id = ps.Text(RULE_ID, "须为小写字母开头的英文标识, 如 staff_two_findings_warning "
+                          "(id must be a lowercase slug: a-z, 0-9, _)", required=True)
+    name = ps.Text(ps.CJK, "须为中文名称 (name must be a Chinese label)", required=True)
+    subject = ps.OneOf(SUBJECTS, _one_of(SUBJECTS, "subject"), required=True)
+    when = ps.OneKey(PARAMETERS, required=True,
+                     one_error="须为只含一种触发条件的映射, 如 {confirmed_findings: {count: 2, window_days: 365}} "
+                               f"(when must name exactly one trigger of {list(TRIGGERS)})",
+                     unknown_error=f"未知的触发条件 {{kind!r}} (unknown trigger; known: {list(TRIGGERS)})")
+    propose = ps.OneOf(ACTIONS, _one_of(ACTIONS, "action"), required=True)
+    supersedes = _Supersedes(load_default=())
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _about(self, data, original, **_kwargs):
+        when, subject = original.get("when") if isinstance(original, dict) else None, data.get("subject")
+        kind = next(iter(when)) if isinstance(when, dict) and len(when) == 1 else None
+        if subject is not None and kind in TRIGGER_SUBJECTS and subject not in TRIGGER_SUBJECTS[kind]:
+            raise ValidationError(f"触发条件 {kind} 只适用于 {list(TRIGGER_SUBJECTS[kind])}, 不适用于 {subject} "
+                                  f"(trigger {kind} cannot be about {subject})")
+
+    @post_load
+    def _make(self, data, **_kwargs):
+        return Rule(id=data["id"], name=data["name"].strip(), subject=data["subject"], trigger=data["when"][1],
+                    action=data["propose"], supersedes=data["supersedes"])
+
+
+class _Policy(ps.PolicySchema):
+    show_allowed = True
+    error_messages = {"type": "须为映射 (must be a mapping with version and rules)"}
+    version = ps.Whole(1, None, "须为不小于 1 的整数 (version must be an integer ≥ 1)", required=True)
+    rules = fields.List(fields.Nested(_Rule), required=True,
+                        error_messages={"invalid": "须为规则列表 (rules must be a list)"})
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _rule_set(self, data, original, **_kwargs):
+        """What needs all rules: unique ids, and `supersedes` naming a known rule about the same facts."""
+        raw_rules = original.get("rules") if isinstance(original, dict) else None
+        raw_rules = raw_rules if isinstance(raw_rules, list) else []
+        problems, by_rule = [], {}
+        seen: dict[str, int] = {}
+        for index, raw in enumerate(raw_rules):
+            rule_id = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(rule_id, str) and rule_id in seen:
                 problems.append(f"rules[{index}]: id {rule_id!r} 与 rules[{seen[rule_id]}] 重复 (duplicate id)")
-            else:
+            elif isinstance(rule_id, str):
                 seen[rule_id] = index
-    valid = {r.id: r for r in rules}
-    for index, raw in enumerate(raw_rules):
-        if not isinstance(raw, dict) or not isinstance(raw.get("supersedes"), list):
-            continue
-        where = _where(index, raw)
-        me = valid.get(raw.get("id"))
-        for other_id in raw["supersedes"]:
-            if other_id == raw.get("id"):
-                problems.append(f"{where}: supersedes 不能包含自身 (a rule cannot supersede itself)")
-            elif other_id not in seen:
-                problems.append(f"{where}: supersedes 中的 {other_id!r} 不是本策略的规则 (unknown rule id)")
-            elif me is not None and other_id in valid:
-                other = valid[other_id]
-                if other.subject != me.subject or other.trigger.facts != me.trigger.facts:
-                    problems.append(f"{where}: 只能取代对象与事实相同的规则, {other_id!r} 不是 "
-                                    f"(supersedes must name a rule about the same subject and kind of facts)")
-    cycle = _cycle({r.id: tuple(s for s in r.supersedes if s != r.id) for r in rules})
-    if cycle:
-        problems.append(f"supersedes 构成循环 {' → '.join(cycle)} (supersedes must not form a cycle)")
+        valid = {r.id: r for r in data.get("rules", ()) if isinstance(r, Rule)}  # the rules that loaded whole
+        for index, raw in enumerate(raw_rules):
+            if isinstance(raw, dict) and isinstance(raw.get("supersedes"), list):
+                found = _superseding(raw, seen, valid)
+                if found:
+                    by_rule[index] = {"_schema": found}
+        cycle = _cycle({r.id: tuple(s for s in r.supersedes if s != r.id) for r in valid.values()})
+        if cycle:
+            problems.append(f"supersedes 构成循环 {' → '.join(cycle)} (supersedes must not form a cycle)")
+        if problems or by_rule:
+            raise ValidationError({"rules": by_rule, "_schema": problems} if by_rule else problems)
+
+
+def _superseding(raw: dict, ids: dict[str, int], valid: dict[str, Rule]) -> list[str]:
+    me = valid.get(raw.get("id"))
+    problems = []
+    for other_id in raw["supersedes"]:
+        if other_id == raw.get("id"):
+            problems.append("supersedes 不能包含自身 (a rule cannot supersede itself)")
+        elif other_id not in ids:
+            problems.append(f"supersedes 中的 {other_id!r} 不是本策略的规则 (unknown rule id)")
+        elif me is not None and other_id in valid and (valid[other_id].subject, valid[other_id].trigger.facts) != \
+                (me.subject, me.trigger.facts):
+            problems.append(f"只能取代对象与事实相同的规则, {other_id!r} 不是 "
+                            f"(supersedes must name a rule about the same subject and kind of facts)")
+    return problems
 
 
 def _cycle(edges: dict[str, tuple[str, ...]]) -> list[str] | None:
