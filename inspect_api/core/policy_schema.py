@@ -32,6 +32,7 @@ class PolicySchema(ma.Schema):
     unknown_label = "未知字段"
     missing_label = "缺少字段"
     show_allowed = False  # name the allowed keys in the unknown-keys problem
+    keys_each = False  # name each unknown or missing key at its own path instead (`scoring.bonus: 未知字段`)
 
     class Meta:
         unknown = ma.EXCLUDE  # unknown keys are named by `_keys`, all in one problem
@@ -48,6 +49,8 @@ class PolicySchema(ma.Schema):
         if not isinstance(original, Mapping):
             return
         names = [f.data_key or n for n, f in self.fields.items()]
+        if self.keys_each:
+            return self._each_key(original, names)
         problems = []
         extra = sorted(set(map(str, original)) - set(names))
         if extra:
@@ -56,6 +59,15 @@ class PolicySchema(ma.Schema):
         missing = [f.data_key or n for n, f in self.fields.items() if f.required and (f.data_key or n) not in original]
         if missing:
             problems.append(f"{self.missing_label} {missing} (missing keys)")
+        if problems:
+            raise ValidationError(problems)
+
+
+    def _each_key(self, original, names):
+        problems = {str(key): [f"未知字段 (unknown key); 可用字段 (known): {', '.join(names)}"]
+                    for key in original if str(key) not in names}
+        problems.update({name: ["缺少必填字段 (required key missing)"] for name, f in self.fields.items()
+                         if f.required and (f.data_key or name) not in original})
         if problems:
             raise ValidationError(problems)
 
@@ -193,12 +205,17 @@ def decimal(value) -> Decimal | None:
 
 # --- loading ----------------------------------------------------------------------------------------------
 
-def check(schema: ma.Schema, data) -> tuple[object, list[str]]:
-    """(loaded, []) or (None, every problem with its path)."""
+def check(schema: ma.Schema, data, *, root: str | None = None) -> tuple[object, list[str]]:
+    """(loaded, []) or (None, every problem with its path). With a `root` every problem is
+    `root.full.path[3].key: message` instead (a section of a larger file, e.g. a template's `scoring`)."""
     try:
         return schema.load(data), []
     except ValidationError as exc:
-        return None, problems(exc.messages, data)
+        if root is None:
+            return None, problems(exc.messages, data)
+        out: list[str] = []
+        _walk_full(exc.messages, root, out)
+        return None, out
 
 
 def problems(messages, data) -> list[str]:
@@ -206,6 +223,20 @@ def problems(messages, data) -> list[str]:
     out: list[str] = []
     _walk(messages, data, "", "", out)
     return out
+
+
+def _walk_full(messages, path: str, out: list[str]) -> None:
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            sub = path if key == "_schema" else f"{path}[{key}]" if isinstance(key, int) else \
+                f"{path}.{key}" if path else str(key)
+            _walk_full(value, sub, out)
+        return
+    for message in messages if isinstance(messages, list) else [messages]:
+        if isinstance(message, dict | list):
+            _walk_full(message, path, out)
+        elif message != _MISSING:
+            out.append(f"{path}: {message}" if path else str(message))
 
 
 def _walk(messages, data, entry: str, keys: str, out: list[str], about_mapping: bool = False) -> None:

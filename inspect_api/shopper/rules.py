@@ -15,6 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from inspect_api.core import policy_schema as ps
 from inspect_api.core.categories import SEVERITIES
 
 if TYPE_CHECKING:
@@ -114,16 +117,6 @@ def _one_of(allowed: Iterable[str]) -> str:
     return f"须为以下之一 (must be one of): {', '.join(allowed)}"
 
 
-_SECTIONS = {  # section -> its keys besides `points`
-    "incomplete_notice": ("severity_by_untold_share",),
-    "poor_attitude": tuple(POOR_ATTITUDES),
-    "shirking": ("severity",),
-    "no_receipt": ("severity",),
-    "overdue": ("severity",),
-    "extra_requirement": ("severity",),
-}
-
-
 def policy_from_template(scoring: Mapping) -> ScoringPolicy:
     """Parse and validate a template's `scoring` mapping (format below); every problem is reported at
     once in one ValueError, each naming its key (e.g. `scoring.shirking.points`).
@@ -141,91 +134,100 @@ def policy_from_template(scoring: Mapping) -> ScoringPolicy:
     `rude`: those named are findings). Unknown keys are errors, so a misspelt key never silently
     drops a rule. `above` shares fall strictly, lie in [0, 1) and the last one is 0.
     """
-    problems: list[str] = []
-
-    def bad(key: str, message: str) -> None:
-        problems.append(f"{key}: {message}")
-
     if not isinstance(scoring, Mapping):
         raise ValueError("scoring: 须为映射 (must be a mapping)")
-    for key in scoring:
-        if key != "rules" and key not in _SECTIONS:
-            bad(f"scoring.{key}", f"未知字段 (unknown key); 可用字段 (known): rules, {', '.join(_SECTIONS)}")
-    if "rules" not in scoring:
-        bad("scoring.rules", f"缺少必填字段 (required key missing); 应为 {RULES_CODE}")
-    elif scoring["rules"] != RULES_CODE:
-        bad("scoring.rules", f"本程序只能按 {RULES_CODE} 计分 (these rules score {RULES_CODE} only), "
-                             f"收到 {scoring['rules']!r}")
-
-    sections: dict[str, Mapping] = {}
-    for name, keys in _SECTIONS.items():
-        where = f"scoring.{name}"
-        section = scoring.get(name)
-        if name not in scoring:
-            if name not in OPTIONAL_SECTIONS:
-                bad(where, "缺少必填字段 (required key missing)")
-            continue
-        if not isinstance(section, Mapping):
-            bad(where, "须为映射 (must be a mapping)")
-            continue
-        sections[name] = section
-        for key in section:
-            if key != "points" and key not in keys:
-                bad(f"{where}.{key}", f"未知字段 (unknown key); 可用字段 (known): {', '.join((*keys, 'points'))}")
-        required = ("points",) if name == "poor_attitude" else (*keys, "points")
-        for key in required:
-            if key not in section:
-                bad(f"{where}.{key}", "缺少必填字段 (required key missing)")
-        if "points" in section and not _is_points(section["points"]):
-            bad(f"{where}.points", "须为非负整数 (must be a whole number >= 0)")
-        severity_keys = keys if name == "poor_attitude" else ("severity",) if "severity" in keys else ()
-        for key in severity_keys:
-            if key in section and section[key] not in SEVERITIES:
-                bad(f"{where}.{key}", _one_of(SEVERITIES))
-
-    thresholds: list[tuple[float, str]] = []
-    where = "scoring.incomplete_notice.severity_by_untold_share"
-    if "severity_by_untold_share" in sections.get("incomplete_notice", {}):
-        steps = sections["incomplete_notice"]["severity_by_untold_share"]
-        if not isinstance(steps, list) or not steps:
-            bad(where, "须为非空列表 (must be a non-empty list of {above, severity})")
-            steps = []
-        for i, step in enumerate(steps):
-            at = f"{where}[{i}]"
-            if not isinstance(step, Mapping):
-                bad(at, "须为映射 {above, severity} (must be a mapping)")
-                continue
-            for key in step:
-                if key not in ("above", "severity"):
-                    bad(f"{at}.{key}", "未知字段 (unknown key); 可用字段 (known): above, severity")
-            above, severity = step.get("above"), step.get("severity")
-            if "above" not in step:
-                bad(f"{at}.above", "缺少必填字段 (required key missing)")
-            elif not _is_number(above) or not 0 <= above < 1:
-                bad(f"{at}.above", "须为 0（含）到 1（不含）之间的数 (must be a number in [0, 1))")
-            elif thresholds and _is_number(thresholds[-1][0]) and above >= thresholds[-1][0]:
-                bad(f"{at}.above", "须小于上一档，各档从大到小排列 (must be below the previous one)")
-            if "severity" not in step:
-                bad(f"{at}.severity", "缺少必填字段 (required key missing)")
-            elif severity not in SEVERITIES:
-                bad(f"{at}.severity", _one_of(SEVERITIES))
-            thresholds.append((above, severity))
-        if thresholds and _is_number(thresholds[-1][0]) and thresholds[-1][0] != 0:
-            bad(f"{where}[{len(thresholds) - 1}].above",
-                "最后一档须为 0，使任何未告知比例都有严重程度 (the last threshold must be 0)")
-
+    policy, problems = ps.check(_Scoring(), dict(scoring), root="scoring")
     if problems:
         raise ValueError("评分规则无效 (invalid scoring section): " + "; ".join(problems))
-    attitude_section = sections["poor_attitude"]
-    return ScoringPolicy(
-        untold_severity=tuple(thresholds),
-        attitude={code: attitude_section[code] for code in POOR_ATTITUDES if code in attitude_section},
-        shirking_severity=sections["shirking"]["severity"],
-        no_receipt_severity=sections["no_receipt"]["severity"],
-        overdue_severity=sections["overdue"]["severity"],
-        points={name: sections[name]["points"] for name in RULE_CATEGORIES if name in sections},
-        extra_requirement_severity=sections["extra_requirement"]["severity"] if "extra_requirement" in sections else None,
-    )
+    return policy
+
+
+# --- the schema of the `scoring` section ------------------------------------------------------------
+
+def _severity(**kwargs) -> ps.OneOf:
+    return ps.OneOf(SEVERITIES, _one_of(SEVERITIES), **kwargs)
+
+
+class _Section(ps.PolicySchema):
+    keys_each = True
+    points = ps.Whole(0, None, "须为非负整数 (must be a whole number >= 0)", required=True)
+
+
+class _SeveritySection(_Section):
+    severity = _severity(required=True)
+
+
+class _Attitude(_Section):
+    ordinary = _severity()
+    cold = _severity()
+    rude = _severity()
+
+
+class _Share(ps._Checked):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not _is_number(value) or not 0 <= value < 1:
+            raise self.fail()
+        return value
+
+
+class _Step(ps.PolicySchema):
+    keys_each = True
+    error_messages = {"type": "须为映射 {above, severity} (must be a mapping)"}
+    above = _Share("须为 0（含）到 1（不含）之间的数 (must be a number in [0, 1))", required=True)
+    severity = _severity(required=True)
+
+
+_STEPS_ERROR = "须为非空列表 (must be a non-empty list of {{above, severity}})"  # formatted by marshmallow
+
+
+class _Notice(_Section):
+    severity_by_untold_share = fields.List(
+        fields.Nested(_Step), required=True, validate=validate.Length(min=1, error=_STEPS_ERROR),
+        error_messages={"invalid": _STEPS_ERROR})
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _falling(self, _data, original, **_kwargs):
+        steps = original.get("severity_by_untold_share") if isinstance(original, Mapping) else None
+        shares = [s.get("above") if isinstance(s, Mapping) else None for s in steps or ()] \
+            if isinstance(steps, list) else []
+        shares = [a if _is_number(a) and 0 <= a < 1 else None for a in shares]
+        problems = {i: {"above": ["须小于上一档，各档从大到小排列 (must be below the previous one)"]}
+                    for i in range(1, len(shares)) if None not in shares[i - 1:i + 1] and shares[i] >= shares[i - 1]}
+        if shares and shares[-1] is not None and shares[-1] != 0:
+            problems.setdefault(len(shares) - 1, {"above": []})["above"].append(
+                "最后一档须为 0，使任何未告知比例都有严重程度 (the last threshold must be 0)")
+        if problems:
+            raise ValidationError({"severity_by_untold_share": problems})
+
+
+class _RulesCode(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value != RULES_CODE:
+            raise ValidationError(f"本程序只能按 {RULES_CODE} 计分 (these rules score {RULES_CODE} only), 收到 {value!r}")
+        return value
+
+
+class _Scoring(ps.PolicySchema):
+    keys_each = True
+    rules = _RulesCode(required=True)
+    incomplete_notice = fields.Nested(_Notice, required=True)
+    poor_attitude = fields.Nested(_Attitude, required=True)
+    shirking = fields.Nested(_SeveritySection, required=True)
+    no_receipt = fields.Nested(_SeveritySection, required=True)
+    overdue = fields.Nested(_SeveritySection, required=True)
+    extra_requirement = fields.Nested(_SeveritySection)  # optional: older templates predate it
+
+    @post_load
+    def _make(self, data, **_kwargs):
+        return ScoringPolicy(
+            untold_severity=tuple((s["above"], s["severity"]) for s in data["incomplete_notice"]["severity_by_untold_share"]),
+            attitude={code: data["poor_attitude"][code] for code in POOR_ATTITUDES if code in data["poor_attitude"]},
+            shirking_severity=data["shirking"]["severity"],
+            no_receipt_severity=data["no_receipt"]["severity"],
+            overdue_severity=data["overdue"]["severity"],
+            points={name: data[name]["points"] for name in RULE_CATEGORIES if name in data},
+            extra_requirement_severity=data["extra_requirement"]["severity"] if "extra_requirement" in data else None,
+        )
 
 
 # --- the one-time notice (一次性告知) -------------------------------------------------------------
