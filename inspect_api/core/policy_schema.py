@@ -83,6 +83,7 @@ class _Checked(fields.Field):
     def __init__(self, error: str, **kwargs):
         super().__init__(**kwargs)
         self.error = error
+        self.error_messages = {**self.error_messages, "null": error}
 
     def fail(self):
         return ValidationError(self.error)
@@ -213,9 +214,7 @@ def check(schema: ma.Schema, data, *, root: str | None = None) -> tuple[object, 
     except ValidationError as exc:
         if root is None:
             return None, problems(exc.messages, data)
-        out: list[str] = []
-        _walk_full(exc.messages, root, out)
-        return None, out
+        return None, [f"{path}: {message}" if path else message for path, message in flat(exc.messages, root)]
 
 
 def problems(messages, data) -> list[str]:
@@ -225,7 +224,14 @@ def problems(messages, data) -> list[str]:
     return out
 
 
-def _walk_full(messages, path: str, out: list[str]) -> None:
+def flat(messages, path: str = "") -> list[tuple[str, str]]:
+    """marshmallow's nested error messages as (full path, message): `units[3].opening_hours`."""
+    out: list[tuple[str, str]] = []
+    _walk_full(messages, path, out)
+    return out
+
+
+def _walk_full(messages, path: str, out: list[tuple[str, str]]) -> None:
     if isinstance(messages, dict):
         for key, value in messages.items():
             sub = path if key == "_schema" else f"{path}[{key}]" if isinstance(key, int) else \
@@ -236,7 +242,7 @@ def _walk_full(messages, path: str, out: list[str]) -> None:
         if isinstance(message, dict | list):
             _walk_full(message, path, out)
         elif message != _MISSING:
-            out.append(f"{path}: {message}" if path else str(message))
+            out.append((path, str(message)))
 
 
 def _walk(messages, data, entry: str, keys: str, out: list[str], about_mapping: bool = False) -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ from datetime import date, datetime
 from fractions import Fraction
 from heapq import heapify, heappop, heappush
 
+from marshmallow import ValidationError, fields, validates_schema
+
+from inspect_api.core import policy_schema as ps
 from inspect_api.core.draw import Problem, SeedStream, canonical, check_commitment, seed_commitment  # noqa: F401
 from inspect_api.errors import Unprocessable
 
@@ -279,10 +283,6 @@ def _sorted(rows):
 # --- validation -------------------------------------------------------------------------------
 
 
-def _bad(message: str, field_name: str, **details) -> PlanError:
-    return PlanError(f"抽查输入无效 (invalid sampling input): {message}", {"field": field_name, **details})
-
-
 def _is_id(value) -> bool:
     return (type(value) is int) or (type(value) is str and value != "")
 
@@ -293,77 +293,137 @@ def _is_count(value) -> bool:
 
 def _validate(plan: Plan, units: Sequence[UnitInfo], inspectors: Sequence[InspectorInfo],
               working_days: Sequence[date]) -> None:
-    p = plan
-    if not (isinstance(p.period_start, date) and isinstance(p.period_end, date)) or \
-            isinstance(p.period_start, datetime) or isinstance(p.period_end, datetime):
-        raise _bad("期间须为日期", "period_start")
-    if p.period_end < p.period_start:
-        raise _bad("期间结束早于开始", "period_end")
-    if (p.sample_size is None) == (p.sample_rate is None):
-        raise _bad("抽取数量与抽取比例须二选一", "sample_size")
-    if p.sample_size is not None and not (type(p.sample_size) is int and p.sample_size >= 0):
-        raise _bad("抽取数量须为非负整数", "sample_size")
-    if p.sample_rate is not None and not (isinstance(p.sample_rate, int | float)
-                                          and not isinstance(p.sample_rate, bool)
-                                          and 0 < p.sample_rate <= 1):
-        raise _bad("抽取比例须大于 0、不超过 1", "sample_rate")
-    if not (type(p.min_per_stratum) is int and p.min_per_stratum >= 0):
-        raise _bad("每组最低抽取数须为非负整数", "min_per_stratum")
-    if not (type(p.team_size) is int and p.team_size >= 2):
-        raise _bad("每个检查组至少 2 人", "team_size")
-    if p.max_visits_per_inspector is not None and not (type(p.max_visits_per_inspector) is int
-                                                        and p.max_visits_per_inspector >= 1):
-        raise _bad("每名督查员的检查次数上限须为正整数", "max_visits_per_inspector")
-    if not (type(p.visit_minutes) is int and 1 <= p.visit_minutes <= MINUTES_PER_DAY):
-        raise _bad("每次检查时长须为 1 至 1440 分钟", "visit_minutes")
-    if not (type(p.travel_minutes) is int and 0 <= p.travel_minutes <= MINUTES_PER_DAY):
-        raise _bad("两次检查间隔须为 0 至 1440 分钟", "travel_minutes")
-    w = p.weights
-    for factor, m in w.multipliers.items():
-        if not isinstance(factor, str) or isinstance(m, bool) or not isinstance(m, int | float) \
-                or not (math.isfinite(m) and m > 0):
-            raise _bad(f"权重系数“{factor}”须为正数", "weights.multipliers", factor=str(factor))
-    if not (type(w.max_count) is int and w.max_count >= 0):
-        raise _bad("权重计数上限须为非负整数", "weights.max_count")
-    if w.max_weight is not None and (isinstance(w.max_weight, bool) or not isinstance(w.max_weight, int | float)
-                                     or not (math.isfinite(w.max_weight) and w.max_weight > 0)):
-        raise _bad("权重上限须为正数", "weights.max_weight")
+    """Every problem of the inputs at once, each at its path (`units[3].opening_hours`); the first one's
+    field without indexes (`units.opening_hours`) is `details.field`."""
+    data = {**vars(plan), "weights": vars(plan.weights), "units": units, "inspectors": inspectors,
+            "working_days": working_days}
+    try:
+        _Inputs().load(data)
+    except ValidationError as exc:
+        problems = [{"field": re.sub(r"\[\d+\]", "", path), "path": path, "message": message}
+                    for path, message in ps.flat(exc.messages)]
+        raise PlanError("抽查输入无效 (invalid sampling input): " + "; ".join(
+            f"{p['path']}: {p['message']}" for p in problems), {"field": problems[0]["field"], "problems": problems}) \
+            from None
 
-    seen = set()
-    for u in units:
-        if not _is_id(u.id):
-            raise _bad("单位编号须为整数或非空字符串", "units.id", unit_id=repr(u.id))
-        if u.id in seen:
-            raise _bad(f"单位 {u.id} 重复", "units.id", unit_id=u.id)
-        seen.add(u.id)
-        if u.stratum is not None and not isinstance(u.stratum, str):
-            raise _bad(f"单位 {u.id} 的分组须为字符串", "units.stratum", unit_id=u.id)
-        for factor, count in u.weight_factors.items():
-            if not isinstance(factor, str) or not _is_count(count) or count < 0:
-                raise _bad(f"单位 {u.id} 的权重因素“{factor}”须为非负整数", "units.weight_factors", unit_id=u.id)
-        previous_end = 0
-        for period in u.opening_hours:
-            ok = len(period) == 2 and all(type(x) is int for x in period)
-            if not ok or not (previous_end <= period[0] < period[1] <= MINUTES_PER_DAY):
-                raise _bad(f"单位 {u.id} 的办公时间须按先后排列、不重叠、开始早于结束", "units.opening_hours",
-                           unit_id=u.id)
-            previous_end = period[1]
-    seen = set()
-    for i in inspectors:
-        if not _is_id(i.id):
-            raise _bad("督查员编号须为整数或非空字符串", "inspectors.id", inspector_id=repr(i.id))
-        if i.id in seen:
-            raise _bad(f"督查员 {i.id} 重复", "inspectors.id", inspector_id=i.id)
-        seen.add(i.id)
-        if i.home_unit_id is not None and not _is_id(i.home_unit_id):
-            raise _bad(f"督查员 {i.id} 的所在单位编号无效", "inspectors.home_unit_id", inspector_id=i.id)
-        for name in ("relative_unit_ids", "recent_unit_ids", "other_conflict_unit_ids"):
-            values = getattr(i, name)
-            if not isinstance(values, frozenset | set) or not all(_is_id(v) for v in values):
-                raise _bad(f"督查员 {i.id} 的 {name} 须为单位编号的集合", f"inspectors.{name}", inspector_id=i.id)
-    for d in working_days:
-        if not isinstance(d, date) or isinstance(d, datetime):
-            raise _bad("工作日须为日期", "working_days")
+
+# --- the schema of the inputs ------------------------------------------------------------------
+
+class _Day(ps._Checked):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise self.fail()
+        return value
+
+
+class _Positive(ps._Checked):
+    """A finite number above 0 (not a bool)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and value > 0):
+            raise self.fail()
+        return value
+
+
+class _Multipliers(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        problems = [f"权重系数“{factor}”须为正数" for factor, m in value.items()
+                    if not isinstance(factor, str) or isinstance(m, bool) or not isinstance(m, int | float)
+                    or not (math.isfinite(m) and m > 0)]
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+class _Weights(ps.PolicySchema):
+    multipliers = _Multipliers()
+    max_count = ps.Whole(0, None, "权重计数上限须为非负整数")
+    max_weight = _Positive("权重上限须为正数", allow_none=True)
+
+
+def _unit_problems(u: UnitInfo, seen: set) -> dict:
+    out: dict = {}
+    if not _is_id(u.id):
+        return {"id": ["单位编号须为整数或非空字符串"]}
+    if u.id in seen:
+        out["id"] = [f"单位 {u.id} 重复"]
+    seen.add(u.id)
+    if u.stratum is not None and not isinstance(u.stratum, str):
+        out["stratum"] = [f"单位 {u.id} 的分组须为字符串"]
+    bad = [f for f, count in u.weight_factors.items() if not isinstance(f, str) or not _is_count(count) or count < 0]
+    if bad:
+        out["weight_factors"] = [f"单位 {u.id} 的权重因素“{f}”须为非负整数" for f in bad]
+    previous_end = 0
+    for period in u.opening_hours:
+        ok = len(period) == 2 and all(type(x) is int for x in period)
+        if not ok or not (previous_end <= period[0] < period[1] <= MINUTES_PER_DAY):
+            out["opening_hours"] = [f"单位 {u.id} 的办公时间须按先后排列、不重叠、开始早于结束"]
+            break
+        previous_end = period[1]
+    return out
+
+
+def _inspector_problems(i: InspectorInfo, seen: set) -> dict:
+    if not _is_id(i.id):
+        return {"id": ["督查员编号须为整数或非空字符串"]}
+    out: dict = {}
+    if i.id in seen:
+        out["id"] = [f"督查员 {i.id} 重复"]
+    seen.add(i.id)
+    if i.home_unit_id is not None and not _is_id(i.home_unit_id):
+        out["home_unit_id"] = [f"督查员 {i.id} 的所在单位编号无效"]
+    for name in ("relative_unit_ids", "recent_unit_ids", "other_conflict_unit_ids"):
+        values = getattr(i, name)
+        if not isinstance(values, frozenset | set) or not all(_is_id(v) for v in values):
+            out[name] = [f"督查员 {i.id} 的 {name} 须为单位编号的集合"]
+    return out
+
+
+class _Rows(fields.Field):
+    """A list of UnitInfo or InspectorInfo rows, each checked by `check(row, ids seen so far)` (a plain
+    loop: a draw has thousands of rows, and this runs before every draw)."""
+
+    def __init__(self, check, **kwargs):
+        super().__init__(**kwargs)
+        self.check = check
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        seen: set = set()
+        errors = {index: problems for index, row in enumerate(value) if (problems := self.check(row, seen))}
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+class _Days(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        errors = {i: ["工作日须为日期"] for i, d in enumerate(value) if not isinstance(d, date) or isinstance(d, datetime)}
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+class _Inputs(ps.PolicySchema):
+    period_start = _Day("期间须为日期")
+    period_end = _Day("期间须为日期")
+    sample_size = ps.Whole(0, None, "抽取数量须为非负整数", allow_none=True)
+    sample_rate = ps.Number(0, 1, "抽取比例须大于 0、不超过 1", above=True, allow_none=True)
+    min_per_stratum = ps.Whole(0, None, "每组最低抽取数须为非负整数")
+    team_size = ps.Whole(2, None, "每个检查组至少 2 人")
+    max_visits_per_inspector = ps.Whole(1, None, "每名督查员的检查次数上限须为正整数", allow_none=True)
+    visit_minutes = ps.Whole(1, MINUTES_PER_DAY, "每次检查时长须为 1 至 1440 分钟")
+    travel_minutes = ps.Whole(0, MINUTES_PER_DAY, "两次检查间隔须为 0 至 1440 分钟")
+    weights = fields.Nested(_Weights)
+    units = _Rows(_unit_problems)
+    inspectors = _Rows(_inspector_problems)
+    working_days = _Days()
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _across(self, data, original, **_kwargs):
+        if "period_start" in data and "period_end" in data and data["period_end"] < data["period_start"]:
+            raise ValidationError("期间结束早于开始", "period_end")
+        if (original["sample_size"] is None) == (original["sample_rate"] is None):
+            raise ValidationError("抽取数量与抽取比例须二选一", "sample_size")
 
 
 # --- the draw ---------------------------------------------------------------------------------
