@@ -190,10 +190,11 @@ class _Policy(ps.PolicySchema):
 
 
 def _superseding(raw: dict, ids: dict[str, int], valid: dict[str, Rule]) -> list[str]:
-    me = valid.get(raw.get("id"))
+    own = raw.get("id") if isinstance(raw.get("id"), str) else None
+    me = valid.get(own)
     problems = []
-    for other_id in raw["supersedes"]:
-        if other_id == raw.get("id"):
+    for other_id in (s for s in raw["supersedes"] if isinstance(s, str)):  # others: the field names them
+        if other_id == own:
             problems.append("supersedes 不能包含自身 (a rule cannot supersede itself)")
         elif other_id not in ids:
             problems.append(f"supersedes 中的 {other_id!r} 不是本策略的规则 (unknown rule id)")

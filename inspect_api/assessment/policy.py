@@ -180,7 +180,8 @@ class _Policy(ps.PolicySchema):
             vid = veto.get("id") if isinstance(veto, dict) else None
             if isinstance(vid, str) and vid in seen:
                 problems.setdefault("vetoes", {})[index] = {"id": ["重复 (duplicate id)"]}
-            seen.add(vid)
+            elif isinstance(vid, str):
+                seen.add(vid)
         if problems:
             raise ValidationError(problems)
 

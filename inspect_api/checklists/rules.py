@@ -15,9 +15,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import yaml
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 # The finding categories and severities live in core.categories (shared by every feature); re-exported
 # here because a checklist is where they are first met.
+from inspect_api.core import policy_schema as ps
 from inspect_api.core.categories import CATEGORIES, SEVERITIES, UNIT_LEVEL_CATEGORIES  # noqa: F401
 
 KINDS = {"inspection": "明查暗访检查", "mystery_shopper": "模拟办事"}
@@ -260,16 +262,6 @@ def _json_problem(value, path: str = "") -> str | None:
     return f"{path or '.'}: 只能是文本、数字、true/false、列表或映射 (only JSON-like data)"
 
 
-class _Collector:
-    def __init__(self, source: str):
-        self.source = source
-        self.errors: list[TemplateError] = []
-
-    def add(self, message: str, *, field: str | None = None, item: str | None = None,
-            system: str | None = None) -> None:
-        self.errors.append(TemplateError(self.source, message, item=item, field=field, system=system))
-
-
 def validate_template(data, source: str) -> list[TemplateError]:
     """Every problem of one parsed template, each naming the file and, where it applies, item and field.
 
@@ -277,232 +269,252 @@ def validate_template(data, source: str) -> list[TemplateError]:
     drop a rule); the optional `scoring` section must be a mapping of plain data, and a named rule set
     (`scoring.rules`) is checked by that rule set's parser.
     """
-    out = _Collector(source)
     if data is None:
-        out.add("文件为空 (empty file)")
-        return out.errors
+        return [TemplateError(source, "文件为空 (empty file)")]
     if not isinstance(data, dict):
-        out.add("顶层须为映射 (the top level must be a mapping of fields)")
-        return out.errors
-
-    for key in data:
-        if key not in TOP_FIELDS:
-            out.add(f"未知字段 (unknown field); 可用字段 (known): {', '.join(TOP_FIELDS)}", field=str(key))
-    for key in ("code", "version", "title", "kind", "systems"):
-        if key not in data:
-            out.add("缺少必填字段 (required field missing)", field=key)
-
-    if "code" in data:
-        code = data["code"]
-        if not isinstance(code, str) or not TEMPLATE_CODE.match(code):
-            out.add("须为小写字母开头的小写字母、数字和下划线, 最长 64 位 "
-                    "(lowercase letters, digits and _, starting with a letter, at most 64)", field="code")
-    if "version" in data:
-        version = data["version"]
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            out.add("须为正整数 (must be a whole number >= 1)", field="version")
-    if "title" in data and (problem := _text_problem(data["title"], chinese=True, max_length=255)):
-        out.add(problem, field="title")
-    if "kind" in data and data["kind"] not in KINDS:
-        out.add(_one_of(KINDS), field="kind")
-    if "description" in data and (problem := _text_problem(data["description"])):
-        out.add(problem, field="description")
-    if "scoring" in data:
-        scoring = data["scoring"]
-        if not isinstance(scoring, dict):
-            out.add("须为映射 (must be a mapping)", field="scoring")
-        elif problem := _json_problem(scoring):
-            out.add(problem, field="scoring")
-        elif "rules" in scoring:
-            # A named rule set is checked by its own parser, so a bad threshold stops the start-up.
-            from inspect_api.shopper.rules import policy_from_template  # imports this module
-
-            if data.get("kind") != "mystery_shopper":
-                out.add("评分规则只用于模拟办事检查表 (scoring rules need kind mystery_shopper)", field="scoring")
-            try:
-                policy_from_template(scoring)
-            except ValueError as exc:
-                out.add(str(exc), field="scoring")
-    if "systems" in data:
-        _validate_systems(data["systems"], out)
-    return out.errors
+        return [TemplateError(source, "顶层须为映射 (the top level must be a mapping of fields)")]
+    try:
+        _TemplateSchema().load(data)
+    except ValidationError as exc:
+        return [_located(source, data, path, message) for path, message in ps.flat(exc.messages)]
+    return []
 
 
-def _validate_systems(systems, out: _Collector) -> None:
-    if not isinstance(systems, list) or not systems:
-        out.add("须为非空列表 (must be a non-empty list of systems)", field="systems")
-        return
-    seen_systems: set[str] = set()
-    seen_items: dict[str, str] = {}
-    for index, system in enumerate(systems, start=1):
-        where = f"#{index}"
-        if not isinstance(system, dict):
-            out.add("须为映射 (must be a mapping with code, label, items)", system=where)
-            continue
-        code = system.get("code")
-        if isinstance(code, str) and code in SYSTEMS:
-            where = code
-            if code in seen_systems:
-                out.add("体系编码重复 (duplicate system code)", system=where, field="code")
-            seen_systems.add(code)
-        elif "code" in system:
-            out.add(_one_of(SYSTEMS), system=where, field="code")
-        for key in system:
-            if key not in SYSTEM_FIELDS:
-                out.add("未知字段 (unknown field)", system=where, field=str(key))
-        for key in SYSTEM_FIELDS:
-            if key not in system:
-                out.add("缺少必填字段 (required field missing)", system=where, field=key)
-        if "label" in system and (problem := _text_problem(system["label"], chinese=True, max_length=64)):
-            out.add(problem, system=where, field="label")
-        items = system.get("items")
-        if "items" in system and (not isinstance(items, list) or not items):
-            out.add("须为非空列表 (must be a non-empty list of items)", system=where, field="items")
-            continue
-        for position, item in enumerate(items or [], start=1):
-            _validate_item(item, position, where, seen_items, out)
+_IN_TEMPLATE = re.compile(r"^systems\[(\d+)\](?:\.items\[(\d+)\])?(?:\.(.+))?$")
 
 
-def _validate_item(item, position: int, system: str, seen: dict[str, str], out: _Collector) -> None:
-    if not isinstance(item, dict):
-        out.add("须为映射 (must be a mapping)", system=system, item=f"#{position}")
-        return
-    code = item.get("code")
+def _system_name(system, index: int) -> str:
+    code = system.get("code") if isinstance(system, dict) else None
+    return code if isinstance(code, str) and code in SYSTEMS else f"#{index + 1}"
+
+
+def _located(source: str, data: dict, path: str, message: str) -> TemplateError:
+    """A schema problem at `path` (systems[1].items[0].choices[2].code) as the file's reader names it:
+    a system by its code (#2 when it has none), an item by its code (#2 within its system when it has
+    none), the rest of the path as the field."""
+    match = _IN_TEMPLATE.match(path)
+    if not match:
+        return TemplateError(source, message, field=path or None)
+    s, i, rest = match.groups()
+    system = data["systems"][int(s)]
+    where = _system_name(system, int(s))
+    if i is None:
+        return TemplateError(source, message, system=where, field=rest)
+    item = system["items"][int(i)]
+    code = item.get("code") if isinstance(item, dict) else None
     if isinstance(code, str) and ITEM_CODE.match(code):
-        name, in_system = code, None
-    else:
-        # Without a usable code the item is named by its place.
-        name, in_system = f"#{position}", system
-        problem = ("缺少必填字段 (required field missing)" if "code" not in item else
-                   "须为 1-32 位字母、数字和 _ . - (letters, digits, _ . -; 1-32)")
-        out.add(problem, system=in_system, item=name, field="code")
+        return TemplateError(source, message, item=code, field=rest)
+    return TemplateError(source, message, system=where, item=f"#{int(i) + 1}", field=rest)
 
-    def add(message: str, field: str | None = None) -> None:
-        out.add(message, system=in_system, item=name, field=field)
 
-    if in_system is None:
-        if code in seen:
-            add(f"题目编码重复, 已用于体系 {seen[code]} (duplicate item code, also in system {seen[code]})",
-                "code")
-        else:
-            seen[code] = system
+_NO_CHOICES = "选择题须列出非空的选项列表 (a choice item needs a non-empty list of choices)"
+_NO_ITEMS = "须为非空列表 (must be a non-empty list of items)"
+_NO_SYSTEMS = "须为非空列表 (must be a non-empty list of systems)"
 
-    answer_type = item.get("answer_type")
-    if "answer_type" not in item:
-        add("缺少必填字段 (required field missing)", "answer_type")
-    elif answer_type not in ANSWER_TYPES:
-        add(_one_of(ANSWER_TYPES), "answer_type")
-        answer_type = None
 
-    for key in item:
-        if key in COMMON_ITEM_FIELDS or key in FAILURE_FIELDS:
-            continue
-        if key in ALL_TYPE_FIELDS:
-            if answer_type is not None and key not in TYPE_FIELDS[answer_type]:
-                owners = " / ".join(t for t, fields in TYPE_FIELDS.items() if key in fields)
-                add(f"仅用于 answer_type {owners} (only for answer_type {owners})", key)
-            continue
-        add("未知字段 (unknown field)", str(key))
+# --- the schema of a template ----------------------------------------------------------------------
 
-    if "question" not in item:
-        add("缺少必填字段 (required field missing)", "question")
-    elif problem := _text_problem(item["question"], chinese=True, max_length=500):
-        add(problem, "question")
-    for key in ("hint", "seed"):
-        if key in item and (problem := _text_problem(item[key], max_length=1000)):
-            add(problem, key)
+class _Text(ps._Checked):
+    """Non-empty text; Chinese and at most `max_length` characters where asked."""
 
-    if answer_type == "yes_no" and "fail_answer" in item and item["fail_answer"] not in YES_NO:
-        add('须为 "yes" 或 "no" (must be "yes" or "no")', "fail_answer")
-    elif answer_type == "choice":
-        _validate_choices(item, add)
-    elif answer_type == "number":
-        _validate_number(item, add)
+    def __init__(self, *, chinese: bool = False, max_length: int | None = None, **kwargs):
+        super().__init__("须为非空文本 (must be non-empty text)", **kwargs)
+        self.chinese, self.max_length = chinese, max_length
 
-    relevant = TYPE_FIELDS.get(answer_type, ())
-    fails = any(key in relevant and item.get(key) not in (None, []) for key in FAIL_CONDITIONS)
-    if answer_type is None:
-        return
+    def _deserialize(self, value, attr, data, **kwargs):
+        if problem := _text_problem(value, chinese=self.chinese, max_length=self.max_length):
+            raise ValidationError(problem)
+        return value
+
+
+class _Bool(ps._Checked):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.fail()
+        return value
+
+
+class _Scoring(fields.Field):
+    """Plain data; a named rule set (`rules`) is checked by its own parser, so a bad threshold stops the
+    start-up."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("须为映射 (must be a mapping)")
+        if problem := _json_problem(value):
+            raise ValidationError(problem)
+        if "rules" not in value:
+            return value
+        from inspect_api.shopper.rules import policy_from_template  # imports this module
+
+        problems = []
+        if data.get("kind") != "mystery_shopper":
+            problems.append("评分规则只用于模拟办事检查表 (scoring rules need kind mystery_shopper)")
+        try:
+            policy_from_template(value)
+        except ValueError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+class _Schema(ps.PolicySchema):
+    keys_each = True
+    unknown_each, missing_each = "未知字段 (unknown field)", "缺少必填字段 (required field missing)"
+
+
+class _Choice(_Schema):
+    missing_as_invalid = True
+    error_messages = {"type": "须为含 code 和 label 的映射 (must be a mapping with code and label)"}
+    code = ps.Text(ITEM_CODE, "须为 1-32 位字母、数字和 _ . - (letters, digits, _ . -; 1-32)", required=True)
+    label = _Text(chinese=True, max_length=64, required=True)
+
+
+def _number(**kwargs) -> ps.Number:
+    return ps.Number(None, None, "须为数字 (must be a number)", **kwargs)
+
+
+class _Item(_Schema):
+    error_messages = {"type": "须为映射 (must be a mapping)"}
+    code = ps.Text(ITEM_CODE, "须为 1-32 位字母、数字和 _ . - (letters, digits, _ . -; 1-32)", required=True)
+    question = _Text(chinese=True, max_length=500, required=True)
+    answer_type = ps.OneOf(ANSWER_TYPES, _one_of(ANSWER_TYPES), required=True)
+    hint = _Text(max_length=1000)
+    seed = _Text(max_length=1000)
+    # failure: what a failed answer raises
+    category = ps.OneOf(CATEGORIES, f"未知的问题类别, 见 DOMAIN.md (unknown finding category); {_one_of(CATEGORIES)}")
+    severity = ps.OneOf(SEVERITIES, _one_of(SEVERITIES))
+    points = ps.Number(0, None, "须为不小于 0 的数 (must be a number >= 0)")
+    photo_required = _Bool("须为 true 或 false (must be true or false)")
+    # by answer type
+    fail_answer = ps.OneOf(YES_NO, '须为 "yes" 或 "no" (must be "yes" or "no")')
+    choices = fields.List(fields.Nested(_Choice), validate=validate.Length(min=1, error=_NO_CHOICES),
+                          error_messages={"invalid": _NO_CHOICES})
+    fail_choices = fields.Raw()
+    unit = _Text(max_length=16)
+    min, max, fail_above, fail_below = _number(), _number(), _number(), _number()
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _by_type(self, data, original, **_kwargs):
+        kind = data.get("answer_type")
+        if not isinstance(original, dict) or kind is None:
+            return  # no type (or an unknown one): nothing more can be said
+        problems: dict = {}
+        for key in original:
+            if key in ALL_TYPE_FIELDS and key not in TYPE_FIELDS[kind]:
+                owners = " / ".join(t for t, names in TYPE_FIELDS.items() if key in names)
+                problems[key] = [f"仅用于 answer_type {owners} (only for answer_type {owners})"]
+        if kind == "choice":
+            problems.update(_choice_problems(original))
+        elif kind == "number":
+            problems.update(_number_problems(data))
+        problems.update(_failure_problems(original, kind))
+        if problems:
+            raise ValidationError(problems)
+
+
+def _failure_problems(item: dict, kind: str) -> dict:
+    """An item that can fail names its category, severity and points; one that cannot has none of them."""
+    fails = any(key in TYPE_FIELDS[kind] and item.get(key) not in (None, []) for key in FAIL_CONDITIONS)
     if not fails:
-        for key in FAILURE_FIELDS:
-            if key in item:
-                add("仅用于可判定不合格的题目: 先写不合格条件 "
-                    "(only for items that can fail: set fail_answer, fail_choices, fail_above or fail_below)",
-                    key)
-        return
-    for key in ("category", "severity", "points"):
-        if key not in item:
-            add("可判定不合格的题目必须填写 (required for an item that can fail)", key)
-    if "category" in item and item["category"] not in CATEGORIES:
-        add(f"未知的问题类别, 见 DOMAIN.md (unknown finding category); {_one_of(CATEGORIES)}", "category")
-    if "severity" in item and item["severity"] not in SEVERITIES:
-        add(_one_of(SEVERITIES), "severity")
-    if "points" in item and (not _is_number(item["points"]) or item["points"] < 0):
-        add("须为不小于 0 的数 (must be a number >= 0)", "points")
-    if "photo_required" in item and not isinstance(item["photo_required"], bool):
-        add("须为 true 或 false (must be true or false)", "photo_required")
+        return {key: ["仅用于可判定不合格的题目: 先写不合格条件 "
+                      "(only for items that can fail: set fail_answer, fail_choices, fail_above or fail_below)"]
+                for key in FAILURE_FIELDS if key in item}
+    return {key: ["可判定不合格的题目必须填写 (required for an item that can fail)"]
+            for key in ("category", "severity", "points") if key not in item}
 
 
-def _validate_choices(item: dict, add) -> None:
-    choices = item.get("choices")
-    if not isinstance(choices, list) or not choices:
-        add("选择题须列出非空的选项列表 (a choice item needs a non-empty list of choices)", "choices")
-        choices = []
+def _choice_problems(item: dict) -> dict:
+    choices = item.get("choices") if isinstance(item.get("choices"), list) else []
+    problems: dict = {}
+    if "choices" not in item:
+        problems["choices"] = [_NO_CHOICES]
     codes: list[str] = []
     for index, choice in enumerate(choices):
-        field = f"choices[{index}]"
-        if not isinstance(choice, dict):
-            add("须为含 code 和 label 的映射 (must be a mapping with code and label)", field)
-            continue
-        for key in choice:
-            if key not in CHOICE_FIELDS:
-                add("未知字段 (unknown field)", f"{field}.{key}")
-        code = choice.get("code")
-        if not isinstance(code, str) or not ITEM_CODE.match(code):
-            add("须为 1-32 位字母、数字和 _ . - (letters, digits, _ . -; 1-32)", f"{field}.code")
-        elif code in codes:
-            add(f"选项编码重复 (duplicate choice code {code})", f"{field}.code")
-        else:
-            codes.append(code)
-        if problem := _text_problem(choice.get("label"), chinese=True, max_length=64):
-            add(problem, f"{field}.label")
+        code = choice.get("code") if isinstance(choice, dict) else None
+        if isinstance(code, str) and ITEM_CODE.match(code):
+            if code in codes:
+                problems.setdefault("choices", {})[index] = {"code": [f"选项编码重复 (duplicate choice code {code})"]}
+            else:
+                codes.append(code)
     if "fail_choices" not in item:
-        return
+        return problems
     fail_choices = item["fail_choices"]
     if not isinstance(fail_choices, list) or not all(isinstance(c, str) for c in fail_choices):
-        add("须为选项编码的列表 (must be a list of choice codes)", "fail_choices")
-        return
+        return {**problems, "fail_choices": ["须为选项编码的列表 (must be a list of choice codes)"]}
+    wrong = []
     unknown = [c for c in fail_choices if c not in codes]
     if unknown and codes:
-        add(f"不在 choices 中: {', '.join(unknown)} (not among the choices: {', '.join(unknown)})",
-            "fail_choices")
+        wrong.append(f"不在 choices 中: {', '.join(unknown)} (not among the choices: {', '.join(unknown)})")
     if len(set(fail_choices)) != len(fail_choices):
-        add("选项重复 (a choice is listed twice)", "fail_choices")
+        wrong.append("选项重复 (a choice is listed twice)")
     if codes and set(codes) <= set(fail_choices):
-        add("至少要有一个合格选项 (at least one choice must pass)", "fail_choices")
+        wrong.append("至少要有一个合格选项 (at least one choice must pass)")
+    return {**problems, "fail_choices": wrong} if wrong else problems
 
 
-def _validate_number(item: dict, add) -> None:
-    if "unit" in item and (problem := _text_problem(item["unit"], max_length=16)):
-        add(problem, "unit")
-    values = {}
-    for key in ("min", "max", "fail_above", "fail_below"):
-        if key in item:
-            if _is_number(item[key]):
-                values[key] = item[key]
-            else:
-                add("须为数字 (must be a number)", key)
+def _number_problems(values: dict) -> dict:
+    """The bounds of a number item, among the values that are numbers."""
     low, high = values.get("min"), values.get("max")
     above, below = values.get("fail_above"), values.get("fail_below")
+    problems: dict = {}
     if low is not None and high is not None and low > high:
-        add("不能大于 max (must not exceed max)", "min")
+        problems["min"] = ["不能大于 max (must not exceed max)"]
     if above is not None and high is not None and above >= high:
-        add("须小于 max, 否则永远不会判为不合格 (must be below max, or the item can never fail)", "fail_above")
+        problems["fail_above"] = ["须小于 max, 否则永远不会判为不合格 (must be below max, or the item can never fail)"]
     if below is not None and low is not None and below <= low:
-        add("须大于 min, 否则永远不会判为不合格 (must be above min, or the item can never fail)", "fail_below")
+        problems["fail_below"] = ["须大于 min, 否则永远不会判为不合格 (must be above min, or the item can never fail)"]
     if above is not None and below is not None and below > above:
-        add("不能大于 fail_above, 否则任何答案都不合格 (must not exceed fail_above, or every answer fails)",
-            "fail_below")
+        problems.setdefault("fail_below", []).append(
+            "不能大于 fail_above, 否则任何答案都不合格 (must not exceed fail_above, or every answer fails)")
+    return problems
+
+
+class _System(_Schema):
+    error_messages = {"type": "须为映射 (must be a mapping with code, label, items)"}
+    code = ps.OneOf(SYSTEMS, _one_of(SYSTEMS), required=True)
+    label = _Text(chinese=True, max_length=64, required=True)
+    items = fields.List(fields.Nested(_Item), required=True, validate=validate.Length(min=1, error=_NO_ITEMS),
+                        error_messages={"invalid": _NO_ITEMS})
+
+
+class _TemplateSchema(_Schema):
+    code = ps.Text(TEMPLATE_CODE, "须为小写字母开头的小写字母、数字和下划线, 最长 64 位 "
+                                  "(lowercase letters, digits and _, starting with a letter, at most 64)", required=True)
+    version = ps.Whole(1, None, "须为正整数 (must be a whole number >= 1)", required=True)
+    title = _Text(chinese=True, max_length=255, required=True)
+    kind = ps.OneOf(KINDS, _one_of(KINDS), required=True)
+    description = _Text()
+    scoring = _Scoring()
+    systems = fields.List(fields.Nested(_System), required=True, validate=validate.Length(min=1, error=_NO_SYSTEMS),
+                          error_messages={"invalid": _NO_SYSTEMS})
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _codes(self, _data, original, **_kwargs):
+        """A system code once per template; an item code once across its systems."""
+        systems = original.get("systems") if isinstance(original.get("systems"), list) else []
+        problems: dict = {}
+        seen_systems: set[str] = set()
+        seen_items: dict[str, str] = {}
+        for s, system in enumerate(systems):
+            if not isinstance(system, dict):
+                continue
+            where = _system_name(system, s)
+            if where in seen_systems:
+                problems[s] = {"code": ["体系编码重复 (duplicate system code)"]}
+            seen_systems.add(where)
+            for i, item in enumerate(system.get("items") if isinstance(system.get("items"), list) else []):
+                code = item.get("code") if isinstance(item, dict) else None
+                if not (isinstance(code, str) and ITEM_CODE.match(code)):
+                    continue
+                if code in seen_items:
+                    problems.setdefault(s, {}).setdefault("items", {})[i] = {"code": [
+                        f"题目编码重复, 已用于体系 {seen_items[code]} (duplicate item code, also in system {seen_items[code]})"]}
+                else:
+                    seen_items[code] = where
+        if problems:
+            raise ValidationError({"systems": problems})
 
 
 def duplicate_versions(templates: list[Template]) -> list[TemplateError]:

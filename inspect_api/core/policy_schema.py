@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validates_schema
 
-CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK = re.compile(r"[\u3400-\u9fff]")
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -33,6 +33,9 @@ class PolicySchema(ma.Schema):
     missing_label = "缺少字段"
     show_allowed = False  # name the allowed keys in the unknown-keys problem
     keys_each = False  # name each unknown or missing key at its own path instead (`scoring.bonus: 未知字段`)
+    unknown_each = "未知字段 (unknown key)"
+    missing_each = "缺少必填字段 (required key missing)"
+    missing_as_invalid = False  # a missing key is named by its field's own message (须为非空文本 ...)
 
     class Meta:
         unknown = ma.EXCLUDE  # unknown keys are named by `_keys`, all in one problem
@@ -43,6 +46,10 @@ class PolicySchema(ma.Schema):
         # a missing required key is named by `_keys` (all in one problem), not once per field
         if field_obj.required:
             field_obj.error_messages = {**field_obj.error_messages, "required": _MISSING}
+        # marshmallow's own English messages, where a field did not word its own
+        for key, text in _DEFAULT_MESSAGES.items():
+            if field_obj.error_messages.get(key) in _ENGLISH:
+                field_obj.error_messages[key] = text
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _keys(self, _data, original, **_kwargs):
@@ -64,15 +71,19 @@ class PolicySchema(ma.Schema):
 
 
     def _each_key(self, original, names):
-        problems = {str(key): [f"未知字段 (unknown key); 可用字段 (known): {', '.join(names)}"]
+        problems = {str(key): [f"{self.unknown_each}; 可用字段 (known): {', '.join(names)}"]
                     for key in original if str(key) not in names}
-        problems.update({name: ["缺少必填字段 (required key missing)"] for name, f in self.fields.items()
-                         if f.required and (f.data_key or name) not in original})
+        problems.update({f.data_key or name: [getattr(f, "error", None) if self.missing_as_invalid else self.missing_each]
+                         for name, f in self.fields.items() if f.required and (f.data_key or name) not in original})
         if problems:
             raise ValidationError(problems)
 
 
-_MISSING = "\x00missing"  # dropped from the problems: `_keys` names every missing key at once
+_MISSING = "\x00missing"
+_DEFAULT_MESSAGES = {"null": "不能为空 (must not be null)", "invalid": "格式不对 (invalid value)",
+                     "type": "须为映射 (must be a mapping)"}
+_ENGLISH = {text for cls in (fields.Field, fields.Nested, fields.List, fields.Raw)
+            for text in getattr(cls, "default_error_messages", {}).values()}  # dropped from the problems: `_keys` names every missing key at once
 
 
 # --- fields ---------------------------------------------------------------------------------------------
@@ -83,7 +94,8 @@ class _Checked(fields.Field):
     def __init__(self, error: str, **kwargs):
         super().__init__(**kwargs)
         self.error = error
-        self.error_messages = {**self.error_messages, "null": error}
+        null = error.format(value=None) if "{value" in error else error
+        self.error_messages = {**self.error_messages, "null": null.replace("{", "{{").replace("}", "}}")}
 
     def fail(self):
         return ValidationError(self.error)
