@@ -46,10 +46,7 @@ class PolicySchema(ma.Schema):
         # a missing required key is named by `_keys` (all in one problem), not once per field
         if field_obj.required:
             field_obj.error_messages = {**field_obj.error_messages, "required": _MISSING}
-        # marshmallow's own English messages, where a field did not word its own
-        for key, text in _DEFAULT_MESSAGES.items():
-            if field_obj.error_messages.get(key) in _ENGLISH:
-                field_obj.error_messages[key] = text
+        _chinese(field_obj)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _keys(self, _data, original, **_kwargs):
@@ -84,6 +81,17 @@ _DEFAULT_MESSAGES = {"null": "不能为空 (must not be null)", "invalid": "格�
                      "type": "须为映射 (must be a mapping)"}
 _ENGLISH = {text for cls in (fields.Field, fields.Nested, fields.List, fields.Raw)
             for text in getattr(cls, "default_error_messages", {}).values()}  # dropped from the problems: `_keys` names every missing key at once
+
+
+def _chinese(field_obj: fields.Field) -> None:
+    """marshmallow's own English messages, where a field (or a list's entries) did not word its own."""
+    words = {**_DEFAULT_MESSAGES, "null": "须为映射 (must be a mapping)"} if isinstance(field_obj, fields.Nested) \
+        else _DEFAULT_MESSAGES
+    for key, text in words.items():
+        if field_obj.error_messages.get(key) in _ENGLISH:
+            field_obj.error_messages[key] = text
+    if isinstance(field_obj, fields.List):
+        _chinese(field_obj.inner)
 
 
 # --- fields ---------------------------------------------------------------------------------------------
