@@ -65,33 +65,9 @@ class ScoringPolicy:
         object.__setattr__(self, "untold_severity", thresholds)
         object.__setattr__(self, "attitude", dict(self.attitude))
         object.__setattr__(self, "points", dict(self.points))
-        problems = []
-        if not thresholds:
-            problems.append("untold_severity: 至少需要一个档次 (at least one threshold)")
-        for i, (above, severity) in enumerate(thresholds):
-            if not _is_number(above) or not 0 <= above < 1:
-                problems.append(f"untold_severity[{i}]: 比例须在 0（含）到 1（不含）之间 (share must be in [0, 1))")
-            elif i and _is_number(thresholds[i - 1][0]) and above >= thresholds[i - 1][0]:
-                problems.append(f"untold_severity[{i}]: 比例须从大到小排列 (shares must fall strictly)")
-            if severity not in SEVERITIES:
-                problems.append(f"untold_severity[{i}]: {_one_of(SEVERITIES)}")
-        if thresholds and thresholds[-1][0] != 0:
-            problems.append("untold_severity: 最后一档须为 0，使任何未告知比例都有严重程度 (the last threshold must be 0)")
-        for code, severity in self.attitude.items():
-            if code not in POOR_ATTITUDES:
-                problems.append(f"attitude.{code}: {_one_of(POOR_ATTITUDES)}")
-            if severity not in SEVERITIES:
-                problems.append(f"attitude.{code}: {_one_of(SEVERITIES)}")
-        for name in ("shirking_severity", "no_receipt_severity", "overdue_severity"):
-            if getattr(self, name) not in SEVERITIES:
-                problems.append(f"{name}: {_one_of(SEVERITIES)}")
-        if self.extra_requirement_severity is not None and self.extra_requirement_severity not in SEVERITIES:
-            problems.append(f"extra_requirement_severity: {_one_of(SEVERITIES)}")
-        for category, points in self.points.items():
-            if category not in RULE_CATEGORIES:
-                problems.append(f"points.{category}: {_one_of(RULE_CATEGORIES)}")
-            if not _is_points(points):
-                problems.append(f"points.{category}: 须为非负整数 (must be a whole number >= 0)")
+        _loaded, problems = ps.check(_Values(), {
+            "untold_severity": thresholds, "attitude": self.attitude, "points": self.points,
+            **{name: getattr(self, name) for name in _SEVERITY_NAMES}}, root="")
         if problems:
             raise ValueError("评分规则无效 (invalid scoring policy): " + "; ".join(problems))
 
@@ -228,6 +204,59 @@ class _Scoring(ps.PolicySchema):
             points={name: data[name]["points"] for name in RULE_CATEGORIES if name in data},
             extra_requirement_severity=data["extra_requirement"]["severity"] if "extra_requirement" in data else None,
         )
+
+
+class _Thresholds(fields.Field):
+    """((share_above, severity), ...): shares in [0, 1), falling strictly, the last one 0."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not value:
+            raise ValidationError("至少需要一个档次 (at least one threshold)")
+        errors: dict = {}
+        for i, (above, severity) in enumerate(value):
+            if not _is_number(above) or not 0 <= above < 1:
+                errors[i] = ["比例须在 0（含）到 1（不含）之间 (share must be in [0, 1))"]
+            elif i and _is_number(value[i - 1][0]) and above >= value[i - 1][0]:
+                errors[i] = ["比例须从大到小排列 (shares must fall strictly)"]
+            if not isinstance(severity, str) or severity not in SEVERITIES:
+                errors.setdefault(i, []).append(_one_of(SEVERITIES))
+        if value[-1][0] != 0:
+            errors["_schema"] = ["最后一档须为 0，使任何未告知比例都有严重程度 (the last threshold must be 0)"]
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+class _CodeTable(fields.Field):
+    """{code: value}: codes among `codes`, values passing `ok`."""
+
+    def __init__(self, codes, ok, problem: str, **kwargs):
+        super().__init__(**kwargs)
+        self.codes, self.ok, self.problem = tuple(codes), ok, problem
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        errors = {str(code): [m for m, bad in ((_one_of(self.codes), code not in self.codes),
+                                               (self.problem, not self.ok(v))) if bad]
+                  for code, v in value.items()}
+        errors = {code: messages for code, messages in errors.items() if messages}
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+_SEVERITY_NAMES = ("shirking_severity", "no_receipt_severity", "overdue_severity", "extra_requirement_severity")
+
+
+class _Values(ps.PolicySchema):
+    """A ScoringPolicy's values, however it was built (in code, or from a template by `_Scoring`)."""
+
+    untold_severity = _Thresholds()
+    attitude = _CodeTable(POOR_ATTITUDES, lambda s: isinstance(s, str) and s in SEVERITIES, _one_of(SEVERITIES))
+    points = _CodeTable(RULE_CATEGORIES, _is_points, "须为非负整数 (must be a whole number >= 0)")
+    shirking_severity = _severity()
+    no_receipt_severity = _severity()
+    overdue_severity = _severity()
+    extra_requirement_severity = _severity(allow_none=True)
 
 
 # --- the one-time notice (一次性告知) -------------------------------------------------------------

@@ -19,7 +19,7 @@ from inspect_api.assessment.policy import from_data as assessment_from_data
 from inspect_api.checklists.rules import validate_template
 from inspect_api.core import policy_schema as ps
 from inspect_api.sampling.rules import InspectorInfo, PlanError, UnitInfo, WeightPolicy, draw
-from inspect_api.shopper.rules import policy_from_template
+from inspect_api.shopper.rules import ScoringPolicy, policy_from_template
 from tests.unit.test_assessment_rules import policy_data
 from tests.unit.test_checklist_rules import FILE, item, valid
 from tests.unit.test_sampling_rules import SEED, WEEK, make_inspectors, make_plan, make_units
@@ -129,6 +129,18 @@ def test_shopper_scoring_collects_every_problem_at_its_full_path():
                  "scoring.shirking.bonus: 未知字段", "scoring.overdue: 缺少必填字段"):
         assert path in text, (path, text)
     no_english([text])
+
+
+def test_a_scoring_policy_built_in_code_reports_every_problem_too():
+    with pytest.raises(ValueError) as exc:
+        ScoringPolicy(untold_severity=((0.5, "grave"), (0.7, "minor"), (0.1, "minor")),
+                      attitude={"warm": "minor", "rude": "huge"}, overdue_severity="late", points={"shirking": -1})
+    text = str(exc.value)
+    for expected in ("untold_severity[0]: 须为以下之一", "untold_severity[1]: 比例须从大到小排列",
+                     "untold_severity: 最后一档须为 0", "attitude.warm: 须为以下之一 (must be one of): ordinary",
+                     "attitude.rude: 须为以下之一 (must be one of): minor", "overdue_severity: 须为以下之一",
+                     "points.shirking: 须为非负整数"):
+        assert expected in text, (expected, text)
 
 
 def test_a_checklist_template_reports_every_problem_located_by_system_item_and_field():
