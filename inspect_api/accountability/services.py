@@ -352,8 +352,9 @@ def close_case(case: ReferralCase, actor) -> ReferralCase:
 
 
 def case_view(case: ReferralCase) -> dict:
-    doc = domain_events.answer(domain_events.document_summary_asked.send(None, document_id=case.document_id)) \
-        if case.document_id else None
+    found = domain_events.results(domain_events.document_summary_asked.send(None, document_id=case.document_id)) \
+        if case.document_id else []
+    doc = found[0] if found else None
     return {"id": case.id, "subject_type": case.subject_type, "subject_id": case.subject_id, "unit_id": case.unit_id,
             "title": case.title, "summary": case.summary, "finding_ids": case.finding_ids, "status": case.status,
             "status_label": CASE_LABELS[case.status], "opened_by": case.opened_by, "approved_by": case.approved_by,
