@@ -31,7 +31,8 @@ from inspect_api.org.models import Unit
 from inspect_api.org.services import STAFFING_LABEL, get_unit
 from inspect_api.review.models import RECTIFICATION_STATUS, Rectification
 from inspect_api.review.rules import STATUS_LABELS
-from inspect_api.stats import rules
+from inspect_api.stats import rollup, rules
+from inspect_api.stats.models import MEASURES, stats_rollup
 from inspect_api.visits.models import Finding, Visit
 
 FINDING_STATUSES = tuple(s for s in STATUS_LABELS if s != "draft")
@@ -158,6 +159,110 @@ def _bucket_start(column, granularity: str):
     return sa.func.printf("%s-%02d-01", sa.func.strftime("%Y", local_ts), first_month)
 
 
+def _local_day(column):
+    """The local day of a UTC timestamp column."""
+    if is_postgres():
+        return sa.cast(sa.func.timezone(LOCAL_TZ.key, column), sa.Date)
+    minutes = int(LOCAL_TZ.utcoffset(datetime(2000, 1, 1)).total_seconds() // 60)
+    return sa.func.date(column, f"{minutes:+d} minutes")
+
+
+# --- the rollup (stats/rollup.py) ---------------------------------------------------------------------
+
+def _uses_rollup(scope: Scope, rollup_flag: bool | None) -> bool:
+    """The rollup has no category, severity or mode: those filters read the raw tables."""
+    if rollup_flag is not None:
+        return rollup_flag
+    return not (scope.category or scope.severity or scope.mode)
+
+
+def _rollup_rows(scope: Scope, local_ranges, utc_ranges, as_of: date, keys: list, raw_keys: list, *,
+                 months: bool = True, cuts=()) -> sa.Subquery:
+    """The rollup's rows of the local days, and one row per open rectification due earlier in `as_of`'s
+    month (moved from open to overdue), each with `keys` (k0, k1 …; `raw_keys` for the raw side) and
+    the effective measures (rollup.MEASURES): sum them grouped by the keys."""
+    t = stats_rollup.c
+    effective = rollup.effective_columns(as_of)
+    from_rollup = (sa.select(*(k.label(f"k{i}") for i, k in enumerate(keys)),
+                             *(c.label(m) for m, c in effective.items()))
+                   .where(rollup.in_segments(rollup.segments(local_ranges, months, cuts)),
+                          *_in_subtree(t.unit_id, scope)))
+    first, today = rollup.month_bounds(as_of)
+    past_due = rollup.past_due_measures(Finding.status.in_(UNIT_VISIBLE_STATUSES))
+    from_raw = (sa.select(*(k.label(f"k{i}") for i, k in enumerate(raw_keys)),
+                          *(c.label(m) for m, c in past_due.items()))
+                .select_from(Rectification).join(Finding, Finding.id == Rectification.finding_id)
+                .join(Visit, Visit.id == Finding.visit_id)
+                .where(Rectification.status == "open", Rectification.due_on >= first, Rectification.due_on < today,
+                       Finding.status != "draft", _within(utc_ranges), *_in_subtree(Visit.unit_id, scope)))
+    return sa.union_all(from_rollup, from_raw).subquery("ru")
+
+
+def _summed(rows: sa.Subquery, n_keys: int) -> sa.Select:
+    keys = [rows.c[f"k{i}"] for i in range(n_keys)]
+    return sa.select(*keys, *(sa.func.sum(rows.c[m]).label(m) for m in MEASURES)).group_by(*keys)
+
+
+def _shown(scope: Scope, m: dict) -> dict:
+    """The figures a caller is shown of a set of summed measures (a liaison: its visible findings)."""
+    statuses = UNIT_VISIBLE_STATUSES if scope.liaison else FINDING_STATUSES
+    p = "rv_" if scope.liaison else "r_"
+    return {"visits": m["visits"], "findings": sum(m[f"f_{s}"] for s in statuses), "confirmed": m["f_confirmed"],
+            "points": m["points"], "rectifications_open": m[f"{p}open"],
+            "rectifications_overdue": m[f"{p}overdue"]}
+
+
+def _add_rollup(fig: dict, scope: Scope, m: dict) -> None:
+    """Fold one unit's summed measures into the figures."""
+    if scope.visits_visible:
+        fig["visits"] += m["visits"]
+        fig["units_visited"] += 1 if m["visits"] > 0 else 0
+    for s in (UNIT_VISIBLE_STATUSES if scope.liaison else FINDING_STATUSES):
+        fig["findings"]["total"] += m[f"f_{s}"]
+        fig["findings"]["by_status"][s] += m[f"f_{s}"]
+    confirmed = fig["confirmed"]
+    confirmed["total"] += m["f_confirmed"]
+    confirmed["points"] += m["points"]
+    for c in CATEGORIES:
+        confirmed["by_category"][c] += m[f"c_{c}"]
+    for s in SEVERITIES:
+        confirmed["by_severity"][s] += m[f"s_{s}"]
+    p = "rv_" if scope.liaison else "r_"
+    for s in RECTIFICATION_STATES:
+        fig["rectifications"][s] += m[f"{p}{s}"]
+
+
+def _summary_from_rollup(scope: Scope, as_of: date, period, compared, current_range, compared_range,
+                         figures: dict) -> list | None:
+    """The two periods' figures from the rollup, folded into `figures`; returns the current period's
+    rows per window for the staffing roll-up, or None when a confirmed finding has a category the
+    rollup has no column for (then the raw tables answer)."""
+    t = stats_rollup.c
+    rows = _rollup_rows(scope, [(compared.start, compared.end), (period.start, period.end)],
+                        [compared_range, current_range], as_of,
+                        [sa.case((t.bucket >= period.start, 1), else_=0), t.unit_id],
+                        [sa.case((Visit.submitted_at >= current_range[0], 1), else_=0), Finding.unit_id],
+                        cuts=[period.start])
+    current_units = {}
+    for current, unit_id, *values in db.session.execute(_summed(rows, 2)):
+        m = dict(zip(MEASURES, (int(v) for v in values), strict=True))
+        if m["c_other"]:
+            return None
+        _add_rollup(figures["current" if current else "previous"], scope, m)
+        if current:
+            current_units[unit_id] = _shown(scope, m)
+    windows = []
+    if current_units:
+        for unit_id, code, name, staffing_id in db.session.execute(
+                sa.select(Unit.id, Unit.code, Unit.name, Unit.staffing_unit_id)
+                .where(Unit.id.in_(list(current_units)), Unit.kind == "window")):
+            shown = current_units[unit_id]
+            if shown["findings"] > 0:
+                windows.append((staffing_id, unit_id, code, name, shown["findings"], shown["confirmed"],
+                                shown["points"], shown["rectifications_open"], shown["rectifications_overdue"]))
+    return windows
+
+
 def _empty_figures(scope: Scope) -> dict:
     hidden = None if scope.liaison else 0
     return {
@@ -192,7 +297,7 @@ def _add_findings(fig: dict, status: str, category: str, severity: str, rect_sta
 
 # --- summary ----------------------------------------------------------------------------------------
 
-def summary(user, args: dict) -> dict:
+def summary(user, args: dict, *, rollup: bool | None = None) -> dict:
     """The period's figures, the compared period's, and the change: two grouped queries, each scanning
     both periods at once.
 
@@ -212,6 +317,23 @@ def summary(user, args: dict) -> dict:
     figures = {"current": _empty_figures(scope), "previous": _empty_figures(scope)}
     _for_aggregates()
 
+    windows = None
+    if _uses_rollup(scope, rollup):
+        windows = _summary_from_rollup(scope, as_of, period, compared, current_range, compared_range, figures)
+        if windows is None:
+            figures = {"current": _empty_figures(scope), "previous": _empty_figures(scope)}
+    if windows is None:
+        _summary_from_raw(scope, as_of, ranges, is_current, is_previous, figures)
+        windows = _staffing_rows(scope, [current_range], as_of)
+
+    return {"period": period.as_dict(), "compared_with": compared.as_dict(), "comparison": comparison,
+            "as_of": as_of, "filters": scope.filters(), "current": figures["current"],
+            "by_staffing_unit": _staffing(windows),
+            "previous": figures["previous"], "change": rules.change(figures["current"], figures["previous"]),
+            "ratings": {"current": _ratings_figures(scope, period), "previous": _ratings_figures(scope, compared)}}
+
+
+def _summary_from_raw(scope: Scope, as_of: date, ranges, is_current, is_previous, figures: dict) -> None:
     if scope.visits_visible:
         row = db.session.execute(
             sa.select(_count_if(is_current), sa.func.count(sa.distinct(sa.case((is_current, Visit.unit_id)))),
@@ -232,11 +354,6 @@ def summary(user, args: dict) -> dict:
         _add_findings(figures["current"], status, category, severity, rect, *counts[:3])
         _add_findings(figures["previous"], status, category, severity, rect, *counts[3:])
 
-    return {"period": period.as_dict(), "compared_with": compared.as_dict(), "comparison": comparison,
-            "as_of": as_of, "filters": scope.filters(), "current": figures["current"],
-            "by_staffing_unit": staffing_rollup(scope, [current_range], as_of),
-            "previous": figures["previous"], "change": rules.change(figures["current"], figures["previous"]),
-            "ratings": {"current": _ratings_figures(scope, period), "previous": _ratings_figures(scope, compared)}}
 
 
 # --- a window's findings rolled up to its staffing department ----------------------------------------
@@ -252,9 +369,9 @@ def _window_figures(name: str, code: str, unit_id: int, label: str) -> dict:
             "points": 0, "rectifications_open": 0, "rectifications_overdue": 0}
 
 
-def staffing_rollup(scope: Scope, ranges, as_of: date) -> dict:
-    """The period's findings at windows, by the window and rolled up to its staffing department: one
-    grouped query over findings at units of kind `window`."""
+def _staffing_rows(scope: Scope, ranges, as_of: date) -> list:
+    """The period's findings at windows, per window, from the raw tables: one grouped query over
+    findings at units of kind `window`."""
     window = aliased(Unit, name="window")
     state = _rectification_state(as_of)
     confirmed = Finding.status == "confirmed"
@@ -264,11 +381,17 @@ def staffing_rollup(scope: Scope, ranges, as_of: date) -> dict:
             .join(window, window.id == Finding.unit_id)
             .where(*_finding_conditions(scope, ranges), window.kind == "window")
             .group_by(window.staffing_unit_id, window.id, window.code, window.name))
+    return list(db.session.execute(stmt))
+
+
+def _staffing(windows: list) -> dict:
+    """The windows' figures (staffing department id, window id, code, name, findings, confirmed,
+    points, open, overdue), by the window and rolled up to its staffing department."""
     departments: dict[int, dict] = {}
     unstaffed = _window_figures("", "", 0, "")
     unstaffed_windows = []
     figures = ("findings", "confirmed", "points", "rectifications_open", "rectifications_overdue")
-    for staffing_id, window_id, code, name, *counts in db.session.execute(stmt):
+    for staffing_id, window_id, code, name, *counts in windows:
         row = _window_figures(name, code, window_id, "窗口 / at the window")
         row.update(zip(figures, (int(c) for c in counts), strict=True))
         if staffing_id is None:
