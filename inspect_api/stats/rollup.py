@@ -80,7 +80,7 @@ def _contribution(pg: bool, sign: str, *, f: str, submitted: str, r: str, findin
     values |= {f"rv_{s}": part(rect, _if(f"{r}.status = '{s}' AND {f}.status IN ({_quoted(UNIT_VISIBLE)})", sign))
                for s in RECT_STATES}
     due = f"CASE WHEN {r}.status = 'open' THEN {_due_month(f'{r}.due_on', pg)} END" if rect else "NULL"
-    head = [f"g.grain AS grain",
+    head = ["g.grain AS grain",
             f"CASE g.grain WHEN 'd' THEN {_day(submitted, pg)} ELSE {_month(submitted, pg)} END AS bucket",
             f"{f}.unit_id AS unit_id", f"{due} AS due_month"]
     return ", ".join(head + [f"{values[m]} AS {m}" for m in MEASURES])

@@ -169,10 +169,10 @@ def _local_day(column):
 
 # --- the rollup (stats/rollup.py) ---------------------------------------------------------------------
 
-def _uses_rollup(scope: Scope, rollup_flag: bool | None) -> bool:
+def _uses_rollup(scope: Scope, use_rollup: bool | None) -> bool:
     """The rollup has no category, severity or mode: those filters read the raw tables."""
-    if rollup_flag is not None:
-        return rollup_flag
+    if use_rollup is not None:
+        return use_rollup
     return not (scope.category or scope.severity or scope.mode)
 
 
@@ -297,7 +297,7 @@ def _add_findings(fig: dict, status: str, category: str, severity: str, rect_sta
 
 # --- summary ----------------------------------------------------------------------------------------
 
-def summary(user, args: dict, *, rollup: bool | None = None) -> dict:
+def summary(user, args: dict, *, use_rollup: bool | None = None) -> dict:
     """The period's figures, the compared period's, and the change: two grouped queries, each scanning
     both periods at once.
 
@@ -318,7 +318,7 @@ def summary(user, args: dict, *, rollup: bool | None = None) -> dict:
     _for_aggregates()
 
     windows = None
-    if _uses_rollup(scope, rollup):
+    if _uses_rollup(scope, use_rollup):
         windows = _summary_from_rollup(scope, as_of, period, compared, current_range, compared_range, figures)
         if windows is None:
             figures = {"current": _empty_figures(scope), "previous": _empty_figures(scope)}
@@ -436,7 +436,7 @@ def _ratings_figures(scope: Scope, period) -> dict:
 
 # --- trend ------------------------------------------------------------------------------------------
 
-def trend(user, args: dict) -> dict:
+def trend(user, args: dict, *, use_rollup: bool | None = None) -> dict:
     """One point per week, month or quarter of the period (twelve months by default)."""
     scope = scope_for(user, args)
     as_of = clock.today()
@@ -450,6 +450,24 @@ def trend(user, args: dict) -> dict:
         for b in rules.buckets(period, granularity)}
     _for_aggregates()
 
+    if _uses_rollup(scope, use_rollup):
+        rows = _rollup_rows(scope, [(period.start, period.end)], ranges, as_of, [stats_rollup.c.bucket],
+                            [_local_day(Visit.submitted_at)], months=granularity != "week")
+        for day, *values in db.session.execute(_summed(rows, 1)):
+            day = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+            shown = _shown(scope, dict(zip(MEASURES, (int(v) for v in values), strict=True)))
+            point = points[rules.bucket_start(day, granularity).isoformat()]
+            for key, value in shown.items():
+                if key != "visits" or scope.visits_visible:
+                    point[key] += value
+    else:
+        _trend_from_raw(scope, ranges, as_of, granularity, points)
+
+    return {"period": period.as_dict(), "granularity": granularity, "as_of": as_of, "filters": scope.filters(),
+            "buckets": list(points.values())}
+
+
+def _trend_from_raw(scope: Scope, ranges, as_of: date, granularity: str, points: dict) -> None:
     # Grouped outside a subquery: the bucket expression carries bound parameters, which PostgreSQL
     # would not recognise as the same expression in SELECT and GROUP BY.
     if scope.visits_visible:
@@ -470,8 +488,6 @@ def trend(user, args: dict) -> dict:
         points[str(bucket)[:10]].update(findings=n, confirmed=n_confirmed, points=pts, rectifications_open=n_open,
                                         rectifications_overdue=n_overdue)
 
-    return {"period": period.as_dict(), "granularity": granularity, "as_of": as_of, "filters": scope.filters(),
-            "buckets": list(points.values())}
 
 
 # --- per unit ---------------------------------------------------------------------------------------
@@ -485,7 +501,7 @@ def _ids_in(path: str) -> int:
     return path.count("/") - 1
 
 
-def unit_rows(user, args: dict) -> tuple[sa.Select, Scope]:
+def unit_rows(user, args: dict, *, use_rollup: bool | None = None) -> tuple[sa.Select, Scope]:
     """One row per unit of the scope (active, or with figures in the period): its visits, findings,
     confirmed findings, deduction points and open and overdue rectifications; with `rollup`, each
     row counts its unit's whole subtree; `depth` keeps the units that many levels below `under` (or
@@ -499,14 +515,10 @@ def unit_rows(user, args: dict) -> tuple[sa.Select, Scope]:
         raise Unprocessable("单位联络员不能按检查次数排序 (visits are not shown to units)",
                             {"fields": {"sort": ["visits are not shown to units"]}})
 
-    state = _rectification_state(as_of)
-    confirmed = Finding.status == "confirmed"
-    fa = (_findings_joined(Finding.unit_id.label("unit_id"), sa.func.count().label("findings"),
-                           sa.func.count(sa.case((confirmed, 1))).label("confirmed"),
-                           sa.func.sum(sa.case((confirmed, Finding.points), else_=0)).label("points"),
-                           sa.func.count(sa.case((state == "open", 1))).label("rectifications_open"),
-                           sa.func.count(sa.case((state == "overdue", 1))).label("rectifications_overdue"))
-          .where(*_finding_conditions(scope, ranges)).group_by(Finding.unit_id).subquery("fa"))
+    if _uses_rollup(scope, use_rollup):
+        fa = va = _unit_figures_from_rollup(scope, period, ranges, as_of)
+    else:
+        fa, va = _unit_figures_from_raw(scope, ranges, as_of)
     row_unit, member = aliased(Unit, name="row_unit"), aliased(Unit, name="member")
     joined = member.path.startswith(row_unit.path) if args.get("rollup") else member.id == row_unit.id
 
@@ -520,10 +532,9 @@ def unit_rows(user, args: dict) -> tuple[sa.Select, Scope]:
             .select_from(row_unit).join(member, joined).outerjoin(fa, fa.c.unit_id == member.id))
     active = [row_unit.is_active, total(fa.c.findings) > 0]
     if scope.visits_visible:
-        va = (sa.select(Visit.unit_id.label("unit_id"), sa.func.count().label("visits"))
-              .where(*_visit_conditions(scope, ranges)).group_by(Visit.unit_id).subquery("va"))
+        if va is not fa:
+            stmt = stmt.outerjoin(va, va.c.unit_id == member.id)
         figures["visits"] = total(va.c.visits).label("visits")
-        stmt = stmt.outerjoin(va, va.c.unit_id == member.id)
         active.append(total(va.c.visits) > 0)
     else:
         figures["visits"] = sa.null().label("visits")
@@ -541,9 +552,40 @@ def unit_rows(user, args: dict) -> tuple[sa.Select, Scope]:
     return stmt.order_by(key.desc() if order == "desc" else key.asc(), row_unit.code, row_unit.id), scope
 
 
-def page_of_units(user, args: dict, page: int, page_size: int) -> tuple[list[dict], int]:
+def _unit_figures_from_rollup(scope: Scope, period, ranges, as_of: date) -> sa.Subquery:
+    """Per unit: findings, confirmed, points, open and overdue rectifications, visits (the rollup)."""
+    rows = _rollup_rows(scope, [(period.start, period.end)], ranges, as_of, [stats_rollup.c.unit_id],
+                        [Finding.unit_id])
+    statuses = UNIT_VISIBLE_STATUSES if scope.liaison else FINDING_STATUSES
+    p = "rv_" if scope.liaison else "r_"
+    return (sa.select(rows.c.k0.label("unit_id"),
+                      sa.func.sum(sum((rows.c[f"f_{s}"] for s in statuses[1:]), rows.c[f"f_{statuses[0]}"]))
+                      .label("findings"),
+                      sa.func.sum(rows.c.f_confirmed).label("confirmed"), sa.func.sum(rows.c.points).label("points"),
+                      sa.func.sum(rows.c[f"{p}open"]).label("rectifications_open"),
+                      sa.func.sum(rows.c[f"{p}overdue"]).label("rectifications_overdue"),
+                      sa.func.sum(rows.c.visits).label("visits"))
+            .group_by(rows.c.k0).subquery("fa"))
+
+
+def _unit_figures_from_raw(scope: Scope, ranges, as_of: date) -> tuple[sa.Subquery, sa.Subquery]:
+    state = _rectification_state(as_of)
+    confirmed = Finding.status == "confirmed"
+    fa = (_findings_joined(Finding.unit_id.label("unit_id"), sa.func.count().label("findings"),
+                           sa.func.count(sa.case((confirmed, 1))).label("confirmed"),
+                           sa.func.sum(sa.case((confirmed, Finding.points), else_=0)).label("points"),
+                           sa.func.count(sa.case((state == "open", 1))).label("rectifications_open"),
+                           sa.func.count(sa.case((state == "overdue", 1))).label("rectifications_overdue"))
+          .where(*_finding_conditions(scope, ranges)).group_by(Finding.unit_id).subquery("fa"))
+    va = (sa.select(Visit.unit_id.label("unit_id"), sa.func.count().label("visits"))
+          .where(*_visit_conditions(scope, ranges)).group_by(Visit.unit_id).subquery("va"))
+    return fa, va
+
+
+def page_of_units(user, args: dict, page: int, page_size: int, *, use_rollup: bool | None = None
+                  ) -> tuple[list[dict], int]:
     """One page of unit rows and the number of rows (the window count saves a second aggregate)."""
-    stmt, _ = unit_rows(user, args)
+    stmt, _ = unit_rows(user, args, use_rollup=use_rollup)
     _for_aggregates()
     rows = [dict(r) for r in db.session.execute(stmt.offset((page - 1) * page_size).limit(page_size)).mappings()]
     if rows:
