@@ -4,8 +4,8 @@ of when the visits were submitted, kept by database triggers (inspect_api/stats/
 A row is a delta, not a total: every change to a visit, a finding or a rectification appends the
 rows that undo its old contribution and add its new one, so writers never wait on one another for a
 shared counter row; readers sum, and the nightly compaction (`inspect-api stats compact`) folds each
-key's rows into one. Only open rectifications carry `due_month` (the first day of their due day's
-month): whether one is overdue depends on the day the figures are asked for.
+key's rows into one. Only open rectifications carry `open_due`: their due day in a day row, the first
+day of its month in a month row (whether one is overdue depends on the day the figures are asked for).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ stats_rollup = sa.Table(
     sa.Column("grain", sa.String(1), nullable=False),
     sa.Column("bucket", sa.Date(), nullable=False),
     sa.Column("unit_id", sa.Integer(), nullable=False),
-    sa.Column("due_month", sa.Date(), nullable=True),
+    sa.Column("open_due", sa.Date(), nullable=True),
     *(sa.Column(m, sa.Integer(), nullable=False, server_default="0") for m in MEASURES),
     sa.Index("ix_stats_rollup_grain_bucket", "grain", "bucket", "unit_id"),
+    sa.Index("ix_stats_rollup_open_due", "open_due"),
 )

@@ -13,8 +13,9 @@ never wait on each other nor deadlock); readers sum them, and `compact` folds th
 What the rollup leaves to the reader: units (a rename, a move or a change of staffing department only
 changes which units a query selects, read from `units` at query time), and the day the figures are
 asked for: an open rectification is overdue once its due day has passed. Open ones carry their due
-month; the reader moves those due before the current month to overdue and counts, from the raw
-tables, the few due earlier in the current month (a partial index on due days keeps that small).
+day in day rows and their due month in month rows; the reader counts an open one as overdue when its
+day (or month) is before today (or this month), and reads by day the months holding open ones due
+this month, where the month alone cannot tell.
 
 Filters on a finding's category, severity or the visit's mode are not in the rollup: those queries
 read the raw tables (the services decide).
@@ -32,7 +33,7 @@ from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db, is_postgres
 from inspect_api.stats.models import FINDING_STATUSES, MEASURES, RECT_STATES, UNIT_VISIBLE, stats_rollup
 
-COLUMNS = ("grain", "bucket", "unit_id", "due_month", *MEASURES)
+COLUMNS = ("grain", "bucket", "unit_id", "open_due", *MEASURES)
 _OFFSET = f"'{int(LOCAL_TZ.utcoffset(datetime(2000, 1, 1)).total_seconds() // 60):+d} minutes'"
 _GRAINS = "(SELECT 'd' AS grain UNION ALL SELECT 'm') AS g"
 
@@ -79,17 +80,18 @@ def _contribution(pg: bool, sign: str, *, f: str, submitted: str, r: str, findin
     values |= {f"r_{s}": part(rect, _if(f"{r}.status = '{s}'", sign)) for s in RECT_STATES}
     values |= {f"rv_{s}": part(rect, _if(f"{r}.status = '{s}' AND {f}.status IN ({_quoted(UNIT_VISIBLE)})", sign))
                for s in RECT_STATES}
-    due = f"CASE WHEN {r}.status = 'open' THEN {_due_month(f'{r}.due_on', pg)} END" if rect else "NULL"
+    due = (f"CASE WHEN {r}.status = 'open' THEN CASE g.grain WHEN 'd' THEN {r}.due_on "
+           f"ELSE {_due_month(f'{r}.due_on', pg)} END END" if rect else "NULL")
     head = ["g.grain AS grain",
             f"CASE g.grain WHEN 'd' THEN {_day(submitted, pg)} ELSE {_month(submitted, pg)} END AS bucket",
-            f"{f}.unit_id AS unit_id", f"{due} AS due_month"]
+            f"{f}.unit_id AS unit_id", f"{due} AS open_due"]
     return ", ".join(head + [f"{values[m]} AS {m}" for m in MEASURES])
 
 
 def _visit_count(pg: bool, sign: str, v: str) -> str:
     head = ["g.grain AS grain",
             f"CASE g.grain WHEN 'd' THEN {_day(f'{v}.submitted_at', pg)} ELSE {_month(f'{v}.submitted_at', pg)} END"
-            " AS bucket", f"{v}.unit_id AS unit_id", "NULL AS due_month"]
+            " AS bucket", f"{v}.unit_id AS unit_id", "NULL AS open_due"]
     return ", ".join(head + [f"{sign if m == 'visits' else '0'} AS {m}" for m in MEASURES])
 
 
@@ -195,9 +197,10 @@ def drop_ddl(dialect: str) -> list[str]:
 
 def _sums(source: str, extra: str = "") -> str:
     nonzero = " OR ".join(f"sum({m}) <> 0" for m in MEASURES)
-    return (f"INSERT INTO stats_rollup ({', '.join(COLUMNS)}) SELECT grain, bucket, unit_id, due_month, "
+    return (f"INSERT INTO stats_rollup ({', '.join(COLUMNS)}) SELECT grain, bucket, unit_id, open_due, "
             f"{', '.join(f'sum({m})' for m in MEASURES)} FROM {source} {extra} "
-            f"GROUP BY grain, bucket, unit_id, due_month HAVING {nonzero}")
+            f"GROUP BY grain, bucket, unit_id, open_due HAVING {nonzero} "
+            "ORDER BY grain, bucket, unit_id")  # stored in the order it is read
 
 
 def _lock() -> None:
@@ -286,30 +289,42 @@ def in_segments(segs) -> sa.ColumnElement:
     return sa.or_(*(sa.and_(t.grain == grain, t.bucket >= lo, t.bucket <= hi) for grain, lo, hi in segs))
 
 
-def effective_columns(as_of: date) -> dict[str, sa.ColumnElement]:
-    """The rollup's measures per row, an open rectification due before `as_of`'s month counted as
-    overdue (those due earlier in that month: `past_due_rows`)."""
+def months_to_read_by_day(as_of: date) -> list[date]:
+    """The months whose month rows hold open rectifications due in `as_of`'s month: whether those are
+    overdue yet depends on the day, which only their day rows tell."""
     t = stats_rollup.c
-    month = _month_start(as_of)
+    return [b if isinstance(b, date) else date.fromisoformat(str(b)[:10]) for b in db.session.scalars(
+        sa.select(t.bucket).where(t.open_due == _month_start(as_of), t.grain == "m").distinct())]
+
+
+def read_segments(ranges: list[tuple[date, date]], as_of: date, *, months: bool = True, cuts=()) -> list:
+    """`segments`, months holding open rectifications due this month read by their days."""
+    if not months:
+        return segments(ranges, False, cuts)
+    by_day = months_to_read_by_day(as_of)
+    out = []
+    for grain, lo, hi in segments(ranges, True, cuts):
+        if grain == "d":
+            out.append((grain, lo, hi))
+            continue
+        month = lo
+        while month <= hi:
+            if month in by_day:
+                out.append(("d", month, _next_month(month) - timedelta(days=1)))
+            else:
+                out.append(("m", month, month))
+            month = _next_month(month)
+    return out
+
+
+def effective_columns(as_of: date) -> dict[str, sa.ColumnElement]:
+    """The rollup's measures per row, an open rectification due before `as_of` counted as overdue
+    (day rows: its day; month rows, never of a month `read_segments` reads by day: its month)."""
+    t = stats_rollup.c
+    late = sa.or_(sa.and_(t.grain == "d", t.open_due < as_of), sa.and_(t.grain == "m", t.open_due < _month_start(as_of)))
     cols: dict[str, sa.ColumnElement] = {m: t[m] for m in MEASURES}
+    zero = sa.literal_column("0")
     for p in ("r_", "rv_"):
-        late = t.due_month < month
-        cols[f"{p}open"] = sa.case((late, sa.literal_column("0")), else_=t[f"{p}open"])
-        cols[f"{p}overdue"] = t[f"{p}overdue"] + sa.case((late, t[f"{p}open"]), else_=sa.literal_column("0"))
+        cols[f"{p}open"] = sa.case((late, zero), else_=t[f"{p}open"])
+        cols[f"{p}overdue"] = t[f"{p}overdue"] + sa.case((late, t[f"{p}open"]), else_=zero)
     return cols
-
-
-def past_due_measures(visible) -> dict[str, sa.ColumnElement]:
-    """One row per open rectification due earlier in the current month (the raw side of the union):
-    moved from open to overdue; `visible`: its finding is one a unit's liaison sees."""
-    zero, one, minus = sa.literal_column("0"), sa.literal_column("1"), sa.literal_column("-1")
-    cols: dict[str, sa.ColumnElement] = {m: zero for m in MEASURES}
-    cols["r_open"], cols["r_overdue"] = minus, one
-    cols["rv_open"] = sa.case((visible, minus), else_=zero)
-    cols["rv_overdue"] = sa.case((visible, one), else_=zero)
-    return cols
-
-
-def month_bounds(as_of: date) -> tuple[date, date]:
-    """The due days `past_due_measures` covers: [first of as_of's month, as_of)."""
-    return _month_start(as_of), as_of

@@ -159,14 +159,6 @@ def _bucket_start(column, granularity: str):
     return sa.func.printf("%s-%02d-01", sa.func.strftime("%Y", local_ts), first_month)
 
 
-def _local_day(column):
-    """The local day of a UTC timestamp column."""
-    if is_postgres():
-        return sa.cast(sa.func.timezone(LOCAL_TZ.key, column), sa.Date)
-    minutes = int(LOCAL_TZ.utcoffset(datetime(2000, 1, 1)).total_seconds() // 60)
-    return sa.func.date(column, f"{minutes:+d} minutes")
-
-
 # --- the rollup (stats/rollup.py) ---------------------------------------------------------------------
 
 def _uses_rollup(scope: Scope, use_rollup: bool | None) -> bool:
@@ -176,26 +168,16 @@ def _uses_rollup(scope: Scope, use_rollup: bool | None) -> bool:
     return not (scope.category or scope.severity or scope.mode)
 
 
-def _rollup_rows(scope: Scope, local_ranges, utc_ranges, as_of: date, keys: list, raw_keys: list, *,
-                 months: bool = True, cuts=()) -> sa.Subquery:
-    """The rollup's rows of the local days, and one row per open rectification due earlier in `as_of`'s
-    month (moved from open to overdue), each with `keys` (k0, k1 …; `raw_keys` for the raw side) and
-    the effective measures (rollup.MEASURES): sum them grouped by the keys."""
+def _rollup_rows(scope: Scope, local_ranges, as_of: date, keys: list, *, months: bool = True,
+                 cuts=()) -> sa.Subquery:
+    """The rollup's rows of the local days with `keys` (k0, k1 …) and the measures (models.MEASURES),
+    open rectifications past due as of `as_of` counted as overdue: sum them grouped by the keys."""
     t = stats_rollup.c
-    effective = rollup.effective_columns(as_of)
-    from_rollup = (sa.select(*(k.label(f"k{i}") for i, k in enumerate(keys)),
-                             *(c.label(m) for m, c in effective.items()))
-                   .where(rollup.in_segments(rollup.segments(local_ranges, months, cuts)),
-                          *_in_subtree(t.unit_id, scope)))
-    first, today = rollup.month_bounds(as_of)
-    past_due = rollup.past_due_measures(Finding.status.in_(UNIT_VISIBLE_STATUSES))
-    from_raw = (sa.select(*(k.label(f"k{i}") for i, k in enumerate(raw_keys)),
-                          *(c.label(m) for m, c in past_due.items()))
-                .select_from(Rectification).join(Finding, Finding.id == Rectification.finding_id)
-                .join(Visit, Visit.id == Finding.visit_id)
-                .where(Rectification.status == "open", Rectification.due_on >= first, Rectification.due_on < today,
-                       Finding.status != "draft", _within(utc_ranges), *_in_subtree(Visit.unit_id, scope)))
-    return sa.union_all(from_rollup, from_raw).subquery("ru")
+    return (sa.select(*(k.label(f"k{i}") for i, k in enumerate(keys)),
+                      *(c.label(m) for m, c in rollup.effective_columns(as_of).items()))
+            .where(rollup.in_segments(rollup.read_segments(local_ranges, as_of, months=months, cuts=cuts)),
+                   *_in_subtree(t.unit_id, scope))
+            .subquery("ru"))
 
 
 def _summed(rows: sa.Subquery, n_keys: int) -> sa.Select:
@@ -213,10 +195,10 @@ def _shown(scope: Scope, m: dict) -> dict:
 
 
 def _add_rollup(fig: dict, scope: Scope, m: dict) -> None:
-    """Fold one unit's summed measures into the figures."""
+    """Fold a period's summed measures (and `units_visited`) into the figures."""
     if scope.visits_visible:
         fig["visits"] += m["visits"]
-        fig["units_visited"] += 1 if m["visits"] > 0 else 0
+        fig["units_visited"] += m["units_visited"]
     for s in (UNIT_VISIBLE_STATUSES if scope.liaison else FINDING_STATUSES):
         fig["findings"]["total"] += m[f"f_{s}"]
         fig["findings"]["by_status"][s] += m[f"f_{s}"]
@@ -232,31 +214,35 @@ def _add_rollup(fig: dict, scope: Scope, m: dict) -> None:
         fig["rectifications"][s] += m[f"{p}{s}"]
 
 
-def _summary_from_rollup(scope: Scope, as_of: date, period, compared, current_range, compared_range,
-                         figures: dict) -> list | None:
+def _summary_from_rollup(scope: Scope, as_of: date, period, compared, figures: dict) -> list | None:
     """The two periods' figures from the rollup, folded into `figures`; returns the current period's
     rows per window for the staffing roll-up, or None when a confirmed finding has a category the
     rollup has no column for (then the raw tables answer)."""
     t = stats_rollup.c
-    rows = _rollup_rows(scope, [(compared.start, compared.end), (period.start, period.end)],
-                        [compared_range, current_range], as_of,
-                        [sa.case((t.bucket >= period.start, 1), else_=0), t.unit_id],
-                        [sa.case((Visit.submitted_at >= current_range[0], 1), else_=0), Finding.unit_id],
-                        cuts=[period.start])
-    current_units = {}
+    rows = _rollup_rows(scope, [(compared.start, compared.end), (period.start, period.end)], as_of,
+                        [sa.case((t.bucket >= period.start, 1), else_=0), t.unit_id], cuts=[period.start])
+    by_period: dict[int, list] = {0: [], 1: []}
     for current, unit_id, *values in db.session.execute(_summed(rows, 2)):
-        m = dict(zip(MEASURES, (int(v) for v in values), strict=True))
-        if m["c_other"]:
+        by_period[current].append((unit_id, *values))
+    visits, other = 1 + MEASURES.index("visits"), 1 + MEASURES.index("c_other")
+    for current, units in by_period.items():
+        if not units:
+            continue
+        totals = [int(v) for v in map(sum, zip(*units, strict=True))]
+        if totals[other]:
             return None
+        m = dict(zip(MEASURES, totals[1:], strict=True))
+        m["units_visited"] = sum(1 for u in units if u[visits] > 0)
         _add_rollup(figures["current" if current else "previous"], scope, m)
-        if current:
-            current_units[unit_id] = _shown(scope, m)
     windows = []
+    current_units = {u[0]: u for u in by_period[1]}
     if current_units:
+        index = {m: 1 + i for i, m in enumerate(MEASURES)}
         for unit_id, code, name, staffing_id in db.session.execute(
                 sa.select(Unit.id, Unit.code, Unit.name, Unit.staffing_unit_id)
                 .where(Unit.id.in_(list(current_units)), Unit.kind == "window")):
-            shown = current_units[unit_id]
+            u = current_units[unit_id]
+            shown = _shown(scope, {m: int(u[i]) for m, i in index.items()})
             if shown["findings"] > 0:
                 windows.append((staffing_id, unit_id, code, name, shown["findings"], shown["confirmed"],
                                 shown["points"], shown["rectifications_open"], shown["rectifications_overdue"]))
@@ -319,7 +305,7 @@ def summary(user, args: dict, *, use_rollup: bool | None = None) -> dict:
 
     windows = None
     if _uses_rollup(scope, use_rollup):
-        windows = _summary_from_rollup(scope, as_of, period, compared, current_range, compared_range, figures)
+        windows = _summary_from_rollup(scope, as_of, period, compared, figures)
         if windows is None:
             figures = {"current": _empty_figures(scope), "previous": _empty_figures(scope)}
     if windows is None:
@@ -451,8 +437,8 @@ def trend(user, args: dict, *, use_rollup: bool | None = None) -> dict:
     _for_aggregates()
 
     if _uses_rollup(scope, use_rollup):
-        rows = _rollup_rows(scope, [(period.start, period.end)], ranges, as_of, [stats_rollup.c.bucket],
-                            [_local_day(Visit.submitted_at)], months=granularity != "week")
+        rows = _rollup_rows(scope, [(period.start, period.end)], as_of, [stats_rollup.c.bucket],
+                            months=granularity != "week")
         for day, *values in db.session.execute(_summed(rows, 1)):
             day = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
             shown = _shown(scope, dict(zip(MEASURES, (int(v) for v in values), strict=True)))
@@ -554,8 +540,7 @@ def unit_rows(user, args: dict, *, use_rollup: bool | None = None) -> tuple[sa.S
 
 def _unit_figures_from_rollup(scope: Scope, period, ranges, as_of: date) -> sa.Subquery:
     """Per unit: findings, confirmed, points, open and overdue rectifications, visits (the rollup)."""
-    rows = _rollup_rows(scope, [(period.start, period.end)], ranges, as_of, [stats_rollup.c.unit_id],
-                        [Finding.unit_id])
+    rows = _rollup_rows(scope, [(period.start, period.end)], as_of, [stats_rollup.c.unit_id])
     statuses = UNIT_VISIBLE_STATUSES if scope.liaison else FINDING_STATUSES
     p = "rv_" if scope.liaison else "r_"
     return (sa.select(rows.c.k0.label("unit_id"),

@@ -110,13 +110,13 @@ def check_everything(readers, under) -> int:
 
 def _rollup_totals() -> dict:
     """The rollup's figures (delta rows summed): per grain, bucket and unit, and the open rectifications
-    per due month too (the other figures of a row may sit under any due month of its key)."""
+    per due day or month too (the other figures of a row may sit under any due month of its key)."""
     t = stats_rollup.c
     out: dict = {}
-    for grain, bucket, unit_id, due_month, *values in db.session.execute(
-            sa.select(t.grain, t.bucket, t.unit_id, t.due_month, *(t[m] for m in MEASURES))):
+    for grain, bucket, unit_id, open_due, *values in db.session.execute(
+            sa.select(t.grain, t.bucket, t.unit_id, t.open_due, *(t[m] for m in MEASURES))):
         for m, v in zip(MEASURES, values, strict=True):
-            key = (grain, bucket, unit_id, m, due_month if m in ("r_open", "rv_open") else None)
+            key = (grain, bucket, unit_id, m, open_due if m in ("r_open", "rv_open") else None)
             out[key] = out.get(key, 0) + v
     return {k: v for k, v in out.items() if v}
 
@@ -226,7 +226,7 @@ def test_the_rollup_answers_as_the_raw_tables_and_the_hand_written_sql_after_ran
     rollup.compact()
     assert _rollup_totals() == kept
     t = stats_rollup.c
-    keys = sa.select(t.grain, t.bucket, t.unit_id, t.due_month).distinct().subquery()
+    keys = sa.select(t.grain, t.bucket, t.unit_id, t.open_due).distinct().subquery()
     assert (db.session.scalar(sa.select(sa.func.count()).select_from(stats_rollup))
             == db.session.scalar(sa.select(sa.func.count()).select_from(keys)))
     rollup.rebuild()

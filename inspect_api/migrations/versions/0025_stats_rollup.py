@@ -30,11 +30,12 @@ def upgrade():
         sa.Column('grain', sa.String(length=1), nullable=False),
         sa.Column('bucket', sa.Date(), nullable=False),
         sa.Column('unit_id', sa.Integer(), nullable=False),
-        sa.Column('due_month', sa.Date(), nullable=True),
+        sa.Column('open_due', sa.Date(), nullable=True),
         *(sa.Column(m, sa.Integer(), server_default='0', nullable=False) for m in MEASURES),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_stats_rollup')),
     )
     op.create_index('ix_stats_rollup_grain_bucket', 'stats_rollup', ['grain', 'bucket', 'unit_id'], unique=False)
+    op.create_index('ix_stats_rollup_open_due', 'stats_rollup', ['open_due'], unique=False)
     dialect = op.get_bind().dialect.name
     for statement in rollup.create_ddl(dialect):
         op.execute(statement)
@@ -45,5 +46,6 @@ def upgrade():
 def downgrade():
     for statement in rollup.drop_ddl(op.get_bind().dialect.name):
         op.execute(statement)
+    op.drop_index('ix_stats_rollup_open_due', table_name='stats_rollup')
     op.drop_index('ix_stats_rollup_grain_bucket', table_name='stats_rollup')
     op.drop_table('stats_rollup')
