@@ -15,7 +15,8 @@ changes which units a query selects, read from `units` at query time), and the d
 asked for: an open rectification is overdue once its due day has passed. Open ones carry their due
 day in day rows and their due month in month rows; the reader counts an open one as overdue when its
 day (or month) is before today (or this month), and reads by day the months holding open ones due
-this month, where the month alone cannot tell.
+this month, where the month alone cannot tell (an indexed look at the day rows of those due between
+the 1st and today).
 
 Filters on a finding's category, severity or the visit's mode are not in the rollup: those queries
 read the raw tables (the services decide).
@@ -281,7 +282,14 @@ def segments(ranges: list[tuple[date, date]], months: bool = True, cuts=()) -> l
         out.append(("m", first_whole, _month_start(after_whole - timedelta(days=1))))
         if after_whole <= end:
             out.append(("d", after_whole, end))
-    return out
+    merged_out: list[list] = []  # adjacent pieces of one grain as one range
+    for grain, lo, hi in out:
+        if merged_out and merged_out[-1][0] == grain and (
+                merged_out[-1][2] + timedelta(days=1) == lo if grain == "d" else _next_month(merged_out[-1][2]) == lo):
+            merged_out[-1][2] = hi
+        else:
+            merged_out.append([grain, lo, hi])
+    return [(g, lo, hi) for g, lo, hi in merged_out]
 
 
 def in_segments(segs) -> sa.ColumnElement:
@@ -289,37 +297,33 @@ def in_segments(segs) -> sa.ColumnElement:
     return sa.or_(*(sa.and_(t.grain == grain, t.bucket >= lo, t.bucket <= hi) for grain, lo, hi in segs))
 
 
-def months_to_read_by_day(as_of: date) -> list[date]:
-    """The months whose month rows hold open rectifications due in `as_of`'s month: whether those are
-    overdue yet depends on the day, which only their day rows tell."""
+def due_this_month(segs, as_of: date) -> sa.ColumnElement | None:
+    """Where `effective_columns` cannot tell: the day rows, under the month rows `segs` reads, of open
+    rectifications due in `as_of`'s month before `as_of` (their month rows count them as open); None
+    when there are none to look for."""
     t = stats_rollup.c
-    return [b if isinstance(b, date) else date.fromisoformat(str(b)[:10]) for b in db.session.scalars(
-        sa.select(t.bucket).where(t.open_due == _month_start(as_of), t.grain == "m").distinct())]
+    months = [(lo, _next_month(hi) - timedelta(days=1)) for grain, lo, hi in segs if grain == "m"]
+    first = _month_start(as_of)
+    if not months or first >= as_of:
+        return None
+    return sa.and_(t.grain == "d", t.open_due >= first, t.open_due < as_of,
+                   sa.or_(*(sa.and_(t.bucket >= lo, t.bucket <= hi) for lo, hi in months)))
 
 
-def read_segments(ranges: list[tuple[date, date]], as_of: date, *, months: bool = True, cuts=()) -> list:
-    """`segments`, months holding open rectifications due this month read by their days."""
-    if not months:
-        return segments(ranges, False, cuts)
-    by_day = months_to_read_by_day(as_of)
-    out = []
-    for grain, lo, hi in segments(ranges, True, cuts):
-        if grain == "d":
-            out.append((grain, lo, hi))
-            continue
-        month = lo
-        while month <= hi:
-            if month in by_day:
-                out.append(("d", month, _next_month(month) - timedelta(days=1)))
-            else:
-                out.append(("m", month, month))
-            month = _next_month(month)
-    return out
+def moved_to_overdue() -> dict[str, sa.ColumnElement]:
+    """The measures of a correction row (`due_this_month`): its open rectifications moved to overdue."""
+    t = stats_rollup.c
+    zero = sa.literal_column("0")
+    cols: dict[str, sa.ColumnElement] = {m: zero for m in MEASURES}
+    for p in ("r_", "rv_"):
+        cols[f"{p}open"], cols[f"{p}overdue"] = -t[f"{p}open"], t[f"{p}open"]
+    return cols
 
 
 def effective_columns(as_of: date) -> dict[str, sa.ColumnElement]:
-    """The rollup's measures per row, an open rectification due before `as_of` counted as overdue
-    (day rows: its day; month rows, never of a month `read_segments` reads by day: its month)."""
+    """The rollup's measures per row, an open rectification due before `as_of` counted as overdue:
+    day rows by its due day; month rows by its due month (those due earlier this month are moved by
+    the correction rows of `due_this_month`)."""
     t = stats_rollup.c
     late = sa.or_(sa.and_(t.grain == "d", t.open_due < as_of), sa.and_(t.grain == "m", t.open_due < _month_start(as_of)))
     cols: dict[str, sa.ColumnElement] = {m: t[m] for m in MEASURES}

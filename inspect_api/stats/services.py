@@ -139,9 +139,11 @@ def _sum_if(condition, column):
 
 def _for_aggregates() -> None:
     """PostgreSQL: no JIT for these statements; compiling them costs more (~0.2 s) than it saves at a
-    few hundred thousand rows. SET LOCAL ends with the request's transaction."""
+    few hundred thousand rows; and room to sort or hash the rollup's rows of a year in memory (the
+    default 4 MB spills them to disk). SET LOCAL ends with the request's transaction."""
     if is_postgres():
         db.session.execute(sa.text("SET LOCAL jit = off"))
+        db.session.execute(sa.text("SET LOCAL work_mem = '32MB'"))
 
 
 def _bucket_start(column, granularity: str):
@@ -173,11 +175,16 @@ def _rollup_rows(scope: Scope, local_ranges, as_of: date, keys: list, *, months:
     """The rollup's rows of the local days with `keys` (k0, k1 …) and the measures (models.MEASURES),
     open rectifications past due as of `as_of` counted as overdue: sum them grouped by the keys."""
     t = stats_rollup.c
-    return (sa.select(*(k.label(f"k{i}") for i, k in enumerate(keys)),
-                      *(c.label(m) for m, c in rollup.effective_columns(as_of).items()))
-            .where(rollup.in_segments(rollup.read_segments(local_ranges, as_of, months=months, cuts=cuts)),
-                   *_in_subtree(t.unit_id, scope))
-            .subquery("ru"))
+    segs = rollup.segments(local_ranges, months, cuts)
+    labelled = [k.label(f"k{i}") for i, k in enumerate(keys)]
+    rows = (sa.select(*labelled, *(c.label(m) for m, c in rollup.effective_columns(as_of).items()))
+            .where(rollup.in_segments(segs), *_in_subtree(t.unit_id, scope)))
+    due = rollup.due_this_month(segs, as_of)
+    if due is not None:
+        correction = (sa.select(*labelled, *(c.label(m) for m, c in rollup.moved_to_overdue().items()))
+                      .where(due, *_in_subtree(t.unit_id, scope)))
+        return sa.union_all(rows, correction).subquery("ru")
+    return rows.subquery("ru")
 
 
 def _summed(rows: sa.Subquery, n_keys: int) -> sa.Select:
@@ -238,10 +245,13 @@ def _summary_from_rollup(scope: Scope, as_of: date, period, compared, figures: d
     current_units = {u[0]: u for u in by_period[1]}
     if current_units:
         index = {m: 1 + i for i, m in enumerate(MEASURES)}
+        # every window of the scope (a few hundred rows), not an IN list of as many parameters
         for unit_id, code, name, staffing_id in db.session.execute(
                 sa.select(Unit.id, Unit.code, Unit.name, Unit.staffing_unit_id)
-                .where(Unit.id.in_(list(current_units)), Unit.kind == "window")):
-            u = current_units[unit_id]
+                .where(Unit.kind == "window", *_in_subtree(Unit.id, scope))):
+            u = current_units.get(unit_id)
+            if u is None:
+                continue
             shown = _shown(scope, {m: int(u[i]) for m, i in index.items()})
             if shown["findings"] > 0:
                 windows.append((staffing_id, unit_id, code, name, shown["findings"], shown["confirmed"],
