@@ -424,7 +424,7 @@ def bench_queue(app, db_url: str, runs: int, label: str) -> list[dict]:
             same = call() == hand()[0]
             db.session.rollback()
             http_ms, sql_ms = _median_ms(call, runs), _median_ms(hand, runs)
-            out.append({"scenario": f"review queue ({label}), page {page} of 20, {total} pending",
+            out.append({"scenario": f"review queue ({label}), page {page} (20 a page), {total} pending",
                         "http_ms": http_ms, "hand_sql_ms": sql_ms, "http_ratio": round(http_ms / sql_ms, 3),
                         "same_figures": same})
         del review
