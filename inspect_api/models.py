@@ -34,9 +34,11 @@ from inspect_api.sampling.models import (
     SamplingPlan,
 )
 from inspect_api.shopper.models import Scenario, ShopperRecord
+from inspect_api.stats.models import stats_rollup
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
 
 __all__ = ["Complaint", "Rating", "RatingFollowUp", "RatingThrottle", "RatingToken", "EscalationPolicyVersion", "Proposal", "ReferralCase", "Document", "DocumentUnit", "RenderJob", "Appeal", "Attachment", "Rectification", "RectificationReport", "HolidayDay", "Notification", "AssignmentInspector", "InspectorConflict", "SamplingAssignment", "SamplingPlan", "AuditEvent", "AuditHead", "AuthSession", "ChecklistVersion", "Counter", "Evidence", "Finding",
            "LoginThrottle", "Response", "Scenario", "ServiceItem", "ShopperRecord", "Staff", "Unit", "User", "Visit", "VisitInspector"]
 __all__ += ["GradeRun", "SurveyDraw", "SurveyRecipient", "SurveyResponse", "SurveySelection", "UnitGrade"]
 __all__ += ["MatterAttachment", "MatterExtension", "MatterReport", "MatterUnit", "SupervisedMatter"]
+__all__ += ["stats_rollup"]

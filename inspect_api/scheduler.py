@@ -51,6 +51,8 @@ JOBS: dict[str, tuple[str, object]] = {
                                    IntervalTrigger(minutes=1, timezone=LOCAL_TZ)),
     "review.remind_due_rectifications": ("inspect_api.review.services:remind_due_rectifications",
                                          CronTrigger(hour=8, minute=30, timezone=LOCAL_TZ)),
+    "stats.compact_rollup": ("inspect_api.stats.rollup:compact",
+                             CronTrigger(hour=2, minute=30, timezone=LOCAL_TZ)),
     "core.clean_scratch": ("inspect_api.core.jobs:clean_scratch",
                            CronTrigger(hour=3, minute=30, timezone=LOCAL_TZ)),
 }

@@ -31,7 +31,8 @@ from inspect_api.org.models import Unit
 from inspect_api.org.services import STAFFING_LABEL, get_unit
 from inspect_api.review.models import RECTIFICATION_STATUS, Rectification
 from inspect_api.review.rules import STATUS_LABELS
-from inspect_api.stats import rules
+from inspect_api.stats import rollup, rules
+from inspect_api.stats.models import MEASURES, stats_rollup
 from inspect_api.visits.models import Finding, Visit
 
 FINDING_STATUSES = tuple(s for s in STATUS_LABELS if s != "draft")
@@ -138,9 +139,11 @@ def _sum_if(condition, column):
 
 def _for_aggregates() -> None:
     """PostgreSQL: no JIT for these statements; compiling them costs more (~0.2 s) than it saves at a
-    few hundred thousand rows. SET LOCAL ends with the request's transaction."""
+    few hundred thousand rows; and room to sort or hash the rollup's rows of a year in memory (the
+    default 4 MB spills them to disk). SET LOCAL ends with the request's transaction."""
     if is_postgres():
         db.session.execute(sa.text("SET LOCAL jit = off"))
+        db.session.execute(sa.text("SET LOCAL work_mem = '32MB'"))
 
 
 def _bucket_start(column, granularity: str):
@@ -156,6 +159,104 @@ def _bucket_start(column, granularity: str):
         return sa.func.strftime("%Y-%m-01", local_ts)
     first_month = (sa.cast(sa.func.strftime("%m", local_ts), sa.Integer) - 1) // 3 * 3 + 1
     return sa.func.printf("%s-%02d-01", sa.func.strftime("%Y", local_ts), first_month)
+
+
+# --- the rollup (stats/rollup.py) ---------------------------------------------------------------------
+
+def _uses_rollup(scope: Scope, use_rollup: bool | None) -> bool:
+    """The rollup has no category, severity or mode: those filters read the raw tables."""
+    if use_rollup is not None:
+        return use_rollup
+    return not (scope.category or scope.severity or scope.mode)
+
+
+def _rollup_rows(scope: Scope, local_ranges, as_of: date, keys: list, *, months: bool = True,
+                 cuts=()) -> sa.Subquery:
+    """The rollup's rows of the local days with `keys` (k0, k1 …) and the measures (models.MEASURES),
+    open rectifications past due as of `as_of` counted as overdue: sum them grouped by the keys."""
+    t = stats_rollup.c
+    segs = rollup.segments(local_ranges, months, cuts)
+    labelled = [k.label(f"k{i}") for i, k in enumerate(keys)]
+    rows = (sa.select(*labelled, *(c.label(m) for m, c in rollup.effective_columns(as_of).items()))
+            .where(rollup.in_segments(segs), *_in_subtree(t.unit_id, scope)))
+    due = rollup.due_this_month(segs, as_of)
+    if due is not None:
+        correction = (sa.select(*labelled, *(c.label(m) for m, c in rollup.moved_to_overdue().items()))
+                      .where(due, *_in_subtree(t.unit_id, scope)))
+        return sa.union_all(rows, correction).subquery("ru")
+    return rows.subquery("ru")
+
+
+def _summed(rows: sa.Subquery, n_keys: int) -> sa.Select:
+    keys = [rows.c[f"k{i}"] for i in range(n_keys)]
+    return sa.select(*keys, *(sa.func.sum(rows.c[m]).label(m) for m in MEASURES)).group_by(*keys)
+
+
+def _shown(scope: Scope, m: dict) -> dict:
+    """The figures a caller is shown of a set of summed measures (a liaison: its visible findings)."""
+    statuses = UNIT_VISIBLE_STATUSES if scope.liaison else FINDING_STATUSES
+    p = "rv_" if scope.liaison else "r_"
+    return {"visits": m["visits"], "findings": sum(m[f"f_{s}"] for s in statuses), "confirmed": m["f_confirmed"],
+            "points": m["points"], "rectifications_open": m[f"{p}open"],
+            "rectifications_overdue": m[f"{p}overdue"]}
+
+
+def _add_rollup(fig: dict, scope: Scope, m: dict) -> None:
+    """Fold a period's summed measures (and `units_visited`) into the figures."""
+    if scope.visits_visible:
+        fig["visits"] += m["visits"]
+        fig["units_visited"] += m["units_visited"]
+    for s in (UNIT_VISIBLE_STATUSES if scope.liaison else FINDING_STATUSES):
+        fig["findings"]["total"] += m[f"f_{s}"]
+        fig["findings"]["by_status"][s] += m[f"f_{s}"]
+    confirmed = fig["confirmed"]
+    confirmed["total"] += m["f_confirmed"]
+    confirmed["points"] += m["points"]
+    for c in CATEGORIES:
+        confirmed["by_category"][c] += m[f"c_{c}"]
+    for s in SEVERITIES:
+        confirmed["by_severity"][s] += m[f"s_{s}"]
+    p = "rv_" if scope.liaison else "r_"
+    for s in RECTIFICATION_STATES:
+        fig["rectifications"][s] += m[f"{p}{s}"]
+
+
+def _summary_from_rollup(scope: Scope, as_of: date, period, compared, figures: dict) -> list | None:
+    """The two periods' figures from the rollup, folded into `figures`; returns the current period's
+    rows per window for the staffing roll-up, or None when a confirmed finding has a category the
+    rollup has no column for (then the raw tables answer)."""
+    t = stats_rollup.c
+    rows = _rollup_rows(scope, [(compared.start, compared.end), (period.start, period.end)], as_of,
+                        [sa.case((t.bucket >= period.start, 1), else_=0), t.unit_id], cuts=[period.start])
+    by_period: dict[int, list] = {0: [], 1: []}
+    for current, unit_id, *values in db.session.execute(_summed(rows, 2)):
+        by_period[current].append((unit_id, *values))
+    visits, other = 1 + MEASURES.index("visits"), 1 + MEASURES.index("c_other")
+    for current, units in by_period.items():
+        if not units:
+            continue
+        totals = [int(v) for v in map(sum, zip(*units, strict=True))]
+        if totals[other]:
+            return None
+        m = dict(zip(MEASURES, totals[1:], strict=True))
+        m["units_visited"] = sum(1 for u in units if u[visits] > 0)
+        _add_rollup(figures["current" if current else "previous"], scope, m)
+    windows = []
+    current_units = {u[0]: u for u in by_period[1]}
+    if current_units:
+        index = {m: 1 + i for i, m in enumerate(MEASURES)}
+        # every window of the scope (a few hundred rows), not an IN list of as many parameters
+        for unit_id, code, name, staffing_id in db.session.execute(
+                sa.select(Unit.id, Unit.code, Unit.name, Unit.staffing_unit_id)
+                .where(Unit.kind == "window", *_in_subtree(Unit.id, scope))):
+            u = current_units.get(unit_id)
+            if u is None:
+                continue
+            shown = _shown(scope, {m: int(u[i]) for m, i in index.items()})
+            if shown["findings"] > 0:
+                windows.append((staffing_id, unit_id, code, name, shown["findings"], shown["confirmed"],
+                                shown["points"], shown["rectifications_open"], shown["rectifications_overdue"]))
+    return windows
 
 
 def _empty_figures(scope: Scope) -> dict:
@@ -192,7 +293,7 @@ def _add_findings(fig: dict, status: str, category: str, severity: str, rect_sta
 
 # --- summary ----------------------------------------------------------------------------------------
 
-def summary(user, args: dict) -> dict:
+def summary(user, args: dict, *, use_rollup: bool | None = None) -> dict:
     """The period's figures, the compared period's, and the change: two grouped queries, each scanning
     both periods at once.
 
@@ -212,6 +313,23 @@ def summary(user, args: dict) -> dict:
     figures = {"current": _empty_figures(scope), "previous": _empty_figures(scope)}
     _for_aggregates()
 
+    windows = None
+    if _uses_rollup(scope, use_rollup):
+        windows = _summary_from_rollup(scope, as_of, period, compared, figures)
+        if windows is None:
+            figures = {"current": _empty_figures(scope), "previous": _empty_figures(scope)}
+    if windows is None:
+        _summary_from_raw(scope, as_of, ranges, is_current, is_previous, figures)
+        windows = _staffing_rows(scope, [current_range], as_of)
+
+    return {"period": period.as_dict(), "compared_with": compared.as_dict(), "comparison": comparison,
+            "as_of": as_of, "filters": scope.filters(), "current": figures["current"],
+            "by_staffing_unit": _staffing(windows),
+            "previous": figures["previous"], "change": rules.change(figures["current"], figures["previous"]),
+            "ratings": {"current": _ratings_figures(scope, period), "previous": _ratings_figures(scope, compared)}}
+
+
+def _summary_from_raw(scope: Scope, as_of: date, ranges, is_current, is_previous, figures: dict) -> None:
     if scope.visits_visible:
         row = db.session.execute(
             sa.select(_count_if(is_current), sa.func.count(sa.distinct(sa.case((is_current, Visit.unit_id)))),
@@ -232,11 +350,6 @@ def summary(user, args: dict) -> dict:
         _add_findings(figures["current"], status, category, severity, rect, *counts[:3])
         _add_findings(figures["previous"], status, category, severity, rect, *counts[3:])
 
-    return {"period": period.as_dict(), "compared_with": compared.as_dict(), "comparison": comparison,
-            "as_of": as_of, "filters": scope.filters(), "current": figures["current"],
-            "by_staffing_unit": staffing_rollup(scope, [current_range], as_of),
-            "previous": figures["previous"], "change": rules.change(figures["current"], figures["previous"]),
-            "ratings": {"current": _ratings_figures(scope, period), "previous": _ratings_figures(scope, compared)}}
 
 
 # --- a window's findings rolled up to its staffing department ----------------------------------------
@@ -252,9 +365,9 @@ def _window_figures(name: str, code: str, unit_id: int, label: str) -> dict:
             "points": 0, "rectifications_open": 0, "rectifications_overdue": 0}
 
 
-def staffing_rollup(scope: Scope, ranges, as_of: date) -> dict:
-    """The period's findings at windows, by the window and rolled up to its staffing department: one
-    grouped query over findings at units of kind `window`."""
+def _staffing_rows(scope: Scope, ranges, as_of: date) -> list:
+    """The period's findings at windows, per window, from the raw tables: one grouped query over
+    findings at units of kind `window`."""
     window = aliased(Unit, name="window")
     state = _rectification_state(as_of)
     confirmed = Finding.status == "confirmed"
@@ -264,11 +377,17 @@ def staffing_rollup(scope: Scope, ranges, as_of: date) -> dict:
             .join(window, window.id == Finding.unit_id)
             .where(*_finding_conditions(scope, ranges), window.kind == "window")
             .group_by(window.staffing_unit_id, window.id, window.code, window.name))
+    return list(db.session.execute(stmt))
+
+
+def _staffing(windows: list) -> dict:
+    """The windows' figures (staffing department id, window id, code, name, findings, confirmed,
+    points, open, overdue), by the window and rolled up to its staffing department."""
     departments: dict[int, dict] = {}
     unstaffed = _window_figures("", "", 0, "")
     unstaffed_windows = []
     figures = ("findings", "confirmed", "points", "rectifications_open", "rectifications_overdue")
-    for staffing_id, window_id, code, name, *counts in db.session.execute(stmt):
+    for staffing_id, window_id, code, name, *counts in windows:
         row = _window_figures(name, code, window_id, "窗口 / at the window")
         row.update(zip(figures, (int(c) for c in counts), strict=True))
         if staffing_id is None:
@@ -313,7 +432,7 @@ def _ratings_figures(scope: Scope, period) -> dict:
 
 # --- trend ------------------------------------------------------------------------------------------
 
-def trend(user, args: dict) -> dict:
+def trend(user, args: dict, *, use_rollup: bool | None = None) -> dict:
     """One point per week, month or quarter of the period (twelve months by default)."""
     scope = scope_for(user, args)
     as_of = clock.today()
@@ -327,6 +446,24 @@ def trend(user, args: dict) -> dict:
         for b in rules.buckets(period, granularity)}
     _for_aggregates()
 
+    if _uses_rollup(scope, use_rollup):
+        rows = _rollup_rows(scope, [(period.start, period.end)], as_of, [stats_rollup.c.bucket],
+                            months=granularity != "week")
+        for day, *values in db.session.execute(_summed(rows, 1)):
+            day = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+            shown = _shown(scope, dict(zip(MEASURES, (int(v) for v in values), strict=True)))
+            point = points[rules.bucket_start(day, granularity).isoformat()]
+            for key, value in shown.items():
+                if key != "visits" or scope.visits_visible:
+                    point[key] += value
+    else:
+        _trend_from_raw(scope, ranges, as_of, granularity, points)
+
+    return {"period": period.as_dict(), "granularity": granularity, "as_of": as_of, "filters": scope.filters(),
+            "buckets": list(points.values())}
+
+
+def _trend_from_raw(scope: Scope, ranges, as_of: date, granularity: str, points: dict) -> None:
     # Grouped outside a subquery: the bucket expression carries bound parameters, which PostgreSQL
     # would not recognise as the same expression in SELECT and GROUP BY.
     if scope.visits_visible:
@@ -347,8 +484,6 @@ def trend(user, args: dict) -> dict:
         points[str(bucket)[:10]].update(findings=n, confirmed=n_confirmed, points=pts, rectifications_open=n_open,
                                         rectifications_overdue=n_overdue)
 
-    return {"period": period.as_dict(), "granularity": granularity, "as_of": as_of, "filters": scope.filters(),
-            "buckets": list(points.values())}
 
 
 # --- per unit ---------------------------------------------------------------------------------------
@@ -362,7 +497,7 @@ def _ids_in(path: str) -> int:
     return path.count("/") - 1
 
 
-def unit_rows(user, args: dict) -> tuple[sa.Select, Scope]:
+def unit_rows(user, args: dict, *, use_rollup: bool | None = None) -> tuple[sa.Select, Scope]:
     """One row per unit of the scope (active, or with figures in the period): its visits, findings,
     confirmed findings, deduction points and open and overdue rectifications; with `rollup`, each
     row counts its unit's whole subtree; `depth` keeps the units that many levels below `under` (or
@@ -376,14 +511,10 @@ def unit_rows(user, args: dict) -> tuple[sa.Select, Scope]:
         raise Unprocessable("单位联络员不能按检查次数排序 (visits are not shown to units)",
                             {"fields": {"sort": ["visits are not shown to units"]}})
 
-    state = _rectification_state(as_of)
-    confirmed = Finding.status == "confirmed"
-    fa = (_findings_joined(Finding.unit_id.label("unit_id"), sa.func.count().label("findings"),
-                           sa.func.count(sa.case((confirmed, 1))).label("confirmed"),
-                           sa.func.sum(sa.case((confirmed, Finding.points), else_=0)).label("points"),
-                           sa.func.count(sa.case((state == "open", 1))).label("rectifications_open"),
-                           sa.func.count(sa.case((state == "overdue", 1))).label("rectifications_overdue"))
-          .where(*_finding_conditions(scope, ranges)).group_by(Finding.unit_id).subquery("fa"))
+    if _uses_rollup(scope, use_rollup):
+        fa = va = _unit_figures_from_rollup(scope, period, ranges, as_of)
+    else:
+        fa, va = _unit_figures_from_raw(scope, ranges, as_of)
     row_unit, member = aliased(Unit, name="row_unit"), aliased(Unit, name="member")
     joined = member.path.startswith(row_unit.path) if args.get("rollup") else member.id == row_unit.id
 
@@ -397,10 +528,9 @@ def unit_rows(user, args: dict) -> tuple[sa.Select, Scope]:
             .select_from(row_unit).join(member, joined).outerjoin(fa, fa.c.unit_id == member.id))
     active = [row_unit.is_active, total(fa.c.findings) > 0]
     if scope.visits_visible:
-        va = (sa.select(Visit.unit_id.label("unit_id"), sa.func.count().label("visits"))
-              .where(*_visit_conditions(scope, ranges)).group_by(Visit.unit_id).subquery("va"))
+        if va is not fa:
+            stmt = stmt.outerjoin(va, va.c.unit_id == member.id)
         figures["visits"] = total(va.c.visits).label("visits")
-        stmt = stmt.outerjoin(va, va.c.unit_id == member.id)
         active.append(total(va.c.visits) > 0)
     else:
         figures["visits"] = sa.null().label("visits")
@@ -418,9 +548,39 @@ def unit_rows(user, args: dict) -> tuple[sa.Select, Scope]:
     return stmt.order_by(key.desc() if order == "desc" else key.asc(), row_unit.code, row_unit.id), scope
 
 
-def page_of_units(user, args: dict, page: int, page_size: int) -> tuple[list[dict], int]:
+def _unit_figures_from_rollup(scope: Scope, period, ranges, as_of: date) -> sa.Subquery:
+    """Per unit: findings, confirmed, points, open and overdue rectifications, visits (the rollup)."""
+    rows = _rollup_rows(scope, [(period.start, period.end)], as_of, [stats_rollup.c.unit_id])
+    statuses = UNIT_VISIBLE_STATUSES if scope.liaison else FINDING_STATUSES
+    p = "rv_" if scope.liaison else "r_"
+    return (sa.select(rows.c.k0.label("unit_id"),
+                      sa.func.sum(sum((rows.c[f"f_{s}"] for s in statuses[1:]), rows.c[f"f_{statuses[0]}"]))
+                      .label("findings"),
+                      sa.func.sum(rows.c.f_confirmed).label("confirmed"), sa.func.sum(rows.c.points).label("points"),
+                      sa.func.sum(rows.c[f"{p}open"]).label("rectifications_open"),
+                      sa.func.sum(rows.c[f"{p}overdue"]).label("rectifications_overdue"),
+                      sa.func.sum(rows.c.visits).label("visits"))
+            .group_by(rows.c.k0).subquery("fa"))
+
+
+def _unit_figures_from_raw(scope: Scope, ranges, as_of: date) -> tuple[sa.Subquery, sa.Subquery]:
+    state = _rectification_state(as_of)
+    confirmed = Finding.status == "confirmed"
+    fa = (_findings_joined(Finding.unit_id.label("unit_id"), sa.func.count().label("findings"),
+                           sa.func.count(sa.case((confirmed, 1))).label("confirmed"),
+                           sa.func.sum(sa.case((confirmed, Finding.points), else_=0)).label("points"),
+                           sa.func.count(sa.case((state == "open", 1))).label("rectifications_open"),
+                           sa.func.count(sa.case((state == "overdue", 1))).label("rectifications_overdue"))
+          .where(*_finding_conditions(scope, ranges)).group_by(Finding.unit_id).subquery("fa"))
+    va = (sa.select(Visit.unit_id.label("unit_id"), sa.func.count().label("visits"))
+          .where(*_visit_conditions(scope, ranges)).group_by(Visit.unit_id).subquery("va"))
+    return fa, va
+
+
+def page_of_units(user, args: dict, page: int, page_size: int, *, use_rollup: bool | None = None
+                  ) -> tuple[list[dict], int]:
     """One page of unit rows and the number of rows (the window count saves a second aggregate)."""
-    stmt, _ = unit_rows(user, args)
+    stmt, _ = unit_rows(user, args, use_rollup=use_rollup)
     _for_aggregates()
     rows = [dict(r) for r in db.session.execute(stmt.offset((page - 1) * page_size).limit(page_size)).mappings()]
     if rows:
