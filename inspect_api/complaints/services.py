@@ -392,6 +392,10 @@ def office_list(args: dict) -> sa.Select:
         stmt = stmt.where(Complaint.received_on <= args["to"])
     if args.get("tracking_no"):
         stmt = stmt.where(Complaint.tracking_no == args["tracking_no"])
+    if args.get("open") is not None:
+        stmt = stmt.where((Complaint.status != "closed") if args["open"] else (Complaint.status == "closed"))
+    if args.get("sort") == "due":
+        return stmt.order_by(Complaint.due_on, Complaint.received_at, Complaint.id)
     return stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc())
 
 
