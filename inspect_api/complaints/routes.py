@@ -359,6 +359,9 @@ class UnitComplaintSchema(BaseSchema):
     status = fields.String()
     status_label = fields.String()
     overdue = fields.Boolean()
+    days_left = fields.Integer(allow_none=True, metadata={"description": "working days to due_on, counted today "
+                                                                         "(negative: past it); null once closed"})
+    days_left_provisional = fields.Boolean(metadata={"description": "a year in between has no loaded calendar"})
     forwarded_unit_id = fields.Integer(allow_none=True)
     forwarded_at = fields.DateTime(allow_none=True)
     forward_note = fields.String(allow_none=True)

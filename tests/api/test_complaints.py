@@ -500,7 +500,8 @@ def test_the_inbox_lists_open_complaints_earliest_deadline_first(client, clock, 
     h = org.h_office
     inbox = client.get("/api/v1/complaints?sort=due&open=true", headers=h).get_json()
     assert [c["id"] for c in inbox] == [soon, late]
-    assert [c["id"] for c in client.get("/api/v1/complaints?open=false", headers=h).get_json()] == [done]
+    closed = client.get("/api/v1/complaints?open=false", headers=h).get_json()
+    assert [(c["id"], c["days_left"]) for c in closed] == [(done, None)]
     assert [c["id"] for c in client.get("/api/v1/complaints", headers=h).get_json()] == [done, soon, late]
     assert "sort" in field_errors(client.get("/api/v1/complaints?sort=name", headers=h))
 
@@ -513,6 +514,9 @@ def test_levels_set_the_deadline_at_entry(client, clock, org):
     assert multi["provisional"] is True  # crosses 2027, whose holidays are not loaded
     routine = hotline(client, org, level="citizen_routine", days=2)
     assert (routine["working_days"], routine["due_on"], routine["provisional"]) == (2, "2026-11-25", False)
+    # counted today (Monday 23 Nov 2026): what the unit reads as "剩余 N 个工作日"
+    assert (routine["days_left"], routine["days_left_provisional"]) == (2, False)
+    assert multi["days_left"] == 30 and multi["days_left_provisional"] is True
 
 
 def test_overdue_is_flagged_once_and_the_office_told(client, clock, org):

@@ -15,8 +15,13 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.system.test_console import _page, browser, login, server, shot  # noqa: F401 (fixtures)
+from tests.system import test_console
+from tests.system.test_console import _page, login, shot
 from tests.system.workload import multipart
+
+# the seeded server (with its render worker) and the browser of test_console.py, one of each for this module
+server = test_console.server
+browser = test_console.browser
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +66,7 @@ def test_a_complaint_from_the_inbox_to_the_unit_and_closed(server, browser):
     page.wait_for_selector("[data-test=complaints] .el-table__row")
     page.click("[data-test=new-complaint]")
     choose(page, "被投诉单位", "清川县市场监督管理局", typed="市场监督")
+    choose(page, "问题类别", "服务态度差")
     page.fill("#n-window", "3")
     page.fill("#n-content", "11月20日上午在3号窗口办理营业执照，工作人员一直玩手机，问了三遍才抬头。")
     page.fill("#n-name", "王先生")
@@ -97,6 +103,8 @@ def test_a_complaint_from_the_inbox_to_the_unit_and_closed(server, browser):
     page.wait_for_selector("[data-test=unit-complaints] .el-table__row:has-text('玩手机')")
     body = page.inner_text("body")
     assert "王先生" not in body and "13800138000" not in body and tracking not in body
+    left = page.locator("[data-test=days-left]").first.inner_text()
+    assert re.fullmatch(r"剩余 \d+ 个工作日(（暂定）)?", left), left
     shot(page, "33-unit-complaints")
     page.click("[data-test=unit-report]")
     page.fill("#u-report", "经调取监控核实，该工作人员当日确有使用手机情况，已批评教育。")
@@ -260,8 +268,9 @@ def test_a_survey_draw_and_grades_that_explain_themselves_approved_by_a_second_u
     page.wait_for_url(re.compile(r"/assessment/runs/\d+$"))
     run_url = page.url
     page.wait_for_selector("[data-test=grades] .el-table__row")
-    page.locator("[data-test=grades] .el-table__expand-icon").first.click()
-    page.wait_for_selector("[data-test=grade-steps] .el-table__row")  # each rule applied, in order
+    # 1号窗口 scored 优秀 but a rule lowered it: its steps say which and why
+    page.locator("[data-test=grades] .el-table__row:has-text('1号窗口') .el-table__expand-icon").click()
+    page.wait_for_selector("[data-test=grade-steps] .el-table__row:has-text('优秀 → 合格')")
     shot(page, "44-assessment-grades")
     page.context.close()
 
@@ -295,6 +304,7 @@ def test_rankings_ratings_qr_sheet_exports_and_the_liaisons_follow_up(server, br
     page.wait_for_selector("[data-test=rank-period]:has-text('2026')")
     page.locator("[data-test=ranking] .el-table__expand-icon").first.click()
     page.wait_for_selector("[data-test=rank-explain]:has-text('得分说明')")
+    page.locator(".el-main").evaluate("e => e.scrollTo(0, 0)")
     shot(page, "45-rankings")
     page.context.close()
 
@@ -309,6 +319,7 @@ def test_rankings_ratings_qr_sheet_exports_and_the_liaisons_follow_up(server, br
     page.goto(f"{base}/console/ratings?tab=follow-ups&unit_id={scjg}")  # a filter in the URL
     page.wait_for_selector("[data-test=follow-ups] .el-table__row:has-text('无人值守')")
     assert page.locator("[data-test=follow-ups] .el-table__row").count() == 1
+    page.wait_for_selector(".filters .el-select:has-text('清川县市场监督管理局')")  # the unit named, not its id
     shot(page, "47-rating-follow-ups")
     page.click("[data-test=tab-qr]")
     choose(page, "单位", "1号窗口", typed="1号窗口")
@@ -330,6 +341,7 @@ def test_rankings_ratings_qr_sheet_exports_and_the_liaisons_follow_up(server, br
     page.click("[data-menu='/unit/follow-ups']")
     page.wait_for_selector("[data-test=unit-follow-ups] .el-table__row:has-text('2026-11-20')")
     assert "无人值守" not in page.inner_text("body")  # the comment stays with the office (ratings policy)
+    assert page.inner_text("[data-test=days-left]") == "剩余 5 个工作日"
     shot(page, "49-unit-follow-ups")
     page.click("[data-test=fu-close]")
     page.fill("#fu-note", "已安排AB角补位，窗口不再空岗")

@@ -20,6 +20,11 @@ export const COMPLAINT_CHANNEL: Record<string, string> = {
 export const COMPLAINT_LEVEL: Record<string, string> = {
   citizen_routine: '一般（1–5 个工作日）', citizen_heavy: '较复杂（5–10 个工作日）', citizen_multi_department: '涉及多个部门（30 个工作日）',
 }
+export const CITIZEN_CATEGORY: Record<string, string> = {
+  poor_attitude: '服务态度差（门难进、脸难看、事难办）', shirking: '推诿扯皮、首问不负责', incomplete_notice: '未一次性告知，让群众来回跑',
+  overdue: '超过承诺时限未办结', no_receipt: '不能当场办理又不出具回执', off_post: '工作时间擅自离岗、串岗',
+  unrelated_activity: '上班做与工作无关的事', late_or_early: '迟到早退', unequal_treatment: '区别对待', other: '其他',
+}
 export const ANSWER_CHANNEL: Record<string, string> = {
   phone: '电话', sms: '短信', email: '电子邮件', letter: '书面', in_person: '当面', online: '网上查询（凭查询码查看）',
 }

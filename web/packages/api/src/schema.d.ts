@@ -12302,6 +12302,10 @@ export interface components {
             contact_phone?: string | null;
             content?: string;
             created_by?: number | null;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             /** @description the confirmed finding it became */
@@ -12463,6 +12467,10 @@ export interface components {
             contact_phone?: string | null;
             content?: string;
             created_by?: number | null;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             /** @description the confirmed finding it became */
@@ -12530,6 +12538,10 @@ export interface components {
             contact_phone?: string | null;
             content?: string;
             created_by?: number | null;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             /** @description the confirmed finding it became */
@@ -12810,6 +12822,10 @@ export interface components {
             /** Format: date-time */
             closed_at?: string | null;
             comment?: string | null;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             id?: number;
@@ -14491,6 +14507,10 @@ export interface components {
             /** Format: date-time */
             closed_at?: string | null;
             content?: string;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             /** @description the confirmed finding it became */
