@@ -335,6 +335,9 @@ class ComplaintFilterSchema(BaseSchema):
     from_ = fields.Date(data_key="from", attribute="from", metadata={"description": "received on or after"})
     to = fields.Date(metadata={"description": "received on or before"})
     tracking_no = fields.String(validate=validate.Regexp(rules.TRACKING_RE))
+    open = fields.Boolean(metadata={"description": "true: not closed yet; false: closed"})
+    sort = fields.String(load_default="received", validate=validate.OneOf(["received", "due"]), metadata={
+        "description": "received: newest first (default); due: earliest deadline first (the inbox)"})
 
 
 class UnitComplaintSchema(BaseSchema):
@@ -356,6 +359,9 @@ class UnitComplaintSchema(BaseSchema):
     status = fields.String()
     status_label = fields.String()
     overdue = fields.Boolean()
+    days_left = fields.Integer(allow_none=True, metadata={"description": "working days to due_on, counted today "
+                                                                         "(negative: past it); null once closed"})
+    days_left_provisional = fields.Boolean(metadata={"description": "a year in between has no loaded calendar"})
     forwarded_unit_id = fields.Integer(allow_none=True)
     forwarded_at = fields.DateTime(allow_none=True)
     forward_note = fields.String(allow_none=True)
@@ -456,7 +462,8 @@ class Complaints(MethodView):
     @blp.paginate(page_size=50, max_page_size=500)
     @roles(*OFFICE)
     def get(self, args, pagination_parameters):
-        """Complaints, newest first (filter by status, unit, channel, outcome, overdue, handler, dates)"""
+        """Complaints, newest first or `sort=due` earliest deadline first (filter by status, open, unit,
+        channel, outcome, overdue, handler, dates)"""
         return services.office_views(paginate_select(services.office_list(args), pagination_parameters))
 
     @blp.arguments(ComplaintCreateSchema)

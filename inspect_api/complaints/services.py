@@ -392,6 +392,10 @@ def office_list(args: dict) -> sa.Select:
         stmt = stmt.where(Complaint.received_on <= args["to"])
     if args.get("tracking_no"):
         stmt = stmt.where(Complaint.tracking_no == args["tracking_no"])
+    if args.get("open") is not None:
+        stmt = stmt.where((Complaint.status != "closed") if args["open"] else (Complaint.status == "closed"))
+    if args.get("sort") == "due":
+        return stmt.order_by(Complaint.due_on, Complaint.received_at, Complaint.id)
     return stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc())
 
 
@@ -402,8 +406,18 @@ def _finding_ids(ids: list[int]) -> dict[int, str]:
                 .all())
 
 
+def _days_left(due_on, still_open: bool) -> dict:
+    """Working days from today to the deadline on the calendar in force (negative: past it); provisional
+    when a year in between has no loaded calendar. None once the matter is done."""
+    if not still_open:
+        return {"days_left": None, "days_left_provisional": False}
+    cal, today = current_calendar(), clock.today()
+    return {"days_left": cal.working_days_between(today, due_on),
+            "days_left_provisional": bool(cal.assumed_years_between(today, due_on))}
+
+
 def _common(c: Complaint, finding_id: str | None) -> dict:
-    return {"id": c.id, "unit_id": c.unit_id, "window_no": c.window_no, "staff_id": c.staff_id,
+    return _days_left(c.due_on, c.status != "closed") | {"id": c.id, "unit_id": c.unit_id, "window_no": c.window_no, "staff_id": c.staff_id,
             "category": c.category, "category_label": CATEGORIES.get(c.category) if c.category else None,
             "occurred_on": c.occurred_on, "occurred_time": c.occurred_time.strftime("%H:%M") if c.occurred_time
             else None, "received_on": c.received_on, "level": c.level,

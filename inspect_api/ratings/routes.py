@@ -353,6 +353,9 @@ class FollowUpSchema(BaseSchema):
     provisional = fields.Boolean()
     status = fields.String(metadata={"description": "open | closed"})
     overdue = fields.Boolean(metadata={"description": "open and past due_on"})
+    days_left = fields.Integer(allow_none=True, metadata={"description": "working days to due_on, counted today "
+                                                                         "(negative: past it); null once closed"})
+    days_left_provisional = fields.Boolean(metadata={"description": "a year in between has no loaded calendar"})
     closed_at = fields.DateTime(allow_none=True)
     note = fields.String(allow_none=True)
 

@@ -406,6 +406,12 @@ def follow_up_view(f: RatingFollowUp, user=None) -> dict:
     unit_view = user is not None and is_unit_view(user)
     shown = {"rating_id": None if unit_view else f.rating_id,
              "comment": None if unit_view and not policy().liaison_comments else rating.comment}
+    if f.status == "open":
+        cal, today = current_calendar(), clock.today()
+        shown |= {"days_left": cal.working_days_between(today, f.due_on),
+                  "days_left_provisional": bool(cal.assumed_years_between(today, f.due_on))}
+    else:
+        shown |= {"days_left": None, "days_left_provisional": False}
     return {"id": f.id, **shown, "unit_id": f.unit_id, "window_no": rating.window_no,
             "score": rating.score, "score_label": rules.SCORE_LABELS[rating.score], "reasons": rating.reasons,
             "rated_on": rating.rated_on, "due_on": f.due_on,

@@ -277,8 +277,45 @@ class MyAssignments(MethodView):
         return [assignment_view(a) for a in rows]
 
 
+class ConflictViewSchema(ConflictSchema):
+    user_name = fields.String(dump_only=True, allow_none=True)
+    unit_name = fields.String(dump_only=True, allow_none=True)
+    declared_at = fields.DateTime(dump_only=True)
+
+
+class ConflictQuerySchema(BaseSchema):
+    user_id = fields.Integer(validate=ID)
+    unit_id = fields.Integer(validate=ID)
+
+
+def _conflict_view(c) -> dict:
+    from inspect_api.auth.models import User
+    from inspect_api.org.models import Unit
+
+    user, unit = db.session.get(User, c.user_id), db.session.get(Unit, c.unit_id)
+    return {"user_id": c.user_id, "unit_id": c.unit_id, "reason": c.reason, "declared_at": c.declared_at,
+            "user_name": user.full_name if user else None, "unit_name": unit.name if unit else None}
+
+
 @blp.route("/sampling/conflicts")
 class Conflicts(MethodView):
+    @blp.arguments(ConflictQuerySchema, location="query")
+    @blp.response(200, ConflictViewSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    @roles(*OFFICE)
+    def get(self, args, pagination_parameters):
+        """Declared conflicts (an inspector never sent to a unit), newest first"""
+        import sqlalchemy as sa
+
+        from inspect_api.sampling.models import InspectorConflict
+
+        stmt = sa.select(InspectorConflict).order_by(InspectorConflict.declared_at.desc(),
+                                                     InspectorConflict.user_id, InspectorConflict.unit_id)
+        for key in ("user_id", "unit_id"):
+            if args.get(key):
+                stmt = stmt.where(getattr(InspectorConflict, key) == args[key])
+        return [_conflict_view(c) for c in paginate_select(stmt, pagination_parameters)]
+
     @blp.arguments(ConflictSchema)
     @blp.response(201, ConflictSchema)
     @roles(*OFFICE)
@@ -296,3 +333,25 @@ class Conflicts(MethodView):
                      actor=current_user(), after=body)
         db.session.commit()
         return body
+
+
+@blp.route("/sampling/conflicts/<int:user_id>/<int:unit_id>")
+class ConflictById(MethodView):
+    @blp.response(204)
+    @blp.alt_response(404, description="没有这条登记")
+    @roles(*OFFICE)
+    def delete(self, user_id, unit_id):
+        """Withdraw a declared conflict (plans drawn already keep their draw)"""
+        from inspect_api.audit import services as audit
+        from inspect_api.sampling.models import InspectorConflict
+
+        row = db.session.get(InspectorConflict, (user_id, unit_id))
+        if row is None:
+            raise NotFound("没有这条回避登记 (no such conflict)")
+        before = {"user_id": row.user_id, "unit_id": row.unit_id, "reason": row.reason}
+        db.session.delete(row)
+        db.session.flush()
+        audit.record("conflict.withdraw", "inspector_conflict", f"{user_id}:{unit_id}", actor=current_user(),
+                     before=before)
+        db.session.commit()
+        return None

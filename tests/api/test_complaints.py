@@ -489,6 +489,23 @@ def test_office_list_filters_and_pages(client, clock, org):
     assert client.get("/api/v1/complaints?under=999999", headers=h).status_code == 404
 
 
+def test_the_inbox_lists_open_complaints_earliest_deadline_first(client, clock, org):
+    late = hotline(client, org, level="citizen_multi_department")["id"]
+    soon = hotline(client, org, level="citizen_routine", days=1)["id"]
+    done = hotline(client, org, level="citizen_routine", days=2)["id"]
+    act(client, org, done, "assign")
+    assert act(client, org, done, "investigation", note="核实无此事").status_code == 200
+    assert act(client, org, done, "answer", text="经核实，反映的问题不属实。", channel="phone").status_code == 200
+    assert act(client, org, done, "close", outcome="unsubstantiated", reason="经核实不属实").status_code == 200
+    h = org.h_office
+    inbox = client.get("/api/v1/complaints?sort=due&open=true", headers=h).get_json()
+    assert [c["id"] for c in inbox] == [soon, late]
+    closed = client.get("/api/v1/complaints?open=false", headers=h).get_json()
+    assert [(c["id"], c["days_left"]) for c in closed] == [(done, None)]
+    assert [c["id"] for c in client.get("/api/v1/complaints", headers=h).get_json()] == [done, soon, late]
+    assert "sort" in field_errors(client.get("/api/v1/complaints?sort=name", headers=h))
+
+
 # --- deadlines, the overdue job, recounts -----------------------------------------------------------------
 
 def test_levels_set_the_deadline_at_entry(client, clock, org):
@@ -497,6 +514,9 @@ def test_levels_set_the_deadline_at_entry(client, clock, org):
     assert multi["provisional"] is True  # crosses 2027, whose holidays are not loaded
     routine = hotline(client, org, level="citizen_routine", days=2)
     assert (routine["working_days"], routine["due_on"], routine["provisional"]) == (2, "2026-11-25", False)
+    # counted today (Monday 23 Nov 2026): what the unit reads as "剩余 N 个工作日"
+    assert (routine["days_left"], routine["days_left_provisional"]) == (2, False)
+    assert multi["days_left"] == 30 and multi["days_left_provisional"] is True
 
 
 def test_overdue_is_flagged_once_and_the_office_told(client, clock, org):

@@ -165,12 +165,14 @@ def test_bad_rating_opens_a_follow_up_due_in_working_days(client, window, clock)
     assert len(items) == 1
     # Monday 23 Nov 2026 + 5 working days (policy) = Monday 30 Nov 2026
     assert items[0]["due_on"] == "2026-11-30" and items[0]["status"] == "open" and items[0]["score"] == 2
+    assert (items[0]["days_left"], items[0]["days_left_provisional"]) == (5, False)  # "剩余 5 个工作日"
     notes = client.get("/api/v1/me/notifications", headers=h).get_json()
     assert any(n["kind"] == "rating_follow_up" for n in notes)
     url = f"/api/v1/unit/rating-follow-ups/{items[0]['id']}/close"
     assert "note" in field_errors(client.post(url, json={}, headers=h))
     closed = client.post(url, json={"note": "已约谈窗口人员并回访群众"}, headers=h)
     assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
+    assert closed.get_json()["days_left"] is None
     assert client.post(url, json={"note": "again"}, headers=h).status_code == 409
     other = headers_for(client, "unit_liaison")
     assert client.post(url, json={"note": "x"}, headers=other).status_code == 404

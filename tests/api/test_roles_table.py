@@ -57,6 +57,8 @@ EXPECTED: dict[str, set[str]] = {
     "GET /api/v1/sampling/plans/<int:plan_id>/verify": ED,
     "GET /api/v1/sampling/plans/<int:plan_id>/publication": ALL,
     "POST /api/v1/sampling/conflicts": ED,
+    "GET /api/v1/sampling/conflicts": ED,
+    "DELETE /api/v1/sampling/conflicts/<int:user_id>/<int:unit_id>": ED,
     "GET /api/v1/me/assignments": {"inspector"},
     "GET /api/v1/me/notifications": ALL,
     "GET /api/v1/admin/notifications/channels": {"admin"},

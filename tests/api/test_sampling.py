@@ -274,6 +274,27 @@ def test_a_conflict_declared_with_a_department_covers_its_windows(client, county
     assert all(inspector.id not in drawn[w] for w in dept_windows)
 
 
+def test_declared_conflicts_are_listed_with_names_and_can_be_withdrawn(client, county):
+    office = county["office"]
+    a, b = county["inspectors"][:2]
+    target = county["windows"][0]
+    for inspector in (a, b):
+        resp = client.post("/api/v1/sampling/conflicts", headers=office,
+                           json={"user_id": inspector.id, "unit_id": target.id, "reason": "亲属在该窗口工作"})
+        assert resp.status_code == 201
+    listed = client.get("/api/v1/sampling/conflicts", headers=office)
+    assert listed.status_code == 200 and '"total": 2' in listed.headers["X-Pagination"]
+    row = next(r for r in listed.get_json() if r["user_id"] == a.id)
+    assert (row["unit_name"], row["user_name"], row["reason"]) == (target.name, a.full_name, "亲属在该窗口工作")
+    assert [r["user_id"] for r in client.get(f"/api/v1/sampling/conflicts?user_id={b.id}", headers=office)
+            .get_json()] == [b.id]
+    assert client.delete(f"/api/v1/sampling/conflicts/{a.id}/{target.id}", headers=office).status_code == 204
+    assert client.delete(f"/api/v1/sampling/conflicts/{a.id}/{target.id}", headers=office).status_code == 404
+    left = client.get("/api/v1/sampling/conflicts", headers=office).get_json()
+    assert [r["user_id"] for r in left] == [b.id]
+    assert client.get("/api/v1/sampling/conflicts", headers=headers_for(client, "unit_liaison")).status_code == 403
+
+
 def test_bad_input_to_plans_and_conflicts_is_422(client, county):
     office = county["office"]
     inspector = county["inspectors"][0]

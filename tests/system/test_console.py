@@ -23,11 +23,13 @@ from tests.system.workload import multipart, visit_payload
 pytestmark = pytest.mark.slow
 
 VIEWPORT = {"width": 1440, "height": 900}
+OFFICE_MENU = ["待办概览", "问题审核", "申辩与整改", "公文", "投诉举报", "双随机抽查", "问责", "年度考评", "排名", "好差评",
+               "统计看板"]
 MENUS = {
-    "office1": ["待办概览", "问题审核", "申辩与整改", "公文", "统计看板"],
-    "liaison1": ["本单位问题", "涉及本单位的公文"],
-    "leader1": ["公文", "统计看板"],
-    "admin": ["待办概览", "问题审核", "申辩与整改", "公文", "统计看板", "用户管理"],
+    "office1": OFFICE_MENU,
+    "liaison1": ["本单位问题", "涉及本单位的公文", "转办投诉", "差评整改"],
+    "leader1": ["公文", "年度考评", "排名", "好差评", "统计看板"],
+    "admin": [*OFFICE_MENU, "用户管理"],
 }
 FORM_ROLES = ("textbox", "combobox", "checkbox", "radio", "spinbutton", "searchbox", "slider", "switch")
 

@@ -3368,8 +3368,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Complaints, newest first (filter by status, unit, channel, outcome, overdue, handler, dates)
-         * @description **Roles:** admin (系统管理员)、office (效能办)
+         * Complaints, newest first or `sort=due` earliest deadline first (filter by status, open, unit,
+         *     channel, outcome, overdue, handler, dates)
+         * @description channel, outcome, overdue, handler, dates)
+         *
+         *     **Roles:** admin (系统管理员)、office (效能办)
          */
         get: {
             parameters: {
@@ -3387,6 +3390,10 @@ export interface paths {
                     /** @description received on or before */
                     to?: string;
                     tracking_no?: string;
+                    /** @description true: not closed yet; false: closed */
+                    open?: boolean;
+                    /** @description received: newest first (default); due: earliest deadline first (the inbox) */
+                    sort?: "received" | "due";
                     page?: number;
                     page_size?: number;
                 };
@@ -8929,7 +8936,56 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Declared conflicts (an inspector never sent to a unit), newest first
+         * @description **Roles:** admin (系统管理员)、office (效能办)
+         */
+        get: {
+            parameters: {
+                query?: {
+                    user_id?: number;
+                    unit_id?: number;
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        "X-Pagination": components["headers"]["PAGINATION"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConflictView"][];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         /**
          * Declare a unit an inspector must never be sent to (e.g. where a relative works)
@@ -8980,6 +9036,77 @@ export interface paths {
             };
         };
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sampling/conflicts/{user_id}/{unit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+                unit_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw a declared conflict (plans drawn already keep their draw)
+         * @description **Roles:** admin (系统管理员)、office (效能办)
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: number;
+                    unit_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有这条登记 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -12175,6 +12302,10 @@ export interface components {
             contact_phone?: string | null;
             content?: string;
             created_by?: number | null;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             /** @description the confirmed finding it became */
@@ -12336,6 +12467,10 @@ export interface components {
             contact_phone?: string | null;
             content?: string;
             created_by?: number | null;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             /** @description the confirmed finding it became */
@@ -12403,6 +12538,10 @@ export interface components {
             contact_phone?: string | null;
             content?: string;
             created_by?: number | null;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             /** @description the confirmed finding it became */
@@ -12489,6 +12628,16 @@ export interface components {
             reason: string;
             unit_id: number;
             user_id: number;
+        };
+        ConflictView: {
+            /** Format: date-time */
+            readonly declared_at?: string;
+            /** @description 如: 配偶在该单位工作 */
+            reason: string;
+            unit_id: number;
+            readonly unit_name?: string | null;
+            user_id: number;
+            readonly user_name?: string | null;
         };
         Create: {
             addressee?: string;
@@ -12672,6 +12821,10 @@ export interface components {
             /** Format: date-time */
             closed_at?: string | null;
             comment?: string | null;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             id?: number;
@@ -14364,6 +14517,10 @@ export interface components {
             /** Format: date-time */
             closed_at?: string | null;
             content?: string;
+            /** @description working days to due_on, counted today (negative: past it); null once closed */
+            days_left?: number | null;
+            /** @description a year in between has no loaded calendar */
+            days_left_provisional?: boolean;
             /** Format: date */
             due_on?: string;
             /** @description the confirmed finding it became */
