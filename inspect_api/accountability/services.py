@@ -21,6 +21,7 @@ from inspect_api.core.clock import local
 from inspect_api.db import db
 from inspect_api.errors import Forbidden, InvalidTransition, NotFound, Unprocessable
 from inspect_api.org.models import Staff, Unit
+from inspect_api.org.recipients import office_ids
 from inspect_api.review.models import Rectification
 from inspect_api.visits.models import Finding, Visit
 
@@ -230,10 +231,9 @@ def run_rules(actor=None, *, only: Subjects | None = None) -> list[Proposal]:
 
 
 def _tell_office(kind, title, body, subject, key) -> None:
-    from inspect_api.auth.models import User
     from inspect_api.notifications.services import notify
 
-    for user_id in db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))):
+    for user_id in office_ids():
         notify(user_id, kind, title, body, subject, f"{key}:{user_id}")
 
 

@@ -12,7 +12,6 @@ import io
 import json
 import random
 import re
-import secrets
 from collections import defaultdict
 from datetime import date
 
@@ -30,11 +29,12 @@ from inspect_api.assessment.models import (
 )
 from inspect_api.audit import services as audit
 from inspect_api.core import clock, events
+from inspect_api.core import draw as draw_record
 from inspect_api.core.clock import LOCAL_TZ, local
-from inspect_api.core.draw import check_commitment, seed_commitment
 from inspect_api.db import db
 from inspect_api.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
 from inspect_api.org.models import Unit
+from inspect_api.org.recipients import liaisons_by_unit
 from inspect_api.ratings.models import Rating
 from inspect_api.stats.rules import Period
 from inspect_api.visits.models import Finding, Visit
@@ -214,18 +214,15 @@ def get_draw(draw_id: int, *, lock: bool = False) -> SurveyDraw:
 
 def commit_draw(d: SurveyDraw, actor) -> SurveyDraw:
     """Fix the secret seed and publish its SHA-256; committing again answers the same commitment."""
-    if d.status != "draft":
+    if not draw_record.commit(d, clock.now()):
         return d
-    d.seed = secrets.token_hex(32)
-    d.seed_commitment = seed_commitment(d.seed)
-    d.status, d.committed_at = "committed", clock.now()
     db.session.flush()
     audit.record("survey_draw.commit", "survey_draw", d.id, actor=actor, after={"seed_commitment": d.seed_commitment})
     return d
 
 
 def effective_seed(d: SurveyDraw) -> str:
-    return d.seed + (f":{d.public_entropy}" if d.public_entropy else "")
+    return draw_record.effective_seed(d.seed, d.public_entropy)
 
 
 def _pool_unit_ids(d: SurveyDraw) -> list[int]:
@@ -287,22 +284,20 @@ def verify_draw(d: SurveyDraw) -> list[str]:
         return ["尚未抽取 (not drawn)"]
     problems = []
     stored = json.loads(d.inputs)
-    if rules.canonical(stored) != d.inputs:
-        problems.append("存储的输入不是规范形式 (stored inputs altered)")
     plan, units = rules.survey_inputs_from_dict(stored)
     if (plan.year, plan.source, plan.per_unit) != (d.year, d.source, d.per_unit):
         problems.append("抽取参数在抽取后被修改 (draw settings changed after the draw)")
     expected = result_of(d)
-    if rules.survey_result_digest(expected) != d.result_digest or rules.survey_result_json(expected) != d.result:
-        problems.append("抽取结果与其摘要不符 (stored result altered)")
+    problems += draw_record.stored_problems(
+        inputs_text=d.inputs, inputs=stored, result_text=d.result, result_json=rules.survey_result_json(expected),
+        result_digest=rules.survey_result_digest(expected), recorded_result_digest=d.result_digest)
     column = SurveySelection.rating_id if d.source == "ratings" else SurveySelection.recipient_id
     stored_rows = {(u, p, c) for u, p, c in db.session.execute(
         sa.select(SurveySelection.unit_id, SurveySelection.position, column).where(SurveySelection.draw_id == d.id))}
     drawn_rows = {(s.unit_id, i, c) for s in expected.units for i, c in enumerate(s.drawn, start=1)}
     if stored_rows != drawn_rows:
         problems.append("抽取名单与抽取结果不一致 (drawn list differs from the draw)")
-    if not check_commitment(d.seed, d.seed_commitment):
-        problems.append("种子与公布的承诺值不符 (seed does not match the commitment)")
+    problems += draw_record.stored_seed_problems(d.seed, d.seed_commitment)
     # the commitment covers the secret seed; the public value is joined to it after the commitment
     problems += rules.verify_survey(plan, units, effective_seed(d), expected)
     return problems
@@ -635,14 +630,12 @@ def approve_run(run: GradeRun, actor) -> tuple[GradeRun, list[dict]]:
 
 
 def _tell_units(run: GradeRun) -> None:
-    from inspect_api.auth.models import User
     from inspect_api.notifications.services import notify
 
     grades = dict(db.session.execute(sa.select(UnitGrade.unit_id, UnitGrade.grade).where(UnitGrade.run_id == run.id)).all())
     if not grades:
         return
-    for user_id, unit_id in db.session.execute(sa.select(User.id, User.unit_id).where(
-            User.role == "unit_liaison", User.is_active.is_(True), User.unit_id.in_(list(grades)))):
+    for user_id, unit_id in liaisons_by_unit(grades):
         notify(user_id, "assessment.grade", f"{run.year}年度考评结果：{rules.GRADE_LABELS[grades[unit_id]]}",
                None, {"type": "unit_grade", "unit_id": unit_id, "year": run.year},
                f"assessment:{run.id}:{user_id}")

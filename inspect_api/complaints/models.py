@@ -2,7 +2,8 @@
 
 Nothing here identifies a complainant beyond the contact they chose to leave (no IP address, user agent
 or device id); the secret query code is kept only as an HMAC. The public form's used tokens and rate
-limits live in the ratings tables (`rating_tokens`, `rating_throttle`), which hold hashes only."""
+limits live in the public forms' tables (`rating_tokens`, `rating_throttle`: core.models FormToken and
+FormThrottle, through core/public_form.py), which hold hashes only."""
 
 from __future__ import annotations
 

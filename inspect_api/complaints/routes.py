@@ -4,9 +4,7 @@ handling (hotline entry, assign, forward, investigate, answer, close) and the un
 from __future__ import annotations
 
 import contextlib
-import secrets
 
-import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import make_response, render_template, request
 from flask.views import MethodView
@@ -15,6 +13,7 @@ from marshmallow import fields, validate
 from inspect_api.auth.access import PUBLIC, current_user, roles
 from inspect_api.complaints import rules, services
 from inspect_api.config import PROJECT_ROOT
+from inspect_api.core import public_form
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
@@ -26,19 +25,13 @@ blp = Blueprint("complaints", __name__, url_prefix="", description="投诉举报
 page_blp = FlaskBlueprint("complaint_page", __name__, template_folder=str(PROJECT_ROOT / "templates"))
 OFFICE = ("office", "admin")
 DEVICE_COOKIE = "inspect_complaint_device"
-DEVICE_COOKIE_DAYS = 365
 LEVEL_CODES = [str(level) for level in rules.LEVELS]
 PUBLIC_FIELDS = ("category", "content", "window_no", "occurred_on", "occurred_time", "contact_name",
                  "contact_phone", "contact_email")
 
 
 def _device_cookie(resp, present: str | None):
-    """A random value that only tells this browser's submissions apart for the rate limits; the server
-    keeps no copy of it, only HMACs of it in the expiring throttle table."""
-    if not present:
-        resp.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=DEVICE_COOKIE_DAYS * 86400,
-                        httponly=True, samesite="Lax", secure=request.is_secure)
-    return resp
+    return public_form.with_device_cookie(resp, DEVICE_COOKIE, present)
 
 
 def _html(context: dict, status: int = 200):
@@ -68,14 +61,14 @@ def complaint_page(window_key):
         context = _form_context(window_key)
     except DomainError:
         return _html({"mode": "error", "error": "投诉页面不存在，请重新扫描窗口的二维码，或拨打效能投诉电话。"}, 404)
-    return _device_cookie(_html(context), request.cookies.get(DEVICE_COOKIE))
+    return _device_cookie(_html(context), public_form.device(DEVICE_COOKIE))
 
 
 @page_blp.get("/complaints/new")
 @roles(PUBLIC)
 def general_complaint_page():
     """The public complaint form for any unit (no login)."""
-    return _device_cookie(_html(_form_context(None)), request.cookies.get(DEVICE_COOKIE))
+    return _device_cookie(_html(_form_context(None)), public_form.device(DEVICE_COOKIE))
 
 
 @page_blp.get("/complaints/status")
@@ -105,7 +98,7 @@ def status_lookup():
         return _html({"mode": "status", "error": "请填写投诉编号和查询码",
                       "values": {"tracking_no": tracking_no[:20]}}, 422)
     write_intent.set(True)  # a wrong code is counted (a write); take SQLite's write lock up front
-    device = request.cookies.get(DEVICE_COOKIE)
+    device = public_form.device(DEVICE_COOKIE)
     try:
         result = services.public_status(tracking_no[:32], code[:32], device)
     except DomainError as exc:
@@ -169,18 +162,6 @@ class PublicComplaintStatusSchema(BaseSchema):
     closed_on = fields.Date(allow_none=True)
 
 
-def _public_body() -> tuple[dict, bool]:
-    if request.mimetype == "multipart/form-data":
-        raw = {k: request.form.get(k) for k in request.form}
-        if raw.get("unit_id") == "":
-            raw["unit_id"] = None
-        return raw, True
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Unprocessable("请求体须为 JSON 对象 (JSON object expected)", {"fields": {"_schema": ["JSON object"]}})
-    return body, False
-
-
 def _status_url(tracking_no: str) -> str:
     return f"/complaints/status?tracking_no={tracking_no}"
 
@@ -202,15 +183,10 @@ class PublicComplaints(MethodView):
 
         Nothing that identifies the complainant is stored but the contact they choose to leave (no IP, no
         user agent, no device id). The answer carries the tracking number and a query code, shown once."""
-        raw, is_form = _public_body()
-        device = request.cookies.get(DEVICE_COOKIE)
+        raw, is_form = public_form.form_body(empty_is_none=("unit_id",))
+        device = public_form.device(DEVICE_COOKIE)
         try:
-            try:
-                body = PublicComplaintSchema().load(raw)
-            except ma.ValidationError as exc:
-                raise Unprocessable("投诉内容有误 (invalid complaint)", {"fields": exc.messages}) from exc
-            if body["website"]:
-                raise Unprocessable("提交被拒绝 (rejected as spam)", {"fields": {"website": ["须为空"]}}, code="spam")
+            body = public_form.load(PublicComplaintSchema(), raw, "投诉内容有误 (invalid complaint)")
             complaint, code = services.submit_public(
                 window_key=body["window_key"], unit_id=body["unit_id"], token=body["token"],
                 fields={k: body[k] for k in PUBLIC_FIELDS if not (body["window_key"] and k == "window_no")},
@@ -256,7 +232,7 @@ class PublicStatusLookupSchema(BaseSchema):
 def _lookup(tracking_no: str, code: str) -> dict:
     write_intent.set(True)  # a wrong code is counted (a write); take SQLite's write lock up front
     try:
-        return services.public_status(tracking_no[:32], code[:32], request.cookies.get(DEVICE_COOKIE))
+        return services.public_status(tracking_no[:32], code[:32], public_form.device(DEVICE_COOKIE))
     except NotFound:
         db.session.commit()  # keep the failed-lookup count
         raise

@@ -20,20 +20,19 @@ from inspect_api.auth.models import User
 from inspect_api.complaints import rules
 from inspect_api.complaints.models import Complaint
 from inspect_api.complaints.policy import ComplaintsPolicy
-from inspect_api.core import clock
+from inspect_api.core import clock, public_form
 from inspect_api.core.calendar_store import current_calendar
 from inspect_api.core.categories import CATEGORIES
 from inspect_api.core.clock import LOCAL_TZ, local
 from inspect_api.core.counters import next_value
 from inspect_api.core.deadlines import LimitOutOfRange, MatterLevel
 from inspect_api.db import db
-from inspect_api.errors import NotFound, TooManyRequests, Unprocessable
+from inspect_api.errors import NotFound, Unprocessable
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Staff, Unit
+from inspect_api.org.recipients import liaison_ids, office_ids
 from inspect_api.org.services import in_scope, scope_unit_ids
-from inspect_api.ratings import rules as rating_rules
 from inspect_api.ratings import services as rating_services
-from inspect_api.ratings.models import RatingThrottle
 from inspect_api.visits.models import Finding
 
 TOKEN_MESSAGES = {
@@ -53,21 +52,6 @@ def policy() -> ComplaintsPolicy:
 def _secret() -> str:
     return current_app.config["SECRET_KEY"]
 
-
-
-def _office_ids() -> list[int]:
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))
-                                   .order_by(User.id)))
-
-
-def _liaisons_for(unit_id: int | None) -> list[int]:
-    """Liaisons of the unit or of a unit above it (they see its subtree)."""
-    unit = db.session.get(Unit, unit_id) if unit_id else None
-    if unit is None:
-        return []
-    ancestors = [int(x) for x in unit.path.strip("/").split("/")]
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "unit_liaison", User.is_active.is_(True),
-                                                            User.unit_id.in_(ancestors)).order_by(User.id)))
 
 
 def _snapshot(c: Complaint) -> dict:
@@ -135,7 +119,7 @@ def _receive(unit: Unit, value: rules.ComplaintInput, channel: str, actor, *, le
                         "staff_id": c.staff_id, "category": c.category, "level": c.level,
                         "working_days": c.working_days, "due_on": c.due_on.isoformat(),
                         "provisional": c.provisional, "has_contact": c.has_contact})
-    for user_id in _office_ids():
+    for user_id in office_ids():
         notify(user_id, "complaint.received", f"收到群众投诉 {tracking}",
                f"{rules.CHANNELS[channel]}：{unit.name}{f' {c.window_no} 号窗口' if c.window_no else ''}，"
                f"请于 {deadline_text(c)} 前办结", {"type": "complaint", "id": c.id},
@@ -156,17 +140,7 @@ def public_units() -> list[Unit]:
 
 
 def new_token(window_key: str | None = None) -> str:
-    return rating_rules.make_token(_secret(), rules.form_key(window_key), int(clock.now().timestamp()))
-
-
-def _check_token(window_key: str | None, token, now: datetime) -> int:
-    pol = policy()
-    try:
-        return rating_rules.check_token(_secret(), rules.form_key(window_key), token, int(now.timestamp()),
-                                        pol.token_minutes * 60, pol.min_fill_seconds)
-    except rating_rules.TokenRejected as exc:
-        raise rating_rules.TokenRejected(TOKEN_MESSAGES.get(exc.code, exc.message), exc.details,
-                                         code=exc.code) from exc
+    return public_form.new_token(rules.form_key(window_key))
 
 
 def submit_public(*, window_key: str | None, unit_id, token, fields: dict, device: str | None
@@ -182,13 +156,13 @@ def submit_public(*, window_key: str | None, unit_id, token, fields: dict, devic
         fields = {**fields, "window_no": window_no}
     else:
         unit = _active_unit(unit_id)
-    issued = _check_token(window_key, token, now)
+    issued = public_form.check_token(rules.form_key(window_key), token, now, minutes=pol.token_minutes,
+                                     min_fill_seconds=pol.min_fill_seconds, messages=TOKEN_MESSAGES)
     value = rules.validate(**fields, today=clock.today(), allow_links=False)
-    rating_services.use_token(token, issued, pol.token_minutes, now,
-                              message="该投诉已提交过，请勿重复提交 (form already submitted)")
-    rating_services._throttle("complaint-all", "all", 60, pol.global_per_minute, now, message=TOO_MANY)
+    public_form.use_token(token, issued, pol.token_minutes, now, "该投诉已提交过，请勿重复提交 (form already submitted)")
+    public_form.throttle("complaint-all", "all", 60, pol.global_per_minute, now, TOO_MANY)
     if device:
-        rating_services._throttle("complaint-device", device, 3600, pol.device_per_hour, now, message=TOO_MANY)
+        public_form.throttle("complaint-device", device, 3600, pol.device_per_hour, now, TOO_MANY)
     return _receive(unit, value, "web", None)
 
 
@@ -255,7 +229,7 @@ def forward(c: Complaint, actor, *, note: str, unit_id: int | None = None, unit_
         c.handler_id = actor.id
     _record("forward", c, actor, before, forwarded_unit_id=unit.id, note=note,
             unit_content_edited=c.unit_content is not None)
-    for user_id in _liaisons_for(unit.id):
+    for user_id in liaison_ids([unit.id]):
         notify(user_id, "complaint.forwarded", "效能办转来一件群众投诉，请调查核实",
                f"请于 {deadline_text(c)} 前报送调查核实情况。{note}", {"type": "complaint", "id": c.id},
                f"complaint.forwarded:{c.id}:{user_id}:{c.forwarded_at.isoformat()}")
@@ -299,7 +273,7 @@ def close(c: Complaint, actor, *, outcome: str, reason: str, category: str | Non
         finding = _make_finding(c, actor, category, severity, staff, description or reason)
     _record("close", c, actor, before, outcome=outcome, reason=reason,
             finding_id=finding.id if finding is not None else None)
-    for user_id in _liaisons_for(c.forwarded_unit_id):
+    for user_id in liaison_ids([c.forwarded_unit_id]):
         notify(user_id, "complaint.closed", f"转办的群众投诉已办结：{rules.OUTCOMES[outcome]}", None,
                {"type": "complaint", "id": c.id}, f"complaint.closed:{c.id}:{user_id}")
     return c
@@ -366,7 +340,7 @@ def unit_report(complaint_id: int, user, text: str) -> Complaint:
     before = _snapshot(c)
     c.status, c.unit_report, c.unit_reported_at, c.unit_reported_by = new, text, clock.now(), user.id
     _record("unit_report", c, user, before, text=text)
-    for user_id in [c.handler_id] if c.handler_id else _office_ids():
+    for user_id in [c.handler_id] if c.handler_id else office_ids():
         notify(user_id, "complaint.unit_reported", f"单位已报送投诉 {c.tracking_no} 的调查核实情况", text[:200],
                {"type": "complaint", "id": c.id}, f"complaint.unit_reported:{c.id}:{user_id}:{c.unit_reported_at.isoformat()}")
     return c
@@ -464,20 +438,6 @@ def public_view(c: Complaint) -> dict:
             "closed_on": local(c.closed_at).date() if c.closed_at else None}
 
 
-def _refuse_if_spent(kind: str, value: str, period_s: int, limit: int, now: datetime) -> None:
-    """429 while the failed-lookup bucket is full, checked before the code is (a guesser who ignored
-    the 429s would otherwise still learn the right code from a 200)."""
-    epoch = int(now.timestamp())
-    bucket = epoch // period_s
-    key = rating_rules.throttle_key(_secret(), kind, value, bucket)
-    count = db.session.scalar(sa.select(RatingThrottle.count).where(RatingThrottle.key == key,
-                                                                    RatingThrottle.expires_at > now))
-    if count is not None and count >= limit:
-        retry = (bucket + 1) * period_s - epoch
-        raise TooManyRequests(TOO_MANY_LOOKUPS, {"retry_after": retry, "limit": kind},
-                              headers={"Retry-After": str(max(retry, 1))})
-
-
 def public_status(tracking_no: str, code: str | None, device: str | None) -> dict:
     """The status page's answer for a tracking number and its query code. A wrong code and an unknown
     number look the same (404) and both count against the failed-lookup limits; the caller commits
@@ -489,17 +449,19 @@ def public_status(tracking_no: str, code: str | None, device: str | None) -> dic
     now = clock.now()
     pol = policy()
     tracking = (tracking_no or "").strip().upper()
-    _refuse_if_spent("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now)
+    public_form.refuse_if_spent("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now,
+                                TOO_MANY_LOOKUPS)
     if device:
-        _refuse_if_spent("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now)
+        public_form.refuse_if_spent("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now,
+                                    TOO_MANY_LOOKUPS)
     c = db.session.scalar(sa.select(Complaint).where(Complaint.tracking_no == tracking)) \
         if rules.TRACKING_RE.match(tracking) else None
     if c is None or not code or not rules.code_matches(_secret(), c.tracking_no, code, c.code_hash):
-        rating_services._throttle("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now,
-                                  message=TOO_MANY_LOOKUPS)
+        public_form.throttle("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now,
+                             TOO_MANY_LOOKUPS)
         if device:
-            rating_services._throttle("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now,
-                                      message=TOO_MANY_LOOKUPS)
+            public_form.throttle("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now,
+                                 TOO_MANY_LOOKUPS)
         raise NotFound(NOT_FOUND_PUBLIC, code="not_found")
     return public_view(c)
 
@@ -514,12 +476,12 @@ def flag_overdue() -> int:
     due = db.session.scalars(sa.select(Complaint).where(
         Complaint.status != "closed", Complaint.overdue.is_(False), Complaint.due_on < today)
         .order_by(Complaint.id).with_for_update()).all()
-    office = _office_ids()
+    office = office_ids()
     for c in due:
         before = _snapshot(c)
         c.overdue, c.flagged_overdue_at = True, clock.now()
         _record("overdue", c, None, before)
-        waiting_on_unit = _liaisons_for(c.forwarded_unit_id) if c.status == "investigating" else []
+        waiting_on_unit = liaison_ids([c.forwarded_unit_id]) if c.status == "investigating" else []
         for user_id in [*office, *waiting_on_unit]:
             notify(user_id, "complaint.overdue", "群众投诉办理逾期", f"投诉办理期限 {c.due_on:%Y-%m-%d} 已过",
                    {"type": "complaint", "id": c.id}, f"complaint.overdue:{c.id}:{user_id}")
@@ -545,8 +507,8 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
                      after={**after, "years": years})
         if after["due_on"] != before["due_on"]:
             changed += 1
-            people = [c.handler_id] if c.handler_id else _office_ids()
-            for user_id in [*people, *_liaisons_for(c.forwarded_unit_id)]:
+            people = [c.handler_id] if c.handler_id else office_ids()
+            for user_id in [*people, *liaison_ids([c.forwarded_unit_id])]:
                 notify(user_id, "deadline.recomputed", "期限已按正式节假日安排调整",
                        f"投诉办理期限 {before['due_on']} → {after['due_on']}", {"type": "complaint", "id": c.id},
                        f"deadline.recomputed:complaint:{c.id}:{after['due_on']}:{user_id}")

@@ -15,7 +15,6 @@ from datetime import date
 import sqlalchemy as sa
 
 from inspect_api.audit import services as audit
-from inspect_api.auth.models import User
 from inspect_api.core import clock
 from inspect_api.core.calendar import DayHalf
 from inspect_api.core.calendar_store import current_calendar
@@ -32,6 +31,7 @@ from inspect_api.matters.models import (
 )
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
+from inspect_api.org.recipients import liaison_ids, office_ids
 from inspect_api.org.services import scope_unit_ids
 
 NOT_FOUND = "督办事项不存在 (no such matter)"
@@ -39,20 +39,6 @@ NOT_FOUND = "督办事项不存在 (no such matter)"
 
 # --- people -----------------------------------------------------------------------------------------------
 
-def _office_ids() -> list[int]:
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))
-                                   .order_by(User.id)))
-
-
-def _liaisons_for(unit_ids) -> list[int]:
-    """Liaisons of the units or of a unit above one (they see its subtree), each once."""
-    ancestors: set[int] = set()
-    for unit in db.session.scalars(sa.select(Unit).where(Unit.id.in_(list(unit_ids)))):
-        ancestors |= {int(x) for x in unit.path.strip("/").split("/")}
-    if not ancestors:
-        return []
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "unit_liaison", User.is_active.is_(True),
-                                                            User.unit_id.in_(ancestors)).order_by(User.id)))
 
 
 def _unit_ids(m: SupervisedMatter) -> list[int]:
@@ -138,7 +124,7 @@ def create(data: dict, actor) -> SupervisedMatter:
     _record("create", m, actor, None, kind=kind, title=m.title, lead_unit_id=m.lead_unit_id,
             co_units=co_ids, level=m.level, working_days=str(m.working_days) if m.working_days else None,
             leader=" ".join(x for x in (m.leader_name, m.leader_title) if x) or None)
-    _tell(_liaisons_for(_unit_ids(m)), "matter.assigned", f"督办事项：{m.title}",
+    _tell(liaison_ids(_unit_ids(m)), "matter.assigned", f"督办事项：{m.title}",
           f"{rules.KINDS[kind]}，请于 {due_text(m)} 前办结并反馈结果", m, "assigned")
     return m
 
@@ -232,7 +218,7 @@ def file_report(matter_id: int, user, kind: str, text: str, uploads: list) -> Ma
         m.result_at = report.submitted_at
     _record(f"report.{kind}", m, user, before, report_id=report.id, unit_id=unit_id, text=text,
             attachments=[{"sha256": a.sha256, "filename": a.filename} for a in atts])
-    _tell(_office_ids(), f"matter.{kind}_reported", f"督办事项{rules.REPORT_KINDS[kind]}：{m.title}", text[:200], m,
+    _tell(office_ids(), f"matter.{kind}_reported", f"督办事项{rules.REPORT_KINDS[kind]}：{m.title}", text[:200], m,
           f"report:{report.id}")
     return report
 
@@ -251,7 +237,7 @@ def request_extension(matter_id: int, user, new_due_on: date, reason: str) -> Ma
     db.session.add(ext)
     db.session.flush()
     _record("extension.request", m, user, None, extension_id=ext.id, new_due_on=new_due_on.isoformat(), reason=reason)
-    _tell(_office_ids(), "matter.extension_requested", f"督办事项申请延期：{m.title}",
+    _tell(office_ids(), "matter.extension_requested", f"督办事项申请延期：{m.title}",
           f"申请延期至 {new_due_on.isoformat()}：{reason[:150]}", m, f"ext:{ext.id}")
     return ext
 
@@ -286,7 +272,7 @@ def decide_extension(ext: MatterExtension, action: str, note: str | None, actor)
     ext.decided_by, ext.decided_at, ext.decision_note = actor.id, clock.now(), note
     _record(f"extension.{ext.status}", m, actor, before, extension_id=ext.id, note=note,
             new_due_on=ext.new_due_on.isoformat())
-    _tell(_liaisons_for([ext.unit_id]), f"matter.extension_{ext.status}",
+    _tell(liaison_ids([ext.unit_id]), f"matter.extension_{ext.status}",
           f"延期申请{rules.EXTENSION_STATUS[ext.status]}：{m.title}",
           f"办结时限：{due_text(m)}" + (f"。{note}" if note else ""), m, f"ext:{ext.id}")
     return ext
@@ -298,7 +284,7 @@ def return_result(m: SupervisedMatter, reason: str, actor) -> SupervisedMatter:
     before = _snapshot(m)
     m.status, m.result_at = new, None
     _record("return", m, actor, before, reason=reason)
-    _tell(_liaisons_for([m.lead_unit_id]), "matter.returned", f"办理结果退回：{m.title}", reason, m,
+    _tell(liaison_ids([m.lead_unit_id]), "matter.returned", f"办理结果退回：{m.title}", reason, m,
           f"return:{clock.now().isoformat()}")
     return m
 
@@ -314,7 +300,7 @@ def close(m: SupervisedMatter, outcome: str, note: str | None, actor) -> Supervi
     m.verdict = rules.verdict(outcome, m.due_on, m.due_ends_at, m.result_at, now)
     m.status, m.verdict_note, m.closed_at, m.closed_by = new, note, now, actor.id
     _record("close", m, actor, before, note=note)
-    _tell(_liaisons_for(_unit_ids(m)), "matter.closed", f"督办事项{rules.VERDICTS[m.verdict]}：{m.title}", note, m,
+    _tell(liaison_ids(_unit_ids(m)), "matter.closed", f"督办事项{rules.VERDICTS[m.verdict]}：{m.title}", note, m,
           "closed")
     if m.verdict in ("unfinished", "done_late"):
         _run_escalation({m.lead_unit_id}, actor)
@@ -344,7 +330,7 @@ def remind_due() -> int:
             continue
         m.reminded_for = m.due_on
         _record("remind", m, None, None)
-        _tell(_liaisons_for(_unit_ids(m)), "matter.due_soon", f"督办事项即将到期：{m.title}",
+        _tell(liaison_ids(_unit_ids(m)), "matter.due_soon", f"督办事项即将到期：{m.title}",
               f"请于 {due_text(m)} 前办结并反馈结果；确需延期的，请书面说明理由申请延期", m, f"due:{m.due_on}")
         sent += 1
     return sent
@@ -363,7 +349,7 @@ def flag_overdue() -> int:
         before = _snapshot(m)
         m.overdue, m.flagged_overdue_at = True, now
         _record("overdue", m, None, before)
-        _tell([*_office_ids(), *_liaisons_for(_unit_ids(m))], "matter.overdue", f"督办事项逾期：{m.title}",
+        _tell([*office_ids(), *liaison_ids(_unit_ids(m))], "matter.overdue", f"督办事项逾期：{m.title}",
               f"办结时限 {due_text(m)} 已过，尚未反馈办理结果", m, f"overdue:{m.due_on}")
     if flagged:
         _run_escalation({m.lead_unit_id for m in flagged})
@@ -397,7 +383,7 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
                      after={**after, "years": years})
         if after["due_on"] != before["due_on"]:
             changed += 1
-            _tell([*_office_ids(), *_liaisons_for(_unit_ids(m))], "deadline.recomputed", "期限已按正式节假日安排调整",
+            _tell([*office_ids(), *liaison_ids(_unit_ids(m))], "deadline.recomputed", "期限已按正式节假日安排调整",
                   f"督办事项“{m.title}”办结时限 {before['due_on']} → {after['due_on']}", m, f"recompute:{m.due_on}")
     db.session.flush()
     return changed

@@ -4,9 +4,7 @@ the office's list and summary, and the unit's 差评 follow-ups."""
 from __future__ import annotations
 
 import io
-import secrets
 
-import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, make_response, render_template, request, url_for
 from flask.views import MethodView
@@ -14,6 +12,7 @@ from marshmallow import fields, validate
 
 from inspect_api.auth.access import PUBLIC, current_user, roles
 from inspect_api.config import PROJECT_ROOT
+from inspect_api.core import public_form
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
 from inspect_api.db import db
@@ -26,16 +25,10 @@ blp = Blueprint("ratings", __name__, url_prefix="", description="好差评 Citiz
 page_blp = FlaskBlueprint("rating_page", __name__, template_folder=str(PROJECT_ROOT / "templates"))
 OFFICE = ("office", "admin")
 DEVICE_COOKIE = "inspect_rating_device"
-DEVICE_COOKIE_DAYS = 365
 
 
 def _device_cookie(resp, present: str | None):
-    """A random value that only tells this browser's submissions apart for the rate limit; the server
-    keeps no copy of it, only HMACs of it in the expiring throttle table."""
-    if not present:
-        resp.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=DEVICE_COOKIE_DAYS * 86400,
-                        httponly=True, samesite="Lax", secure=request.is_secure)
-    return resp
+    return public_form.with_device_cookie(resp, DEVICE_COOKIE, present)
 
 
 def _page(status: int = 200, **context):
@@ -57,7 +50,7 @@ def rating_page(window_key):
         return _page(404, error="评价页面不存在，请重新扫描窗口的二维码。")
     resp = _page(unit_name=unit.name, window_no=window_no, window_key=window_key,
                  token=services.new_token(window_key), action="/api/v1/public/ratings")
-    return _device_cookie(resp, request.cookies.get(DEVICE_COOKIE))
+    return _device_cookie(resp, public_form.device(DEVICE_COOKIE))
 
 
 class PublicRatingSchema(BaseSchema):
@@ -76,18 +69,6 @@ class PublicRatingResultSchema(BaseSchema):
     message = fields.String()
 
 
-def _public_body() -> tuple[dict, bool]:
-    if request.mimetype == "multipart/form-data":
-        form = request.form
-        raw = {k: form.get(k) for k in form if k != "reasons"}
-        raw["reasons"] = form.getlist("reasons")
-        return raw, True
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Unprocessable("请求体须为 JSON 对象 (JSON object expected)", {"fields": {"_schema": ["JSON object"]}})
-    return body, False
-
-
 @blp.route("/public/ratings")
 class PublicRatings(MethodView):
     @blp.response(201, PublicRatingResultSchema)
@@ -101,15 +82,10 @@ class PublicRatings(MethodView):
         """Submit a rating from the public page (no login; JSON or multipart form)
 
         Anonymous: nothing that identifies the rater is stored (no IP, no user agent, no device id)."""
-        raw, is_form = _public_body()
-        device = request.cookies.get(DEVICE_COOKIE)
+        raw, is_form = public_form.form_body(lists=("reasons",))
+        device = public_form.device(DEVICE_COOKIE)
         try:
-            try:
-                body = PublicRatingSchema().load(raw)
-            except ma.ValidationError as exc:
-                raise Unprocessable("评价内容有误 (invalid rating)", {"fields": exc.messages}) from exc
-            if body["website"]:
-                raise Unprocessable("提交被拒绝 (rejected as spam)", {"fields": {"website": ["须为空"]}}, code="spam")
+            body = public_form.load(PublicRatingSchema(), raw, "评价内容有误 (invalid rating)")
             rating = services.submit_public(body["window_key"], body["token"], body["score"], body["reasons"],
                                             body["comment"], device)
             db.session.commit()

@@ -1,10 +1,10 @@
-"""好差评 services: the public submission (token, replay, rate limits), imports, listing, summary and
+"""好差评 services: the public submission (through core/public_form: token, replay, rate limits), imports, listing, summary and
 the follow-ups a 差评 opens. Nothing here reads the request: the route passes the few values needed,
 and never an IP address or a user agent."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -12,17 +12,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from inspect_api.audit import services as audit
-from inspect_api.auth.models import User
-from inspect_api.core import clock
+from inspect_api.core import clock, public_form
 from inspect_api.core.calendar_store import current_calendar
 from inspect_api.core.clock import local
 from inspect_api.db import db
-from inspect_api.errors import Conflict, NotFound, TooManyRequests
+from inspect_api.errors import Conflict, NotFound
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
+from inspect_api.org.recipients import liaison_ids, office_ids
 from inspect_api.org.services import get_unit, scope_unit_ids
 from inspect_api.ratings import rules
-from inspect_api.ratings.models import Rating, RatingFollowUp, RatingThrottle, RatingToken
+from inspect_api.ratings.models import Rating, RatingFollowUp
 from inspect_api.ratings.policy import RatingsPolicy
 
 
@@ -80,43 +80,10 @@ def window_key(unit_id: int, window_no: str) -> str:
 
 
 def new_token(key: str) -> str:
-    return rules.make_token(_secret(), key, int(clock.now().timestamp()))
+    return public_form.new_token(key)
 
 
-def _throttle(kind: str, value: str, period_s: int, limit: int, now: datetime,
-              message: str = "评价过于频繁, 请稍后再试 (too many ratings)") -> str:
-    """Refuse with 429 when the bucket already holds `limit` accepted ratings; else count this one.
-    (A refusal rolls back, so only accepted ratings are counted.) Complaints count in the same table
-    under kinds of their own."""
-    epoch = int(now.timestamp())
-    bucket = epoch // period_s
-    key = rules.throttle_key(_secret(), kind, value, bucket)
-    table = RatingThrottle.__table__
-    count = db.session.execute(
-        _insert(table).values(key=key, count=1, expires_at=now + timedelta(seconds=period_s))
-        .on_conflict_do_update(index_elements=["key"], set_={"count": table.c.count + 1})
-        .returning(table.c.count)).scalar_one()
-    if count > limit:
-        retry = (bucket + 1) * period_s - epoch
-        raise TooManyRequests(message, {"retry_after": retry, "limit": kind},
-                              headers={"Retry-After": str(max(retry, 1))})
-    return key
-
-
-def use_token(token: str, issued: int, minutes: int, now: datetime,
-              message: str = "该评价已提交过, 请勿重复提交 (form already submitted)") -> None:
-    """Spend a one-time form token: 409 `replayed` when it was used before. Only its hash is kept, until
-    it would have expired anyway; expired tokens and rate-limit buckets are purged on the way."""
-    table = RatingToken.__table__
-    db.session.execute(sa.delete(table).where(table.c.expires_at < now))
-    db.session.execute(sa.delete(RatingThrottle.__table__).where(RatingThrottle.__table__.c.expires_at < now))
-    fresh = db.session.execute(
-        _insert(table).values(token_hash=rules.token_hash(token),
-                              expires_at=datetime.fromtimestamp(issued, now.tzinfo)
-                              + timedelta(minutes=minutes, seconds=60))
-        .on_conflict_do_nothing(index_elements=["token_hash"]).returning(table.c.token_hash)).scalar_one_or_none()
-    if fresh is None:
-        raise Conflict(message, code="replayed")
+TOO_MANY = "评价过于频繁, 请稍后再试 (too many ratings)"
 
 
 def submit_public(key: str, token: str, score, reasons, comment, device: str | None) -> Rating:
@@ -124,13 +91,12 @@ def submit_public(key: str, token: str, score, reasons, comment, device: str | N
     unit, window_no = window_for_key(key)
     pol = policy()
     now = clock.now()
-    issued = rules.check_token(_secret(), key, token, int(now.timestamp()), pol.token_minutes * 60,
-                               pol.min_fill_seconds)
+    issued = public_form.check_token(key, token, now, minutes=pol.token_minutes, min_fill_seconds=pol.min_fill_seconds)
     value = rules.validate(score, reasons, comment)
-    use_token(token, issued, pol.token_minutes, now)
-    _throttle("window", f"{unit.id}:{window_no}", 60, pol.window_per_minute, now)
+    public_form.use_token(token, issued, pol.token_minutes, now, "该评价已提交过, 请勿重复提交 (form already submitted)")
+    public_form.throttle("window", f"{unit.id}:{window_no}", 60, pol.window_per_minute, now, TOO_MANY)
     if device:
-        _throttle("device", device, 3600, pol.device_per_hour, now)
+        public_form.throttle("device", device, 3600, pol.device_per_hour, now, TOO_MANY)
     return _add(unit.id, window_no, value, "qr", None, local(now).date(), now)
 
 
@@ -154,7 +120,7 @@ def open_follow_up(rating: Rating, start: date) -> RatingFollowUp:
                             provisional=deadline.provisional, status="open", created_at=clock.now())
     db.session.add(follow)
     db.session.flush()
-    for user_id in _liaison_ids(rating.unit_id):
+    for user_id in liaison_ids([rating.unit_id]):
         notify(user_id, "rating_follow_up", f"收到差评（{rules.SCORE_LABELS[rating.score]}），请于 "
                f"{deadline.describe()} 前整改", None, {"type": "rating_follow_up", "id": follow.id},
                f"rating_follow_up:{follow.id}:{user_id}")
@@ -413,27 +379,18 @@ def follow_up_view(f: RatingFollowUp, user=None) -> dict:
             "overdue": f.status == "open" and f.due_on < clock.today(), "closed_at": f.closed_at, "note": f.note}
 
 
-def _liaison_ids(unit_id: int) -> list[int]:
-    """Liaisons of the rated unit and of every unit above it (a hall hears of its windows' 差评, as it
-    hears of their findings and complaints: they see its subtree)."""
-    unit = db.session.get(Unit, unit_id)
-    ancestors = [int(x) for x in unit.path.strip("/").split("/")] if unit is not None else [unit_id]
-    return list(db.session.scalars(sa.select(User.id).where(
-        User.role == "unit_liaison", User.is_active.is_(True), User.unit_id.in_(ancestors)).order_by(User.id)))
-
-
 def flag_overdue_follow_ups() -> int:
     """Scheduler job: tell the office and the unit once when a 差评 follow-up passed its day still open;
     a second run finds nothing new."""
     due = db.session.scalars(sa.select(RatingFollowUp).where(
         RatingFollowUp.status == "open", RatingFollowUp.due_on < clock.today(),
         RatingFollowUp.flagged_overdue_at.is_(None)).with_for_update()).all()
-    office = db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))).all()
+    office = office_ids()
     for f in due:
         f.flagged_overdue_at = clock.now()
         audit.record("rating_follow_up.overdue", "rating_follow_up", f.id,
                      after={"due_on": f.due_on.isoformat(), "unit_id": f.unit_id})
-        for user_id in [*office, *_liaison_ids(f.unit_id)]:
+        for user_id in [*office, *liaison_ids([f.unit_id])]:
             notify(user_id, "rating_follow_up.overdue", "差评整改逾期", f"差评整改期限 {f.due_on:%Y-%m-%d} 已过",
                    {"type": "rating_follow_up", "id": f.id}, f"rating_follow_up.overdue:{f.id}:{user_id}")
     db.session.flush()
@@ -462,7 +419,7 @@ def recompute_provisional_follow_ups(years: list[int], actor=None) -> int:
                      after={**after, "years": years})
         if after["due_on"] != before["due_on"]:
             changed += 1
-            for user_id in _liaison_ids(f.unit_id):
+            for user_id in liaison_ids([f.unit_id]):
                 notify(user_id, "deadline.recomputed", "期限已按正式节假日安排调整",
                        f"差评整改期限 {before['due_on']} → {after['due_on']}", {"type": "rating_follow_up", "id": f.id},
                        f"deadline.recomputed:rating_follow_up:{f.id}:{after['due_on']}:{user_id}")

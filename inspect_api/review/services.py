@@ -15,6 +15,7 @@ from inspect_api.db import db
 from inspect_api.errors import DomainError, InvalidTransition, NotFound
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
+from inspect_api.org.recipients import liaison_ids, office_ids
 from inspect_api.review import rules
 from inspect_api.review.models import Appeal, Attachment, Rectification, RectificationReport
 from inspect_api.visits.models import Evidence, Finding, Visit
@@ -54,16 +55,6 @@ def get_finding(finding_id, *, lock: bool = False) -> Finding:
     return f
 
 
-def _liaisons_for(unit_id: int) -> list[int]:
-    """Liaisons whose unit is the finding's unit or one of its ancestors."""
-    from inspect_api.auth.models import User
-
-    unit = db.session.get(Unit, unit_id)
-    ancestors = [int(x) for x in unit.path.strip("/").split("/")]
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "unit_liaison", User.is_active.is_(True),
-                                                            User.unit_id.in_(ancestors))))
-
-
 def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool = True) -> Finding:
     visit = db.session.get(Visit, finding.visit_id) if finding.visit_id else None  # None: from a complaint
     if visit is not None:
@@ -93,7 +84,7 @@ def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool
     elif finding.status != "confirmed":
         _cancel_rectification(finding)
     if decision.action == "confirm":
-        for user_id in _liaisons_for(finding.unit_id):
+        for user_id in liaison_ids([finding.unit_id]):
             notify(user_id, "finding.confirmed", "本单位有一项问题经效能办确认",
                    finding.description, {"finding_id": finding.id},
                    f"finding.confirmed:{finding.id}:{user_id}:{clock.now().isoformat()}")
@@ -161,18 +152,17 @@ def _cancel_rectification(finding: Finding) -> None:
 def flag_overdue_rectifications() -> int:
     """Scheduler job: mark open rectifications past their due day as overdue (for escalation) and
     tell the office and the unit; a second run finds nothing new."""
-    from inspect_api.auth.models import User
 
     today = clock.today()
     due = db.session.scalars(sa.select(Rectification).where(Rectification.status == "open",
                                                             Rectification.due_on < today)
                              .with_for_update()).all()
-    office = db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))).all()
+    office = office_ids()
     for rect in due:
         rect.status, rect.flagged_overdue_at = "overdue", clock.now()
         audit.record("rectification.overdue", "finding", rect.finding_id,
                      after={"due_on": rect.due_on.isoformat(), "unit_id": rect.unit_id})
-        for user_id in [*office, *_liaisons_for(rect.unit_id)]:
+        for user_id in [*office, *liaison_ids([rect.unit_id])]:
             notify(user_id, "rectification.overdue", "整改逾期", f"整改期限 {rect.due_on:%Y-%m-%d} 已过",
                    {"finding_id": rect.finding_id}, f"rectification.overdue:{rect.finding_id}:{user_id}")
     db.session.flush()
@@ -192,7 +182,7 @@ def remind_due_rectifications(working_days: int = 2) -> int:
                                                               Rectification.due_on == due_on)).all()
     told = 0
     for rect in rects:
-        for user_id in _liaisons_for(rect.unit_id):
+        for user_id in liaison_ids([rect.unit_id]):
             told += notify(user_id, "rectification.due_soon", "整改即将到期",
                            f"整改期限 {rect.due_on:%Y-%m-%d}（还有{working_days}个工作日），请按期整改并报送整改情况。",
                            {"finding_id": rect.finding_id},
@@ -394,12 +384,6 @@ def attachment_view(att: Attachment) -> dict:
             "sha256": att.sha256, "url": f"/api/v1/attachments/{att.id}"}
 
 
-def _office_ids() -> list[int]:
-    from inspect_api.auth.models import User
-
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))))
-
-
 def file_appeal(finding_id, text: str, uploads: list, actor) -> Appeal:
     finding = _unit_finding(finding_id, actor, lock=True)
     rect = db.session.get(Rectification, finding.id)
@@ -416,7 +400,7 @@ def file_appeal(finding_id, text: str, uploads: list, actor) -> Appeal:
     audit.record("appeal.file", "finding", finding.id, actor=actor,
                  after={"appeal_id": appeal.id, "text": text,
                         "attachments": [{"sha256": a.sha256, "filename": a.filename} for a in atts]})
-    for user_id in _office_ids():
+    for user_id in office_ids():
         notify(user_id, "appeal.filed", "有单位对问题提出申辩", text[:200], {"finding_id": finding.id,
                                                                     "appeal_id": appeal.id},
                f"appeal.filed:{appeal.id}:{user_id}")
@@ -448,7 +432,7 @@ def decide_appeal(appeal: Appeal, action: str, reason: str | None, actor) -> App
     audit.record(f"appeal.{action}", "finding", finding.id, actor=actor, before={"appeal_status": "pending"},
                  after={"appeal_id": appeal.id, "appeal_status": new_status, "reason": reason})
     verdict = "申辩成立, 问题已撤销" if new_status == "upheld" else "申辩不成立, 请按期整改"
-    for user_id in _liaisons_for(finding.unit_id):
+    for user_id in liaison_ids([finding.unit_id]):
         notify(user_id, f"appeal.{new_status}", verdict, reason, {"finding_id": finding.id, "appeal_id": appeal.id},
                f"appeal.decided:{appeal.id}:{user_id}")
     return appeal
@@ -470,7 +454,7 @@ def file_report(finding_id, text: str, uploads: list, actor) -> RectificationRep
                  before={"rectification_status": before},
                  after={"rectification_status": "reported", "report_id": report.id, "text": text,
                         "attachments": [{"sha256": a.sha256, "filename": a.filename} for a in atts]})
-    for user_id in _office_ids():
+    for user_id in office_ids():
         notify(user_id, "rectification.reported", "单位报送了整改报告", text[:200],
                {"finding_id": finding.id, "report_id": report.id}, f"rectification.reported:{report.id}:{user_id}")
     return report
@@ -500,7 +484,7 @@ def decide_report(report: RectificationReport, action: str, reason: str | None, 
                  after={"rectification_status": rect.status, "report_id": report.id, "report_status": new_status,
                         "reason": reason})
     title = "整改报告已验收" if new_status == "accepted" else "整改报告被退回, 请补充后重新报送"
-    for user_id in _liaisons_for(finding.unit_id):
+    for user_id in liaison_ids([finding.unit_id]):
         notify(user_id, f"rectification.{new_status}", title, reason,
                {"finding_id": finding.id, "report_id": report.id}, f"report.decided:{report.id}:{user_id}")
     return report
@@ -588,7 +572,7 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
 
     cal = current_calendar()
     today = clock.today()
-    office = _office_ids()
+    office = office_ids()
     changed = 0
     rows = db.session.scalars(sa.select(Rectification).where(
         sa.or_(Rectification.provisional.is_(True), Rectification.appeal_provisional.is_(True)),
@@ -618,7 +602,7 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
             body = (f"按 {'、'.join(map(str, years))} 年节假日安排重新计算: 整改期限 {before['due_on']} → "
                     f"{after['due_on']}" + (f"; 申辩期限 {before['appeal_due_on']} → {after['appeal_due_on']}"
                                             if after["appeal_due_on"] != before["appeal_due_on"] else ""))
-            for user_id in [*office, *_liaisons_for(rect.unit_id)]:
+            for user_id in [*office, *liaison_ids([rect.unit_id])]:
                 notify(user_id, "deadline.recomputed", "期限已按正式节假日安排调整", body,
                        {"finding_id": rect.finding_id},
                        f"deadline.recomputed:{rect.finding_id}:{after['due_on']}:{after['appeal_due_on']}:{user_id}")
