@@ -7,7 +7,7 @@ from flask import Response as FlaskResponse
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from inspect_api.assessment import rules, services
+from inspect_api.assessment import rules, services, surveys
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
@@ -281,11 +281,11 @@ class RecipientImport(MethodView):
         Columns: 单位编码 (required), 姓名, 联系电话, 服务对象编号 (an opaque reference); each row needs a phone or a
         reference, which identifies the recipient within the unit and year."""
         upload = files["file"]
-        rows, errors = services.parse_recipients(upload.stream, upload.filename or "")
+        rows, errors = surveys.parse_recipients(upload.stream, upload.filename or "")
         if errors:
             raise Unprocessable(f"文件有 {len(errors)} 处错误, 未导入任何数据 (nothing imported)",
                                 {"errors": [e.__dict__ for e in errors][:1000]}, code="import_failed")
-        report = services.import_recipients(rows, args["year"], current_user())
+        report = surveys.import_recipients(rows, args["year"], current_user())
         db.session.commit()
         return report
 
@@ -298,7 +298,7 @@ class Recipients(MethodView):
     @roles(*OFFICE)
     def get(self, args, pagination_parameters):
         """Imported service recipients of a year (contact data: the office only)"""
-        return paginate_select(services.recipients(args["year"], args.get("unit_id")), pagination_parameters)
+        return paginate_select(surveys.recipients(args["year"], args.get("unit_id")), pagination_parameters)
 
 
 # --- survey draws -----------------------------------------------------------------------------------------
@@ -318,16 +318,16 @@ class Draws(MethodView):
         stmt = sa.select(SurveyDraw).order_by(SurveyDraw.year.desc(), SurveyDraw.id.desc())
         if args.get("year"):
             stmt = stmt.where(SurveyDraw.year == args["year"])
-        return [services.draw_view(d) for d in paginate_select(stmt, pagination_parameters)]
+        return [surveys.draw_view(d) for d in paginate_select(stmt, pagination_parameters)]
 
     @blp.arguments(SurveyDrawCreateSchema)
     @blp.response(201, SurveyDrawSchema)
     @roles(*OFFICE)
     def post(self, body):
         """Create a survey draw for a year: from the units' citizen ratings or from the imported recipients"""
-        d = services.create_draw(body, current_user())
+        d = surveys.create_draw(body, current_user())
         db.session.commit()
-        return services.draw_view(d)
+        return surveys.draw_view(d)
 
 
 @blp.route("/survey-draws/<int:draw_id>")
@@ -336,7 +336,7 @@ class DrawById(MethodView):
     @roles(*READERS)
     def get(self, draw_id):
         """One survey draw: commitment, digests, units drawn (short ones flagged) and responses so far"""
-        return services.draw_view(services.get_draw(draw_id))
+        return surveys.draw_view(surveys.get_draw(draw_id))
 
 
 @blp.route("/survey-draws/<int:draw_id>/commit")
@@ -345,9 +345,9 @@ class DrawCommit(MethodView):
     @roles(*OFFICE)
     def post(self, draw_id):
         """Fix the secret seed and publish its SHA-256 (`seed_commitment`)"""
-        d = services.commit_draw(services.get_draw(draw_id, lock=True), current_user())
+        d = surveys.commit_draw(surveys.get_draw(draw_id, lock=True), current_user())
         db.session.commit()
-        return services.draw_view(d)
+        return surveys.draw_view(d)
 
 
 @blp.route("/survey-draws/<int:draw_id>/draw")
@@ -360,9 +360,9 @@ class DrawRun(MethodView):
         """Draw the recipients (once; asking again answers the stored draw)
 
         At least `per_unit` per unit; a unit with fewer eligible gets all of them and is listed in `problems`."""
-        d = services.draw(services.get_draw(draw_id, lock=True), current_user(), body["public_entropy"])
+        d = surveys.draw(surveys.get_draw(draw_id, lock=True), current_user(), body["public_entropy"])
         db.session.commit()
-        return services.draw_view(d)
+        return surveys.draw_view(d)
 
 
 @blp.route("/survey-draws/<int:draw_id>/verify")
@@ -371,7 +371,7 @@ class DrawVerify(MethodView):
     @roles(*READERS)
     def get(self, draw_id):
         """Re-run the draw from its stored inputs and list every difference (empty: verified)"""
-        problems = services.verify_draw(services.get_draw(draw_id))
+        problems = surveys.verify_draw(surveys.get_draw(draw_id))
         return {"verified": not problems, "problems": problems}
 
 
@@ -398,9 +398,9 @@ class DrawReveal(MethodView):
     @roles(*OFFICE)
     def post(self, draw_id):
         """Publish the seed once the grades resting on the draw are approved (anyone can then re-run it)"""
-        d = services.reveal_draw(services.get_draw(draw_id, lock=True), current_user())
+        d = surveys.reveal_draw(surveys.get_draw(draw_id, lock=True), current_user())
         db.session.commit()
-        return services.draw_view(d)
+        return surveys.draw_view(d)
 
 
 @blp.route("/survey-draws/<int:draw_id>/publication")
@@ -410,7 +410,7 @@ class DrawPublication(MethodView):
     @roles(*READERS)
     def get(self, draw_id):
         """A revealed draw: seed, public value, inputs (ids only) and result, to re-run it elsewhere"""
-        return services.publication(services.get_draw(draw_id))
+        return surveys.publication(surveys.get_draw(draw_id))
 
 
 @blp.route("/survey-draws/<int:draw_id>/recipients")
@@ -420,7 +420,7 @@ class DrawRecipients(MethodView):
     @roles(*OFFICE)
     def get(self, args, draw_id):
         """Who was drawn, per unit in draw order, with contact data and whether they answered (office only)"""
-        return services.selections(services.get_draw(draw_id), args.get("unit_id"))
+        return surveys.selections(surveys.get_draw(draw_id), args.get("unit_id"))
 
 
 @blp.route("/survey-draws/<int:draw_id>/responses")
@@ -433,7 +433,7 @@ class DrawResponses(MethodView):
         """Record drawn recipients' anonymous answers (1–5 and optional reasons), all or nothing
 
         The answer is stored without the recipient; the recipient is only marked as having answered."""
-        result = services.record_responses(services.get_draw(draw_id, lock=True), body["responses"], current_user())
+        result = surveys.record_responses(surveys.get_draw(draw_id, lock=True), body["responses"], current_user())
         db.session.commit()
         return result
 

@@ -130,7 +130,7 @@ def open_follow_up(rating: Rating, start: date) -> RatingFollowUp:
 # --- import from the provincial system ---------------------------------------------------------------
 
 def _score_cell(raw: str) -> int:
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     by_label = {label: s for s, label in rules.SCORE_LABELS.items()}
     if raw in by_label:
@@ -143,7 +143,7 @@ def _score_cell(raw: str) -> int:
 def _reasons_cell(raw: str) -> list[str]:
     import re
 
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     # A label may itself hold 、 (办理效率低、等候时间长): each piece is matched whole first, and split
     # on 、 only when it is no label as it stands.
@@ -176,7 +176,7 @@ def _split_on_pause_marks(piece: str) -> list[str]:
 
 
 def _date_cell(raw: str) -> date:
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     try:
         return date.fromisoformat(raw.replace("/", "-")[:10])
@@ -185,7 +185,7 @@ def _date_cell(raw: str) -> date:
 
 
 def _window_cell(raw: str) -> str:
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     if not rules.WINDOW_NO_RE.match(raw):
         raise CellError("窗口号只能包含字母、数字和 -, 最多 16 位")
@@ -193,7 +193,7 @@ def _window_cell(raw: str) -> str:
 
 
 def _external_id_cell(raw: str) -> str:
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     if len(raw) > 64:
         raise CellError("外部编号不能超过 64 位")
@@ -201,7 +201,7 @@ def _external_id_cell(raw: str) -> str:
 
 
 def _columns():
-    from inspect_api.org.imports import Column, parse_code, text
+    from inspect_api.org.tables import Column, parse_code, text
 
     return (
         Column("unit_code", "单位编码", parse_code, ("unit", "unit code"), required=True),
@@ -216,7 +216,7 @@ def _columns():
 
 def parse_import(stream, filename: str) -> tuple[list[dict], list]:
     """Rows of a provincial-system export, checked against the units and each other; (rows, errors)."""
-    from inspect_api.org.imports import FileRejected, RowError, map_headers, parse_row, read_table
+    from inspect_api.org.tables import FileRejected, RowError, map_headers, parse_row, read_table
 
     columns = _columns()
     rows: list[dict] = []
