@@ -57,9 +57,17 @@ def paginate_select(stmt: sa.Select, pagination_parameters) -> list:
 
 def computed(field: fields.Field, value) -> fields.Field:
     """`field` holding `value(obj)` of the object dumped: what the model has no attribute for (a link,
-    a figure counted from its rows, columns shown as one group). The field's own type documents it in
-    the OpenAPI description, so the generated client still knows its shape."""
+    a figure counted from its rows, columns shown as one group). A `value` taking two arguments gets
+    the schema dumping too (`value(obj, schema)`), for what the schema was asked to show. The field's
+    own type documents it in the OpenAPI description, so the generated client still knows its shape."""
+    import inspect
+
     base = type(field)
-    field.__class__ = type(f"Computed{base.__name__}", (base,), {
-        "get_value": lambda self, obj, attr, accessor=None, default=ma.missing: value(obj)})
+    if len(inspect.signature(value).parameters) > 1:
+        def get_value(self, obj, attr, accessor=None, default=ma.missing):
+            return value(obj, self.root)
+    else:
+        def get_value(self, obj, attr, accessor=None, default=ma.missing):
+            return value(obj)
+    field.__class__ = type(f"Computed{base.__name__}", (base,), {"get_value": get_value})
     return field
