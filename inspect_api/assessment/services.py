@@ -37,7 +37,6 @@ from inspect_api.core import clock, events
 from inspect_api.core.clock import LOCAL_TZ, local
 from inspect_api.db import db
 from inspect_api.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
-from inspect_api.org.models import Unit
 from inspect_api.org.recipients import liaisons_by_unit
 from inspect_api.ratings.models import Rating
 from inspect_api.stats.rules import Period
@@ -250,29 +249,26 @@ def grades_of(run: GradeRun) -> list[UnitGrade]:
     return list(db.session.scalars(sa.select(UnitGrade).where(UnitGrade.run_id == run.id).order_by(UnitGrade.unit_id)))
 
 
-def grade_view(g: UnitGrade, unit: Unit | None = None) -> dict:
-    unit = unit or db.session.get(Unit, g.unit_id)
-    return {"unit_id": g.unit_id, "unit_code": getattr(unit, "code", None), "unit_name": getattr(unit, "name", None),
-            "year": g.year, "run_id": g.run_id, "grade": g.grade, "grade_label": rules.GRADE_LABELS[g.grade],
-            "score": g.score, "inspection_score": g.inspection_score, "survey_score": g.survey_score,
-            "raters": g.raters, "inputs": g.inputs, "steps": g.steps, "reason": g.reason}
-
-
-def run_view(run: GradeRun, *, full: bool = True) -> dict:
-    rows = grades_of(run)
-    units = unit_names(g.unit_id for g in rows)
+def grade_counts(run: GradeRun) -> dict[str, int]:
     counts = {k: 0 for k in rules.GRADE_LABELS}
-    for g in rows:
+    for g in grades_of(run):
         counts[g.grade] += 1
-    out = {"id": run.id, "year": run.year, "status": run.status, "status_label": RUN_LABELS[run.status],
-           "survey_draw_id": run.survey_draw_id, "previous_run_id": run.previous_run_id,
-           "policy_version": run.policy_version, "policy": run.policy, "inputs_digest": run.inputs_digest,
-           "created_by": run.created_by, "created_at": run.created_at, "approved_by": run.approved_by,
-           "approved_at": run.approved_at, "superseded_at": run.superseded_at, "counts": counts,
-           "commendation_candidates": [{"unit_id": g.unit_id, "unit_name": getattr(units.get(g.unit_id), "name", None),
-                                        "score": g.score} for g in rows if g.grade == "excellent"],
-           "grades": [grade_view(g, units.get(g.unit_id)) for g in rows] if full else []}
-    return out
+    return counts
+
+
+def commendation_candidates(run: GradeRun) -> list[dict]:
+    """The run's 优秀 units (通报表扬)."""
+    rows = [g for g in grades_of(run) if g.grade == "excellent"]
+    units = unit_names(g.unit_id for g in rows)
+    return [{"unit_id": g.unit_id, "unit_name": getattr(units.get(g.unit_id), "name", None), "score": g.score}
+            for g in rows]
+
+
+def run_grades(run: GradeRun) -> list[UnitGrade]:
+    """The run's grades, their units loaded in one query (the grades' schema asks for each one)."""
+    rows = grades_of(run)
+    unit_names(g.unit_id for g in rows)
+    return rows
 
 
 def runs(year: int | None) -> sa.Select:
@@ -282,15 +278,9 @@ def runs(year: int | None) -> sa.Select:
     return stmt.order_by(GradeRun.year.desc(), GradeRun.id.desc())
 
 
-def unit_history(unit_id: int) -> list[dict]:
+def unit_history(unit_id: int) -> list[UnitGrade]:
     """The unit's grade in force in each year, newest year first."""
-    unit = db.session.get(Unit, unit_id)
-    rows = db.session.scalars(grades_in_force(unit_id=unit_id).order_by(UnitGrade.year.desc()))
-    out = []
-    for g in rows:
-        run = db.session.get(GradeRun, g.run_id)
-        out.append({**grade_view(g, unit), "approved_at": run.approved_at})
-    return out
+    return list(db.session.scalars(grades_in_force(unit_id=unit_id).order_by(UnitGrade.year.desc())))
 
 
 def year_grades(year: int, run_id: int | None = None) -> tuple[GradeRun | None, list[UnitGrade]]:

@@ -326,24 +326,22 @@ def _response_counts(draw_id: int) -> dict[int, int]:
         SurveyResponse.draw_id == draw_id).group_by(SurveyResponse.unit_id)).all())
 
 
-def draw_view(d: SurveyDraw) -> dict:
+def draw_problems(d: SurveyDraw) -> list[dict]:
     result = result_of(d)
-    out = {"id": d.id, "year": d.year, "source": d.source, "source_label": rules.SURVEY_SOURCES[d.source],
-           "per_unit": d.per_unit, "unit_ids": d.unit_ids, "status": d.status, "status_label": DRAW_LABELS[d.status],
-           "seed_commitment": d.seed_commitment, "public_entropy": d.public_entropy,
-           "inputs_digest": d.inputs_digest, "result_digest": d.result_digest, "created_by": d.created_by,
-           "created_at": d.created_at, "committed_at": d.committed_at, "drawn_at": d.drawn_at,
-           "revealed_at": d.revealed_at, "seed": d.seed if d.revealed_at else None,
-           "problems": [], "units": []}
-    if result is not None:
-        names = unit_names(s.unit_id for s in result.units)
-        responses = _response_counts(d.id) if d.source == "recipients" else {}
-        out["problems"] = rules.survey_result_to_dict(result)["problems"]
-        out["units"] = [{"unit_id": s.unit_id, "unit_name": getattr(names.get(s.unit_id), "name", None),
-                         "eligible": s.eligible, "drawn": len(s.drawn), "short": s.short,
-                         "responses": responses.get(s.unit_id, 0) if d.source == "recipients" else len(s.drawn)}
-                        for s in result.units]
-    return out
+    return rules.survey_result_to_dict(result)["problems"] if result is not None else []
+
+
+def draw_units(d: SurveyDraw) -> list[dict]:
+    """Each drawn unit: how many were eligible and drawn, whether it fell short, answers so far."""
+    result = result_of(d)
+    if result is None:
+        return []
+    names = unit_names(s.unit_id for s in result.units)
+    responses = _response_counts(d.id) if d.source == "recipients" else {}
+    return [{"unit_id": s.unit_id, "unit_name": getattr(names.get(s.unit_id), "name", None),
+             "eligible": s.eligible, "drawn": len(s.drawn), "short": s.short,
+             "responses": responses.get(s.unit_id, 0) if d.source == "recipients" else len(s.drawn)}
+            for s in result.units]
 
 
 def selections(d: SurveyDraw, unit_id: int | None) -> list[dict]:
