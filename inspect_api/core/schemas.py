@@ -58,7 +58,8 @@ def paginate_select(stmt: sa.Select, pagination_parameters) -> list:
 def computed(field: fields.Field, value) -> fields.Field:
     """`field` holding `value(obj)` of the object dumped: what the model has no attribute for (a link,
     a figure counted from its rows, columns shown as one group). A `value` taking two arguments gets
-    the schema dumping too (`value(obj, schema)`), for what the schema was asked to show. The field's
+    the schema the field belongs to as well (`value(obj, schema)`), for what that schema instance was
+    asked to show (nest an instance, `Nested(X(flag=True))`, to ask a nested one). The field's
     own type documents it in the OpenAPI description, so the generated client still knows its shape."""
     import inspect
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
@@ -231,33 +232,24 @@ def unit_findings(user) -> sa.Select:
             .order_by(Finding.updated_at.desc(), Finding.id))
 
 
-def unit_finding_view(f: Finding) -> dict:
-    """What a unit may know of a finding: what, when, where, severity, its rectification deadline,
-    and watermarked photos."""
-    photos = db.session.scalars(sa.select(Evidence.id).where(
+def finding_photos(f: Finding) -> list[str]:
+    """The ids of the photos of a finding (taken for it, or for its checklist item)."""
+    if not f.visit_id:
+        return []
+    return list(db.session.scalars(sa.select(Evidence.id).where(
         Evidence.visit_id == f.visit_id, sa.or_(Evidence.finding_id == f.id,
                                                 sa.and_(Evidence.item_code.is_not(None),
-                                                        Evidence.item_code == f.item_code)))).all() \
-        if f.visit_id else []
-    return {"id": f.id, "category": f.category, "severity": f.severity, "status": f.status,
-            # a substantiated complaint is the evidence of its finding (the unit reads it at this address);
-            # the source is not shown otherwise (that a mystery shopper came is not the unit's to know)
-            "complaint_id": f.complaint_id,
-            "complaint_url": f"/api/v1/unit/complaints/{f.complaint_id}" if f.complaint_id else None,
-            "unit_id": f.unit_id, "staff_id": f.staff_id, "badge_no": f.badge_no, "window_no": f.window_no,
-            **_observed_for_unit(f), "description": f.description,
-            "photos": [f"/api/v1/evidence/{pid}/watermarked" for pid in photos],
-            "rectification": _rectification_view(db.session.get(Rectification, f.id))}
+                                                        Evidence.item_code == f.item_code)))))
 
 
-def _observed_for_unit(f: Finding) -> dict:
+def observed_for_unit(f: Finding) -> dict:
     """A covert visit's time only as precisely as the policy lets units know it (the minute points
     at who the visitor was); other findings' times in full."""
     from flask import current_app
 
     from inspect_api.visits.rules import COVERT_MODES
 
-    mode = db.session.scalar(sa.select(Visit.mode).where(Visit.id == f.visit_id)) if f.visit_id else None
+    mode = db.session.get(Visit, f.visit_id).mode if f.visit_id else None
     precision = (current_app.extensions["inspect_review_policy"].covert_time_for_units
                  if mode in COVERT_MODES else "minute")
     shown = rules.time_for_unit(clock.local(f.observed_at) if f.observed_at else None, precision)
@@ -266,7 +258,9 @@ def _observed_for_unit(f: Finding) -> dict:
     return shown
 
 
-def _rectification_view(rect: Rectification | None) -> dict | None:
+def rectification_for_unit(f: Finding) -> dict | None:
+    """The finding's rectification deadlines, counted today."""
+    rect = db.session.get(Rectification, f.id)
     if rect is None or rect.status == "cancelled":
         return None
     cal, today = calendar_store.current_calendar(), clock.today()
@@ -367,21 +361,6 @@ def _store_attachments(owner_type: str, owner_id: int, uploads: list, actor) -> 
         id=str(uuid.uuid4()), owner_type=owner_type, owner_id=owner_id, sha256=r.sha256, position=position,
         size_bytes=r.size, media_type=media_type, filename=(upload.filename or "")[:255] or None,
         storage_key=key, uploaded_by=actor.id, uploaded_at=clock.now()))
-
-
-def _attachments_of(owner_type: str, owner_ids: list[int]) -> dict[int, list[Attachment]]:
-    by_owner: dict[int, list[Attachment]] = {i: [] for i in owner_ids}
-    if owner_ids:
-        for att in db.session.scalars(sa.select(Attachment).where(Attachment.owner_type == owner_type,
-                                                                   Attachment.owner_id.in_(owner_ids))
-                                      .order_by(Attachment.uploaded_at, Attachment.position)):
-            by_owner[att.owner_id].append(att)
-    return by_owner
-
-
-def attachment_view(att: Attachment) -> dict:
-    return {"id": att.id, "filename": att.filename, "media_type": att.media_type, "size_bytes": att.size_bytes,
-            "sha256": att.sha256, "url": f"/api/v1/attachments/{att.id}"}
 
 
 def file_appeal(finding_id, text: str, uploads: list, actor) -> Appeal:
@@ -491,7 +470,7 @@ def decide_report(report: RectificationReport, action: str, reason: str | None, 
 
 
 def appeal_queue(args: dict) -> sa.Select:
-    stmt = sa.select(Appeal).order_by(Appeal.filed_at, Appeal.id)
+    stmt = sa.select(Appeal).options(selectinload(Appeal.attachments)).order_by(Appeal.filed_at, Appeal.id)
     if args.get("status"):
         stmt = stmt.where(Appeal.status == args["status"])
     if args.get("unit_id"):
@@ -500,7 +479,8 @@ def appeal_queue(args: dict) -> sa.Select:
 
 
 def report_queue(args: dict) -> sa.Select:
-    stmt = sa.select(RectificationReport).order_by(RectificationReport.submitted_at, RectificationReport.id)
+    stmt = (sa.select(RectificationReport).options(selectinload(RectificationReport.attachments))
+            .order_by(RectificationReport.submitted_at, RectificationReport.id))
     if args.get("status"):
         stmt = stmt.where(RectificationReport.status == args["status"])
     if args.get("unit_id"):
@@ -508,41 +488,18 @@ def report_queue(args: dict) -> sa.Select:
     return stmt
 
 
-def appeal_views(appeals: list[Appeal], *, for_unit: bool = False) -> list[dict]:
-    atts = _attachments_of("appeal", [a.id for a in appeals])
-    out = []
-    for a in appeals:
-        view = {"id": a.id, "finding_id": a.finding_id, "unit_id": a.unit_id, "text": a.text, "status": a.status,
-                "status_label": rules.APPEAL_LABELS[a.status], "filed_at": a.filed_at, "decided_at": a.decided_at,
-                "decision_reason": a.decision_reason,
-                "attachments": [attachment_view(x) for x in atts[a.id]]}
-        if not for_unit:  # who in the office decided is the office's business
-            view |= {"filed_by": a.filed_by, "decided_by": a.decided_by}
-        out.append(view)
-    return out
+def unit_finding_detail(finding_id, user) -> Finding:
+    """A finding about the liaison's unit (its appeals and reports come with it); 404 otherwise."""
+    return _unit_finding(finding_id, user)
 
 
-def report_views(reports: list[RectificationReport], *, for_unit: bool = False) -> list[dict]:
-    atts = _attachments_of("report", [r.id for r in reports])
-    out = []
-    for r in reports:
-        view = {"id": r.id, "finding_id": r.finding_id, "unit_id": r.unit_id, "text": r.text, "status": r.status,
-                "status_label": rules.REPORT_LABELS[r.status], "submitted_at": r.submitted_at,
-                "decided_at": r.decided_at, "decision_reason": r.decision_reason,
-                "attachments": [attachment_view(x) for x in atts[r.id]]}
-        if not for_unit:
-            view |= {"submitted_by": r.submitted_by, "decided_by": r.decided_by}
-        out.append(view)
-    return out
+def appeals_of(f: Finding) -> list[Appeal]:
+    return list(db.session.scalars(sa.select(Appeal).where(Appeal.finding_id == f.id).order_by(Appeal.filed_at)))
 
 
-def unit_finding_detail(finding_id, user) -> dict:
-    f = _unit_finding(finding_id, user)
-    appeals = db.session.scalars(sa.select(Appeal).where(Appeal.finding_id == f.id).order_by(Appeal.filed_at)).all()
-    reports = db.session.scalars(sa.select(RectificationReport).where(RectificationReport.finding_id == f.id)
-                                 .order_by(RectificationReport.submitted_at)).all()
-    return {**unit_finding_view(f), "appeals": appeal_views(appeals, for_unit=True),
-            "reports": report_views(reports, for_unit=True)}
+def reports_of(f: Finding) -> list[RectificationReport]:
+    return list(db.session.scalars(sa.select(RectificationReport).where(RectificationReport.finding_id == f.id)
+                                   .order_by(RectificationReport.submitted_at)))
 
 
 def attachment_for(attachment_id: str, user) -> Attachment:
