@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, make_response, render_template, request, url_for
 from flask.views import MethodView
@@ -12,13 +13,14 @@ from marshmallow import fields, validate
 
 from inspect_api.auth.access import PUBLIC, current_user, roles
 from inspect_api.config import PROJECT_ROOT
-from inspect_api.core import public_form
+from inspect_api.core import clock, public_form
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import DomainError, Unprocessable
 from inspect_api.org.services import get_unit
 from inspect_api.ratings import rules, services
+from inspect_api.ratings.models import Rating
 
 blp = Blueprint("ratings", __name__, url_prefix="", description="好差评 Citizen ratings")
 # The rating page is HTML outside /api/v1, so it lives on a plain Flask blueprint.
@@ -250,26 +252,39 @@ class RatingFilterSchema(BaseSchema):
     to = fields.Date()
 
 
-def _get(obj, name):
-    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+def _unit_view() -> bool:
+    """The caller is a unit's: it sees a rater-protecting view of the unit's ratings."""
+    return services.is_unit_view(current_user())
+
+
+def _office_only(attr: str):
+    # what orders or times a rating finer than the day, or names it, is not the unit's
+    return lambda r: ma.missing if _unit_view() else getattr(r, attr)
+
+
+def _comment(r):
+    if _unit_view() and not services.policy().liaison_comments:
+        return ma.missing
+    return r.comment
 
 
 class RatingSchema(BaseSchema):
     """For a unit's liaison only unit_id, window_no, score, reasons, rated_on, source (and the comment
     where the ratings policy allows): no id, no time finer than the day."""
 
-    id = fields.Integer()
+    id = computed(fields.Integer(), _office_only("id"))
     unit_id = fields.Integer()
     window_no = fields.String()
     score = fields.Integer()
-    score_label = fields.Function(lambda r: rules.SCORE_LABELS[_get(r, "score")])
+    score_label = computed(fields.String(), lambda r: rules.SCORE_LABELS[r.score])
     reasons = fields.List(fields.String())
-    reason_labels = fields.Function(lambda r: [rules.REASONS.get(c, c) for c in _get(r, "reasons") or []])
-    comment = fields.String(allow_none=True)
+    reason_labels = computed(fields.List(fields.String()),
+                             lambda r: [rules.REASONS.get(c, c) for c in r.reasons or []])
+    comment = computed(fields.String(allow_none=True), _comment)
     source = fields.String(metadata={"description": "qr | import"})
-    external_id = fields.String(allow_none=True)
+    external_id = computed(fields.String(allow_none=True), _office_only("external_id"))
     rated_on = fields.Date()
-    created_at = fields.DateTime()
+    created_at = computed(fields.DateTime(), _office_only("created_at"))
 
 
 class RatingSummarySchema(BaseSchema):
@@ -293,9 +308,7 @@ class Ratings(MethodView):
         A unit's liaison sees each rating's day, window, score and reasons (the comment only where the
         ratings policy's `liaison_comments` allows), never its id or time; a window's day with fewer than
         `liaison_min_ratings` ratings is not listed, only counted in `/ratings/summary`."""
-        user = current_user()
-        return [services.rating_view(user, r)
-                for r in paginate_select(services.ratings(user, args), pagination_parameters)]
+        return paginate_select(services.ratings(current_user(), args), pagination_parameters)
 
 
 @blp.route("/ratings/summary")
@@ -314,21 +327,31 @@ class FollowUpQuerySchema(BaseSchema):
     unit_id = fields.Integer(validate=ID_RANGE)
 
 
+def _rated(attr: str):
+    return lambda f: getattr(db.session.get(Rating, f.rating_id), attr)
+
+
 class FollowUpSchema(BaseSchema):
+    """A 差评 follow-up; for the unit without the rating's id and, unless the policy allows, without its
+    comment."""
+
     id = fields.Integer()
-    rating_id = fields.Integer(allow_none=True, metadata={"description": "null for the unit"})
+    rating_id = computed(fields.Integer(allow_none=True, metadata={"description": "null for the unit"}),
+                         lambda f: None if _unit_view() else f.rating_id)
     unit_id = fields.Integer()
-    window_no = fields.String()
-    score = fields.Integer()
-    score_label = fields.String()
-    reasons = fields.List(fields.String())
-    comment = fields.String(allow_none=True)
-    rated_on = fields.Date()
+    window_no = computed(fields.String(), _rated("window_no"))
+    score = computed(fields.Integer(), _rated("score"))
+    score_label = computed(fields.String(), lambda f: rules.SCORE_LABELS[_rated("score")(f)])
+    reasons = computed(fields.List(fields.String()), _rated("reasons"))
+    comment = computed(fields.String(allow_none=True), lambda f: None if _unit_view() and not services.policy()
+                       .liaison_comments else _rated("comment")(f))
+    rated_on = computed(fields.Date(), _rated("rated_on"))
     due_on = fields.Date()
     working_days = fields.Integer()
     provisional = fields.Boolean()
     status = fields.String(metadata={"description": "open | closed"})
-    overdue = fields.Boolean(metadata={"description": "open and past due_on"})
+    overdue = computed(fields.Boolean(metadata={"description": "open and past due_on"}),
+                       lambda f: f.status == "open" and f.due_on < clock.today())
     closed_at = fields.DateTime(allow_none=True)
     note = fields.String(allow_none=True)
 
@@ -345,8 +368,7 @@ class FollowUps(MethodView):
     @roles("unit_liaison")
     def get(self, args, pagination_parameters):
         """差评 follow-ups of my unit, earliest deadline first"""
-        rows = paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
-        return [services.follow_up_view(f, current_user()) for f in rows]
+        return paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
 
 
 @blp.route("/ratings/follow-ups")
@@ -357,8 +379,7 @@ class OfficeFollowUps(MethodView):
     @roles(*OFFICE, "leader")
     def get(self, args, pagination_parameters):
         """Every unit's 差评 follow-ups, earliest deadline first (`overdue=true`: open and past the day)"""
-        rows = paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
-        return [services.follow_up_view(f) for f in rows]
+        return paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
 
 
 @blp.route("/unit/rating-follow-ups/<int:follow_up_id>/close")
@@ -371,4 +392,4 @@ class CloseFollowUp(MethodView):
         """Close a 差评 follow-up with a note on what the unit did"""
         f = services.close_follow_up(current_user(), follow_up_id, body["note"])
         db.session.commit()
-        return services.follow_up_view(f, current_user())
+        return f

@@ -319,19 +319,6 @@ def ratings(user, args: dict) -> sa.Select:
             .order_by(Rating.rated_on.desc(), Rating.unit_id, Rating.window_no, Rating.score, Rating.id))
 
 
-def rating_view(user, rating: Rating) -> Rating | dict:
-    """A rating as the caller may see it: for a unit, the day, window, score and reasons, the comment only
-    where the policy allows, and nothing that orders or times it finer than the day (no id, no
-    created_at, no external number)."""
-    if not is_unit_view(user):
-        return rating
-    view = {"unit_id": rating.unit_id, "window_no": rating.window_no, "score": rating.score,
-            "reasons": list(rating.reasons or []), "rated_on": rating.rated_on, "source": rating.source}
-    if policy().liaison_comments:
-        view["comment"] = rating.comment
-    return view
-
-
 def summary(user, args: dict) -> dict:
     rows = db.session.execute(_scoped(sa.select(Rating.score, Rating.reasons), user, args)).all()
     figures = rules.satisfaction([r.score for r in rows])
@@ -363,20 +350,6 @@ def follow_ups(user, args: dict) -> sa.Select:
         late = sa.and_(RatingFollowUp.status == "open", RatingFollowUp.due_on < clock.today())
         stmt = stmt.where(late if args["overdue"] else sa.not_(late))
     return stmt.order_by(RatingFollowUp.due_on, RatingFollowUp.id)
-
-
-def follow_up_view(f: RatingFollowUp, user=None) -> dict:
-    """A 差评 follow-up; for the unit (user a liaison) without the rating's id and, unless the policy
-    allows, without its comment."""
-    rating = db.session.get(Rating, f.rating_id)
-    unit_view = user is not None and is_unit_view(user)
-    shown = {"rating_id": None if unit_view else f.rating_id,
-             "comment": None if unit_view and not policy().liaison_comments else rating.comment}
-    return {"id": f.id, **shown, "unit_id": f.unit_id, "window_no": rating.window_no,
-            "score": rating.score, "score_label": rules.SCORE_LABELS[rating.score], "reasons": rating.reasons,
-            "rated_on": rating.rated_on, "due_on": f.due_on,
-            "working_days": f.working_days, "provisional": f.provisional, "status": f.status,
-            "overdue": f.status == "open" and f.due_on < clock.today(), "closed_at": f.closed_at, "note": f.note}
 
 
 def flag_overdue_follow_ups() -> int:
