@@ -35,9 +35,11 @@ def _expected_photos(visit) -> list:
 
 
 def _shopper(visit) -> dict | None:
-    from inspect_api.shopper.services import record_view
+    from inspect_api.shopper.schemas import ShopperRecordSchema
+    from inspect_api.shopper.services import record_of
 
-    return record_view(visit.id) if visit.mode == "mystery_shopper" else None
+    rec = record_of(visit.id) if visit.mode == "mystery_shopper" else None
+    return ShopperRecordSchema().dump(rec) if rec is not None else None
 
 
 class GpsSchema(BaseSchema):
