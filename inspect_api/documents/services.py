@@ -300,18 +300,3 @@ def readable(doc_id: int, user) -> Document:
             user, doc, covers=lambda: db.session.scalar(for_unit(user).where(Document.id == doc.id)) is not None):
         raise NotFound("公文不存在 (no such document)")
     return doc
-
-
-def view(doc: Document) -> dict:
-    return {"id": doc.id, "kind": doc.kind, "kind_label": rules.KIND_LABELS[doc.kind], "status": doc.status,
-            "status_label": rules.STATUS_LABELS[doc.status], "title": doc.title, "number": doc.number,
-            "version": doc.version, "selection": doc.selection, "wording": doc.wording,
-            "created_by": doc.created_by, "approved_by": doc.approved_by, "approved_at": doc.approved_at,
-            "issued_at": doc.issued_at, "pdf_sha256": doc.pdf_sha256, "page_count": doc.page_count,
-            "created_at": doc.created_at, "updated_at": doc.updated_at}
-
-
-def unit_view(doc: Document) -> dict:
-    return {"id": doc.id, "kind": doc.kind, "kind_label": rules.KIND_LABELS[doc.kind], "title": doc.title,
-            "number": doc.number, "issued_at": doc.issued_at, "pdf_sha256": doc.pdf_sha256,
-            "page_count": doc.page_count}
