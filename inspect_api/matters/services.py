@@ -13,6 +13,7 @@ import uuid
 from datetime import date
 
 import sqlalchemy as sa
+from flask import url_for
 
 from inspect_api.audit import services as audit
 from inspect_api.core import clock
@@ -459,7 +460,7 @@ def _attachments(report_ids: list[int]) -> dict[int, list[dict]]:
                                     .order_by(MatterAttachment.uploaded_at, MatterAttachment.position)):
             out[a.report_id].append({"id": a.id, "filename": a.filename, "media_type": a.media_type,
                                      "size_bytes": a.size_bytes, "sha256": a.sha256,
-                                     "url": f"/api/v1/matters/attachments/{a.id}"})
+                                     "url": url_for("matters.MatterAttachmentFile", attachment_id=a.id)})
     return out
 
 

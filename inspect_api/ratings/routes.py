@@ -51,7 +51,7 @@ def rating_page(window_key):
     except DomainError:
         return _page(404, error="评价页面不存在，请重新扫描窗口的二维码。")
     resp = _page(unit_name=unit.name, window_no=window_no, window_key=window_key,
-                 token=services.new_token(window_key), action="/api/v1/public/ratings")
+                 token=services.new_token(window_key), action=url_for("ratings.PublicRatings"))
     return _device_cookie(resp, public_form.device(DEVICE_COOKIE))
 
 
