@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspect_api.db import TimestampMixin, db
 
@@ -81,6 +81,9 @@ class Complaint(TimestampMixin, db.Model):
     closed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     __table_args__ = (sa.Index("ix_complaints_outcome_closed_at", "outcome", "closed_at"),)
+
+    # The confirmed finding a substantiated complaint became (findings.complaint_id), if any.
+    finding = relationship("Finding", viewonly=True, uselist=False)
 
     @property
     def has_contact(self) -> bool:

@@ -16,7 +16,8 @@ from inspect_api.config import PROJECT_ROOT
 from inspect_api.core import public_form
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
-from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.deadlines import MatterLevel
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db, write_intent
 from inspect_api.errors import BadRequest, DomainError, NotFound, Unprocessable
 
@@ -313,24 +314,32 @@ class ComplaintFilterSchema(BaseSchema):
     tracking_no = fields.String(validate=validate.Regexp(rules.TRACKING_RE))
 
 
+def _label(labels, attr: str):
+    return lambda c: labels.get(getattr(c, attr)) if getattr(c, attr) else None
+
+
 class UnitComplaintSchema(BaseSchema):
+    """What the unit may know: what happened, when, where, the office's request and the outcome; never
+    who complained, how to reach them, the tracking number, who handles it or what they were told."""
+
     id = fields.Integer()
     unit_id = fields.Integer()
     window_no = fields.String(allow_none=True)
     staff_id = fields.Integer(allow_none=True)
     category = fields.String(allow_none=True)
-    category_label = fields.String(allow_none=True)
-    content = fields.String()
+    category_label = computed(fields.String(allow_none=True), _label(CATEGORIES, "category"))
+    content = computed(fields.String(), lambda c: c.unit_content or c.content)
     occurred_on = fields.Date(allow_none=True)
-    occurred_time = fields.String(allow_none=True)
+    occurred_time = computed(fields.String(allow_none=True),
+                             lambda c: c.occurred_time.strftime("%H:%M") if c.occurred_time else None)
     received_on = fields.Date()
     level = fields.String()
-    level_label = fields.String()
+    level_label = computed(fields.String(), lambda c: MatterLevel(c.level).label)
     working_days = fields.Integer()
     due_on = fields.Date()
     provisional = fields.Boolean()
     status = fields.String()
-    status_label = fields.String()
+    status_label = computed(fields.String(), lambda c: rules.STATUS_LABELS[c.status])
     overdue = fields.Boolean()
     forwarded_unit_id = fields.Integer(allow_none=True)
     forwarded_at = fields.DateTime(allow_none=True)
@@ -338,15 +347,19 @@ class UnitComplaintSchema(BaseSchema):
     unit_report = fields.String(allow_none=True)
     unit_reported_at = fields.DateTime(allow_none=True)
     outcome = fields.String(allow_none=True)
-    outcome_label = fields.String(allow_none=True)
+    outcome_label = computed(fields.String(allow_none=True), _label(rules.OUTCOMES, "outcome"))
     closed_at = fields.DateTime(allow_none=True)
-    finding_id = fields.String(allow_none=True, metadata={"description": "the confirmed finding it became"})
+    finding_id = computed(fields.String(allow_none=True, metadata={"description": "the confirmed finding it became"}),
+                          lambda c: c.finding.id if c.finding is not None else None)
 
 
 class ComplaintSchema(UnitComplaintSchema):
+    """The office's view, with the complainant's contact."""
+
+    content = fields.String()
     tracking_no = fields.String()
     channel = fields.String()
-    channel_label = fields.String()
+    channel_label = computed(fields.String(), lambda c: rules.CHANNELS[c.channel])
     unit_content = fields.String(allow_none=True, metadata={"description": "the text shown to the unit, if edited"})
     contact_name = fields.String(allow_none=True)
     contact_phone = fields.String(allow_none=True)
@@ -370,11 +383,24 @@ class ComplaintSchema(UnitComplaintSchema):
 
 
 class ComplaintDetailSchema(ComplaintSchema):
-    history = fields.List(fields.Dict(), metadata={"description": "every change, from the trail"})
+    history = computed(fields.List(fields.Dict(), metadata={"description": "every change, from the trail"}),
+                       services.history)
 
 
 class ComplaintCreatedSchema(ComplaintSchema):
+    """Dumps a `Created`: the complaint and its query code."""
+
     query_code = fields.String(metadata={"description": "查询码 to tell the caller; shown once"})
+
+
+class Created:
+    """A complaint just entered, with the query code to tell the caller (kept nowhere but in this answer)."""
+
+    def __init__(self, complaint, query_code: str):
+        self.complaint, self.query_code = complaint, query_code
+
+    def __getattr__(self, name):
+        return getattr(self.complaint, name)
 
 
 class ComplaintAssignSchema(BaseSchema):
@@ -433,7 +459,7 @@ class Complaints(MethodView):
     @roles(*OFFICE)
     def get(self, args, pagination_parameters):
         """Complaints, newest first (filter by status, unit, channel, outcome, overdue, handler, dates)"""
-        return services.office_views(paginate_select(services.office_list(args), pagination_parameters))
+        return paginate_select(services.office_list(args), pagination_parameters)
 
     @blp.arguments(ComplaintCreateSchema)
     @blp.response(201, ComplaintCreatedSchema)
@@ -444,7 +470,7 @@ class Complaints(MethodView):
         The answer carries the query code to tell the caller (shown once)."""
         complaint, code = services.create(body, current_user())
         db.session.commit()
-        return services.office_views([complaint])[0] | {"query_code": code}
+        return Created(complaint, code)
 
 
 @blp.route("/complaints/<int:complaint_id>")
@@ -453,13 +479,13 @@ class ComplaintDetail(MethodView):
     @roles(*OFFICE)
     def get(self, complaint_id):
         """One complaint with the complainant's contact and its history"""
-        return services.office_detail(services.get(complaint_id))
+        return services.get(complaint_id)
 
 
-def _act(complaint_id: int, fn, **kwargs) -> dict:
+def _act(complaint_id: int, fn, **kwargs):
     complaint = fn(services.get(complaint_id, lock=True), current_user(), **kwargs)
     db.session.commit()
-    return services.office_detail(complaint)
+    return complaint
 
 
 @blp.route("/complaints/<int:complaint_id>/assign")
@@ -529,8 +555,7 @@ class UnitComplaints(MethodView):
     def get(self, args, pagination_parameters):
         """Complaints forwarded to my unit, or substantiated against it, earliest deadline first (never who
         complained)"""
-        return services.unit_views(paginate_select(services.unit_complaints(current_user(), args),
-                                                   pagination_parameters))
+        return paginate_select(services.unit_complaints(current_user(), args), pagination_parameters)
 
 
 @blp.route("/unit/complaints/<int:complaint_id>")
@@ -539,7 +564,7 @@ class UnitComplaint(MethodView):
     @roles("unit_liaison")
     def get(self, complaint_id):
         """One complaint about my unit: what happened, when, where, and what the office asks"""
-        return services.unit_views([services.unit_complaint(complaint_id, current_user())])[0]
+        return services.unit_complaint(complaint_id, current_user())
 
 
 @blp.route("/unit/complaints/<int:complaint_id>/report")
@@ -552,4 +577,4 @@ class UnitComplaintReport(MethodView):
         """Report the unit's investigation of a forwarded complaint (调查核实情况)"""
         complaint = services.unit_report(complaint_id, current_user(), body["text"])
         db.session.commit()
-        return services.unit_views([complaint])[0]
+        return complaint

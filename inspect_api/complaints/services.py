@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
@@ -22,7 +23,6 @@ from inspect_api.complaints.models import Complaint
 from inspect_api.complaints.policy import ComplaintsPolicy
 from inspect_api.core import clock, public_form
 from inspect_api.core.calendar_store import current_calendar
-from inspect_api.core.categories import CATEGORIES
 from inspect_api.core.clock import LOCAL_TZ, local
 from inspect_api.core.counters import next_value
 from inspect_api.core.deadlines import LimitOutOfRange, MatterLevel
@@ -317,7 +317,7 @@ def _unit_visible(user):
 
 
 def unit_complaints(user, args: dict) -> sa.Select:
-    stmt = sa.select(Complaint).where(_unit_visible(user))
+    stmt = sa.select(Complaint).options(selectinload(Complaint.finding)).where(_unit_visible(user))
     if args.get("status"):
         stmt = stmt.where(Complaint.status == args["status"])
     return stmt.order_by(Complaint.due_on, Complaint.id)
@@ -349,7 +349,7 @@ def unit_report(complaint_id: int, user, text: str) -> Complaint:
 # --- reading --------------------------------------------------------------------------------------------------
 
 def office_list(args: dict) -> sa.Select:
-    stmt = sa.select(Complaint)
+    stmt = sa.select(Complaint).options(selectinload(Complaint.finding))
     for key in ("status", "unit_id", "channel", "outcome", "handler_id", "level"):
         if args.get(key) is not None:
             stmt = stmt.where(getattr(Complaint, key) == args[key])
@@ -369,40 +369,6 @@ def office_list(args: dict) -> sa.Select:
     return stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc())
 
 
-def _finding_ids(ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(db.session.execute(sa.select(Finding.complaint_id, Finding.id).where(Finding.complaint_id.in_(ids)))
-                .all())
-
-
-def _common(c: Complaint, finding_id: str | None) -> dict:
-    return {"id": c.id, "unit_id": c.unit_id, "window_no": c.window_no, "staff_id": c.staff_id,
-            "category": c.category, "category_label": CATEGORIES.get(c.category) if c.category else None,
-            "occurred_on": c.occurred_on, "occurred_time": c.occurred_time.strftime("%H:%M") if c.occurred_time
-            else None, "received_on": c.received_on, "level": c.level,
-            "level_label": MatterLevel(c.level).label, "working_days": c.working_days, "due_on": c.due_on,
-            "provisional": c.provisional, "status": c.status, "status_label": rules.STATUS_LABELS[c.status],
-            "overdue": c.overdue, "forwarded_unit_id": c.forwarded_unit_id, "forwarded_at": c.forwarded_at,
-            "forward_note": c.forward_note, "unit_report": c.unit_report, "unit_reported_at": c.unit_reported_at,
-            "outcome": c.outcome, "outcome_label": rules.OUTCOMES.get(c.outcome) if c.outcome else None,
-            "closed_at": c.closed_at, "finding_id": finding_id}
-
-
-def office_views(rows: list[Complaint]) -> list[dict]:
-    findings = _finding_ids([c.id for c in rows])
-    return [_common(c, findings.get(c.id)) | {
-        "tracking_no": c.tracking_no, "channel": c.channel, "channel_label": rules.CHANNELS[c.channel],
-        "content": c.content, "unit_content": c.unit_content, "contact_name": c.contact_name,
-        "contact_phone": c.contact_phone, "contact_email": c.contact_email, "has_contact": c.has_contact,
-        "received_at": c.received_at, "created_by": c.created_by, "handler_id": c.handler_id,
-        "assigned_at": c.assigned_at, "unit_reported_by": c.unit_reported_by,
-        "investigation_note": c.investigation_note, "investigated_at": c.investigated_at,
-        "investigated_by": c.investigated_by, "answer_text": c.answer_text, "answer_channel": c.answer_channel,
-        "answered_at": c.answered_at, "answered_by": c.answered_by, "outcome_reason": c.outcome_reason,
-        "closed_by": c.closed_by, "flagged_overdue_at": c.flagged_overdue_at} for c in rows]
-
-
 def history(c: Complaint) -> list[dict]:
     from inspect_api.audit.models import AuditEvent
 
@@ -410,17 +376,6 @@ def history(c: Complaint) -> list[dict]:
                                                           AuditEvent.entity_id == str(c.id))
                               .order_by(AuditEvent.seq)).all()
     return [audit.decode(r) for r in rows]
-
-
-def office_detail(c: Complaint) -> dict:
-    return office_views([c])[0] | {"history": history(c)}
-
-
-def unit_views(rows: list[Complaint]) -> list[dict]:
-    """What the unit may know: what happened, when, where, the office's request and the outcome; never
-    who complained, how to reach them, the tracking number, who handles it or what they were told."""
-    findings = _finding_ids([c.id for c in rows])
-    return [_common(c, findings.get(c.id)) | {"content": c.unit_content or c.content} for c in rows]
 
 
 def public_view(c: Complaint) -> dict:

@@ -252,18 +252,18 @@ class RatingFilterSchema(BaseSchema):
     to = fields.Date()
 
 
-def _unit_view() -> bool:
+def _for_unit() -> bool:
     """The caller is a unit's: it sees a rater-protecting view of the unit's ratings."""
     return services.is_unit_view(current_user())
 
 
 def _office_only(attr: str):
     # what orders or times a rating finer than the day, or names it, is not the unit's
-    return lambda r: ma.missing if _unit_view() else getattr(r, attr)
+    return lambda r: ma.missing if _for_unit() else getattr(r, attr)
 
 
 def _comment(r):
-    if _unit_view() and not services.policy().liaison_comments:
+    if _for_unit() and not services.policy().liaison_comments:
         return ma.missing
     return r.comment
 
@@ -337,13 +337,13 @@ class FollowUpSchema(BaseSchema):
 
     id = fields.Integer()
     rating_id = computed(fields.Integer(allow_none=True, metadata={"description": "null for the unit"}),
-                         lambda f: None if _unit_view() else f.rating_id)
+                         lambda f: None if _for_unit() else f.rating_id)
     unit_id = fields.Integer()
     window_no = computed(fields.String(), _rated("window_no"))
     score = computed(fields.Integer(), _rated("score"))
     score_label = computed(fields.String(), lambda f: rules.SCORE_LABELS[_rated("score")(f)])
     reasons = computed(fields.List(fields.String()), _rated("reasons"))
-    comment = computed(fields.String(allow_none=True), lambda f: None if _unit_view() and not services.policy()
+    comment = computed(fields.String(allow_none=True), lambda f: None if _for_unit() and not services.policy()
                        .liaison_comments else _rated("comment")(f))
     rated_on = computed(fields.Date(), _rated("rated_on"))
     due_on = fields.Date()
