@@ -367,18 +367,15 @@ def close_case(case: ReferralCase, actor) -> ReferralCase:
     return case
 
 
-def case_view(case: ReferralCase) -> dict:
+def case_document(case: ReferralCase):
+    """The referral document a sent case went out as (None before)."""
     from inspect_api.documents.models import Document
 
-    doc = db.session.get(Document, case.document_id) if case.document_id else None
-    return {"id": case.id, "subject_type": case.subject_type, "subject_id": case.subject_id, "unit_id": case.unit_id,
-            "title": case.title, "summary": case.summary, "finding_ids": case.finding_ids, "status": case.status,
-            "status_label": CASE_LABELS[case.status], "opened_by": case.opened_by, "approved_by": case.approved_by,
-            "document_id": case.document_id, "document_number": doc.number if doc else None,
-            "document_status": doc.status if doc else None, "sent_at": case.sent_at, "outcome": case.outcome,
-            "outcome_label": OUTCOMES.get(case.outcome) if case.outcome else None, "outcome_note": case.outcome_note,
-            "outcome_on": case.outcome_on, "closed_at": case.closed_at, "created_at": case.created_at,
-            "history": [audit.decode(e) for e in _trail("referral_case", case.id)]}
+    return db.session.get(Document, case.document_id) if case.document_id else None
+
+
+def case_history(case: ReferralCase) -> list[dict]:
+    return [audit.decode(e) for e in _trail("referral_case", case.id)]
 
 
 def _trail(entity_type: str, entity_id) -> list:
@@ -387,13 +384,6 @@ def _trail(entity_type: str, entity_id) -> list:
     return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity_type == entity_type,
                                                                AuditEvent.entity_id == str(entity_id))
                                    .order_by(AuditEvent.seq)))
-
-
-def proposal_view(p: Proposal) -> dict:
-    return {"id": p.id, "rule_id": p.rule_id, "policy_version": p.policy_version, "subject_type": p.subject_type,
-            "subject_id": p.subject_id, "unit_id": p.unit_id, "action": p.action,
-            "action_label": rules.ACTIONS.get(p.action, p.action), "fact_ids": p.fact_ids, "reason": p.reason,
-            "status": p.status, "created_at": p.created_at, "decision_reason": p.decision_reason, "case_id": p.case_id}
 
 
 # --- history -----------------------------------------------------------------------------------------------
