@@ -97,48 +97,34 @@ def recipient_key(phone: str | None, reference: str | None) -> str:
 
 def parse_recipients(stream, filename: str) -> tuple[list[dict], list]:
     """Rows of a recipients file (单位编码, 姓名, 联系电话, 服务对象编号), checked; (rows, errors)."""
-    from inspect_api.org.tables import FileRejected, RowError, map_headers, parse_row, read_table
+    from inspect_api.org.tables import RowError, parse_table
 
-    columns = _recipient_columns()
+    table = parse_table(stream, filename, _recipient_columns(), lambda index: None if {"phone", "reference"} & set(index)
+                        else "须有“联系电话”或“服务对象编号”列")
+    if table.fatal:
+        return [], table.fatal
     rows: list[dict] = []
-    errors: list = []
+    errors: list = list(table.errors)
     seen: dict[tuple, int] = {}
     units: dict[str, int | None] = {}
-    index = None
-    try:
-        for row_no, cells in read_table(stream, filename):
-            if index is None:
-                index, problems = map_headers(cells, columns, row_no)
-                if problems:
-                    return [], problems
-                if "phone" not in index and "reference" not in index:
-                    return [], [RowError(row_no, None, "须有“联系电话”或“服务对象编号”列")]
-                continue
-            values, problems = parse_row(row_no, cells, columns, index)
-            errors.extend(problems)
-            if problems:
-                continue
-            code = values["unit_code"]
-            if code not in units:
-                units[code] = db.session.scalar(sa.select(Unit.id).where(Unit.code == code))
-            if units[code] is None:
-                errors.append(RowError(row_no, index["unit_code"][1], f"单位编码 {code} 不存在"))
-                continue
-            if not values.get("phone") and not values.get("reference"):
-                errors.append(RowError(row_no, None, "联系电话与服务对象编号至少填写一项"))
-                continue
-            key = recipient_key(values.get("phone"), values.get("reference"))
-            if (units[code], key) in seen:
-                errors.append(RowError(row_no, None, f"与第 {seen[(units[code], key)]} 行是同一服务对象"))
-                continue
-            seen[(units[code], key)] = row_no
-            rows.append({"unit_id": units[code], "key": key, "name": values.get("name"),
-                         "phone": values.get("phone"), "reference": values.get("reference")})
-    except FileRejected as exc:
-        return [], [RowError(exc.row, None, exc.reason)]
-    if index is None:
-        errors.append(RowError(0, None, "文件是空的 (empty file)"))
-    return rows, errors
+    for row_no, values in table.rows:
+        code = values["unit_code"]
+        if code not in units:
+            units[code] = db.session.scalar(sa.select(Unit.id).where(Unit.code == code))
+        if units[code] is None:
+            errors.append(RowError(row_no, table.index["unit_code"][1], f"单位编码 {code} 不存在"))
+            continue
+        if not values.get("phone") and not values.get("reference"):
+            errors.append(RowError(row_no, None, "联系电话与服务对象编号至少填写一项"))
+            continue
+        key = recipient_key(values.get("phone"), values.get("reference"))
+        if (units[code], key) in seen:
+            errors.append(RowError(row_no, None, f"与第 {seen[(units[code], key)]} 行是同一服务对象"))
+            continue
+        seen[(units[code], key)] = row_no
+        rows.append({"unit_id": units[code], "key": key, "name": values.get("name"),
+                     "phone": values.get("phone"), "reference": values.get("reference")})
+    return rows, sorted(errors, key=lambda e: e.row)  # in the file's order, as they were met
 
 
 def import_recipients(rows: list[dict], year: int, actor) -> dict:

@@ -18,7 +18,7 @@ import tempfile
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePath
 
@@ -495,3 +495,43 @@ def order_by_parent(parent_of: Mapping[str, str | None], outside_parent_of: Mapp
                 if code in parent_of:
                     order.append(code)
     return order, cycles
+
+
+@dataclass
+class ParsedTable:
+    """A whole file read against `columns`: the data rows that parsed, as (row number, values); the
+    header mapping (field -> (position, header as written)); and the problems. `fatal` holds what
+    makes the file unusable as a whole (unreadable, empty, a header missing): then nothing else counts."""
+
+    rows: list[tuple[int, dict]] = field(default_factory=list)
+    index: dict = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    fatal: list[RowError] = field(default_factory=list)
+
+
+def parse_table(stream, filename: str, columns: Iterable[Column],
+                check_header: Callable[[dict], str | None] | None = None) -> ParsedTable:
+    """Read a table, map its header and parse every data row; `check_header(index)` may refuse the
+    header with a reason (e.g. a column one of which is needed)."""
+    columns = tuple(columns)
+    out = ParsedTable()
+    index = None
+    try:
+        for row_no, cells in read_table(stream, filename):
+            if index is None:
+                index, problems = map_headers(cells, columns, row_no)
+                reason = None if problems or check_header is None else check_header(index)
+                if problems or reason:
+                    out.fatal = problems or [RowError(row_no, None, reason)]
+                    return out
+                out.index = index
+                continue
+            values, problems = parse_row(row_no, cells, columns, index)
+            out.errors.extend(problems)
+            if not problems:
+                out.rows.append((row_no, values))
+    except FileRejected as exc:
+        out.fatal = [RowError(exc.row, None, exc.reason)]
+    if index is None and not out.fatal:
+        out.fatal = [RowError(0, None, "文件是空的 (empty file)")]
+    return out

@@ -216,46 +216,33 @@ def _columns():
 
 def parse_import(stream, filename: str) -> tuple[list[dict], list]:
     """Rows of a provincial-system export, checked against the units and each other; (rows, errors)."""
-    from inspect_api.org.tables import FileRejected, RowError, map_headers, parse_row, read_table
+    from inspect_api.org.tables import RowError, parse_table
 
-    columns = _columns()
+    table = parse_table(stream, filename, _columns())
+    if table.fatal:
+        return [], table.fatal
     rows: list[dict] = []
-    errors: list = []
+    errors: list = list(table.errors)
     seen: dict[str, int] = {}
-    index = None
-    try:
-        for row_no, cells in read_table(stream, filename):
-            if index is None:
-                index, problems = map_headers(cells, columns, row_no)
-                if problems:
-                    return [], problems
-                continue
-            values, problems = parse_row(row_no, cells, columns, index)
-            errors.extend(problems)
-            if problems:
-                continue
-            unit = db.session.scalar(sa.select(Unit).where(Unit.code == values["unit_code"]))
-            if unit is None:
-                errors.append(RowError(row_no, index["unit_code"][1], f"单位编码 {values['unit_code']} 不存在"))
-                continue
-            if values["external_id"] in seen:
-                errors.append(RowError(row_no, index["external_id"][1],
-                                       f"外部编号与第 {seen[values['external_id']]} 行重复"))
-                continue
-            seen[values["external_id"]] = row_no
-            try:
-                value = rules.validate(values["score"], values.get("reasons") or [], values.get("comment"))
-            except rules.Unprocessable as exc:
-                for name, msgs in exc.details["fields"].items():
-                    errors.append(RowError(row_no, name, "；".join(msgs)))
-                continue
-            rows.append({"unit_id": unit.id, "window_no": values["window_no"], "value": value,
-                         "rated_on": values["rated_on"], "external_id": values["external_id"]})
-    except FileRejected as exc:
-        return [], [RowError(exc.row, None, exc.reason)]
-    if index is None:
-        errors.append(RowError(0, None, "文件是空的 (empty file)"))
-    return rows, errors
+    for row_no, values in table.rows:
+        unit = db.session.scalar(sa.select(Unit).where(Unit.code == values["unit_code"]))
+        if unit is None:
+            errors.append(RowError(row_no, table.index["unit_code"][1], f"单位编码 {values['unit_code']} 不存在"))
+            continue
+        if values["external_id"] in seen:
+            errors.append(RowError(row_no, table.index["external_id"][1],
+                                   f"外部编号与第 {seen[values['external_id']]} 行重复"))
+            continue
+        seen[values["external_id"]] = row_no
+        try:
+            value = rules.validate(values["score"], values.get("reasons") or [], values.get("comment"))
+        except rules.Unprocessable as exc:
+            for name, msgs in exc.details["fields"].items():
+                errors.append(RowError(row_no, name, "；".join(msgs)))
+            continue
+        rows.append({"unit_id": unit.id, "window_no": values["window_no"], "value": value,
+                     "rated_on": values["rated_on"], "external_id": values["external_id"]})
+    return rows, sorted(errors, key=lambda e: e.row)  # in the file's order, as they were met
 
 
 def import_rows(rows: list[dict]) -> dict:
