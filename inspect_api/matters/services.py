@@ -13,7 +13,7 @@ import uuid
 from datetime import date
 
 import sqlalchemy as sa
-from flask import url_for
+from sqlalchemy.orm import selectinload
 
 from inspect_api.audit import services as audit
 from inspect_api.core import clock
@@ -145,7 +145,7 @@ def _due_order():
 
 def office_list(args: dict) -> sa.Select:
     """The office's inbox: open matters first by what is due (closed ones on request)."""
-    stmt = sa.select(SupervisedMatter)
+    stmt = sa.select(SupervisedMatter).options(selectinload(SupervisedMatter.co_units))
     status = args.get("status")
     if status:
         stmt = stmt.where(SupervisedMatter.status == status)
@@ -169,7 +169,8 @@ def _involves(unit_ids) -> sa.ColumnElement:
 # --- the units' side --------------------------------------------------------------------------------------
 
 def unit_list(user, args: dict) -> sa.Select:
-    stmt = sa.select(SupervisedMatter).where(_involves(scope_unit_ids(user)))
+    stmt = sa.select(SupervisedMatter).options(selectinload(SupervisedMatter.co_units)).where(
+        _involves(scope_unit_ids(user)))
     if args.get("status"):
         stmt = stmt.where(SupervisedMatter.status == args["status"])
     return stmt.order_by(SupervisedMatter.status == "closed", *_due_order())
@@ -418,80 +419,32 @@ def _unit_names(ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
 
 
-def _co_units(ids: list[int]) -> dict[int, list[MatterUnit]]:
-    out: dict[int, list[MatterUnit]] = {i: [] for i in ids}
-    if ids:
-        for row in db.session.scalars(sa.select(MatterUnit).where(MatterUnit.matter_id.in_(ids))
-                                      .order_by(MatterUnit.unit_id)):
-            out[row.matter_id].append(row)
-    return out
+def unit_name(unit_id: int | None) -> str | None:
+    unit = db.session.get(Unit, unit_id) if unit_id is not None else None
+    return unit.name if unit else None
 
 
-def views(rows: list[SupervisedMatter]) -> list[dict]:
-    co = _co_units([m.id for m in rows])
-    names = _unit_names({m.lead_unit_id for m in rows} | {c.unit_id for cs in co.values() for c in cs})
-    now = clock.now()
-    out = []
-    for m in rows:
-        late = m.overdue or (m.status == "open" and rules.overdue(m.due_on, m.due_ends_at, None, now))
-        out.append({
-            "id": m.id, "kind": m.kind, "kind_label": rules.KINDS[m.kind], "title": m.title, "content": m.content,
-            "meeting_kind": m.meeting_kind, "meeting_name": m.meeting_name, "meeting_on": m.meeting_on,
-            "target_year": m.target_year, "leader_name": m.leader_name, "leader_title": m.leader_title,
-            "principal_leader": m.principal_leader, "lead_unit_id": m.lead_unit_id,
-            "lead_unit_name": names.get(m.lead_unit_id), "lead_duty": m.lead_duty,
-            "co_units": [{"unit_id": c.unit_id, "unit_name": names.get(c.unit_id), "duty": c.duty} for c in co[m.id]],
-            "level": m.level, "level_label": rules.LEVELS.get(m.level) if m.level else None,
-            "working_days": float(m.working_days) if m.working_days is not None else None,
-            "statutory_days": m.statutory_days, "assigned_at": m.assigned_at, "due_on": m.due_on,
-            "due_by_noon": m.due_ends_at == "am", "due_text": due_text(m), "original_due_on": m.original_due_on,
-            "provisional": m.provisional, "status": m.status, "status_label": rules.STATUS_LABELS[m.status],
-            "overdue": late, "flagged_overdue_at": m.flagged_overdue_at, "result_at": m.result_at,
-            "verdict": m.verdict, "verdict_label": rules.VERDICTS.get(m.verdict) if m.verdict else None,
-            "verdict_note": m.verdict_note, "closed_at": m.closed_at,
-            "state_label": rules.state_label(m.status, m.verdict, late)})
-    return out
+def is_late(m: SupervisedMatter) -> bool:
+    """Overdue: flagged by the nightly job, or open and past its deadline now."""
+    return m.overdue or (m.status == "open" and rules.overdue(m.due_on, m.due_ends_at, None, clock.now()))
 
 
-def _attachments(report_ids: list[int]) -> dict[int, list[dict]]:
-    out: dict[int, list[dict]] = {i: [] for i in report_ids}
-    if report_ids:
-        for a in db.session.scalars(sa.select(MatterAttachment).where(MatterAttachment.report_id.in_(report_ids))
-                                    .order_by(MatterAttachment.uploaded_at, MatterAttachment.position)):
-            out[a.report_id].append({"id": a.id, "filename": a.filename, "media_type": a.media_type,
-                                     "size_bytes": a.size_bytes, "sha256": a.sha256,
-                                     "url": url_for("matters.MatterAttachmentFile", attachment_id=a.id)})
-    return out
+def reports_of(m: SupervisedMatter) -> list[MatterReport]:
+    return list(db.session.scalars(sa.select(MatterReport).where(MatterReport.matter_id == m.id)
+                                   .order_by(MatterReport.submitted_at, MatterReport.id)))
 
 
-def report_views(rows: list[MatterReport]) -> list[dict]:
-    atts = _attachments([r.id for r in rows])
-    names = _unit_names({r.unit_id for r in rows})
-    return [{"id": r.id, "matter_id": r.matter_id, "unit_id": r.unit_id, "unit_name": names.get(r.unit_id),
-             "kind": r.kind, "kind_label": rules.REPORT_KINDS[r.kind], "text": r.text, "submitted_at": r.submitted_at,
-             "attachments": atts[r.id]} for r in rows]
+def extensions_of(m: SupervisedMatter) -> list[MatterExtension]:
+    return list(db.session.scalars(sa.select(MatterExtension).where(MatterExtension.matter_id == m.id)
+                                   .order_by(MatterExtension.id)))
 
 
-def extension_views(rows: list[MatterExtension]) -> list[dict]:
-    return [{"id": e.id, "matter_id": e.matter_id, "unit_id": e.unit_id, "reason": e.reason,
-             "current_due_on": e.current_due_on, "new_due_on": e.new_due_on, "status": e.status,
-             "status_label": rules.EXTENSION_STATUS[e.status], "requested_at": e.requested_at,
-             "decided_at": e.decided_at, "decision_note": e.decision_note} for e in rows]
-
-
-def detail(m: SupervisedMatter, *, for_office: bool) -> dict:
+def history(m: SupervisedMatter) -> list[dict]:
     from inspect_api.audit.models import AuditEvent
 
-    reports = db.session.scalars(sa.select(MatterReport).where(MatterReport.matter_id == m.id)
-                                 .order_by(MatterReport.submitted_at, MatterReport.id)).all()
-    exts = db.session.scalars(sa.select(MatterExtension).where(MatterExtension.matter_id == m.id)
-                              .order_by(MatterExtension.id)).all()
-    out = views([m])[0] | {"reports": report_views(reports), "extensions": extension_views(exts)}
-    if for_office:
-        out["history"] = [audit.decode(r) for r in db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.entity_type == "supervised_matter",
-                                        AuditEvent.entity_id == str(m.id)).order_by(AuditEvent.seq))]
-    return out
+    return [audit.decode(r) for r in db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.entity_type == "supervised_matter",
+                                    AuditEvent.entity_id == str(m.id)).order_by(AuditEvent.seq))]
 
 
 def extension_queue(args: dict) -> sa.Select:
