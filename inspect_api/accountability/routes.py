@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Response as FlaskResponse
-from flask import jsonify, url_for
+from flask import url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -11,7 +11,7 @@ from inspect_api.accountability import policy as policy_io
 from inspect_api.accountability import rules, services
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db
 
 blp = Blueprint("accountability", __name__, url_prefix="/accountability",
@@ -36,7 +36,7 @@ class ProposalSchema(BaseSchema):
     subject_id = fields.Integer()
     unit_id = fields.Integer(allow_none=True)
     action = fields.String()
-    action_label = fields.String()
+    action_label = computed(fields.String(), lambda p: rules.ACTIONS.get(p.action, p.action))
     fact_ids = fields.List(fields.String(), metadata={"description": "finding:<id>, outcome:<case>, overdue:…, "
                                                                      "bottom_rank:<unit>:<month>"})
     reason = fields.String()
@@ -81,20 +81,24 @@ class CaseSchema(BaseSchema):
     summary = fields.String()
     finding_ids = fields.List(fields.String())
     status = fields.String(metadata={"description": "open → approved → sent → decided → closed"})
-    status_label = fields.String()
+    status_label = computed(fields.String(), lambda case: services.CASE_LABELS[case.status])
     opened_by = fields.Integer()
     approved_by = fields.Integer(allow_none=True)
     document_id = fields.Integer(allow_none=True)
-    document_number = fields.String(allow_none=True)
-    document_status = fields.String(allow_none=True)
+    document_number = computed(fields.String(allow_none=True),
+                               lambda case: services.case_document(case).get("number"))
+    document_status = computed(fields.String(allow_none=True),
+                               lambda case: services.case_document(case).get("status"))
     sent_at = fields.DateTime(allow_none=True)
     outcome = fields.String(allow_none=True)
-    outcome_label = fields.String(allow_none=True)
+    outcome_label = computed(fields.String(allow_none=True),
+                             lambda case: services.OUTCOMES.get(case.outcome) if case.outcome else None)
     outcome_note = fields.String(allow_none=True)
     outcome_on = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
-    history = fields.List(fields.Dict(), metadata={"description": "every step, from the trail"})
+    history = computed(fields.List(fields.Dict(), metadata={"description": "every step, from the trail"}),
+                       services.case_history)
 
 
 class CaseQuerySchema(BaseSchema):
@@ -153,7 +157,7 @@ class Run(MethodView):
         answers the proposals that are new"""
         added = services.run_rules(current_user())
         db.session.commit()
-        return [services.proposal_view(p) for p in added]
+        return added
 
 
 @blp.route("/proposals")
@@ -172,7 +176,7 @@ class Proposals(MethodView):
         for key in ("subject_type", "subject_id"):
             if args.get(key):
                 stmt = stmt.where(getattr(Proposal, key) == args[key])
-        return [services.proposal_view(p) for p in paginate_select(stmt, pagination_parameters)]
+        return paginate_select(stmt, pagination_parameters)
 
 
 @blp.route("/proposals/<int:proposal_id>/dismiss")
@@ -184,7 +188,7 @@ class DismissProposal(MethodView):
         """Dismiss a proposal with a reason (it stays on record and is never proposed again)"""
         p = services.dismiss_proposal(services.get_proposal(proposal_id, lock=True), body["reason"], current_user())
         db.session.commit()
-        return services.proposal_view(p)
+        return p
 
 
 @blp.route("/cases")
@@ -202,7 +206,7 @@ class Cases(MethodView):
         stmt = sa.select(ReferralCase).order_by(ReferralCase.created_at.desc(), ReferralCase.id.desc())
         if args.get("status"):
             stmt = stmt.where(ReferralCase.status == args["status"])
-        return [services.case_view(c) for c in paginate_select(stmt, pagination_parameters)]
+        return paginate_select(stmt, pagination_parameters)
 
     @blp.arguments(CaseCreateSchema)
     @blp.response(201, CaseSchema)
@@ -212,7 +216,7 @@ class Cases(MethodView):
         body["finding_ids"] = [str(i) for i in body["finding_ids"]]
         case = services.open_case(body, current_user())
         db.session.commit()
-        return services.case_view(case)
+        return case
 
 
 @blp.route("/cases/<int:case_id>")
@@ -221,7 +225,7 @@ class CaseItem(MethodView):
     @roles(*OFFICE)
     def get(self, case_id):
         """A case with its findings, document, outcome and every step"""
-        return services.case_view(services.get_case(case_id))
+        return services.get_case(case_id)
 
 
 @blp.route("/cases/<int:case_id>/approve")
@@ -233,7 +237,7 @@ class ApproveCase(MethodView):
         """Approve a case (a second office user)"""
         case = services.approve_case(services.get_case(case_id, lock=True), current_user())
         db.session.commit()
-        return services.case_view(case)
+        return case
 
 
 @blp.route("/cases/<int:case_id>/send")
@@ -244,10 +248,7 @@ class SendCase(MethodView):
         """Send an approved case: a referral document is issued (numbered; its PDF rendered by the worker)"""
         case, job = services.send_case(services.get_case(case_id, lock=True), current_user())
         db.session.commit()
-        resp = jsonify(CaseSchema().dump(services.case_view(case)))
-        resp.status_code = 202
-        resp.headers["Location"] = url_for("documents.RenderJobStatus", job_id=job.id)
-        return resp
+        return case, 202, {"Location": url_for("documents.RenderJobStatus", job_id=job.id)}
 
 
 @blp.route("/cases/<int:case_id>/outcome")
@@ -260,7 +261,7 @@ class CaseOutcome(MethodView):
         case = services.record_outcome(services.get_case(case_id, lock=True), body["outcome"], body["note"], None,
                                        current_user())
         db.session.commit()
-        return services.case_view(case)
+        return case
 
 
 @blp.route("/cases/<int:case_id>/close")
@@ -271,7 +272,7 @@ class CloseCase(MethodView):
         """Close a case whose outcome is recorded"""
         case = services.close_case(services.get_case(case_id, lock=True), current_user())
         db.session.commit()
-        return services.case_view(case)
+        return case
 
 
 @blp.route("/history/<string:subject_type>/<int:subject_id>")

@@ -22,6 +22,7 @@ from inspect_api.core.clock import local
 from inspect_api.db import db
 from inspect_api.errors import Forbidden, InvalidTransition, NotFound, Unprocessable
 from inspect_api.org.models import Staff, Unit
+from inspect_api.org.recipients import office_ids
 from inspect_api.review.models import Rectification
 from inspect_api.visits.models import Finding, Visit
 
@@ -216,10 +217,9 @@ def run_rules(actor=None, *, only: Subjects | None = None) -> list[Proposal]:
 
 
 def _tell_office(kind, title, body, subject, key) -> None:
-    from inspect_api.auth.models import User
     from inspect_api.notifications.services import notify
 
-    for user_id in db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))):
+    for user_id in office_ids():
         notify(user_id, kind, title, body, subject, f"{key}:{user_id}")
 
 
@@ -351,18 +351,17 @@ def close_case(case: ReferralCase, actor) -> ReferralCase:
     return case
 
 
-def case_view(case: ReferralCase) -> dict:
-    found = domain_events.results(domain_events.document_summary_asked.send(None, document_id=case.document_id)) \
-        if case.document_id else []
-    doc = found[0] if found else None
-    return {"id": case.id, "subject_type": case.subject_type, "subject_id": case.subject_id, "unit_id": case.unit_id,
-            "title": case.title, "summary": case.summary, "finding_ids": case.finding_ids, "status": case.status,
-            "status_label": CASE_LABELS[case.status], "opened_by": case.opened_by, "approved_by": case.approved_by,
-            "document_id": case.document_id, "document_number": doc["number"] if doc else None,
-            "document_status": doc["status"] if doc else None, "sent_at": case.sent_at, "outcome": case.outcome,
-            "outcome_label": OUTCOMES.get(case.outcome) if case.outcome else None, "outcome_note": case.outcome_note,
-            "outcome_on": case.outcome_on, "closed_at": case.closed_at, "created_at": case.created_at,
-            "history": [audit.decode(e) for e in _trail("referral_case", case.id)]}
+def case_document(case: ReferralCase) -> dict:
+    """The number and status of the referral document a sent case went out as (empty before), answered
+    by documents through core.events.document_summary_asked (documents sits above accountability)."""
+    if not case.document_id:
+        return {}
+    found = domain_events.results(domain_events.document_summary_asked.send(None, document_id=case.document_id))
+    return found[0] if found and found[0] else {}
+
+
+def case_history(case: ReferralCase) -> list[dict]:
+    return [audit.decode(e) for e in _trail("referral_case", case.id)]
 
 
 def _trail(entity_type: str, entity_id) -> list:
@@ -371,13 +370,6 @@ def _trail(entity_type: str, entity_id) -> list:
     return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity_type == entity_type,
                                                                AuditEvent.entity_id == str(entity_id))
                                    .order_by(AuditEvent.seq)))
-
-
-def proposal_view(p: Proposal) -> dict:
-    return {"id": p.id, "rule_id": p.rule_id, "policy_version": p.policy_version, "subject_type": p.subject_type,
-            "subject_id": p.subject_id, "unit_id": p.unit_id, "action": p.action,
-            "action_label": rules.ACTIONS.get(p.action, p.action), "fact_ids": p.fact_ids, "reason": p.reason,
-            "status": p.status, "created_at": p.created_at, "decision_reason": p.decision_reason, "case_id": p.case_id}
 
 
 # --- history -----------------------------------------------------------------------------------------------

@@ -3,14 +3,15 @@ their explanations, approval, commendation drafts, exports and each unit's grade
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import Response as FlaskResponse
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from inspect_api.assessment import rules, services
+from inspect_api.assessment import rules, services, surveys
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import NotFound, Unprocessable
 from inspect_api.org.services import in_scope
@@ -89,11 +90,11 @@ class SurveyDrawSchema(BaseSchema):
     id = fields.Integer()
     year = fields.Integer()
     source = fields.String()
-    source_label = fields.String()
+    source_label = computed(fields.String(), lambda d: rules.SURVEY_SOURCES[d.source])
     per_unit = fields.Integer()
     unit_ids = fields.List(fields.Integer(), allow_none=True)
     status = fields.String(metadata={"description": "draft → committed → drawn"})
-    status_label = fields.String()
+    status_label = computed(fields.String(), lambda d: surveys.DRAW_LABELS[d.status])
     seed_commitment = fields.String(allow_none=True, metadata={"description": "SHA-256 of the secret seed"})
     public_entropy = fields.String(allow_none=True)
     inputs_digest = fields.String(allow_none=True)
@@ -103,9 +104,10 @@ class SurveyDrawSchema(BaseSchema):
     committed_at = fields.DateTime(allow_none=True)
     drawn_at = fields.DateTime(allow_none=True)
     revealed_at = fields.DateTime(allow_none=True)
-    seed = fields.String(allow_none=True, metadata={"description": "the secret seed, once revealed"})
-    problems = fields.List(fields.Nested(SurveyProblemSchema))
-    units = fields.List(fields.Nested(SurveyDrawUnitSchema))
+    seed = computed(fields.String(allow_none=True, metadata={"description": "the secret seed, once revealed"}),
+                    lambda d: d.seed if d.revealed_at else None)
+    problems = computed(fields.List(fields.Nested(SurveyProblemSchema)), surveys.draw_problems)
+    units = computed(fields.List(fields.Nested(SurveyDrawUnitSchema)), surveys.draw_units)
 
 
 class SurveyVerifySchema(BaseSchema):
@@ -187,14 +189,35 @@ class GradeStepSchema(BaseSchema):
     changed = fields.Boolean()
 
 
+def _unit(g):
+    from inspect_api.org.models import Unit
+
+    return db.session.get(Unit, g.unit_id)
+
+
+def _approved_at(g, schema):
+    # only a unit's history says when each grade was approved
+    if not getattr(schema, "history", False):
+        return ma.missing
+    from inspect_api.assessment.models import GradeRun
+
+    return db.session.get(GradeRun, g.run_id).approved_at
+
+
 class UnitGradeSchema(BaseSchema):
+    """A unit's grade; `UnitGradeSchema(history=True)` adds when its run was approved."""
+
+    def __init__(self, *args, history: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.history = history
+
     unit_id = fields.Integer()
-    unit_code = fields.String(allow_none=True)
-    unit_name = fields.String(allow_none=True)
+    unit_code = computed(fields.String(allow_none=True), lambda g: getattr(_unit(g), "code", None))
+    unit_name = computed(fields.String(allow_none=True), lambda g: getattr(_unit(g), "name", None))
     year = fields.Integer()
     run_id = fields.Integer()
     grade = fields.String(metadata={"description": "excellent 优秀 | pass 合格 | fail 不合格 | not_assessable 不予评定"})
-    grade_label = fields.String()
+    grade_label = computed(fields.String(), lambda g: rules.GRADE_LABELS[g.grade])
     score = fields.Float(allow_none=True)
     inspection_score = fields.Float(allow_none=True)
     survey_score = fields.Float(allow_none=True)
@@ -203,7 +226,7 @@ class UnitGradeSchema(BaseSchema):
                                                  "(raters, mean, 满意率, by score), finding ids, survey scores"})
     steps = fields.List(fields.Nested(GradeStepSchema), metadata={"description": "every rule applied, in order"})
     reason = fields.String()
-    approved_at = fields.DateTime(allow_none=True)
+    approved_at = computed(fields.DateTime(allow_none=True), _approved_at)
 
 
 class CommendationCandidateSchema(BaseSchema):
@@ -223,10 +246,16 @@ class GradeProposalSchema(BaseSchema):
 
 
 class GradeRunSchema(BaseSchema):
+    """A grade run; `GradeRunSchema(brief=True)` leaves the per-unit grades out (an empty list)."""
+
+    def __init__(self, *args, brief: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.brief = brief
+
     id = fields.Integer()
     year = fields.Integer()
     status = fields.String(metadata={"description": "draft → approved (→ superseded by a later approved run)"})
-    status_label = fields.String()
+    status_label = computed(fields.String(), lambda run: services.RUN_LABELS[run.status])
     survey_draw_id = fields.Integer()
     previous_run_id = fields.Integer(allow_none=True)
     policy_version = fields.Integer()
@@ -237,15 +266,28 @@ class GradeRunSchema(BaseSchema):
     approved_by = fields.Integer(allow_none=True)
     approved_at = fields.DateTime(allow_none=True)
     superseded_at = fields.DateTime(allow_none=True)
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
-    commendation_candidates = fields.List(fields.Nested(CommendationCandidateSchema), metadata={
-        "description": "units graded 优秀 (通报表扬)"})
-    grades = fields.List(fields.Nested(UnitGradeSchema))
+    counts = computed(fields.Dict(keys=fields.String(), values=fields.Integer()), services.grade_counts)
+    commendation_candidates = computed(fields.List(fields.Nested(CommendationCandidateSchema), metadata={
+        "description": "units graded 优秀 (通报表扬)"}), services.commendation_candidates)
+    grades = computed(fields.List(fields.Nested(UnitGradeSchema)),
+                      lambda run, schema: [] if schema.brief else services.run_grades(run))
 
 
 class ApprovedGradeRunSchema(GradeRunSchema):
+    """Dumps a `RunApproval`: the run, and the proposals its approval led to."""
+
     proposals = fields.List(fields.Nested(GradeProposalSchema),
                             metadata={"description": "accountability proposals the approval led to"})
+
+
+class RunApproval:
+    """An approved run with the proposals accountability answered the grades_approved event with."""
+
+    def __init__(self, run, proposals: list[dict]):
+        self.run, self.proposals = run, proposals
+
+    def __getattr__(self, name):
+        return getattr(self.run, name)
 
 
 class CommendationDraftSchema(BaseSchema):
@@ -281,11 +323,11 @@ class RecipientImport(MethodView):
         Columns: 单位编码 (required), 姓名, 联系电话, 服务对象编号 (an opaque reference); each row needs a phone or a
         reference, which identifies the recipient within the unit and year."""
         upload = files["file"]
-        rows, errors = services.parse_recipients(upload.stream, upload.filename or "")
+        rows, errors = surveys.parse_recipients(upload.stream, upload.filename or "")
         if errors:
             raise Unprocessable(f"文件有 {len(errors)} 处错误, 未导入任何数据 (nothing imported)",
                                 {"errors": [e.__dict__ for e in errors][:1000]}, code="import_failed")
-        report = services.import_recipients(rows, args["year"], current_user())
+        report = surveys.import_recipients(rows, args["year"], current_user())
         db.session.commit()
         return report
 
@@ -298,7 +340,7 @@ class Recipients(MethodView):
     @roles(*OFFICE)
     def get(self, args, pagination_parameters):
         """Imported service recipients of a year (contact data: the office only)"""
-        return paginate_select(services.recipients(args["year"], args.get("unit_id")), pagination_parameters)
+        return paginate_select(surveys.recipients(args["year"], args.get("unit_id")), pagination_parameters)
 
 
 # --- survey draws -----------------------------------------------------------------------------------------
@@ -318,16 +360,16 @@ class Draws(MethodView):
         stmt = sa.select(SurveyDraw).order_by(SurveyDraw.year.desc(), SurveyDraw.id.desc())
         if args.get("year"):
             stmt = stmt.where(SurveyDraw.year == args["year"])
-        return [services.draw_view(d) for d in paginate_select(stmt, pagination_parameters)]
+        return paginate_select(stmt, pagination_parameters)
 
     @blp.arguments(SurveyDrawCreateSchema)
     @blp.response(201, SurveyDrawSchema)
     @roles(*OFFICE)
     def post(self, body):
         """Create a survey draw for a year: from the units' citizen ratings or from the imported recipients"""
-        d = services.create_draw(body, current_user())
+        d = surveys.create_draw(body, current_user())
         db.session.commit()
-        return services.draw_view(d)
+        return d
 
 
 @blp.route("/survey-draws/<int:draw_id>")
@@ -336,7 +378,7 @@ class DrawById(MethodView):
     @roles(*READERS)
     def get(self, draw_id):
         """One survey draw: commitment, digests, units drawn (short ones flagged) and responses so far"""
-        return services.draw_view(services.get_draw(draw_id))
+        return surveys.get_draw(draw_id)
 
 
 @blp.route("/survey-draws/<int:draw_id>/commit")
@@ -345,9 +387,9 @@ class DrawCommit(MethodView):
     @roles(*OFFICE)
     def post(self, draw_id):
         """Fix the secret seed and publish its SHA-256 (`seed_commitment`)"""
-        d = services.commit_draw(services.get_draw(draw_id, lock=True), current_user())
+        d = surveys.commit_draw(surveys.get_draw(draw_id, lock=True), current_user())
         db.session.commit()
-        return services.draw_view(d)
+        return d
 
 
 @blp.route("/survey-draws/<int:draw_id>/draw")
@@ -360,9 +402,9 @@ class DrawRun(MethodView):
         """Draw the recipients (once; asking again answers the stored draw)
 
         At least `per_unit` per unit; a unit with fewer eligible gets all of them and is listed in `problems`."""
-        d = services.draw(services.get_draw(draw_id, lock=True), current_user(), body["public_entropy"])
+        d = surveys.draw(surveys.get_draw(draw_id, lock=True), current_user(), body["public_entropy"])
         db.session.commit()
-        return services.draw_view(d)
+        return d
 
 
 @blp.route("/survey-draws/<int:draw_id>/verify")
@@ -371,7 +413,7 @@ class DrawVerify(MethodView):
     @roles(*READERS)
     def get(self, draw_id):
         """Re-run the draw from its stored inputs and list every difference (empty: verified)"""
-        problems = services.verify_draw(services.get_draw(draw_id))
+        problems = surveys.verify_draw(surveys.get_draw(draw_id))
         return {"verified": not problems, "problems": problems}
 
 
@@ -398,9 +440,9 @@ class DrawReveal(MethodView):
     @roles(*OFFICE)
     def post(self, draw_id):
         """Publish the seed once the grades resting on the draw are approved (anyone can then re-run it)"""
-        d = services.reveal_draw(services.get_draw(draw_id, lock=True), current_user())
+        d = surveys.reveal_draw(surveys.get_draw(draw_id, lock=True), current_user())
         db.session.commit()
-        return services.draw_view(d)
+        return d
 
 
 @blp.route("/survey-draws/<int:draw_id>/publication")
@@ -410,7 +452,7 @@ class DrawPublication(MethodView):
     @roles(*READERS)
     def get(self, draw_id):
         """A revealed draw: seed, public value, inputs (ids only) and result, to re-run it elsewhere"""
-        return services.publication(services.get_draw(draw_id))
+        return surveys.publication(surveys.get_draw(draw_id))
 
 
 @blp.route("/survey-draws/<int:draw_id>/recipients")
@@ -420,7 +462,7 @@ class DrawRecipients(MethodView):
     @roles(*OFFICE)
     def get(self, args, draw_id):
         """Who was drawn, per unit in draw order, with contact data and whether they answered (office only)"""
-        return services.selections(services.get_draw(draw_id), args.get("unit_id"))
+        return surveys.selections(surveys.get_draw(draw_id), args.get("unit_id"))
 
 
 @blp.route("/survey-draws/<int:draw_id>/responses")
@@ -433,7 +475,7 @@ class DrawResponses(MethodView):
         """Record drawn recipients' anonymous answers (1–5 and optional reasons), all or nothing
 
         The answer is stored without the recipient; the recipient is only marked as having answered."""
-        result = services.record_responses(services.get_draw(draw_id, lock=True), body["responses"], current_user())
+        result = surveys.record_responses(surveys.get_draw(draw_id, lock=True), body["responses"], current_user())
         db.session.commit()
         return result
 
@@ -443,13 +485,12 @@ class DrawResponses(MethodView):
 @blp.route("/grade-runs")
 class Runs(MethodView):
     @blp.arguments(AssessmentYearFilterSchema, location="query")
-    @blp.response(200, GradeRunSchema(many=True))
+    @blp.response(200, GradeRunSchema(many=True, brief=True))
     @blp.paginate(page_size=50, max_page_size=200)
     @roles(*READERS)
     def get(self, args, pagination_parameters):
         """Grade runs, newest year first (without the per-unit grades)"""
-        return [services.run_view(r, full=False)
-                for r in paginate_select(services.runs(args.get("year")), pagination_parameters)]
+        return paginate_select(services.runs(args.get("year")), pagination_parameters)
 
     @blp.arguments(GradeRunCreateSchema)
     @blp.response(201, GradeRunSchema)
@@ -463,7 +504,7 @@ class Runs(MethodView):
         grade of the year stays in force."""
         run = services.compute_run(body["year"], body["survey_draw_id"], current_user())
         db.session.commit()
-        return services.run_view(run)
+        return run
 
 
 @blp.route("/grade-runs/<int:run_id>")
@@ -472,7 +513,7 @@ class RunById(MethodView):
     @roles(*READERS)
     def get(self, run_id):
         """One run with every unit's grade, inputs, steps and reason"""
-        return services.run_view(services.get_run(run_id))
+        return services.get_run(run_id)
 
 
 @blp.route("/grade-runs/<int:run_id>/approve")
@@ -488,9 +529,7 @@ class RunApprove(MethodView):
         proposals it caused, and the office is told to judge again the cases already opened on them."""
         run, proposals = services.approve_run(services.get_run(run_id, lock=True), current_user())
         db.session.commit()
-        out = services.run_view(run)
-        out["proposals"] = proposals  # as accountability answered the grades_approved event
-        return out
+        return RunApproval(run, proposals)  # the proposals: as accountability answered the grades_approved event
 
 
 @blp.route("/grade-runs/<int:run_id>/commendation")
@@ -520,12 +559,12 @@ class YearGrades(MethodView):
             resp.headers["Content-Disposition"] = f'attachment; filename="grades-{args["year"]}.csv"'
             return resp
         return {"year": args["year"], "run_id": run.id if run else None, "run_status": run.status if run else None,
-                "grades": [services.grade_view(g) for g in rows]}
+                "grades": rows}
 
 
 @blp.route("/units/<int:unit_id>/grades")
 class UnitGrades(MethodView):
-    @blp.response(200, UnitGradeSchema(many=True))
+    @blp.response(200, UnitGradeSchema(many=True, history=True))
     @roles(*READERS, "unit_liaison")
     def get(self, unit_id):
         """A unit's approved grade of each year with its explanation, newest first (a liaison: its own units)"""

@@ -37,7 +37,6 @@ how the final grade came about.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -48,7 +47,15 @@ from fractions import Fraction
 
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.draw import Problem as SurveyProblem
-from inspect_api.core.draw import SeedStream, canonical, check_commitment
+from inspect_api.core.draw import (
+    SeedStream,
+    canonical,
+    capped,
+    digest,
+    record_problems,
+    sha256_text,
+    stream_root,
+)
 from inspect_api.errors import Unprocessable
 
 GRADE_LABELS = {"excellent": "优秀", "pass": "合格", "fail": "不合格", "not_assessable": "不予评定"}
@@ -460,12 +467,8 @@ class SurveyResult:
     algorithm: str = SURVEY_ALGORITHM
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def survey_root(seed: str) -> bytes:
-    return hashlib.sha256(SURVEY_ALGORITHM.encode("ascii") + b"\x00" + seed.encode("utf-8")).digest()
+    return stream_root(SURVEY_ALGORITHM, seed)
 
 
 def _check_survey(plan: SurveyPlan, units: Sequence[SurveyUnit]) -> None:
@@ -499,7 +502,7 @@ def survey_inputs_from_dict(data: Mapping) -> tuple[SurveyPlan, list[SurveyUnit]
 
 
 def survey_inputs_digest(plan: SurveyPlan, units: Iterable[SurveyUnit]) -> str:
-    return sha256_text(canonical(survey_inputs(plan, units)))
+    return digest(survey_inputs(plan, units))
 
 
 def draw_survey(plan: SurveyPlan, units: Iterable[SurveyUnit], seed: str) -> SurveyResult:
@@ -552,14 +555,9 @@ def verify_survey(plan: SurveyPlan, units: Iterable[SurveyUnit], seed: str, expe
                   commitment: str | None = None, limit: int = 100) -> list[str]:
     """Re-run the draw and list every difference from `expected` (empty: verified)."""
     units = list(units)
-    diffs: list[str] = []
-    if commitment is not None and not check_commitment(seed, commitment):
-        diffs.append(f"种子与公布的承诺值不符 (seed does not match the commitment {commitment})")
-    if expected.algorithm != SURVEY_ALGORITHM:
-        diffs.append(f"算法版本不同 (algorithm): 记录为 {expected.algorithm}，本程序为 {SURVEY_ALGORITHM}")
-    digest = survey_inputs_digest(plan, units)
-    if digest != expected.inputs_digest:
-        diffs.append(f"输入已变化 (inputs changed): 现为 {digest}，记录为 {expected.inputs_digest}")
+    diffs = record_problems(seed=seed, commitment=commitment, algorithm=SURVEY_ALGORITHM,
+                            recorded_algorithm=expected.algorithm, inputs_digest=survey_inputs_digest(plan, units),
+                            recorded_inputs_digest=expected.inputs_digest)
     actual = draw_survey(plan, units, seed)
     got = {s.unit_id: s for s in actual.units}
     want = {s.unit_id: s for s in expected.units}
@@ -575,6 +573,4 @@ def verify_survey(plan: SurveyPlan, units: Iterable[SurveyUnit], seed: str, expe
     if [canonical(vars(p) | {"details": dict(p.details)}) for p in actual.problems] != \
             [canonical(vars(p) | {"details": dict(p.details)}) for p in expected.problems]:
         lines.append("问题清单与记录不符 (problems differ)")
-    if len(lines) > limit:
-        lines = lines[:limit] + [f"…… 另有 {len(lines) - limit} 处不同 (more differences)"]
-    return diffs + lines
+    return diffs + capped(lines, limit)

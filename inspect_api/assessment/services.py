@@ -1,8 +1,8 @@
-"""Annual assessment services: recipients imported per unit and year, the survey draw (commit, draw,
-verify), anonymous responses, the score inputs of a unit for a period, grade runs (compute, approve with
-four eyes, then accountability proposals for 不合格 and commendation candidates for 优秀), exports.
+"""Annual assessment services: the score inputs of a unit for a period, grade runs (compute, approve
+with four eyes, then accountability proposals for 不合格 and commendation candidates for 优秀),
+exports. The survey (recipients, the survey draw, responses) is `surveys.py`.
 
-The pure parts (the draw, the grade and its explanation) are `rules`; this module loads and stores.
+The pure parts (the grade and its explanation) are `rules`; this module loads and stores.
 """
 
 from __future__ import annotations
@@ -10,440 +10,39 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
-import re
-import secrets
 from collections import defaultdict
 from datetime import date
 
 import sqlalchemy as sa
-from flask import current_app
 
 from inspect_api.assessment import rules
 from inspect_api.assessment.models import (
     GradeRun,
     SurveyDraw,
-    SurveyRecipient,
     SurveyResponse,
     SurveySelection,
     UnitGrade,
 )
+from inspect_api.assessment.surveys import (
+    APPROVED_ONCE,
+    get_draw,
+    latest_drawn,
+    policy,
+    result_of,
+    unit_names,
+    year_period,
+)
 from inspect_api.audit import services as audit
 from inspect_api.core import clock, events
 from inspect_api.core.clock import LOCAL_TZ, local
-from inspect_api.core.draw import check_commitment, seed_commitment
 from inspect_api.db import db
 from inspect_api.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
-from inspect_api.org.models import Unit
+from inspect_api.org.recipients import liaisons_by_unit
 from inspect_api.ratings.models import Rating
 from inspect_api.stats.rules import Period
 from inspect_api.visits.models import Finding, Visit
 
-DRAW_LABELS = {"draft": "草稿", "committed": "已承诺种子", "drawn": "已抽取"}
 RUN_LABELS = {"draft": "待审批", "approved": "已审批", "superseded": "已被替代"}
-APPROVED_ONCE = ("approved", "superseded")
-
-
-def policy() -> rules.AssessmentPolicy:
-    return current_app.extensions["inspect_assessment_policy"]
-
-
-
-def year_period(year: int) -> tuple[date, date]:
-    return date(year, 1, 1), date(year, 12, 31)
-
-
-def _unit_names(ids) -> dict[int, Unit]:
-    ids = set(ids)
-    return {u.id: u for u in db.session.scalars(sa.select(Unit).where(Unit.id.in_(ids)))} if ids else {}
-
-
-# --- recipients (imported lists of service recipients) ------------------------------------------------
-
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{4,30}$")
-REFERENCE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-
-
-def _phone_cell(raw: str) -> str | None:
-    from inspect_api.org.imports import CellError
-
-    if not raw:
-        return None
-    if not PHONE_RE.match(raw):
-        raise CellError("电话只能包含数字、空格、- 和开头的 +，5–32 位")
-    return raw
-
-
-def _reference_cell(raw: str) -> str | None:
-    from inspect_api.org.imports import CellError
-
-    if not raw:
-        return None
-    if not REFERENCE_RE.match(raw):
-        raise CellError("编号只能包含字母、数字和 _ . : -，最长 64 位")
-    return raw
-
-
-def _recipient_columns():
-    from inspect_api.org.imports import Column, parse_code, text
-
-    return (
-        Column("unit_code", "单位编码", parse_code, ("unit", "unit code"), required=True),
-        Column("name", "姓名", text(64), ("服务对象", "name")),
-        Column("phone", "联系电话", _phone_cell, ("电话", "手机", "手机号", "phone")),
-        Column("reference", "服务对象编号", _reference_cell, ("reference", "ref", "办件编号", "对象编号")),
-    )
-
-
-def _phone_key(phone: str) -> str:
-    return re.sub(r"[ -]", "", phone)
-
-
-def recipient_key(phone: str | None, reference: str | None) -> str:
-    return f"ref:{reference}" if reference else f"tel:{_phone_key(phone or '')}"
-
-
-def parse_recipients(stream, filename: str) -> tuple[list[dict], list]:
-    """Rows of a recipients file (单位编码, 姓名, 联系电话, 服务对象编号), checked; (rows, errors)."""
-    from inspect_api.org.imports import FileRejected, RowError, map_headers, parse_row, read_table
-
-    columns = _recipient_columns()
-    rows: list[dict] = []
-    errors: list = []
-    seen: dict[tuple, int] = {}
-    units: dict[str, int | None] = {}
-    index = None
-    try:
-        for row_no, cells in read_table(stream, filename):
-            if index is None:
-                index, problems = map_headers(cells, columns, row_no)
-                if problems:
-                    return [], problems
-                if "phone" not in index and "reference" not in index:
-                    return [], [RowError(row_no, None, "须有“联系电话”或“服务对象编号”列")]
-                continue
-            values, problems = parse_row(row_no, cells, columns, index)
-            errors.extend(problems)
-            if problems:
-                continue
-            code = values["unit_code"]
-            if code not in units:
-                units[code] = db.session.scalar(sa.select(Unit.id).where(Unit.code == code))
-            if units[code] is None:
-                errors.append(RowError(row_no, index["unit_code"][1], f"单位编码 {code} 不存在"))
-                continue
-            if not values.get("phone") and not values.get("reference"):
-                errors.append(RowError(row_no, None, "联系电话与服务对象编号至少填写一项"))
-                continue
-            key = recipient_key(values.get("phone"), values.get("reference"))
-            if (units[code], key) in seen:
-                errors.append(RowError(row_no, None, f"与第 {seen[(units[code], key)]} 行是同一服务对象"))
-                continue
-            seen[(units[code], key)] = row_no
-            rows.append({"unit_id": units[code], "key": key, "name": values.get("name"),
-                         "phone": values.get("phone"), "reference": values.get("reference")})
-    except FileRejected as exc:
-        return [], [RowError(exc.row, None, exc.reason)]
-    if index is None:
-        errors.append(RowError(0, None, "文件是空的 (empty file)"))
-    return rows, errors
-
-
-def import_recipients(rows: list[dict], year: int, actor) -> dict:
-    """Upsert by (year, unit, key): new ones created, changed names or phones updated, the rest left alone."""
-    created = updated = unchanged = 0
-    for row in rows:
-        r = db.session.scalar(sa.select(SurveyRecipient).where(
-            SurveyRecipient.year == year, SurveyRecipient.unit_id == row["unit_id"], SurveyRecipient.key == row["key"]))
-        if r is None:
-            db.session.add(SurveyRecipient(year=year, imported_by=getattr(actor, "id", None), **row))
-            created += 1
-        elif (r.name, r.phone, r.reference) != (row["name"], row["phone"], row["reference"]):
-            r.name, r.phone, r.reference = row["name"], row["phone"], row["reference"]
-            updated += 1
-        else:
-            unchanged += 1
-    db.session.flush()
-    if created or updated:
-        # counts only: the trail is readable more widely than the contact data
-        audit.record("survey_recipients.import", "survey_recipients", year, actor=actor,
-                     after={"year": year, "created": created, "updated": updated, "unchanged": unchanged})
-    return {"year": year, "rows": len(rows), "created": created, "updated": updated, "unchanged": unchanged}
-
-
-def recipients(year: int, unit_id: int | None) -> sa.Select:
-    stmt = sa.select(SurveyRecipient).where(SurveyRecipient.year == year)
-    if unit_id:
-        stmt = stmt.where(SurveyRecipient.unit_id == unit_id)
-    return stmt.order_by(SurveyRecipient.unit_id, SurveyRecipient.id)
-
-
-# --- survey draws --------------------------------------------------------------------------------------
-
-def draw_snapshot(d: SurveyDraw) -> dict:
-    return {"year": d.year, "source": d.source, "per_unit": d.per_unit, "unit_ids": d.unit_ids, "status": d.status}
-
-
-def create_draw(data: dict, actor) -> SurveyDraw:
-    pol = policy()
-    per_unit = data.get("per_unit") or pol.per_unit
-    if per_unit < pol.min_raters:
-        raise Unprocessable(f"每单位至少抽取 {pol.min_raters} 人 (at least min_raters per unit)",
-                            {"fields": {"per_unit": [f"at least {pol.min_raters}"]}})
-    unit_ids = data.get("unit_ids") or None
-    if unit_ids:
-        unit_ids = sorted(set(unit_ids))
-        known = set(db.session.scalars(sa.select(Unit.id).where(Unit.id.in_(unit_ids))))
-        unknown = [u for u in unit_ids if u not in known]
-        if unknown:
-            raise Unprocessable("单位不存在 (unknown units)", {"fields": {"unit_ids": [f"{u}: unknown" for u in unknown]}})
-    d = SurveyDraw(year=data["year"], source=data["source"], per_unit=per_unit, unit_ids=unit_ids, status="draft",
-                   created_by=actor.id)
-    db.session.add(d)
-    db.session.flush()
-    audit.record("survey_draw.create", "survey_draw", d.id, actor=actor, after=draw_snapshot(d))
-    return d
-
-
-def get_draw(draw_id: int, *, lock: bool = False) -> SurveyDraw:
-    d = db.session.get(SurveyDraw, draw_id, with_for_update=lock or None)
-    if d is None:
-        raise NotFound("评议抽取不存在 (no such survey draw)")
-    return d
-
-
-def commit_draw(d: SurveyDraw, actor) -> SurveyDraw:
-    """Fix the secret seed and publish its SHA-256; committing again answers the same commitment."""
-    if d.status != "draft":
-        return d
-    d.seed = secrets.token_hex(32)
-    d.seed_commitment = seed_commitment(d.seed)
-    d.status, d.committed_at = "committed", clock.now()
-    db.session.flush()
-    audit.record("survey_draw.commit", "survey_draw", d.id, actor=actor, after={"seed_commitment": d.seed_commitment})
-    return d
-
-
-def effective_seed(d: SurveyDraw) -> str:
-    return d.seed + (f":{d.public_entropy}" if d.public_entropy else "")
-
-
-def _pool_unit_ids(d: SurveyDraw) -> list[int]:
-    if d.unit_ids:
-        return list(d.unit_ids)
-    return list(db.session.scalars(sa.select(Unit.id).where(Unit.is_active.is_(True),
-                                                            Unit.kind.in_(policy().unit_kinds)).order_by(Unit.id)))
-
-
-def build_survey_inputs(d: SurveyDraw) -> tuple[rules.SurveyPlan, list[rules.SurveyUnit]]:
-    """The draw's inputs as the database has them now: each unit's eligible rating or recipient ids."""
-    unit_ids = _pool_unit_ids(d)
-    candidates: dict[int, list[int]] = {u: [] for u in unit_ids}
-    if d.source == "ratings":
-        start, end = year_period(d.year)
-        stmt = sa.select(Rating.unit_id, Rating.id).where(Rating.unit_id.in_(unit_ids), Rating.rated_on >= start,
-                                                          Rating.rated_on <= end)
-    else:
-        stmt = sa.select(SurveyRecipient.unit_id, SurveyRecipient.id).where(
-            SurveyRecipient.unit_id.in_(unit_ids), SurveyRecipient.year == d.year)
-    for unit_id, cid in db.session.execute(stmt) if unit_ids else ():
-        candidates[unit_id].append(cid)
-    plan = rules.SurveyPlan(year=d.year, source=d.source, per_unit=d.per_unit)
-    return plan, [rules.SurveyUnit(u, tuple(c)) for u, c in candidates.items()]
-
-
-def draw(d: SurveyDraw, actor, public_entropy: str | None = None) -> SurveyDraw:
-    if d.status == "drawn":
-        return d  # the draw happens once; asking again answers the stored one
-    if d.status != "committed":
-        raise Conflict("先承诺种子再抽取 (commit the seed first)", code="draw_not_committed")
-    d.public_entropy = public_entropy
-    plan, units = build_survey_inputs(d)
-    result = rules.draw_survey(plan, units, effective_seed(d))
-    d.inputs = rules.canonical(rules.survey_inputs(plan, units))
-    d.inputs_digest = result.inputs_digest
-    d.result = rules.survey_result_json(result)
-    d.result_digest = rules.survey_result_digest(result)
-    d.status, d.drawn_at, d.drawn_by = "drawn", clock.now(), getattr(actor, "id", None)
-    column = "rating_id" if d.source == "ratings" else "recipient_id"
-    for sample in result.units:
-        for position, cid in enumerate(sample.drawn, start=1):
-            db.session.add(SurveySelection(draw_id=d.id, unit_id=sample.unit_id, position=position, **{column: cid}))
-    db.session.flush()
-    audit.record("survey_draw.draw", "survey_draw", d.id, actor=actor,
-                 after={"inputs_digest": d.inputs_digest, "result_digest": d.result_digest,
-                        "units": len(result.units), "drawn": sum(len(s.drawn) for s in result.units),
-                        "short_units": [p.unit_id for p in result.problems], "public_entropy": public_entropy})
-    return d
-
-
-def result_of(d: SurveyDraw) -> rules.SurveyResult | None:
-    return rules.survey_result_from_dict(json.loads(d.result)) if d.result else None
-
-
-def verify_draw(d: SurveyDraw) -> list[str]:
-    """Re-run the stored draw from its stored inputs and compare everything that was kept."""
-    if d.status != "drawn":
-        return ["尚未抽取 (not drawn)"]
-    problems = []
-    stored = json.loads(d.inputs)
-    if rules.canonical(stored) != d.inputs:
-        problems.append("存储的输入不是规范形式 (stored inputs altered)")
-    plan, units = rules.survey_inputs_from_dict(stored)
-    if (plan.year, plan.source, plan.per_unit) != (d.year, d.source, d.per_unit):
-        problems.append("抽取参数在抽取后被修改 (draw settings changed after the draw)")
-    expected = result_of(d)
-    if rules.survey_result_digest(expected) != d.result_digest or rules.survey_result_json(expected) != d.result:
-        problems.append("抽取结果与其摘要不符 (stored result altered)")
-    column = SurveySelection.rating_id if d.source == "ratings" else SurveySelection.recipient_id
-    stored_rows = {(u, p, c) for u, p, c in db.session.execute(
-        sa.select(SurveySelection.unit_id, SurveySelection.position, column).where(SurveySelection.draw_id == d.id))}
-    drawn_rows = {(s.unit_id, i, c) for s in expected.units for i, c in enumerate(s.drawn, start=1)}
-    if stored_rows != drawn_rows:
-        problems.append("抽取名单与抽取结果不一致 (drawn list differs from the draw)")
-    if not check_commitment(d.seed, d.seed_commitment):
-        problems.append("种子与公布的承诺值不符 (seed does not match the commitment)")
-    # the commitment covers the secret seed; the public value is joined to it after the commitment
-    problems += rules.verify_survey(plan, units, effective_seed(d), expected)
-    return problems
-
-
-def reveal_draw(d: SurveyDraw, actor) -> SurveyDraw:
-    """Publish the secret seed once the grades resting on the draw are approved (the sample can no
-    longer change anything): with the published inputs anyone can re-run the draw. Idempotent."""
-    if d.revealed_at is not None:
-        return d
-    if d.status != "drawn" or not _draw_frozen(d):
-        raise Conflict("考评结果批准后才能公开种子 (reveal after the grades resting on the draw are approved)",
-                       code="not_graded")
-    d.revealed_at = clock.now()
-    db.session.flush()
-    audit.record("survey_draw.reveal", "survey_draw", d.id, actor=actor,
-                 after={"seed_commitment": d.seed_commitment})
-    return d
-
-
-def publication(d: SurveyDraw) -> dict:
-    """Everything needed to re-run a revealed draw: the seed, the public value, the inputs (ids only: no
-    names or phones) and the result, with their digests."""
-    if d.revealed_at is None:
-        raise NotFound("该抽取的种子尚未公开 (not revealed)")
-    return {"id": d.id, "year": d.year, "source": d.source, "algorithm": rules.SURVEY_ALGORITHM,
-            "seed": d.seed, "seed_commitment": d.seed_commitment, "public_entropy": d.public_entropy,
-            "effective_seed": effective_seed(d), "inputs": json.loads(d.inputs), "inputs_digest": d.inputs_digest,
-            "result": json.loads(d.result), "result_digest": d.result_digest, "revealed_at": d.revealed_at}
-
-
-def _response_counts(draw_id: int) -> dict[int, int]:
-    return dict(db.session.execute(sa.select(SurveyResponse.unit_id, sa.func.count()).where(
-        SurveyResponse.draw_id == draw_id).group_by(SurveyResponse.unit_id)).all())
-
-
-def draw_view(d: SurveyDraw) -> dict:
-    result = result_of(d)
-    out = {"id": d.id, "year": d.year, "source": d.source, "source_label": rules.SURVEY_SOURCES[d.source],
-           "per_unit": d.per_unit, "unit_ids": d.unit_ids, "status": d.status, "status_label": DRAW_LABELS[d.status],
-           "seed_commitment": d.seed_commitment, "public_entropy": d.public_entropy,
-           "inputs_digest": d.inputs_digest, "result_digest": d.result_digest, "created_by": d.created_by,
-           "created_at": d.created_at, "committed_at": d.committed_at, "drawn_at": d.drawn_at,
-           "revealed_at": d.revealed_at, "seed": d.seed if d.revealed_at else None,
-           "problems": [], "units": []}
-    if result is not None:
-        names = _unit_names(s.unit_id for s in result.units)
-        responses = _response_counts(d.id) if d.source == "recipients" else {}
-        out["problems"] = rules.survey_result_to_dict(result)["problems"]
-        out["units"] = [{"unit_id": s.unit_id, "unit_name": getattr(names.get(s.unit_id), "name", None),
-                         "eligible": s.eligible, "drawn": len(s.drawn), "short": s.short,
-                         "responses": responses.get(s.unit_id, 0) if d.source == "recipients" else len(s.drawn)}
-                        for s in result.units]
-    return out
-
-
-def selections(d: SurveyDraw, unit_id: int | None) -> list[dict]:
-    """Who was drawn, in draw order per unit, with contact data (office only) and whether they answered."""
-    stmt = sa.select(SurveySelection).where(SurveySelection.draw_id == d.id)
-    if unit_id:
-        stmt = stmt.where(SurveySelection.unit_id == unit_id)
-    rows = list(db.session.scalars(stmt.order_by(SurveySelection.unit_id, SurveySelection.position)))
-    names = _unit_names(r.unit_id for r in rows)
-    people = {r.id: r for r in db.session.scalars(sa.select(SurveyRecipient).where(
-        SurveyRecipient.id.in_([r.recipient_id for r in rows if r.recipient_id])))}
-    ratings = {r.id: r for r in db.session.scalars(sa.select(Rating).where(
-        Rating.id.in_([r.rating_id for r in rows if r.rating_id])))}
-    out = []
-    for s in rows:
-        item = {"id": s.id, "unit_id": s.unit_id, "unit_name": getattr(names.get(s.unit_id), "name", None),
-                "position": s.position, "recipient": None, "rating": None,
-                "responded": s.responded if d.source == "recipients" else True}
-        if s.recipient_id:
-            p = people[s.recipient_id]
-            item["recipient"] = {"id": p.id, "name": p.name, "phone": p.phone, "reference": p.reference}
-        if s.rating_id:
-            r = ratings[s.rating_id]
-            item["rating"] = {"id": r.id, "window_no": r.window_no, "score": r.score, "rated_on": r.rated_on}
-        out.append(item)
-    return out
-
-
-def _draw_frozen(d: SurveyDraw) -> bool:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(GradeRun).where(
-        GradeRun.survey_draw_id == d.id, GradeRun.status.in_(APPROVED_ONCE))) > 0
-
-
-def record_responses(d: SurveyDraw, items: list[dict], actor) -> dict:
-    """Record drawn recipients' anonymous answers, all or nothing. Each recipient answers once; the answer is
-    stored without the recipient (and in random order within the request), the recipient only marked."""
-    from inspect_api.ratings.rules import reason_code
-
-    if d.source != "recipients":
-        raise Conflict("该抽取来自好差评记录，评分即样本，无需录入 (a ratings draw has no responses)",
-                       code="not_a_recipient_survey")
-    if d.status != "drawn":
-        raise Conflict("尚未抽取 (not drawn yet)", code="draw_not_drawn")
-    if _draw_frozen(d):
-        raise Conflict("考评结果已审批，评议已截止 (grades approved: the survey is closed)", code="survey_closed")
-    ids = [i["recipient_id"] for i in items]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise Unprocessable("同一服务对象重复 (a recipient is listed twice)", {"fields": {"responses": dupes}})
-    found = {s.recipient_id: s for s in db.session.scalars(sa.select(SurveySelection).where(
-        SurveySelection.draw_id == d.id, SurveySelection.recipient_id.in_(ids)).with_for_update())}
-    problems: dict[str, list[str]] = {}
-    for n, item in enumerate(items):
-        if item["recipient_id"] not in found:
-            problems[str(n)] = ["不是本次抽取的评议对象 (not drawn in this survey)"]
-            continue
-        bad = [r for r in item.get("reasons") or [] if reason_code(r) is None]
-        if bad:
-            problems[str(n)] = [f"未知的原因 {bad}"]
-    if problems:
-        raise Unprocessable("评议内容有误 (invalid responses)", {"fields": {"responses": problems}})
-    answered = [i for i in ids if found[i].responded]
-    if answered:
-        raise Conflict("已录入过这些服务对象的评议 (already answered)", {"recipient_ids": answered},
-                       code="already_responded")
-    responses = []
-    for item in items:
-        found[item["recipient_id"]].responded = True
-        codes = list(dict.fromkeys(reason_code(r) for r in item.get("reasons") or []))
-        responses.append(SurveyResponse(draw_id=d.id, unit_id=found[item["recipient_id"]].unit_id,
-                                        score=item["score"], reasons=codes))
-    random.SystemRandom().shuffle(responses)
-    db.session.add_all(responses)
-    db.session.flush()
-    per_unit: dict[int, int] = defaultdict(int)
-    for r in responses:
-        per_unit[r.unit_id] += 1
-    # counts per unit only: naming the recipients here would tie them to the answers by order
-    audit.record("survey.responses", "survey_draw", d.id, actor=actor,
-                 after={"responses": {str(k): v for k, v in sorted(per_unit.items())}})
-    return {"recorded": len(responses), "by_unit": [{"unit_id": u, "responses": n} for u, n in sorted(
-        _response_counts(d.id).items())]}
-
-
-def latest_drawn(year: int) -> SurveyDraw | None:
-    return db.session.scalar(sa.select(SurveyDraw).where(SurveyDraw.year == year, SurveyDraw.status == "drawn")
-                             .order_by(SurveyDraw.drawn_at.desc(), SurveyDraw.id.desc()).limit(1))
 
 
 # --- score inputs ---------------------------------------------------------------------------------------
@@ -635,14 +234,12 @@ def approve_run(run: GradeRun, actor) -> tuple[GradeRun, list[dict]]:
 
 
 def _tell_units(run: GradeRun) -> None:
-    from inspect_api.auth.models import User
     from inspect_api.notifications.services import notify
 
     grades = dict(db.session.execute(sa.select(UnitGrade.unit_id, UnitGrade.grade).where(UnitGrade.run_id == run.id)).all())
     if not grades:
         return
-    for user_id, unit_id in db.session.execute(sa.select(User.id, User.unit_id).where(
-            User.role == "unit_liaison", User.is_active.is_(True), User.unit_id.in_(list(grades)))):
+    for user_id, unit_id in liaisons_by_unit(grades):
         notify(user_id, "assessment.grade", f"{run.year}年度考评结果：{rules.GRADE_LABELS[grades[unit_id]]}",
                None, {"type": "unit_grade", "unit_id": unit_id, "year": run.year},
                f"assessment:{run.id}:{user_id}")
@@ -652,29 +249,26 @@ def grades_of(run: GradeRun) -> list[UnitGrade]:
     return list(db.session.scalars(sa.select(UnitGrade).where(UnitGrade.run_id == run.id).order_by(UnitGrade.unit_id)))
 
 
-def grade_view(g: UnitGrade, unit: Unit | None = None) -> dict:
-    unit = unit or db.session.get(Unit, g.unit_id)
-    return {"unit_id": g.unit_id, "unit_code": getattr(unit, "code", None), "unit_name": getattr(unit, "name", None),
-            "year": g.year, "run_id": g.run_id, "grade": g.grade, "grade_label": rules.GRADE_LABELS[g.grade],
-            "score": g.score, "inspection_score": g.inspection_score, "survey_score": g.survey_score,
-            "raters": g.raters, "inputs": g.inputs, "steps": g.steps, "reason": g.reason}
-
-
-def run_view(run: GradeRun, *, full: bool = True) -> dict:
-    rows = grades_of(run)
-    units = _unit_names(g.unit_id for g in rows)
+def grade_counts(run: GradeRun) -> dict[str, int]:
     counts = {k: 0 for k in rules.GRADE_LABELS}
-    for g in rows:
+    for g in grades_of(run):
         counts[g.grade] += 1
-    out = {"id": run.id, "year": run.year, "status": run.status, "status_label": RUN_LABELS[run.status],
-           "survey_draw_id": run.survey_draw_id, "previous_run_id": run.previous_run_id,
-           "policy_version": run.policy_version, "policy": run.policy, "inputs_digest": run.inputs_digest,
-           "created_by": run.created_by, "created_at": run.created_at, "approved_by": run.approved_by,
-           "approved_at": run.approved_at, "superseded_at": run.superseded_at, "counts": counts,
-           "commendation_candidates": [{"unit_id": g.unit_id, "unit_name": getattr(units.get(g.unit_id), "name", None),
-                                        "score": g.score} for g in rows if g.grade == "excellent"],
-           "grades": [grade_view(g, units.get(g.unit_id)) for g in rows] if full else []}
-    return out
+    return counts
+
+
+def commendation_candidates(run: GradeRun) -> list[dict]:
+    """The run's 优秀 units (通报表扬)."""
+    rows = [g for g in grades_of(run) if g.grade == "excellent"]
+    units = unit_names(g.unit_id for g in rows)
+    return [{"unit_id": g.unit_id, "unit_name": getattr(units.get(g.unit_id), "name", None), "score": g.score}
+            for g in rows]
+
+
+def run_grades(run: GradeRun) -> list[UnitGrade]:
+    """The run's grades, their units loaded in one query (the grades' schema asks for each one)."""
+    rows = grades_of(run)
+    unit_names(g.unit_id for g in rows)
+    return rows
 
 
 def runs(year: int | None) -> sa.Select:
@@ -684,15 +278,9 @@ def runs(year: int | None) -> sa.Select:
     return stmt.order_by(GradeRun.year.desc(), GradeRun.id.desc())
 
 
-def unit_history(unit_id: int) -> list[dict]:
+def unit_history(unit_id: int) -> list[UnitGrade]:
     """The unit's grade in force in each year, newest year first."""
-    unit = db.session.get(Unit, unit_id)
-    rows = db.session.scalars(grades_in_force(unit_id=unit_id).order_by(UnitGrade.year.desc()))
-    out = []
-    for g in rows:
-        run = db.session.get(GradeRun, g.run_id)
-        out.append({**grade_view(g, unit), "approved_at": run.approved_at})
-    return out
+    return list(db.session.scalars(grades_in_force(unit_id=unit_id).order_by(UnitGrade.year.desc())))
 
 
 def year_grades(year: int, run_id: int | None = None) -> tuple[GradeRun | None, list[UnitGrade]]:
@@ -712,7 +300,7 @@ CSV_HEADER = ["单位编码", "单位名称", "年度", "等次", "综合得分"
 
 
 def grades_csv(rows: list[UnitGrade]) -> str:
-    units = _unit_names(g.unit_id for g in rows)
+    units = unit_names(g.unit_id for g in rows)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_HEADER)

@@ -2,14 +2,15 @@
 
 Nothing here identifies a complainant beyond the contact they chose to leave (no IP address, user agent
 or device id); the secret query code is kept only as an HMAC. The public form's used tokens and rate
-limits live in the ratings tables (`rating_tokens`, `rating_throttle`), which hold hashes only."""
+limits live in the public forms' tables (`rating_tokens`, `rating_throttle`: core.models FormToken and
+FormThrottle, through core/public_form.py), which hold hashes only."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspect_api.db import TimestampMixin, db
 
@@ -80,6 +81,9 @@ class Complaint(TimestampMixin, db.Model):
     closed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     __table_args__ = (sa.Index("ix_complaints_outcome_closed_at", "outcome", "closed_at"),)
+
+    # The confirmed finding a substantiated complaint became (findings.complaint_id), if any.
+    finding = relationship("Finding", viewonly=True, uselist=False)
 
     @property
     def has_contact(self) -> bool:

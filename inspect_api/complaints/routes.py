@@ -4,9 +4,7 @@ handling (hotline entry, assign, forward, investigate, answer, close) and the un
 from __future__ import annotations
 
 import contextlib
-import secrets
 
-import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import make_response, render_template, request
 from flask.views import MethodView
@@ -15,9 +13,11 @@ from marshmallow import fields, validate
 from inspect_api.auth.access import PUBLIC, current_user, roles
 from inspect_api.complaints import rules, services
 from inspect_api.config import PROJECT_ROOT
+from inspect_api.core import public_form
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
-from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.deadlines import MatterLevel
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db, write_intent
 from inspect_api.errors import BadRequest, DomainError, NotFound, Unprocessable
 
@@ -26,19 +26,13 @@ blp = Blueprint("complaints", __name__, url_prefix="", description="投诉举报
 page_blp = FlaskBlueprint("complaint_page", __name__, template_folder=str(PROJECT_ROOT / "templates"))
 OFFICE = ("office", "admin")
 DEVICE_COOKIE = "inspect_complaint_device"
-DEVICE_COOKIE_DAYS = 365
 LEVEL_CODES = [str(level) for level in rules.LEVELS]
 PUBLIC_FIELDS = ("category", "content", "window_no", "occurred_on", "occurred_time", "contact_name",
                  "contact_phone", "contact_email")
 
 
 def _device_cookie(resp, present: str | None):
-    """A random value that only tells this browser's submissions apart for the rate limits; the server
-    keeps no copy of it, only HMACs of it in the expiring throttle table."""
-    if not present:
-        resp.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=DEVICE_COOKIE_DAYS * 86400,
-                        httponly=True, samesite="Lax", secure=request.is_secure)
-    return resp
+    return public_form.with_device_cookie(resp, DEVICE_COOKIE, present)
 
 
 def _html(context: dict, status: int = 200):
@@ -68,14 +62,14 @@ def complaint_page(window_key):
         context = _form_context(window_key)
     except DomainError:
         return _html({"mode": "error", "error": "投诉页面不存在，请重新扫描窗口的二维码，或拨打效能投诉电话。"}, 404)
-    return _device_cookie(_html(context), request.cookies.get(DEVICE_COOKIE))
+    return _device_cookie(_html(context), public_form.device(DEVICE_COOKIE))
 
 
 @page_blp.get("/complaints/new")
 @roles(PUBLIC)
 def general_complaint_page():
     """The public complaint form for any unit (no login)."""
-    return _device_cookie(_html(_form_context(None)), request.cookies.get(DEVICE_COOKIE))
+    return _device_cookie(_html(_form_context(None)), public_form.device(DEVICE_COOKIE))
 
 
 @page_blp.get("/complaints/status")
@@ -105,7 +99,7 @@ def status_lookup():
         return _html({"mode": "status", "error": "请填写投诉编号和查询码",
                       "values": {"tracking_no": tracking_no[:20]}}, 422)
     write_intent.set(True)  # a wrong code is counted (a write); take SQLite's write lock up front
-    device = request.cookies.get(DEVICE_COOKIE)
+    device = public_form.device(DEVICE_COOKIE)
     try:
         result = services.public_status(tracking_no[:32], code[:32], device)
     except DomainError as exc:
@@ -169,18 +163,6 @@ class PublicComplaintStatusSchema(BaseSchema):
     closed_on = fields.Date(allow_none=True)
 
 
-def _public_body() -> tuple[dict, bool]:
-    if request.mimetype == "multipart/form-data":
-        raw = {k: request.form.get(k) for k in request.form}
-        if raw.get("unit_id") == "":
-            raw["unit_id"] = None
-        return raw, True
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Unprocessable("请求体须为 JSON 对象 (JSON object expected)", {"fields": {"_schema": ["JSON object"]}})
-    return body, False
-
-
 def _status_url(tracking_no: str) -> str:
     return f"/complaints/status?tracking_no={tracking_no}"
 
@@ -202,15 +184,10 @@ class PublicComplaints(MethodView):
 
         Nothing that identifies the complainant is stored but the contact they choose to leave (no IP, no
         user agent, no device id). The answer carries the tracking number and a query code, shown once."""
-        raw, is_form = _public_body()
-        device = request.cookies.get(DEVICE_COOKIE)
+        raw, is_form = public_form.form_body(empty_is_none=("unit_id",))
+        device = public_form.device(DEVICE_COOKIE)
         try:
-            try:
-                body = PublicComplaintSchema().load(raw)
-            except ma.ValidationError as exc:
-                raise Unprocessable("投诉内容有误 (invalid complaint)", {"fields": exc.messages}) from exc
-            if body["website"]:
-                raise Unprocessable("提交被拒绝 (rejected as spam)", {"fields": {"website": ["须为空"]}}, code="spam")
+            body = public_form.load(PublicComplaintSchema(), raw, "投诉内容有误 (invalid complaint)")
             complaint, code = services.submit_public(
                 window_key=body["window_key"], unit_id=body["unit_id"], token=body["token"],
                 fields={k: body[k] for k in PUBLIC_FIELDS if not (body["window_key"] and k == "window_no")},
@@ -256,7 +233,7 @@ class PublicStatusLookupSchema(BaseSchema):
 def _lookup(tracking_no: str, code: str) -> dict:
     write_intent.set(True)  # a wrong code is counted (a write); take SQLite's write lock up front
     try:
-        return services.public_status(tracking_no[:32], code[:32], request.cookies.get(DEVICE_COOKIE))
+        return services.public_status(tracking_no[:32], code[:32], public_form.device(DEVICE_COOKIE))
     except NotFound:
         db.session.commit()  # keep the failed-lookup count
         raise
@@ -340,43 +317,58 @@ class ComplaintFilterSchema(BaseSchema):
         "description": "received: newest first (default); due: earliest deadline first (the inbox)"})
 
 
+def _label(labels, attr: str):
+    return lambda c: labels.get(getattr(c, attr)) if getattr(c, attr) else None
+
+
 class UnitComplaintSchema(BaseSchema):
+    """What the unit may know: what happened, when, where, the office's request and the outcome; never
+    who complained, how to reach them, the tracking number, who handles it or what they were told."""
+
     id = fields.Integer()
     unit_id = fields.Integer()
     window_no = fields.String(allow_none=True)
     staff_id = fields.Integer(allow_none=True)
     category = fields.String(allow_none=True)
-    category_label = fields.String(allow_none=True)
-    content = fields.String()
+    category_label = computed(fields.String(allow_none=True), _label(CATEGORIES, "category"))
+    content = computed(fields.String(), lambda c: c.unit_content or c.content)
     occurred_on = fields.Date(allow_none=True)
-    occurred_time = fields.String(allow_none=True)
+    occurred_time = computed(fields.String(allow_none=True),
+                             lambda c: c.occurred_time.strftime("%H:%M") if c.occurred_time else None)
     received_on = fields.Date()
     level = fields.String()
-    level_label = fields.String()
+    level_label = computed(fields.String(), lambda c: MatterLevel(c.level).label)
     working_days = fields.Integer()
     due_on = fields.Date()
     provisional = fields.Boolean()
     status = fields.String()
-    status_label = fields.String()
+    status_label = computed(fields.String(), lambda c: rules.STATUS_LABELS[c.status])
     overdue = fields.Boolean()
-    days_left = fields.Integer(allow_none=True, metadata={"description": "working days to due_on, counted today "
-                                                                         "(negative: past it); null once closed"})
-    days_left_provisional = fields.Boolean(metadata={"description": "a year in between has no loaded calendar"})
+    days_left = computed(fields.Integer(allow_none=True, metadata={
+        "description": "working days to due_on, counted today (negative: past it); null once closed"}),
+        lambda c: services.days_left(c)["days_left"])
+    days_left_provisional = computed(fields.Boolean(metadata={
+        "description": "a year in between has no loaded calendar"}),
+        lambda c: services.days_left(c)["days_left_provisional"])
     forwarded_unit_id = fields.Integer(allow_none=True)
     forwarded_at = fields.DateTime(allow_none=True)
     forward_note = fields.String(allow_none=True)
     unit_report = fields.String(allow_none=True)
     unit_reported_at = fields.DateTime(allow_none=True)
     outcome = fields.String(allow_none=True)
-    outcome_label = fields.String(allow_none=True)
+    outcome_label = computed(fields.String(allow_none=True), _label(rules.OUTCOMES, "outcome"))
     closed_at = fields.DateTime(allow_none=True)
-    finding_id = fields.String(allow_none=True, metadata={"description": "the confirmed finding it became"})
+    finding_id = computed(fields.String(allow_none=True, metadata={"description": "the confirmed finding it became"}),
+                          lambda c: c.finding.id if c.finding is not None else None)
 
 
 class ComplaintSchema(UnitComplaintSchema):
+    """The office's view, with the complainant's contact."""
+
+    content = fields.String()
     tracking_no = fields.String()
     channel = fields.String()
-    channel_label = fields.String()
+    channel_label = computed(fields.String(), lambda c: rules.CHANNELS[c.channel])
     unit_content = fields.String(allow_none=True, metadata={"description": "the text shown to the unit, if edited"})
     contact_name = fields.String(allow_none=True)
     contact_phone = fields.String(allow_none=True)
@@ -400,11 +392,24 @@ class ComplaintSchema(UnitComplaintSchema):
 
 
 class ComplaintDetailSchema(ComplaintSchema):
-    history = fields.List(fields.Dict(), metadata={"description": "every change, from the trail"})
+    history = computed(fields.List(fields.Dict(), metadata={"description": "every change, from the trail"}),
+                       services.history)
 
 
 class ComplaintCreatedSchema(ComplaintSchema):
+    """Dumps a `Created`: the complaint and its query code."""
+
     query_code = fields.String(metadata={"description": "查询码 to tell the caller; shown once"})
+
+
+class Created:
+    """A complaint just entered, with the query code to tell the caller (kept nowhere but in this answer)."""
+
+    def __init__(self, complaint, query_code: str):
+        self.complaint, self.query_code = complaint, query_code
+
+    def __getattr__(self, name):
+        return getattr(self.complaint, name)
 
 
 class ComplaintAssignSchema(BaseSchema):
@@ -464,7 +469,7 @@ class Complaints(MethodView):
     def get(self, args, pagination_parameters):
         """Complaints, newest first or `sort=due` earliest deadline first (filter by status, open, unit,
         channel, outcome, overdue, handler, dates)"""
-        return services.office_views(paginate_select(services.office_list(args), pagination_parameters))
+        return paginate_select(services.office_list(args), pagination_parameters)
 
     @blp.arguments(ComplaintCreateSchema)
     @blp.response(201, ComplaintCreatedSchema)
@@ -475,7 +480,7 @@ class Complaints(MethodView):
         The answer carries the query code to tell the caller (shown once)."""
         complaint, code = services.create(body, current_user())
         db.session.commit()
-        return services.office_views([complaint])[0] | {"query_code": code}
+        return Created(complaint, code)
 
 
 @blp.route("/complaints/<int:complaint_id>")
@@ -484,13 +489,13 @@ class ComplaintDetail(MethodView):
     @roles(*OFFICE)
     def get(self, complaint_id):
         """One complaint with the complainant's contact and its history"""
-        return services.office_detail(services.get(complaint_id))
+        return services.get(complaint_id)
 
 
-def _act(complaint_id: int, fn, **kwargs) -> dict:
+def _act(complaint_id: int, fn, **kwargs):
     complaint = fn(services.get(complaint_id, lock=True), current_user(), **kwargs)
     db.session.commit()
-    return services.office_detail(complaint)
+    return complaint
 
 
 @blp.route("/complaints/<int:complaint_id>/assign")
@@ -560,8 +565,7 @@ class UnitComplaints(MethodView):
     def get(self, args, pagination_parameters):
         """Complaints forwarded to my unit, or substantiated against it, earliest deadline first (never who
         complained)"""
-        return services.unit_views(paginate_select(services.unit_complaints(current_user(), args),
-                                                   pagination_parameters))
+        return paginate_select(services.unit_complaints(current_user(), args), pagination_parameters)
 
 
 @blp.route("/unit/complaints/<int:complaint_id>")
@@ -570,7 +574,7 @@ class UnitComplaint(MethodView):
     @roles("unit_liaison")
     def get(self, complaint_id):
         """One complaint about my unit: what happened, when, where, and what the office asks"""
-        return services.unit_views([services.unit_complaint(complaint_id, current_user())])[0]
+        return services.unit_complaint(complaint_id, current_user())
 
 
 @blp.route("/unit/complaints/<int:complaint_id>/report")
@@ -583,4 +587,4 @@ class UnitComplaintReport(MethodView):
         """Report the unit's investigation of a forwarded complaint (调查核实情况)"""
         complaint = services.unit_report(complaint_id, current_user(), body["text"])
         db.session.commit()
-        return services.unit_views([complaint])[0]
+        return complaint

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
@@ -20,20 +21,19 @@ from inspect_api.auth.models import User
 from inspect_api.complaints import rules
 from inspect_api.complaints.models import Complaint
 from inspect_api.complaints.policy import ComplaintsPolicy
-from inspect_api.core import clock
+from inspect_api.core import clock, public_form
 from inspect_api.core.calendar_store import current_calendar
-from inspect_api.core.categories import CATEGORIES
+from inspect_api.core.calendar_store import days_left as calendar_days_left
 from inspect_api.core.clock import LOCAL_TZ, local
 from inspect_api.core.counters import next_value
 from inspect_api.core.deadlines import LimitOutOfRange, MatterLevel
 from inspect_api.db import db
-from inspect_api.errors import NotFound, TooManyRequests, Unprocessable
+from inspect_api.errors import NotFound, Unprocessable
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Staff, Unit
+from inspect_api.org.recipients import liaison_ids, office_ids
 from inspect_api.org.services import in_scope, scope_unit_ids
-from inspect_api.ratings import rules as rating_rules
 from inspect_api.ratings import services as rating_services
-from inspect_api.ratings.models import RatingThrottle
 from inspect_api.visits.models import Finding
 
 TOKEN_MESSAGES = {
@@ -53,21 +53,6 @@ def policy() -> ComplaintsPolicy:
 def _secret() -> str:
     return current_app.config["SECRET_KEY"]
 
-
-
-def _office_ids() -> list[int]:
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))
-                                   .order_by(User.id)))
-
-
-def _liaisons_for(unit_id: int | None) -> list[int]:
-    """Liaisons of the unit or of a unit above it (they see its subtree)."""
-    unit = db.session.get(Unit, unit_id) if unit_id else None
-    if unit is None:
-        return []
-    ancestors = [int(x) for x in unit.path.strip("/").split("/")]
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "unit_liaison", User.is_active.is_(True),
-                                                            User.unit_id.in_(ancestors)).order_by(User.id)))
 
 
 def _snapshot(c: Complaint) -> dict:
@@ -135,7 +120,7 @@ def _receive(unit: Unit, value: rules.ComplaintInput, channel: str, actor, *, le
                         "staff_id": c.staff_id, "category": c.category, "level": c.level,
                         "working_days": c.working_days, "due_on": c.due_on.isoformat(),
                         "provisional": c.provisional, "has_contact": c.has_contact})
-    for user_id in _office_ids():
+    for user_id in office_ids():
         notify(user_id, "complaint.received", f"收到群众投诉 {tracking}",
                f"{rules.CHANNELS[channel]}：{unit.name}{f' {c.window_no} 号窗口' if c.window_no else ''}，"
                f"请于 {deadline_text(c)} 前办结", {"type": "complaint", "id": c.id},
@@ -156,17 +141,7 @@ def public_units() -> list[Unit]:
 
 
 def new_token(window_key: str | None = None) -> str:
-    return rating_rules.make_token(_secret(), rules.form_key(window_key), int(clock.now().timestamp()))
-
-
-def _check_token(window_key: str | None, token, now: datetime) -> int:
-    pol = policy()
-    try:
-        return rating_rules.check_token(_secret(), rules.form_key(window_key), token, int(now.timestamp()),
-                                        pol.token_minutes * 60, pol.min_fill_seconds)
-    except rating_rules.TokenRejected as exc:
-        raise rating_rules.TokenRejected(TOKEN_MESSAGES.get(exc.code, exc.message), exc.details,
-                                         code=exc.code) from exc
+    return public_form.new_token(rules.form_key(window_key))
 
 
 def submit_public(*, window_key: str | None, unit_id, token, fields: dict, device: str | None
@@ -182,13 +157,13 @@ def submit_public(*, window_key: str | None, unit_id, token, fields: dict, devic
         fields = {**fields, "window_no": window_no}
     else:
         unit = _active_unit(unit_id)
-    issued = _check_token(window_key, token, now)
+    issued = public_form.check_token(rules.form_key(window_key), token, now, minutes=pol.token_minutes,
+                                     min_fill_seconds=pol.min_fill_seconds, messages=TOKEN_MESSAGES)
     value = rules.validate(**fields, today=clock.today(), allow_links=False)
-    rating_services.use_token(token, issued, pol.token_minutes, now,
-                              message="该投诉已提交过，请勿重复提交 (form already submitted)")
-    rating_services._throttle("complaint-all", "all", 60, pol.global_per_minute, now, message=TOO_MANY)
+    public_form.use_token(token, issued, pol.token_minutes, now, "该投诉已提交过，请勿重复提交 (form already submitted)")
+    public_form.throttle("complaint-all", "all", 60, pol.global_per_minute, now, TOO_MANY)
     if device:
-        rating_services._throttle("complaint-device", device, 3600, pol.device_per_hour, now, message=TOO_MANY)
+        public_form.throttle("complaint-device", device, 3600, pol.device_per_hour, now, TOO_MANY)
     return _receive(unit, value, "web", None)
 
 
@@ -255,7 +230,7 @@ def forward(c: Complaint, actor, *, note: str, unit_id: int | None = None, unit_
         c.handler_id = actor.id
     _record("forward", c, actor, before, forwarded_unit_id=unit.id, note=note,
             unit_content_edited=c.unit_content is not None)
-    for user_id in _liaisons_for(unit.id):
+    for user_id in liaison_ids([unit.id]):
         notify(user_id, "complaint.forwarded", "效能办转来一件群众投诉，请调查核实",
                f"请于 {deadline_text(c)} 前报送调查核实情况。{note}", {"type": "complaint", "id": c.id},
                f"complaint.forwarded:{c.id}:{user_id}:{c.forwarded_at.isoformat()}")
@@ -299,7 +274,7 @@ def close(c: Complaint, actor, *, outcome: str, reason: str, category: str | Non
         finding = _make_finding(c, actor, category, severity, staff, description or reason)
     _record("close", c, actor, before, outcome=outcome, reason=reason,
             finding_id=finding.id if finding is not None else None)
-    for user_id in _liaisons_for(c.forwarded_unit_id):
+    for user_id in liaison_ids([c.forwarded_unit_id]):
         notify(user_id, "complaint.closed", f"转办的群众投诉已办结：{rules.OUTCOMES[outcome]}", None,
                {"type": "complaint", "id": c.id}, f"complaint.closed:{c.id}:{user_id}")
     return c
@@ -343,7 +318,7 @@ def _unit_visible(user):
 
 
 def unit_complaints(user, args: dict) -> sa.Select:
-    stmt = sa.select(Complaint).where(_unit_visible(user))
+    stmt = sa.select(Complaint).options(selectinload(Complaint.finding)).where(_unit_visible(user))
     if args.get("status"):
         stmt = stmt.where(Complaint.status == args["status"])
     return stmt.order_by(Complaint.due_on, Complaint.id)
@@ -366,7 +341,7 @@ def unit_report(complaint_id: int, user, text: str) -> Complaint:
     before = _snapshot(c)
     c.status, c.unit_report, c.unit_reported_at, c.unit_reported_by = new, text, clock.now(), user.id
     _record("unit_report", c, user, before, text=text)
-    for user_id in [c.handler_id] if c.handler_id else _office_ids():
+    for user_id in [c.handler_id] if c.handler_id else office_ids():
         notify(user_id, "complaint.unit_reported", f"单位已报送投诉 {c.tracking_no} 的调查核实情况", text[:200],
                {"type": "complaint", "id": c.id}, f"complaint.unit_reported:{c.id}:{user_id}:{c.unit_reported_at.isoformat()}")
     return c
@@ -375,7 +350,7 @@ def unit_report(complaint_id: int, user, text: str) -> Complaint:
 # --- reading --------------------------------------------------------------------------------------------------
 
 def office_list(args: dict) -> sa.Select:
-    stmt = sa.select(Complaint)
+    stmt = sa.select(Complaint).options(selectinload(Complaint.finding))
     for key in ("status", "unit_id", "channel", "outcome", "handler_id", "level"):
         if args.get(key) is not None:
             stmt = stmt.where(getattr(Complaint, key) == args[key])
@@ -399,48 +374,9 @@ def office_list(args: dict) -> sa.Select:
     return stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc())
 
 
-def _finding_ids(ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(db.session.execute(sa.select(Finding.complaint_id, Finding.id).where(Finding.complaint_id.in_(ids)))
-                .all())
-
-
-def _days_left(due_on, still_open: bool) -> dict:
-    """Working days from today to the deadline on the calendar in force (negative: past it); provisional
-    when a year in between has no loaded calendar. None once the matter is done."""
-    if not still_open:
-        return {"days_left": None, "days_left_provisional": False}
-    cal, today = current_calendar(), clock.today()
-    return {"days_left": cal.working_days_between(today, due_on),
-            "days_left_provisional": bool(cal.assumed_years_between(today, due_on))}
-
-
-def _common(c: Complaint, finding_id: str | None) -> dict:
-    return _days_left(c.due_on, c.status != "closed") | {"id": c.id, "unit_id": c.unit_id, "window_no": c.window_no, "staff_id": c.staff_id,
-            "category": c.category, "category_label": CATEGORIES.get(c.category) if c.category else None,
-            "occurred_on": c.occurred_on, "occurred_time": c.occurred_time.strftime("%H:%M") if c.occurred_time
-            else None, "received_on": c.received_on, "level": c.level,
-            "level_label": MatterLevel(c.level).label, "working_days": c.working_days, "due_on": c.due_on,
-            "provisional": c.provisional, "status": c.status, "status_label": rules.STATUS_LABELS[c.status],
-            "overdue": c.overdue, "forwarded_unit_id": c.forwarded_unit_id, "forwarded_at": c.forwarded_at,
-            "forward_note": c.forward_note, "unit_report": c.unit_report, "unit_reported_at": c.unit_reported_at,
-            "outcome": c.outcome, "outcome_label": rules.OUTCOMES.get(c.outcome) if c.outcome else None,
-            "closed_at": c.closed_at, "finding_id": finding_id}
-
-
-def office_views(rows: list[Complaint]) -> list[dict]:
-    findings = _finding_ids([c.id for c in rows])
-    return [_common(c, findings.get(c.id)) | {
-        "tracking_no": c.tracking_no, "channel": c.channel, "channel_label": rules.CHANNELS[c.channel],
-        "content": c.content, "unit_content": c.unit_content, "contact_name": c.contact_name,
-        "contact_phone": c.contact_phone, "contact_email": c.contact_email, "has_contact": c.has_contact,
-        "received_at": c.received_at, "created_by": c.created_by, "handler_id": c.handler_id,
-        "assigned_at": c.assigned_at, "unit_reported_by": c.unit_reported_by,
-        "investigation_note": c.investigation_note, "investigated_at": c.investigated_at,
-        "investigated_by": c.investigated_by, "answer_text": c.answer_text, "answer_channel": c.answer_channel,
-        "answered_at": c.answered_at, "answered_by": c.answered_by, "outcome_reason": c.outcome_reason,
-        "closed_by": c.closed_by, "flagged_overdue_at": c.flagged_overdue_at} for c in rows]
+def days_left(c: Complaint) -> dict:
+    """Working days left to the complaint's deadline (None once closed)."""
+    return calendar_days_left(c.due_on, c.status != "closed")
 
 
 def history(c: Complaint) -> list[dict]:
@@ -450,17 +386,6 @@ def history(c: Complaint) -> list[dict]:
                                                           AuditEvent.entity_id == str(c.id))
                               .order_by(AuditEvent.seq)).all()
     return [audit.decode(r) for r in rows]
-
-
-def office_detail(c: Complaint) -> dict:
-    return office_views([c])[0] | {"history": history(c)}
-
-
-def unit_views(rows: list[Complaint]) -> list[dict]:
-    """What the unit may know: what happened, when, where, the office's request and the outcome; never
-    who complained, how to reach them, the tracking number, who handles it or what they were told."""
-    findings = _finding_ids([c.id for c in rows])
-    return [_common(c, findings.get(c.id)) | {"content": c.unit_content or c.content} for c in rows]
 
 
 def public_view(c: Complaint) -> dict:
@@ -478,20 +403,6 @@ def public_view(c: Complaint) -> dict:
             "closed_on": local(c.closed_at).date() if c.closed_at else None}
 
 
-def _refuse_if_spent(kind: str, value: str, period_s: int, limit: int, now: datetime) -> None:
-    """429 while the failed-lookup bucket is full, checked before the code is (a guesser who ignored
-    the 429s would otherwise still learn the right code from a 200)."""
-    epoch = int(now.timestamp())
-    bucket = epoch // period_s
-    key = rating_rules.throttle_key(_secret(), kind, value, bucket)
-    count = db.session.scalar(sa.select(RatingThrottle.count).where(RatingThrottle.key == key,
-                                                                    RatingThrottle.expires_at > now))
-    if count is not None and count >= limit:
-        retry = (bucket + 1) * period_s - epoch
-        raise TooManyRequests(TOO_MANY_LOOKUPS, {"retry_after": retry, "limit": kind},
-                              headers={"Retry-After": str(max(retry, 1))})
-
-
 def public_status(tracking_no: str, code: str | None, device: str | None) -> dict:
     """The status page's answer for a tracking number and its query code. A wrong code and an unknown
     number look the same (404) and both count against the failed-lookup limits; the caller commits
@@ -503,17 +414,19 @@ def public_status(tracking_no: str, code: str | None, device: str | None) -> dic
     now = clock.now()
     pol = policy()
     tracking = (tracking_no or "").strip().upper()
-    _refuse_if_spent("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now)
+    public_form.refuse_if_spent("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now,
+                                TOO_MANY_LOOKUPS)
     if device:
-        _refuse_if_spent("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now)
+        public_form.refuse_if_spent("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now,
+                                    TOO_MANY_LOOKUPS)
     c = db.session.scalar(sa.select(Complaint).where(Complaint.tracking_no == tracking)) \
         if rules.TRACKING_RE.match(tracking) else None
     if c is None or not code or not rules.code_matches(_secret(), c.tracking_no, code, c.code_hash):
-        rating_services._throttle("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now,
-                                  message=TOO_MANY_LOOKUPS)
+        public_form.throttle("complaint-lookup-number", tracking, 3600, pol.lookup_number_per_hour, now,
+                             TOO_MANY_LOOKUPS)
         if device:
-            rating_services._throttle("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now,
-                                      message=TOO_MANY_LOOKUPS)
+            public_form.throttle("complaint-lookup-device", device, 3600, pol.lookup_device_per_hour, now,
+                                 TOO_MANY_LOOKUPS)
         raise NotFound(NOT_FOUND_PUBLIC, code="not_found")
     return public_view(c)
 
@@ -528,12 +441,12 @@ def flag_overdue() -> int:
     due = db.session.scalars(sa.select(Complaint).where(
         Complaint.status != "closed", Complaint.overdue.is_(False), Complaint.due_on < today)
         .order_by(Complaint.id).with_for_update()).all()
-    office = _office_ids()
+    office = office_ids()
     for c in due:
         before = _snapshot(c)
         c.overdue, c.flagged_overdue_at = True, clock.now()
         _record("overdue", c, None, before)
-        waiting_on_unit = _liaisons_for(c.forwarded_unit_id) if c.status == "investigating" else []
+        waiting_on_unit = liaison_ids([c.forwarded_unit_id]) if c.status == "investigating" else []
         for user_id in [*office, *waiting_on_unit]:
             notify(user_id, "complaint.overdue", "群众投诉办理逾期", f"投诉办理期限 {c.due_on:%Y-%m-%d} 已过",
                    {"type": "complaint", "id": c.id}, f"complaint.overdue:{c.id}:{user_id}")
@@ -559,8 +472,8 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
                      after={**after, "years": years})
         if after["due_on"] != before["due_on"]:
             changed += 1
-            people = [c.handler_id] if c.handler_id else _office_ids()
-            for user_id in [*people, *_liaisons_for(c.forwarded_unit_id)]:
+            people = [c.handler_id] if c.handler_id else office_ids()
+            for user_id in [*people, *liaison_ids([c.forwarded_unit_id])]:
                 notify(user_id, "deadline.recomputed", "期限已按正式节假日安排调整",
                        f"投诉办理期限 {before['due_on']} → {after['due_on']}", {"type": "complaint", "id": c.id},
                        f"deadline.recomputed:complaint:{c.id}:{after['due_on']}:{user_id}")

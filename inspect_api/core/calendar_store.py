@@ -43,6 +43,17 @@ def current_calendar() -> WorkingCalendar:
         return _cached[1]
 
 
+def days_left(due_on: date, still_open: bool = True) -> dict:
+    """Working days from today to a deadline on the calendar in force (negative: past it), provisional when
+    a year in between has no loaded calendar; None once the matter is done. What a liaison's "剩余 N 个工作日"
+    shows."""
+    if not still_open:
+        return {"days_left": None, "days_left_provisional": False}
+    cal, today = current_calendar(), clock.today()
+    return {"days_left": cal.working_days_between(today, due_on),
+            "days_left_provisional": bool(cal.assumed_years_between(today, due_on))}
+
+
 def store_tables(text: str, *, source: str, actor=None) -> dict[int, dict]:
     """Replace the imported schedule of every year in the file (a year is always imported whole).
 

@@ -1,4 +1,5 @@
-"""Named counters (gap-free, one row per name) and the imported holiday table."""
+"""Named counters (gap-free, one row per name), the imported holiday table, and the public forms'
+used tokens and rate-limit counters (core/public_form.py)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,24 @@ class HolidayDay(db.Model):
     source: Mapped[str] = mapped_column(sa.String(255))
     imported_at: Mapped[datetime]
     imported_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class FormToken(db.Model):
+    """A public form's token that was used (replay protection): only its hash, kept until it would
+    expire. The table keeps the name it had when only the rating page used it."""
+
+    __tablename__ = "rating_tokens"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FormThrottle(db.Model):
+    """Accepted public submissions (or failed lookups) per rate-limit bucket; the key is an HMAC of
+    (kind, device or window, period), never the device cookie itself."""
+
+    __tablename__ = "rating_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

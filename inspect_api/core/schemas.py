@@ -53,3 +53,22 @@ def paginate_select(stmt: sa.Select, pagination_parameters) -> list:
     page = pagination_parameters.page
     size = pagination_parameters.page_size
     return list(db.session.scalars(stmt.offset((page - 1) * size).limit(size)))
+
+
+def computed(field: fields.Field, value) -> fields.Field:
+    """`field` holding `value(obj)` of the object dumped: what the model has no attribute for (a link,
+    a figure counted from its rows, columns shown as one group). A `value` taking two arguments gets
+    the schema the field belongs to as well (`value(obj, schema)`), for what that schema instance was
+    asked to show (nest an instance, `Nested(X(flag=True))`, to ask a nested one). The field's
+    own type documents it in the OpenAPI description, so the generated client still knows its shape."""
+    import inspect
+
+    base = type(field)
+    if len(inspect.signature(value).parameters) > 1:
+        def get_value(self, obj, attr, accessor=None, default=ma.missing):
+            return value(obj, self.root)
+    else:
+        def get_value(self, obj, attr, accessor=None, default=ma.missing):
+            return value(obj)
+    field.__class__ = type(f"Computed{base.__name__}", (base,), {"get_value": get_value})
+    return field

@@ -10,12 +10,12 @@ from inspect_api.core import clock
 from inspect_api.db import db
 from inspect_api.documents import services
 from inspect_api.documents.models import Document
+from inspect_api.org.recipients import office_ids
 
 
 def draft_monthly_bulletin() -> int | None:
     """Create the draft for the previous calendar month unless one exists; the office edits, approves
     and issues it. Returns the new document's id, or None (a second run changes nothing)."""
-    from inspect_api.auth.models import User
     from inspect_api.notifications.services import notify
 
     today = clock.today()
@@ -27,7 +27,7 @@ def draft_monthly_bulletin() -> int | None:
             return None
     doc = services.create("bulletin", {"period_start": start.isoformat(), "period_end": end.isoformat()}, None,
                           actor=None)
-    for user_id in db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))):
+    for user_id in office_ids():
         notify(user_id, "document.drafted", f"已起草{start.year}年{start.month}月督查通报", doc.title,
                {"document_id": doc.id}, f"document.drafted:{doc.id}:{user_id}")
     return doc.id

@@ -12,7 +12,7 @@ from inspect_api.auth.access import current_user, roles
 from inspect_api.core import clock
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version, stored_file
-from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.documents import context as ctxmod
 from inspect_api.documents import exports, rules, services
@@ -98,12 +98,16 @@ class ExportSchema(BaseSchema):
                           metadata={"description": "CSV: ranking | categories | staffing | cases (default: the first the kind has)"})
 
 
+def _kind_label(doc) -> str:
+    return rules.KIND_LABELS[doc.kind]
+
+
 class DocumentSchema(BaseSchema):
     id = fields.Integer()
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = computed(fields.String(), _kind_label)
     status = fields.String(metadata={"description": "draft | approved | issuing | issued"})
-    status_label = fields.String()
+    status_label = computed(fields.String(), lambda doc: rules.STATUS_LABELS[doc.status])
     title = fields.String()
     number = fields.String(allow_none=True)
     version = fields.Integer()
@@ -120,9 +124,11 @@ class DocumentSchema(BaseSchema):
 
 
 class UnitDocumentSchema(BaseSchema):
+    """An issued document as a unit sees it, without the workflow details."""
+
     id = fields.Integer()
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = computed(fields.String(), _kind_label)
     title = fields.String()
     number = fields.String()
     issued_at = fields.DateTime()
@@ -144,21 +150,13 @@ class JobSchema(BaseSchema):
     pdf_sha256 = fields.String(allow_none=True)
     seconds = fields.Float(allow_none=True)
     peak_rss_mb = fields.Float(allow_none=True)
-    status_url = fields.String()
-    pdf_url = fields.String(allow_none=True)
-
-
-def _job_view(job) -> dict:
-    return {**{k: getattr(job, k) for k in JobSchema._declared_fields if hasattr(job, k)},
-            "status_url": url_for("documents.RenderJobStatus", job_id=job.id),
-            "pdf_url": url_for("documents.DocumentPdf", doc_id=job.document_id) if job.status == "done" else None}
+    status_url = computed(fields.String(), lambda job: url_for("documents.RenderJobStatus", job_id=job.id))
+    pdf_url = computed(fields.String(allow_none=True), lambda job: url_for("documents.DocumentPdf", doc_id=job.document_id)
+                       if job.status == "done" else None)
 
 
 def _accepted(job):
-    resp = jsonify(JobSchema().dump(_job_view(job)))
-    resp.status_code = 202
-    resp.headers["Location"] = url_for("documents.RenderJobStatus", job_id=job.id)
-    return resp
+    return job, 202, {"Location": url_for("documents.RenderJobStatus", job_id=job.id)}
 
 
 def _etag(doc) -> dict:
@@ -175,7 +173,7 @@ class Documents(MethodView):
         """Documents, newest first (leaders: issued ones only)"""
         if not permissions.can_see_drafts(current_user()):
             args = {**args, "status": "issued"}
-        return [services.view(d) for d in paginate_select(services.listing(args), pagination_parameters)]
+        return paginate_select(services.listing(args), pagination_parameters)
 
     @blp.arguments(CreateSchema)
     @blp.response(201, DocumentSchema)
@@ -186,7 +184,7 @@ class Documents(MethodView):
         kind, selection = body.pop("kind"), body.pop("selection")
         doc = services.create(kind, _plain(selection), body, current_user())
         db.session.commit()
-        return services.view(doc), 201, _etag(doc)
+        return doc, 201, _etag(doc)
 
 
 def _plain(selection: dict) -> dict:
@@ -209,8 +207,8 @@ class DocumentItem(MethodView):
         user = current_user()
         doc = services.readable(doc_id, user)
         if not permissions.can_see_document_workflow(user):
-            return jsonify(UnitDocumentSchema().dump(services.unit_view(doc)))
-        return services.view(doc), 200, _etag(doc)
+            return jsonify(UnitDocumentSchema().dump(doc))
+        return doc, 200, _etag(doc)
 
     @blp.arguments(UpdateSchema)
     @blp.response(200, DocumentSchema)
@@ -224,7 +222,7 @@ class DocumentItem(MethodView):
             body["selection"] = _plain(body["selection"])
         services.update(doc, body, current_user(), if_match_version())
         db.session.commit()
-        return services.view(doc), 200, _etag(doc)
+        return doc, 200, _etag(doc)
 
 
 @blp.route("/documents/<int:doc_id>/approve")
@@ -237,7 +235,7 @@ class Approve(MethodView):
         """Approve a draft (a second office user, not its author; optional If-Match pins the version read)"""
         doc = services.approve(services.get(doc_id, lock=True), current_user(), if_match_version())
         db.session.commit()
-        return services.view(doc)
+        return doc
 
 
 @blp.route("/documents/<int:doc_id>/return")
@@ -249,7 +247,7 @@ class ReturnToDraft(MethodView):
         """Take an approved document back to draft for changes (a new approval is needed)"""
         doc = services.return_to_draft(services.get(doc_id, lock=True), body["reason"], current_user())
         db.session.commit()
-        return services.view(doc)
+        return doc
 
 
 @blp.route("/documents/<int:doc_id>/issue")
@@ -286,7 +284,7 @@ class RenderJobStatus(MethodView):
     @roles(*OFFICE)
     def get(self, job_id):
         """A render job's progress: queued, rendering, done (with the PDF's link) or failed (with why)"""
-        return _job_view(services.get_job(job_id))
+        return services.get_job(job_id)
 
 
 @blp.route("/documents/<int:doc_id>/pdf")
@@ -390,5 +388,4 @@ class UnitDocuments(MethodView):
     @roles("unit_liaison")
     def get(self, pagination_parameters):
         """Issued documents that name my unit (or a unit under it), newest first"""
-        return [services.unit_view(d) for d in paginate_select(services.for_unit(current_user()),
-                                                              pagination_parameters)]
+        return paginate_select(services.for_unit(current_user()), pagination_parameters)

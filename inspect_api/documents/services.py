@@ -302,21 +302,6 @@ def readable(doc_id: int, user) -> Document:
     return doc
 
 
-def view(doc: Document) -> dict:
-    return {"id": doc.id, "kind": doc.kind, "kind_label": rules.KIND_LABELS[doc.kind], "status": doc.status,
-            "status_label": rules.STATUS_LABELS[doc.status], "title": doc.title, "number": doc.number,
-            "version": doc.version, "selection": doc.selection, "wording": doc.wording,
-            "created_by": doc.created_by, "approved_by": doc.approved_by, "approved_at": doc.approved_at,
-            "issued_at": doc.issued_at, "pdf_sha256": doc.pdf_sha256, "page_count": doc.page_count,
-            "created_at": doc.created_at, "updated_at": doc.updated_at}
-
-
-def unit_view(doc: Document) -> dict:
-    return {"id": doc.id, "kind": doc.kind, "kind_label": rules.KIND_LABELS[doc.kind], "title": doc.title,
-            "number": doc.number, "issued_at": doc.issued_at, "pdf_sha256": doc.pdf_sha256,
-            "page_count": doc.page_count}
-
-
 # --- receivers of the domain events of the features below (connected by the app factory) ---------
 
 # The kinds a feature below asks for through core.events.document_requested (their selection names

@@ -30,6 +30,7 @@ from inspect_api.core.storage import get_storage
 from inspect_api.db import db
 from inspect_api.documents import context as ctxmod
 from inspect_api.documents.models import Document, DocumentUnit, RenderJob
+from inspect_api.org.recipients import liaison_ids
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +159,10 @@ def process(job_id: int) -> str:
 
 
 def _tell_units(doc: Document) -> None:
-    from inspect_api.auth.models import User
     from inspect_api.notifications.services import notify
 
     units = sa.select(DocumentUnit.unit_id).where(DocumentUnit.document_id == doc.id)
-    for user_id in db.session.scalars(sa.select(User.id).where(User.role == "unit_liaison", User.is_active.is_(True),
-                                                               User.unit_id.in_(units))):
+    for user_id in liaison_ids(units, above=False):
         notify(user_id, "document.issued", f"效能办印发{doc.number}", doc.title, {"document_id": doc.id},
                f"document.issued:{doc.id}:{user_id}")
 

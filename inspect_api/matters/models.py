@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspect_api.db import TimestampMixin, db
 
@@ -128,3 +128,9 @@ class MatterExtension(db.Model):
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# A matter's co-units, and a report's files, in the order they are shown.
+SupervisedMatter.co_units = relationship(MatterUnit, viewonly=True, order_by=MatterUnit.unit_id)
+MatterReport.attachments = relationship(MatterAttachment, viewonly=True,
+                                        order_by=(MatterAttachment.uploaded_at, MatterAttachment.position))

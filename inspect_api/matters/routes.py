@@ -5,14 +5,16 @@ requests). Bulletins are documents of the ordinary workflow (`POST /documents` w
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import Response as FlaskResponse
+from flask import url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import stored_file
-from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.matters import rules, services
 
@@ -76,14 +78,18 @@ class MatterQuerySchema(BaseSchema):
 
 class MatterCoUnitSchema(BaseSchema):
     unit_id = fields.Integer()
-    unit_name = fields.String(allow_none=True)
+    unit_name = computed(fields.String(allow_none=True), lambda c: services.unit_name(c.unit_id))
     duty = fields.String(allow_none=True)
+
+
+def _label(labels, attr: str):
+    return lambda obj: labels.get(getattr(obj, attr)) if getattr(obj, attr) else None
 
 
 class MatterSchema(BaseSchema):
     id = fields.Integer()
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = computed(fields.String(), lambda m: rules.KINDS[m.kind])
     title = fields.String()
     content = fields.String()
     meeting_kind = fields.String(allow_none=True)
@@ -94,29 +100,32 @@ class MatterSchema(BaseSchema):
     leader_title = fields.String(allow_none=True)
     principal_leader = fields.Boolean()
     lead_unit_id = fields.Integer()
-    lead_unit_name = fields.String(allow_none=True)
+    lead_unit_name = computed(fields.String(allow_none=True), lambda m: services.unit_name(m.lead_unit_id))
     lead_duty = fields.String(allow_none=True)
     co_units = fields.List(fields.Nested(MatterCoUnitSchema))
     level = fields.String(allow_none=True)
-    level_label = fields.String(allow_none=True)
-    working_days = fields.Float(allow_none=True)
+    level_label = computed(fields.String(allow_none=True), _label(rules.LEVELS, "level"))
+    working_days = computed(fields.Float(allow_none=True),
+                            lambda m: float(m.working_days) if m.working_days is not None else None)
     statutory_days = fields.Integer(allow_none=True)
     assigned_at = fields.DateTime()
     due_on = fields.Date(allow_none=True, metadata={"description": "the last day; none: no deadline"})
-    due_by_noon = fields.Boolean(metadata={"description": "due by 12:00 of due_on (half-day matters)"})
-    due_text = fields.String()
+    due_by_noon = computed(fields.Boolean(metadata={"description": "due by 12:00 of due_on (half-day matters)"}),
+                           lambda m: m.due_ends_at == "am")
+    due_text = computed(fields.String(), services.due_text)
     original_due_on = fields.Date(allow_none=True, metadata={"description": "before any extension"})
     provisional = fields.Boolean(metadata={"description": "counted across a year with no loaded calendar"})
     status = fields.String(metadata={"description": "open | result_reported | closed"})
-    status_label = fields.String()
-    overdue = fields.Boolean()
+    status_label = computed(fields.String(), lambda m: rules.STATUS_LABELS[m.status])
+    overdue = computed(fields.Boolean(), services.is_late)
     flagged_overdue_at = fields.DateTime(allow_none=True)
     result_at = fields.DateTime(allow_none=True)
     verdict = fields.String(allow_none=True, metadata={"description": "done 办结 | done_late 逾期办结 | unfinished 未办结"})
-    verdict_label = fields.String(allow_none=True)
+    verdict_label = computed(fields.String(allow_none=True), _label(rules.VERDICTS, "verdict"))
     verdict_note = fields.String(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
-    state_label = fields.String(metadata={"description": "the state as a bulletin words it"})
+    state_label = computed(fields.String(metadata={"description": "the state as a bulletin words it"}),
+                           lambda m: rules.state_label(m.status, m.verdict, services.is_late(m)))
 
 
 class MatterAttachmentSchema(BaseSchema):
@@ -125,16 +134,16 @@ class MatterAttachmentSchema(BaseSchema):
     media_type = fields.String()
     size_bytes = fields.Integer()
     sha256 = fields.String()
-    url = fields.String()
+    url = computed(fields.String(), lambda a: url_for("matters.MatterAttachmentFile", attachment_id=a.id))
 
 
 class MatterReportSchema(BaseSchema):
     id = fields.Integer()
     matter_id = fields.Integer()
     unit_id = fields.Integer()
-    unit_name = fields.String(allow_none=True)
+    unit_name = computed(fields.String(allow_none=True), lambda r: services.unit_name(r.unit_id))
     kind = fields.String()
-    kind_label = fields.String()
+    kind_label = computed(fields.String(), lambda r: rules.REPORT_KINDS[r.kind])
     text = fields.String()
     submitted_at = fields.DateTime()
     attachments = fields.List(fields.Nested(MatterAttachmentSchema))
@@ -148,16 +157,23 @@ class MatterExtensionSchema(BaseSchema):
     current_due_on = fields.Date(allow_none=True)
     new_due_on = fields.Date()
     status = fields.String()
-    status_label = fields.String()
+    status_label = computed(fields.String(), lambda e: rules.EXTENSION_STATUS[e.status])
     requested_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
     decision_note = fields.String(allow_none=True)
 
 
 class MatterDetailSchema(MatterSchema):
-    reports = fields.List(fields.Nested(MatterReportSchema))
-    extensions = fields.List(fields.Nested(MatterExtensionSchema))
-    history = fields.List(fields.Dict(), metadata={"description": "every change, from the trail (office only)"})
+    """A matter with its reports and extensions; `MatterDetailSchema(for_office=True)` adds its history."""
+
+    def __init__(self, *args, for_office: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.for_office = for_office
+
+    reports = computed(fields.List(fields.Nested(MatterReportSchema)), services.reports_of)
+    extensions = computed(fields.List(fields.Nested(MatterExtensionSchema)), services.extensions_of)
+    history = computed(fields.List(fields.Dict(), metadata={"description": "every change, from the trail (office only)"}),
+                       lambda m, schema: services.history(m) if schema.for_office else ma.missing)
 
 
 class MatterCloseSchema(BaseSchema):
@@ -221,10 +237,10 @@ class Matters(MethodView):
     @roles(*READERS)
     def get(self, args, pagination_parameters):
         """The inbox: matters by what is due (earliest first, no deadline last); closed ones on request"""
-        return services.views(paginate_select(services.office_list(args), pagination_parameters))
+        return paginate_select(services.office_list(args), pagination_parameters)
 
     @blp.arguments(MatterCreateSchema)
-    @blp.response(201, MatterDetailSchema)
+    @blp.response(201, MatterDetailSchema(for_office=True))
     @blp.alt_response(422, description="字段有误；等级的工作日数超出范围（time_limit_out_of_range）")
     @roles(*OFFICE)
     def post(self, body):
@@ -232,35 +248,35 @@ class Matters(MethodView):
         units' liaisons are told"""
         m = services.create(body, current_user())
         db.session.commit()
-        return services.detail(m, for_office=True)
+        return m
 
 
 @blp.route("/matters/<int:matter_id>")
 class MatterDetail(MethodView):
-    @blp.response(200, MatterDetailSchema)
+    @blp.response(200, MatterDetailSchema(for_office=True))
     @roles(*READERS)
     def get(self, matter_id):
         """One matter with its reports, extension requests and history"""
-        return services.detail(services.get(matter_id), for_office=True)
+        return services.get(matter_id)
 
 
 @blp.route("/matters/<int:matter_id>/return")
 class MatterReturn(MethodView):
     @blp.arguments(MatterReasonSchema)
-    @blp.response(200, MatterDetailSchema)
+    @blp.response(200, MatterDetailSchema(for_office=True))
     @blp.alt_response(409, description="没有待审核的办理结果")
     @roles(*OFFICE)
     def post(self, body, matter_id):
         """Return a reported result to the units (the deadline stands)"""
         m = services.return_result(services.get(matter_id, lock=True), body["reason"], current_user())
         db.session.commit()
-        return services.detail(m, for_office=True)
+        return m
 
 
 @blp.route("/matters/<int:matter_id>/close")
 class MatterClose(MethodView):
     @blp.arguments(MatterCloseSchema)
-    @blp.response(200, MatterDetailSchema)
+    @blp.response(200, MatterDetailSchema(for_office=True))
     @blp.alt_response(409, description="已办结，或尚未反馈办理结果却按办结处理（no_result）")
     @roles(*OFFICE)
     def post(self, body, matter_id):
@@ -268,7 +284,7 @@ class MatterClose(MethodView):
         matter goes to the escalation rules"""
         m = services.close(services.get(matter_id, lock=True), body["outcome"], body["note"], current_user())
         db.session.commit()
-        return services.detail(m, for_office=True)
+        return m
 
 
 @blp.route("/matters/extensions")
@@ -279,7 +295,7 @@ class Extensions(MethodView):
     @roles(*OFFICE)
     def get(self, args, pagination_parameters):
         """Extension requests, oldest first (default: pending)"""
-        return services.extension_views(paginate_select(services.extension_queue(args), pagination_parameters))
+        return paginate_select(services.extension_queue(args), pagination_parameters)
 
 
 @blp.route("/matters/extensions/<int:extension_id>/decision")
@@ -295,7 +311,7 @@ class ExtensionDecision(MethodView):
         ext = services.decide_extension(services.get_extension(extension_id, lock=True), body["action"], body["note"],
                                         current_user())
         db.session.commit()
-        return services.extension_views([ext])[0]
+        return ext
 
 
 @blp.route("/matters/stats")
@@ -358,7 +374,7 @@ class UnitMatters(MethodView):
     @roles("unit_liaison")
     def get(self, args, pagination_parameters):
         """Matters my unit leads or co-operates on, by what is due"""
-        return services.views(paginate_select(services.unit_list(current_user(), args), pagination_parameters))
+        return paginate_select(services.unit_list(current_user(), args), pagination_parameters)
 
 
 @blp.route("/unit/matters/<int:matter_id>")
@@ -367,7 +383,7 @@ class UnitMatter(MethodView):
     @roles("unit_liaison")
     def get(self, matter_id):
         """One matter of my unit (lead or co-unit; anyone else 404)"""
-        return services.detail(services.unit_matter(matter_id, current_user()), for_office=False)
+        return services.unit_matter(matter_id, current_user())
 
 
 @blp.route("/unit/matters/<int:matter_id>/reports")
@@ -382,7 +398,7 @@ class UnitMatterReports(MethodView):
         """Report progress or the result (multipart: `kind`, `text`, optional `files`)"""
         report = services.file_report(matter_id, current_user(), form["kind"], form["text"], form["files"])
         db.session.commit()
-        return services.report_views([report])[0]
+        return report
 
 
 @blp.route("/unit/matters/<int:matter_id>/extensions")
@@ -397,4 +413,4 @@ class UnitMatterExtensions(MethodView):
         """Ask to extend, with the reason in writing (the office decides; never past a statutory limit)"""
         ext = services.request_extension(matter_id, current_user(), body["new_due_on"], body["reason"])
         db.session.commit()
-        return services.extension_views([ext])[0]
+        return ext

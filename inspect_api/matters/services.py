@@ -13,9 +13,9 @@ import uuid
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from inspect_api.audit import services as audit
-from inspect_api.auth.models import User
 from inspect_api.core import clock
 from inspect_api.core.calendar import DayHalf
 from inspect_api.core.calendar_store import current_calendar
@@ -32,6 +32,7 @@ from inspect_api.matters.models import (
 )
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
+from inspect_api.org.recipients import liaison_ids, office_ids
 from inspect_api.org.services import scope_unit_ids
 
 NOT_FOUND = "督办事项不存在 (no such matter)"
@@ -39,20 +40,6 @@ NOT_FOUND = "督办事项不存在 (no such matter)"
 
 # --- people -----------------------------------------------------------------------------------------------
 
-def _office_ids() -> list[int]:
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))
-                                   .order_by(User.id)))
-
-
-def _liaisons_for(unit_ids) -> list[int]:
-    """Liaisons of the units or of a unit above one (they see its subtree), each once."""
-    ancestors: set[int] = set()
-    for unit in db.session.scalars(sa.select(Unit).where(Unit.id.in_(list(unit_ids)))):
-        ancestors |= {int(x) for x in unit.path.strip("/").split("/")}
-    if not ancestors:
-        return []
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "unit_liaison", User.is_active.is_(True),
-                                                            User.unit_id.in_(ancestors)).order_by(User.id)))
 
 
 def _unit_ids(m: SupervisedMatter) -> list[int]:
@@ -138,7 +125,7 @@ def create(data: dict, actor) -> SupervisedMatter:
     _record("create", m, actor, None, kind=kind, title=m.title, lead_unit_id=m.lead_unit_id,
             co_units=co_ids, level=m.level, working_days=str(m.working_days) if m.working_days else None,
             leader=" ".join(x for x in (m.leader_name, m.leader_title) if x) or None)
-    _tell(_liaisons_for(_unit_ids(m)), "matter.assigned", f"督办事项：{m.title}",
+    _tell(liaison_ids(_unit_ids(m)), "matter.assigned", f"督办事项：{m.title}",
           f"{rules.KINDS[kind]}，请于 {due_text(m)} 前办结并反馈结果", m, "assigned")
     return m
 
@@ -158,7 +145,7 @@ def _due_order():
 
 def office_list(args: dict) -> sa.Select:
     """The office's inbox: open matters first by what is due (closed ones on request)."""
-    stmt = sa.select(SupervisedMatter)
+    stmt = sa.select(SupervisedMatter).options(selectinload(SupervisedMatter.co_units))
     status = args.get("status")
     if status:
         stmt = stmt.where(SupervisedMatter.status == status)
@@ -182,7 +169,8 @@ def _involves(unit_ids) -> sa.ColumnElement:
 # --- the units' side --------------------------------------------------------------------------------------
 
 def unit_list(user, args: dict) -> sa.Select:
-    stmt = sa.select(SupervisedMatter).where(_involves(scope_unit_ids(user)))
+    stmt = sa.select(SupervisedMatter).options(selectinload(SupervisedMatter.co_units)).where(
+        _involves(scope_unit_ids(user)))
     if args.get("status"):
         stmt = stmt.where(SupervisedMatter.status == args["status"])
     return stmt.order_by(SupervisedMatter.status == "closed", *_due_order())
@@ -232,7 +220,7 @@ def file_report(matter_id: int, user, kind: str, text: str, uploads: list) -> Ma
         m.result_at = report.submitted_at
     _record(f"report.{kind}", m, user, before, report_id=report.id, unit_id=unit_id, text=text,
             attachments=[{"sha256": a.sha256, "filename": a.filename} for a in atts])
-    _tell(_office_ids(), f"matter.{kind}_reported", f"督办事项{rules.REPORT_KINDS[kind]}：{m.title}", text[:200], m,
+    _tell(office_ids(), f"matter.{kind}_reported", f"督办事项{rules.REPORT_KINDS[kind]}：{m.title}", text[:200], m,
           f"report:{report.id}")
     return report
 
@@ -251,7 +239,7 @@ def request_extension(matter_id: int, user, new_due_on: date, reason: str) -> Ma
     db.session.add(ext)
     db.session.flush()
     _record("extension.request", m, user, None, extension_id=ext.id, new_due_on=new_due_on.isoformat(), reason=reason)
-    _tell(_office_ids(), "matter.extension_requested", f"督办事项申请延期：{m.title}",
+    _tell(office_ids(), "matter.extension_requested", f"督办事项申请延期：{m.title}",
           f"申请延期至 {new_due_on.isoformat()}：{reason[:150]}", m, f"ext:{ext.id}")
     return ext
 
@@ -286,7 +274,7 @@ def decide_extension(ext: MatterExtension, action: str, note: str | None, actor)
     ext.decided_by, ext.decided_at, ext.decision_note = actor.id, clock.now(), note
     _record(f"extension.{ext.status}", m, actor, before, extension_id=ext.id, note=note,
             new_due_on=ext.new_due_on.isoformat())
-    _tell(_liaisons_for([ext.unit_id]), f"matter.extension_{ext.status}",
+    _tell(liaison_ids([ext.unit_id]), f"matter.extension_{ext.status}",
           f"延期申请{rules.EXTENSION_STATUS[ext.status]}：{m.title}",
           f"办结时限：{due_text(m)}" + (f"。{note}" if note else ""), m, f"ext:{ext.id}")
     return ext
@@ -298,7 +286,7 @@ def return_result(m: SupervisedMatter, reason: str, actor) -> SupervisedMatter:
     before = _snapshot(m)
     m.status, m.result_at = new, None
     _record("return", m, actor, before, reason=reason)
-    _tell(_liaisons_for([m.lead_unit_id]), "matter.returned", f"办理结果退回：{m.title}", reason, m,
+    _tell(liaison_ids([m.lead_unit_id]), "matter.returned", f"办理结果退回：{m.title}", reason, m,
           f"return:{clock.now().isoformat()}")
     return m
 
@@ -314,7 +302,7 @@ def close(m: SupervisedMatter, outcome: str, note: str | None, actor) -> Supervi
     m.verdict = rules.verdict(outcome, m.due_on, m.due_ends_at, m.result_at, now)
     m.status, m.verdict_note, m.closed_at, m.closed_by = new, note, now, actor.id
     _record("close", m, actor, before, note=note)
-    _tell(_liaisons_for(_unit_ids(m)), "matter.closed", f"督办事项{rules.VERDICTS[m.verdict]}：{m.title}", note, m,
+    _tell(liaison_ids(_unit_ids(m)), "matter.closed", f"督办事项{rules.VERDICTS[m.verdict]}：{m.title}", note, m,
           "closed")
     if m.verdict in ("unfinished", "done_late"):
         _run_escalation({m.lead_unit_id}, actor)
@@ -344,7 +332,7 @@ def remind_due() -> int:
             continue
         m.reminded_for = m.due_on
         _record("remind", m, None, None)
-        _tell(_liaisons_for(_unit_ids(m)), "matter.due_soon", f"督办事项即将到期：{m.title}",
+        _tell(liaison_ids(_unit_ids(m)), "matter.due_soon", f"督办事项即将到期：{m.title}",
               f"请于 {due_text(m)} 前办结并反馈结果；确需延期的，请书面说明理由申请延期", m, f"due:{m.due_on}")
         sent += 1
     return sent
@@ -363,7 +351,7 @@ def flag_overdue() -> int:
         before = _snapshot(m)
         m.overdue, m.flagged_overdue_at = True, now
         _record("overdue", m, None, before)
-        _tell([*_office_ids(), *_liaisons_for(_unit_ids(m))], "matter.overdue", f"督办事项逾期：{m.title}",
+        _tell([*office_ids(), *liaison_ids(_unit_ids(m))], "matter.overdue", f"督办事项逾期：{m.title}",
               f"办结时限 {due_text(m)} 已过，尚未反馈办理结果", m, f"overdue:{m.due_on}")
     if flagged:
         _run_escalation({m.lead_unit_id for m in flagged})
@@ -397,7 +385,7 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
                      after={**after, "years": years})
         if after["due_on"] != before["due_on"]:
             changed += 1
-            _tell([*_office_ids(), *_liaisons_for(_unit_ids(m))], "deadline.recomputed", "期限已按正式节假日安排调整",
+            _tell([*office_ids(), *liaison_ids(_unit_ids(m))], "deadline.recomputed", "期限已按正式节假日安排调整",
                   f"督办事项“{m.title}”办结时限 {before['due_on']} → {after['due_on']}", m, f"recompute:{m.due_on}")
     db.session.flush()
     return changed
@@ -436,80 +424,32 @@ def _unit_names(ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
 
 
-def _co_units(ids: list[int]) -> dict[int, list[MatterUnit]]:
-    out: dict[int, list[MatterUnit]] = {i: [] for i in ids}
-    if ids:
-        for row in db.session.scalars(sa.select(MatterUnit).where(MatterUnit.matter_id.in_(ids))
-                                      .order_by(MatterUnit.unit_id)):
-            out[row.matter_id].append(row)
-    return out
+def unit_name(unit_id: int | None) -> str | None:
+    unit = db.session.get(Unit, unit_id) if unit_id is not None else None
+    return unit.name if unit else None
 
 
-def views(rows: list[SupervisedMatter]) -> list[dict]:
-    co = _co_units([m.id for m in rows])
-    names = _unit_names({m.lead_unit_id for m in rows} | {c.unit_id for cs in co.values() for c in cs})
-    now = clock.now()
-    out = []
-    for m in rows:
-        late = m.overdue or (m.status == "open" and rules.overdue(m.due_on, m.due_ends_at, None, now))
-        out.append({
-            "id": m.id, "kind": m.kind, "kind_label": rules.KINDS[m.kind], "title": m.title, "content": m.content,
-            "meeting_kind": m.meeting_kind, "meeting_name": m.meeting_name, "meeting_on": m.meeting_on,
-            "target_year": m.target_year, "leader_name": m.leader_name, "leader_title": m.leader_title,
-            "principal_leader": m.principal_leader, "lead_unit_id": m.lead_unit_id,
-            "lead_unit_name": names.get(m.lead_unit_id), "lead_duty": m.lead_duty,
-            "co_units": [{"unit_id": c.unit_id, "unit_name": names.get(c.unit_id), "duty": c.duty} for c in co[m.id]],
-            "level": m.level, "level_label": rules.LEVELS.get(m.level) if m.level else None,
-            "working_days": float(m.working_days) if m.working_days is not None else None,
-            "statutory_days": m.statutory_days, "assigned_at": m.assigned_at, "due_on": m.due_on,
-            "due_by_noon": m.due_ends_at == "am", "due_text": due_text(m), "original_due_on": m.original_due_on,
-            "provisional": m.provisional, "status": m.status, "status_label": rules.STATUS_LABELS[m.status],
-            "overdue": late, "flagged_overdue_at": m.flagged_overdue_at, "result_at": m.result_at,
-            "verdict": m.verdict, "verdict_label": rules.VERDICTS.get(m.verdict) if m.verdict else None,
-            "verdict_note": m.verdict_note, "closed_at": m.closed_at,
-            "state_label": rules.state_label(m.status, m.verdict, late)})
-    return out
+def is_late(m: SupervisedMatter) -> bool:
+    """Overdue: flagged by the nightly job, or open and past its deadline now."""
+    return m.overdue or (m.status == "open" and rules.overdue(m.due_on, m.due_ends_at, None, clock.now()))
 
 
-def _attachments(report_ids: list[int]) -> dict[int, list[dict]]:
-    out: dict[int, list[dict]] = {i: [] for i in report_ids}
-    if report_ids:
-        for a in db.session.scalars(sa.select(MatterAttachment).where(MatterAttachment.report_id.in_(report_ids))
-                                    .order_by(MatterAttachment.uploaded_at, MatterAttachment.position)):
-            out[a.report_id].append({"id": a.id, "filename": a.filename, "media_type": a.media_type,
-                                     "size_bytes": a.size_bytes, "sha256": a.sha256,
-                                     "url": f"/api/v1/matters/attachments/{a.id}"})
-    return out
+def reports_of(m: SupervisedMatter) -> list[MatterReport]:
+    return list(db.session.scalars(sa.select(MatterReport).where(MatterReport.matter_id == m.id)
+                                   .order_by(MatterReport.submitted_at, MatterReport.id)))
 
 
-def report_views(rows: list[MatterReport]) -> list[dict]:
-    atts = _attachments([r.id for r in rows])
-    names = _unit_names({r.unit_id for r in rows})
-    return [{"id": r.id, "matter_id": r.matter_id, "unit_id": r.unit_id, "unit_name": names.get(r.unit_id),
-             "kind": r.kind, "kind_label": rules.REPORT_KINDS[r.kind], "text": r.text, "submitted_at": r.submitted_at,
-             "attachments": atts[r.id]} for r in rows]
+def extensions_of(m: SupervisedMatter) -> list[MatterExtension]:
+    return list(db.session.scalars(sa.select(MatterExtension).where(MatterExtension.matter_id == m.id)
+                                   .order_by(MatterExtension.id)))
 
 
-def extension_views(rows: list[MatterExtension]) -> list[dict]:
-    return [{"id": e.id, "matter_id": e.matter_id, "unit_id": e.unit_id, "reason": e.reason,
-             "current_due_on": e.current_due_on, "new_due_on": e.new_due_on, "status": e.status,
-             "status_label": rules.EXTENSION_STATUS[e.status], "requested_at": e.requested_at,
-             "decided_at": e.decided_at, "decision_note": e.decision_note} for e in rows]
-
-
-def detail(m: SupervisedMatter, *, for_office: bool) -> dict:
+def history(m: SupervisedMatter) -> list[dict]:
     from inspect_api.audit.models import AuditEvent
 
-    reports = db.session.scalars(sa.select(MatterReport).where(MatterReport.matter_id == m.id)
-                                 .order_by(MatterReport.submitted_at, MatterReport.id)).all()
-    exts = db.session.scalars(sa.select(MatterExtension).where(MatterExtension.matter_id == m.id)
-                              .order_by(MatterExtension.id)).all()
-    out = views([m])[0] | {"reports": report_views(reports), "extensions": extension_views(exts)}
-    if for_office:
-        out["history"] = [audit.decode(r) for r in db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.entity_type == "supervised_matter",
-                                        AuditEvent.entity_id == str(m.id)).order_by(AuditEvent.seq))]
-    return out
+    return [audit.decode(r) for r in db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.entity_type == "supervised_matter",
+                                    AuditEvent.entity_id == str(m.id)).order_by(AuditEvent.seq))]
 
 
 def extension_queue(args: dict) -> sa.Select:

@@ -336,118 +336,170 @@ def staff_ranking(period: Period, root: Unit | None, pol: RankingPolicy | None =
                    _method(pol, "staff", extra))
 
 
-# --- views -----------------------------------------------------------------------------------------------
-
-def _period_view(period: Period) -> dict:
-    return {**period.as_dict(), "key": rules.period_key(period), "label": rules.period_label(period)}
-
-
-def _figures_view(fig: rules.Figures, result: rules.Score, *, hide_visits: bool) -> dict:
-    return {"visits": None if hide_visits else fig.visits, "findings": fig.findings,
-            "by_severity": {s: fig.findings_by_severity.get(s, 0) for s in SEVERITIES},
-            "deduction": result.deduction, "complaints": fig.complaints, "ratings": fig.ratings,
-            "rating_mean": fig.rating_mean, "satisfaction_rate": fig.satisfaction_rate,
-            "dissatisfaction_rate": fig.dissatisfaction_rate}
-
-
-def _explanation(row: rules.Row, tie_break) -> dict:
-    return {"text": row.score.text, "components": [c.as_dict() for c in row.score.components],
-            "tie_break": [{"key": k, "label": rules.TIE_BREAKS[k][0], "value": v}
-                          for k, v in zip(tie_break, row.tie_values, strict=True)]}
-
+# --- what the API shows (rankings/schemas.py dumps it) ------------------------------------------------------
 
 def _change(rank: int | None, before: int | None) -> int | None:
     return None if rank is None or before is None else before - rank
 
 
-def _staffed_window_view(ranking: Ranking, window_id: int, *, hide_visits: bool) -> dict:
-    w, fig = ranking.info[window_id], ranking.window_figures[window_id]
-    return {"unit_id": window_id, "code": w["code"], "name": w["name"], "label": "窗口本身 / at the window",
-            "visits": None if hide_visits else fig.visits, "findings": fig.findings,
-            "by_severity": {s: fig.findings_by_severity.get(s, 0) for s in SEVERITIES}, "points": fig.points,
-            "ratings": fig.ratings}
+@dataclass(frozen=True)
+class StaffedWindow:
+    """A window counted in its staffing department's row, with its own figures."""
+
+    ranking: Ranking
+    unit_id: int
+    hide_visits: bool
+
+    label = "窗口本身 / at the window"
+
+    @property
+    def info(self) -> dict:
+        return self.ranking.info[self.unit_id]
+
+    @property
+    def figures(self) -> rules.Figures:
+        return self.ranking.window_figures[self.unit_id]
+
+    @property
+    def visits(self) -> int | None:
+        return None if self.hide_visits else self.figures.visits
+
+    @property
+    def by_severity(self) -> dict:
+        return {s: self.figures.findings_by_severity.get(s, 0) for s in SEVERITIES}
 
 
-def unit_row_view(ranking: Ranking, row: rules.Row, tie_break, *, hide_visits: bool = False) -> dict:
-    u = ranking.info[row.key]
-    before = ranking.previous.get(row.key)
-    windows = ranking.staffed.get(row.key, [])
-    return {"basis": "staffing" if windows else "unit",
-            "basis_label": (f"{STAFFING_LABEL}：本单位及其进驻的{len(windows)}个窗口合计 / the unit and the windows it "
-                            "staffs" if windows else "本单位 / the unit itself"),
-            "staffed_windows": [_staffed_window_view(ranking, w, hide_visits=hide_visits) for w in windows],
-            "rank": row.rank, "status": "ranked" if row.rank is not None else "no_data", "unit_id": row.key,
-            "code": u["code"], "name": u["name"], "kind": u["kind"], "parent_id": u["parent_id"],
-            "score": row.score.value, "previous_rank": before, "change": _change(row.rank, before),
-            "bottom": row.key in ranking.bottom.named, "special_supervision": ranking.special.get(row.key, []),
-            **_figures_view(row.figures, row.score, hide_visits=hide_visits),
-            "explanation": _explanation(row, tie_break)}
+@dataclass(frozen=True)
+class RankedRow:
+    """One unit's or member of staff's row: its figures, score, rank and their explanation."""
+
+    ranking: Ranking
+    row: rules.Row
+    tie_break: tuple
+    hide_visits: bool = False  # a liaison is not told how often its units were visited
+
+    @property
+    def info(self) -> dict:
+        return self.ranking.info[self.row.key]
+
+    @property
+    def status(self) -> str:
+        return "ranked" if self.row.rank is not None else "no_data"
+
+    @property
+    def previous_rank(self) -> int | None:
+        return self.ranking.previous.get(self.row.key)
+
+    @property
+    def change(self) -> int | None:
+        return _change(self.row.rank, self.previous_rank)
+
+    @property
+    def bottom(self) -> bool:
+        return self.row.key in self.ranking.bottom.named
+
+    @property
+    def special_supervision(self) -> list:
+        return self.ranking.special.get(self.row.key, [])
+
+    @property
+    def visits(self) -> int | None:
+        return None if self.hide_visits else self.row.figures.visits
+
+    @property
+    def by_severity(self) -> dict:
+        return {s: self.row.figures.findings_by_severity.get(s, 0) for s in SEVERITIES}
+
+    @property
+    def explanation(self) -> dict:
+        row = self.row
+        return {"text": row.score.text, "components": [c.as_dict() for c in row.score.components],
+                "tie_break": [{"key": k, "label": rules.TIE_BREAKS[k][0], "value": v}
+                              for k, v in zip(self.tie_break, row.tie_values, strict=True)]}
+
+    @property
+    def staffed_windows(self) -> list[StaffedWindow]:
+        return [StaffedWindow(self.ranking, w, self.hide_visits) for w in self.ranking.staffed.get(self.row.key, [])]
+
+    @property
+    def basis(self) -> str:
+        return "staffing" if self.ranking.staffed.get(self.row.key) else "unit"
+
+    @property
+    def basis_label(self) -> str:
+        windows = self.ranking.staffed.get(self.row.key, [])
+        return (f"{STAFFING_LABEL}：本单位及其进驻的{len(windows)}个窗口合计 / the unit and the windows it staffs"
+                if windows else "本单位 / the unit itself")
 
 
-def staff_row_view(ranking: Ranking, row: rules.Row, tie_break) -> dict:
-    s = ranking.info[row.key]
-    before = ranking.previous.get(row.key)
-    return {"rank": row.rank, "status": "ranked" if row.rank is not None else "no_data", "staff_id": row.key,
-            "badge_no": s["badge_no"], "name": s["name"], "unit_id": s["unit_id"], "unit_name": s["unit_name"],
-            "window_no": s["window_no"], "post": s["post"], "score": row.score.value, "previous_rank": before,
-            "change": _change(row.rank, before), "bottom": row.key in ranking.bottom.named,
-            **_figures_view(row.figures, row.score, hide_visits=False), "explanation": _explanation(row, tie_break)}
+@dataclass(frozen=True)
+class Shown:
+    """A ranking as the caller may see it: everything, or for a unit's liaison only its own units' rows
+    (their rank among all ranked), without visit counts."""
+
+    ranking: Ranking
+    policy: rules.SubjectPolicy
+    scope: Scope
+    rows: list[RankedRow]  # the rows listed (after the `status` filter)
+    rollup: str | None = None
+
+    @property
+    def under(self) -> int | None:
+        return self.scope.root.id if self.scope.root else None
+
+    @property
+    def restricted_to_unit(self) -> int | None:
+        return self.scope.own.id if self.scope.liaison else None
+
+    @property
+    def rollup_basis(self) -> str | None:
+        return ROLLUP_BASIS if self.rollup == "staffing" else None
+
+    @property
+    def ranked_count(self) -> int:
+        return sum(1 for r in self.ranking.rows if r.rank is not None)
+
+    @property
+    def no_data_count(self) -> int:
+        return sum(1 for r in self.ranking.rows if r.rank is None)
+
+    def _row(self, key) -> RankedRow:
+        row = next(r for r in self.ranking.rows if r.key == key)
+        return RankedRow(self.ranking, row, self.policy.tie_break, self.scope.liaison)
+
+    def _visible(self, key) -> bool:
+        return "path" not in self.ranking.info[key] or self.scope.visible(self.ranking.info[key]["path"])
+
+    @property
+    def bottom(self) -> dict:
+        b = self.ranking.bottom
+        return {"note": b.note, "size": b.size, "named": [self._row(k) for k in b.named if self._visible(k)]}
+
+    @property
+    def special_supervision(self) -> list[dict]:
+        info = self.ranking.info
+        return [{"unit_id": k, "code": info[k]["code"], "name": info[k]["name"], "reasons": reasons}
+                for k, reasons in sorted(self.ranking.special.items(), key=lambda kv: info[kv[0]]["code"])
+                if self._visible(k)]
 
 
-def _rule_view(sp: rules.SubjectPolicy) -> dict:
-    b = sp.bottom
-    return {"weights": dict(sp.weights), "min_ratings": sp.min_ratings, "tie_break": list(sp.tie_break),
-            "bottom": {"count": b.count, "share": b.share, "min_count": b.min_count, "min_ranked": b.min_ranked,
-                       "below_score": b.below_score, "require_problem": b.require_problem}}
-
-
-def units_view(user, args: dict) -> dict:
-    """The unit ranking as the caller may see it: everything, or for a unit's liaison only its own units'
-    rows (their rank among all ranked), without visit counts."""
+def units_shown(user, args: dict) -> Shown:
     scope = scope_for(user, args)
     pol = policy()
     ranking = unit_ranking(period_for(args, scope), scope.root, pol, rollup=args.get("rollup"))
     shown = [r for r in ranking.rows if scope.visible(ranking.info[r.key]["path"])]
     if args.get("status"):
         shown = [r for r in shown if (r.rank is not None) == (args["status"] == "ranked")]
-    tie_break = pol.units.tie_break
-    by_key = {r.key: r for r in ranking.rows}
-    return {
-        "period": _period_view(ranking.period), "compared_with": _period_view(ranking.compared),
-        "under": scope.root.id if scope.root else None, "restricted_to_unit": scope.own.id if scope.liaison else None,
-        "method": ranking.method, "policy": _rule_view(pol.units),
-        "rollup": args.get("rollup"), "rollup_basis": ROLLUP_BASIS if args.get("rollup") == "staffing" else None,
-        "ranked_count": sum(1 for r in ranking.rows if r.rank is not None),
-        "no_data_count": sum(1 for r in ranking.rows if r.rank is None),
-        "bottom": {"note": ranking.bottom.note, "size": ranking.bottom.size, "named": [
-            {"unit_id": k, "code": ranking.info[k]["code"], "name": ranking.info[k]["name"], "rank": by_key[k].rank,
-             "score": by_key[k].score.value} for k in ranking.bottom.named
-            if scope.visible(ranking.info[k]["path"])]},
-        "special_supervision": [
-            {"unit_id": k, "code": ranking.info[k]["code"], "name": ranking.info[k]["name"], "reasons": reasons}
-            for k, reasons in sorted(ranking.special.items(), key=lambda kv: ranking.info[kv[0]]["code"])
-            if scope.visible(ranking.info[k]["path"])],
-        "_rows": [unit_row_view(ranking, r, tie_break, hide_visits=scope.liaison) for r in shown],
-    }
+    return Shown(ranking, pol.units, scope, [RankedRow(ranking, r, pol.units.tie_break, scope.liaison) for r in shown],
+                 args.get("rollup"))
 
 
-def staff_view(user, args: dict) -> dict:
+def staff_shown(user, args: dict) -> Shown:
     scope = scope_for(user, args)
     pol = policy()
     ranking = staff_ranking(period_for(args), scope.root, pol)
-    by_key = {r.key: r for r in ranking.rows}
-    tie_break = pol.staff.tie_break
-    return {
-        "period": _period_view(ranking.period), "compared_with": _period_view(ranking.compared),
-        "under": scope.root.id if scope.root else None, "method": ranking.method, "policy": _rule_view(pol.staff),
-        "ranked_count": sum(1 for r in ranking.rows if r.rank is not None),
-        "no_data_count": sum(1 for r in ranking.rows if r.rank is None),
-        "bottom": {"note": ranking.bottom.note, "size": ranking.bottom.size, "named": [
-            {"staff_id": k, "badge_no": ranking.info[k]["badge_no"], "name": ranking.info[k]["name"],
-             "unit_name": ranking.info[k]["unit_name"], "rank": by_key[k].rank, "score": by_key[k].score.value}
-            for k in ranking.bottom.named]},
-        "_rows": [staff_row_view(ranking, r, tie_break) for r in ranking.rows],
-    }
+    return Shown(ranking, pol.staff, Scope(scope.root, None),
+                 [RankedRow(ranking, r, pol.staff.tie_break) for r in ranking.rows])
 
 
 # --- CSV ---------------------------------------------------------------------------------------------------
@@ -483,26 +535,33 @@ def _csv(header: list[str], rows: Iterator[list]) -> Iterator[str]:
         buf.truncate()
 
 
-def units_csv(view: dict) -> Iterator[str]:
+def units_csv(shown: Shown) -> Iterator[str]:
+    """The rows as the JSON has them (UnitRowSchema), one CSV line each."""
+    from inspect_api.rankings.schemas import UnitRowSchema
+
+    staffing = shown.rollup == "staffing"
     header = ["排名", "单位编码", "单位", *COMMON_HEADER, "专项督查", "得分说明"]
-    if view.get("rollup") == "staffing":  # the figures' basis and the windows counted with each department
+    if staffing:  # the figures' basis and the windows counted with each department
         header += ["口径", "进驻窗口"]
+    schema = UnitRowSchema()
     return _csv(header, ([r["rank"] or "无数据", r["code"], r["name"], *_common_cells(r),
                           "；".join(x["label"] for x in r["special_supervision"]), r["explanation"]["text"],
                           *((r["basis_label"], "、".join(w["name"] for w in r["staffed_windows"]))
-                            if view.get("rollup") == "staffing" else ())]
-                         for r in view["_rows"]))
+                            if staffing else ())]
+                         for r in map(schema.dump, shown.rows)))
 
 
-def staff_csv(view: dict) -> Iterator[str]:
+def staff_csv(shown: Shown) -> Iterator[str]:
+    from inspect_api.rankings.schemas import StaffRowSchema
+
     header = ["排名", "工牌号", "姓名", "单位", "窗口", *COMMON_HEADER, "得分说明"]
     return _csv(header, ([r["rank"] or "无数据", r["badge_no"], r["name"], r["unit_name"], r["window_no"] or "",
-                          *_common_cells(r), r["explanation"]["text"]] for r in view["_rows"]))
+                          *_common_cells(r), r["explanation"]["text"]] for r in map(StaffRowSchema().dump, shown.rows)))
 
 
-def csv_filename(kind: str, view: dict) -> str:
-    p = view["period"]
-    span = p["key"] or f"{p['start']}_{p['end']}"
+def csv_filename(kind: str, shown: Shown) -> str:
+    p = shown.ranking.period
+    span = rules.period_key(p) or f"{p.start}_{p.end}"
     return f"rankings-{kind}-{span}.csv"
 
 

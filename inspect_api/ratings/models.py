@@ -1,6 +1,6 @@
-"""好差评 tables: ratings, the follow-up a 差评 opens, and the two short-lived tables of the public page
-(used form tokens, rate-limit counters). None of them holds an IP address, a user agent or a device id:
-tokens are stored as SHA-256 hashes and throttle buckets as HMACs, both deleted once expired."""
+"""好差评 tables: ratings and the follow-up a 差评 opens. Neither holds an IP address, a user agent or
+a device id. The public page's used form tokens and rate-limit counters are core.models' FormToken and
+FormThrottle, shared with the complaint form."""
 
 from __future__ import annotations
 
@@ -55,22 +55,3 @@ class RatingFollowUp(db.Model):
     note: Mapped[str | None] = mapped_column(sa.Text)
     # Set once by the nightly job when the deadline passed while still open (the office and unit are told).
     flagged_overdue_at: Mapped[datetime | None]
-
-
-class RatingToken(db.Model):
-    """A form token that was used (replay protection): only its hash, kept until it would expire."""
-
-    __tablename__ = "rating_tokens"
-
-    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class RatingThrottle(db.Model):
-    """Accepted ratings per rate-limit bucket; the key is an HMAC of (kind, device or window, period)."""
-
-    __tablename__ = "rating_throttle"
-
-    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    count: Mapped[int] = mapped_column(default=0)
-    expires_at: Mapped[datetime] = mapped_column(index=True)

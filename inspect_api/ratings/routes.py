@@ -4,7 +4,6 @@ the office's list and summary, and the unit's 差评 follow-ups."""
 from __future__ import annotations
 
 import io
-import secrets
 
 import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
@@ -14,28 +13,25 @@ from marshmallow import fields, validate
 
 from inspect_api.auth.access import PUBLIC, current_user, roles
 from inspect_api.config import PROJECT_ROOT
+from inspect_api.core import clock, public_form
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.calendar_store import days_left
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import DomainError, Unprocessable
 from inspect_api.org.services import get_unit
 from inspect_api.ratings import rules, services
+from inspect_api.ratings.models import Rating
 
 blp = Blueprint("ratings", __name__, url_prefix="", description="好差评 Citizen ratings")
 # The rating page is HTML outside /api/v1, so it lives on a plain Flask blueprint.
 page_blp = FlaskBlueprint("rating_page", __name__, template_folder=str(PROJECT_ROOT / "templates"))
 OFFICE = ("office", "admin")
 DEVICE_COOKIE = "inspect_rating_device"
-DEVICE_COOKIE_DAYS = 365
 
 
 def _device_cookie(resp, present: str | None):
-    """A random value that only tells this browser's submissions apart for the rate limit; the server
-    keeps no copy of it, only HMACs of it in the expiring throttle table."""
-    if not present:
-        resp.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=DEVICE_COOKIE_DAYS * 86400,
-                        httponly=True, samesite="Lax", secure=request.is_secure)
-    return resp
+    return public_form.with_device_cookie(resp, DEVICE_COOKIE, present)
 
 
 def _page(status: int = 200, **context):
@@ -56,8 +52,8 @@ def rating_page(window_key):
     except DomainError:
         return _page(404, error="评价页面不存在，请重新扫描窗口的二维码。")
     resp = _page(unit_name=unit.name, window_no=window_no, window_key=window_key,
-                 token=services.new_token(window_key), action="/api/v1/public/ratings")
-    return _device_cookie(resp, request.cookies.get(DEVICE_COOKIE))
+                 token=services.new_token(window_key), action=url_for("ratings.PublicRatings"))
+    return _device_cookie(resp, public_form.device(DEVICE_COOKIE))
 
 
 class PublicRatingSchema(BaseSchema):
@@ -76,18 +72,6 @@ class PublicRatingResultSchema(BaseSchema):
     message = fields.String()
 
 
-def _public_body() -> tuple[dict, bool]:
-    if request.mimetype == "multipart/form-data":
-        form = request.form
-        raw = {k: form.get(k) for k in form if k != "reasons"}
-        raw["reasons"] = form.getlist("reasons")
-        return raw, True
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Unprocessable("请求体须为 JSON 对象 (JSON object expected)", {"fields": {"_schema": ["JSON object"]}})
-    return body, False
-
-
 @blp.route("/public/ratings")
 class PublicRatings(MethodView):
     @blp.response(201, PublicRatingResultSchema)
@@ -101,15 +85,10 @@ class PublicRatings(MethodView):
         """Submit a rating from the public page (no login; JSON or multipart form)
 
         Anonymous: nothing that identifies the rater is stored (no IP, no user agent, no device id)."""
-        raw, is_form = _public_body()
-        device = request.cookies.get(DEVICE_COOKIE)
+        raw, is_form = public_form.form_body(lists=("reasons",))
+        device = public_form.device(DEVICE_COOKIE)
         try:
-            try:
-                body = PublicRatingSchema().load(raw)
-            except ma.ValidationError as exc:
-                raise Unprocessable("评价内容有误 (invalid rating)", {"fields": exc.messages}) from exc
-            if body["website"]:
-                raise Unprocessable("提交被拒绝 (rejected as spam)", {"fields": {"website": ["须为空"]}}, code="spam")
+            body = public_form.load(PublicRatingSchema(), raw, "评价内容有误 (invalid rating)")
             rating = services.submit_public(body["window_key"], body["token"], body["score"], body["reasons"],
                                             body["comment"], device)
             db.session.commit()
@@ -274,26 +253,39 @@ class RatingFilterSchema(BaseSchema):
     to = fields.Date()
 
 
-def _get(obj, name):
-    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+def _for_unit() -> bool:
+    """The caller is a unit's: it sees a rater-protecting view of the unit's ratings."""
+    return services.is_unit_view(current_user())
+
+
+def _office_only(attr: str):
+    # what orders or times a rating finer than the day, or names it, is not the unit's
+    return lambda r: ma.missing if _for_unit() else getattr(r, attr)
+
+
+def _comment(r):
+    if _for_unit() and not services.policy().liaison_comments:
+        return ma.missing
+    return r.comment
 
 
 class RatingSchema(BaseSchema):
     """For a unit's liaison only unit_id, window_no, score, reasons, rated_on, source (and the comment
     where the ratings policy allows): no id, no time finer than the day."""
 
-    id = fields.Integer()
+    id = computed(fields.Integer(), _office_only("id"))
     unit_id = fields.Integer()
     window_no = fields.String()
     score = fields.Integer()
-    score_label = fields.Function(lambda r: rules.SCORE_LABELS[_get(r, "score")])
+    score_label = computed(fields.String(), lambda r: rules.SCORE_LABELS[r.score])
     reasons = fields.List(fields.String())
-    reason_labels = fields.Function(lambda r: [rules.REASONS.get(c, c) for c in _get(r, "reasons") or []])
-    comment = fields.String(allow_none=True)
+    reason_labels = computed(fields.List(fields.String()),
+                             lambda r: [rules.REASONS.get(c, c) for c in r.reasons or []])
+    comment = computed(fields.String(allow_none=True), _comment)
     source = fields.String(metadata={"description": "qr | import"})
-    external_id = fields.String(allow_none=True)
+    external_id = computed(fields.String(allow_none=True), _office_only("external_id"))
     rated_on = fields.Date()
-    created_at = fields.DateTime()
+    created_at = computed(fields.DateTime(), _office_only("created_at"))
 
 
 class RatingSummarySchema(BaseSchema):
@@ -317,9 +309,7 @@ class Ratings(MethodView):
         A unit's liaison sees each rating's day, window, score and reasons (the comment only where the
         ratings policy's `liaison_comments` allows), never its id or time; a window's day with fewer than
         `liaison_min_ratings` ratings is not listed, only counted in `/ratings/summary`."""
-        user = current_user()
-        return [services.rating_view(user, r)
-                for r in paginate_select(services.ratings(user, args), pagination_parameters)]
+        return paginate_select(services.ratings(current_user(), args), pagination_parameters)
 
 
 @blp.route("/ratings/summary")
@@ -338,24 +328,37 @@ class FollowUpQuerySchema(BaseSchema):
     unit_id = fields.Integer(validate=ID_RANGE)
 
 
+def _rated(attr: str):
+    return lambda f: getattr(db.session.get(Rating, f.rating_id), attr)
+
+
 class FollowUpSchema(BaseSchema):
+    """A 差评 follow-up; for the unit without the rating's id and, unless the policy allows, without its
+    comment."""
+
     id = fields.Integer()
-    rating_id = fields.Integer(allow_none=True, metadata={"description": "null for the unit"})
+    rating_id = computed(fields.Integer(allow_none=True, metadata={"description": "null for the unit"}),
+                         lambda f: None if _for_unit() else f.rating_id)
     unit_id = fields.Integer()
-    window_no = fields.String()
-    score = fields.Integer()
-    score_label = fields.String()
-    reasons = fields.List(fields.String())
-    comment = fields.String(allow_none=True)
-    rated_on = fields.Date()
+    window_no = computed(fields.String(), _rated("window_no"))
+    score = computed(fields.Integer(), _rated("score"))
+    score_label = computed(fields.String(), lambda f: rules.SCORE_LABELS[_rated("score")(f)])
+    reasons = computed(fields.List(fields.String()), _rated("reasons"))
+    comment = computed(fields.String(allow_none=True), lambda f: None if _for_unit() and not services.policy()
+                       .liaison_comments else _rated("comment")(f))
+    rated_on = computed(fields.Date(), _rated("rated_on"))
     due_on = fields.Date()
     working_days = fields.Integer()
     provisional = fields.Boolean()
     status = fields.String(metadata={"description": "open | closed"})
-    overdue = fields.Boolean(metadata={"description": "open and past due_on"})
-    days_left = fields.Integer(allow_none=True, metadata={"description": "working days to due_on, counted today "
-                                                                         "(negative: past it); null once closed"})
-    days_left_provisional = fields.Boolean(metadata={"description": "a year in between has no loaded calendar"})
+    overdue = computed(fields.Boolean(metadata={"description": "open and past due_on"}),
+                       lambda f: f.status == "open" and f.due_on < clock.today())
+    days_left = computed(fields.Integer(allow_none=True, metadata={
+        "description": "working days to due_on, counted today (negative: past it); null once closed"}),
+        lambda f: days_left(f.due_on, f.status == "open")["days_left"])
+    days_left_provisional = computed(fields.Boolean(metadata={
+        "description": "a year in between has no loaded calendar"}),
+        lambda f: days_left(f.due_on, f.status == "open")["days_left_provisional"])
     closed_at = fields.DateTime(allow_none=True)
     note = fields.String(allow_none=True)
 
@@ -372,8 +375,7 @@ class FollowUps(MethodView):
     @roles("unit_liaison")
     def get(self, args, pagination_parameters):
         """差评 follow-ups of my unit, earliest deadline first"""
-        rows = paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
-        return [services.follow_up_view(f, current_user()) for f in rows]
+        return paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
 
 
 @blp.route("/ratings/follow-ups")
@@ -384,8 +386,7 @@ class OfficeFollowUps(MethodView):
     @roles(*OFFICE, "leader")
     def get(self, args, pagination_parameters):
         """Every unit's 差评 follow-ups, earliest deadline first (`overdue=true`: open and past the day)"""
-        rows = paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
-        return [services.follow_up_view(f) for f in rows]
+        return paginate_select(services.follow_ups(current_user(), args), pagination_parameters)
 
 
 @blp.route("/unit/rating-follow-ups/<int:follow_up_id>/close")
@@ -398,4 +399,4 @@ class CloseFollowUp(MethodView):
         """Close a 差评 follow-up with a note on what the unit did"""
         f = services.close_follow_up(current_user(), follow_up_id, body["note"])
         db.session.commit()
-        return services.follow_up_view(f, current_user())
+        return f

@@ -1,17 +1,15 @@
-"""好差评 rules: score labels, the fixed reason list, validation, 差评, window keys and one-time tokens.
+"""好差评 rules: score labels, the fixed reason list, validation, 差评 and window keys.
 
 Pure: the secret key and "now" (epoch seconds) are passed in; HMAC and hashing are stdlib.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
-import secrets
 from dataclasses import dataclass
 
+from inspect_api.core.form_tokens import mac
 from inspect_api.errors import Unprocessable
 
 SCORE_LABELS: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -33,7 +31,6 @@ COMMENT_MAX = 500
 MAX_REASONS = len(REASONS)
 WINDOW_NO_RE = re.compile(r"^[A-Za-z0-9-]{1,16}$")
 _KEY_RE = re.compile(r"^([1-9][0-9]{0,9})\.([A-Za-z0-9-]{1,16})\.([A-Za-z0-9_-]{22})$")
-_TOKEN_RE = re.compile(r"^([0-9]{1,12})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22})$")
 _LINK_RE = re.compile(r"(https?://|www\.|\.com\b|\.cn\b)", re.IGNORECASE)
 
 
@@ -100,18 +97,13 @@ def satisfaction(scores: list[int]) -> dict:
             "bad_count": sum(1 for s in scores if is_bad(s))}
 
 
-# --- window keys and one-time form tokens -----------------------------------------------------------
-
-def _mac(secret: str, message: str) -> str:
-    digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")  # 128 bits, 22 chars
-
+# --- window keys (the form tokens are core.form_tokens') -----------------------------------------------------------
 
 def window_key(secret: str, unit_id: int, window_no: str) -> str:
     """`<unit id>.<window no>.<HMAC>`: readable, but nobody without the secret can make one."""
     if not WINDOW_NO_RE.match(window_no):
         raise Unprocessable("窗口号只能包含字母、数字和 -, 最多 16 位", {"fields": {"window_no": ["格式不正确"]}})
-    return f"{unit_id}.{window_no}.{_mac(secret, f'rating-window:{unit_id}:{window_no}')}"
+    return f"{unit_id}.{window_no}.{mac(secret, f'rating-window:{unit_id}:{window_no}')}"
 
 
 def parse_window_key(secret: str, key: str) -> tuple[int, str] | None:
@@ -120,42 +112,6 @@ def parse_window_key(secret: str, key: str) -> tuple[int, str] | None:
     if not m:
         return None
     unit_id, window_no = int(m.group(1)), m.group(2)
-    if not hmac.compare_digest(m.group(3), _mac(secret, f"rating-window:{unit_id}:{window_no}")):
+    if not hmac.compare_digest(m.group(3), mac(secret, f"rating-window:{unit_id}:{window_no}")):
         return None
     return unit_id, window_no
-
-
-def make_token(secret: str, key: str, issued_at: int, nonce: str | None = None) -> str:
-    """`<issued epoch>.<nonce>.<HMAC over key, time and nonce>`: valid for that window only."""
-    nonce = nonce or secrets.token_urlsafe(12)
-    return f"{issued_at}.{nonce}.{_mac(secret, f'rating-token:{key}:{issued_at}:{nonce}')}"
-
-
-class TokenRejected(Unprocessable):
-    code = "invalid_token_form"
-
-
-def check_token(secret: str, key: str, token: str, now: int, lifetime_s: int, min_age_s: int = 0) -> int:
-    """The token's issue time, or TokenRejected (forged, another window's, expired, too quick)."""
-    m = _TOKEN_RE.match(token or "") if isinstance(token, str) else None
-    if not m or not hmac.compare_digest(m.group(3), _mac(secret, f"rating-token:{key}:{m.group(1)}:{m.group(2)}")):
-        raise TokenRejected("评价页面已失效, 请重新扫码 (invalid form token)", {"fields": {"token": ["无效"]}},
-                            code="token_invalid")
-    issued = int(m.group(1))
-    if now - issued > lifetime_s or issued - now > 60:
-        raise TokenRejected("评价页面已过期, 请重新扫码 (form token expired)", {"fields": {"token": ["已过期"]}},
-                            code="token_expired")
-    if now - issued < min_age_s:
-        # a person reads the page before rating; an instant post is a script
-        raise TokenRejected("提交过快, 请稍后再试 (submitted too quickly)", {"fields": {"token": ["提交过快"]}},
-                            code="too_fast")
-    return issued
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def throttle_key(secret: str, kind: str, value: str, bucket: int) -> str:
-    """What the throttle table stores: an HMAC, never the device cookie or the window itself."""
-    return hmac.new(secret.encode(), f"rating-throttle:{kind}:{value}:{bucket}".encode(), hashlib.sha256).hexdigest()

@@ -1,10 +1,10 @@
-"""好差评 services: the public submission (token, replay, rate limits), imports, listing, summary and
+"""好差评 services: the public submission (through core/public_form: token, replay, rate limits), imports, listing, summary and
 the follow-ups a 差评 opens. Nothing here reads the request: the route passes the few values needed,
 and never an IP address or a user agent."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -12,17 +12,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from inspect_api.audit import services as audit
-from inspect_api.auth.models import User
-from inspect_api.core import clock
+from inspect_api.core import clock, public_form
 from inspect_api.core.calendar_store import current_calendar
 from inspect_api.core.clock import local
 from inspect_api.db import db
-from inspect_api.errors import Conflict, NotFound, TooManyRequests
+from inspect_api.errors import Conflict, NotFound
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
+from inspect_api.org.recipients import liaison_ids, office_ids
 from inspect_api.org.services import get_unit, scope_unit_ids
 from inspect_api.ratings import rules
-from inspect_api.ratings.models import Rating, RatingFollowUp, RatingThrottle, RatingToken
+from inspect_api.ratings.models import Rating, RatingFollowUp
 from inspect_api.ratings.policy import RatingsPolicy
 
 
@@ -80,43 +80,10 @@ def window_key(unit_id: int, window_no: str) -> str:
 
 
 def new_token(key: str) -> str:
-    return rules.make_token(_secret(), key, int(clock.now().timestamp()))
+    return public_form.new_token(key)
 
 
-def _throttle(kind: str, value: str, period_s: int, limit: int, now: datetime,
-              message: str = "评价过于频繁, 请稍后再试 (too many ratings)") -> str:
-    """Refuse with 429 when the bucket already holds `limit` accepted ratings; else count this one.
-    (A refusal rolls back, so only accepted ratings are counted.) Complaints count in the same table
-    under kinds of their own."""
-    epoch = int(now.timestamp())
-    bucket = epoch // period_s
-    key = rules.throttle_key(_secret(), kind, value, bucket)
-    table = RatingThrottle.__table__
-    count = db.session.execute(
-        _insert(table).values(key=key, count=1, expires_at=now + timedelta(seconds=period_s))
-        .on_conflict_do_update(index_elements=["key"], set_={"count": table.c.count + 1})
-        .returning(table.c.count)).scalar_one()
-    if count > limit:
-        retry = (bucket + 1) * period_s - epoch
-        raise TooManyRequests(message, {"retry_after": retry, "limit": kind},
-                              headers={"Retry-After": str(max(retry, 1))})
-    return key
-
-
-def use_token(token: str, issued: int, minutes: int, now: datetime,
-              message: str = "该评价已提交过, 请勿重复提交 (form already submitted)") -> None:
-    """Spend a one-time form token: 409 `replayed` when it was used before. Only its hash is kept, until
-    it would have expired anyway; expired tokens and rate-limit buckets are purged on the way."""
-    table = RatingToken.__table__
-    db.session.execute(sa.delete(table).where(table.c.expires_at < now))
-    db.session.execute(sa.delete(RatingThrottle.__table__).where(RatingThrottle.__table__.c.expires_at < now))
-    fresh = db.session.execute(
-        _insert(table).values(token_hash=rules.token_hash(token),
-                              expires_at=datetime.fromtimestamp(issued, now.tzinfo)
-                              + timedelta(minutes=minutes, seconds=60))
-        .on_conflict_do_nothing(index_elements=["token_hash"]).returning(table.c.token_hash)).scalar_one_or_none()
-    if fresh is None:
-        raise Conflict(message, code="replayed")
+TOO_MANY = "评价过于频繁, 请稍后再试 (too many ratings)"
 
 
 def submit_public(key: str, token: str, score, reasons, comment, device: str | None) -> Rating:
@@ -124,13 +91,12 @@ def submit_public(key: str, token: str, score, reasons, comment, device: str | N
     unit, window_no = window_for_key(key)
     pol = policy()
     now = clock.now()
-    issued = rules.check_token(_secret(), key, token, int(now.timestamp()), pol.token_minutes * 60,
-                               pol.min_fill_seconds)
+    issued = public_form.check_token(key, token, now, minutes=pol.token_minutes, min_fill_seconds=pol.min_fill_seconds)
     value = rules.validate(score, reasons, comment)
-    use_token(token, issued, pol.token_minutes, now)
-    _throttle("window", f"{unit.id}:{window_no}", 60, pol.window_per_minute, now)
+    public_form.use_token(token, issued, pol.token_minutes, now, "该评价已提交过, 请勿重复提交 (form already submitted)")
+    public_form.throttle("window", f"{unit.id}:{window_no}", 60, pol.window_per_minute, now, TOO_MANY)
     if device:
-        _throttle("device", device, 3600, pol.device_per_hour, now)
+        public_form.throttle("device", device, 3600, pol.device_per_hour, now, TOO_MANY)
     return _add(unit.id, window_no, value, "qr", None, local(now).date(), now)
 
 
@@ -154,7 +120,7 @@ def open_follow_up(rating: Rating, start: date) -> RatingFollowUp:
                             provisional=deadline.provisional, status="open", created_at=clock.now())
     db.session.add(follow)
     db.session.flush()
-    for user_id in _liaison_ids(rating.unit_id):
+    for user_id in liaison_ids([rating.unit_id]):
         notify(user_id, "rating_follow_up", f"收到差评（{rules.SCORE_LABELS[rating.score]}），请于 "
                f"{deadline.describe()} 前整改", None, {"type": "rating_follow_up", "id": follow.id},
                f"rating_follow_up:{follow.id}:{user_id}")
@@ -164,7 +130,7 @@ def open_follow_up(rating: Rating, start: date) -> RatingFollowUp:
 # --- import from the provincial system ---------------------------------------------------------------
 
 def _score_cell(raw: str) -> int:
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     by_label = {label: s for s, label in rules.SCORE_LABELS.items()}
     if raw in by_label:
@@ -177,7 +143,7 @@ def _score_cell(raw: str) -> int:
 def _reasons_cell(raw: str) -> list[str]:
     import re
 
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     # A label may itself hold 、 (办理效率低、等候时间长): each piece is matched whole first, and split
     # on 、 only when it is no label as it stands.
@@ -210,7 +176,7 @@ def _split_on_pause_marks(piece: str) -> list[str]:
 
 
 def _date_cell(raw: str) -> date:
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     try:
         return date.fromisoformat(raw.replace("/", "-")[:10])
@@ -219,7 +185,7 @@ def _date_cell(raw: str) -> date:
 
 
 def _window_cell(raw: str) -> str:
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     if not rules.WINDOW_NO_RE.match(raw):
         raise CellError("窗口号只能包含字母、数字和 -, 最多 16 位")
@@ -227,7 +193,7 @@ def _window_cell(raw: str) -> str:
 
 
 def _external_id_cell(raw: str) -> str:
-    from inspect_api.org.imports import CellError
+    from inspect_api.org.tables import CellError
 
     if len(raw) > 64:
         raise CellError("外部编号不能超过 64 位")
@@ -235,7 +201,7 @@ def _external_id_cell(raw: str) -> str:
 
 
 def _columns():
-    from inspect_api.org.imports import Column, parse_code, text
+    from inspect_api.org.tables import Column, parse_code, text
 
     return (
         Column("unit_code", "单位编码", parse_code, ("unit", "unit code"), required=True),
@@ -250,46 +216,33 @@ def _columns():
 
 def parse_import(stream, filename: str) -> tuple[list[dict], list]:
     """Rows of a provincial-system export, checked against the units and each other; (rows, errors)."""
-    from inspect_api.org.imports import FileRejected, RowError, map_headers, parse_row, read_table
+    from inspect_api.org.tables import RowError, parse_table
 
-    columns = _columns()
+    table = parse_table(stream, filename, _columns())
+    if table.fatal:
+        return [], table.fatal
     rows: list[dict] = []
-    errors: list = []
+    errors: list = list(table.errors)
     seen: dict[str, int] = {}
-    index = None
-    try:
-        for row_no, cells in read_table(stream, filename):
-            if index is None:
-                index, problems = map_headers(cells, columns, row_no)
-                if problems:
-                    return [], problems
-                continue
-            values, problems = parse_row(row_no, cells, columns, index)
-            errors.extend(problems)
-            if problems:
-                continue
-            unit = db.session.scalar(sa.select(Unit).where(Unit.code == values["unit_code"]))
-            if unit is None:
-                errors.append(RowError(row_no, index["unit_code"][1], f"单位编码 {values['unit_code']} 不存在"))
-                continue
-            if values["external_id"] in seen:
-                errors.append(RowError(row_no, index["external_id"][1],
-                                       f"外部编号与第 {seen[values['external_id']]} 行重复"))
-                continue
-            seen[values["external_id"]] = row_no
-            try:
-                value = rules.validate(values["score"], values.get("reasons") or [], values.get("comment"))
-            except rules.Unprocessable as exc:
-                for name, msgs in exc.details["fields"].items():
-                    errors.append(RowError(row_no, name, "；".join(msgs)))
-                continue
-            rows.append({"unit_id": unit.id, "window_no": values["window_no"], "value": value,
-                         "rated_on": values["rated_on"], "external_id": values["external_id"]})
-    except FileRejected as exc:
-        return [], [RowError(exc.row, None, exc.reason)]
-    if index is None:
-        errors.append(RowError(0, None, "文件是空的 (empty file)"))
-    return rows, errors
+    for row_no, values in table.rows:
+        unit = db.session.scalar(sa.select(Unit).where(Unit.code == values["unit_code"]))
+        if unit is None:
+            errors.append(RowError(row_no, table.index["unit_code"][1], f"单位编码 {values['unit_code']} 不存在"))
+            continue
+        if values["external_id"] in seen:
+            errors.append(RowError(row_no, table.index["external_id"][1],
+                                   f"外部编号与第 {seen[values['external_id']]} 行重复"))
+            continue
+        seen[values["external_id"]] = row_no
+        try:
+            value = rules.validate(values["score"], values.get("reasons") or [], values.get("comment"))
+        except rules.Unprocessable as exc:
+            for name, msgs in exc.details["fields"].items():
+                errors.append(RowError(row_no, name, "；".join(msgs)))
+            continue
+        rows.append({"unit_id": unit.id, "window_no": values["window_no"], "value": value,
+                     "rated_on": values["rated_on"], "external_id": values["external_id"]})
+    return rows, sorted(errors, key=lambda e: e.row)  # in the file's order, as they were met
 
 
 def import_rows(rows: list[dict]) -> dict:
@@ -353,19 +306,6 @@ def ratings(user, args: dict) -> sa.Select:
             .order_by(Rating.rated_on.desc(), Rating.unit_id, Rating.window_no, Rating.score, Rating.id))
 
 
-def rating_view(user, rating: Rating) -> Rating | dict:
-    """A rating as the caller may see it: for a unit, the day, window, score and reasons, the comment only
-    where the policy allows, and nothing that orders or times it finer than the day (no id, no
-    created_at, no external number)."""
-    if not is_unit_view(user):
-        return rating
-    view = {"unit_id": rating.unit_id, "window_no": rating.window_no, "score": rating.score,
-            "reasons": list(rating.reasons or []), "rated_on": rating.rated_on, "source": rating.source}
-    if policy().liaison_comments:
-        view["comment"] = rating.comment
-    return view
-
-
 def summary(user, args: dict) -> dict:
     rows = db.session.execute(_scoped(sa.select(Rating.score, Rating.reasons), user, args)).all()
     figures = rules.satisfaction([r.score for r in rows])
@@ -399,47 +339,18 @@ def follow_ups(user, args: dict) -> sa.Select:
     return stmt.order_by(RatingFollowUp.due_on, RatingFollowUp.id)
 
 
-def follow_up_view(f: RatingFollowUp, user=None) -> dict:
-    """A 差评 follow-up; for the unit (user a liaison) without the rating's id and, unless the policy
-    allows, without its comment."""
-    rating = db.session.get(Rating, f.rating_id)
-    unit_view = user is not None and is_unit_view(user)
-    shown = {"rating_id": None if unit_view else f.rating_id,
-             "comment": None if unit_view and not policy().liaison_comments else rating.comment}
-    if f.status == "open":
-        cal, today = current_calendar(), clock.today()
-        shown |= {"days_left": cal.working_days_between(today, f.due_on),
-                  "days_left_provisional": bool(cal.assumed_years_between(today, f.due_on))}
-    else:
-        shown |= {"days_left": None, "days_left_provisional": False}
-    return {"id": f.id, **shown, "unit_id": f.unit_id, "window_no": rating.window_no,
-            "score": rating.score, "score_label": rules.SCORE_LABELS[rating.score], "reasons": rating.reasons,
-            "rated_on": rating.rated_on, "due_on": f.due_on,
-            "working_days": f.working_days, "provisional": f.provisional, "status": f.status,
-            "overdue": f.status == "open" and f.due_on < clock.today(), "closed_at": f.closed_at, "note": f.note}
-
-
-def _liaison_ids(unit_id: int) -> list[int]:
-    """Liaisons of the rated unit and of every unit above it (a hall hears of its windows' 差评, as it
-    hears of their findings and complaints: they see its subtree)."""
-    unit = db.session.get(Unit, unit_id)
-    ancestors = [int(x) for x in unit.path.strip("/").split("/")] if unit is not None else [unit_id]
-    return list(db.session.scalars(sa.select(User.id).where(
-        User.role == "unit_liaison", User.is_active.is_(True), User.unit_id.in_(ancestors)).order_by(User.id)))
-
-
 def flag_overdue_follow_ups() -> int:
     """Scheduler job: tell the office and the unit once when a 差评 follow-up passed its day still open;
     a second run finds nothing new."""
     due = db.session.scalars(sa.select(RatingFollowUp).where(
         RatingFollowUp.status == "open", RatingFollowUp.due_on < clock.today(),
         RatingFollowUp.flagged_overdue_at.is_(None)).with_for_update()).all()
-    office = db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))).all()
+    office = office_ids()
     for f in due:
         f.flagged_overdue_at = clock.now()
         audit.record("rating_follow_up.overdue", "rating_follow_up", f.id,
                      after={"due_on": f.due_on.isoformat(), "unit_id": f.unit_id})
-        for user_id in [*office, *_liaison_ids(f.unit_id)]:
+        for user_id in [*office, *liaison_ids([f.unit_id])]:
             notify(user_id, "rating_follow_up.overdue", "差评整改逾期", f"差评整改期限 {f.due_on:%Y-%m-%d} 已过",
                    {"type": "rating_follow_up", "id": f.id}, f"rating_follow_up.overdue:{f.id}:{user_id}")
     db.session.flush()
@@ -468,7 +379,7 @@ def recompute_provisional_follow_ups(years: list[int], actor=None) -> int:
                      after={**after, "years": years})
         if after["due_on"] != before["due_on"]:
             changed += 1
-            for user_id in _liaison_ids(f.unit_id):
+            for user_id in liaison_ids([f.unit_id]):
                 notify(user_id, "deadline.recomputed", "期限已按正式节假日安排调整",
                        f"差评整改期限 {before['due_on']} → {after['due_on']}", {"type": "rating_follow_up", "id": f.id},
                        f"deadline.recomputed:rating_follow_up:{f.id}:{after['due_on']}:{user_id}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from inspect_api.db import db
 
@@ -93,3 +93,14 @@ class Attachment(db.Model):
     uploaded_at: Mapped[datetime]
 
     __table_args__ = (sa.Index("ix_attachments_owner", "owner_type", "owner_id"),)
+
+
+# The files of an appeal and of a report, in the order sent (an attachment names its owner by type and
+# id, so there is no foreign key to follow).
+def _files_of(owner_type: str, owner):
+    return relationship(Attachment, viewonly=True, order_by=(Attachment.uploaded_at, Attachment.position),
+                        primaryjoin=sa.and_(Attachment.owner_type == owner_type, foreign(Attachment.owner_id) == owner.id))
+
+
+Appeal.attachments = _files_of("appeal", Appeal)
+RectificationReport.attachments = _files_of("report", RectificationReport)

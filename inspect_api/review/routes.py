@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
+from flask import url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -9,7 +11,7 @@ from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.http import stored_file
-from inspect_api.core.schemas import ID_RANGE, BaseSchema, paginate_select
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.review import rules, services
 from inspect_api.visits.schemas import FindingSchema
@@ -49,26 +51,48 @@ class BulkResultSchema(BaseSchema):
     results = fields.List(fields.Dict())
 
 
+def _complaint_url(f) -> str | None:
+    # a substantiated complaint is the evidence of its finding (the unit reads it at this address); the
+    # source is not shown otherwise (that a mystery shopper came is not the unit's to know)
+    return url_for("complaints.UnitComplaint", complaint_id=f.complaint_id) if f.complaint_id else None
+
+
+def _photos(f) -> list[str]:
+    return [url_for("visits.EvidenceFile", evidence_id=pid, variant="watermarked")
+            for pid in services.finding_photos(f)]
+
+
+def _observed(key: str):
+    return lambda f: services.observed_for_unit(f)[key]
+
+
 class UnitFindingSchema(BaseSchema):
+    """What a unit may know of a finding: what, when, where, severity, its rectification deadline and
+    watermarked photos."""
+
     id = fields.String()
     category = fields.String()
     severity = fields.String()
     status = fields.String()
     complaint_id = fields.Integer(allow_none=True, metadata={"description": "the substantiated complaint it comes from"})
-    complaint_url = fields.String(allow_none=True, metadata={"description": "that complaint, as the unit may read it"})
+    complaint_url = computed(fields.String(allow_none=True, metadata={
+        "description": "that complaint, as the unit may read it"}), _complaint_url)
     unit_id = fields.Integer()
     staff_id = fields.Integer(allow_none=True)
     badge_no = fields.String(allow_none=True)
     window_no = fields.String(allow_none=True)
-    observed_at = fields.DateTime(allow_none=True, metadata={
-        "description": "null for a covert visit unless the policy (covert_time_for_units) shows the minute"})
-    observed_on = fields.Date(allow_none=True, metadata={"description": "local date"})
-    observed_half_day = fields.String(allow_none=True, metadata={
-        "description": "上午 / 下午 (null when the policy shows only the date)"})
+    observed_at = computed(fields.DateTime(allow_none=True, metadata={
+        "description": "null for a covert visit unless the policy (covert_time_for_units) shows the minute"}),
+        _observed("observed_at"))
+    observed_on = computed(fields.Date(allow_none=True, metadata={"description": "local date"}),
+                           _observed("observed_on"))
+    observed_half_day = computed(fields.String(allow_none=True, metadata={
+        "description": "上午 / 下午 (null when the policy shows only the date)"}), _observed("observed_half_day"))
     description = fields.String(allow_none=True)
-    photos = fields.List(fields.String(), metadata={"description": "watermarked copies only"})
-    rectification = fields.Dict(allow_none=True, metadata={
-        "description": "due_on (working days by severity from the policy file), provisional, status"})
+    photos = computed(fields.List(fields.String(), metadata={"description": "watermarked copies only"}), _photos)
+    rectification = computed(fields.Dict(allow_none=True, metadata={
+        "description": "due_on (working days by severity from the policy file), provisional, status"}),
+        services.rectification_for_unit)
 
 
 @blp.route("/review/findings")
@@ -130,8 +154,7 @@ class UnitFindings(MethodView):
     @roles("unit_liaison")
     def get(self, pagination_parameters):
         """Confirmed findings about my unit (who inspected is never shown)"""
-        rows = paginate_select(services.unit_findings(current_user()), pagination_parameters)
-        return [services.unit_finding_view(f) for f in rows]
+        return paginate_select(services.unit_findings(current_user()), pagination_parameters)
 
 
 # --- appeals (申辩) and rectification reports ------------------------------------------------------------
@@ -142,42 +165,58 @@ class AttachmentSchema(BaseSchema):
     media_type = fields.String()
     size_bytes = fields.Integer()
     sha256 = fields.String()
-    url = fields.String()
+    url = computed(fields.String(), lambda att: url_for("review.AttachmentFile", attachment_id=att.id))
 
 
-class AppealSchema(BaseSchema):
+def _office_only(attr: str):
+    # who filed, submitted or decided in the office is the office's business: a unit's view leaves it out
+    return lambda obj, schema: ma.missing if schema.for_unit else getattr(obj, attr)
+
+
+class _ForUnit:
+    """`Schema(for_unit=True)` leaves out what only the office sees."""
+
+    def __init__(self, *args, for_unit: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.for_unit = for_unit
+
+
+class AppealSchema(_ForUnit, BaseSchema):
     id = fields.Integer()
     finding_id = fields.String()
     unit_id = fields.Integer()
     text = fields.String()
     status = fields.String(metadata={"description": "pending | upheld | rejected"})
-    status_label = fields.String()
+    status_label = computed(fields.String(), lambda a: rules.APPEAL_LABELS[a.status])
     filed_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
     decision_reason = fields.String(allow_none=True)
-    filed_by = fields.Integer(metadata={"description": "office view only"})
-    decided_by = fields.Integer(allow_none=True, metadata={"description": "office view only"})
+    filed_by = computed(fields.Integer(metadata={"description": "office view only"}), _office_only("filed_by"))
+    decided_by = computed(fields.Integer(allow_none=True, metadata={"description": "office view only"}),
+                          _office_only("decided_by"))
     attachments = fields.List(fields.Nested(AttachmentSchema))
 
 
-class ReportSchema(BaseSchema):
+class ReportSchema(_ForUnit, BaseSchema):
     id = fields.Integer()
     finding_id = fields.String()
     unit_id = fields.Integer()
     text = fields.String()
     status = fields.String(metadata={"description": "submitted | accepted | returned"})
-    status_label = fields.String()
+    status_label = computed(fields.String(), lambda r: rules.REPORT_LABELS[r.status])
     submitted_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
     decision_reason = fields.String(allow_none=True)
-    submitted_by = fields.Integer(metadata={"description": "office view only"})
-    decided_by = fields.Integer(allow_none=True, metadata={"description": "office view only"})
+    submitted_by = computed(fields.Integer(metadata={"description": "office view only"}), _office_only("submitted_by"))
+    decided_by = computed(fields.Integer(allow_none=True, metadata={"description": "office view only"}),
+                          _office_only("decided_by"))
     attachments = fields.List(fields.Nested(AttachmentSchema))
 
 
 class UnitFindingDetailSchema(UnitFindingSchema):
-    appeals = fields.List(fields.Nested(AppealSchema))
-    reports = fields.List(fields.Nested(ReportSchema))
+    # its appeals and reports as the unit sees them
+    appeals = computed(fields.List(fields.Nested(AppealSchema(for_unit=True))), services.appeals_of)
+    reports = computed(fields.List(fields.Nested(ReportSchema(for_unit=True))), services.reports_of)
 
 
 class TextFilesSchema(BaseSchema):
@@ -220,7 +259,7 @@ class UnitFinding(MethodView):
 @blp.route("/unit/findings/<uuid:finding_id>/appeals")
 class UnitAppeal(MethodView):
     @blp.arguments(TextFilesSchema, location="multipart")
-    @blp.response(201, AppealSchema)
+    @blp.response(201, AppealSchema(for_unit=True))
     @blp.alt_response(409, description="不在申辩期内、已申辩或问题不是已确认状态")
     @blp.alt_response(415, description="附件不是 PDF 或图片")
     @roles("unit_liaison")
@@ -229,13 +268,13 @@ class UnitAppeal(MethodView):
         optional `files`); the office upholds it (the finding is withdrawn) or rejects it"""
         appeal = services.file_appeal(finding_id, form["text"], form["files"], current_user())
         db.session.commit()
-        return services.appeal_views([appeal], for_unit=True)[0]
+        return appeal
 
 
 @blp.route("/unit/findings/<uuid:finding_id>/reports")
 class UnitReport(MethodView):
     @blp.arguments(TextFilesSchema, location="multipart")
-    @blp.response(201, ReportSchema)
+    @blp.response(201, ReportSchema(for_unit=True))
     @blp.alt_response(409, description="整改已报送、已验收，或问题不需要整改")
     @blp.alt_response(415, description="附件不是 PDF 或图片")
     @roles("unit_liaison")
@@ -244,7 +283,7 @@ class UnitReport(MethodView):
         the office accepts it or returns it"""
         report = services.file_report(finding_id, form["text"], form["files"], current_user())
         db.session.commit()
-        return services.report_views([report], for_unit=True)[0]
+        return report
 
 
 @blp.route("/review/appeals")
@@ -255,7 +294,7 @@ class Appeals(MethodView):
     @roles(*OFFICE)
     def get(self, args, pagination_parameters):
         """Appeals, oldest first (default: pending)"""
-        return services.appeal_views(paginate_select(services.appeal_queue(args), pagination_parameters))
+        return paginate_select(services.appeal_queue(args), pagination_parameters)
 
 
 @blp.route("/review/appeals/<int:appeal_id>/decision")
@@ -270,7 +309,7 @@ class AppealDecision(MethodView):
         appeal = services.decide_appeal(services.get_appeal(appeal_id, lock=True), body["action"], body["reason"],
                                         current_user())
         db.session.commit()
-        return services.appeal_views([appeal])[0]
+        return appeal
 
 
 @blp.route("/review/reports")
@@ -281,7 +320,7 @@ class Reports(MethodView):
     @roles(*OFFICE)
     def get(self, args, pagination_parameters):
         """Rectification reports, oldest first (default: waiting for acceptance)"""
-        return services.report_views(paginate_select(services.report_queue(args), pagination_parameters))
+        return paginate_select(services.report_queue(args), pagination_parameters)
 
 
 @blp.route("/review/reports/<int:report_id>/decision")
@@ -296,7 +335,7 @@ class ReportDecision(MethodView):
         report = services.decide_report(services.get_report(report_id, lock=True), body["action"], body["reason"],
                                         current_user())
         db.session.commit()
-        return services.report_views([report])[0]
+        return report
 
 
 @blp.route("/attachments/<uuid:attachment_id>")

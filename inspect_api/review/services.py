@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
@@ -15,6 +16,7 @@ from inspect_api.db import db
 from inspect_api.errors import DomainError, InvalidTransition, NotFound
 from inspect_api.notifications.services import notify
 from inspect_api.org.models import Unit
+from inspect_api.org.recipients import liaison_ids, office_ids
 from inspect_api.review import rules
 from inspect_api.review.models import Appeal, Attachment, Rectification, RectificationReport
 from inspect_api.visits.models import Evidence, Finding, Visit
@@ -54,16 +56,6 @@ def get_finding(finding_id, *, lock: bool = False) -> Finding:
     return f
 
 
-def _liaisons_for(unit_id: int) -> list[int]:
-    """Liaisons whose unit is the finding's unit or one of its ancestors."""
-    from inspect_api.auth.models import User
-
-    unit = db.session.get(Unit, unit_id)
-    ancestors = [int(x) for x in unit.path.strip("/").split("/")]
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "unit_liaison", User.is_active.is_(True),
-                                                            User.unit_id.in_(ancestors))))
-
-
 def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool = True) -> Finding:
     visit = db.session.get(Visit, finding.visit_id) if finding.visit_id else None  # None: from a complaint
     if visit is not None:
@@ -93,7 +85,7 @@ def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool
     elif finding.status != "confirmed":
         _cancel_rectification(finding)
     if decision.action == "confirm":
-        for user_id in _liaisons_for(finding.unit_id):
+        for user_id in liaison_ids([finding.unit_id]):
             notify(user_id, "finding.confirmed", "本单位有一项问题经效能办确认",
                    finding.description, {"finding_id": finding.id},
                    f"finding.confirmed:{finding.id}:{user_id}:{clock.now().isoformat()}")
@@ -161,18 +153,17 @@ def _cancel_rectification(finding: Finding) -> None:
 def flag_overdue_rectifications() -> int:
     """Scheduler job: mark open rectifications past their due day as overdue (for escalation) and
     tell the office and the unit; a second run finds nothing new."""
-    from inspect_api.auth.models import User
 
     today = clock.today()
     due = db.session.scalars(sa.select(Rectification).where(Rectification.status == "open",
                                                             Rectification.due_on < today)
                              .with_for_update()).all()
-    office = db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))).all()
+    office = office_ids()
     for rect in due:
         rect.status, rect.flagged_overdue_at = "overdue", clock.now()
         audit.record("rectification.overdue", "finding", rect.finding_id,
                      after={"due_on": rect.due_on.isoformat(), "unit_id": rect.unit_id})
-        for user_id in [*office, *_liaisons_for(rect.unit_id)]:
+        for user_id in [*office, *liaison_ids([rect.unit_id])]:
             notify(user_id, "rectification.overdue", "整改逾期", f"整改期限 {rect.due_on:%Y-%m-%d} 已过",
                    {"finding_id": rect.finding_id}, f"rectification.overdue:{rect.finding_id}:{user_id}")
     db.session.flush()
@@ -192,7 +183,7 @@ def remind_due_rectifications(working_days: int = 2) -> int:
                                                               Rectification.due_on == due_on)).all()
     told = 0
     for rect in rects:
-        for user_id in _liaisons_for(rect.unit_id):
+        for user_id in liaison_ids([rect.unit_id]):
             told += notify(user_id, "rectification.due_soon", "整改即将到期",
                            f"整改期限 {rect.due_on:%Y-%m-%d}（还有{working_days}个工作日），请按期整改并报送整改情况。",
                            {"finding_id": rect.finding_id},
@@ -241,33 +232,24 @@ def unit_findings(user) -> sa.Select:
             .order_by(Finding.updated_at.desc(), Finding.id))
 
 
-def unit_finding_view(f: Finding) -> dict:
-    """What a unit may know of a finding: what, when, where, severity, its rectification deadline,
-    and watermarked photos."""
-    photos = db.session.scalars(sa.select(Evidence.id).where(
+def finding_photos(f: Finding) -> list[str]:
+    """The ids of the photos of a finding (taken for it, or for its checklist item)."""
+    if not f.visit_id:
+        return []
+    return list(db.session.scalars(sa.select(Evidence.id).where(
         Evidence.visit_id == f.visit_id, sa.or_(Evidence.finding_id == f.id,
                                                 sa.and_(Evidence.item_code.is_not(None),
-                                                        Evidence.item_code == f.item_code)))).all() \
-        if f.visit_id else []
-    return {"id": f.id, "category": f.category, "severity": f.severity, "status": f.status,
-            # a substantiated complaint is the evidence of its finding (the unit reads it at this address);
-            # the source is not shown otherwise (that a mystery shopper came is not the unit's to know)
-            "complaint_id": f.complaint_id,
-            "complaint_url": f"/api/v1/unit/complaints/{f.complaint_id}" if f.complaint_id else None,
-            "unit_id": f.unit_id, "staff_id": f.staff_id, "badge_no": f.badge_no, "window_no": f.window_no,
-            **_observed_for_unit(f), "description": f.description,
-            "photos": [f"/api/v1/evidence/{pid}/watermarked" for pid in photos],
-            "rectification": _rectification_view(db.session.get(Rectification, f.id))}
+                                                        Evidence.item_code == f.item_code)))))
 
 
-def _observed_for_unit(f: Finding) -> dict:
+def observed_for_unit(f: Finding) -> dict:
     """A covert visit's time only as precisely as the policy lets units know it (the minute points
     at who the visitor was); other findings' times in full."""
     from flask import current_app
 
     from inspect_api.visits.rules import COVERT_MODES
 
-    mode = db.session.scalar(sa.select(Visit.mode).where(Visit.id == f.visit_id)) if f.visit_id else None
+    mode = db.session.get(Visit, f.visit_id).mode if f.visit_id else None
     precision = (current_app.extensions["inspect_review_policy"].covert_time_for_units
                  if mode in COVERT_MODES else "minute")
     shown = rules.time_for_unit(clock.local(f.observed_at) if f.observed_at else None, precision)
@@ -276,7 +258,9 @@ def _observed_for_unit(f: Finding) -> dict:
     return shown
 
 
-def _rectification_view(rect: Rectification | None) -> dict | None:
+def rectification_for_unit(f: Finding) -> dict | None:
+    """The finding's rectification deadlines, counted today."""
+    rect = db.session.get(Rectification, f.id)
     if rect is None or rect.status == "cancelled":
         return None
     cal, today = calendar_store.current_calendar(), clock.today()
@@ -379,27 +363,6 @@ def _store_attachments(owner_type: str, owner_id: int, uploads: list, actor) -> 
         storage_key=key, uploaded_by=actor.id, uploaded_at=clock.now()))
 
 
-def _attachments_of(owner_type: str, owner_ids: list[int]) -> dict[int, list[Attachment]]:
-    by_owner: dict[int, list[Attachment]] = {i: [] for i in owner_ids}
-    if owner_ids:
-        for att in db.session.scalars(sa.select(Attachment).where(Attachment.owner_type == owner_type,
-                                                                   Attachment.owner_id.in_(owner_ids))
-                                      .order_by(Attachment.uploaded_at, Attachment.position)):
-            by_owner[att.owner_id].append(att)
-    return by_owner
-
-
-def attachment_view(att: Attachment) -> dict:
-    return {"id": att.id, "filename": att.filename, "media_type": att.media_type, "size_bytes": att.size_bytes,
-            "sha256": att.sha256, "url": f"/api/v1/attachments/{att.id}"}
-
-
-def _office_ids() -> list[int]:
-    from inspect_api.auth.models import User
-
-    return list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))))
-
-
 def file_appeal(finding_id, text: str, uploads: list, actor) -> Appeal:
     finding = _unit_finding(finding_id, actor, lock=True)
     rect = db.session.get(Rectification, finding.id)
@@ -416,7 +379,7 @@ def file_appeal(finding_id, text: str, uploads: list, actor) -> Appeal:
     audit.record("appeal.file", "finding", finding.id, actor=actor,
                  after={"appeal_id": appeal.id, "text": text,
                         "attachments": [{"sha256": a.sha256, "filename": a.filename} for a in atts]})
-    for user_id in _office_ids():
+    for user_id in office_ids():
         notify(user_id, "appeal.filed", "有单位对问题提出申辩", text[:200], {"finding_id": finding.id,
                                                                     "appeal_id": appeal.id},
                f"appeal.filed:{appeal.id}:{user_id}")
@@ -448,7 +411,7 @@ def decide_appeal(appeal: Appeal, action: str, reason: str | None, actor) -> App
     audit.record(f"appeal.{action}", "finding", finding.id, actor=actor, before={"appeal_status": "pending"},
                  after={"appeal_id": appeal.id, "appeal_status": new_status, "reason": reason})
     verdict = "申辩成立, 问题已撤销" if new_status == "upheld" else "申辩不成立, 请按期整改"
-    for user_id in _liaisons_for(finding.unit_id):
+    for user_id in liaison_ids([finding.unit_id]):
         notify(user_id, f"appeal.{new_status}", verdict, reason, {"finding_id": finding.id, "appeal_id": appeal.id},
                f"appeal.decided:{appeal.id}:{user_id}")
     return appeal
@@ -470,7 +433,7 @@ def file_report(finding_id, text: str, uploads: list, actor) -> RectificationRep
                  before={"rectification_status": before},
                  after={"rectification_status": "reported", "report_id": report.id, "text": text,
                         "attachments": [{"sha256": a.sha256, "filename": a.filename} for a in atts]})
-    for user_id in _office_ids():
+    for user_id in office_ids():
         notify(user_id, "rectification.reported", "单位报送了整改报告", text[:200],
                {"finding_id": finding.id, "report_id": report.id}, f"rectification.reported:{report.id}:{user_id}")
     return report
@@ -500,14 +463,14 @@ def decide_report(report: RectificationReport, action: str, reason: str | None, 
                  after={"rectification_status": rect.status, "report_id": report.id, "report_status": new_status,
                         "reason": reason})
     title = "整改报告已验收" if new_status == "accepted" else "整改报告被退回, 请补充后重新报送"
-    for user_id in _liaisons_for(finding.unit_id):
+    for user_id in liaison_ids([finding.unit_id]):
         notify(user_id, f"rectification.{new_status}", title, reason,
                {"finding_id": finding.id, "report_id": report.id}, f"report.decided:{report.id}:{user_id}")
     return report
 
 
 def appeal_queue(args: dict) -> sa.Select:
-    stmt = sa.select(Appeal).order_by(Appeal.filed_at, Appeal.id)
+    stmt = sa.select(Appeal).options(selectinload(Appeal.attachments)).order_by(Appeal.filed_at, Appeal.id)
     if args.get("status"):
         stmt = stmt.where(Appeal.status == args["status"])
     if args.get("unit_id"):
@@ -516,7 +479,8 @@ def appeal_queue(args: dict) -> sa.Select:
 
 
 def report_queue(args: dict) -> sa.Select:
-    stmt = sa.select(RectificationReport).order_by(RectificationReport.submitted_at, RectificationReport.id)
+    stmt = (sa.select(RectificationReport).options(selectinload(RectificationReport.attachments))
+            .order_by(RectificationReport.submitted_at, RectificationReport.id))
     if args.get("status"):
         stmt = stmt.where(RectificationReport.status == args["status"])
     if args.get("unit_id"):
@@ -524,41 +488,18 @@ def report_queue(args: dict) -> sa.Select:
     return stmt
 
 
-def appeal_views(appeals: list[Appeal], *, for_unit: bool = False) -> list[dict]:
-    atts = _attachments_of("appeal", [a.id for a in appeals])
-    out = []
-    for a in appeals:
-        view = {"id": a.id, "finding_id": a.finding_id, "unit_id": a.unit_id, "text": a.text, "status": a.status,
-                "status_label": rules.APPEAL_LABELS[a.status], "filed_at": a.filed_at, "decided_at": a.decided_at,
-                "decision_reason": a.decision_reason,
-                "attachments": [attachment_view(x) for x in atts[a.id]]}
-        if not for_unit:  # who in the office decided is the office's business
-            view |= {"filed_by": a.filed_by, "decided_by": a.decided_by}
-        out.append(view)
-    return out
+def unit_finding_detail(finding_id, user) -> Finding:
+    """A finding about the liaison's unit (its appeals and reports come with it); 404 otherwise."""
+    return _unit_finding(finding_id, user)
 
 
-def report_views(reports: list[RectificationReport], *, for_unit: bool = False) -> list[dict]:
-    atts = _attachments_of("report", [r.id for r in reports])
-    out = []
-    for r in reports:
-        view = {"id": r.id, "finding_id": r.finding_id, "unit_id": r.unit_id, "text": r.text, "status": r.status,
-                "status_label": rules.REPORT_LABELS[r.status], "submitted_at": r.submitted_at,
-                "decided_at": r.decided_at, "decision_reason": r.decision_reason,
-                "attachments": [attachment_view(x) for x in atts[r.id]]}
-        if not for_unit:
-            view |= {"submitted_by": r.submitted_by, "decided_by": r.decided_by}
-        out.append(view)
-    return out
+def appeals_of(f: Finding) -> list[Appeal]:
+    return list(db.session.scalars(sa.select(Appeal).where(Appeal.finding_id == f.id).order_by(Appeal.filed_at)))
 
 
-def unit_finding_detail(finding_id, user) -> dict:
-    f = _unit_finding(finding_id, user)
-    appeals = db.session.scalars(sa.select(Appeal).where(Appeal.finding_id == f.id).order_by(Appeal.filed_at)).all()
-    reports = db.session.scalars(sa.select(RectificationReport).where(RectificationReport.finding_id == f.id)
-                                 .order_by(RectificationReport.submitted_at)).all()
-    return {**unit_finding_view(f), "appeals": appeal_views(appeals, for_unit=True),
-            "reports": report_views(reports, for_unit=True)}
+def reports_of(f: Finding) -> list[RectificationReport]:
+    return list(db.session.scalars(sa.select(RectificationReport).where(RectificationReport.finding_id == f.id)
+                                   .order_by(RectificationReport.submitted_at)))
 
 
 def attachment_for(attachment_id: str, user) -> Attachment:
@@ -588,7 +529,7 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
 
     cal = current_calendar()
     today = clock.today()
-    office = _office_ids()
+    office = office_ids()
     changed = 0
     rows = db.session.scalars(sa.select(Rectification).where(
         sa.or_(Rectification.provisional.is_(True), Rectification.appeal_provisional.is_(True)),
@@ -618,7 +559,7 @@ def recompute_provisional_deadlines(years: list[int], actor=None) -> int:
             body = (f"按 {'、'.join(map(str, years))} 年节假日安排重新计算: 整改期限 {before['due_on']} → "
                     f"{after['due_on']}" + (f"; 申辩期限 {before['appeal_due_on']} → {after['appeal_due_on']}"
                                             if after["appeal_due_on"] != before["appeal_due_on"] else ""))
-            for user_id in [*office, *_liaisons_for(rect.unit_id)]:
+            for user_id in [*office, *liaison_ids([rect.unit_id])]:
                 notify(user_id, "deadline.recomputed", "期限已按正式节假日安排调整", body,
                        {"finding_id": rect.finding_id},
                        f"deadline.recomputed:{rect.finding_id}:{after['due_on']}:{after['appeal_due_on']}:{user_id}")

@@ -10,7 +10,7 @@ from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.core import clock
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.schemas import BaseSchema, paginate_select
+from inspect_api.core.schemas import BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import Conflict, NotFound
 from inspect_api.sampling import services
@@ -35,20 +35,43 @@ class WeightsSchema(BaseSchema):
     max_count = fields.Integer(validate=validate.Range(min=1, max=20))
 
 
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _unit_name(a) -> str | None:
+    from inspect_api.org.models import Unit
+
+    unit = db.session.get(Unit, a.unit_id)
+    return unit.name if unit else None
+
+
+def _problems(plan: SamplingPlan) -> list[dict]:
+    # The draw's own problems, then the calendar's (a year not loaded; visits on days it made non-working).
+    result = services.result_of(plan)
+    return (result["problems"] if result else []) + list(plan.calendar_problems or [])
+
+
 class AssignmentSchema(BaseSchema):
     id = fields.Integer()
     plan_id = fields.Integer()
     unit_id = fields.Integer()
-    unit_name = fields.String()
+    unit_name = computed(fields.String(), _unit_name)
     day = fields.Date()
-    start = fields.String(metadata={"description": "HH:MM, local time"})
-    end = fields.String()
+    start = computed(fields.String(metadata={"description": "HH:MM, local time"}), lambda a: _hhmm(a.start_minute))
+    end = computed(fields.String(), lambda a: _hhmm(a.end_minute))
     team = fields.List(fields.Integer())
     visit_id = fields.String(allow_none=True)
     release_at = fields.DateTime()
 
 
 class PlanSchema(BaseSchema):
+    """A plan; `PlanSchema(brief=True)` leaves its assignments out (an empty list), as lists do."""
+
+    def __init__(self, *args, brief: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.brief = brief
+
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}$"))
     title = fields.String(required=True, validate=validate.Length(min=1, max=128))
@@ -73,13 +96,15 @@ class PlanSchema(BaseSchema):
     weights = fields.Nested(WeightsSchema, load_default=None, allow_none=True)
     status = fields.String(dump_only=True)
     seed_commitment = fields.String(dump_only=True, allow_none=True)
-    seed = fields.String(dump_only=True, allow_none=True, metadata={"description": "只在公开后给出"})
+    seed = computed(fields.String(dump_only=True, allow_none=True, metadata={"description": "只在公开后给出"}),
+                    lambda plan: plan.seed if plan.status == "revealed" else None)
     public_entropy = fields.String(dump_only=True, allow_none=True)
     inputs_digest = fields.String(dump_only=True, allow_none=True)
     result_digest = fields.String(dump_only=True, allow_none=True)
     calendar_provisional = fields.Boolean(dump_only=True)
-    problems = fields.List(fields.Dict(), dump_only=True)
-    assignments = fields.List(fields.Nested(AssignmentSchema), dump_only=True)
+    problems = computed(fields.List(fields.Dict(), dump_only=True), _problems)
+    assignments = computed(fields.List(fields.Nested(AssignmentSchema), dump_only=True),
+                           lambda plan, schema: [] if schema.brief else plan.assignments)
     version = fields.Integer(dump_only=True)
 
 
@@ -119,34 +144,9 @@ class ConflictSchema(BaseSchema):
             raise ValidationError("单位不存在 (unknown unit)", "unit_id")
 
 
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def assignment_view(a) -> dict:
-    from inspect_api.org.models import Unit
-
-    unit = db.session.get(Unit, a.unit_id)
-    return {"id": a.id, "plan_id": a.plan_id, "unit_id": a.unit_id, "unit_name": unit.name if unit else None,
-            "day": a.day, "start": _hhmm(a.start_minute), "end": _hhmm(a.end_minute), "team": a.team,
-            "visit_id": a.visit_id, "release_at": a.release_at}
-
-
-def plan_view(plan: SamplingPlan, *, full: bool = True) -> dict:
-    out = {c: getattr(plan, c) for c in services.PLAN_FIELDS + (
-        "id", "status", "seed_commitment", "public_entropy", "inputs_digest", "result_digest",
-        "calendar_provisional", "version")}
-    out["seed"] = plan.seed if plan.status == "revealed" else None
-    result = services.result_of(plan)
-    # The draw's own problems, then the calendar's (a year not loaded; visits on days it made non-working).
-    out["problems"] = (result["problems"] if result else []) + list(plan.calendar_problems or [])
-    out["assignments"] = [assignment_view(a) for a in plan.assignments] if full else []
-    return out
-
-
 @blp.route("/sampling/plans")
 class Plans(MethodView):
-    @blp.response(200, PlanSchema(many=True))
+    @blp.response(200, PlanSchema(many=True, brief=True))
     @blp.paginate(page_size=50, max_page_size=200)
     @roles(*OFFICE)
     def get(self, pagination_parameters):
@@ -155,7 +155,7 @@ class Plans(MethodView):
 
         rows = paginate_select(sa.select(SamplingPlan).order_by(SamplingPlan.period_start.desc(), SamplingPlan.id),
                                pagination_parameters)
-        return [plan_view(p, full=False) for p in rows]
+        return rows
 
     @blp.arguments(PlanSchema)
     @blp.response(201, PlanSchema)
@@ -164,7 +164,7 @@ class Plans(MethodView):
         """Create a plan: period, pool, sample size or rate, strata, team size, constraints"""
         plan = services.create_plan(body, current_user())
         db.session.commit()
-        return plan_view(plan)
+        return plan
 
 
 @blp.route("/sampling/plans/<int:plan_id>")
@@ -173,7 +173,7 @@ class PlanById(MethodView):
     @roles(*OFFICE)
     def get(self, plan_id):
         """One plan with its draw, problems and assignments"""
-        return plan_view(services.get_plan(plan_id))
+        return services.get_plan(plan_id)
 
     @blp.arguments(PlanUpdateSchema)
     @blp.response(200, PlanSchema)
@@ -183,7 +183,7 @@ class PlanById(MethodView):
         """Change a draft plan"""
         plan = services.update_plan(services.get_plan(plan_id, lock=True), body, current_user())
         db.session.commit()
-        return plan_view(plan)
+        return plan
 
 
 @blp.route("/sampling/plans/<int:plan_id>/commit")
@@ -194,7 +194,7 @@ class Commit(MethodView):
         """Fix the secret seed and publish its SHA-256 (the plan is frozen from now on)"""
         plan = services.commit_seed(services.get_plan(plan_id, lock=True), current_user())
         db.session.commit()
-        return plan_view(plan)
+        return plan
 
 
 @blp.route("/sampling/plans/<int:plan_id>/draw")
@@ -209,7 +209,7 @@ class Draw(MethodView):
         """
         plan = services.draw(services.get_plan(plan_id, lock=True), current_user(), body["public_entropy"])
         db.session.commit()
-        return plan_view(plan)
+        return plan
 
 
 @blp.route("/sampling/plans/<int:plan_id>/reveal")
@@ -220,7 +220,7 @@ class Reveal(MethodView):
         """Reveal the seed after the period, so anyone can re-run the draw"""
         plan = services.reveal(services.get_plan(plan_id, lock=True), current_user())
         db.session.commit()
-        return plan_view(plan)
+        return plan
 
 
 @blp.route("/sampling/plans/<int:plan_id>/verify")
@@ -274,7 +274,7 @@ class MyAssignments(MethodView):
     def get(self, pagination_parameters):
         """My released assignments, newest day first (an assignment is invisible before its release time)"""
         rows = paginate_select(services.my_assignments(current_user(), clock.now()), pagination_parameters)
-        return [assignment_view(a) for a in rows]
+        return rows
 
 
 class ConflictViewSchema(ConflictSchema):

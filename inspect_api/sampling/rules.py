@@ -45,7 +45,18 @@ from heapq import heapify, heappop, heappush
 from marshmallow import ValidationError, fields, validates_schema
 
 from inspect_api.core import policy_schema as ps
-from inspect_api.core.draw import Problem, SeedStream, canonical, check_commitment, seed_commitment  # noqa: F401
+from inspect_api.core.draw import (  # noqa: F401
+    Problem,
+    SeedStream,
+    canonical,
+    capped,
+    check_commitment,
+    digest,
+    record_problems,
+    seed_commitment,
+    sha256_text,
+)
+from inspect_api.core.draw import stream_root as draw_stream_root
 from inspect_api.errors import Unprocessable
 
 ALGORITHM = "inspect-api/sampling/v1"
@@ -159,7 +170,7 @@ def check_seed(seed: str) -> None:
 
 
 def stream_root(seed: str) -> bytes:
-    return hashlib.sha256(ALGORITHM.encode("ascii") + b"\x00" + seed.encode("utf-8")).digest()
+    return draw_stream_root(ALGORITHM, seed)
 
 
 def _uniform53(value: int) -> float:
@@ -263,7 +274,7 @@ def _digest(plan: Plan, units: Sequence[UnitInfo], inspectors: Sequence[Inspecto
         "inspectors": [_inspector_dict(i) for i in inspectors],
         "working_days": [d.isoformat() for d in days],
     }
-    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+    return digest(body)
 
 
 def inputs_digest(plan: Plan, units: Iterable[UnitInfo], inspectors: Iterable[InspectorInfo],
@@ -859,7 +870,7 @@ def canonical_json(result: DrawResult) -> str:
 
 
 def result_digest(result: DrawResult) -> str:
-    return hashlib.sha256(canonical_json(result).encode("utf-8")).hexdigest()
+    return sha256_text(canonical_json(result))
 
 
 def _minute(m: int) -> str:
@@ -876,14 +887,10 @@ def verify(plan: Plan, units: Iterable[UnitInfo], inspectors: Iterable[Inspector
     """Re-run the draw and list every difference from `expected` (empty: verified). Says first
     whether the seed matches the commitment and whether the inputs are the ones the draw used."""
     units, inspectors, working_days = list(units), list(inspectors), list(working_days)
-    diffs: list[str] = []
-    if commitment is not None and not check_commitment(seed, commitment):
-        diffs.append(f"种子与公布的承诺值不符 (seed does not match the commitment {commitment})")
-    if expected.algorithm != ALGORITHM:
-        diffs.append(f"算法版本不同 (algorithm): 记录为 {expected.algorithm}，本程序为 {ALGORITHM}")
-    digest = inputs_digest(plan, units, inspectors, working_days)
-    if digest != expected.inputs_digest:
-        diffs.append(f"输入已变化 (inputs changed): 现为 {digest}，记录为 {expected.inputs_digest}")
+    diffs = record_problems(seed=seed, commitment=commitment, algorithm=ALGORITHM,
+                            recorded_algorithm=expected.algorithm,
+                            inputs_digest=inputs_digest(plan, units, inspectors, working_days),
+                            recorded_inputs_digest=expected.inputs_digest)
     actual = draw(plan, units, inspectors, working_days, seed)
     got = {a.unit_id: a for a in actual.assignments}
     want = {a.unit_id: a for a in expected.assignments}
@@ -900,9 +907,7 @@ def verify(plan: Plan, units: Iterable[UnitInfo], inspectors: Iterable[Inspector
     want_p = {canonical(_problem_dict(p)) for p in expected.problems}
     lines += [f"重新抽取多出的问题 (extra problem): {p}" for p in sorted(got_p - want_p)]
     lines += [f"记录中的问题未重现 (missing problem): {p}" for p in sorted(want_p - got_p)]
-    if len(lines) > limit:
-        lines = lines[:limit] + [f"…… 另有 {len(lines) - limit} 处不同 (more differences)"]
-    return diffs + lines
+    return diffs + capped(lines, limit)
 
 
 def parse_opening_hours(text: str | None) -> tuple[tuple[int, int], ...]:

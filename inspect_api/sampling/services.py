@@ -7,7 +7,6 @@ inputs from the database, stores inputs and result with their digests, and re-ru
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -17,10 +16,12 @@ from inspect_api.audit import services as audit
 from inspect_api.auth.models import User
 from inspect_api.complaints import services as complaint_services
 from inspect_api.core import clock
+from inspect_api.core import draw as draw_record
 from inspect_api.core.clock import LOCAL_TZ
 from inspect_api.db import db
 from inspect_api.errors import Conflict, NotFound, Unprocessable
 from inspect_api.org.models import Unit
+from inspect_api.org.recipients import office_ids
 from inspect_api.sampling import rules
 from inspect_api.sampling.models import (
     AssignmentInspector,
@@ -100,12 +101,8 @@ def update_plan(plan: SamplingPlan, changes: dict, actor) -> SamplingPlan:
 
 def commit_seed(plan: SamplingPlan, actor) -> SamplingPlan:
     """Fix the secret seed and publish its SHA-256; from now on the plan cannot change."""
-    if plan.status != "draft":
+    if not draw_record.commit(plan, clock.now()):
         return plan  # committing again answers the same commitment
-    plan.seed = secrets.token_hex(32)
-    plan.seed_commitment = rules.seed_commitment(plan.seed)
-    plan.status = "committed"
-    plan.committed_at = clock.now()
     db.session.flush()
     audit.record("plan.commit", "sampling_plan", plan.id, actor=actor,
                  after={"seed_commitment": plan.seed_commitment})
@@ -153,7 +150,7 @@ def recheck_plans_after_calendar_import(years: list[int], actor) -> int:
 
     cal = calendar()
     imported = set(years)
-    office = list(db.session.scalars(sa.select(User.id).where(User.role == "office", User.is_active.is_(True))))
+    office = office_ids()
     plans = db.session.scalars(sa.select(SamplingPlan).where(
         SamplingPlan.status.in_(("drawn", "revealed")), SamplingPlan.calendar_provisional.is_(True))).all()
     for plan in plans:
@@ -283,7 +280,7 @@ def build_inputs(plan: SamplingPlan, now: datetime):
 
 def effective_seed(plan: SamplingPlan) -> str:
     """The committed seed, joined with the public value fixed after the commitment when one is given."""
-    return plan.seed + (f":{plan.public_entropy}" if plan.public_entropy else "")
+    return draw_record.effective_seed(plan.seed, plan.public_entropy)
 
 
 def _release_at(plan: SamplingPlan, day: date) -> datetime:
@@ -347,17 +344,15 @@ def verify(plan: SamplingPlan) -> list[str]:
     current_plan = build_inputs(plan, plan.drawn_at)[0]
     if rules._plan_dict(current_plan) != stored["plan"]:
         problems.append("计划参数在抽取后被修改 (plan changed after the draw)")
-    if rules.canonical(stored) != plan.inputs:
-        problems.append("存储的输入不是规范形式 (stored inputs altered)")
     expected = rules.result_from_dict(json.loads(plan.result))
-    if rules.result_digest(expected) != plan.result_digest or rules.canonical_json(expected) != plan.result:
-        problems.append("抽取结果与其摘要不符 (stored result altered)")
+    problems += draw_record.stored_problems(
+        inputs_text=plan.inputs, inputs=stored, result_text=plan.result, result_json=rules.canonical_json(expected),
+        result_digest=rules.result_digest(expected), recorded_result_digest=plan.result_digest)
     stored_rows = {(a.unit_id, a.day, a.start_minute, tuple(a.team)) for a in plan.assignments}
     drawn_rows = {(a.unit_id, a.day, a.start_minute, tuple(sorted(a.inspector_ids))) for a in expected.assignments}
     if stored_rows != drawn_rows:
         problems.append("派单与抽取结果不一致 (assignments differ from the draw)")
-    if not rules.check_commitment(plan.seed, plan.seed_commitment):
-        problems.append("种子与公布的承诺值不符 (seed does not match the commitment)")
+    problems += draw_record.stored_seed_problems(plan.seed, plan.seed_commitment)
     # the commitment covers the secret seed; the public value is joined to it after the commitment
     problems += rules.verify(rule_plan, units, inspectors, days, effective_seed(plan), expected)
     return problems

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version
-from inspect_api.core.schemas import BaseSchema, paginate_select
+from inspect_api.core.schemas import BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import PreconditionFailed
 from inspect_api.shopper import services
@@ -35,7 +35,8 @@ class ScenarioSchema(BaseSchema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
     is_active = fields.Boolean(load_default=True)
     version = fields.Integer(dump_only=True)
-    expectations = fields.Dict(dump_only=True, metadata={"description": "正确的答复: 应一次性告知的材料、承诺时限、回执"})
+    expectations = computed(fields.Dict(dump_only=True, metadata={
+        "description": "正确的答复: 应一次性告知的材料、承诺时限、回执"}), lambda scenario: services.expectations(scenario))
 
 
 class ScenarioUpdateSchema(ScenarioSchema):
@@ -52,12 +53,6 @@ class ScenarioQuerySchema(BaseSchema):
     include_inactive = fields.Boolean(load_default=False)
 
 
-def _view(scenario: Scenario) -> dict:
-    return {**{c: getattr(scenario, c) for c in ("id", "code", "title", "service_item_id", "persona", "ask",
-                                                 "materials_brought", "notes", "is_active", "version")},
-            "expectations": services.expectations(scenario)}
-
-
 @blp.route("/scenarios")
 class Scenarios(MethodView):
     @blp.arguments(ScenarioQuerySchema, location="query")
@@ -69,7 +64,7 @@ class Scenarios(MethodView):
         stmt = sa.select(Scenario).order_by(Scenario.code)
         if not args["include_inactive"]:
             stmt = stmt.where(Scenario.is_active.is_(True))
-        return [_view(s) for s in paginate_select(stmt, pagination_parameters)]
+        return paginate_select(stmt, pagination_parameters)
 
     @blp.arguments(ScenarioSchema)
     @blp.response(201, ScenarioSchema)
@@ -79,7 +74,7 @@ class Scenarios(MethodView):
         """Create a scenario: service item, persona, what to ask, which materials the shopper brings"""
         scenario = services.create_scenario(body, current_user())
         db.session.commit()
-        return _view(scenario)
+        return scenario
 
 
 @blp.route("/scenarios/<int:scenario_id>")
@@ -88,7 +83,7 @@ class ScenarioById(MethodView):
     @roles(*READERS)
     def get(self, scenario_id):
         """One scenario"""
-        return _view(services.get_scenario(scenario_id))
+        return services.get_scenario(scenario_id)
 
     @blp.arguments(ScenarioUpdateSchema)
     @blp.response(200, ScenarioSchema)
@@ -102,4 +97,4 @@ class ScenarioById(MethodView):
             raise PreconditionFailed("情景已被修改 (stale version)", {"current_version": scenario.version})
         services.update_scenario(scenario, body, current_user())
         db.session.commit()
-        return _view(scenario)
+        return scenario

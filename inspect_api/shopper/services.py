@@ -219,24 +219,8 @@ def write_record(visit_id: str, record: dict | None) -> None:
         db.session.execute(ShopperRecord.__table__.insert(), [record])
 
 
-def record_view(visit_id: str) -> dict | None:
-    rec = db.session.get(ShopperRecord, visit_id)
-    if rec is None:
-        return None
-    item = db.session.get(ServiceItem, rec.service_item_id)
-    scenario = db.session.get(Scenario, rec.scenario_id)
-    names = {m["code"]: m["name"] for m in item.materials}
-    missing = [c for c in names if c not in set(scenario.materials_brought)]
-    told = set(rec.materials_told)
-    return {
-        **{c: getattr(rec, c) for c in ("scenario_id", "service_item_id", "queue_minutes", "wait_minutes",
-                                        "first_receiver_badge", "first_receiver_window", "sent_elsewhere",
-                                        "sent_to", "sent_to_unit_id", "materials_told", "materials_told_other", "done_on_spot",
-                                        "receipt_given", "promised_date", "attitude", "told_come_back", "notes",
-                                        "completeness", "score", "promise_provisional")},
-        "materials_missing": [{"code": c, "name": names[c], "told": c in told} for c in missing],
-        "invented_requirements": rec.materials_told_other,
-    }
+def record_of(visit_id: str) -> ShopperRecord | None:
+    return db.session.get(ShopperRecord, visit_id)
 
 
 # --- comparison -------------------------------------------------------------------------------------

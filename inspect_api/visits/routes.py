@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Response as FlaskResponse
-from flask import jsonify, request, url_for
+from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -12,7 +12,6 @@ from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version, not_modified, stored_file
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
-from inspect_api.shopper import services as shopper_services
 from inspect_api.visits import services, shopper_comparison
 from inspect_api.visits.schemas import (
     ComparisonQuerySchema,
@@ -35,39 +34,9 @@ def _etag(visit) -> str:
     return f'"v{visit.version}"'
 
 
-def _evidence_view(ev) -> dict:
-    links = {v: url_for("visits.EvidenceFile", evidence_id=ev.id, variant=v) for v in services.VARIANTS}
-    return {**{c: getattr(ev, c) for c in ("id", "visit_id", "finding_id", "item_code", "sha256", "size_bytes",
-                                           "media_type", "width", "height", "captured_at", "gps_lat", "gps_lng",
-                                           "uploaded_at")}, "links": links}
-
-
-def visit_view(visit) -> dict:
-    template = services.template_of(visit)
-    expected = services.expected_photos(visit, template)
-    return {
-        **{c: getattr(visit, c) for c in ("id", "code", "status", "version", "mode", "unit_id", "window_no",
-                                          "staff_id", "assignment_id", "started_at", "ended_at", "device_time",
-                                          "received_at", "clock_skew_seconds", "notes", "submitted_at")},
-        "checklist": {"code": visit.checklist_code, "version": visit.checklist_version,
-                      "content_hash": visit.checklist_hash},
-        "team": visit.team,
-        "gps": ({"lat": visit.gps_lat, "lng": visit.gps_lng, "accuracy_m": visit.gps_accuracy_m}
-                if visit.gps_lat is not None else None),
-        "responses": visit.responses,
-        "findings": visit.findings,
-        "evidence": [_evidence_view(e) for e in visit.evidence],
-        "expected_photos": expected,
-        "deducted_points": sum(f.points for f in visit.findings if f.source in ("item", "shopper")),
-        "shopper": shopper_services.record_view(visit.id) if visit.mode == "mystery_shopper" else None,
-    }
-
-
 def _respond(visit, status: int):
-    resp = jsonify(VisitSchema().dump(visit_view(visit)))
-    resp.status_code = status
-    resp.headers["ETag"] = _etag(visit)
-    return resp
+    """The visit (dumped by the view's VisitSchema) with its status and ETag."""
+    return visit, status, {"ETag": _etag(visit)}
 
 
 @blp.route("/visits")
@@ -78,14 +47,7 @@ class Visits(MethodView):
     @roles(*READERS)
     def get(self, args, pagination_parameters):
         """List visits: an inspector sees the visits of teams they are on (`status=draft` for drafts)"""
-        rows = paginate_select(services.list_visits(current_user(), args), pagination_parameters)
-        return [{**{c: getattr(v, c) for c in ("id", "code", "status", "version", "mode", "unit_id", "started_at",
-                                               "submitted_at", "updated_at")},
-                 "checklist": {"code": v.checklist_code, "version": v.checklist_version,
-                               "content_hash": v.checklist_hash},
-                 "team": v.team, "finding_count": len(v.findings),
-                 "missing_photos": sum(1 for p in services.expected_photos(v) if not p.present)}
-                for v in rows]
+        return paginate_select(services.list_visits(current_user(), args), pagination_parameters)
 
 
 @blp.route("/visits/<uuid:visit_id>")
@@ -180,9 +142,7 @@ class VisitEvidence(MethodView):
             visit, form["file"], item_code=form.get("item_code"),
             finding_id=str(form["finding_id"]) if form.get("finding_id") else None, actor=current_user())
         db.session.commit()
-        resp = jsonify(EvidenceSchema().dump(_evidence_view(evidence)))
-        resp.status_code = 201 if created else 200
-        return resp
+        return evidence, 201 if created else 200
 
 
 @blp.route("/evidence/<uuid:evidence_id>/<string:variant>")

@@ -5,10 +5,41 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
-from inspect_api.core.schemas import ID_RANGE, BaseSchema
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed
 from inspect_api.visits.rules import MODES, STATUSES
 
 UUID = fields.UUID
+
+
+def _checklist(visit) -> dict:
+    return {"code": visit.checklist_code, "version": visit.checklist_version, "content_hash": visit.checklist_hash}
+
+
+def _gps(visit) -> dict | None:
+    return ({"lat": visit.gps_lat, "lng": visit.gps_lng, "accuracy_m": visit.gps_accuracy_m}
+            if visit.gps_lat is not None else None)
+
+
+def _evidence_links(ev) -> dict:
+    from flask import url_for
+
+    from inspect_api.visits.services import VARIANTS
+
+    return {v: url_for("visits.EvidenceFile", evidence_id=ev.id, variant=v) for v in VARIANTS}
+
+
+def _expected_photos(visit) -> list:
+    from inspect_api.visits.services import expected_photos
+
+    return expected_photos(visit)
+
+
+def _shopper(visit) -> dict | None:
+    from inspect_api.shopper.schemas import ShopperRecordSchema
+    from inspect_api.shopper.services import record_of
+
+    rec = record_of(visit.id) if visit.mode == "mystery_shopper" else None
+    return ShopperRecordSchema().dump(rec) if rec is not None else None
 
 
 class GpsSchema(BaseSchema):
@@ -128,7 +159,8 @@ class EvidenceSchema(BaseSchema):
     gps_lat = fields.Float(allow_none=True)
     gps_lng = fields.Float(allow_none=True)
     uploaded_at = fields.DateTime()
-    links = fields.Dict(metadata={"description": "URLs of the original and the derived copies"})
+    links = computed(fields.Dict(metadata={"description": "URLs of the original and the derived copies"}),
+                     _evidence_links)
 
 
 class VisitSchema(BaseSchema):
@@ -140,7 +172,7 @@ class VisitSchema(BaseSchema):
     unit_id = fields.Integer(validate=ID_RANGE)
     window_no = fields.String(allow_none=True)
     staff_id = fields.Integer(allow_none=True)
-    checklist = fields.Nested(ChecklistRefSchema)
+    checklist = computed(fields.Nested(ChecklistRefSchema), _checklist)
     team = fields.List(fields.Integer())
     assignment_id = fields.Integer(allow_none=True)
     started_at = fields.DateTime(allow_none=True)
@@ -148,15 +180,17 @@ class VisitSchema(BaseSchema):
     device_time = fields.DateTime(allow_none=True)
     received_at = fields.DateTime()
     clock_skew_seconds = fields.Integer(allow_none=True, metadata={"description": "phone minus server"})
-    gps = fields.Nested(GpsSchema, allow_none=True)
+    gps = computed(fields.Nested(GpsSchema, allow_none=True), _gps)
     notes = fields.String(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
     responses = fields.List(fields.Nested(ResponseSchema))
     findings = fields.List(fields.Nested(FindingSchema))
     evidence = fields.List(fields.Nested(EvidenceSchema))
-    expected_photos = fields.List(fields.Nested(ExpectedPhotoSchema))
-    deducted_points = fields.Integer()
-    shopper = fields.Dict(allow_none=True, metadata={"description": "the mystery-shopper record and its scores"})
+    expected_photos = computed(fields.List(fields.Nested(ExpectedPhotoSchema)), _expected_photos)
+    deducted_points = computed(fields.Integer(), lambda visit: sum(f.points for f in visit.findings
+                                                                   if f.source in ("item", "shopper")))
+    shopper = computed(fields.Dict(allow_none=True, metadata={"description": "the mystery-shopper record and its scores"}),
+                       _shopper)
 
 
 class VisitSummarySchema(BaseSchema):
@@ -166,13 +200,13 @@ class VisitSummarySchema(BaseSchema):
     version = fields.Integer()
     mode = fields.String()
     unit_id = fields.Integer()
-    checklist = fields.Nested(ChecklistRefSchema)
+    checklist = computed(fields.Nested(ChecklistRefSchema), _checklist)
     team = fields.List(fields.Integer())
     started_at = fields.DateTime(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
     updated_at = fields.DateTime()
-    finding_count = fields.Integer()
-    missing_photos = fields.Integer()
+    finding_count = computed(fields.Integer(), lambda visit: len(visit.findings))
+    missing_photos = computed(fields.Integer(), lambda visit: sum(1 for p in _expected_photos(visit) if not p.present))
 
 
 class VisitQuerySchema(BaseSchema):

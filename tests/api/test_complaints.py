@@ -17,10 +17,10 @@ from inspect_api.audit.models import AuditEvent
 from inspect_api.complaints import jobs
 from inspect_api.complaints import services as complaints
 from inspect_api.complaints.models import Complaint
+from inspect_api.core.models import FormThrottle, FormToken
 from inspect_api.db import db
 from inspect_api.notifications.models import Notification
 from inspect_api.ratings import services as ratings
-from inspect_api.ratings.models import RatingThrottle, RatingToken
 from inspect_api.review.models import Rectification
 from inspect_api.visits.models import Finding
 from tests.helpers import bearer, field_errors, headers_for, login, make_staff, make_unit, make_user
@@ -210,7 +210,7 @@ def test_nothing_identifying_the_complainant_is_stored_but_the_contact_they_left
     assert resp.status_code == 201
     code = resp.get_json()["query_code"]
     dumped = []
-    for model in (Complaint, RatingToken, RatingThrottle):
+    for model in (Complaint, FormToken, FormThrottle):
         rows = db.session.execute(sa.select(model.__table__)).all()
         assert rows, model.__tablename__
         dumped += [str(v) for row in rows for v in row]

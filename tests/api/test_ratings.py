@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from PIL import Image
 
 from inspect_api.audit.models import AuditEvent
+from inspect_api.core.models import FormThrottle, FormToken
 from inspect_api.db import db
 from inspect_api.ratings import services
-from inspect_api.ratings.models import Rating, RatingFollowUp, RatingThrottle, RatingToken
+from inspect_api.ratings.models import Rating, RatingFollowUp
 from tests.helpers import bearer, field_errors, headers_for, login, make_staff, make_unit, make_user
 
 POST = "/api/v1/public/ratings"
@@ -148,7 +149,7 @@ def test_nothing_identifying_the_rater_is_stored(client, window, clock):
                        headers={"X-Forwarded-For": ip, "User-Agent": ua}, environ_base={"REMOTE_ADDR": ip})
     assert resp.status_code == 201
     dumped = []
-    for model in (Rating, RatingFollowUp, RatingToken, RatingThrottle):
+    for model in (Rating, RatingFollowUp, FormToken, FormThrottle):
         rows = db.session.execute(sa.select(model.__table__)).all()
         assert rows, model.__tablename__
         dumped += [str(v) for row in rows for v in row]

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from inspect_api.audit.models import AuditEvent
 from inspect_api.db import db
 from inspect_api.org import services
-from inspect_api.org.imports import MAX_ERRORS, RowError, run_import
+from inspect_api.org.imports import MAX_ERRORS, run_import
 from inspect_api.org.models import ServiceItem, Staff, Unit
+from inspect_api.org.tables import RowError
 from tests.helpers import make_unit
 
 UNIT_HEADER = ["单位编码", "单位名称", "类型", "上级单位编码", "主要负责人", "负责人职务", "办公时间", "标签"]

@@ -9,10 +9,10 @@ import pytest
 
 from inspect_api.complaints import rules
 from inspect_api.complaints.policy import parse
+from inspect_api.core import form_tokens
 from inspect_api.core.calendar import WorkingCalendar
 from inspect_api.core.deadlines import LimitOutOfRange
 from inspect_api.errors import InvalidTransition, Unprocessable
-from inspect_api.ratings import rules as rating_rules
 from inspect_api.review.policy import PolicyError
 
 TODAY = date(2026, 11, 23)
@@ -179,13 +179,13 @@ def test_tracking_numbers_and_query_codes():
 
 def test_a_rating_form_token_is_no_complaint_form_token():
     key = "1.3.aaaaaaaaaaaaaaaaaaaaaa"
-    rating_token = rating_rules.make_token("k", key, 1000)
-    with pytest.raises(rating_rules.TokenRejected):
-        rating_rules.check_token("k", rules.form_key(key), rating_token, 1100, 3600)
-    general = rating_rules.make_token("k", rules.form_key(None), 1000)
-    with pytest.raises(rating_rules.TokenRejected):
-        rating_rules.check_token("k", rules.form_key(key), general, 1100, 3600)
-    assert rating_rules.check_token("k", rules.form_key(None), general, 1100, 3600) == 1000
+    rating_token = form_tokens.make_token("k", key, 1000)
+    with pytest.raises(form_tokens.TokenRejected):
+        form_tokens.check_token("k", rules.form_key(key), rating_token, 1100, 3600)
+    general = form_tokens.make_token("k", rules.form_key(None), 1000)
+    with pytest.raises(form_tokens.TokenRejected):
+        form_tokens.check_token("k", rules.form_key(key), general, 1100, 3600)
+    assert form_tokens.check_token("k", rules.form_key(None), general, 1100, 3600) == 1000
 
 
 def test_the_policy_file_is_checked():

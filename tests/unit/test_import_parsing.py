@@ -8,7 +8,7 @@ import io
 import openpyxl
 import pytest
 
-from inspect_api.org.imports import (
+from inspect_api.org.tables import (
     ITEM_COLUMNS,
     STAFF_COLUMNS,
     UNIT_COLUMNS,

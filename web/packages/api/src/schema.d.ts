@@ -13669,10 +13669,10 @@ export interface components {
             id?: number;
             /** Format: date */
             rated_on?: string;
-            readonly reason_labels?: unknown;
+            reason_labels?: string[];
             reasons?: string[];
             score?: number;
-            readonly score_label?: unknown;
+            score_label?: string;
             /** @description qr | import */
             source?: string;
             unit_id?: number;
