@@ -144,6 +144,32 @@ class Policy(MethodView):
         return _policy_view(*services.current_policy())
 
 
+class PolicyCheckSchema(BaseSchema):
+    valid = fields.Boolean(required=True)
+    problems = fields.List(fields.String(), required=True, metadata={"description": "每个问题一条 (empty when valid)"})
+    version = fields.Integer(allow_none=True, metadata={"description": "the version the text would become"})
+    current_version = fields.Integer(required=True)
+    rules = fields.List(fields.Dict(), metadata={"description": "the parsed rules (when valid)"})
+
+
+@blp.route("/policy/validate")
+class PolicyValidate(MethodView):
+    @blp.arguments(PolicySchema)
+    @blp.response(200, PolicyCheckSchema)
+    @roles("admin")
+    def post(self, body):
+        """Check a new version of the policy without saving it: every problem listed (as `PUT` would
+        refuse it), or the rules it would put in force"""
+        current, _ = services.current_policy()
+        try:
+            new = policy_io.parse_successor(body["text"], current)
+        except policy_io.EscalationPolicyError as exc:
+            return {"valid": False, "problems": exc.problems, "version": None, "current_version": current.version,
+                    "rules": []}
+        return {"valid": True, "problems": [], "version": new.version, "current_version": current.version,
+                "rules": policy_io.to_data(new)["rules"]}
+
+
 @blp.route("/run")
 class Run(MethodView):
     @blp.response(200, ProposalSchema(many=True))

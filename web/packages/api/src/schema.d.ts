@@ -617,6 +617,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accountability/policy/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a new version of the policy without saving it: every problem listed (as `PUT` would
+         *     refuse it), or the rules it would put in force
+         * @description refuse it), or the rules it would put in force
+         *
+         *     **Roles:** admin (系统管理员)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PolicyCheck"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accountability/proposals": {
         parameters: {
             query?: never;
@@ -3120,6 +3186,81 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/checklists/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check one checklist template file as `inspect-api checklists validate` would; nothing is stored
+         * @description Answers every problem (with its system, item, field and line where known), or the template's
+         *     code, version, item count and hash, and whether that version is already published (and the
+         *     same). Publishing stays a deployment step (`inspect-api checklists publish`).
+         *
+         *     **Roles:** admin (系统管理员)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": components["schemas"]["TemplateFile"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TemplateCheck"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 文件不是 UTF-8 文本或过大 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -13376,6 +13517,18 @@ export interface components {
             text: string;
             readonly version?: number;
         };
+        PolicyCheck: {
+            current_version: number;
+            /** @description 每个问题一条 (empty when valid) */
+            problems: string[];
+            /** @description the parsed rules (when valid) */
+            rules?: {
+                [key: string]: unknown;
+            }[];
+            valid: boolean;
+            /** @description the version the text would become */
+            version?: number | null;
+        };
         Pool: {
             exclude?: number[];
             kinds?: ("county" | "department" | "hall" | "window" | "other")[];
@@ -14306,6 +14459,34 @@ export interface components {
             code?: "first_inquiry" | "time_limit" | "commitment" | "conduct" | "attitude" | "evaluation";
             items?: components["schemas"]["Item"][];
             label?: string;
+        };
+        TemplateCheck: {
+            code?: string | null;
+            content_hash?: string | null;
+            item_count?: number | null;
+            problems?: components["schemas"]["TemplateProblem"][];
+            /**
+             * @description new: 该版本尚未发布; same: 与已发布的同一版本内容相同; conflict: 已发布的同一版本内容不同 (a problem)
+             * @enum {string|null}
+             */
+            published?: "new" | "same" | "conflict" | null;
+            title?: string | null;
+            valid?: boolean;
+            version?: number | null;
+        };
+        TemplateFile: {
+            /**
+             * Format: binary
+             * @description one template file (YAML, UTF-8)
+             */
+            file: string;
+        };
+        TemplateProblem: {
+            field?: string | null;
+            item?: string | null;
+            line?: number | null;
+            message?: string;
+            system?: string | null;
         };
         TieValue: {
             key?: string;
