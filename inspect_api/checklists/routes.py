@@ -14,9 +14,9 @@ from inspect_api.checklists.models import ChecklistVersion
 from inspect_api.checklists.rules import item_count, read_template
 from inspect_api.checklists.schemas import ChecklistSchema, ChecklistSummarySchema
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.schemas import BaseSchema
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
 from inspect_api.core.http import not_modified
+from inspect_api.core.schemas import BaseSchema
 from inspect_api.errors import Unprocessable
 
 blp = Blueprint("checklists", __name__, url_prefix="/checklists", description="检查表 Checklists")
