@@ -208,3 +208,15 @@ def test_a_new_policy_version_is_checked_without_being_saved(client):
     assert client.get("/api/v1/accountability/policy", headers=admin).get_json()["version"] == 1
     assert client.post(url, headers=admin, json={}).status_code == 422
     assert client.post(url, headers=headers_for(client, "office"), json={"text": "x"}).status_code == 403
+
+
+def test_saving_over_a_version_saved_meanwhile_is_refused_with_412(client):
+    admin = headers_for(client, "admin")
+    text = client.get("/api/v1/accountability/policy", headers=admin).get_json()["text"]
+    url = "/api/v1/accountability/policy"
+    first = client.put(url, headers={**admin, "If-Match": '"v1"'}, json={"text": text.replace("version: 1", "version: 2")})
+    assert first.status_code == 201, first.get_json()
+    late = client.put(url, headers={**admin, "If-Match": '"v1"'}, json={"text": text.replace("version: 1", "version: 3")})
+    assert late.status_code == 412 and late.get_json()["error"]["details"]["current_version"] == 2
+    assert client.put(url, headers={**admin, "If-Match": '"v2"'},
+                      json={"text": text.replace("version: 1", "version: 3")}).status_code == 201

@@ -553,8 +553,10 @@ export interface paths {
         };
         /**
          * Save a new version of the policy (validated; the version must increase). Proposals already
-         *     made keep their version; the new rules fire on facts from today on
-         * @description made keep their version; the new rules fire on facts from today on
+         *     made keep their version; the new rules fire on facts from today on. Optional `If-Match: "v<n>"`
+         *     names the version the text was edited from: 412 when another version was saved meanwhile
+         * @description made keep their version; the new rules fire on facts from today on. Optional `If-Match: "v<n>"`
+         *     names the version the text was edited from: 412 when another version was saved meanwhile
          *
          *     **Roles:** admin (系统管理员)
          */
@@ -591,6 +593,15 @@ export interface paths {
                 };
                 /** @description 角色无权访问 */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description If-Match 不是当前版本: 他人已保存了新版本 */
+                412: {
                     headers: {
                         [name: string]: unknown;
                     };
