@@ -75,7 +75,7 @@ export async function showStale(changes: FieldChange[], opts: { labels?: Record<
   try {
     await ElMessageBox.confirm(message, '数据已被他人修改', {
       confirmButtonText: '载入最新数据', cancelButtonText: '仍以我的修改保存', showCancelButton: opts.allowOverwrite !== false,
-      distinguishCancelAndClose: true, type: 'warning', customClass: 'stale-dialog', width: '720px',
+      distinguishCancelAndClose: true, type: 'warning', customClass: 'stale-dialog', customStyle: { width: '760px', maxWidth: '90vw' },
     } as never)
     return 'reload'
   } catch (action) {
