@@ -130,10 +130,28 @@ def test_the_office_day_end_to_end(server, browser):
     shot(page, "day-03-bulletin-draft")
     page.context.close()
 
-    # ... approved by office2 (a second user: four eyes) and issued
+    # ... approved by office2 (a second user: four eyes) -- but office1 retitles the draft while office2
+    # has it open: approving the version on screen is refused (412) and the change is shown
     page = _page(browser)
     login(page, base, "office2")
     page.goto(doc_url)
+    page.wait_for_selector("[data-test=doc-status]:has-text('草稿')")
+    doc_id = int(doc_url.rsplit("/", 1)[1])
+    h1, _ = server.token("office1")
+    _, doc, _ = server.request("GET", f"/api/v1/documents/{doc_id}", headers=h1)
+    status, out, _ = server.request("PATCH", f"/api/v1/documents/{doc_id}", {"title": "关于11月份机关效能督查情况的通报"},
+                                    {**h1, "If-Match": f'"v{doc["version"]}"'})
+    assert status == 200, out
+    page.click("[data-test=approve]")
+    diff = page.locator(".stale-dialog [data-test=stale-diff]")
+    diff.wait_for()
+    assert "关于11月份机关效能督查情况的通报" in diff.locator("tr[data-field=title]").inner_text()
+    shot(page, "day-04a-approve-stale")
+    page.get_by_role("button", name="载入最新数据").click()
+    page.wait_for_selector("h2:has-text('关于11月份机关效能督查情况的通报')")
+    if page.locator("[data-test=render]").count():
+        page.click("[data-test=render]")
+        page.wait_for_selector("[data-test=pdf]", timeout=60_000)
     page.click("[data-test=approve]")
     page.wait_for_selector("[data-test=doc-status]:has-text('已审批')")
     page.click("[data-test=issue]")
@@ -179,6 +197,7 @@ def test_the_office_day_end_to_end(server, browser):
     page.goto(finding_url)
     page.wait_for_selector("[data-test=appeal-status]:has-text('申辩不成立')")
     assert "申辩理由不成立" in page.inner_text("body")
+    assert page.locator("#appeal-text").count() == 0  # one appeal per confirmation
     photo = server.tmp / "rectified.jpg"
     make_photo(photo, 7)
     page.fill("#report-text", "已对相关人员进行批评教育，窗口已张贴工作纪律，附整改照片")
@@ -215,3 +234,15 @@ def test_the_office_day_end_to_end(server, browser):
     assert evening["confirmed"] == morning["confirmed"] + 20
     assert evening["rect-accepted"] == morning["rect-accepted"] + 1
     assert evening["rect-open"] + evening["rect-overdue"] == 19 and evening["rect-reported"] == 0
+
+
+def test_the_dashboard_compares_with_the_previous_period(server, browser):
+    """Nothing was confirmed in October: the evening's 20 confirmed findings read as +20 against it."""
+    base = f"http://127.0.0.1:{server.port}"
+    page = _page(browser)
+    login(page, base, "leader1")
+    page.goto(f"{base}/console/dashboard?{PERIOD}")
+    page.wait_for_selector("[data-figure=findings] .muted:has-text('环比 +20')")
+    if _figures(page)["confirmed"] == 20:  # after the day's test (run alone, nothing is confirmed)
+        page.wait_for_selector("[data-figure=confirmed] .muted:has-text('环比 +20')")
+    page.context.close()

@@ -46,7 +46,7 @@ export function ifMatchOf(resource: unknown): string | undefined {
 
 function show(value: unknown): string {
   if (value === null || value === undefined || value === '') return '（空）'
-  if (Array.isArray(value)) return value.length ? value.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join('、') : '（空）'
+  if (Array.isArray(value)) return value.length ? value.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(value.some((x) => String(x).length > 20) ? ' ／ ' : '、') : '（空）'
   if (typeof value === 'boolean') return value ? '是' : '否'
   if (typeof value === 'object') return JSON.stringify(value)
   return String(value)
@@ -57,15 +57,17 @@ export async function showStale(changes: FieldChange[], opts: { labels?: Record<
   format?: (field: string, value: unknown) => string; allowOverwrite?: boolean }): Promise<StaleChoice> {
   const fmt = (f: string, v: unknown) => (opts.format ? opts.format(f, v) : show(v))
   const cell = (text: string, extra: Record<string, unknown> = {}) => h('td', { style: 'padding:4px 8px;border:1px solid #ebeef5', ...extra }, text)
-  const head = ['字段', '您打开时', '现在（他人已保存）', '您的修改'].map((t) => h('th', { style: 'padding:4px 8px;border:1px solid #ebeef5;background:#f5f7fa', scope: 'col' }, t))
+  const conflicts = changes.filter((c) => c.conflict).length
+  // "your edit" only when the user edited something that changed
+  const titles = ['字段', '您打开时', '现在（他人已保存）', ...(conflicts ? ['您的修改'] : [])]
+  const head = titles.map((t) => h('th', { style: 'padding:4px 8px;border:1px solid #ebeef5;background:#f5f7fa;white-space:nowrap', scope: 'col' }, t))
   const body = changes.length
     ? changes.map((c) => h('tr', { 'data-field': c.field, class: c.conflict ? 'stale-conflict' : '' }, [
-      cell(opts.labels?.[c.field] ?? c.field), cell(fmt(c.field, c.before)),
+      cell(opts.labels?.[c.field] ?? c.field, { style: 'padding:4px 8px;border:1px solid #ebeef5;white-space:nowrap' }), cell(fmt(c.field, c.before)),
       cell(fmt(c.field, c.now), { style: 'padding:4px 8px;border:1px solid #ebeef5;color:#e6a23c;font-weight:600' }),
-      cell(c.conflict ? fmt(c.field, c.mine) : '—', c.conflict ? { style: 'padding:4px 8px;border:1px solid #ebeef5;color:#f56c6c' } : {}),
+      ...(conflicts ? [cell(c.conflict ? fmt(c.field, c.mine) : '—', c.conflict ? { style: 'padding:4px 8px;border:1px solid #ebeef5;color:#f56c6c' } : {})] : []),
     ]))
-    : [h('tr', [h('td', { colspan: 4, style: 'padding:4px 8px' }, '内容未变，仅版本号已更新（可能是启用/停用等操作）。')])]
-  const conflicts = changes.filter((c) => c.conflict).length
+    : [h('tr', [h('td', { colspan: titles.length, style: 'padding:4px 8px' }, '内容未变，仅版本号已更新（可能是启用/停用等操作）。')])]
   const message = h('div', { 'data-test': 'stale-diff' }, [
     h('p', { style: 'margin:0 0 8px' }, `在您编辑期间，其他人已保存了修改（共 ${changes.length} 处${conflicts ? `，其中 ${conflicts} 处与您的修改冲突` : ''}）：`),
     h('table', { style: 'border-collapse:collapse;width:100%;font-size:13px' }, [h('thead', [h('tr', head)]), h('tbody', body)]),
