@@ -32,6 +32,8 @@ export interface StaleGuard<T> {
   onReload: (current: T) => void
   /** Offer "save mine over theirs" (default true). */
   allowOverwrite?: boolean
+  /** What to do next, under the table (default: reload and edit again, or save over it). */
+  hint?: string
 }
 
 export type StaleChoice = 'reload' | 'overwrite' | 'cancel'
@@ -54,7 +56,7 @@ function show(value: unknown): string {
 
 /** The dialog: what changed, and the user's choice. */
 export async function showStale(changes: FieldChange[], opts: { labels?: Record<string, string>;
-  format?: (field: string, value: unknown) => string; allowOverwrite?: boolean }): Promise<StaleChoice> {
+  format?: (field: string, value: unknown) => string; allowOverwrite?: boolean; hint?: string }): Promise<StaleChoice> {
   const fmt = (f: string, v: unknown) => (opts.format ? opts.format(f, v) : show(v))
   const cell = (text: string, extra: Record<string, unknown> = {}) => h('td', { style: 'padding:4px 8px;border:1px solid #ebeef5', ...extra }, text)
   const conflicts = changes.filter((c) => c.conflict).length
@@ -71,8 +73,8 @@ export async function showStale(changes: FieldChange[], opts: { labels?: Record<
   const message = h('div', { 'data-test': 'stale-diff' }, [
     h('p', { style: 'margin:0 0 8px' }, `在您编辑期间，其他人已保存了修改（共 ${changes.length} 处${conflicts ? `，其中 ${conflicts} 处与您的修改冲突` : ''}）：`),
     h('table', { style: 'border-collapse:collapse;width:100%;font-size:13px' }, [h('thead', [h('tr', head)]), h('tbody', body)]),
-    h('p', { style: 'margin:8px 0 0;color:#909399' }, opts.allowOverwrite === false
-      ? '请载入最新数据后重新修改。' : '可载入最新数据后重新修改，或以您的修改覆盖（会替换上表中他人的修改）。'),
+    h('p', { style: 'margin:8px 0 0;color:#909399' }, opts.hint ?? (opts.allowOverwrite === false
+      ? '请载入最新数据后重新修改。' : '可载入最新数据后重新修改，或以您的修改覆盖（会替换上表中他人的修改）。')),
   ])
   try {
     await ElMessageBox.confirm(message, '数据已被他人修改', {
