@@ -164,7 +164,8 @@ def test_office_reviews_in_bulk_and_issues_a_bulletin(server, browser):
     page.go_back()
     page.wait_for_url(re.compile(r"^(?!.*severity)"))
     page.wait_for_selector(".el-pagination:has-text('共 21 条')")
-    # the photo of the failed checklist item, watermarked
+    # the photo of the failed checklist item, watermarked (once the reload's loading mask is gone)
+    page.wait_for_selector("[data-test=queue] .el-loading-mask", state="hidden")
     page.click("[data-test=queue] [data-item=A1]")
     page.wait_for_selector(".el-dialog .photos .el-image img")
     shot(page, "04-review-photo")
