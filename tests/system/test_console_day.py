@@ -110,6 +110,7 @@ def test_the_office_day_end_to_end(server, browser):
     page.click("[data-tile=review]")
     page.wait_for_selector(".el-pagination:has-text('共 20 条')")
     page.locator("[data-test=queue] .el-table__header .el-checkbox").click()
+    page.locator("h2.page-title").scroll_into_view_if_needed()  # the bulk buttons above the list
     shot(page, "day-02-review-selected")
     page.click("[data-test=bulk-confirm]")
     page.wait_for_selector(".el-message--success:has-text('已处理 20 条')")
