@@ -11,8 +11,10 @@ from inspect_api.accountability import policy as policy_io
 from inspect_api.accountability import rules, services
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
+from inspect_api.core.http import if_match_version
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db
+from inspect_api.errors import PreconditionFailed
 
 blp = Blueprint("accountability", __name__, url_prefix="/accountability",
                 description="问责 Accountability: escalation rules, proposals, referral cases")
@@ -138,14 +140,48 @@ class Policy(MethodView):
 
     @blp.arguments(PolicySchema)
     @blp.response(201, PolicySchema)
+    @blp.alt_response(412, description="If-Match 不是当前版本: 他人已保存了新版本")
     @blp.alt_response(422, description="规则有误，逐条列出；或版本号未递增")
     @roles("admin")
     def put(self, body):
         """Save a new version of the policy (validated; the version must increase). Proposals already
-        made keep their version; the new rules fire on facts from today on"""
+        made keep their version; the new rules fire on facts from today on. Optional `If-Match: "v<n>"`
+        names the version the text was edited from: 412 when another version was saved meanwhile"""
+        wanted = if_match_version()
+        if wanted is not None:
+            in_force, _ = services.current_policy()
+            if wanted != in_force.version:
+                raise PreconditionFailed("规则已被他人保存为新版本, 请查看改动后重试 (stale version)",
+                                         {"current_version": in_force.version, "your_version": wanted})
         services.save_policy(body["text"], current_user())
         db.session.commit()
         return _policy_view(*services.current_policy())
+
+
+class PolicyCheckSchema(BaseSchema):
+    valid = fields.Boolean(required=True)
+    problems = fields.List(fields.String(), required=True, metadata={"description": "每个问题一条 (empty when valid)"})
+    version = fields.Integer(allow_none=True, metadata={"description": "the version the text would become"})
+    current_version = fields.Integer(required=True)
+    rules = fields.List(fields.Dict(), metadata={"description": "the parsed rules (when valid)"})
+
+
+@blp.route("/policy/validate")
+class PolicyValidate(MethodView):
+    @blp.arguments(PolicySchema)
+    @blp.response(200, PolicyCheckSchema)
+    @roles("admin")
+    def post(self, body):
+        """Check a new version of the policy without saving it: every problem listed (as `PUT` would
+        refuse it), or the rules it would put in force"""
+        current, _ = services.current_policy()
+        try:
+            new = policy_io.parse_successor(body["text"], current)
+        except policy_io.EscalationPolicyError as exc:
+            return {"valid": False, "problems": exc.problems, "version": None, "current_version": current.version,
+                    "rules": []}
+        return {"valid": True, "problems": [], "version": new.version, "current_version": current.version,
+                "rules": policy_io.to_data(new)["rules"]}
 
 
 @blp.route("/run")

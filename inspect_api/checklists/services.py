@@ -125,6 +125,12 @@ def get_version(code: str, version: int) -> ChecklistVersion:
     return verify(row)
 
 
+def published_hash(code: str, version: int) -> str | None:
+    """The content hash of a published version, or None when that version is not published."""
+    return db.session.scalar(sa.select(ChecklistVersion.content_hash).where(
+        ChecklistVersion.code == code, ChecklistVersion.version == version))
+
+
 def get_current(code: str) -> ChecklistVersion:
     """The newest published version of `code`, its hash re-checked."""
     row = db.session.scalar(sa.select(ChecklistVersion).where(

@@ -188,3 +188,35 @@ def test_a_confirmation_judges_its_own_unit_and_staff_only_and_agrees_with_a_ful
     assert p.rule_id == "staff_two_findings_warning" and p.subject_id == field.staff.id
     db.session.commit()
     assert client.post("/api/v1/accountability/run", headers=a).get_json() == []  # the full run agrees
+
+
+def test_a_new_policy_version_is_checked_without_being_saved(client):
+    admin = headers_for(client, "admin")
+    current = client.get("/api/v1/accountability/policy", headers=admin).get_json()
+    url = "/api/v1/accountability/policy/validate"
+    same = client.post(url, headers=admin, json={"text": current["text"]}).get_json()
+    assert same["valid"] is False and same["current_version"] == 1
+    assert any("version" in p for p in same["problems"])
+    broken = client.post(url, headers=admin, json={"text": current["text"].replace("version: 1", "version: 2").replace(
+        "propose: efficiency_warning", "propose: firing_squad", 1)}).get_json()
+    assert broken["valid"] is False and any("firing_squad" in p for p in broken["problems"])
+    good = client.post(url, headers=admin, json={"text": current["text"].replace("version: 1", "version: 2")})
+    assert good.status_code == 200
+    assert good.get_json()["valid"] is True and good.get_json()["version"] == 2 and good.get_json()["problems"] == []
+    assert [r["id"] for r in good.get_json()["rules"]] == [r["id"] for r in current["rules"]]
+    # nothing was saved
+    assert client.get("/api/v1/accountability/policy", headers=admin).get_json()["version"] == 1
+    assert client.post(url, headers=admin, json={}).status_code == 422
+    assert client.post(url, headers=headers_for(client, "office"), json={"text": "x"}).status_code == 403
+
+
+def test_saving_over_a_version_saved_meanwhile_is_refused_with_412(client):
+    admin = headers_for(client, "admin")
+    text = client.get("/api/v1/accountability/policy", headers=admin).get_json()["text"]
+    url = "/api/v1/accountability/policy"
+    first = client.put(url, headers={**admin, "If-Match": '"v1"'}, json={"text": text.replace("version: 1", "version: 2")})
+    assert first.status_code == 201, first.get_json()
+    late = client.put(url, headers={**admin, "If-Match": '"v1"'}, json={"text": text.replace("version: 1", "version: 3")})
+    assert late.status_code == 412 and late.get_json()["error"]["details"]["current_version"] == 2
+    assert client.put(url, headers={**admin, "If-Match": '"v2"'},
+                      json={"text": text.replace("version: 1", "version: 3")}).status_code == 201

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,37 @@ def test_openapi_documents_the_checklist_schemas(client):
     assert set(op["x-roles"]) == set(ROLES)
     schemas = spec["components"]["schemas"]
     assert "Checklist" in schemas and "Item" in schemas["System"]["properties"]["items"]["items"]["$ref"]
+
+
+def _check(client, content: bytes, name: str = "t.yaml"):
+    return client.post(f"{B}/validate", headers=headers_for(client, "admin"),
+                       data={"file": (io.BytesIO(content), name)}, content_type="multipart/form-data")
+
+
+def test_an_uploaded_template_is_validated_and_compared_with_the_published_version(client, published):
+    text = (REPO_CHECKLISTS / "sanxiang_covert.yaml").read_text(encoding="utf-8")
+    same = _check(client, text.encode())
+    assert same.status_code == 200, same.get_json()
+    body = same.get_json()
+    assert body["valid"] is True and body["published"] == "same" and body["code"] == "sanxiang_covert"
+    assert body["item_count"] > 0 and body["content_hash"] == published["sanxiang_covert"].content_hash
+    # the same version with other content: a published version never changes
+    changed = _check(client, text.replace("？", "?", 1).encode()).get_json()
+    assert changed["valid"] is False and changed["published"] == "conflict"
+    assert changed["problems"][0]["field"] == "version"
+    bumped = _check(client, text.replace("version: 1", "version: 99", 1).encode()).get_json()
+    assert bumped["valid"] is True and bumped["published"] == "new" and bumped["version"] == 99
+    # every problem, located
+    bad = _check(client, b"code: x\nversion: 1\n").get_json()
+    assert bad["valid"] is False and bad["problems"] and all(p["message"] for p in bad["problems"])
+    syntax = _check(client, b"code: [unclosed\n").get_json()
+    assert syntax["valid"] is False and syntax["problems"][0]["line"]
+    nonutf = _check(client, "code: 检查".encode("gbk"))
+    assert nonutf.status_code == 422 and "UTF-8" in nonutf.get_json()["error"]["message"]
+    assert _check(client, b"x" * 1_000_001).status_code == 422
+    missing = client.post(f"{B}/validate", headers=headers_for(client, "admin"), data={},
+                          content_type="multipart/form-data")
+    assert missing.status_code == 422
+    office = client.post(f"{B}/validate", headers=headers_for(client, "office"),
+                         data={"file": (io.BytesIO(b"x"), "t.yaml")}, content_type="multipart/form-data")
+    assert office.status_code == 403

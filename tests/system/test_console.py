@@ -29,7 +29,7 @@ MENUS = {
     "office1": OFFICE_MENU,
     "liaison1": ["本单位问题", "涉及本单位的公文", "转办投诉", "差评整改"],
     "leader1": ["公文", "年度考评", "排名", "好差评", "统计看板"],
-    "admin": [*OFFICE_MENU, "用户管理"],
+    "admin": [*OFFICE_MENU, "用户管理", "组织机构", "数据导入", "检查表", "节假日", "问责规则"],
 }
 FORM_ROLES = ("textbox", "combobox", "checkbox", "radio", "spinbutton", "searchbox", "slider", "switch")
 
@@ -165,7 +165,8 @@ def test_office_reviews_in_bulk_and_issues_a_bulletin(server, browser):
     page.go_back()
     page.wait_for_url(re.compile(r"^(?!.*severity)"))
     page.wait_for_selector(".el-pagination:has-text('共 21 条')")
-    # the photo of the failed checklist item, watermarked
+    # the photo of the failed checklist item, watermarked (once the reload's loading mask is gone)
+    page.wait_for_selector("[data-test=queue] .el-loading-mask", state="hidden")
     page.click("[data-test=queue] [data-item=A1]")
     page.wait_for_selector(".el-dialog .photos .el-image img")
     shot(page, "04-review-photo")

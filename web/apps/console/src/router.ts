@@ -21,6 +21,11 @@ export const MENU: MenuItem[] = [
   { path: '/unit/follow-ups', title: '差评整改', roles: ['unit_liaison'] },
   { path: '/dashboard', title: '统计看板', roles: ['leader', 'office', 'admin'] },
   { path: '/users', title: '用户管理', roles: ['admin'] },
+  { path: '/org', title: '组织机构', roles: ['admin'] },
+  { path: '/imports', title: '数据导入', roles: ['admin'] },
+  { path: '/checklists', title: '检查表', roles: ['admin'] },
+  { path: '/calendar', title: '节假日', roles: ['admin'] },
+  { path: '/policy', title: '问责规则', roles: ['admin'] },
 ]
 
 const page = (path: string, component: () => Promise<RouteComponent | { default: RouteComponent }>): RouteRecordRaw => ({
@@ -55,6 +60,11 @@ export const router = createRouter({
     page('/unit/follow-ups', () => import('./pages/office/UnitFollowUps.vue')),
     page('/dashboard', () => import('./pages/Dashboard.vue')),
     page('/users', () => import('./pages/Users.vue')),
+    page('/org', () => import('./pages/Org.vue')),
+    page('/imports', () => import('./pages/Imports.vue')),
+    page('/checklists', () => import('./pages/Checklists.vue')),
+    page('/calendar', () => import('./pages/Calendar.vue')),
+    page('/policy', () => import('./pages/Policy.vue')),
     { path: '/:rest(.*)*', redirect: () => home() },
   ],
 })

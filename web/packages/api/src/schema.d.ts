@@ -553,8 +553,10 @@ export interface paths {
         };
         /**
          * Save a new version of the policy (validated; the version must increase). Proposals already
-         *     made keep their version; the new rules fire on facts from today on
-         * @description made keep their version; the new rules fire on facts from today on
+         *     made keep their version; the new rules fire on facts from today on. Optional `If-Match: "v<n>"`
+         *     names the version the text was edited from: 412 when another version was saved meanwhile
+         * @description made keep their version; the new rules fire on facts from today on. Optional `If-Match: "v<n>"`
+         *     names the version the text was edited from: 412 when another version was saved meanwhile
          *
          *     **Roles:** admin (系统管理员)
          */
@@ -598,6 +600,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description If-Match 不是当前版本: 他人已保存了新版本 */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description 规则有误，逐条列出；或版本号未递增 */
                 422: {
                     headers: {
@@ -611,6 +622,72 @@ export interface paths {
             };
         };
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accountability/policy/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a new version of the policy without saving it: every problem listed (as `PUT` would
+         *     refuse it), or the rules it would put in force
+         * @description refuse it), or the rules it would put in force
+         *
+         *     **Roles:** admin (系统管理员)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PolicyCheck"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -3120,6 +3197,81 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/checklists/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check one checklist template file as `inspect-api checklists validate` would; nothing is stored
+         * @description Answers every problem (with its system, item, field and line where known), or the template's
+         *     code, version, item count and hash, and whether that version is already published (and the
+         *     same). Publishing stays a deployment step (`inspect-api checklists publish`).
+         *
+         *     **Roles:** admin (系统管理员)
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": components["schemas"]["TemplateFile"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TemplateCheck"];
+                    };
+                };
+                /** @description 未登录或令牌无效 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 角色无权访问 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 文件不是 UTF-8 文本或过大 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -13534,6 +13686,18 @@ export interface components {
             text: string;
             readonly version?: number;
         };
+        PolicyCheck: {
+            current_version: number;
+            /** @description 每个问题一条 (empty when valid) */
+            problems: string[];
+            /** @description the parsed rules (when valid) */
+            rules?: {
+                [key: string]: unknown;
+            }[];
+            valid: boolean;
+            /** @description the version the text would become */
+            version?: number | null;
+        };
         Pool: {
             exclude?: number[];
             kinds?: ("county" | "department" | "hall" | "window" | "other")[];
@@ -14464,6 +14628,34 @@ export interface components {
             code?: "first_inquiry" | "time_limit" | "commitment" | "conduct" | "attitude" | "evaluation";
             items?: components["schemas"]["Item"][];
             label?: string;
+        };
+        TemplateCheck: {
+            code?: string | null;
+            content_hash?: string | null;
+            item_count?: number | null;
+            problems?: components["schemas"]["TemplateProblem"][];
+            /**
+             * @description new: 该版本尚未发布; same: 与已发布的同一版本内容相同; conflict: 已发布的同一版本内容不同 (a problem)
+             * @enum {string|null}
+             */
+            published?: "new" | "same" | "conflict" | null;
+            title?: string | null;
+            valid?: boolean;
+            version?: number | null;
+        };
+        TemplateFile: {
+            /**
+             * Format: binary
+             * @description one template file (YAML, UTF-8)
+             */
+            file: string;
+        };
+        TemplateProblem: {
+            field?: string | null;
+            item?: string | null;
+            line?: number | null;
+            message?: string;
+            system?: string | null;
         };
         TextFiles: {
             /** @description PDF or photos (JPEG, PNG, HEIC), up to 10 */
