@@ -146,9 +146,10 @@ def register(app: Flask) -> None:
     from inspect_api.notifications.cli import notifications_cli
     from inspect_api.org.cli import import_cli
     from inspect_api.sampling.cli import sampling_cli
+    from inspect_api.visits.cli import media_cli
 
     for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli, sampling_cli, scheduler_cli,
-                  calendar_cli, documents_cli, notifications_cli):
+                  calendar_cli, documents_cli, notifications_cli, media_cli):
         app.cli.add_command(group)
 
 

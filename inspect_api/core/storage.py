@@ -107,18 +107,25 @@ class LocalStorage:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def put(self, key: str, src: Path) -> None:
-        """Move (or copy) a finished local file under `key`, durably. An existing key is kept: keys
-        are content-addressed, so the same key means the same bytes."""
+    def put(self, key: str, src: Path, *, move: bool = False) -> None:
+        """Copy a finished local file under `key`, durably. An existing key is kept: keys are
+        content-addressed, so the same key means the same bytes.
+
+        `move=True`: `src` is a scratch file of this store that is already fsynced (what `receive`
+        writes): it is renamed into place instead of copied, and only the directory is fsynced."""
         dest = self.path(key)
         if dest.exists():
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
+        if move and src.parent == self.root / ".incoming":
+            os.chmod(src, 0o644)  # what a copy would get: mkstemp makes scratch files private
+            os.replace(src, dest)
+        else:
+            tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
+            shutil.copyfile(src, tmp)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
         fd = os.open(dest.parent, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -184,7 +191,7 @@ class S3Storage:
                 found.extend(self._scratch.glob(pattern))
         return found
 
-    def put(self, key: str, src: Path) -> None:
+    def put(self, key: str, src: Path, *, move: bool = False) -> None:  # an upload either way
         if self.exists(key):
             return
         with open(src, "rb") as fh:
