@@ -131,7 +131,7 @@ def bench_rejected(server, headers, template, unit_id, team, n=40):
             "ratio_412": stale / ok, "ratio_422": invalid / ok}
 
 
-def bench_photo(server, headers, template, unit_id, team, n=6):
+def bench_photo(server, headers, template, unit_id, team, n=12):
     """A 12 MP JPEG's ingest over HTTP (stored, hashed, fsynced, checked; the answer) against one full
     Pillow decode of the same file; in the same process, the request's image work before and after
     the copies moved to the media worker; then how long a media worker takes to make the copies."""
@@ -142,14 +142,13 @@ def bench_photo(server, headers, template, unit_id, team, n=6):
     vid = str(uuid.uuid4())
     server.request("PUT", f"/api/v1/visits/{vid}", visit_payload(template, unit_id=unit_id, team=team), headers)
     pictures = [photo(4000, 3000, seed=i) for i in range(n)]
-    decode = []
+    decode, ingest, ids = [], [], []
+    # interleaved, so that both see the same load on a shared machine
     for data in pictures:
         t0 = time.perf_counter()
         with Image.open(io.BytesIO(data)) as img:
             img.load()
         decode.append(time.perf_counter() - t0)
-    ingest, ids = [], []
-    for data in pictures:
         body, ctype = multipart({}, "file", "p.jpg", data, "image/jpeg")
         t0 = time.perf_counter()
         status, resp, _ = server.request("POST", f"/api/v1/visits/{vid}/evidence", body,
@@ -192,7 +191,7 @@ def bench_photo(server, headers, template, unit_id, team, n=6):
     ready_s = time.perf_counter() - t0
     d, i = statistics.median(decode), statistics.median(ingest)
     return {"megapixels": 12, "bytes": len(pictures[0]), "pillow_full_decode_ms": d * 1000,
-            "ingest_ms": i * 1000, "ratio": i / d,
+            "ingest_ms": i * 1000, "ratio": i / d, "best_ratio": min(ingest) / min(decode),
             "check_ms": check * 1000, "check_ratio": check / d,
             "old_request_image_work_ms": old * 1000, "old_request_image_work_ratio": old / d,
             "worker_all_ready_s": ready_s, "worker_ready": sum(1 for i in ids if states[i] == "ready"),
@@ -277,7 +276,7 @@ def report(results: dict) -> int:
     if "photo" in results:
         p = results["photo"]
         print(f"  12 MP photo       ingest {p['ingest_ms']:.0f} ms vs full decode {p['pillow_full_decode_ms']:.0f} ms"
-              f" = {p['ratio']:.2f}x   (target <= 1.0x)")
+              f" = {p['ratio']:.2f}x (medians; best of each {p['best_ratio']:.2f}x)   (target <= 1.0x)")
         print(f"    image work      check {p['check_ms']:.1f} ms = {p['check_ratio']:.2f}x decode; the old request path's"
               f" {p['old_request_image_work_ms']:.0f} ms = {p['old_request_image_work_ratio']:.2f}x")
         print(f"    media worker    {p['worker_ready']}/{p['photos']} photos' copies ready "

@@ -111,7 +111,8 @@ def _gps(exif) -> tuple[float | None, float | None]:
 def _verification_size(img: Image.Image) -> tuple[int, int]:
     """The smallest size libjpeg's draft mode decodes to (1/8 on each side): every byte of the
     entropy-coded data is still read and Huffman-decoded, so a truncated or corrupt scan fails as it
-    does at full size, but most of the inverse DCT and all of the colour work are skipped."""
+    does at full size, but most of the inverse DCT and all of the colour work are skipped (decoded
+    grey, the colour components are parsed but not transformed)."""
     return max(1, img.width // 8), max(1, img.height // 8)
 
 
@@ -157,7 +158,8 @@ def check_image(path: Path, *, declared: str | None, max_pixels: int) -> ImageIn
             captured_at = _captured_at(exif)
             lat, lng = _gps(exif)
             if fmt in ("JPEG", "MPO"):
-                img.draft(img.mode, _verification_size(img))
+                # grey: libjpeg still entropy-decodes every component, but skips the colour ones' IDCT
+                img.draft("L", _verification_size(img))
             img.load()
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
             raise ImageRejected(422, "image_broken", "图片文件已损坏或不完整 (truncated or corrupt image)") from exc

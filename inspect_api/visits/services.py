@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import lazyload
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
@@ -17,7 +18,7 @@ from inspect_api.checklists import services as checklists
 from inspect_api.core import clock, events, images
 from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 from inspect_api.core.counters import next_value
-from inspect_api.core.storage import get_storage, receive
+from inspect_api.core.storage import fsync_later, get_storage, receive
 from inspect_api.db import db, read_phase, serialize_on
 from inspect_api.errors import (
     Conflict,
@@ -527,6 +528,16 @@ def watermark_lines(visit: Visit, captured_at: datetime | None, gps_lat: float |
             f"地点 {place}", f"检查编号 {visit.code}"]
 
 
+def evidence_target(visit_id, user) -> Visit:
+    """The visit a photo is uploaded to, if the caller may see it (else 404), read without the write
+    lock and without its responses, findings and photos (loaded only if asked for)."""
+    with read_phase():
+        visit = db.session.scalar(sa.select(Visit).where(Visit.id == str(visit_id)).options(lazyload("*")))
+        if visit is None or not permissions.can_read_visit(user, visit):
+            raise NotFound("检查记录不存在 (no such visit)")
+        return visit
+
+
 def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str | None, actor) -> tuple[Evidence, bool]:
     """Store a photo for a visit. Returns (evidence, created). The same bytes again for the same
     visit answer the existing record. A 2xx after this means the original is durable; its display
@@ -537,7 +548,8 @@ def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str
     """
     cfg = current_app.config
     storage = get_storage()
-    received = receive(upload.stream, storage.scratch_dir())
+    received = receive(upload.stream, storage.scratch_dir(), sync=False)
+    synced = fsync_later(received.path)  # the disk works while the checks run
     try:
         with read_phase():
             existing = db.session.scalar(sa.select(Evidence).where(Evidence.visit_id == visit.id,
@@ -554,7 +566,8 @@ def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str
             error = UnsupportedMediaType if exc.status == 415 else Unprocessable
             raise error(exc.message, {"fields": {"file": [exc.code]}}, code=exc.code) from exc
         keys = _evidence_keys(received.sha256, info.extension, visit.code)
-        storage.put(keys["original_key"], received.path, move=True)  # durable before the row names it
+        synced()
+        stored = storage.move_in(keys["original_key"], received.path)  # its directory's fsync runs meanwhile
 
         # The same photo sent again before the first answer: wait for the first, then answer its row.
         serialize_on("evidence", visit.id, received.sha256)
@@ -576,6 +589,7 @@ def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str
         audit.record("evidence.add", "visit", visit.id, actor=actor,
                      after={"evidence_id": evidence.id, "sha256": evidence.sha256, "item_code": item_code,
                             "finding_id": finding_id})
+        stored()  # the original is durable before the row that names it is committed
         return evidence, True
     finally:
         received.path.unlink(missing_ok=True)
