@@ -130,7 +130,9 @@ def scheduler_cli(run_once):
         result = scheduler.run_job(scheduler.JOBS[run_once][0])
         click.echo(f"{run_once}: {result}")
         return
-    scheduler.hold_lock(current_app.config["INSPECT_INSTANCE_DIR"])
+    # held for the process's life: a database connection holding an advisory lock, or a locked file
+    lock = scheduler.hold_lock(current_app.config["INSPECT_INSTANCE_DIR"],  # noqa: F841
+                               current_app.config["SQLALCHEMY_DATABASE_URI"])
     for job_id in scheduler.AT_START:
         click.echo(f"{job_id} at start: {scheduler.run_job(scheduler.JOBS[job_id][0])}")
     sched = scheduler.build_scheduler(current_app.config["SQLALCHEMY_DATABASE_URI"])
