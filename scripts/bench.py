@@ -198,13 +198,92 @@ def bench_photo(server, headers, template, unit_id, team, n=12):
             "photos": n}
 
 
+def _cpu_busy():
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def _load_seeded(server, kind, headers, template, unit_id, team, seconds, seed_base, clients=20, processes=4):
+    """load(), with the clients' payload seeds offset by `seed_base`: each phase sends visits (and
+    phone-made finding ids) of its own, so repeated phases on one database do not collide."""
+    per = clients // processes
+    jobs = [(server.port, kind, headers, template, unit_id, team, seconds, per, seed_base + p) for p in range(processes)]
+    with mp.get_context("spawn").Pool(processes) as pool:
+        parts = pool.map(_client, jobs)
+    latencies = [x for lat, _ in parts for x in lat]
+    errors = [e for _, err in parts for e in err]
+    return {"requests": len(latencies), "rps": len(latencies) / seconds,
+            "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+            "errors": len(errors), "first_error": errors[0] if errors else None}
+
+
+def bench_two_nodes(seconds: float, rounds: int = 2) -> dict:
+    """Throughput of one app node against two behind nginx, on PostgreSQL and S3 (moto's server on
+    loopback): full-visit sync and the echo route, 20 clients, phases alternated (1, 2, 1, 2 …) so the
+    growing database and the machine's other load fall on both alike; with how busy the cores were."""
+    from tests.system.cluster import NGINX, Cluster, S3Server
+
+    if NGINX is None:
+        raise SystemExit("--two-nodes needs nginx (apt-get install nginx-light)")
+    pg = os.environ.get("INSPECT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    tmp = Path(tempfile.mkdtemp(prefix="inspect-bench-nodes-"))
+    s3 = S3Server().start()
+    cluster = Cluster(tmp, pg, s3, env={"INSPECT_BENCH_ECHO": "1"})
+    phases: dict[str, list] = {"1": [], "2": []}
+    try:
+        cluster.start()
+        a = cluster.nodes[0]
+        headers, a_id = a.token("inspector1")
+        _, b_id = a.token("inspector2")
+        _, units, _ = a.request("GET", "/api/v1/org/units?kind=window", headers=headers)
+        _, template, _ = a.request("GET", "/api/v1/checklists/sanxiang_covert/versions/1", headers=headers)
+        unit_id, team = units[0]["id"], [a_id, b_id]
+        seed = 1000
+        cluster.start_nginx()
+        print("two-nodes: warming both nodes up ...", flush=True)
+        _load_seeded(cluster.front(), "sync", headers, template, unit_id, team, max(3.0, seconds / 2), seed)
+        for _ in range(rounds):
+            for n in ("1", "2"):
+                cluster.start_nginx(cluster.nodes[:int(n)])
+                front = cluster.front()
+                print(f"two-nodes: {n} node(s) behind nginx, echo and sync, {seconds:.0f} s each ...", flush=True)
+                busy0, total0 = _cpu_busy()
+                seed += 10
+                echo = _load_seeded(front, "echo", headers, template, unit_id, team, seconds, seed)
+                sync = _load_seeded(front, "sync", headers, template, unit_id, team, seconds, seed)
+                busy1, total1 = _cpu_busy()
+                phases[n].append({"echo": echo, "sync": sync, "cpu_busy": (busy1 - busy0) / max(1, total1 - total0)})
+    finally:
+        cluster.stop()
+        s3.stop()
+
+    def mean(n, kind, key):
+        return statistics.mean(p[kind][key] for p in phases[n])
+
+    out = {"cores": os.cpu_count(), "workers_per_node": 2, "threads_per_worker": 4, "clients": 20, "phases": phases}
+    for kind in ("echo", "sync"):
+        one, two = mean("1", kind, "rps"), mean("2", kind, "rps")
+        out[kind] = {"one_node_rps": one, "two_nodes_rps": two, "ratio": two / one,
+                     "one_node_p99_ms": mean("1", kind, "p99_ms"), "two_nodes_p99_ms": mean("2", kind, "p99_ms"),
+                     "errors": sum(p[kind]["errors"] for n in phases for p in phases[n])}
+    out["cpu_busy"] = {n: statistics.mean(p["cpu_busy"] for p in phases[n]) for n in phases}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", action="store_true", help="use INSPECT_TEST_DATABASE_URL (PostgreSQL)")
     parser.add_argument("--seconds", type=float, default=10, help="duration of each load phase")
     parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats"], action="append",
                         help="stats (PostgreSQL, a million findings, minutes) runs only when named")
+    parser.add_argument("--two-nodes", action="store_true",
+                        help="only: one app node against two behind nginx, on PostgreSQL (INSPECT_TEST_DATABASE_URL) "
+                             "and S3 (moto on loopback)")
     args = parser.parse_args()
+    if args.two_nodes:
+        return report({"database": "postgresql", "cores": os.cpu_count(), "two_nodes": bench_two_nodes(args.seconds)})
     only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"])
 
     results = {"database": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count()}
@@ -281,6 +360,15 @@ def report(results: dict) -> int:
               f" {p['old_request_image_work_ms']:.0f} ms = {p['old_request_image_work_ratio']:.2f}x")
         print(f"    media worker    {p['worker_ready']}/{p['photos']} photos' copies ready "
               f"{p['worker_all_ready_s']:.1f} s after it was started (start-up included)")
+    if "two_nodes" in results:
+        t = results["two_nodes"]
+        for kind in ("echo", "sync"):
+            k = t[kind]
+            print(f"  {kind:<5} 1 node {k['one_node_rps']:7.1f} req/s (p99 {k['one_node_p99_ms']:.0f} ms), 2 nodes "
+                  f"{k['two_nodes_rps']:7.1f} req/s (p99 {k['two_nodes_p99_ms']:.0f} ms) = {k['ratio']:.2f}x"
+                  f"   errors {k['errors']}")
+        print(f"  cores busy: {t['cpu_busy']['1']:.0%} with one node, {t['cpu_busy']['2']:.0%} with two "
+              f"({t['cores']} cores; load generator, nginx, PostgreSQL and moto share them)")
     for n, d in results.get("draw", {}).items():
         print(f"  draw {int(n):>6,} units  {d['draw_ms']:7.1f} ms vs Random.sample {d['baseline_ms']:.2f} ms"
               f" = {d['ratio']:.0f}x")
