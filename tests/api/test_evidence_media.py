@@ -118,3 +118,15 @@ def test_a_photo_whose_copies_cannot_be_made_ends_failed(app, client, field, vis
         assert client.get(ev["links"]["original"], headers=field.ha).status_code == 200
     finally:
         original.write_bytes(kept)
+
+
+def test_a_document_needing_a_photo_no_worker_reached_makes_its_copies_itself(app, client, field, visit_id,
+                                                                              tmp_path):
+    from inspect_api.documents.context import resolve_photos
+
+    ev = upload(client, field, visit_id, photo(1200, 900, seed=57)).get_json()
+    ctx = resolve_photos({"items": [{"photos": [f"evidence:{ev['id']}"]}], "typical_cases": []}, tmp_path)
+    [path] = ctx["items"][0]["photos"]
+    assert Path(path).parent == tmp_path and Image.open(path).format == "JPEG"
+    assert client.get(ev["links"]["watermarked"], headers=field.ha).status_code == 200
+    assert make_photo_copies() == 0  # nothing left for the media worker
