@@ -222,7 +222,9 @@ def _load_seeded(server, kind, headers, template, unit_id, team, seconds, seed_b
 def bench_two_nodes(seconds: float, rounds: int = 2) -> dict:
     """Throughput of one app node against two behind nginx, on PostgreSQL and S3 (moto's server on
     loopback): full-visit sync and the echo route, 20 clients, phases alternated (1, 2, 1, 2 …) so the
-    growing database and the machine's other load fall on both alike; with how busy the cores were."""
+    growing database and the machine's other load fall on both alike; with how busy the cores were.
+    A control phase serves from one node with as many gunicorn workers as the two nodes have together:
+    what more processes alone give on the same cores."""
     from tests.system.cluster import NGINX, Cluster, S3Server
 
     if NGINX is None:
@@ -230,8 +232,10 @@ def bench_two_nodes(seconds: float, rounds: int = 2) -> dict:
     pg = os.environ.get("INSPECT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     tmp = Path(tempfile.mkdtemp(prefix="inspect-bench-nodes-"))
     s3 = S3Server().start()
-    cluster = Cluster(tmp, pg, s3, env={"INSPECT_BENCH_ECHO": "1"})
-    phases: dict[str, list] = {"1": [], "2": []}
+    # node 0 and 1: 2 workers each; node 2, the control: one node with as many workers as the two together
+    cluster = Cluster(tmp, pg, s3, workers=[2, 2, 4], env={"INSPECT_BENCH_ECHO": "1"})
+    phases: dict[str, list] = {"1": [], "2": [], "1x4": []}
+    fronts = {"1": [0], "2": [0, 1], "1x4": [2]}
     try:
         cluster.start()
         a = cluster.nodes[0]
@@ -242,13 +246,13 @@ def bench_two_nodes(seconds: float, rounds: int = 2) -> dict:
         unit_id, team = units[0]["id"], [a_id, b_id]
         seed = 1000
         cluster.start_nginx()
-        print("two-nodes: warming both nodes up ...", flush=True)
+        print("two-nodes: warming the nodes up ...", flush=True)
         _load_seeded(cluster.front(), "sync", headers, template, unit_id, team, max(3.0, seconds / 2), seed)
         for _ in range(rounds):
-            for n in ("1", "2"):
-                cluster.start_nginx(cluster.nodes[:int(n)])
+            for n in ("1", "2", "1x4"):
+                cluster.start_nginx([cluster.nodes[i] for i in fronts[n]])
                 front = cluster.front()
-                print(f"two-nodes: {n} node(s) behind nginx, echo and sync, {seconds:.0f} s each ...", flush=True)
+                print(f"two-nodes: {n} behind nginx, echo and sync, {seconds:.0f} s each ...", flush=True)
                 busy0, total0 = _cpu_busy()
                 seed += 10
                 echo = _load_seeded(front, "echo", headers, template, unit_id, team, seconds, seed)
@@ -264,8 +268,9 @@ def bench_two_nodes(seconds: float, rounds: int = 2) -> dict:
 
     out = {"cores": os.cpu_count(), "workers_per_node": 2, "threads_per_worker": 4, "clients": 20, "phases": phases}
     for kind in ("echo", "sync"):
-        one, two = mean("1", kind, "rps"), mean("2", kind, "rps")
+        one, two, four = mean("1", kind, "rps"), mean("2", kind, "rps"), mean("1x4", kind, "rps")
         out[kind] = {"one_node_rps": one, "two_nodes_rps": two, "ratio": two / one,
+                     "one_node_4_workers_rps": four, "ratio_4_workers": four / one,
                      "one_node_p99_ms": mean("1", kind, "p99_ms"), "two_nodes_p99_ms": mean("2", kind, "p99_ms"),
                      "errors": sum(p[kind]["errors"] for n in phases for p in phases[n])}
     out["cpu_busy"] = {n: statistics.mean(p["cpu_busy"] for p in phases[n]) for n in phases}
@@ -365,7 +370,8 @@ def report(results: dict) -> int:
         for kind in ("echo", "sync"):
             k = t[kind]
             print(f"  {kind:<5} 1 node {k['one_node_rps']:7.1f} req/s (p99 {k['one_node_p99_ms']:.0f} ms), 2 nodes "
-                  f"{k['two_nodes_rps']:7.1f} req/s (p99 {k['two_nodes_p99_ms']:.0f} ms) = {k['ratio']:.2f}x"
+                  f"{k['two_nodes_rps']:7.1f} req/s (p99 {k['two_nodes_p99_ms']:.0f} ms) = {k['ratio']:.2f}x;"
+                  f" control, 1 node with 4 workers {k['one_node_4_workers_rps']:.1f} req/s = {k['ratio_4_workers']:.2f}x"
                   f"   errors {k['errors']}")
         print(f"  cores busy: {t['cpu_busy']['1']:.0%} with one node, {t['cpu_busy']['2']:.0%} with two "
               f"({t['cores']} cores; load generator, nginx, PostgreSQL and moto share them)")

@@ -62,14 +62,15 @@ class S3Server:
 class Cluster:
     """`nodes` gunicorn servers on one database and one bucket; `nginx` in front when asked for."""
 
-    def __init__(self, tmp: Path, pg_url: str, s3: S3Server, *, nodes: int = 2, workers: int = 2,
+    def __init__(self, tmp: Path, pg_url: str, s3: S3Server, *, nodes: int = 2, workers: int | list[int] = 2,
                  env: dict | None = None):
         self.tmp = tmp
         self.database_url = server_database_url(pg_url, tmp)
         self.s3 = s3
         extra = {**s3.env(), "INSPECT_PROXY_HOPS": "1", **(env or {})}
-        self.nodes = [LiveServer(self.database_url, tmp / f"node{i}", workers=workers, env=extra)
-                      for i in range(nodes)]
+        counts = workers if isinstance(workers, list) else [workers] * nodes
+        self.nodes = [LiveServer(self.database_url, tmp / f"node{i}", workers=n, env=extra)
+                      for i, n in enumerate(counts)]
         self.procs: list[subprocess.Popen] = []
         self.nginx: subprocess.Popen | None = None
         self.port: int | None = None  # nginx's
