@@ -130,7 +130,9 @@ def scheduler_cli(run_once):
         result = scheduler.run_job(scheduler.JOBS[run_once][0])
         click.echo(f"{run_once}: {result}")
         return
-    scheduler.hold_lock(current_app.config["INSPECT_INSTANCE_DIR"])
+    # held for the process's life: a database connection holding an advisory lock, or a locked file
+    lock = scheduler.hold_lock(current_app.config["INSPECT_INSTANCE_DIR"],  # noqa: F841
+                               current_app.config["SQLALCHEMY_DATABASE_URI"])
     for job_id in scheduler.AT_START:
         click.echo(f"{job_id} at start: {scheduler.run_job(scheduler.JOBS[job_id][0])}")
     sched = scheduler.build_scheduler(current_app.config["SQLALCHEMY_DATABASE_URI"])
@@ -147,9 +149,10 @@ def register(app: Flask) -> None:
     from inspect_api.org.cli import import_cli
     from inspect_api.sampling.cli import sampling_cli
     from inspect_api.stats.cli import stats_cli
+    from inspect_api.visits.cli import media_cli
 
     for group in (users_cli, audit_cli, checklists_cli, import_cli, demo_cli, sampling_cli, scheduler_cli,
-                  calendar_cli, documents_cli, notifications_cli, stats_cli):
+                  calendar_cli, documents_cli, notifications_cli, stats_cli, media_cli):
         app.cli.add_command(group)
 
 

@@ -1,6 +1,7 @@
 """The one scheduler process (`inspect-api scheduler`): APScheduler with its jobs persisted in the
 database, run apart from the web workers (a scheduler in each gunicorn worker would run every job
-once per worker). A lock makes a second scheduler process wait instead of running jobs twice.
+once per worker). A lock makes a second scheduler process wait instead of running jobs twice: on
+PostgreSQL an advisory lock in the database, so the second may run on another machine.
 """
 
 from __future__ import annotations
@@ -107,8 +108,37 @@ def build_scheduler(database_url: str, scheduler_class=BlockingScheduler):
     return scheduler
 
 
-def hold_lock(instance_dir: str):
-    """One scheduler per instance folder: a second one waits here until the first stops."""
+# pg_advisory_lock key of "the one scheduler" (any 64-bit number no other lock of the app uses)
+PG_LOCK_KEY = 0x1A5C4ED01E5C4ED0
+
+
+def pg_lock(database_url: str, *, wait: bool):
+    """The scheduler's PostgreSQL advisory lock, held by a connection of its own for as long as the
+    process lives (a session lock: it goes when the process or its connection dies, so a waiting
+    scheduler on another machine takes over). Returns that connection, or None when `wait` is False
+    and another scheduler holds it."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    engine = sa.create_engine(database_url, poolclass=NullPool)
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    if conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}):
+        return conn
+    if not wait:
+        conn.close()
+        return None
+    log.warning("another scheduler holds the database's scheduler lock; this one stays idle until it stops")
+    conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": PG_LOCK_KEY})
+    log.info("took over the scheduler lock")
+    return conn
+
+
+def hold_lock(instance_dir: str, database_url: str | None = None):
+    """One scheduler per database: on PostgreSQL an advisory lock in the database (schedulers on
+    several machines: one runs, the others wait); on SQLite (one machine) a lock file in the
+    instance folder. A second one waits here until the first stops."""
+    if database_url and database_url.startswith("postgresql"):
+        return pg_lock(database_url, wait=True)
     Path(instance_dir).mkdir(parents=True, exist_ok=True)
     fd = os.open(Path(instance_dir) / "scheduler.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -8,8 +8,9 @@ VENV="$ROOT/.venv"
 PY="${PYTHON:-python3}"
 
 # Debian packages: CJK fonts and HarfBuzz subsetting for PDFs, poppler-utils to read PDFs in tests,
-# chromium for the rating page test (driven by Playwright, which downloads no browser of its own).
-SYSTEM_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils chromium)
+# chromium for the rating page test (driven by Playwright, which downloads no browser of its own),
+# nginx-light for the two-node test and bench (run with a configuration of their own on a free port).
+SYSTEM_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils chromium nginx-light)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -85,3 +85,14 @@ def copy_v1_templates(target):
     for name in ("sanxiang_covert.yaml", "mystery_shopper.yaml"):
         shutil.copy(repo / name, target / name)
     return target
+
+
+def make_photo_copies() -> int:
+    """Run the media worker's loop in this process until no photo waits for its copies (display,
+    thumbnail, watermarked); how many it processed. Call inside the test's app context."""
+    from inspect_api.visits import media
+
+    done = 0
+    while media.run_once():
+        done += 1
+    return done

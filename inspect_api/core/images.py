@@ -1,6 +1,7 @@
 """Photo evidence with Pillow: prove a file is a JPEG (MPO included), PNG or HEIC image that ends
-where its bytes end, read its EXIF capture time and GPS, and make the derived copies (display,
-thumbnail, watermarked). Originals are never touched.
+where its bytes end, read its EXIF capture time and GPS (check_image, on the upload's request path: cheap), and make
+the derived copies (display, thumbnail, watermarked; upright_rgb and the helpers below, in the media
+worker). Originals are never touched.
 
 An image followed by other bytes (a ZIP or HTML page appended: a polyglot that a browser or an
 unzip tool would read as something else) is refused, as is a file declared as one type but holding
@@ -107,12 +108,22 @@ def _gps(exif) -> tuple[float | None, float | None]:
     return round(lat, 7), round(lng, 7)
 
 
-def open_image(path: Path, *, declared: str | None, max_pixels: int, work_px: int) -> tuple[ImageInfo, Image.Image]:
-    """Check the file and decode it once, at a reduced scale where JPEG allows (draft mode).
+def _verification_size(img: Image.Image) -> tuple[int, int]:
+    """The smallest size libjpeg's draft mode decodes to (1/8 on each side): every byte of the
+    entropy-coded data is still read and Huffman-decoded, so a truncated or corrupt scan fails as it
+    does at full size, but most of the inverse DCT and all of the colour work are skipped (decoded
+    grey, the colour components are parsed but not transformed)."""
+    return max(1, img.width // 8), max(1, img.height // 8)
 
-    Returns the facts and an upright RGB image at least `work_px` on its short side when the
-    original is that large. Raises ImageRejected (415 not an accepted image type, 422 broken,
-    mismatched or too large).
+
+def check_image(path: Path, *, declared: str | None, max_pixels: int) -> ImageInfo:
+    """Prove the file is a complete image of an accepted type, cheaply, and read its facts.
+
+    Header (Pillow identifies the format; a decompression bomb's claimed size is refused before any
+    pixel is decoded), the declared type, where the image ends (JPEG markers, MPO's index, PNG
+    chunks, HEIF boxes: nothing may follow), the pixel limit, EXIF time and GPS, and a decode of
+    the pixel data: JPEG (MPO's first picture) in draft mode at 1/8 scale, PNG and HEIC in full.
+    Raises ImageRejected (415 not an accepted image type, 422 broken, mismatched or too large).
     """
     Image.MAX_IMAGE_PIXELS = max_pixels
     # WeasyPrint sets this global to True when imported (weasyprint/images.py), which would make a
@@ -146,16 +157,37 @@ def open_image(path: Path, *, declared: str | None, max_pixels: int, work_px: in
             exif = img.getexif()
             captured_at = _captured_at(exif)
             lat, lng = _gps(exif)
-            if fmt == "JPEG":
-                img.draft("RGB", (work_px, work_px))
+            if fmt in ("JPEG", "MPO"):
+                # grey: libjpeg still entropy-decodes every component, but skips the colour ones' IDCT
+                img.draft("L", _verification_size(img))
             img.load()
-            # pillow-heif applies the orientation while decoding; rotating again would be wrong.
-            upright = img if fmt == "HEIF" else ImageOps.exif_transpose(img)
-            rgb = upright.convert("RGB")
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
             raise ImageRejected(422, "image_broken", "图片文件已损坏或不完整 (truncated or corrupt image)") from exc
     media_type, ext = FORMATS[fmt]
-    return ImageInfo(fmt, media_type, ext, width, height, captured_at, lat, lng), rgb
+    return ImageInfo(fmt, media_type, ext, width, height, captured_at, lat, lng)
+
+
+def upright_rgb(path: Path, *, max_pixels: int, work_px: int) -> Image.Image:
+    """Decode a checked image into an upright RGB picture at least `work_px` on its short side when
+    the original is that large (JPEG decodes at a reduced scale in draft mode)."""
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    with Image.open(path) as img:
+        if img.format in ("JPEG", "MPO"):
+            img.draft("RGB", (work_px, work_px))
+        img.load()
+        # pillow-heif applies the orientation while decoding; rotating again would be wrong.
+        upright = img if img.format == "HEIF" else ImageOps.exif_transpose(img)
+        return upright.convert("RGB")
+
+
+def open_image(path: Path, *, declared: str | None, max_pixels: int, work_px: int) -> tuple[ImageInfo, Image.Image]:
+    """check_image, then a decode of the picture for copies (upright RGB, see upright_rgb)."""
+    info = check_image(path, declared=declared, max_pixels=max_pixels)
+    try:
+        return info, upright_rgb(path, max_pixels=max_pixels, work_px=work_px)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected(422, "image_broken", "图片文件已损坏或不完整 (truncated or corrupt image)") from exc
 
 
 @lru_cache(maxsize=8)

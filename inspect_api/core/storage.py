@@ -11,8 +11,9 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -33,8 +34,11 @@ class Received:
     size: int
 
 
-def receive(stream, scratch_dir: Path) -> Received:
-    """Copy the upload to a scratch file, hashing as it goes. The caller removes the file."""
+def receive(stream, scratch_dir: Path, *, sync: bool = True) -> Received:
+    """Copy the upload to a scratch file, hashing as it goes. The caller removes the file.
+
+    `sync=False`: the file is not fsynced here; the caller starts that itself (`fsync_later`) to
+    overlap it with the checks, and waits for it before the bytes count as stored."""
     digest = hashlib.sha256()
     size = 0
     fd, name = tempfile.mkstemp(dir=scratch_dir, prefix="upload-", suffix=".part")
@@ -45,11 +49,42 @@ def receive(stream, scratch_dir: Path) -> Received:
                 size += len(chunk)
                 out.write(chunk)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
     return Received(Path(name), digest.hexdigest(), size)
+
+
+def fsync_later(path: Path) -> Callable[[], None]:
+    """fsync a file or directory in a thread (the disk works while this thread checks the image or
+    writes the row); returns the wait, which re-raises the fsync's error. Nothing may count as
+    stored before the wait returned."""
+    box: list[BaseException] = []
+
+    def work():
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException as exc:  # handed to the waiter
+            box.append(exc)
+
+    thread = threading.Thread(target=work, name="fsync", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if box:
+            raise box[0]
+    return wait
+
+
+def _done() -> None:
+    return None
 
 
 class StorageError(Exception):
@@ -108,8 +143,8 @@ class LocalStorage:
         return d
 
     def put(self, key: str, src: Path) -> None:
-        """Move (or copy) a finished local file under `key`, durably. An existing key is kept: keys
-        are content-addressed, so the same key means the same bytes."""
+        """Copy a finished local file under `key`, durably. An existing key is kept: keys are
+        content-addressed, so the same key means the same bytes."""
         dest = self.path(key)
         if dest.exists():
             return
@@ -124,6 +159,20 @@ class LocalStorage:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def move_in(self, key: str, src: Path) -> Callable[[], None]:
+        """Rename a fsynced scratch file of this store (`receive`) to `key`; the directory's fsync runs
+        in a thread: returns its wait. An existing key is kept (the same bytes) and `src` left alone."""
+        dest = self.path(key)
+        if dest.exists():
+            return _done
+        if src.parent != self.root / ".incoming":
+            self.put(key, src)
+            return _done
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(src, 0o644)  # what a copy would get: mkstemp makes scratch files private
+        os.replace(src, dest)
+        return fsync_later(dest.parent)
 
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
@@ -189,6 +238,11 @@ class S3Storage:
             return
         with open(src, "rb") as fh:
             self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=fh)
+
+    def move_in(self, key: str, src: Path) -> Callable[[], None]:
+        """An upload (complete when it returns): `src` stays for the caller to remove."""
+        self.put(key, src)
+        return _done
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

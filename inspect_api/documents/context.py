@@ -357,6 +357,15 @@ def resolve_photos(ctx: dict, asset_dir: Path) -> dict:
             for p in i["photos"] if p.startswith("evidence:")}
     paths: dict[str, str] = {}
     if refs:
+        # the media worker may not have made a recent photo's copies yet: make them here (off the request path)
+        waiting = set(db.session.scalars(sa.select(Evidence.id).where(Evidence.id.in_(refs),
+                                                                      Evidence.derivatives != "ready")))
+        if waiting:
+            from inspect_api.visits.media import ensure_ready
+
+            failed = sorted(k for k, state in ensure_ready(waiting).items() if state != "ready")
+            if failed:
+                raise RuntimeError(f"照片副本无法生成 (copies of photos could not be made): {', '.join(failed)}")
         for ev in db.session.scalars(sa.select(Evidence).where(Evidence.id.in_(refs))):
             target = asset_dir / f"{Path(ev.watermarked_key).name.removesuffix('.jpg')}-{ev.sha256[:16]}-{PHOTO_PX}.jpg"
             if not target.exists():

@@ -314,9 +314,9 @@ def _check_attachment(upload, path, cfg) -> str:
     declared = images.declared_format(upload.mimetype if upload.mimetype != "application/octet-stream" else None,
                                       upload.filename)
     try:
-        # decoded as evidence photos are (a reduced draft decode would miss a truncated file)
-        info, _img = images.open_image(path, declared=declared, max_pixels=cfg["INSPECT_MAX_IMAGE_PIXELS"],
-                                       work_px=cfg["INSPECT_DISPLAY_MAX_PX"] // 2)
+        # checked as evidence photos are: JPEG's draft-mode decode still reads every byte of the scan,
+        # so a truncated file fails as at full size (tests/unit/test_image_checks.py)
+        info = images.check_image(path, declared=declared, max_pixels=cfg["INSPECT_MAX_IMAGE_PIXELS"])
     except images.ImageRejected as exc:
         if exc.status == 415:
             raise UnsupportedMediaType("附件只接受 PDF、JPEG、PNG、HEIC (attachments: PDF or photos)",

@@ -19,6 +19,8 @@ VISIT_STATUS = sa.Enum("draft", "submitted", name="visit_status", native_enum=Fa
                        length=16)
 SEVERITY = sa.Enum("minor", "serious", "severe", name="severity", native_enum=False, create_constraint=True,
                    length=16)
+DERIVATIVES_STATUS = sa.Enum("pending", "ready", "failed", name="derivatives_status", native_enum=False,
+                             create_constraint=True, length=16)
 FINDING_SOURCE = sa.Enum("item", "manual", "badge", "shopper", "complaint", name="finding_source", native_enum=False,
                          create_constraint=True, length=16)
 
@@ -140,5 +142,13 @@ class Evidence(db.Model):
     original_filename: Mapped[str | None] = mapped_column(sa.String(255))
     uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     uploaded_at: Mapped[datetime]
+    # The display copy, thumbnail and watermarked copy are made by the media worker after the upload
+    # answered (inspect_api/visits/media.py): pending -> ready, or failed after MAX_ATTEMPTS tries.
+    derivatives: Mapped[str] = mapped_column(DERIVATIVES_STATUS, default="pending", server_default="ready")
+    derivatives_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # when a worker took the job (a lease: a worker that died is replaced once it runs out)
+    derivatives_claimed_at: Mapped[datetime | None]
+    derivatives_error: Mapped[str | None] = mapped_column(sa.String(500))
 
-    __table_args__ = (sa.UniqueConstraint("visit_id", "sha256", name="uq_evidence_visit_sha256"),)
+    __table_args__ = (sa.UniqueConstraint("visit_id", "sha256", name="uq_evidence_visit_sha256"),
+                      sa.Index("ix_evidence_derivatives_queue", "derivatives", "uploaded_at"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Response as FlaskResponse
-from flask import request
+from flask import jsonify, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -12,10 +12,12 @@ from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version, not_modified, stored_file
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
-from inspect_api.visits import services, shopper_comparison
+from inspect_api.errors import NotFound
+from inspect_api.visits import media, services, shopper_comparison
 from inspect_api.visits.schemas import (
     ComparisonQuerySchema,
     ComparisonRowSchema,
+    DerivativePendingSchema,
     EvidenceSchema,
     SyncRequestSchema,
     SyncResponseSchema,
@@ -135,9 +137,11 @@ class VisitEvidence(MethodView):
         """Upload a photo (multipart `file`, optional `item_code` / `finding_id`)
 
         The original is kept byte for byte under its SHA-256; the same bytes again answer the
-        existing record (200). A 2xx means the bytes are durably stored.
+        existing record (200). A 2xx means the bytes are durably stored and proved a complete image
+        of the type they claim. The display copy, thumbnail and watermarked copy are made afterwards
+        by the media worker: `derivatives` says `pending` until they are `ready`.
         """
-        visit = services.get_visit(visit_id, current_user())
+        visit = services.evidence_target(visit_id, current_user())
         evidence, created = services.add_evidence(
             visit, form["file"], item_code=form.get("item_code"),
             finding_id=str(form["finding_id"]) if form.get("finding_id") else None, actor=current_user())
@@ -148,16 +152,31 @@ class VisitEvidence(MethodView):
 @blp.route("/evidence/<uuid:evidence_id>/<string:variant>")
 class EvidenceFile(MethodView):
     @blp.response(200, description="图片文件 (image bytes)")
+    @blp.alt_response(202, schema=DerivativePendingSchema, success=True,
+                      description="副本正在生成 (`Retry-After` 秒后再取): the media worker has not made it yet")
     @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
     @blp.alt_response(304, description="未变 (If-None-Match holds the ETag: weak comparison, lists and W/)")
+    @blp.alt_response(404, description="不存在、无权查看, 或副本生成失败 (`derivative_failed`)")
     @roles("inspector", "office", "admin", "unit_liaison")
     def get(self, evidence_id, variant):
         """Download a photo: `original`, `display`, `thumbnail` or `watermarked`
 
         Originals and working copies: office, admin and the visit's inspectors. A unit's liaison only
-        gets watermarked copies of confirmed findings about its own unit.
+        gets watermarked copies of confirmed findings about its own unit. A copy the media worker has
+        not made yet answers 202 with `Retry-After` (the evidence's `derivatives` is `pending`); one
+        it could not make answers 404 `derivative_failed`. The original is always there.
         """
         ev, key = services.evidence_for(evidence_id, variant, current_user())
+        if variant != "original" and ev.derivatives != "ready":
+            if ev.derivatives == "failed":
+                raise NotFound("照片副本生成失败 (the copies of this photo could not be made)",
+                               code="derivative_failed")
+            resp = jsonify(DerivativePendingSchema().dump({"derivatives": "pending",
+                                                           "retry_after": media.RETRY_AFTER_S}))
+            resp.status_code = 202
+            resp.headers["Retry-After"] = str(media.RETRY_AFTER_S)
+            resp.headers["Cache-Control"] = "no-store"
+            return resp
         media_type = ev.media_type if variant == "original" else "image/jpeg"
         return stored_file(key, media_type, etag=f"{ev.sha256}-{variant}")
 

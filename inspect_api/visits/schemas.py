@@ -159,8 +159,17 @@ class EvidenceSchema(BaseSchema):
     gps_lat = fields.Float(allow_none=True)
     gps_lng = fields.Float(allow_none=True)
     uploaded_at = fields.DateTime()
+    derivatives = fields.String(validate=validate.OneOf(["pending", "ready", "failed"]), metadata={"description": (
+        "the display copy, thumbnail and watermarked copy: `pending` while the media worker makes them "
+        "(their links answer 202 with `Retry-After`), `ready`, or `failed` (their links answer 404 "
+        "`derivative_failed`); the original is stored before the upload answers, whatever this says")})
     links = computed(fields.Dict(metadata={"description": "URLs of the original and the derived copies"}),
                      _evidence_links)
+
+
+class DerivativePendingSchema(BaseSchema):
+    derivatives = fields.String(metadata={"description": "`pending`: ask again after `Retry-After` seconds"})
+    retry_after = fields.Integer(metadata={"description": "seconds, as in the `Retry-After` header"})
 
 
 class VisitSchema(BaseSchema):

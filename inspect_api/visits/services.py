@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import lazyload
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
@@ -18,7 +18,7 @@ from inspect_api.checklists import services as checklists
 from inspect_api.core import clock, events, images
 from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 from inspect_api.core.counters import next_value
-from inspect_api.core.storage import get_storage, receive
+from inspect_api.core.storage import fsync_later, get_storage, receive
 from inspect_api.db import db, read_phase, serialize_on
 from inspect_api.errors import (
     Conflict,
@@ -512,12 +512,14 @@ def _evidence_keys(sha: str, ext: str, visit_code: str) -> dict:
             "thumbnail_key": f"{base}/thumb.jpg", "watermarked_key": f"{base}/wm-{visit_code}.jpg"}
 
 
-def _watermark_lines(visit: Visit, info: images.ImageInfo) -> list[str]:
+def watermark_lines(visit: Visit, captured_at: datetime | None, gps_lat: float | None,
+                    gps_lng: float | None) -> list[str]:
+    """The lines stamped on a photo's watermarked copy (made by the media worker)."""
     from inspect_api.core.clock import local, time_label
 
     unit = db.session.get(Unit, visit.unit_id)
-    when = info.captured_at or visit.started_at
-    lat, lng = (info.gps_lat, info.gps_lng) if info.gps_lat is not None else (visit.gps_lat, visit.gps_lng)
+    when = captured_at or visit.started_at
+    lat, lng = (gps_lat, gps_lng) if gps_lat is not None else (visit.gps_lat, visit.gps_lng)
     place = unit.name + (f"  {lat:.5f}, {lng:.5f}" if lat is not None else "")
     # The watermarked copy is the unit's: a covert visit's time only as precisely as the policy says.
     precision = (current_app.extensions["inspect_review_policy"].covert_time_for_units
@@ -526,66 +528,83 @@ def _watermark_lines(visit: Visit, info: images.ImageInfo) -> list[str]:
             f"地点 {place}", f"检查编号 {visit.code}"]
 
 
+def evidence_target(visit_id, user) -> Visit:
+    """The visit a photo is uploaded to, if the caller may see it (else 404), read without the write
+    lock and without its responses, findings and photos (loaded only if asked for)."""
+    with read_phase():
+        visit = db.session.scalar(sa.select(Visit).where(Visit.id == str(visit_id)).options(lazyload("*")))
+        if visit is None or not permissions.can_read_visit(user, visit):
+            raise NotFound("检查记录不存在 (no such visit)")
+        return visit
+
+
 def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str | None, actor) -> tuple[Evidence, bool]:
     """Store a photo for a visit. Returns (evidence, created). The same bytes again for the same
-    visit answer the existing record. A 2xx after this means the bytes are durable."""
+    visit answer the existing record. A 2xx after this means the original is durable; its display
+    copy, thumbnail and watermarked copy are made by the media worker (`derivatives: pending`).
+
+    Only the write at the end holds the write lock: receiving, hashing and checking the file run
+    outside it (SQLite: one writer at a time), and what they decided on is re-read under it.
+    """
     cfg = current_app.config
     storage = get_storage()
-    received = receive(upload.stream, storage.scratch_dir())
-    work: list[Path] = [received.path]
+    received = receive(upload.stream, storage.scratch_dir(), sync=False)
+    synced = fsync_later(received.path)  # the disk works while the checks run
     try:
+        with read_phase():
+            existing = db.session.scalar(sa.select(Evidence).where(Evidence.visit_id == visit.id,
+                                                                    Evidence.sha256 == received.sha256))
+            if existing is None:
+                _check_evidence_target(visit, received.size, item_code, finding_id)
+        if existing is not None:
+            return existing, False
+        declared = images.declared_format(upload.mimetype if upload.mimetype != "application/octet-stream" else None,
+                                          upload.filename)
+        try:
+            info = images.check_image(received.path, declared=declared, max_pixels=cfg["INSPECT_MAX_IMAGE_PIXELS"])
+        except images.ImageRejected as exc:
+            error = UnsupportedMediaType if exc.status == 415 else Unprocessable
+            raise error(exc.message, {"fields": {"file": [exc.code]}}, code=exc.code) from exc
+        keys = _evidence_keys(received.sha256, info.extension, visit.code)
+        synced()
+        stored = storage.move_in(keys["original_key"], received.path)  # its directory's fsync runs meanwhile
+
         # The same photo sent again before the first answer: wait for the first, then answer its row.
         serialize_on("evidence", visit.id, received.sha256)
         existing = db.session.scalar(sa.select(Evidence).where(Evidence.visit_id == visit.id,
                                                                 Evidence.sha256 == received.sha256))
         if existing is not None:
             return existing, False
-        if not rules.can_write(visit.status):
+        status = db.session.scalar(sa.select(Visit.status).where(Visit.id == visit.id))
+        if not rules.can_write(status):
             raise Conflict("检查记录已提交, 不能再添加照片 (visit already submitted)", code="visit_frozen")
-        if received.size == 0:
-            raise Unprocessable("文件为空 (empty file)", {"fields": {"file": ["empty"]}})
-        template = template_of(visit)
-        if item_code is not None and item_code not in rules.items_by_code(template):
-            raise Unprocessable("检查表中没有该题 (unknown item)", {"fields": {"item_code": ["unknown item"]}})
-        if finding_id is not None and finding_id not in {f.id for f in visit.findings}:
-            raise Unprocessable("该检查记录没有这个问题 (unknown finding)", {"fields": {"finding_id": ["unknown"]}})
-        declared = images.declared_format(upload.mimetype if upload.mimetype != "application/octet-stream" else None,
-                                          upload.filename)
-        try:
-            info, img = images.open_image(received.path, declared=declared, max_pixels=cfg["INSPECT_MAX_IMAGE_PIXELS"],
-                                          work_px=cfg["INSPECT_DISPLAY_MAX_PX"] // 2)
-        except images.ImageRejected as exc:
-            error = UnsupportedMediaType if exc.status == 415 else Unprocessable
-            raise error(exc.message, {"fields": {"file": [exc.code]}}, code=exc.code) from exc
-        keys = _evidence_keys(received.sha256, info.extension, visit.code)
-        display = images.display_copy(img, cfg["INSPECT_DISPLAY_MAX_PX"])
-        thumb = images.display_copy(display, cfg["INSPECT_THUMBNAIL_PX"])
-        stamped = images.watermark(display, _watermark_lines(visit, info), cfg["INSPECT_CJK_FONT"])
-        copies = {}
-        for key, picture, quality in (("display_key", display, 85), ("thumbnail_key", thumb, 80),
-                                      ("watermarked_key", stamped, 85)):
-            path = storage.scratch_dir() / f"{uuid.uuid4().hex}.jpg"
-            work.append(path)
-            images.save_jpeg(picture, path, quality)
-            copies[key] = path
-        storage.put(keys["original_key"], received.path)
-        for key, path in copies.items():
-            storage.put(keys[key], path)
         evidence = Evidence(
             id=str(uuid.uuid4()), visit_id=visit.id, finding_id=finding_id, item_code=item_code,
             sha256=received.sha256, size_bytes=received.size, media_type=info.media_type, width=info.width,
             height=info.height, captured_at=info.captured_at, gps_lat=info.gps_lat, gps_lng=info.gps_lng,
             original_filename=(upload.filename or "")[:255] or None, uploaded_by=actor.id, uploaded_at=clock.now(),
-            **keys)
+            derivatives="pending", derivatives_attempts=0, **keys)
         db.session.add(evidence)
         db.session.flush()
         audit.record("evidence.add", "visit", visit.id, actor=actor,
                      after={"evidence_id": evidence.id, "sha256": evidence.sha256, "item_code": item_code,
                             "finding_id": finding_id})
+        stored()  # the original is durable before the row that names it is committed
         return evidence, True
     finally:
-        for path in work:
-            path.unlink(missing_ok=True)
+        received.path.unlink(missing_ok=True)
+
+
+def _check_evidence_target(visit: Visit, size: int, item_code: str | None, finding_id: str | None) -> None:
+    if not rules.can_write(visit.status):
+        raise Conflict("检查记录已提交, 不能再添加照片 (visit already submitted)", code="visit_frozen")
+    if size == 0:
+        raise Unprocessable("文件为空 (empty file)", {"fields": {"file": ["empty"]}})
+    template = template_of(visit)
+    if item_code is not None and item_code not in rules.items_by_code(template):
+        raise Unprocessable("检查表中没有该题 (unknown item)", {"fields": {"item_code": ["unknown item"]}})
+    if finding_id is not None and finding_id not in {f.id for f in visit.findings}:
+        raise Unprocessable("该检查记录没有这个问题 (unknown finding)", {"fields": {"finding_id": ["unknown"]}})
 
 
 VARIANTS = {"original": "original_key", "display": "display_key", "thumbnail": "thumbnail_key",

@@ -70,14 +70,13 @@ def test_the_policy_can_show_the_minute_or_only_the_date(app, client, field):
 
 
 def test_a_covert_visits_watermark_shows_no_minute(app, client, field):
-    from inspect_api.core.images import ImageInfo
     from inspect_api.db import db
     from inspect_api.visits import services
     from inspect_api.visits.models import Visit
 
     vid, _ = _confirmed_covert_finding(client, field)
     visit = db.session.get(Visit, vid)
-    info = ImageInfo("JPEG", "image/jpeg", "jpg", 800, 600, datetime(2026, 11, 23, 1, 41, tzinfo=UTC), None, None)
-    assert services._watermark_lines(visit, info)[0] == "拍摄时间 2026-11-23 上午"
+    taken = datetime(2026, 11, 23, 1, 41, tzinfo=UTC)
+    assert services.watermark_lines(visit, taken, None, None)[0] == "拍摄时间 2026-11-23 上午"
     visit.mode = "overt"  # an announced visit: its time is no secret
-    assert services._watermark_lines(visit, info)[0] == "拍摄时间 2026-11-23 09:41"
+    assert services.watermark_lines(visit, taken, None, None)[0] == "拍摄时间 2026-11-23 09:41"

@@ -11,7 +11,7 @@ from PIL import Image, ImageStat
 
 from inspect_api.visits.models import Evidence
 from tests.api.conftest import new_id
-from tests.helpers import headers_for
+from tests.helpers import headers_for, make_photo_copies
 from tests.images import mpo, photo, png_claiming, truncated_jpeg, with_maker_notes, zip_bytes
 
 
@@ -41,8 +41,10 @@ def test_jpeg_is_kept_byte_for_byte_with_exif_facts_and_derived_copies(app, clie
     assert ev["width"] == 1600 and ev["height"] == 1200 and ev["media_type"] == "image/jpeg"
     assert ev["captured_at"].startswith("2026-11-23T01:41:05")  # 09:41 Beijing time, stored as UTC
     assert ev["gps_lat"] == pytest.approx(30.5, abs=1e-4) and ev["gps_lng"] == pytest.approx(104.25, abs=1e-4)
+    assert ev["derivatives"] == "pending"  # the upload answers before the copies are made
     original = client.get(ev["links"]["original"], headers=field.ha)
     assert original.status_code == 200 and original.data == data
+    assert make_photo_copies() == 1
     display = Image.open(io.BytesIO(client.get(ev["links"]["display"], headers=field.ha).data))
     assert max(display.size) <= 2048 and not display.getexif()  # metadata stripped
     thumb = Image.open(io.BytesIO(client.get(ev["links"]["thumbnail"], headers=field.ha).data))
@@ -68,6 +70,7 @@ def test_same_bytes_again_answer_the_existing_record(client, field, visit_id, db
 def test_orientation_is_applied_to_copies_not_the_original(client, field, visit_id):
     data = photo(400, 200, orientation=6)  # rotate 90° clockwise to view
     ev = upload(client, field, visit_id, data).get_json()
+    make_photo_copies()
     display = Image.open(io.BytesIO(client.get(ev["links"]["display"], headers=field.ha).data))
     assert display.size == (200, 400)
     assert client.get(ev["links"]["original"], headers=field.ha).data == data
@@ -84,6 +87,7 @@ def test_heic_produces_the_derived_copies(client, field, visit_id):
     assert resp.status_code == 201, resp.get_json()
     ev = resp.get_json()
     assert ev["media_type"] == "image/heic" and (ev["width"], ev["height"]) == (640, 480)
+    make_photo_copies()
     for variant in ("display", "thumbnail", "watermarked"):
         got = client.get(ev["links"][variant], headers=field.ha)
         assert got.status_code == 200 and Image.open(io.BytesIO(got.data)).format == "JPEG"
@@ -92,6 +96,7 @@ def test_heic_produces_the_derived_copies(client, field, visit_id):
 
 def test_a_phone_holding_a_photo_revalidates_it_with_a_bodiless_304(client, field, visit_id):
     ev = upload(client, field, visit_id, photo(seed=7)).get_json()
+    make_photo_copies()
     first = client.get(ev["links"]["thumbnail"], headers=field.ha)
     tag = first.headers["ETag"]
     for sent in (tag, f"W/{tag}", f'"other", {tag}'):
@@ -133,6 +138,7 @@ def test_too_large_upload_is_a_json_413(app, client, field, visit_id):
 
 def test_evidence_access_per_role(client, field, visit_id):
     ev = upload(client, field, visit_id, photo(seed=9), item_code="A1").get_json()
+    make_photo_copies()
     for variant, link in ev["links"].items():
         assert client.get(link, headers=field.hb).status_code == 200, variant  # the other team member
         assert client.get(link, headers=headers_for(client, "office")).status_code == 200
@@ -179,6 +185,7 @@ def test_what_phones_write_is_accepted_and_kept_byte_for_byte(client, field, vis
     ev = resp.get_json()
     assert ev["media_type"] == media_type and (ev["width"], ev["height"]) == size
     assert client.get(ev["links"]["original"], headers=field.ha).data == data
+    make_photo_copies()
     display = Image.open(io.BytesIO(client.get(ev["links"]["display"], headers=field.ha).data))
     if name == "IMG_0005.jpg":  # orientation 6: the copies stand upright
         assert display.size == (600, 800)

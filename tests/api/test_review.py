@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inspect_api.auth import services as auth
 from tests.api.conftest import decide, new_id
-from tests.helpers import bearer, headers_for, login, make_unit, make_user
+from tests.helpers import bearer, headers_for, login, make_photo_copies, make_unit, make_user
 
 
 def test_queue_lists_findings_of_submitted_visits(client, field, submitted):
@@ -92,7 +92,10 @@ def test_the_unit_sees_confirmed_findings_and_only_watermarked_photos(client, fi
                             "rectification", "complaint_id", "complaint_url"}
     assert mine[0]["complaint_id"] is None  # a visit's finding: how it was found stays unsaid
     [link] = mine[0]["photos"]
-    assert link.endswith("/watermarked") and client.get(link, headers=liaison).status_code == 200
+    assert link.endswith("/watermarked")
+    assert client.get(link, headers=liaison).status_code == 202  # the media worker has not made it yet
+    make_photo_copies()
+    assert client.get(link, headers=liaison).status_code == 200
     assert client.get(submitted["evidence"]["links"]["original"], headers=liaison).status_code == 404
     notes = client.get("/api/v1/me/notifications", headers=liaison).get_json()
     assert [n["kind"] for n in notes] == ["finding.confirmed"]

@@ -1,4 +1,4 @@
-"""The office console in a real browser (Debian's Chromium) against a real gunicorn and a render worker,
+"""The office console in a real browser (Debian's Chromium) against a real gunicorn, a render worker and a media worker,
 on seeded visits: each role logs in and sees only its menus; the office confirms findings in bulk and
 looks at their photos; a bulletin is drafted by one office user, approved and issued by another, with
 its number shown and its PDF in the page; the unit's liaison sees working days left and appeals with
@@ -44,10 +44,13 @@ def server(tmp_path_factory):
     srv.start()
     worker = subprocess.Popen([str(BIN / "inspect-api"), "documents", "worker", "--poll", "0.5"], env=srv.env,
                               cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    media = subprocess.Popen([str(BIN / "inspect-api"), "media", "worker", "--poll", "0.5"], env=srv.env,
+                             cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     srv.seed = _seed(srv, tmp)
     yield srv
-    worker.terminate()
-    worker.wait(timeout=20)
+    for proc in (worker, media):
+        proc.terminate()
+        proc.wait(timeout=20)
     srv.stop()
 
 

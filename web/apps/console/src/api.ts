@@ -48,15 +48,29 @@ export async function attempt<T>(work: () => Promise<T>): Promise<T | undefined>
   }
 }
 
-/** A file under the API behind the bearer token (photos, attachments, PDFs) as an object URL. */
+/** How long a page waits for a photo copy the media worker is still making (202 + Retry-After). */
+const COPY_WAIT_MS = 30_000
+
+/** A file under the API behind the bearer token (photos, attachments, PDFs) as an object URL. A photo's
+ * copy (display, thumbnail, watermarked) that is not made yet answers 202 with Retry-After: asked
+ * again after that many seconds, for up to COPY_WAIT_MS, then an error saying it is still being made. */
 export async function blobUrl(path: string): Promise<string> {
-  const t = session.tokens
-  let resp = await fetch(path, { headers: t ? { Authorization: `Bearer ${t.access}` } : {} })
-  if (resp.status === 401 && (await api.refresh())) {
-    resp = await fetch(path, { headers: { Authorization: `Bearer ${session.tokens!.access}` } })
+  const started = Date.now()
+  for (;;) {
+    const t = session.tokens
+    let resp = await fetch(path, { headers: t ? { Authorization: `Bearer ${t.access}` } : {} })
+    if (resp.status === 401 && (await api.refresh())) {
+      resp = await fetch(path, { headers: { Authorization: `Bearer ${session.tokens!.access}` } })
+    }
+    if (resp.status === 202) {
+      const wait = Math.min(10, Math.max(1, Number(resp.headers.get('Retry-After')) || 2)) * 1000
+      if (Date.now() - started + wait > COPY_WAIT_MS) throw new ApiError(202, 'derivative_pending', '照片副本正在生成，请稍后再打开', {})
+      await new Promise((r) => setTimeout(r, wait))
+      continue
+    }
+    if (!resp.ok) throw await errorOf(resp)
+    return URL.createObjectURL(await resp.blob())
   }
-  if (!resp.ok) throw await errorOf(resp)
-  return URL.createObjectURL(await resp.blob())
 }
 
 /** multipart POST (appeals, reports with attachments) through the same refresh flow. */

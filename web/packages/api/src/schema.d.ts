@@ -4958,7 +4958,9 @@ export interface paths {
         /**
          * Download a photo: `original`, `display`, `thumbnail` or `watermarked`
          * @description Originals and working copies: office, admin and the visit's inspectors. A unit's liaison only
-         *     gets watermarked copies of confirmed findings about its own unit.
+         *     gets watermarked copies of confirmed findings about its own unit. A copy the media worker has
+         *     not made yet answers 202 with `Retry-After` (the evidence's `derivatives` is `pending`); one
+         *     it could not make answers 404 `derivative_failed`. The original is always there.
          *
          *     **Roles:** admin (系统管理员)、inspector (督查员)、office (效能办)、unit_liaison (被检查单位联络员)
          */
@@ -4981,6 +4983,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description 副本正在生成 (`Retry-After` 秒后再取): the media worker has not made it yet */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DerivativePending"];
+                    };
+                };
                 /** @description 未变 (If-None-Match holds the ETag: weak comparison, lists and W/) */
                 304: {
                     headers: {
@@ -4999,6 +5010,15 @@ export interface paths {
                 };
                 /** @description 角色无权访问 */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 不存在、无权查看, 或副本生成失败 (`derivative_failed`) */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -12021,7 +12041,9 @@ export interface paths {
         /**
          * Upload a photo (multipart `file`, optional `item_code` / `finding_id`)
          * @description The original is kept byte for byte under its SHA-256; the same bytes again answer the
-         *     existing record (200). A 2xx means the bytes are durably stored.
+         *     existing record (200). A 2xx means the bytes are durably stored and proved a complete image
+         *     of the type they claim. The display copy, thumbnail and watermarked copy are made afterwards
+         *     by the media worker: `derivatives` says `pending` until they are `ready`.
          *
          *     **Roles:** inspector (督查员)
          */
@@ -12841,6 +12863,12 @@ export interface components {
             staff?: components["schemas"]["Staff"][];
             units?: components["schemas"]["Unit"][];
         };
+        DerivativePending: {
+            /** @description `pending`: ask again after `Retry-After` seconds */
+            derivatives?: string;
+            /** @description seconds, as in the `Retry-After` header */
+            retry_after?: number;
+        };
         Dismiss: {
             reason: string;
         };
@@ -12902,6 +12930,11 @@ export interface components {
         Evidence: {
             /** Format: date-time */
             captured_at?: string | null;
+            /**
+             * @description the display copy, thumbnail and watermarked copy: `pending` while the media worker makes them (their links answer 202 with `Retry-After`), `ready`, or `failed` (their links answer 404 `derivative_failed`); the original is stored before the upload answers, whatever this says
+             * @enum {string}
+             */
+            derivatives?: "pending" | "ready" | "failed";
             finding_id?: string | null;
             gps_lat?: number | null;
             gps_lng?: number | null;

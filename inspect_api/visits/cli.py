@@ -1,0 +1,35 @@
+"""`inspect-api media …`: the media worker that makes each photo's display copy, thumbnail and
+watermarked copy after its upload has answered."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask.cli import with_appcontext
+
+from inspect_api.db import db
+
+
+@click.group("media")
+def media_cli():
+    """Photos: the media worker process."""
+
+
+@media_cli.command("worker")
+@click.option("--once", is_flag=True, help="make the copies of every photo waiting now, then stop")
+@click.option("--poll", default=1.0, show_default=True, help="seconds between looks at the queue")
+@with_appcontext
+def worker_command(once, poll):
+    """Make photos' display copies, thumbnails and watermarked copies (run one or more, on any machine)."""
+    from inspect_api.visits import media
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if once:
+        n = 0
+        while media.run_once():
+            n += 1
+        db.session.remove()
+        click.echo(f"processed {n} photo(s)")
+        return
+    media.run_forever(poll)
