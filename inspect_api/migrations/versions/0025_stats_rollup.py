@@ -1,7 +1,7 @@
 """stats_rollup: the statistics' running totals per unit and local day / month, kept by triggers
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-04 20:30:00
 
 The table, its triggers on visits, findings and rectifications (inspect_api/stats/rollup.py writes
@@ -18,7 +18,7 @@ from inspect_api.stats.models import MEASURES
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0023'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
