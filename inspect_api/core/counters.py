@@ -6,7 +6,6 @@ back transaction gives its value back (no gaps).
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inspect_api.core.models import Counter
@@ -16,8 +15,7 @@ from inspect_api.db import db
 def next_value(name: str) -> int:
     dialect = db.session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Counter)
-    db.session.execute(insert.values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
-    value = db.session.execute(
-        sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-    ).scalar_one()
-    return value
+    # one statement: the first value, or the row locked and counted up
+    stmt = insert.values(name=name, value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})
+    return db.session.execute(stmt.returning(Counter.value)).scalar_one()

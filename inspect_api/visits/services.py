@@ -103,11 +103,12 @@ def _invalid(message: str, fields: dict) -> Unprocessable:
 def _check_references(content: dict, actor, visit_id: str | None = None) -> tuple[dict, str, bool]:
     """Unit, staff, team, assignment and checklist must exist and fit; returns (template,
     content_hash, whether the plan allows a single inspector)."""
-    unit = db.session.get(Unit, content["unit_id"])
+    # columns, not entities: these rows are only looked at
+    unit = db.session.execute(sa.select(Unit.id, Unit.is_active).where(Unit.id == content["unit_id"])).first()
     if unit is None or not unit.is_active:
         raise _invalid("被检查单位不存在或已停用 (unknown unit)", {"unit_id": ["unknown or inactive unit"]})
     if content["staff_id"] is not None:
-        staff = db.session.get(Staff, content["staff_id"])
+        staff = db.session.execute(sa.select(Staff.unit_id).where(Staff.id == content["staff_id"])).first()
         if staff is None or staff.unit_id != unit.id:
             raise _invalid("工作人员不属于该单位 (staff not in that unit)", {"staff_id": ["not in unit"]})
     team = content["team"]
