@@ -13,12 +13,17 @@ from inspect_api.core import clock
 from inspect_api.db import db
 
 
-def _lock_head() -> tuple[int, str]:
+_HEAD = AuditHead.__table__
+_LOCK_HEAD = sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_EVENT = AuditEvent.__table__.insert()
+_MOVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+
+
+def _lock_head(conn: sa.Connection) -> tuple[int, str]:
     """The chain head's (seq, hash), its row locked until the transaction ends (created if missing)."""
-    head = AuditHead.__table__
-    row = db.session.execute(sa.select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update()).first()
+    row = conn.execute(_LOCK_HEAD).first()
     if row is None:
-        db.session.execute(head.insert().values(id=1, seq=0, hash=GENESIS))
+        conn.execute(_HEAD.insert().values(id=1, seq=0, hash=GENESIS))
         return 0, GENESIS
     return row.seq, row.hash
 
@@ -29,7 +34,8 @@ def record(action: str, entity_type: str, entity_id, *, actor=None, before=None,
     Set-based (Core) statements, not the unit of work: this runs inside every write, under the
     chain's lock. The returned event is a plain copy of the stored row, not in the session."""
     db.session.flush()  # what the event describes is written first (and an ORM head copy is not used)
-    head_seq, head_hash = _lock_head()
+    conn = db.session.connection()
+    head_seq, head_hash = _lock_head(conn)
     seq = head_seq + 1
     at = clock.now()
     body = {
@@ -47,9 +53,8 @@ def record(action: str, entity_type: str, entity_id, *, actor=None, before=None,
     row = {"seq": seq, "at": at, "actor_id": body["actor_id"], "actor_role": body["actor_role"], "action": action,
            "entity_type": entity_type, "entity_id": str(entity_id), "payload": payload, "prev_hash": head_hash,
            "hash": event_hash(head_hash, seq, payload)}
-    db.session.execute(AuditEvent.__table__.insert().values(**row))
-    head = AuditHead.__table__
-    db.session.execute(head.update().where(head.c.id == 1).values(seq=seq, hash=row["hash"]))
+    conn.execute(_INSERT_EVENT, row)
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": row["hash"]})
     return AuditEvent(**row)
 
 
