@@ -12,7 +12,6 @@ from inspect_api.audit.rules import GENESIS, ChainProblem, StoredEvent, canonica
 from inspect_api.core import clock
 from inspect_api.db import db
 
-
 _HEAD = AuditHead.__table__
 _LOCK_HEAD = sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 _INSERT_EVENT = AuditEvent.__table__.insert()

@@ -12,7 +12,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from inspect_api.core.models import Counter
 from inspect_api.db import db
 
-
 _UPSERT = {}
 
 
