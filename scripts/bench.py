@@ -173,6 +173,7 @@ def main() -> int:
     parser.add_argument("--county-year", action="store_true",
                         help="build a county's year on SQLite and replay a peak morning (alone)")
     parser.add_argument("--scale", type=float, default=1.0, help="--county-year: multiply every count")
+    parser.add_argument("--phones", type=int, help="--county-year: phones in the replay (default 50 x scale)")
     parser.add_argument("--out", type=Path, help="where to write the JSON results (bench-results/bench.json)")
     parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats"], action="append",
                         help="stats (PostgreSQL, a million findings, minutes) runs only when named")
@@ -182,7 +183,7 @@ def main() -> int:
         from bench_county import bench_county_year
 
         return report({"database": "sqlite", "cores": os.cpu_count(),
-                       "county_year": bench_county_year(args.scale)}, args.out)
+                       "county_year": bench_county_year(args.scale, phones=args.phones)}, args.out)
 
     results = {"database": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count()}
     if "draw" in only:

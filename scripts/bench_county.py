@@ -36,6 +36,10 @@ PHOTOS_PER_PHONE_VISIT = 3
 CHECKLIST = ("sanxiang_covert", 1)
 
 
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
 def counts_for(scale: float) -> dict:
     n = {k: max(2, round(v * scale)) for k, v in FULL.items()}
     n["photos"] = max(n["photos"], n["visits"])
@@ -103,7 +107,7 @@ def _table_counts() -> dict:
             "findings": count(sa.select(Finding.id).where(Finding.visit_id.is_not(None)))}
 
 
-def build(server, n: dict, seed: int = 1, log=print) -> dict:
+def build(server, n: dict, seed: int = 1, log=_print) -> dict:
     """Fill the server's (prepared) database with a county's year, in this process."""
     import sqlalchemy as sa
 
@@ -345,10 +349,13 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
             "bulletin": bulletin}
 
 
-def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = None, log=print) -> dict:
+def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = None, log=_print,
+                      phones: int | None = None) -> dict:
     from tests.system.server import LiveServer, server_database_url
 
     n = counts_for(scale)
+    if phones:
+        n["phones"] = phones  # a small county with the full morning's phones (they share the accounts)
     tmp = keep or Path(tempfile.mkdtemp(prefix="inspect-county-"))
     url = server_database_url(None, tmp)
     server = LiveServer(url, tmp / "instance", workers=2, env={"INSPECT_ACCESS_LOG": "0"})
