@@ -101,6 +101,10 @@ class Config:
         # The same refresh token sent again this soon after it was rotated (two refreshes in flight)
         # answers the rotation already made instead of rotating again.
         self.INSPECT_REFRESH_GRACE_SECONDS = _int(env, "INSPECT_REFRESH_GRACE_SECONDS", 30)
+        # How long a process trusts its last check that a login session is open (logout, a password
+        # change, a disabled account end it); 0 reads the session on every request. Revocations made in
+        # the same process apply at once; made in another (gunicorn worker, CLI), within this bound.
+        self.INSPECT_SESSION_CHECK_SECONDS = _int(env, "INSPECT_SESSION_CHECK_SECONDS", 5)
         self.JWT_TOKEN_LOCATION = ["headers"]
         self.JWT_ERROR_MESSAGE_KEY = "message"
         self.MAX_CONTENT_LENGTH = _int(env, "INSPECT_MAX_UPLOAD_MB", 25) * 1024 * 1024

@@ -12,24 +12,30 @@ from inspect_api.audit.rules import GENESIS, ChainProblem, StoredEvent, canonica
 from inspect_api.core import clock
 from inspect_api.db import db
 
+_HEAD = AuditHead.__table__
+_LOCK_HEAD = sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_EVENT = AuditEvent.__table__.insert()
+_MOVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
 
-def _lock_head() -> AuditHead:
-    # populate_existing: a session that loaded the head in an earlier transaction (expire_on_commit is
-    # off) must not append after its stale copy; the locked row is the truth.
-    head = db.session.execute(
-        sa.select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        db.session.add(head)
-        db.session.flush()
-    return head
+
+def _lock_head(conn: sa.Connection) -> tuple[int, str]:
+    """The chain head's (seq, hash), its row locked until the transaction ends (created if missing)."""
+    row = conn.execute(_LOCK_HEAD).first()
+    if row is None:
+        conn.execute(_HEAD.insert().values(id=1, seq=0, hash=GENESIS))
+        return 0, GENESIS
+    return row.seq, row.hash
 
 
 def record(action: str, entity_type: str, entity_id, *, actor=None, before=None, after=None) -> AuditEvent:
-    """Append one event; returns it (its seq is the change cursor of what it describes)."""
-    head = _lock_head()
-    seq = head.seq + 1
+    """Append one event; returns it (its seq is the change cursor of what it describes).
+
+    Set-based (Core) statements, not the unit of work: this runs inside every write, under the
+    chain's lock. The returned event is a plain copy of the stored row, not in the session."""
+    db.session.flush()  # what the event describes is written first (and an ORM head copy is not used)
+    conn = db.session.connection()
+    head_seq, head_hash = _lock_head(conn)
+    seq = head_seq + 1
     at = clock.now()
     body = {
         "seq": seq,
@@ -43,22 +49,12 @@ def record(action: str, entity_type: str, entity_id, *, actor=None, before=None,
         "after": after,
     }
     payload = canonical(body)
-    ev = AuditEvent(
-        seq=seq,
-        at=at,
-        actor_id=body["actor_id"],
-        actor_role=body["actor_role"],
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        payload=payload,
-        prev_hash=head.hash,
-        hash=event_hash(head.hash, seq, payload),
-    )
-    db.session.add(ev)
-    head.seq, head.hash = seq, ev.hash
-    db.session.flush()
-    return ev
+    row = {"seq": seq, "at": at, "actor_id": body["actor_id"], "actor_role": body["actor_role"], "action": action,
+           "entity_type": entity_type, "entity_id": str(entity_id), "payload": payload, "prev_hash": head_hash,
+           "hash": event_hash(head_hash, seq, payload)}
+    conn.execute(_INSERT_EVENT, row)
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": row["hash"]})
+    return AuditEvent(**row)
 
 
 def current_seq() -> int:

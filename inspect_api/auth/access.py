@@ -7,13 +7,16 @@ endpoint × role test reads them) and adds them, with 401/403, to the OpenAPI op
 from __future__ import annotations
 
 import inspect
+import threading
+import time
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import g
+from flask import current_app, g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
+from sqlalchemy.orm import make_transient_to_detached
 
 from inspect_api.auth.models import AuthSession, User
 from inspect_api.auth.rules import ROLE_LABELS, Role
@@ -26,30 +29,102 @@ PUBLIC = "public"
 _ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
-def _load_session(refresh: bool = False) -> tuple[AuthSession, dict]:
+def _verified_claims(refresh: bool = False) -> dict:
     try:
         verify_jwt_in_request(refresh=refresh)
     except ExpiredSignatureError as exc:
         raise Unauthorized("令牌已过期 (token expired)", code="token_expired") from exc
     except (JWTExtendedException, PyJWTError) as exc:
         raise Unauthorized("未登录或令牌无效 (missing or invalid token)", code="invalid_token") from exc
-    claims = get_jwt()
+    return get_jwt()
+
+
+def _load_session(refresh: bool = False) -> tuple[AuthSession, dict]:
+    claims = _verified_claims(refresh)
     sid = claims.get("sid")
     session = db.session.get(AuthSession, sid) if sid else None
+    _check_session(session)
+    return session, claims
+
+
+def _check_session(session: AuthSession | None) -> None:
     if session is None or session.revoked_at is not None or session.expires_at <= clock.now():
         raise Unauthorized("登录已失效, 请重新登录 (session ended)", code="session_revoked")
     if not session.user.is_active:
         raise Unauthorized("账号已停用 (account disabled)", code="account_disabled")
-    return session, claims
+
+
+# --- the session check, remembered for a few seconds -------------------------------------------------
+#
+# Every authenticated request checks that its login session is still open (not logged out, not
+# revoked by a password change, a disabled account or a role change, not expired). That check is
+# remembered per process for INSPECT_SESSION_CHECK_SECONDS (0: every request reads the database).
+# Revocations made by this process forget the entries at once (`forget_sessions`); one made by
+# another process (the other gunicorn workers, the CLI) takes effect there within that bound. The
+# session's own expiry is compared with the clock on every request.
+
+_CHECKED: dict[str, tuple[float, dict, object]] = {}  # sid -> (checked at, user columns, session expires_at)
+_CHECKED_LOCK = threading.Lock()
+
+
+def forget_sessions(*, sid: str | None = None, user_id: int | None = None) -> None:
+    """Drop remembered session checks: one session, or every session of a user (also before the
+    revoking transaction commits: forgetting too much only costs a query)."""
+    with _CHECKED_LOCK:
+        if sid is not None:
+            _CHECKED.pop(sid, None)
+        if user_id is not None:
+            for key in [k for k, (_, cols, _) in _CHECKED.items() if cols["id"] == user_id]:
+                _CHECKED.pop(key, None)
+
+
+def _cached_user(sid: str, ttl: float) -> User | None:
+    entry = _CHECKED.get(sid)
+    if entry is None:
+        return None
+    checked_at, columns, expires_at = entry
+    if time.monotonic() - checked_at > ttl or expires_at <= clock.now():
+        forget_sessions(sid=sid)
+        return None
+    user = User(**columns)
+    make_transient_to_detached(user)  # as if just loaded: no pending change, no query
+    return db.session.merge(user, load=False)
+
+
+def _authenticate() -> User:
+    claims = _verified_claims()
+    sid = claims.get("sid")
+    ttl = current_app.config.get("INSPECT_SESSION_CHECK_SECONDS", 0)
+    if sid and ttl > 0:
+        user = _cached_user(sid, ttl)
+        if user is not None:
+            g.inspect_session = None  # loaded on demand (current_session)
+            return user
+    session = db.session.get(AuthSession, sid) if sid else None
+    _check_session(session)
+    g.inspect_session = session
+    if ttl > 0:
+        columns = {attr.key: getattr(session.user, attr.key) for attr in User.__mapper__.column_attrs}
+        with _CHECKED_LOCK:
+            _CHECKED[sid] = (time.monotonic(), columns, session.expires_at)
+    return session.user
 
 
 def current_user() -> User:
     user = getattr(g, "inspect_user", None)
     if user is None:
-        session, _ = _load_session()
-        g.inspect_user, g.inspect_session = session.user, session
-        user = session.user
+        user = g.inspect_user = _authenticate()
     return user
+
+
+def current_session() -> AuthSession:
+    """The caller's login session row (read from the database when the check was remembered)."""
+    current_user()
+    session = g.get("inspect_session")
+    if session is None:
+        session, _ = _load_session()
+        g.inspect_session = session
+    return session
 
 
 def refresh_session() -> tuple[AuthSession, dict]:

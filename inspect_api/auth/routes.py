@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import request
 from flask.views import MethodView
 
 from inspect_api.auth import services
-from inspect_api.auth.access import PUBLIC, current_user, refresh_session, roles
+from inspect_api.auth.access import PUBLIC, current_session, current_user, refresh_session, roles
 from inspect_api.auth.models import User
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.auth.schemas import (
@@ -82,8 +82,7 @@ class Logout(MethodView):
     @roles(*EVERYONE)
     def post(self):
         """Log out: revoke this device's session (access and refresh tokens)"""
-        current_user()
-        services.logout(g.inspect_session)
+        services.logout(current_session())
         db.session.commit()
 
 

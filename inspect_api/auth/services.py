@@ -11,6 +11,7 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, get_jti
 
 from inspect_api.audit import services as audit
+from inspect_api.auth.access import forget_sessions
 from inspect_api.auth.models import AuthSession, LoginThrottle, User
 from inspect_api.auth.passwords import hash_password, verify_password
 from inspect_api.auth.rules import (
@@ -183,6 +184,7 @@ def refresh(session: AuthSession, jti: str) -> LoginOutcome:
     else:
         session.revoked_at, session.revoked_reason = now, "refresh_reuse"
         db.session.flush()
+        forget_sessions(sid=session.id)
         return LoginOutcome(error=Unauthorized("刷新令牌已被使用, 登录已失效 (refresh token reused)",
                                                code="refresh_token_reused"))
     session.expires_at = now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
@@ -197,9 +199,11 @@ def logout(session: AuthSession) -> None:
     if session.revoked_at is None:
         session.revoked_at, session.revoked_reason = clock.now(), "logout"
         db.session.flush()
+        forget_sessions(sid=session.id)
 
 
 def revoke_all_sessions(user: User, reason: str) -> None:
+    forget_sessions(user_id=user.id)
     db.session.execute(
         sa.update(AuthSession)
         .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
@@ -276,6 +280,7 @@ def update_user(user: User, changes: dict, actor=None) -> User:
                        code="self_lockout")
     for key, value in changes.items():
         setattr(user, key, value)
+    forget_sessions(user_id=user.id)  # requests read the account as changed at once
     if before["is_active"] and not user.is_active:
         revoke_all_sessions(user, "disabled")
     if before["role"] != user.role or before["unit_id"] != user.unit_id:

@@ -12,12 +12,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from inspect_api.core.models import Counter
 from inspect_api.db import db
 
+_UPSERT = {}
+
+
+def _statement(dialect: str):
+    if dialect not in _UPSERT:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Counter)
+        # one statement: the first value, or the row locked and counted up
+        stmt = insert.values(name=sa.bindparam("name"), value=1)
+        stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})
+        _UPSERT[dialect] = stmt.returning(Counter.value)
+    return _UPSERT[dialect]
+
 
 def next_value(name: str) -> int:
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Counter)
-    db.session.execute(insert.values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
-    value = db.session.execute(
-        sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-    ).scalar_one()
-    return value
+    conn = db.session.connection()
+    return conn.execute(_statement(conn.dialect.name), {"name": name}).scalar_one()

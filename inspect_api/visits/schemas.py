@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
+from inspect_api.core.fastload import FastLoadMixin
 from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed
 from inspect_api.visits.rules import MODES, STATUSES
 
@@ -108,7 +109,7 @@ class ShopperSchema(BaseSchema):
     notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=4000))
 
 
-class VisitContentSchema(BaseSchema):
+class VisitContentSchema(FastLoadMixin, BaseSchema):
     """What the phone writes. A PUT replaces the whole draft with this."""
 
     mode = fields.String(required=True, validate=validate.OneOf(list(MODES)))
@@ -231,7 +232,7 @@ class SyncItemSchema(VisitContentSchema):
     submit = fields.Boolean(load_default=False, metadata={"description": "submit after saving"})
 
 
-class SyncRequestSchema(BaseSchema):
+class SyncRequestSchema(FastLoadMixin, BaseSchema):
     visits = fields.List(fields.Nested(SyncItemSchema), required=True, validate=validate.Length(min=1, max=100))
 
     @validates_schema

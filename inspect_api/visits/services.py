@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import lazyload, make_transient_to_detached
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
@@ -103,17 +103,20 @@ def _invalid(message: str, fields: dict) -> Unprocessable:
 def _check_references(content: dict, actor, visit_id: str | None = None) -> tuple[dict, str, bool]:
     """Unit, staff, team, assignment and checklist must exist and fit; returns (template,
     content_hash, whether the plan allows a single inspector)."""
-    unit = db.session.get(Unit, content["unit_id"])
+    # columns, not entities: these rows are only looked at
+    unit = db.session.connection().execute(
+        sa.select(Unit.id, Unit.is_active).where(Unit.id == content["unit_id"])).first()
     if unit is None or not unit.is_active:
         raise _invalid("被检查单位不存在或已停用 (unknown unit)", {"unit_id": ["unknown or inactive unit"]})
     if content["staff_id"] is not None:
-        staff = db.session.get(Staff, content["staff_id"])
+        staff = db.session.execute(sa.select(Staff.unit_id).where(Staff.id == content["staff_id"])).first()
         if staff is None or staff.unit_id != unit.id:
             raise _invalid("工作人员不属于该单位 (staff not in that unit)", {"staff_id": ["not in unit"]})
     team = content["team"]
     if actor.id not in team:
         raise _invalid("提交人须是检查组成员 (you must be on the team)", {"team": ["must include you"]})
-    found = db.session.execute(sa.select(User.id, User.role, User.is_active).where(User.id.in_(team))).all()
+    found = db.session.connection().execute(
+        sa.select(User.id, User.role, User.is_active).where(User.id.in_(team))).all()
     good = {row.id for row in found if permissions.can_join_team(row)}
     if good != set(team):
         raise _invalid("检查组成员须为在用的督查员账号 (team members must be active inspectors)",
@@ -159,7 +162,7 @@ def _check_references(content: dict, actor, visit_id: str | None = None) -> tupl
 def _staff_by_badge(badges: set[str]) -> dict[str, int]:
     if not badges:
         return {}
-    rows = db.session.execute(sa.select(Staff.badge_no, Staff.id).where(Staff.badge_no.in_(badges))).all()
+    rows = db.session.connection().execute(sa.select(Staff.badge_no, Staff.id).where(Staff.badge_no.in_(badges))).all()
     return {b: i for b, i in rows}
 
 
@@ -227,6 +230,22 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
     return Rows(responses, findings, shopper_record)
 
 
+_INSERT_VISIT = Visit.__table__.insert()
+_INSERT_INSPECTORS = VisitInspector.__table__.insert()
+_INSERT_RESPONSES = Response.__table__.insert()
+_INSERT_FINDINGS = Finding.__table__.insert()
+_VISIT_EXISTS = sa.select(Visit.id).where(Visit.id == sa.bindparam("visit_id"))
+
+
+def _load_visit(visit_id: str, *, lock: bool = False) -> Visit | None:
+    """The visit (locked for update when asked), or None; a cheap look first, since a sync mostly
+    brings new visits."""
+    if db.session.connection().execute(_VISIT_EXISTS, {"visit_id": visit_id}).first() is None:
+        return None
+    stmt = sa.select(Visit).where(Visit.id == visit_id)
+    return db.session.scalar(stmt.with_for_update() if lock else stmt)
+
+
 def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
     """Write the visit's fields and replace its team, responses and findings.
 
@@ -250,17 +269,25 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
     findings = [{**f, "created_at": kept[f["id"]][0] if f["id"] in kept else now,
                  "status": kept[f["id"]][1] if f["id"] in kept else "draft", "updated_at": now}
                 for f in rows.findings]
-    db.session.flush()  # the visit row first: children refer to it
+    conn = db.session.connection()
+    if is_new:
+        # The visit row first (children refer to it), as one Core insert; the object then joins the
+        # session as if just loaded, without the unit of work's bookkeeping for a new row.
+        visit.created_at = visit.updated_at = now
+        conn.execute(_INSERT_VISIT, {c.key: getattr(visit, c.key) for c in Visit.__table__.columns})
+        make_transient_to_detached(visit)
+        db.session.add(visit)
+    else:
+        db.session.flush()
     if not is_new:
         for model in (VisitInspector, Response, Finding):
-            db.session.execute(sa.delete(model).where(model.visit_id == visit.id))
-    # Core inserts on the tables (not the ORM bulk path): one executemany each.
-    db.session.execute(VisitInspector.__table__.insert(),
-                       [{"visit_id": visit.id, "user_id": u} for u in content["team"]])
+            conn.execute(sa.delete(model).where(model.visit_id == visit.id))
+    # Core inserts on the tables (not the ORM bulk path), on the session's connection: one executemany each.
+    conn.execute(_INSERT_INSPECTORS, [{"visit_id": visit.id, "user_id": u} for u in content["team"]])
     if rows.responses:
-        db.session.execute(Response.__table__.insert(), rows.responses)
+        conn.execute(_INSERT_RESPONSES, rows.responses)
     if findings:
-        db.session.execute(Finding.__table__.insert(), findings)
+        conn.execute(_INSERT_FINDINGS, findings)
     if not is_new or rows.shopper_record is not None:
         shopper_services.write_record(visit.id, rows.shopper_record)
     db.session.expire(visit, ["inspectors", "responses", "findings"])
@@ -269,8 +296,8 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
 def _check_finding_ids(visit_id: str, ids: list[str]) -> None:
     if not ids:
         return
-    taken = db.session.scalars(sa.select(Finding.id).where(  # another visit's, or a complaint's (no visit)
-        Finding.id.in_(ids), sa.or_(Finding.visit_id != visit_id, Finding.visit_id.is_(None)))).all()
+    taken = db.session.connection().execute(sa.select(Finding.id).where(  # another visit's, or a complaint's
+        Finding.id.in_(ids), sa.or_(Finding.visit_id != visit_id, Finding.visit_id.is_(None)))).scalars().all()
     if taken:
         raise Conflict("问题 id 已被其他检查记录使用 (finding id used by another visit)", {"finding_ids": taken},
                        code="finding_id_taken")
@@ -312,7 +339,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
     content = content_of(data)
     fp = rules.fingerprint(content)
     with read_phase():
-        seen = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id))
+        seen = _load_visit(visit_id)
         if not _preconditions(seen, fp, actor, if_match, base_version_given):
             return UpsertResult(seen, "unchanged")
         skew = timedelta(minutes=current_app.config["INSPECT_MAX_FUTURE_MINUTES"])
@@ -323,7 +350,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
             rows = _build_rows(visit_id, content, template, clock.now())
 
     serialize_on("visit", visit_id)  # a resend racing the first send waits for it, then finds its row
-    visit = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id).with_for_update())
+    visit = _load_visit(visit_id, lock=True)
     if not _preconditions(visit, fp, actor, if_match, base_version_given):
         return UpsertResult(visit, "unchanged")
     now = clock.now()
@@ -333,8 +360,7 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
         year = clock.local(now).year  # the local year: a visit at 00:10 on 1 January is the new year's
         visit = Visit(id=visit_id, code=f"V{year}-{next_value(f'visit:{year}'):06d}", status="draft",
                       created_by=actor.id, version=1, mode=content["mode"], unit_id=content["unit_id"])
-        db.session.add(visit)
-        outcome = "created"
+        outcome = "created"  # inserted by _write
     else:
         visit.version += 1
     visit.checklist_code = content["checklist"]["code"]

@@ -1,0 +1,382 @@
+"""A county's year on one box (`scripts/bench.py --county-year [--scale 0.05]`).
+
+Build: on SQLite, 500 window units, 50 inspectors, 6,000 submitted visits (every checklist item
+answered, five findings each, written and submitted through the visit services, so their findings,
+codes, audit trail and review statuses are the real ones) and 30,000 photos (distinct small JPEGs made
+with Pillow, stored under their SHA-256 like an upload, rows inserted in bulk; the derived copies are
+hard links to the original, so the files exist but take no space of their own). `--scale` multiplies
+every count.
+
+Replay, against a real gunicorn on that database: a peak morning. Every phone (50 at scale 1) lists its
+drafts, syncs a new visit, uploads photos of its findings and syncs again to submit, twice over, all
+phones at once; meanwhile the office pages through the review queue and confirms findings, and a
+bulletin renders in a child process as the document worker does it. Reported: p50/p99 of every phone
+and office request kind (aim: every phone kind's p99 < 300 ms), the bulletin's time, the build's time
+and the disk used, and the counts stored against those requested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import multiprocessing as mp
+import os
+import random
+import tempfile
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+FULL = {"units": 500, "inspectors": 50, "visits": 6000, "photos": 30000, "phones": 50}
+VISITS_PER_PHONE = 2
+PHOTOS_PER_PHONE_VISIT = 3
+CHECKLIST = ("sanxiang_covert", 1)
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
+def counts_for(scale: float) -> dict:
+    n = {k: max(2, round(v * scale)) for k, v in FULL.items()}
+    n["photos"] = max(n["photos"], n["visits"])
+    return n
+
+
+def _percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else None
+
+
+def _summary(latencies: list[float], errors: list[str]) -> dict:
+    return {"requests": len(latencies), "p50_ms": round(_percentile(latencies, 50) * 1000, 1) if latencies else None,
+            "p99_ms": round(_percentile(latencies, 99) * 1000, 1) if latencies else None,
+            "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
+            "errors": len(errors), "first_error": errors[0] if errors else None}
+
+
+def small_jpeg(i: int, size=(160, 120)) -> bytes:
+    """A real JPEG whose bytes differ for every i."""
+    from PIL import Image, ImageDraw
+
+    rnd = random.Random(i)
+    img = Image.new("RGB", size, (rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x, y = rnd.randrange(size[0]), rnd.randrange(size[1])
+        draw.rectangle([x, y, x + rnd.randrange(5, 60), y + rnd.randrange(5, 40)],
+                       fill=(rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)))
+    draw.text((4, 4), f"#{i}", fill=(255, 255, 255))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def _disk_bytes(path: Path) -> int:
+    """Bytes on disk under path, each inode once (the derived copies are hard links)."""
+    seen, total = set(), 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            st = os.lstat(os.path.join(root, name))
+            if st.st_ino not in seen:
+                seen.add(st.st_ino)
+                total += st.st_blocks * 512
+    return total
+
+
+# --- build ------------------------------------------------------------------------------------------
+
+def _table_counts() -> dict:
+    import sqlalchemy as sa
+
+    from inspect_api.auth.models import User
+    from inspect_api.db import db
+    from inspect_api.org.models import Unit
+    from inspect_api.visits.models import Evidence, Finding, Visit
+
+    def count(stmt):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+
+    return {"units": count(sa.select(Unit.id).where(Unit.kind == "window")),
+            "inspectors": count(sa.select(User.id).where(User.role == "inspector")),
+            "visits": count(sa.select(Visit.id).where(Visit.status == "submitted")),
+            "photos": count(sa.select(Evidence.id)),
+            "findings": count(sa.select(Finding.id).where(Finding.visit_id.is_not(None)))}
+
+
+def build(server, n: dict, seed: int = 1, log=_print) -> dict:
+    """Fill the server's (prepared) database with a county's year, in this process."""
+    import sqlalchemy as sa
+
+    from inspect_api.app import create_app
+    from inspect_api.auth import services as auth
+    from inspect_api.auth.models import User
+    from inspect_api.checklists import services as checklists
+    from inspect_api.config import DEMO_PASSWORD, Config
+    from inspect_api.core import clock
+    from inspect_api.core.storage import get_storage
+    from inspect_api.db import db
+    from inspect_api.org import services as org
+    from inspect_api.org.models import Unit
+    from inspect_api.visits import services as visits
+    from inspect_api.visits.models import Evidence, Visit
+    from inspect_api.visits.schemas import VisitContentSchema
+    from tests.system.workload import visit_payload
+
+    app = create_app(Config(env={**server.env, "INSPECT_ACCESS_LOG": "0"}))
+    rnd = random.Random(seed)
+    t0 = time.perf_counter()
+    with app.app_context():
+        before = _table_counts()
+        admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+        hall = db.session.scalar(sa.select(Unit).where(Unit.kind == "hall").order_by(Unit.id))
+        units = [org.create_unit({"code": f"CY-W{i:04d}", "name": f"清川县政务服务中心{i + 1}号窗口", "kind": "window",
+                                  "parent_id": hall.id, "tags": ["窗口单位"]}, actor=admin).id for i in range(n["units"])]
+        inspectors = [auth.create_user(username=f"cy-insp{i:03d}", password=DEMO_PASSWORD, full_name=f"督查员{i + 1}",
+                                       role="inspector", actor=admin, check_password=False)
+                      for i in range(n["inspectors"])]
+        db.session.commit()
+        log(f"  {len(units)} units, {len(inspectors)} inspectors in {time.perf_counter() - t0:.1f} s")
+        template = json.loads(json.dumps(checklists.pinned_template(*CHECKLIST)[0]))
+        storage = get_storage()
+        schema = VisitContentSchema()
+        start = clock.now()
+        photo_no = 0
+        per_visit = [n["photos"] // n["visits"] + (1 if i < n["photos"] % n["visits"] else 0) for i in range(n["visits"])]
+        for v in range(n["visits"]):
+            a, b = rnd.sample(range(len(inspectors)), 2)
+            actor, partner = inspectors[a], inspectors[b]
+            payload = visit_payload(template, unit_id=rnd.choice(units), team=[actor.id, partner.id],
+                                    findings=5, seed=seed * 1_000_000 + v)
+            began = start - timedelta(days=1 + v * 330 // n["visits"], hours=rnd.randrange(0, 6))
+            payload.update(started_at=began.isoformat(), ended_at=(began + timedelta(minutes=35)).isoformat(),
+                           device_time=(began + timedelta(minutes=36)).isoformat())
+            for f in payload["findings"]:
+                f["observed_at"] = (began + timedelta(minutes=10)).isoformat()
+            vid = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+            visit = visits.upsert(vid, schema.load(payload), actor, if_match=None, base_version_given=False).visit
+            db.session.commit()
+            finding_ids = [str(f["id"]) for f in payload["findings"]]
+            rows = []
+            for k in range(per_visit[v]):
+                data = small_jpeg(seed * 10_000_000 + photo_no)
+                photo_no += 1
+                sha = hashlib.sha256(data).hexdigest()
+                keys = visits._evidence_keys(sha, "jpg", visit.code)
+                original = storage.path(keys["original_key"])
+                original.parent.mkdir(parents=True, exist_ok=True)
+                original.write_bytes(data)
+                for key in ("display_key", "thumbnail_key", "watermarked_key"):
+                    copy = storage.path(keys[key])
+                    copy.parent.mkdir(parents=True, exist_ok=True)
+                    if not copy.exists():
+                        os.link(original, copy)
+                rows.append({"id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)), "visit_id": vid,
+                             "finding_id": finding_ids[k % len(finding_ids)], "item_code": None, "sha256": sha,
+                             "size_bytes": len(data), "media_type": "image/jpeg", "width": 160, "height": 120,
+                             "captured_at": began + timedelta(minutes=10), "gps_lat": 30.1, "gps_lng": 104.2,
+                             "original_filename": f"IMG_{photo_no:06d}.jpg", "uploaded_by": actor.id,
+                             "uploaded_at": began + timedelta(minutes=40), **keys})
+            db.session.execute(Evidence.__table__.insert(), rows)
+            visits.submit(db.session.get(Visit, vid), actor)
+            db.session.commit()
+            db.session.expunge_all()  # the users stay usable detached (nothing expires on commit)
+            if (v + 1) % max(1, n["visits"] // 10) == 0:
+                log(f"  {v + 1} visits, {photo_no} photos, {time.perf_counter() - t0:.0f} s")
+        after = _table_counts()
+        db.session.remove()
+        db.engine.dispose()
+    stored = {k: after[k] - before[k] for k in ("units", "inspectors", "visits", "photos", "findings")}
+    return {"seconds": round(time.perf_counter() - t0, 1), "stored": stored,
+            "usernames": [f"cy-insp{i:03d}" for i in range(n["inspectors"])]}
+
+
+# --- replay -----------------------------------------------------------------------------------------
+
+def _phone(args):
+    """One process of phones: each thread is one inspector's phone."""
+    import http.client
+
+    from tests.system.workload import multipart, visit_payload
+
+    port, phones, template, units, seed = args
+    kinds: dict[str, list[float]] = {}
+    errors: dict[str, list[str]] = {}
+
+    def call(conn, kind, method, path, body, headers, ok=(200, 201)):
+        t0 = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+        except OSError as exc:
+            errors.setdefault(kind, []).append(repr(exc))
+            return None
+        kinds.setdefault(kind, []).append(time.perf_counter() - t0)
+        if resp.status not in ok:
+            errors.setdefault(kind, []).append(f"{resp.status} {raw[:200]!r}")
+            return None
+        return json.loads(raw) if raw else None
+
+    def run(phone_no, token, me, partner):
+        rnd = random.Random(seed * 1000 + phone_no)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        auth = {"Authorization": f"Bearer {token}"}
+        as_json = {**auth, "Content-Type": "application/json"}
+        for v in range(VISITS_PER_PHONE):
+            call(conn, "list_drafts", "GET", "/api/v1/visits?status=draft&mine=true", None, auth)
+            payload = visit_payload(template, unit_id=rnd.choice(units), team=[me, partner], findings=3,
+                                    seed=seed * 100_000 + phone_no * 100 + v)
+            vid = str(uuid.uuid4())
+            out = call(conn, "sync", "POST", "/api/v1/sync",
+                       json.dumps({"visits": [{**payload, "id": vid}]}).encode(), as_json)
+            version = out["results"][0]["version"] if out else None
+            for k in range(PHOTOS_PER_PHONE_VISIT):
+                body, ctype = multipart({"finding_id": payload["findings"][k % 3]["id"]}, "file", "p.jpg",
+                                        small_jpeg(seed * 50_000_000 + phone_no * 1000 + v * 10 + k, (1280, 960)),
+                                        "image/jpeg")
+                call(conn, "evidence", "POST", f"/api/v1/visits/{vid}/evidence", body,
+                     {**auth, "Content-Type": ctype})
+            call(conn, "sync_submit", "POST", "/api/v1/sync",
+                 json.dumps({"visits": [{**payload, "id": vid, "base_version": version, "submit": True}]}).encode(),
+                 as_json)
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=p) for p in phones]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return kinds, errors
+
+
+def _office(port: int, token: str, stop: threading.Event, out: dict) -> None:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    auth = {"Authorization": f"Bearer {token}"}
+    kinds, errors = out.setdefault("kinds", {}), out.setdefault("errors", {})
+    page = 1
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        conn.request("GET", f"/api/v1/review/findings?page={page}&page_size=50", headers=auth)
+        resp = conn.getresponse()
+        raw = resp.read()
+        kinds.setdefault("review_page", []).append(time.perf_counter() - t0)
+        if resp.status == 422 and page > 1:  # past the last page: start again
+            page = 1
+            continue
+        if resp.status != 200:
+            errors.setdefault("review_page", []).append(f"{resp.status} {raw[:200]!r}")
+            break
+        rows = json.loads(raw)
+        page = page + 1 if page < 20 and rows else 1
+        for row in rows[:2]:
+            t0 = time.perf_counter()
+            conn.request("POST", f"/api/v1/review/findings/{row['id']}/decision",
+                         body=json.dumps({"action": "confirm"}).encode(),
+                         headers={**auth, "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            raw = resp.read()
+            kinds.setdefault("review_confirm", []).append(time.perf_counter() - t0)
+            if resp.status != 200:
+                errors.setdefault("review_confirm", []).append(f"{resp.status} {raw[:200]!r}")
+    conn.close()
+
+
+def _bulletin(cases: int, out: dict) -> None:
+    from inspect_api.documents import samples
+    from inspect_api.documents.worker import render_in_child
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-county-doc-"))
+    ctx = samples.bulletin_context(tmp)
+    ctx["typical_cases"] = samples.many_cases(cases, tmp, photos_per_case=1, photo_size=(600, 450))
+    t0 = time.perf_counter()
+    pdf, meta = render_in_child(ctx, tmp, memory_mb=3072, timeout_s=900)
+    out.update({"cases": cases, "wall_s": round(time.perf_counter() - t0, 2), "pages": meta["page_count"],
+                "pdf_mb": round(len(pdf) / 1e6, 2), "peak_rss_mb": round(meta["peak_rss_mb"])})
+
+
+def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int = 4, bulletin_cases: int = 30) -> dict:
+    headers, _ = server.token("inspector1")
+    _, units, _ = server.request("GET", "/api/v1/org/units?kind=window&page_size=500", headers=headers)
+    _, template, _ = server.request("GET", f"/api/v1/checklists/{CHECKLIST[0]}/versions/{CHECKLIST[1]}",
+                                    headers=headers)
+    unit_ids = [u["id"] for u in units]
+    phones = []
+    for i in range(n["phones"]):
+        status, body, _ = server.request("POST", "/api/v1/auth/token",
+                                         {"username": usernames[i % len(usernames)], "password": "inspect-demo"})
+        assert status == 200, body
+        phones.append((i, body["access_token"], body["user"]["id"]))
+    ids = [p[2] for p in phones]
+    jobs = []
+    processes = max(1, min(processes, len(phones)))
+    for p in range(processes):
+        mine = [(no, token, me, next(x for x in ids[no + 1:] + ids[:no] if x != me) if len(set(ids)) > 1 else me)
+                for no, token, me in phones[p::processes]]
+        jobs.append((server.port, mine, template, unit_ids, seed + p))
+    office_token = server.request("POST", "/api/v1/auth/token",
+                                  {"username": "office1", "password": "inspect-demo"})[1]["access_token"]
+    office, bulletin, stop = {}, {}, threading.Event()
+    office_thread = threading.Thread(target=_office, args=(server.port, office_token, stop, office))
+    bulletin_thread = threading.Thread(target=_bulletin, args=(bulletin_cases, bulletin))
+    t0 = time.perf_counter()
+    office_thread.start()
+    bulletin_thread.start()
+    with mp.get_context("spawn").Pool(processes) as pool:
+        parts = pool.map(_phone, jobs)
+    phones_s = time.perf_counter() - t0
+    stop.set()
+    office_thread.join()
+    bulletin_thread.join()
+    kinds: dict[str, list[float]] = {}
+    errors: dict[str, list[str]] = {}
+    for k, e in parts:
+        for name, values in k.items():
+            kinds.setdefault(name, []).extend(values)
+        for name, values in e.items():
+            errors.setdefault(name, []).extend(values)
+    phone = {name: _summary(values, errors.get(name, [])) for name, values in sorted(kinds.items())}
+    return {"phones": len(phones), "visits_per_phone": VISITS_PER_PHONE, "photos_per_visit": PHOTOS_PER_PHONE_VISIT,
+            "phone_photo_px": [1280, 960], "phones_wall_s": round(phones_s, 1), "phone_kinds": phone,
+            "phone_p99_max_ms": max((s["p99_ms"] or 0) for s in phone.values()) if phone else None,
+            "office_kinds": {name: _summary(values, office.get("errors", {}).get(name, []))
+                             for name, values in sorted(office.get("kinds", {}).items())},
+            "bulletin": bulletin}
+
+
+def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = None, log=_print,
+                      phones: int | None = None) -> dict:
+    from tests.system.server import LiveServer, server_database_url
+
+    n = counts_for(scale)
+    if phones:
+        n["phones"] = phones  # a small county with the full morning's phones (they share the accounts)
+    tmp = keep or Path(tempfile.mkdtemp(prefix="inspect-county-"))
+    url = server_database_url(None, tmp)
+    server = LiveServer(url, tmp / "instance", workers=2, env={"INSPECT_ACCESS_LOG": "0"})
+    t0 = time.perf_counter()
+    server.prepare()
+    prepared = time.perf_counter() - t0
+    log(f"county year at scale {scale}: {n}")
+    built = build(server, n, seed, log=log)
+    disk = {"database_mb": round(sum(p.stat().st_size for p in tmp.glob("server.db*")) / 1e6, 1),
+            "evidence_mb": round(_disk_bytes(tmp / "instance" / "evidence") / 1e6, 1)}
+    disk["total_mb"] = round(disk["database_mb"] + disk["evidence_mb"], 1)
+    log(f"  built in {built['seconds']} s; disk {disk}")
+    server.start()
+    try:
+        log(f"  replay: {n['phones']} phones x {VISITS_PER_PHONE} visits x {PHOTOS_PER_PHONE_VISIT} photos, "
+            "office reviewing, a bulletin rendering ...")
+        replayed = replay(server, n, built["usernames"], seed, bulletin_cases=max(5, round(300 * scale)))
+    finally:
+        server.stop()
+    requested = {k: n[k] for k in ("units", "inspectors", "visits", "photos")}
+    return {"scale": scale, "requested": requested, "phones": n["phones"],
+            "stored": built["stored"], "counts_match": all(built["stored"][k] == v for k, v in requested.items()),
+            "build_s": round(prepared + built["seconds"], 1), "disk": disk, "replay": replayed,
+            "aim_phone_p99_ms": 300, "directory": str(tmp)}
