@@ -10,7 +10,7 @@ import inspect
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import g
+from flask import current_app, g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
@@ -34,6 +34,8 @@ def _load_session(refresh: bool = False) -> tuple[AuthSession, dict]:
     except (JWTExtendedException, PyJWTError) as exc:
         raise Unauthorized("未登录或令牌无效 (missing or invalid token)", code="invalid_token") from exc
     claims = get_jwt()
+    if not refresh and _aged_out(claims):
+        raise Unauthorized("令牌已过期 (token expired)", code="token_expired")
     sid = claims.get("sid")
     session = db.session.get(AuthSession, sid) if sid else None
     if session is None or session.revoked_at is not None or session.expires_at <= clock.now():
@@ -41,6 +43,18 @@ def _load_session(refresh: bool = False) -> tuple[AuthSession, dict]:
     if not session.user.is_active:
         raise Unauthorized("账号已停用 (account disabled)", code="account_disabled")
     return session, claims
+
+
+def _aged_out(claims: dict) -> bool:
+    """An access token older than its lifetime on the application's clock (the injectable one: a
+    server whose clock was moved two days on ages its tokens by two days). The JWT's own `exp` is
+    checked too, on the wall clock; in production both clocks agree. A refresh token's lifetime is
+    its session's `expires_at`, already on the application's clock."""
+    issued = claims.get("clk")
+    if not isinstance(issued, int | float):
+        return False  # issued before the claim existed: the wall-clock `exp` alone decides
+    age = clock.now().timestamp() - issued
+    return age >= current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()
 
 
 def current_user() -> User:

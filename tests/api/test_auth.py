@@ -130,6 +130,24 @@ def test_expired_access_token_is_refused(app, client, user):
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "token_expired"
 
 
+def test_tokens_age_on_the_applications_clock(client, user, clock):
+    """Two days on the server's clock (a phone offline over a weekend): the access token has expired
+    though the wall clock barely moved, the refresh token still rotates; past the refresh lifetime
+    (30 days) the session is over and the password is needed."""
+    tokens = login(client, "zhang.san")
+    clock.advance(minutes=14, seconds=59)
+    assert client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+    clock.advance(days=2)
+    stale = client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
+    assert stale.status_code == 401 and stale.get_json()["error"]["code"] == "token_expired"
+    fresh = client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    assert fresh.status_code == 200
+    assert client.get("/api/v1/auth/me", headers=bearer(fresh.get_json()["access_token"])).status_code == 200
+    clock.advance(days=30, seconds=1)
+    lost = client.post("/api/v1/auth/refresh", headers=bearer(fresh.get_json()["refresh_token"]))
+    assert lost.status_code == 401 and lost.get_json()["error"]["code"] == "session_revoked"
+
+
 def test_forged_token_is_refused(client, user):
     resp = client.get("/api/v1/auth/me", headers=bearer("eyJhbGciOiJIUzI1NiJ9.e30.bm90LWEtc2lnbmF0dXJl"))
     assert resp.status_code == 401

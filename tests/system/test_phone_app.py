@@ -1,6 +1,8 @@
 """The inspectors' phone app in a real browser (Debian's Chromium) against a real gunicorn: visits made
 offline survive a reload and reach the server exactly once, photos byte for byte; lost answers are
-retried without duplicates; a visit the office sends back comes back as 需处理 and is resubmitted."""
+retried without duplicates; a visit the office sends back comes back as 需处理 and is resubmitted; days
+offline (the server's and the page's clocks moved on) end in a silent token refresh, or, past the
+refresh token's lifetime, in a password prompt that loses nothing."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import hashlib
 import json
 import os
 import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests.system.phone import (
+    PASSWORD,
     VIEWPORT,
     chromium,
     ensure_built,
@@ -263,38 +267,85 @@ def test_a_visit_sent_back_by_the_office_returns_as_needing_action_and_is_resubm
     assert sorted(e.sha256 for e in evidence) == sorted([photos[files[0]], photos[files[3]]])
 
 
-def test_a_session_ended_while_offline_asks_for_the_password_and_loses_nothing(server, context, photos):
-    """The refresh token is refused on reconnect (here: the password was changed, which ends every
-    session, as an expired refresh token would): the app asks for the password, keeps the unsent
-    visit and its photo, and sends them after the new login."""
-    base = f"http://127.0.0.1:{server.port}"
-    page = context.new_page()
-    login(page, base, "inspector4")
+@pytest.fixture()
+def move_clocks(server, context):
+    """Time passing while the phone is offline: the server is restarted with its clock moved on (the
+    phone does not see it in between) and the page's clock jumps as far, like a phone whose screen
+    was off for days (Playwright's fast_forward: due timers fire once). The server's clock is put
+    back afterwards (it goes on from where it was) for the module's other tests."""
+    moved = []
+
+    def move(delta: timedelta, page) -> None:
+        server.restart_with_clock_moved(delta)
+        left = int(delta.total_seconds() * 1000)
+        while left > 0:  # in steps under 2**31 ms: one jump of 31 days is refused as "to the past"
+            step = min(left, 10 * 86_400_000)
+            page.clock.fast_forward(step)
+            left -= step
+        moved.append(delta)
+
+    yield move
+    if moved:
+        server.restart_with_clock_moved(-sum(moved, timedelta()))
+
+
+def _queue_a_visit_offline(server, context, page, username: str, photo) -> str:
+    login(page, f"http://127.0.0.1:{server.port}", username)
     context.set_offline(True)
-    files = list(photos)
-    visit_id = start_visit(page, _unit_name(server), "inspector1")
-    fill_checklist(page, {"A1": [files[1]]})
+    visit_id = start_visit(page, _unit_name(server), "inspector2")
+    fill_checklist(page, {"A1": [photo]})
     page.click("[data-test=submit]")
     wait_state(page, "待发送")
+    return visit_id
 
-    admin, _ = server.token("admin")
-    status, users, _ = server.request("GET", "/api/v1/users?q=inspector4", headers=admin)
-    user_id = next(u["id"] for u in users if u["username"] == "inspector4")
-    status, body, _ = server.request("POST", f"/api/v1/users/{user_id}/password", {"password": "new-pass-2026"},
-                                     headers=admin)
-    assert status == 204, body
+
+def test_two_days_offline_the_app_refreshes_its_session_on_reconnect_and_sends(server, context, photos,
+                                                                                move_clocks):
+    """Offline for two days: past the access token's lifetime (INSPECT_ACCESS_TOKEN_MINUTES, 15), within
+    the refresh token's (INSPECT_REFRESH_TOKEN_DAYS, 30). On reconnect the server refuses the old access
+    token as expired, the app rotates its tokens without asking anything and sends the visit."""
+    page = context.new_page()
+    auth = []
+    page.on("response", lambda r: auth.append((r.url.rsplit("/", 1)[1], r.status))
+            if "/api/v1/auth/" in r.url else None)
+    photo = list(photos)[1]
+    visit_id = _queue_a_visit_offline(server, context, page, "inspector4", photo)
+    before = page.evaluate("JSON.parse(localStorage.getItem('inspect-phone-tokens')).refresh")
+
+    move_clocks(timedelta(days=2), page)
+    context.set_offline(False)
+    wait_state(page, "已发送", timeout=60_000)
+    assert page.locator("[data-test=session-lost]").count() == 0
+    assert ("refresh", 200) in auth and ("refresh", 401) not in auth
+    assert page.evaluate("JSON.parse(localStorage.getItem('inspect-phone-tokens')).refresh") != before  # rotated
+    visits, evidence = _server_state(server, visit_id)
+    assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
+    assert [e.sha256 for e in evidence] == [photos[photo]]
+
+
+def test_offline_past_the_refresh_lifetime_the_password_is_asked_and_nothing_is_lost(server, context, photos,
+                                                                                     move_clocks):
+    """Offline for 31 days, past the refresh token's 30: on reconnect the refresh is refused, the app
+    asks for the password (the user name kept), keeps the unsent visit and its photo, and sends them
+    after the login."""
+    page = context.new_page()
+    photo = list(photos)[2]
+    visit_id = _queue_a_visit_offline(server, context, page, "inspector1", photo)
+
+    move_clocks(timedelta(days=31), page)
     context.set_offline(False)
     page.wait_for_selector("[data-test=session-lost]", timeout=30_000)
+    assert page.locator("input[name=username]").input_value() == "inspector1"
     shot(page, "09-session-lost-asks-password")
     assert _server_state(server, visit_id) == ([], [])
-    page.fill("input[name=password]", "new-pass-2026")
+    page.fill("input[name=password]", PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_selector("[data-test=visit-row]")
     page.wait_for_function("document.querySelector('[data-test=state]')?.textContent.trim() === '已发送'",
-                           timeout=30_000)
+                           timeout=60_000)
     visits, evidence = _server_state(server, visit_id)
     assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
-    assert [e.sha256 for e in evidence] == [photos[files[1]]]
+    assert [e.sha256 for e in evidence] == [photos[photo]]
 
 
 def test_without_indexeddb_the_app_says_so_instead_of_losing_visits(server, browser):
