@@ -31,6 +31,8 @@ from tests.system.server import LiveServer, at_test_instant, server_database_url
 
 pytestmark = pytest.mark.slow
 
+LAN_HOST = "inspect-phone.lan"
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -48,7 +50,9 @@ def browser(server):
     path = chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        # LAN_HOST reaches the server by a name that is not localhost: a page there is not a secure
+        # context (no crypto.subtle, no service worker), as on a phone opening http://<LAN address>/m/
+        b = p.chromium.launch(executable_path=path, args=["--no-sandbox", f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1"])
         yield b
         b.close()
 
@@ -346,6 +350,49 @@ def test_offline_past_the_refresh_lifetime_the_password_is_asked_and_nothing_is_
     visits, evidence = _server_state(server, visit_id)
     assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
     assert [e.sha256 for e in evidence] == [photos[photo]]
+
+
+COUNT_WASM = """
+window.__wasm = 0;
+for (const name of ['compile', 'instantiate']) {
+  const real = WebAssembly[name];
+  WebAssembly[name] = function (...args) { window.__wasm++; return real.apply(this, args) };
+}
+"""
+
+
+def test_on_a_page_without_web_crypto_photos_are_hashed_by_webassembly(server, browser, photos):
+    """Over plain http to a LAN name the page is not a secure context: no crypto.subtle. The app loads
+    its WebAssembly SHA-256 at start-up, while online; photos taken offline afterwards are hashed by it
+    and the server's originals have the same SHA-256."""
+    ctx = at_test_instant(browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"))
+    ctx.add_init_script(COUNT_WASM)
+    try:
+        page = ctx.new_page()
+        chunks = []
+        page.on("request", lambda r: chunks.append(r.url) if "/assets/sha256-wasm" in r.url else None)
+        login(page, f"http://{LAN_HOST}:{server.port}", "inspector2")
+        assert page.evaluate("[window.isSecureContext, !!(window.crypto && crypto.subtle), "
+                             "'serviceWorker' in navigator]") == [False, False, False]
+        page.wait_for_function("window.__wasm >= 2")  # compiled and instantiated, before any photo
+        assert len(chunks) == 1
+        ctx.set_offline(True)
+        files = list(photos)[:2]
+        visit_id = start_visit(page, _unit_name(server), "inspector3")
+        fill_checklist(page, {"A1": files})
+        stored = page.evaluate("""new Promise(ok => { const r = indexedDB.open('inspect-phone'); r.onsuccess = () => {
+            const q = r.result.transaction('photos').objectStore('photos').getAll(); q.onsuccess = () => ok(q.result.map(p => p.sha256)) } })""")
+        assert sorted(stored) == sorted(photos[f] for f in files)
+        page.click("[data-test=submit]")
+        wait_state(page, "待发送")
+        ctx.set_offline(False)
+        wait_state(page, "已发送")
+        assert len(chunks) == 1
+        _, evidence = _server_state(server, visit_id)
+        assert sorted(e.sha256 for e in evidence) == sorted(photos[f] for f in files)
+        assert _original_hashes(server, "inspector2", evidence) == {photos[f] for f in files}
+    finally:
+        ctx.close()
 
 
 def test_without_indexeddb_the_app_says_so_instead_of_losing_visits(server, browser):
