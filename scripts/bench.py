@@ -157,10 +157,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", action="store_true", help="use INSPECT_TEST_DATABASE_URL (PostgreSQL)")
     parser.add_argument("--seconds", type=float, default=10, help="duration of each load phase")
-    parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats"], action="append",
-                        help="stats (PostgreSQL, a million findings, minutes) runs only when named")
+    parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats", "phone"],
+                        action="append", help="stats (PostgreSQL, a million findings, minutes) runs only when named")
+    parser.add_argument("--phone", action="store_true",
+                        help="also the phone app in Chromium (scripts/bench_phone.py: first load, checklist, backlog; minutes)")
     args = parser.parse_args()
-    only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"])
+    only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"]) | ({"phone"} if args.phone else set())
 
     results = {"database": "postgresql" if args.postgres else "sqlite", "cores": os.cpu_count()}
     if "draw" in only:
@@ -179,6 +181,11 @@ def main() -> int:
         print("stats: summary over 1,000,000 findings on PostgreSQL vs hand-written SQL ...", flush=True)
         results["stats"] = bench_stats(os.environ.get("INSPECT_BENCH_STATS_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"),
                                        explain=False)
+    if "phone" in only:
+        from bench_phone import bench_phone
+
+        print("phone: first load, a full checklist opened, 50 visits with 150 photos sent (Chromium) ...", flush=True)
+        results["phone"] = bench_phone()
     if not only & {"sync", "rejected", "photo"}:
         return report(results)
 
@@ -242,6 +249,14 @@ def report(results: dict) -> int:
               f"{w['pages']} pages, {w['pdf_mb']:.1f} MB PDF")
         print(f"  WeasyPrint alone  {b['wall_s']:.1f} s, peak {b['peak_rss_mb']:.0f} MB  -> time "
               f"{d['time_ratio']:.2f}x, memory {d['memory_ratio']:.2f}x")
+    if "phone" in results:
+        f, o, b = results["phone"]["first_load"], results["phone"]["open_checklist_ms"], results["phone"]["backlog"]
+        print(f"  phone first load  {f['gzip_kb']:.0f} KB gzipped JS + CSS ({f['raw_kb']:.0f} KB raw)   (aim <= 300 KB)")
+        print(f"  phone checklist   {o['items']} items opened in {o['median']:.0f} ms median, {o['max']:.0f} ms max"
+              "   (aim <= 100 ms)")
+        print(f"  phone backlog     {b['visits']} visits + {b['photos']} photos in {b['seconds']:.0f} s, longest task "
+              f"{b['longest_task_ms']:.0f} ms ({b['long_tasks']} over 50 ms); server holds {b['server_visits']} visits, "
+              f"{b['server_evidence']} photos")
     for variant in ("without_proposed_indexes", "with_proposed_indexes"):
         for sc in results.get("stats", {}).get(variant, {}).get("scenarios", []):
             if "hand_sql_ms" in sc:

@@ -5,6 +5,7 @@
 - a backlog of 50 visits with 150 photos sent in one go: wall time and the longest main-thread task.
 
     .venv/bin/python scripts/bench_phone.py [--visits 50]      -> bench-results/phone.json
+    ./scripts/bench --phone (or --only phone)                 -> bench-results/bench.json, key "phone"
 """
 
 from __future__ import annotations
@@ -75,10 +76,8 @@ def jpeg(seed: int) -> bytes:
     return buf.getvalue()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--visits", type=int, default=50)
-    args = parser.parse_args()
+def bench_phone(visits: int = 50) -> dict:
+    """The figures as a dict (also called by scripts/bench.py --phone)."""
     ensure_built()
     from playwright.sync_api import sync_playwright
 
@@ -121,7 +120,7 @@ def main() -> int:
                                             "median": round(statistics.median(opens), 1), "max": round(max(opens), 1)}
 
                 # the backlog: n visits x 3 photos queued (as after days offline), then the page opens online
-                n = args.visits
+                n = visits
                 photos = []
                 for i in range(n):
                     vid = str(uuid.uuid4())
@@ -153,6 +152,14 @@ def main() -> int:
             out["backlog"]["server_visits"] = conn.execute(sa.text("SELECT count(*) FROM visits")).scalar()
             out["backlog"]["server_evidence"] = conn.execute(sa.text("SELECT count(*) FROM evidence")).scalar()
         engine.dispose()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visits", type=int, default=50)
+    args = parser.parse_args()
+    out = bench_phone(args.visits)
     (ROOT / "bench-results").mkdir(exist_ok=True)
     (ROOT / "bench-results" / "phone.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
     print(json.dumps(out, indent=2, ensure_ascii=False))
