@@ -135,6 +135,7 @@ def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(s
     shot(page, "04-checklist-failed-item")
     page.click("[data-test=submit]")
     wait_state(page, "待发送")
+    assert "联网后自动发送" in page.inner_text("[data-test=state-help]")  # why it cannot be edited now
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "05-visit-queued-offline")
     page.click(".van-nav-bar__left")  # 返回 to today's list
@@ -185,17 +186,27 @@ def test_answers_lost_mid_send_are_retried_and_the_server_keeps_exactly_one_copy
     after the request arrived): the outbox retries with backoff and nothing is stored twice."""
     base = f"http://127.0.0.1:{server.port}"
     page = no_sw_context.new_page()
-    hits = {"sync": 0, "evidence": 0}
+    hits = {"sync": 0, "evidence": 0, "errors": []}
 
     def lose_first_answer(kind):
         def handler(route):
             hits[kind] += 1
             hits[f"{kind}_at"] = hits.get(f"{kind}_at", []) + [round(time.monotonic(), 1)]
-            if hits[kind] == 1:
-                route.fetch()  # the server stores it ...
-                route.abort("connectionreset")  # ... and the answer is lost on the way back
-            else:
+            if hits[kind] > 1:
                 route.continue_()
+                return
+            # The server stores it, and the answer is lost on the way back. The route is settled whatever
+            # happens: a handler that raises (route.fetch timing out on a loaded machine, or its kept-alive
+            # connection reset by gunicorn as it is reused) leaves the browser's request pending until the
+            # app's own 60 s timeout, and Playwright reports the error only at the end: the one failure
+            # seen in ~7 runs (a 60 s wait running out) looked like that. Retries and a longer timeout
+            # make the fetch itself sturdier; the error, if any, fails the test plainly below.
+            try:
+                route.fetch(max_retries=3, timeout=60_000)
+            except Exception as exc:  # reported by the assertion after the wait
+                hits["errors"].append(repr(exc))
+            finally:
+                route.abort("connectionreset")
         return handler
 
     page.route("**/api/v1/sync", lose_first_answer("sync"))
@@ -208,15 +219,14 @@ def test_answers_lost_mid_send_are_retried_and_the_server_keeps_exactly_one_copy
     page.wait_for_selector("[data-test=photo] >> nth=2")
     page.click("[data-test=submit]")
     try:
-        # 90 s: one hung request is aborted by the client after 60 s and retried (seen once in ~7 runs
-        # on a loaded machine; the print below says what the outbox was doing if it happens again)
-        wait_state(page, "已发送", timeout=90_000)
+        wait_state(page, "已发送", timeout=60_000)
     except Exception:
         print("hits", hits, "state", page.inner_text("[data-test=visit-state]"), page.evaluate(
             "new Promise(ok => { const r = indexedDB.open('inspect-phone'); r.onsuccess = () => { const q = r.result"
             ".transaction('visits').objectStore('visits').getAll(); q.onsuccess = () => ok(JSON.stringify(q.result.map(v => v.outbox))) } })"))
         raise
 
+    assert hits["errors"] == []
     assert hits["sync"] >= 2 and hits["evidence"] >= 4  # both were retried
     visits, evidence = _server_state(server, visit_id)
     assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
