@@ -46,10 +46,14 @@ def _load_session(refresh: bool = False) -> tuple[AuthSession, dict]:
 
 
 def _aged_out(claims: dict) -> bool:
-    """An access token older than its lifetime on the application's clock (the injectable one: a
-    server whose clock was moved two days on ages its tokens by two days). The JWT's own `exp` is
-    checked too, on the wall clock; in production both clocks agree. A refresh token's lifetime is
-    its session's `expires_at`, already on the application's clock."""
+    """On a server running on a chosen clock (INSPECT_CLOCK_START: system tests, demos, training), an
+    access token older than its lifetime on that clock: a server started again with its clock two
+    days on refuses the tokens it gave two days "before". The JWT's own `exp` is on the wall clock,
+    and in production (where no clock can be chosen) it alone decides. A refresh token's lifetime is
+    its session's `expires_at`, on the application's clock already. (The unit tests swap the clock
+    object itself and may reuse a token across simulated days: no INSPECT_CLOCK_START there.)"""
+    if not current_app.config.get("INSPECT_CLOCK_START"):
+        return False
     issued = claims.get("clk")
     if not isinstance(issued, int | float):
         return False  # issued before the claim existed: the wall-clock `exp` alone decides

@@ -94,7 +94,7 @@ def _issue_tokens(session: AuthSession, *, rotate: bool = True) -> dict:
     for a refresh sent twice within the grace window."""
     user = session.user
     # "clk": the instant of issue on the application's clock (core/clock), against which access.py
-    # ages the token; the library's own "exp" is on the wall clock, which tests and demos cannot move.
+    # ages the token on a server running on a chosen clock; the library's "exp" is on the wall clock.
     claims = {"sid": session.id, "role": user.role, "clk": int(clock.now().timestamp())}
     access = create_access_token(identity=str(user.id), additional_claims=claims)
     refresh_claims = {"sid": session.id} if rotate else {"sid": session.id, "jti": session.refresh_jti}
