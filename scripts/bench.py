@@ -254,7 +254,9 @@ def report(results: dict) -> int:
         print(f"  phone first load  {f['gzip_kb']:.0f} KB gzipped JS + CSS ({f['raw_kb']:.0f} KB raw)   (aim <= 300 KB)")
         print(f"  phone checklist   {o['items']} items opened in {o['median']:.0f} ms median, {o['max']:.0f} ms max"
               "   (aim <= 100 ms)")
-        print(f"  phone backlog     {b['visits']} visits + {b['photos']} photos in {b['seconds']:.0f} s, longest task "
+        done = "" if b.get("finished", True) else \
+            f" (unfinished: {b['visits_sent_on_the_page']} visits sent, {b['visits_refused']} refused)"
+        print(f"  phone backlog     {b['visits']} visits + {b['photos']} photos in {b['seconds']:.0f} s{done}, longest task "
               f"{b['longest_task_ms']:.0f} ms ({b['long_tasks']} over 50 ms); server holds {b['server_visits']} visits, "
               f"{b['server_evidence']} photos")
     for variant in ("without_proposed_indexes", "with_proposed_indexes"):
