@@ -299,8 +299,10 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="--county-year: multiply every count")
     parser.add_argument("--phones", type=int, help="--county-year: phones in the replay (default 50 x scale)")
     parser.add_argument("--out", type=Path, help="where to write the JSON results (bench-results/bench.json)")
-    parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats"], action="append",
-                        help="stats (PostgreSQL, a million findings, minutes) runs only when named")
+    parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats", "phone"],
+                        action="append", help="stats (PostgreSQL, a million findings, minutes) runs only when named")
+    parser.add_argument("--phone", action="store_true",
+                        help="also the phone app in Chromium (scripts/bench_phone.py: first load, checklist, backlog; minutes)")
     parser.add_argument("--stats-findings", type=int, default=1_000_000,
                         help="findings generated for `--only stats` (e.g. 100000 for a quicker run)")
     parser.add_argument("--two-nodes", action="store_true",
@@ -309,7 +311,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.two_nodes:
         return report({"database": "postgresql", "cores": os.cpu_count(), "two_nodes": bench_two_nodes(args.seconds)})
-    only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"])
+    only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"]) | ({"phone"} if args.phone else set())
     if args.county_year:
         from bench_county import bench_county_year
 
@@ -334,6 +336,11 @@ def main() -> int:
               "vs hand-written SQL ...", flush=True)
         results["stats"] = bench_stats(os.environ.get("INSPECT_BENCH_STATS_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"),
                                        args.stats_findings, runs=5)
+    if "phone" in only:
+        from bench_phone import bench_phone
+
+        print("phone: first load, a full checklist opened, 50 visits with 150 photos sent (Chromium) ...", flush=True)
+        results["phone"] = bench_phone()
     if not only & {"sync", "rejected", "photo"}:
         return report(results, args.out)
 
@@ -419,6 +426,16 @@ def report(results: dict, path: Path | None = None) -> int:
               f"{w['pages']} pages, {w['pdf_mb']:.1f} MB PDF")
         print(f"  WeasyPrint alone  {b['wall_s']:.1f} s, peak {b['peak_rss_mb']:.0f} MB  -> time "
               f"{d['time_ratio']:.2f}x, memory {d['memory_ratio']:.2f}x")
+    if "phone" in results:
+        f, o, b = results["phone"]["first_load"], results["phone"]["open_checklist_ms"], results["phone"]["backlog"]
+        print(f"  phone first load  {f['gzip_kb']:.0f} KB gzipped JS + CSS ({f['raw_kb']:.0f} KB raw)   (aim <= 300 KB)")
+        print(f"  phone checklist   {o['items']} items opened in {o['median']:.0f} ms median, {o['max']:.0f} ms max"
+              "   (aim <= 100 ms)")
+        done = "" if b.get("finished", True) else \
+            f" (unfinished: {b['visits_sent_on_the_page']} visits sent, {b['visits_refused']} refused)"
+        print(f"  phone backlog     {b['visits']} visits + {b['photos']} photos in {b['seconds']:.0f} s{done}, longest task "
+              f"{b['longest_task_ms']:.0f} ms ({b['long_tasks']} over 50 ms); server holds {b['server_visits']} visits, "
+              f"{b['server_evidence']} photos")
     for sc in results.get("stats", {}).get("scenarios", []):
         print(f"  stats {sc['scenario']:<44} HTTP {sc['http_ms']:7.1f} ms vs hand SQL {sc['hand_sql_ms']:7.1f} ms"
               f" = {sc['http_ratio']:.2f}x  same answers: {sc['same_figures']}")

@@ -5,6 +5,7 @@
 - a backlog of 50 visits with 150 photos sent in one go: wall time and the longest main-thread task.
 
     .venv/bin/python scripts/bench_phone.py [--visits 50]      -> bench-results/phone.json
+    ./scripts/bench --phone (or --only phone)                 -> bench-results/bench.json, key "phone"
 """
 
 from __future__ import annotations
@@ -75,24 +76,28 @@ def jpeg(seed: int) -> bytes:
     return buf.getvalue()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--visits", type=int, default=50)
-    args = parser.parse_args()
+def bench_phone(visits: int = 50) -> dict:
+    """The figures as a dict (also called by scripts/bench.py --phone)."""
     ensure_built()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         server = LiveServer(server_database_url(None, tmp), tmp / "instance")
+        # Server and page both on the real clock, as in use: a page dated by the real day against the
+        # tests' instant had every backlog visit refused as "in the future", and Playwright's clock
+        # (at_test_instant) fakes `performance`, which the checklist figure is read from.
+        server.env.pop("INSPECT_CLOCK_START")
         server.prepare()
         server.start()
         base = f"http://127.0.0.1:{server.port}"
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
-                ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", service_workers="block")
+                ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                          service_workers="block")
                 ctx.add_init_script(LONGTASKS)
                 page = ctx.new_page()
                 assets: dict[str, bytes] = {}
@@ -121,7 +126,7 @@ def main() -> int:
                                             "median": round(statistics.median(opens), 1), "max": round(max(opens), 1)}
 
                 # the backlog: n visits x 3 photos queued (as after days offline), then the page opens online
-                n = args.visits
+                n = visits
                 photos = []
                 for i in range(n):
                     vid = str(uuid.uuid4())
@@ -136,12 +141,19 @@ def main() -> int:
                               " tx.oncomplete = ok } })", visit_id)
                 page.evaluate("location.hash = '#/today'")
                 page.reload()  # the page opens on a backlog, the way a phone back in coverage does
-                page.wait_for_function(f"document.querySelectorAll('[data-test=state]').length === {n} && "
-                                       "[...document.querySelectorAll('[data-test=state]')].every(e => e.textContent.trim() === '已发送')",
-                                       timeout=600_000, polling=500)
+                finished = True
+                try:
+                    page.wait_for_function(f"document.querySelectorAll('[data-test=state]').length === {n} && "
+                                           "[...document.querySelectorAll('[data-test=state]')].every(e => e.textContent.trim() === '已发送')",
+                                           timeout=600_000, polling=500)
+                except PlaywrightTimeout:  # a very busy machine: report how far it got instead of nothing
+                    finished = False
                 wall = time.monotonic() - t0
                 tasks = page.evaluate("window.__longtasks")
-                out["backlog"] = {"visits": n, "photos": 3 * n, "seconds": round(wall, 1),
+                states = page.evaluate("[...document.querySelectorAll('[data-test=state]')].map(e => e.textContent.trim())")
+                sent, refused = states.count("已发送"), states.count("需处理")
+                out["backlog"] = {"visits": n, "photos": 3 * n, "seconds": round(wall, 1), "finished": finished,
+                                  "visits_sent_on_the_page": sent, "visits_refused": refused,
                                   "longest_task_ms": round(max(tasks), 1) if tasks else 0, "long_tasks": len(tasks)}
                 browser.close()
         finally:
@@ -153,6 +165,14 @@ def main() -> int:
             out["backlog"]["server_visits"] = conn.execute(sa.text("SELECT count(*) FROM visits")).scalar()
             out["backlog"]["server_evidence"] = conn.execute(sa.text("SELECT count(*) FROM evidence")).scalar()
         engine.dispose()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visits", type=int, default=50)
+    args = parser.parse_args()
+    out = bench_phone(args.visits)
     (ROOT / "bench-results").mkdir(exist_ok=True)
     (ROOT / "bench-results" / "phone.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
     print(json.dumps(out, indent=2, ensure_ascii=False))

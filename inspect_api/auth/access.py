@@ -36,7 +36,10 @@ def _verified_claims(refresh: bool = False) -> dict:
         raise Unauthorized("令牌已过期 (token expired)", code="token_expired") from exc
     except (JWTExtendedException, PyJWTError) as exc:
         raise Unauthorized("未登录或令牌无效 (missing or invalid token)", code="invalid_token") from exc
-    return get_jwt()
+    claims = get_jwt()
+    if not refresh and _aged_out(claims):
+        raise Unauthorized("令牌已过期 (token expired)", code="token_expired")
+    return claims
 
 
 def _load_session(refresh: bool = False) -> tuple[AuthSession, dict]:
@@ -108,6 +111,22 @@ def _authenticate() -> User:
         with _CHECKED_LOCK:
             _CHECKED[sid] = (time.monotonic(), columns, session.expires_at)
     return session.user
+
+
+def _aged_out(claims: dict) -> bool:
+    """On a server running on a chosen clock (INSPECT_CLOCK_START: system tests, demos, training), an
+    access token older than its lifetime on that clock: a server started again with its clock two
+    days on refuses the tokens it gave two days "before". The JWT's own `exp` is on the wall clock,
+    and in production (where no clock can be chosen) it alone decides. A refresh token's lifetime is
+    its session's `expires_at`, on the application's clock already. (The unit tests swap the clock
+    object itself and may reuse a token across simulated days: no INSPECT_CLOCK_START there.)"""
+    if not current_app.config.get("INSPECT_CLOCK_START"):
+        return False
+    issued = claims.get("clk")
+    if not isinstance(issued, int | float):
+        return False  # issued before the claim existed: the wall-clock `exp` alone decides
+    age = clock.now().timestamp() - issued
+    return age >= current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()
 
 
 def current_user() -> User:

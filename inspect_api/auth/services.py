@@ -94,7 +94,9 @@ def _issue_tokens(session: AuthSession, *, rotate: bool = True) -> dict:
     """A new access token and a refresh token: a new one (rotate), or again the current one (its jti)
     for a refresh sent twice within the grace window."""
     user = session.user
-    claims = {"sid": session.id, "role": user.role}
+    # "clk": the instant of issue on the application's clock (core/clock), against which access.py
+    # ages the token on a server running on a chosen clock; the library's "exp" is on the wall clock.
+    claims = {"sid": session.id, "role": user.role, "clk": int(clock.now().timestamp())}
     access = create_access_token(identity=str(user.id), additional_claims=claims)
     refresh_claims = {"sid": session.id} if rotate else {"sid": session.id, "jti": session.refresh_jti}
     refresh = create_refresh_token(identity=str(user.id), additional_claims=refresh_claims)

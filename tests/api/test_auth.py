@@ -8,7 +8,7 @@ import pytest
 
 from inspect_api.auth import services as auth
 from inspect_api.auth.models import LoginThrottle
-from tests.helpers import PASSWORD, bearer, login, make_unit, make_user
+from tests.helpers import PASSWORD, TEST_INSTANT, bearer, login, make_unit, make_user
 
 
 @pytest.fixture()
@@ -128,6 +128,32 @@ def test_expired_access_token_is_refused(app, client, user):
                                     expires_delta=timedelta(seconds=-1))
     resp = client.get("/api/v1/auth/me", headers=bearer(token))
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "token_expired"
+
+
+def test_tokens_age_on_the_applications_clock(app, client, user, clock, monkeypatch):
+    """On a server running on a chosen clock, two days on that clock (a phone offline over a weekend):
+    the access token has expired though the wall clock barely moved, the refresh token still rotates;
+    past the refresh lifetime (30 days) the session is over and the password is needed."""
+    monkeypatch.setitem(app.config, "INSPECT_CLOCK_START", TEST_INSTANT.isoformat())
+    tokens = login(client, "zhang.san")
+    clock.advance(minutes=14, seconds=59)
+    assert client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+    clock.advance(days=2)
+    stale = client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
+    assert stale.status_code == 401 and stale.get_json()["error"]["code"] == "token_expired"
+    fresh = client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    assert fresh.status_code == 200
+    assert client.get("/api/v1/auth/me", headers=bearer(fresh.get_json()["access_token"])).status_code == 200
+    clock.advance(days=30, seconds=1)
+    lost = client.post("/api/v1/auth/refresh", headers=bearer(fresh.get_json()["refresh_token"]))
+    assert lost.status_code == 401 and lost.get_json()["error"]["code"] == "session_revoked"
+
+
+def test_without_a_chosen_clock_the_wall_clock_alone_ages_access_tokens(client, user, clock):
+    """The unit tests move the clock object itself and may keep a token across simulated days."""
+    tokens = login(client, "zhang.san")
+    clock.advance(days=2)
+    assert client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
 
 
 def test_forged_token_is_refused(client, user):

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -74,13 +75,28 @@ class LiveServer:
             **(env or {}),
         }
         self.log = instance / "gunicorn.log"
+        self._started: float | None = None
 
     def prepare(self) -> None:
         for args in (["db", "upgrade"], ["checklists", "publish"], ["demo", "load"]):
             subprocess.run([str(BIN / "inspect-api"), *args], env=self.env, cwd=PROJECT_ROOT, check=True,
                            capture_output=True)
 
+    def clock_now(self) -> datetime:
+        """Where the running server's clock (INSPECT_CLOCK_START, then running on) is about now."""
+        assert self._started is not None, "the server is not running"
+        return datetime.fromisoformat(self.env["INSPECT_CLOCK_START"]) + timedelta(seconds=time.monotonic() - self._started)
+
+    def restart_with_clock_moved(self, delta: timedelta) -> None:
+        """Stop the server and start it again with its clock `delta` further on (or back), the way a
+        phone sees time pass while it is offline: it never sees the server in between."""
+        at = self.clock_now() + delta
+        self.stop()
+        self.env["INSPECT_CLOCK_START"] = at.isoformat()
+        self.start()
+
     def start(self) -> None:
+        self._started = time.monotonic()
         with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--config", str(PROJECT_ROOT / "inspect_api" / "gunicorn_conf.py"),

@@ -1,6 +1,8 @@
 """The inspectors' phone app in a real browser (Debian's Chromium) against a real gunicorn: visits made
 offline survive a reload and reach the server exactly once, photos byte for byte; lost answers are
-retried without duplicates; a visit the office sends back comes back as 需处理 and is resubmitted."""
+retried without duplicates; a visit the office sends back comes back as 需处理 and is resubmitted; days
+offline (the server's and the page's clocks moved on) end in a silent token refresh, or, past the
+refresh token's lifetime, in a password prompt that loses nothing."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import hashlib
 import json
 import os
 import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests.system.phone import (
+    PASSWORD,
     VIEWPORT,
     chromium,
     ensure_built,
@@ -26,6 +30,8 @@ from tests.system.phone import (
 from tests.system.server import LiveServer, at_test_instant, server_database_url
 
 pytestmark = pytest.mark.slow
+
+LAN_HOST = "inspect-phone.lan"
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +50,9 @@ def browser(server):
     path = chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        # LAN_HOST reaches the server by a name that is not localhost: a page there is not a secure
+        # context (no crypto.subtle, no service worker), as on a phone opening http://<LAN address>/m/
+        b = p.chromium.launch(executable_path=path, args=["--no-sandbox", f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1"])
         yield b
         b.close()
 
@@ -127,6 +135,7 @@ def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(s
     shot(page, "04-checklist-failed-item")
     page.click("[data-test=submit]")
     wait_state(page, "待发送")
+    assert "联网后自动发送" in page.inner_text("[data-test=state-help]")  # why it cannot be edited now
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "05-visit-queued-offline")
     page.click(".van-nav-bar__left")  # 返回 to today's list
@@ -177,17 +186,27 @@ def test_answers_lost_mid_send_are_retried_and_the_server_keeps_exactly_one_copy
     after the request arrived): the outbox retries with backoff and nothing is stored twice."""
     base = f"http://127.0.0.1:{server.port}"
     page = no_sw_context.new_page()
-    hits = {"sync": 0, "evidence": 0}
+    hits = {"sync": 0, "evidence": 0, "errors": []}
 
     def lose_first_answer(kind):
         def handler(route):
             hits[kind] += 1
             hits[f"{kind}_at"] = hits.get(f"{kind}_at", []) + [round(time.monotonic(), 1)]
-            if hits[kind] == 1:
-                route.fetch()  # the server stores it ...
-                route.abort("connectionreset")  # ... and the answer is lost on the way back
-            else:
+            if hits[kind] > 1:
                 route.continue_()
+                return
+            # The server stores it, and the answer is lost on the way back. The route is settled whatever
+            # happens: a handler that raises (route.fetch timing out on a loaded machine, or its kept-alive
+            # connection reset by gunicorn as it is reused) leaves the browser's request pending until the
+            # app's own 60 s timeout, and Playwright reports the error only at the end: the one failure
+            # seen in ~7 runs (a 60 s wait running out) looked like that. Retries and a longer timeout
+            # make the fetch itself sturdier; the error, if any, fails the test plainly below.
+            try:
+                route.fetch(max_retries=3, timeout=60_000)
+            except Exception as exc:  # reported by the assertion after the wait
+                hits["errors"].append(repr(exc))
+            finally:
+                route.abort("connectionreset")
         return handler
 
     page.route("**/api/v1/sync", lose_first_answer("sync"))
@@ -200,15 +219,14 @@ def test_answers_lost_mid_send_are_retried_and_the_server_keeps_exactly_one_copy
     page.wait_for_selector("[data-test=photo] >> nth=2")
     page.click("[data-test=submit]")
     try:
-        # 90 s: one hung request is aborted by the client after 60 s and retried (seen once in ~7 runs
-        # on a loaded machine; the print below says what the outbox was doing if it happens again)
-        wait_state(page, "已发送", timeout=90_000)
+        wait_state(page, "已发送", timeout=60_000)
     except Exception:
         print("hits", hits, "state", page.inner_text("[data-test=visit-state]"), page.evaluate(
             "new Promise(ok => { const r = indexedDB.open('inspect-phone'); r.onsuccess = () => { const q = r.result"
             ".transaction('visits').objectStore('visits').getAll(); q.onsuccess = () => ok(JSON.stringify(q.result.map(v => v.outbox))) } })"))
         raise
 
+    assert hits["errors"] == []
     assert hits["sync"] >= 2 and hits["evidence"] >= 4  # both were retried
     visits, evidence = _server_state(server, visit_id)
     assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
@@ -263,38 +281,128 @@ def test_a_visit_sent_back_by_the_office_returns_as_needing_action_and_is_resubm
     assert sorted(e.sha256 for e in evidence) == sorted([photos[files[0]], photos[files[3]]])
 
 
-def test_a_session_ended_while_offline_asks_for_the_password_and_loses_nothing(server, context, photos):
-    """The refresh token is refused on reconnect (here: the password was changed, which ends every
-    session, as an expired refresh token would): the app asks for the password, keeps the unsent
-    visit and its photo, and sends them after the new login."""
-    base = f"http://127.0.0.1:{server.port}"
-    page = context.new_page()
-    login(page, base, "inspector4")
+@pytest.fixture()
+def move_clocks(server, context):
+    """Time passing while the phone is offline: the server is restarted with its clock moved on (the
+    phone does not see it in between) and the page's clock jumps as far, like a phone whose screen
+    was off for days (Playwright's fast_forward: due timers fire once). The server's clock is put
+    back afterwards (it goes on from where it was) for the module's other tests."""
+    moved = []
+
+    def move(delta: timedelta, page) -> None:
+        server.restart_with_clock_moved(delta)
+        left = int(delta.total_seconds() * 1000)
+        while left > 0:  # in steps under 2**31 ms: one jump of 31 days is refused as "to the past"
+            step = min(left, 10 * 86_400_000)
+            page.clock.fast_forward(step)
+            left -= step
+        moved.append(delta)
+
+    yield move
+    if moved:
+        server.restart_with_clock_moved(-sum(moved, timedelta()))
+
+
+def _queue_a_visit_offline(server, context, page, username: str, photo) -> str:
+    login(page, f"http://127.0.0.1:{server.port}", username)
     context.set_offline(True)
-    files = list(photos)
-    visit_id = start_visit(page, _unit_name(server), "inspector1")
-    fill_checklist(page, {"A1": [files[1]]})
+    visit_id = start_visit(page, _unit_name(server), "inspector2")
+    fill_checklist(page, {"A1": [photo]})
     page.click("[data-test=submit]")
     wait_state(page, "待发送")
+    return visit_id
 
-    admin, _ = server.token("admin")
-    status, users, _ = server.request("GET", "/api/v1/users?q=inspector4", headers=admin)
-    user_id = next(u["id"] for u in users if u["username"] == "inspector4")
-    status, body, _ = server.request("POST", f"/api/v1/users/{user_id}/password", {"password": "new-pass-2026"},
-                                     headers=admin)
-    assert status == 204, body
+
+def test_two_days_offline_the_app_refreshes_its_session_on_reconnect_and_sends(server, context, photos,
+                                                                                move_clocks):
+    """Offline for two days: past the access token's lifetime (INSPECT_ACCESS_TOKEN_MINUTES, 15), within
+    the refresh token's (INSPECT_REFRESH_TOKEN_DAYS, 30). On reconnect the server refuses the old access
+    token as expired, the app rotates its tokens without asking anything and sends the visit."""
+    page = context.new_page()
+    auth = []
+    page.on("response", lambda r: auth.append((r.url.rsplit("/", 1)[1], r.status))
+            if "/api/v1/auth/" in r.url else None)
+    photo = list(photos)[1]
+    visit_id = _queue_a_visit_offline(server, context, page, "inspector4", photo)
+    before = page.evaluate("JSON.parse(localStorage.getItem('inspect-phone-tokens')).refresh")
+
+    move_clocks(timedelta(days=2), page)
+    context.set_offline(False)
+    wait_state(page, "已发送", timeout=60_000)
+    assert page.locator("[data-test=session-lost]").count() == 0
+    assert ("refresh", 200) in auth and ("refresh", 401) not in auth
+    assert page.evaluate("JSON.parse(localStorage.getItem('inspect-phone-tokens')).refresh") != before  # rotated
+    visits, evidence = _server_state(server, visit_id)
+    assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
+    assert [e.sha256 for e in evidence] == [photos[photo]]
+
+
+def test_offline_past_the_refresh_lifetime_the_password_is_asked_and_nothing_is_lost(server, context, photos,
+                                                                                     move_clocks):
+    """Offline for 31 days, past the refresh token's 30: on reconnect the refresh is refused, the app
+    asks for the password (the user name kept), keeps the unsent visit and its photo, and sends them
+    after the login."""
+    page = context.new_page()
+    photo = list(photos)[2]
+    visit_id = _queue_a_visit_offline(server, context, page, "inspector1", photo)
+
+    move_clocks(timedelta(days=31), page)
     context.set_offline(False)
     page.wait_for_selector("[data-test=session-lost]", timeout=30_000)
+    assert page.locator("input[name=username]").input_value() == "inspector1"
     shot(page, "09-session-lost-asks-password")
     assert _server_state(server, visit_id) == ([], [])
-    page.fill("input[name=password]", "new-pass-2026")
+    page.fill("input[name=password]", PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_selector("[data-test=visit-row]")
     page.wait_for_function("document.querySelector('[data-test=state]')?.textContent.trim() === '已发送'",
-                           timeout=30_000)
+                           timeout=60_000)
     visits, evidence = _server_state(server, visit_id)
     assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
-    assert [e.sha256 for e in evidence] == [photos[files[1]]]
+    assert [e.sha256 for e in evidence] == [photos[photo]]
+
+
+COUNT_WASM = """
+window.__wasm = 0;
+for (const name of ['compile', 'instantiate']) {
+  const real = WebAssembly[name];
+  WebAssembly[name] = function (...args) { window.__wasm++; return real.apply(this, args) };
+}
+"""
+
+
+def test_on_a_page_without_web_crypto_photos_are_hashed_by_webassembly(server, browser, photos):
+    """Over plain http to a LAN name the page is not a secure context: no crypto.subtle. The app loads
+    its WebAssembly SHA-256 at start-up, while online; photos taken offline afterwards are hashed by it
+    and the server's originals have the same SHA-256."""
+    ctx = at_test_instant(browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"))
+    ctx.add_init_script(COUNT_WASM)
+    try:
+        page = ctx.new_page()
+        chunks = []
+        page.on("request", lambda r: chunks.append(r.url) if "/assets/sha256-wasm" in r.url else None)
+        login(page, f"http://{LAN_HOST}:{server.port}", "inspector2")
+        assert page.evaluate("[window.isSecureContext, !!(window.crypto && crypto.subtle), "
+                             "'serviceWorker' in navigator]") == [False, False, False]
+        page.wait_for_function("window.__wasm >= 2")  # compiled and instantiated, before any photo
+        assert len(chunks) == 1
+        ctx.set_offline(True)
+        files = list(photos)[:2]
+        visit_id = start_visit(page, _unit_name(server), "inspector3")
+        fill_checklist(page, {"A1": files})
+        stored = page.evaluate("""new Promise(ok => { const r = indexedDB.open('inspect-phone'); r.onsuccess = () => {
+            const q = r.result.transaction('photos').objectStore('photos').getAll(); q.onsuccess = () => ok(q.result.map(p => p.sha256)) } })""")
+        assert sorted(stored) == sorted(photos[f] for f in files)
+        page.click("[data-test=submit]")
+        wait_state(page, "待发送")
+        ctx.set_offline(False)
+        wait_state(page, "已发送")
+        assert len(chunks) == 1
+        _, evidence = _server_state(server, visit_id)
+        assert sorted(e.sha256 for e in evidence) == sorted(photos[f] for f in files)
+        assert _original_hashes(server, "inspector2", evidence) == {photos[f] for f in files}
+    finally:
+        ctx.close()
 
 
 def test_without_indexeddb_the_app_says_so_instead_of_losing_visits(server, browser):

@@ -1,3 +1,4 @@
+import { loadWasmSha256, needsFallbackSha256 } from '@inspect/core'
 import { createApp } from 'vue'
 import {
   Button, Cell, CellGroup, Checkbox, CheckboxGroup, Empty, Field, NavBar, NoticeBar, Radio, RadioGroup, Search,
@@ -20,6 +21,9 @@ async function main() {
       <h3>${M.noStorageTitle}</h3><p>${M.noStorage}</p></div>`
     return
   }
+  // No Web Crypto (http over a LAN is not a secure context): load the WebAssembly SHA-256 now, while
+  // the page has the network it was opened with, so photos taken offline later are hashed at once.
+  if (needsFallbackSha256()) void loadWasmSha256()
   void reloadVisits()
   startSender()
   const app = createApp(App)

@@ -3,6 +3,7 @@ export const M = {
   appTitle: '效能督查',
   login: '登录', username: '用户名', password: '密码', loggingIn: '正在登录…',
   loginFailed: '登录失败', sessionLost: '登录已过期，请重新输入密码。未发送的记录都保留在本机。',
+  sessionLostUnsent: (n: number) => `登录已过期，请重新输入密码。本机 ${n} 条未发送的检查记录都已保留。`,
   logout: '退出登录',
   logoutConfirm: (n: number) => n > 0
     ? `本机还有 ${n} 条未发送的检查记录，退出将删除它们。确定退出？`
@@ -29,8 +30,12 @@ export const M = {
   unanswered: (n: number) => `还有 ${n} 项未回答，确定提交？`,
   states: { draft: '草稿', queued: '待发送', sending: '发送中', sent: '已发送', attention: '需处理' } as Record<string, string>,
   stateHelp: {
+    queued: '已放入发件箱，正在等待发送；发送完成前不能修改',
+    offline: '已放入发件箱：离线中，联网后自动发送；发送完成前不能修改',
+    sending: '正在发送…',
     attention: '服务器未接受：按提示修改后重新提交',
   } as Record<string, string>,
+  retryLater: '上次发送未成功，稍后自动重试',
   sentBack: '被退回', verdictMissingPhoto: '缺少必需的照片：请补拍后重新提交',
   visitCode: '编号', failedItem: '不合格',
   registry: (u: number, s: number, i: number) => `离线名录：单位 ${u} · 工作人员 ${s} · 服务事项 ${i}`,
@@ -45,5 +50,4 @@ export const M = {
   promisedDate: '承诺办结日期', attitude: '服务态度', toldComeBack: '被要求改日再来', shopperNotes: '经过与原话',
   attitudes: { warm: '热情', ordinary: '一般', cold: '生冷', rude: '粗暴' } as Record<string, string>,
   persona: '身份', ask: '要问', brought: '带去的材料',
-  retryIn: (s: number) => `${s} 秒后重试`,
 }

@@ -9,11 +9,21 @@ import { M } from './messages'
 import { online, reloadVisits, templateOf, type Notice } from './store'
 
 let running: Promise<void> | null = null
+let again = false
 
-/** Send everything due; a second call while one runs waits for it and runs again. */
+/** Send everything due; a call while a run is under way (the 3 s tick's, say, which had not seen the
+ * visit just submitted) makes that run go round once more, and waits for it. */
 export function flush(): Promise<void> {
-  if (running) return running.then(() => undefined)
-  running = run().finally(() => { running = null })
+  if (running) {
+    again = true
+    return running
+  }
+  running = (async () => {
+    do {
+      again = false
+      await run()
+    } while (again)
+  })().finally(() => { running = null })
   return running
 }
 

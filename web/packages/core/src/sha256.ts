@@ -1,5 +1,6 @@
 // SHA-256 of a photo's bytes, hex. Web Crypto where the page is a secure context (https, localhost);
-// a plain-JS digest otherwise (a phone on http over a LAN has no crypto.subtle).
+// otherwise (a phone on http over a LAN has no crypto.subtle) a WebAssembly digest (hash-wasm), and a
+// plain-JS one as the last resort, for webviews that refuse WebAssembly too (iOS Lockdown Mode).
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -54,10 +55,30 @@ export function sha256HexJs(data: Uint8Array): string {
 }
 
 type Subtle = { digest(alg: string, data: Uint8Array): Promise<ArrayBuffer> }
+export type Digest = (data: Uint8Array) => Promise<string>
 
-/** SHA-256 hex of `data`: Web Crypto when there is one, else the JS digest. */
+let wasm: Promise<Digest | null> | null = null
+
+/** The WebAssembly SHA-256, loaded once. Call it early where crypto.subtle is missing (the app does at
+ * start-up), while the page still has the network it was opened with: a photo taken offline later
+ * must not wait for a download. null when it cannot be loaded or instantiated (no WebAssembly). */
+export function loadWasmSha256(): Promise<Digest | null> {
+  wasm ??= import('./sha256-wasm').then(
+    async (m) => { await m.sha256(new Uint8Array()); return m.sha256 }, // instantiates the module now
+    () => { wasm = null; return null }, // a chunk that did not arrive: try again next time
+  ).catch(() => null) // WebAssembly refused
+  return wasm
+}
+
+/** Whether this page must hash without Web Crypto. */
+export function needsFallbackSha256(): boolean {
+  return !(globalThis.crypto as { subtle?: unknown } | undefined)?.subtle
+}
+
+/** SHA-256 hex of `data`: Web Crypto when there is one, else WebAssembly, else the JS digest. */
 export async function sha256Hex(data: Uint8Array, subtle: Subtle | undefined | null =
-  (globalThis.crypto as { subtle?: Subtle } | undefined)?.subtle): Promise<string> {
+  (globalThis.crypto as { subtle?: Subtle } | undefined)?.subtle, fallback: () => Promise<Digest | null> = loadWasmSha256,
+): Promise<string> {
   if (subtle) {
     try {
       const buf = await subtle.digest('SHA-256', data)
@@ -65,6 +86,12 @@ export async function sha256Hex(data: Uint8Array, subtle: Subtle | undefined | n
     } catch {
       // some webviews expose crypto.subtle but refuse it outside a secure context
     }
+  }
+  const digest = await fallback()
+  if (digest) {
+    try {
+      return await digest(data)
+    } catch { /* out of memory for the module's buffer: the JS digest needs none of its own */ }
   }
   return sha256HexJs(data)
 }
