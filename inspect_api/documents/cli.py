@@ -7,8 +7,6 @@ import logging
 import click
 from flask.cli import with_appcontext
 
-from inspect_api.db import db
-
 
 @click.group("documents")
 def documents_cli():
@@ -25,10 +23,7 @@ def worker_command(once, poll):
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if once:
-        n = 0
-        while worker.run_once():
-            n += 1
-        db.session.remove()
+        n = worker.drain()
         click.echo(f"rendered {n} job(s)")
         return
     worker.run_forever(poll)

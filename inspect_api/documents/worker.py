@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from inspect_api.audit import services as audit
-from inspect_api.core import clock
+from inspect_api.core import clock, worker_loop
 from inspect_api.core.storage import get_storage
 from inspect_api.db import db
 from inspect_api.documents import context as ctxmod
@@ -168,23 +168,14 @@ def _tell_units(doc: Document) -> None:
 
 
 def run_once() -> bool:
-    """Process one job if there is one; True when one was processed."""
-    job_id = claim_next()
-    if job_id is None:
-        return False
-    process(job_id)
-    return True
+    """Process one if there is one; True when one was processed."""
+    return worker_loop.run_once(claim_next, process)
 
 
-def run_forever(poll_seconds: float = 2.0) -> None:  # pragma: no cover - a loop around run_once
-    log.info("document render worker started")
-    while True:
-        try:
-            if not run_once():
-                time.sleep(poll_seconds)
-        except Exception:
-            db.session.rollback()
-            log.exception("render worker: unexpected error")
-            time.sleep(poll_seconds)
-        finally:
-            db.session.remove()
+def drain() -> int:
+    """Process everything waiting now; how many."""
+    return worker_loop.drain(claim_next, process)
+
+
+def run_forever(poll_seconds: float) -> None:  # pragma: no cover - the loop of core.worker_loop
+    worker_loop.run_forever("document render worker", claim_next, process, poll_seconds)

@@ -8,8 +8,6 @@ import logging
 import click
 from flask.cli import with_appcontext
 
-from inspect_api.db import db
-
 
 @click.group("media")
 def media_cli():
@@ -26,10 +24,7 @@ def worker_command(once, poll):
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if once:
-        n = 0
-        while media.run_once():
-            n += 1
-        db.session.remove()
+        n = media.drain()
         click.echo(f"processed {n} photo(s)")
         return
     media.run_forever(poll)

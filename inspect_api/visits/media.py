@@ -17,7 +17,6 @@ import contextlib
 import logging
 import shutil
 import tempfile
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from inspect_api.core import clock, images
+from inspect_api.core import clock, images, worker_loop
 from inspect_api.core.storage import get_storage
 from inspect_api.db import db
 from inspect_api.visits.models import Evidence, Visit
@@ -136,23 +135,14 @@ def ensure_ready(evidence_ids) -> dict[str, str]:
 
 
 def run_once() -> bool:
-    """Process one pending photo if there is one; True when one was processed."""
-    evidence_id = claim_next()
-    if evidence_id is None:
-        return False
-    process(evidence_id)
-    return True
+    """Process one if there is one; True when one was processed."""
+    return worker_loop.run_once(claim_next, process)
 
 
-def run_forever(poll_seconds: float = 1.0) -> None:  # pragma: no cover - a loop around run_once
-    log.info("media worker started")
-    while True:
-        try:
-            if not run_once():
-                time.sleep(poll_seconds)
-        except Exception:
-            db.session.rollback()
-            log.exception("media worker: unexpected error")
-            time.sleep(poll_seconds)
-        finally:
-            db.session.remove()
+def drain() -> int:
+    """Process everything waiting now; how many."""
+    return worker_loop.drain(claim_next, process)
+
+
+def run_forever(poll_seconds: float) -> None:  # pragma: no cover - the loop of core.worker_loop
+    worker_loop.run_forever("media worker", claim_next, process, poll_seconds)
