@@ -344,6 +344,8 @@ class FollowUpSchema(BaseSchema):
     score = computed(fields.Integer(), _rated("score"))
     score_label = computed(fields.String(), lambda f: rules.SCORE_LABELS[_rated("score")(f)])
     reasons = computed(fields.List(fields.String()), _rated("reasons"))
+    reason_labels = computed(fields.List(fields.String()),
+                             lambda f: [rules.REASONS.get(c, c) for c in _rated("reasons")(f) or []])
     comment = computed(fields.String(allow_none=True), lambda f: None if _for_unit() and not services.policy()
                        .liaison_comments else _rated("comment")(f))
     rated_on = computed(fields.Date(), _rated("rated_on"))

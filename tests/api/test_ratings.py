@@ -17,6 +17,7 @@ from PIL import Image
 from inspect_api.audit.models import AuditEvent
 from inspect_api.core.models import FormThrottle, FormToken
 from inspect_api.db import db
+from inspect_api.ratings import rules as rating_rules
 from inspect_api.ratings import services
 from inspect_api.ratings.models import Rating, RatingFollowUp
 from tests.helpers import bearer, field_errors, headers_for, login, make_staff, make_unit, make_user
@@ -167,6 +168,7 @@ def test_bad_rating_opens_a_follow_up_due_in_working_days(client, window, clock)
     # Monday 23 Nov 2026 + 5 working days (policy) = Monday 30 Nov 2026
     assert items[0]["due_on"] == "2026-11-30" and items[0]["status"] == "open" and items[0]["score"] == 2
     assert (items[0]["days_left"], items[0]["days_left_provisional"]) == (5, False)  # "剩余 5 个工作日"
+    assert items[0]["reasons"] == ["slow"] and items[0]["reason_labels"] == [rating_rules.REASONS["slow"]]
     notes = client.get("/api/v1/me/notifications", headers=h).get_json()
     assert any(n["kind"] == "rating_follow_up" for n in notes)
     url = f"/api/v1/unit/rating-follow-ups/{items[0]['id']}/close"

@@ -13021,6 +13021,7 @@ export interface components {
             rated_on?: string;
             /** @description null for the unit */
             rating_id?: number | null;
+            reason_labels?: string[];
             reasons?: string[];
             score?: number;
             score_label?: string;
