@@ -117,6 +117,21 @@ def login(page, base: str, username: str) -> None:
     page.wait_for_selector("[data-test=menu]")
 
 
+def draft_bulletin(page, start: str = "2026-11-01", end: str = "2026-11-23") -> str:
+    """Draft a bulletin for the period from 公文 and render its preview; the document page's URL."""
+    page.click("[data-menu='/documents']")
+    page.click("[data-test=new-bulletin]")
+    page.fill("#doc-start", start)
+    page.keyboard.press("Enter")
+    page.fill("#doc-end", end)
+    page.keyboard.press("Enter")
+    page.click("[data-test=create-doc]")
+    page.wait_for_url(re.compile(r"/documents/\d+$"))
+    page.click("[data-test=render]")
+    page.wait_for_selector("[data-test=pdf]", timeout=60_000)
+    return page.url
+
+
 def menu_of(page) -> list[str]:
     return [t.strip() for t in page.locator("[data-test=menu] [data-menu]").all_inner_texts()]
 
@@ -186,17 +201,7 @@ def test_office_reviews_in_bulk_and_issues_a_bulletin(server, browser):
     page.wait_for_selector(".el-pagination:has-text('共 0 条')")
 
     # a bulletin drafted by office1 ...
-    page.click("[data-menu='/documents']")
-    page.click("[data-test=new-bulletin]")
-    page.fill("#doc-start", "2026-11-01")
-    page.keyboard.press("Enter")
-    page.fill("#doc-end", "2026-11-23")
-    page.keyboard.press("Enter")
-    page.click("[data-test=create-doc]")
-    page.wait_for_url(re.compile(r"/documents/\d+$"))
-    doc_url = page.url
-    page.click("[data-test=render]")
-    page.wait_for_selector("[data-test=pdf]", timeout=60_000)
+    doc_url = draft_bulletin(page)
     shot(page, "05-document-draft")
     page.click("[data-test=approve]")  # the author may not approve: the API's message is shown
     page.wait_for_selector(".el-message--error")

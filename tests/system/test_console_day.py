@@ -18,7 +18,7 @@ import pytest
 from inspect_api.config import PROJECT_ROOT
 from tests.system.phone import chromium, ensure_built, make_photo
 from tests.system.server import BIN, LiveServer, server_database_url
-from tests.system.test_console import _page, login, shot
+from tests.system.test_console import _page, draft_bulletin, login, shot
 from tests.system.workload import visit_payload
 
 pytestmark = pytest.mark.slow
@@ -117,17 +117,7 @@ def test_the_office_day_end_to_end(server, browser):
     page.wait_for_selector(".el-pagination:has-text('共 0 条')")
 
     # 2. a bulletin drafted by office1 ...
-    page.click("[data-menu='/documents']")
-    page.click("[data-test=new-bulletin]")
-    page.fill("#doc-start", "2026-11-01")
-    page.keyboard.press("Enter")
-    page.fill("#doc-end", "2026-11-23")
-    page.keyboard.press("Enter")
-    page.click("[data-test=create-doc]")
-    page.wait_for_url(re.compile(r"/documents/\d+$"))
-    doc_url = page.url
-    page.click("[data-test=render]")
-    page.wait_for_selector("[data-test=pdf]", timeout=60_000)
+    doc_url = draft_bulletin(page)
     shot(page, "day-03-bulletin-draft")
     page.context.close()
 
