@@ -83,6 +83,17 @@ class Session(FlaskSession):
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session, "expire_on_commit": False})
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _fresh_when_locked(state) -> None:
+    """A SELECT ... FOR UPDATE overwrites what the session already holds of the rows it locks.
+
+    Objects outlive commits here (expire_on_commit=False), and the ORM keeps an object's loaded
+    attributes when a later query returns its row again; a write that checks a version it locked
+    would then check the copy read before the lock, which another request may have changed since."""
+    if state.is_select and state.statement._for_update_arg is not None:
+        state.update_execution_options(populate_existing=True)
+
+
 WRITER_WAIT_SECONDS = 15.0
 
 
@@ -158,7 +169,12 @@ def read_phase():
     """
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("read_phase entered with pending writes")
-    db.session.commit()  # whatever transaction was open ends here (it holds no changes)
+    # PostgreSQL has no single writer to spare: the reads run in the transaction that will write
+    # (each statement sees what is committed, READ COMMITTED), saving two round trips. Either way
+    # the write phase's locked reads refresh what they lock (`_fresh_when_locked`).
+    separate = not is_postgres()
+    if separate:
+        db.session.commit()  # whatever transaction was open ends here (it holds no changes)
     token = write_intent.set(False)
     try:
         yield
@@ -166,7 +182,8 @@ def read_phase():
         write_intent.reset(token)
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("read_phase must not write")
-    db.session.commit()
+    if separate:
+        db.session.commit()
 
 
 def is_postgres() -> bool:

@@ -79,10 +79,13 @@ def _client(args):
     return latencies, errors
 
 
-def load(server, kind, headers, template, unit_id, team, seconds, clients=20, processes=4):
-    """`clients` connections sending `kind` requests back to back for `seconds`."""
+def load(server, kind, headers, template, unit_id, team, seconds, clients=20, processes=4, seed_base=0):
+    """`clients` connections sending `kind` requests back to back for `seconds`; `seed_base` gives
+    each phase visits (and phone-made finding ids) of its own, so that later rounds on the same
+    database are new visits too, never refused resends."""
     per = clients // processes
-    jobs = [(server.port, kind, headers, template, unit_id, team, seconds, per, p) for p in range(processes)]
+    jobs = [(server.port, kind, headers, template, unit_id, team, seconds, per, seed_base + p)
+            for p in range(processes)]
     t0 = time.perf_counter()
     with mp.get_context("spawn").Pool(processes) as pool:
         parts = pool.map(_client, jobs)
@@ -298,6 +301,8 @@ def main() -> int:
                         help="build a county's year on SQLite and replay a peak morning (alone)")
     parser.add_argument("--scale", type=float, default=1.0, help="--county-year: multiply every count")
     parser.add_argument("--phones", type=int, help="--county-year: phones in the replay (default 50 x scale)")
+    parser.add_argument("--workers", type=int, default=2, help="sync/rejected/photo: gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="sync/rejected/photo: threads per worker")
     parser.add_argument("--out", type=Path, help="where to write the JSON results (bench-results/bench.json)")
     parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats", "phone"],
                         action="append", help="stats (PostgreSQL, a million findings, minutes) runs only when named")
@@ -347,8 +352,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="inspect-bench-"))
     pg = os.environ.get("INSPECT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     url = server_database_url(pg if args.postgres else None, tmp)
-    server = LiveServer(url, tmp / "instance")
-    server.env["INSPECT_BENCH_ECHO"] = "1"
+    server = LiveServer(url, tmp / "instance", workers=args.workers)
+    server.env.update({"INSPECT_BENCH_ECHO": "1", "THREADS": str(args.threads)})
+    results.update(workers=args.workers, threads=args.threads)
     server.prepare()
     server.start()
     try:
@@ -363,9 +369,9 @@ def main() -> int:
                   f"{args.seconds:.0f} s echo then {args.seconds:.0f} s sync ...", flush=True)
             # Echo and sync phases alternate, so a machine whose load changes meanwhile (other jobs)
             # weighs on both sides of the ratio alike.
-            rounds = [(load(server, "echo", headers, template, unit_id, team, args.seconds),
-                       load(server, "sync", headers, template, unit_id, team, args.seconds))
-                      for _ in range(args.rounds)]
+            rounds = [(load(server, "echo", headers, template, unit_id, team, args.seconds, seed_base=10 * r),
+                       load(server, "sync", headers, template, unit_id, team, args.seconds, seed_base=10 * r))
+                      for r in range(args.rounds)]
             echo, sync = merge_rounds([e for e, _ in rounds]), merge_rounds([s for _, s in rounds])
             results["sync"] = {"echo": echo, "sync": sync, "ratio": sync["rps"] / echo["rps"],
                                "round_ratios": [s["rps"] / e["rps"] for e, s in rounds],

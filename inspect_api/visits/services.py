@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import lazyload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
@@ -230,7 +232,22 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
     return Rows(responses, findings, shopper_record)
 
 
-_INSERT_VISIT = Visit.__table__.insert()
+_INSERT_NEW_VISIT = {}
+
+
+def _insert_new_visit(dialect: str):
+    """INSERT the visit row unless one with its id is there; RETURNING its id when inserted. On
+    PostgreSQL a concurrent insert of the same id makes this wait for that transaction's end."""
+    if dialect not in _INSERT_NEW_VISIT:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Visit.__table__)
+        _INSERT_NEW_VISIT[dialect] = insert.on_conflict_do_nothing(index_elements=["id"]).returning(
+            Visit.__table__.c.id)
+    return _INSERT_NEW_VISIT[dialect]
+
+
+class _SentMeanwhile(Exception):
+    """The visit was inserted by a concurrent send of it after this one looked."""
+
 _INSERT_INSPECTORS = VisitInspector.__table__.insert()
 _INSERT_RESPONSES = Response.__table__.insert()
 _INSERT_FINDINGS = Finding.__table__.insert()
@@ -274,7 +291,9 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
         # The visit row first (children refer to it), as one Core insert; the object then joins the
         # session as if just loaded, without the unit of work's bookkeeping for a new row.
         visit.created_at = visit.updated_at = now
-        conn.execute(_INSERT_VISIT, {c.key: getattr(visit, c.key) for c in Visit.__table__.columns})
+        if conn.execute(_insert_new_visit(conn.dialect.name),
+                        {c.key: getattr(visit, c.key) for c in Visit.__table__.columns}).first() is None:
+            raise _SentMeanwhile
         make_transient_to_detached(visit)
         db.session.add(visit)
     else:
@@ -349,16 +368,17 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
             template, content_hash, allow_single = _check_references(content, actor, visit_id)
             rows = _build_rows(visit_id, content, template, clock.now())
 
-    serialize_on("visit", visit_id)  # a resend racing the first send waits for it, then finds its row
-    visit = _load_visit(visit_id, lock=True)
+    # A visit not there a moment ago is inserted outright; a resend racing the first send waits on
+    # the insert's key, finds the row the first one committed, and starts again from there.
+    visit = None if seen is None else _load_visit(visit_id, lock=True)
     if not _preconditions(visit, fp, actor, if_match, base_version_given):
         return UpsertResult(visit, "unchanged")
     now = clock.now()
     outcome = "updated"
     before = None if visit is None else _edit_snapshot(visit)
     if visit is None:
-        year = clock.local(now).year  # the local year: a visit at 00:10 on 1 January is the new year's
-        visit = Visit(id=visit_id, code=f"V{year}-{next_value(f'visit:{year}'):06d}", status="draft",
+        # numbered last (_number): its code here only holds the unique column until then
+        visit = Visit(id=visit_id, code=_provisional_code(visit_id), status="draft",
                       created_by=actor.id, version=1, mode=content["mode"], unit_id=content["unit_id"])
         outcome = "created"  # inserted by _write
     else:
@@ -372,10 +392,15 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
     visit.device_time = data.get("device_time")
     visit.clock_skew_seconds = rules.clock_skew_seconds(data.get("device_time"), now)
     previous_assignment = None if outcome == "created" else visit.assignment_id
-    _write(visit, content, rows, is_new=outcome == "created")
+    try:
+        _write(visit, content, rows, is_new=outcome == "created")
+    except _SentMeanwhile:
+        return upsert(visit_id, data, actor, if_match=if_match, base_version_given=base_version_given)
     if previous_assignment is not None or content["assignment_id"] is not None:
         events.visit_assignment_changed.send(None, visit_id=visit.id, previous_id=previous_assignment,
                                              assignment_id=content["assignment_id"])
+    if outcome == "created":
+        _number(visit, now)
     summary = {"version": visit.version, "fingerprint": fp, "status": visit.status}
     if before is None:
         audit.record("visit.create", "visit", visit.id, actor=actor, after=summary)
@@ -383,6 +408,24 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
         audit.record("visit.update", "visit", visit.id, actor=actor, before={"version": before["version"]},
                      after={**summary, "changes": rules.edit_diff(before, _content_snapshot(content, rows))})
     return UpsertResult(visit, outcome)
+
+
+def _provisional_code(visit_id: str) -> str:
+    return "~" + visit_id.replace("-", "")[:19]  # unique among visits in flight; never seen outside
+
+
+_SET_CODE = sa.update(Visit.__table__).where(Visit.__table__.c.id == sa.bindparam("visit_id")).values(
+    code=sa.bindparam("code"))
+
+
+def _number(visit: Visit, now: datetime) -> None:
+    """Give a new visit its code (V2026-000123) from the year's counter, as the write's last steps
+    but the trail's: the counter row is locked from here until commit, so concurrent syncs queue on
+    it only for this statement, the trail's append and the commit, not for the visit's rows."""
+    year = clock.local(now).year  # the local year: a visit at 00:10 on 1 January is the new year's
+    code = f"V{year}-{next_value(f'visit:{year}'):06d}"
+    db.session.connection().execute(_SET_CODE, {"visit_id": visit.id, "code": code})
+    set_committed_value(visit, "code", code)
 
 
 def _finding_snapshot(f) -> dict:

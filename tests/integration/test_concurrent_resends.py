@@ -135,3 +135,23 @@ def test_the_same_photo_at_once_is_stored_once_and_answers_the_same_record(live)
     assert sorted(r.status_code for r in answers) == [200] * (N - 1) + [201], [r.get_json() for r in answers]
     assert len({r.get_json()["id"] for r in answers}) == 1
     assert count(app, Evidence, visit_id=vid) == 1
+
+
+def test_a_locked_read_refreshes_what_the_session_already_held(live):
+    """A write decides on the row it locks, not on the copy its session read before the lock (objects
+    outlive commits here): the version another request wrote in between is the one it sees."""
+    from inspect_api.visits.models import Visit
+
+    app, ids, headers = live
+    vid = str(uuid.uuid4())
+    assert app.test_client().put(f"/api/v1/visits/{vid}", json=visit_body(ids), headers=headers).status_code == 201
+    with app.app_context():
+        held = db.session.get(Visit, vid)
+        assert held.version == 1
+        db.session.commit()
+        with db.engine.begin() as other:  # another request's write, committed meanwhile
+            other.execute(sa.update(Visit.__table__).where(Visit.__table__.c.id == vid).values(version=7))
+        assert db.session.scalar(sa.select(Visit).where(Visit.id == vid)).version == 1  # a plain read keeps the copy
+        locked = db.session.scalar(sa.select(Visit).where(Visit.id == vid).with_for_update())
+        assert locked is held and locked.version == 7
+        db.session.rollback()
