@@ -125,6 +125,8 @@ class Config:
         self.INSPECT_PAGE_SIZE_MAX = _int(env, "INSPECT_PAGE_SIZE_MAX", 500)
         # A visit, answer or finding dated more than this many minutes after the server's now is refused.
         self.INSPECT_MAX_FUTURE_MINUTES = _int(env, "INSPECT_MAX_FUTURE_MINUTES", 10)
+        # Photo files no evidence row names (a refused or crashed upload) are removed once this old.
+        self.INSPECT_ORPHAN_GRACE_HOURS = _int(env, "INSPECT_ORPHAN_GRACE_HOURS", 24)
         # What a badge number (工牌号) must look like in an import; the default is the demo county's QC-0001.
         self.INSPECT_BADGE_PATTERN = env.get("INSPECT_BADGE_PATTERN") or r"^[A-Z]{1,8}-[0-9]{4}$"
         try:

@@ -56,6 +56,8 @@ JOBS: dict[str, tuple[str, object]] = {
                              CronTrigger(hour=2, minute=30, timezone=LOCAL_TZ)),
     "core.clean_scratch": ("inspect_api.core.jobs:clean_scratch",
                            CronTrigger(hour=3, minute=30, timezone=LOCAL_TZ)),
+    "visits.sweep_orphan_media": ("inspect_api.visits.jobs:sweep_orphan_media",
+                                  CronTrigger(hour=3, minute=45, timezone=LOCAL_TZ)),
 }
 # Run once when the scheduler starts too (after a crash is when leftovers are likeliest).
 AT_START = ("core.clean_scratch",)

@@ -2,7 +2,9 @@
 storage (boto3) for deployments with several app servers.
 
 Keys are relative paths such as `originals/ab/abcd….jpg`. `put` returns only once the bytes are
-durable (fsync of the file and its directory locally; a completed PUT on S3).
+durable (fsync of the file and its directory locally; a completed PUT on S3). `delete` and `walk`
+(stored files under some folders, with their modification times) serve the sweep of photo files no
+evidence row names (visits/orphans.py).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -161,8 +164,9 @@ class LocalStorage:
             os.close(fd)
 
     def move_in(self, key: str, src: Path) -> Callable[[], None]:
-        """Rename a fsynced scratch file of this store (`receive`) to `key`; the directory's fsync runs
-        in a thread: returns its wait. An existing key is kept (the same bytes) and `src` left alone."""
+        """Link a fsynced scratch file of this store (`receive`) in under `key`; the directory's fsync
+        runs in a thread: returns its wait. An existing key is kept (the same bytes). `src` is left for
+        the caller to remove."""
         dest = self.path(key)
         if dest.exists():
             return _done
@@ -171,8 +175,39 @@ class LocalStorage:
             return _done
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(src, 0o644)  # what a copy would get: mkstemp makes scratch files private
-        os.replace(src, dest)
+        # A hard link, not a rename: `src` stays until the caller removes it, so a caller that finds
+        # the key gone again under its lock (a refused upload of the same bytes removed it) can move it
+        # in once more. Linking fails when the key exists, so of two at once exactly one places it.
+        try:
+            os.link(src, dest)
+        except FileExistsError:
+            return _done
+        except OSError:  # a file system without hard links
+            self.put(key, src)
+            return _done
         return fsync_later(dest.parent)
+
+    def delete(self, key: str) -> None:
+        """Remove the file under `key`; a missing one is not an error. Empty folders stay (a
+        concurrent `put` may be about to write into one)."""
+        self.path(key).unlink(missing_ok=True)
+
+    def walk(self, prefixes: Iterable[str]) -> Iterator[tuple[str, datetime]]:
+        """Every stored file under the folders `prefixes` (e.g. `originals/`), with when it was last
+        written (UTC); hidden files (a `put` in progress) are not stored files and are left out."""
+        for prefix in prefixes:
+            top = self.root / prefix.strip("/")
+            for folder, dirs, files in os.walk(top):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith("."):
+                        continue
+                    path = Path(folder) / name
+                    try:
+                        mtime = path.stat().st_mtime
+                    except FileNotFoundError:  # removed meanwhile
+                        continue
+                    yield path.relative_to(self.root).as_posix(), datetime.fromtimestamp(mtime, UTC)
 
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
@@ -208,6 +243,7 @@ class S3Storage:
     """S3-compatible object storage. Scratch files stay on local disk until they are complete."""
 
     kind = "s3"
+    list_page = 1000  # keys per list_objects_v2 page (S3's own most)
 
     def __init__(self, bucket: str, *, endpoint_url: str | None = None, prefix: str = "", scratch: str,
                  client=None):
@@ -243,6 +279,22 @@ class S3Storage:
         """An upload (complete when it returns): `src` stays for the caller to remove."""
         self.put(key, src)
         return _done
+
+    def delete(self, key: str) -> None:
+        """Remove the object under `key`; S3 answers a missing key's delete as done."""
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def walk(self, prefixes: Iterable[str]) -> Iterator[tuple[str, datetime]]:
+        """Every object under the folders `prefixes`, with its LastModified (UTC), a page at a time."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for prefix in prefixes:
+            folder = prefix.strip("/") + "/"
+            pages = paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}/{folder}" if self.prefix else folder,
+                                       PaginationConfig={"PageSize": self.list_page})
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield obj["Key"][strip:], obj["LastModified"].astimezone(UTC)
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

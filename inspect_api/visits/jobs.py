@@ -30,3 +30,11 @@ def remind_unfinished_visits() -> int:
                        {"visit_id": visit_id}, f"visit.unfinished:{visit_id}:{user_id}:{today}")
     db.session.flush()
     return sent
+
+
+def sweep_orphan_media() -> dict:
+    """Remove photo files in storage that no evidence row names, once older than
+    INSPECT_ORPHAN_GRACE_HOURS (what a crashed upload leaves); the counts."""
+    from inspect_api.visits import orphans
+
+    return orphans.sweep().as_dict()

@@ -151,4 +151,5 @@ class Evidence(db.Model):
     derivatives_error: Mapped[str | None] = mapped_column(sa.String(500))
 
     __table_args__ = (sa.UniqueConstraint("visit_id", "sha256", name="uq_evidence_visit_sha256"),
-                      sa.Index("ix_evidence_derivatives_queue", "derivatives", "uploaded_at"))
+                      sa.Index("ix_evidence_derivatives_queue", "derivatives", "uploaded_at"),
+                      sa.Index("ix_evidence_sha256", "sha256"))  # a photo's files are named after it

@@ -3,6 +3,7 @@ Callers (routes) own the single commit."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from inspect_api.core import clock, events, images
 from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 from inspect_api.core.counters import next_value
 from inspect_api.core.storage import fsync_later, get_storage, receive
-from inspect_api.db import db, read_phase, serialize_on
+from inspect_api.db import db, read_phase
 from inspect_api.errors import (
     Conflict,
     DomainError,
@@ -34,8 +35,10 @@ from inspect_api.errors import (
 )
 from inspect_api.org.models import Staff, Unit
 from inspect_api.shopper import services as shopper_services
-from inspect_api.visits import rules
+from inspect_api.visits import orphans, rules
 from inspect_api.visits.models import Evidence, Finding, Response, Visit, VisitInspector
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -637,31 +640,64 @@ def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str
         keys = _evidence_keys(received.sha256, info.extension, visit.code)
         synced()
         stored = storage.move_in(keys["original_key"], received.path)  # its directory's fsync runs meanwhile
-
-        # The same photo sent again before the first answer: wait for the first, then answer its row.
-        serialize_on("evidence", visit.id, received.sha256)
-        existing = db.session.scalar(sa.select(Evidence).where(Evidence.visit_id == visit.id,
-                                                                Evidence.sha256 == received.sha256))
-        if existing is not None:
-            return existing, False
-        status = db.session.scalar(sa.select(Visit.status).where(Visit.id == visit.id))
-        if not rules.can_write(status):
-            raise Conflict("检查记录已提交, 不能再添加照片 (visit already submitted)", code="visit_frozen")
-        evidence = Evidence(
-            id=str(uuid.uuid4()), visit_id=visit.id, finding_id=finding_id, item_code=item_code,
-            sha256=received.sha256, size_bytes=received.size, media_type=info.media_type, width=info.width,
-            height=info.height, captured_at=info.captured_at, gps_lat=info.gps_lat, gps_lng=info.gps_lng,
-            original_filename=(upload.filename or "")[:255] or None, uploaded_by=actor.id, uploaded_at=clock.now(),
-            derivatives="pending", derivatives_attempts=0, **keys)
-        db.session.add(evidence)
-        db.session.flush()
-        audit.record("evidence.add", "visit", visit.id, actor=actor,
-                     after={"evidence_id": evidence.id, "sha256": evidence.sha256, "item_code": item_code,
-                            "finding_id": finding_id})
-        stored()  # the original is durable before the row that names it is committed
-        return evidence, True
+        try:
+            return _write_evidence(visit, upload, received, info, keys, stored, storage, item_code=item_code,
+                                   finding_id=finding_id, actor=actor)
+        except DomainError:  # refused (visit_frozen): the transaction is sound and holds the photo's lock
+            _discard_original(storage, keys["original_key"], received.sha256, rollback=False)
+            raise
+        except Exception:
+            _discard_original(storage, keys["original_key"], received.sha256, rollback=True)
+            raise
     finally:
         received.path.unlink(missing_ok=True)
+
+
+def _write_evidence(visit, upload, received, info, keys, stored, storage, *, item_code, finding_id, actor):
+    """The part of `add_evidence` under the photo's lock: the row, once the original is known stored."""
+    # The same photo sent again before the first answer: wait for the first, then answer its row. The
+    # lock is the photo's, not the visit's: it also orders this upload against a refused upload of the
+    # same bytes removing the original, and against the orphan sweep (visits/orphans.py).
+    orphans.lock_photo(received.sha256)
+    existing = db.session.scalar(sa.select(Evidence).where(Evidence.visit_id == visit.id,
+                                                            Evidence.sha256 == received.sha256))
+    if existing is not None:
+        return existing, False
+    status = db.session.scalar(sa.select(Visit.status).where(Visit.id == visit.id))
+    if not rules.can_write(status):
+        raise Conflict("检查记录已提交, 不能再添加照片 (visit already submitted)", code="visit_frozen")
+    if not storage.exists(keys["original_key"]):
+        # Our move found the file already there, and a refused upload of the same bytes (or the sweep)
+        # removed it before we held the lock: the scratch file is still ours, move it in again.
+        stored()
+        stored = storage.move_in(keys["original_key"], received.path)
+    evidence = Evidence(
+        id=str(uuid.uuid4()), visit_id=visit.id, finding_id=finding_id, item_code=item_code,
+        sha256=received.sha256, size_bytes=received.size, media_type=info.media_type, width=info.width,
+        height=info.height, captured_at=info.captured_at, gps_lat=info.gps_lat, gps_lng=info.gps_lng,
+        original_filename=(upload.filename or "")[:255] or None, uploaded_by=actor.id, uploaded_at=clock.now(),
+        derivatives="pending", derivatives_attempts=0, **keys)
+    db.session.add(evidence)
+    db.session.flush()
+    audit.record("evidence.add", "visit", visit.id, actor=actor,
+                 after={"evidence_id": evidence.id, "sha256": evidence.sha256, "item_code": item_code,
+                        "finding_id": finding_id})
+    stored()  # the original is durable before the row that names it is committed
+    return evidence, True
+
+
+def _discard_original(storage, key: str, sha256: str, *, rollback: bool) -> None:
+    """An upload refused or failed after its original was moved in: remove the file unless a row
+    names it (another upload of the same bytes may have committed one). After an error the
+    transaction may be unusable (PostgreSQL refuses every statement after one), so `rollback` ends it
+    here, a turn early (the request's own rollback then finds nothing to undo), and the check runs in
+    a fresh one under the photo's lock. If this fails too, the nightly sweep removes the file later."""
+    try:
+        if rollback:
+            db.session.rollback()
+        orphans.remove_unless_named(storage, key, sha256)
+    except Exception:
+        log.exception("could not remove the original %s of a failed upload; the sweep will", key)
 
 
 def _check_evidence_target(visit: Visit, size: int, item_code: str | None, finding_id: str | None) -> None:
