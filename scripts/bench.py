@@ -464,6 +464,10 @@ def report_county(c: dict) -> None:
     if r.get("bulletin"):
         b = r["bulletin"]
         print(f"  bulletin {b.get('cases')} cases rendered meanwhile in {b.get('wall_s')} s, {b.get('pages')} pages")
+    if r.get("media_worker"):
+        m = r["media_worker"]
+        print(f"  media worker: {m['pending_when_phones_done']} photos still waited for copies when the phones were done,"
+              f" all made {m['drained_s']} s later ({m['still_pending']} still pending, {m['failed']} failed)")
 
 
 if __name__ == "__main__":

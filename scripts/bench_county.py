@@ -23,12 +23,16 @@ import json
 import multiprocessing as mp
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 FULL = {"units": 500, "inspectors": 50, "visits": 6000, "photos": 30000, "phones": 50}
 VISITS_PER_PHONE = 2
@@ -349,6 +353,30 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
             "bulletin": bulletin}
 
 
+def _drain_media(server, log, timeout_s: float = 600) -> dict:
+    """After the morning: how many photos still waited for their copies, and how long the media
+    worker took to make them."""
+    import sqlalchemy as sa
+
+    engine = server.engine()
+    pending = sa.text("SELECT count(*) FROM evidence WHERE derivatives = 'pending'")
+    failed = sa.text("SELECT count(*) FROM evidence WHERE derivatives = 'failed'")
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        at_end = left = conn.scalar(pending)
+    while left and time.perf_counter() - t0 < timeout_s:
+        time.sleep(0.5)
+        with engine.connect() as conn:
+            left = conn.scalar(pending)
+    with engine.connect() as conn:
+        n_failed = conn.scalar(failed)
+    engine.dispose()
+    out = {"pending_when_phones_done": at_end, "drained_s": round(time.perf_counter() - t0, 1),
+           "still_pending": left, "failed": n_failed}
+    log(f"  media worker: {at_end} photos waited for copies when the phones were done; {out}")
+    return out
+
+
 def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = None, log=_print,
                       phones: int | None = None) -> dict:
     from tests.system.server import LiveServer, server_database_url
@@ -369,11 +397,17 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
     disk["total_mb"] = round(disk["database_mb"] + disk["evidence_mb"], 1)
     log(f"  built in {built['seconds']} s; disk {disk}")
     server.start()
+    # as ./scripts/run deploys it: one media worker beside the server makes the photos' copies
+    worker = subprocess.Popen([str(Path(sys.executable).parent / "inspect-api"), "media", "worker"],
+                              env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         log(f"  replay: {n['phones']} phones x {VISITS_PER_PHONE} visits x {PHOTOS_PER_PHONE_VISIT} photos, "
-            "office reviewing, a bulletin rendering ...")
+            "office reviewing, a bulletin rendering, a media worker making copies ...")
         replayed = replay(server, n, built["usernames"], seed, bulletin_cases=max(5, round(300 * scale)))
+        replayed["media_worker"] = _drain_media(server, log)
     finally:
+        worker.terminate()
+        worker.wait(timeout=30)
         server.stop()
     requested = {k: n[k] for k in ("units", "inspectors", "visits", "photos")}
     return {"scale": scale, "requested": requested, "phones": n["phones"],

@@ -39,4 +39,6 @@ def test_a_tiny_county_year_stores_the_counts_asked_for_and_reports_every_reques
     assert r["office_kinds"]["review_page"]["requests"] >= 1
     assert all(k["errors"] == 0 for k in r["office_kinds"].values())
     assert r["bulletin"]["pages"] >= 1 and r["bulletin"]["wall_s"] > 0
+    # the media worker beside the server made every photo's copies (none left pending, none failed)
+    assert r["media_worker"]["still_pending"] == 0 and r["media_worker"]["failed"] == 0
     assert "county year x0.004" in run.stdout and "phone p99 worst" in run.stdout
