@@ -70,6 +70,8 @@ class Config:
         # Documents: the render worker's child process limits, and where resized photo copies are kept.
         self.INSPECT_RENDER_MEMORY_MB = _int(env, "INSPECT_RENDER_MEMORY_MB", 3072)
         self.INSPECT_RENDER_TIMEOUT_S = _int(env, "INSPECT_RENDER_TIMEOUT_S", 600)
+        # queue workers (document renders, photo copies) yield the CPU to requests: nice(2) increment
+        self.INSPECT_WORKER_NICE = _int(env, "INSPECT_WORKER_NICE", 10)
         self.INSPECT_RENDER_ASSET_DIR = env.get("INSPECT_RENDER_ASSET_DIR", str(instance / "render-assets"))
         # Where the public reaches the rating pages (printed in QR codes); default: the host of the request.
         self.INSPECT_PUBLIC_BASE_URL = env.get("INSPECT_PUBLIC_BASE_URL", "")

@@ -183,7 +183,8 @@ def build(server, n: dict, seed: int = 1, log=_print) -> dict:
                              "size_bytes": len(data), "media_type": "image/jpeg", "width": 160, "height": 120,
                              "captured_at": began + timedelta(minutes=10), "gps_lat": 30.1, "gps_lng": 104.2,
                              "original_filename": f"IMG_{photo_no:06d}.jpg", "uploaded_by": actor.id,
-                             "uploaded_at": began + timedelta(minutes=40), **keys})
+                             "uploaded_at": began + timedelta(minutes=40), **keys,
+                             "derivatives": "ready", "derivatives_attempts": 0})  # copies linked above
             db.session.execute(Evidence.__table__.insert(), rows)
             visits.submit(db.session.get(Visit, vid), actor)
             db.session.commit()
@@ -295,6 +296,9 @@ def _bulletin(cases: int, out: dict) -> None:
     from inspect_api.documents import samples
     from inspect_api.documents.worker import render_in_child
 
+    # as the document worker runs it: at its lower priority (on Linux a thread's own; the render's
+    # child process inherits it), so the replayed requests come first
+    os.nice(int(os.environ.get("INSPECT_WORKER_NICE", "10")))
     tmp = Path(tempfile.mkdtemp(prefix="bench-county-doc-"))
     ctx = samples.bulletin_context(tmp)
     ctx["typical_cases"] = samples.many_cases(cases, tmp, photos_per_case=1, photo_size=(600, 450))

@@ -6,8 +6,11 @@ itself are the feature's own."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
+
+from flask import current_app
 
 from inspect_api.db import db
 
@@ -32,8 +35,19 @@ def drain(claim_next, process) -> int:
     return n
 
 
+def lower_priority(increment: int) -> int:
+    """Lower this process's CPU priority by `increment` (nice; 0 leaves it), so that on a machine it
+    shares with the app servers the phones' and users' requests are served first and the work
+    queued behind them (renders, photo copies) takes what CPU is left. A render's child process
+    inherits it. Returns the niceness now."""
+    if increment > 0:
+        return os.nice(increment)
+    return os.nice(0)
+
+
 def run_forever(name: str, claim_next, process, poll_seconds: float) -> None:  # pragma: no cover - the loop
-    log.info("%s started", name)
+    niceness = lower_priority(current_app.config["INSPECT_WORKER_NICE"])
+    log.info("%s started (nice %d)", name, niceness)
     while True:
         try:
             if not run_once(claim_next, process):
