@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app
 
@@ -36,18 +38,39 @@ def drain(claim_next, process) -> int:
 
 
 def lower_priority(increment: int) -> int:
-    """Lower this process's CPU priority by `increment` (nice; 0 leaves it), so that on a machine it
-    shares with the app servers the phones' and users' requests are served first and the work
-    queued behind them (renders, photo copies) takes what CPU is left. A render's child process
-    inherits it. Returns the niceness now."""
+    """Lower the calling thread's CPU priority by `increment` (nice; 0 leaves it); its niceness now.
+
+    For the heavy part of queued work only (a render's child process, the thread making a photo's
+    copies), so that on a machine shared with the app servers the phones' and users' requests are
+    served first. Never for a thread that holds database locks: at a lower priority it would hold
+    them while the requests waiting on them run (on SQLite, the one write lock). On Linux niceness is
+    a thread's own, and a process started from the thread inherits it."""
+    tid = threading.get_native_id()
     if increment > 0:
-        return os.nice(increment)
-    return os.nice(0)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
+    return os.getpriority(os.PRIO_PROCESS, tid)
+
+
+class LowPriority:
+    """One thread, at INSPECT_WORKER_NICE, running a worker's heavy functions in the app's context
+    (Pillow and WeasyPrint release the GIL while they work, so the worker's own thread stays free
+    to talk to the database at normal priority)."""
+
+    def __init__(self, increment: int):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="low-priority",
+                                        initializer=lower_priority, initargs=(increment,))
+
+    def run(self, fn: Callable, *args, **kwargs):
+        app = current_app._get_current_object()
+
+        def in_app():
+            with app.app_context():
+                return fn(*args, **kwargs)
+        return self._pool.submit(in_app).result()
 
 
 def run_forever(name: str, claim_next, process, poll_seconds: float) -> None:  # pragma: no cover - the loop
-    niceness = lower_priority(current_app.config["INSPECT_WORKER_NICE"])
-    log.info("%s started (nice %d)", name, niceness)
+    log.info("%s started", name)
     while True:
         try:
             if not run_once(claim_next, process):

@@ -35,10 +35,11 @@ from inspect_api.org.recipients import liaison_ids
 log = logging.getLogger(__name__)
 
 
-def _child(ctx_path: str, out_path: str, meta_path: str, asset_root: str, memory_mb: int) -> None:
+def _child(ctx_path: str, out_path: str, meta_path: str, asset_root: str, memory_mb: int, nice: int) -> None:
     """Runs in the child process: render one document, write the PDF and what it cost."""
     meta: dict = {}
     try:
+        meta["nice"] = worker_loop.lower_priority(nice)
         if memory_mb:
             limit = memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -49,25 +50,27 @@ def _child(ctx_path: str, out_path: str, meta_path: str, asset_root: str, memory
         t0 = time.perf_counter()
         result = render(ctx, asset_root=asset_root)
         Path(out_path).write_bytes(result.pdf)
-        meta = {"page_count": result.page_count, "seconds": time.perf_counter() - t0,
-                "refused": list(result.refused_urls)}
+        meta.update(page_count=result.page_count, seconds=time.perf_counter() - t0,
+                    refused=list(result.refused_urls))
     except MemoryError:
-        meta = {"error": "内存超出限制 (memory limit reached)"}
+        meta["error"] = "内存超出限制 (memory limit reached)"
     except Exception as exc:  # reported to the parent, which records it on the job
-        meta = {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=5)}
+        meta.update(error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc(limit=5))
     meta["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     Path(meta_path).write_text(json.dumps(meta))
 
 
-def render_in_child(ctx: dict, asset_root: Path, *, memory_mb: int, timeout_s: int) -> tuple[bytes, dict]:
-    """Render in a fresh process. Returns (pdf, meta) or raises RuntimeError saying why not."""
+def render_in_child(ctx: dict, asset_root: Path, *, memory_mb: int, timeout_s: int,
+                    nice: int = 0) -> tuple[bytes, dict]:
+    """Render in a fresh process, `nice` steps below this one's priority. Returns (pdf, meta) or
+    raises RuntimeError saying why not."""
     with tempfile.TemporaryDirectory(prefix="render-") as tmp:
         paths = {k: str(Path(tmp) / k) for k in ("ctx.pickle", "out.pdf", "meta.json")}
         with open(paths["ctx.pickle"], "wb") as fh:
             pickle.dump(ctx, fh)
         proc = mp.get_context("spawn").Process(
             target=_child, args=(paths["ctx.pickle"], paths["out.pdf"], paths["meta.json"], str(asset_root),
-                                 memory_mb), daemon=True)
+                                 memory_mb, nice), daemon=True)
         proc.start()
         proc.join(timeout_s)
         if proc.is_alive():
@@ -124,7 +127,7 @@ def process(job_id: int) -> str:
         ctx = ctxmod.resolve_photos(ctx, _asset_dir())
         db.session.rollback()  # nothing is held while the child renders
         pdf, meta = render_in_child(ctx, _asset_dir(), memory_mb=cfg["INSPECT_RENDER_MEMORY_MB"],
-                                    timeout_s=cfg["INSPECT_RENDER_TIMEOUT_S"])
+                                    timeout_s=cfg["INSPECT_RENDER_TIMEOUT_S"], nice=cfg["INSPECT_WORKER_NICE"])
     except Exception as exc:
         db.session.rollback()
         job = db.session.get(RenderJob, job_id)

@@ -26,7 +26,7 @@ from flask import current_app
 
 from inspect_api.core import clock, images, worker_loop
 from inspect_api.core.storage import get_storage
-from inspect_api.db import db
+from inspect_api.db import db, read_phase
 from inspect_api.visits.models import Evidence, Visit
 
 log = logging.getLogger(__name__)
@@ -72,20 +72,17 @@ def _original_file(storage, key: str):
         tmp.unlink(missing_ok=True)
 
 
-def make_copies(ev: Evidence) -> None:
-    """Make and store the three copies of one photo (no database writes)."""
-    from inspect_api.visits.services import watermark_lines
-
+def make_copies(ev: Evidence, stamp: list[str]) -> None:
+    """Make and store the three copies of one photo, `stamp` the watermark's lines (no database work:
+    this runs in the low-priority thread)."""
     cfg = current_app.config
     storage = get_storage()
-    visit = db.session.get(Visit, ev.visit_id)
     with _original_file(storage, ev.original_key) as path:
         img = images.upright_rgb(path, max_pixels=cfg["INSPECT_MAX_IMAGE_PIXELS"],
                                  work_px=cfg["INSPECT_DISPLAY_MAX_PX"] // 2)
     display = images.display_copy(img, cfg["INSPECT_DISPLAY_MAX_PX"])
     thumb = images.display_copy(display, cfg["INSPECT_THUMBNAIL_PX"])
-    stamped = images.watermark(display, watermark_lines(visit, ev.captured_at, ev.gps_lat, ev.gps_lng),
-                               cfg["INSPECT_CJK_FONT"])
+    stamped = images.watermark(display, stamp, cfg["INSPECT_CJK_FONT"])
     with tempfile.TemporaryDirectory(dir=storage.scratch_dir(), prefix="copies-") as tmp:
         for key, picture, quality in ((ev.display_key, display, 85), (ev.thumbnail_key, thumb, 80),
                                       (ev.watermarked_key, stamped, 85)):
@@ -94,14 +91,31 @@ def make_copies(ev: Evidence) -> None:
             storage.put(key, out)
 
 
+_LOW: dict[int, worker_loop.LowPriority] = {}
+
+
+def _low_priority() -> worker_loop.LowPriority:
+    """The thread copies are made in, at the workers' lower priority (one per process and setting)."""
+    increment = current_app.config["INSPECT_WORKER_NICE"]
+    if increment not in _LOW:
+        _LOW[increment] = worker_loop.LowPriority(increment)
+    return _LOW[increment]
+
+
 def process(evidence_id: str) -> str:
-    """Make the copies of one claimed photo and record the outcome; the row's final state."""
-    ev = db.session.get(Evidence, evidence_id)
-    if ev is None or ev.derivatives == "ready":
-        db.session.rollback()
-        return "ready"
+    """Make the copies of one claimed photo and record the outcome; the row's final state.
+
+    The image work runs outside any write transaction (on SQLite a write transaction holds the one
+    write lock: copies made under it, ~40 ms a photo, held every upload and sync behind them)."""
+    from inspect_api.visits.services import watermark_lines
+
+    with read_phase():
+        ev = db.session.get(Evidence, evidence_id)
+        if ev is None or ev.derivatives == "ready":
+            return "ready"
+        stamp = watermark_lines(db.session.get(Visit, ev.visit_id), ev.captured_at, ev.gps_lat, ev.gps_lng)
     try:
-        make_copies(ev)
+        _low_priority().run(make_copies, ev, stamp)
     except Exception as exc:
         db.session.rollback()
         ev = db.session.get(Evidence, evidence_id)

@@ -6,6 +6,7 @@ whose copies cannot be made ends `failed` and says so."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,22 @@ def test_a_document_needing_a_photo_no_worker_reached_makes_its_copies_itself(ap
     assert Path(path).parent == tmp_path and Image.open(path).format == "JPEG"
     assert client.get(ev["links"]["watermarked"], headers=field.ha).status_code == 200
     assert make_photo_copies() == 0  # nothing left for the media worker
+
+
+def test_the_copies_are_made_at_the_workers_lower_priority_the_rows_written_at_the_callers(
+        app, client, field, visit_id, monkeypatch):
+    import threading
+
+    def nice():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    monkeypatch.setitem(app.config, "INSPECT_WORKER_NICE", 6)
+    seen = []
+    real = media.make_copies
+    monkeypatch.setattr(media, "make_copies", lambda *a: (seen.append(nice()), real(*a))[1])
+    base = nice()
+    upload(client, field, visit_id, photo(800, 600, seed=61))
+    assert make_photo_copies() == 1
+    assert seen == [min(19, base + 6)] and nice() == base
+    visit = client.get(f"/api/v1/visits/{visit_id}", headers=field.ha).get_json()
+    assert [e["derivatives"] for e in visit["evidence"]] == ["ready"]

@@ -432,3 +432,16 @@ def test_a_bulletin_of_sixty_units_names_the_part_its_chart_shows():
     context["best"], context["bottom"] = names[:3], names[-1:]
     text = "".join(page_texts(render_pdf(context)))
     assert "排名靠前及末位单位综合得分（共60个单位，全部见表2）" in text
+
+
+def test_a_render_in_a_child_process_runs_below_the_workers_priority(tmp_path):
+    """The render worker's child works at INSPECT_WORKER_NICE below it; the worker itself does not."""
+    import threading
+
+    from inspect_api.documents.worker import render_in_child
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    pdf, meta = render_in_child(bulletin_context(tmp_path), tmp_path, memory_mb=3072, timeout_s=300, nice=4)
+    assert pdf.startswith(b"%PDF") and meta["page_count"] >= 1
+    assert meta["nice"] == min(19, base + 4)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
