@@ -261,6 +261,7 @@ def _insert_new_visit(dialect: str):
 class _SentMeanwhile(Exception):
     """The visit was inserted by a concurrent send of it after this one looked."""
 
+
 _INSERT_INSPECTORS = VisitInspector.__table__.insert()
 _INSERT_RESPONSES = Response.__table__.insert()
 _INSERT_FINDINGS = Finding.__table__.insert()
@@ -328,7 +329,8 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
 def _check_finding_ids(visit_id: str, ids: list[str]) -> None:
     if not ids:
         return
-    taken = db.session.connection().execute(_FINDING_IDS_TAKEN, {"ids": [str(i) for i in ids], "visit_id": visit_id}).scalars().all()
+    taken = db.session.connection().execute(
+        _FINDING_IDS_TAKEN, {"ids": [str(i) for i in ids], "visit_id": visit_id}).scalars().all()
     if taken:
         raise Conflict("问题 id 已被其他检查记录使用 (finding id used by another visit)", {"finding_ids": taken},
                        code="finding_id_taken")
