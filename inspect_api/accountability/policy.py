@@ -10,6 +10,7 @@ rule id changes what it proposes or to whom (a stored proposal's `rule_id` must 
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -61,7 +62,15 @@ def _int(value) -> bool:
 
 
 def parse(text: str, source: str) -> EscalationPolicy:
-    """The policy in `text`, or an `EscalationPolicyError` listing every problem (`source` names the file)."""
+    """The policy in `text`, or an `EscalationPolicyError` listing every problem (`source` names the file).
+
+    Remembered by its text (the policy is immutable): every confirmed finding runs the rules under the
+    write lock, and reading the YAML again was half of a confirmation's time. Errors are not kept."""
+    return _parse(text, source)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse(text: str, source: str) -> EscalationPolicy:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

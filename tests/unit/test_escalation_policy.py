@@ -212,3 +212,17 @@ def test_a_kept_rule_id_may_change_its_thresholds_but_not_its_action_or_subject(
 def test_an_unreadable_file_is_a_policy_error(tmp_path):
     with pytest.raises(PolicyError, match="无法读取"):
         load(str(tmp_path))
+
+
+def test_a_policy_text_is_read_once_and_its_errors_every_time():
+    """Every confirmed finding runs the rules: the same text gives the same (immutable) policy without
+    reading the YAML again; a changed text is read anew; a bad one is refused each time it is given."""
+    from inspect_api.accountability import policy as policy_io
+
+    first = policy_io.parse(GOOD, "a")
+    assert policy_io.parse(GOOD, "a") is first
+    changed = policy_io.parse(GOOD.replace("version: 3", "version: 4"), "a")
+    assert changed is not first and changed.version == 4 and first.version == 3
+    for _ in range(2):
+        with pytest.raises(policy_io.EscalationPolicyError):
+            policy_io.parse("rules: [", "bad")
