@@ -49,9 +49,9 @@ class UpsertResult:
 
 # --- access ------------------------------------------------------------------------------------
 
-def get_visit(visit_id, user, *, lock: bool = False) -> Visit:
+def get_visit(visit_id, user, *, lock: bool = False, options=()) -> Visit:
     """The visit, if the caller may see it; otherwise 404 (its existence is not revealed)."""
-    stmt = sa.select(Visit).where(Visit.id == str(visit_id))
+    stmt = sa.select(Visit).where(Visit.id == str(visit_id)).options(*options)
     if lock:
         stmt = stmt.with_for_update()
     visit = db.session.scalar(stmt)
@@ -268,13 +268,21 @@ _INSERT_FINDINGS = Finding.__table__.insert()
 _VISIT_EXISTS = sa.select(Visit.id).where(Visit.id == sa.bindparam("visit_id"))
 
 
+# What deciding on a write needs of a visit seen before its lock: its row and its team. A resend of
+# what is stored (the phone's retry, or its submit) ends there; a write loads the rest under the lock.
+_PRECONDITIONS_ONLY = (lazyload(Visit.responses), lazyload(Visit.findings), lazyload(Visit.evidence))
+# What a submit reads: the findings and photos it checks, the team; not the answers.
+_FOR_SUBMIT = (lazyload(Visit.responses),)
+
+
 def _load_visit(visit_id: str, *, lock: bool = False) -> Visit | None:
-    """The visit (locked for update when asked), or None; a cheap look first, since a sync mostly
-    brings new visits."""
+    """The visit, or None; a cheap look first, since a sync mostly brings new visits. Locked for
+    update with everything it holds (the write replaces it), else only what `_preconditions` reads
+    (the rest loads if touched)."""
     if db.session.connection().execute(_VISIT_EXISTS, {"visit_id": visit_id}).first() is None:
         return None
     stmt = sa.select(Visit).where(Visit.id == visit_id)
-    return db.session.scalar(stmt.with_for_update() if lock else stmt)
+    return db.session.scalar(stmt.with_for_update() if lock else stmt.options(*_PRECONDITIONS_ONLY))
 
 
 def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
@@ -539,18 +547,23 @@ def sync(items: list[dict], actor) -> list[dict]:
             continue
         visit, outcome = result.visit, result.outcome
         status, error = (201 if outcome == "created" else 200), None
+        version, visit_status = visit.version, visit.status
         if item.get("submit") and visit.status == "draft":
             try:
-                submit(get_visit(visit_id, actor, lock=True), actor)
+                visit = submit(get_visit(visit_id, actor, lock=True, options=_FOR_SUBMIT), actor)
                 db.session.commit()
-                outcome = "submitted"
+                outcome, version, visit_status = "submitted", visit.version, visit.status
             except DomainError as exc:
                 db.session.rollback()
                 status, error = exc.status, _error(exc)
-            visit = get_visit(visit_id, actor)
-        results.append({"id": visit_id, "status": status, "outcome": outcome, "version": visit.version,
-                        "visit_status": visit.status, "error": error})
+                # as stored now (the save above stands; another request may have moved it on since)
+                version, visit_status = db.session.execute(_VERSION_AND_STATUS, {"visit_id": visit_id}).one()
+        results.append({"id": visit_id, "status": status, "outcome": outcome, "version": version,
+                        "visit_status": visit_status, "error": error})
     return results
+
+
+_VERSION_AND_STATUS = sa.select(Visit.version, Visit.status).where(Visit.id == sa.bindparam("visit_id"))
 
 
 def _upsert_item(visit_id: str, item: dict, actor) -> UpsertResult:

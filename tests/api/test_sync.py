@@ -92,6 +92,42 @@ def test_a_visit_can_be_saved_then_photographed_then_submitted_by_sync(client, f
     assert res["outcome"] == "submitted"
 
 
+def test_a_resent_visit_submitted_reads_the_visit_once_and_not_its_answers(client, field, dbsession):
+    """The phone's last step (the same visit again, now with `submit`): the resend is recognised from
+    the visit's row and team, the submit reads its findings and photos under the lock; the answers
+    (most of a visit's rows) are read by neither."""
+    from inspect_api.db import db
+
+    vid = new_id()
+    client.post("/api/v1/sync", json=batch(field, {"id": vid}), headers=field.ha)
+    client.post(f"/api/v1/visits/{vid}/evidence", headers=field.ha, content_type="multipart/form-data",
+                data={"file": (io.BytesIO(photo(seed=22)), "a1.jpg", "image/jpeg"), "item_code": "A1"})
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        res = client.post("/api/v1/sync", json=batch(field, {"id": vid, "base_version": 1, "submit": True}),
+                          headers=field.ha).get_json()["results"][0]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    assert (res["status"], res["outcome"], res["visit_status"], res["version"]) == (200, "submitted", "submitted", 2)
+    assert dbsession.get(Visit, vid).status == "submitted"
+    assert not [s for s in seen if s.startswith("SELECT") and "FROM visit_responses" in s]
+    assert len([s for s in seen if s.startswith("SELECT") and "FROM findings" in s]) == 1
+
+
+def test_a_resent_submit_refused_answers_the_stored_version_and_status(client, field):
+    vid = new_id()
+    client.post("/api/v1/sync", json=batch(field, {"id": vid}), headers=field.ha)
+    res = client.post("/api/v1/sync", json=batch(field, {"id": vid, "submit": True}),
+                      headers=field.ha).get_json()["results"][0]
+    assert (res["status"], res["outcome"], res["visit_status"], res["version"]) == (409, "unchanged", "draft", 1)
+    assert res["error"]["code"] == "evidence_missing"
+
+
 def test_the_same_visit_twice_in_one_batch_is_refused(client, field):
     vid = new_id()
     resp = client.post("/api/v1/sync", json=batch(field, {"id": vid}, {"id": vid}), headers=field.ha)
