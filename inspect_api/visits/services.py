@@ -275,14 +275,15 @@ _PRECONDITIONS_ONLY = (lazyload(Visit.responses), lazyload(Visit.findings), lazy
 _FOR_SUBMIT = (lazyload(Visit.responses),)
 
 
-def _load_visit(visit_id: str, *, lock: bool = False) -> Visit | None:
-    """The visit, or None; a cheap look first, since a sync mostly brings new visits. Locked for
-    update with everything it holds (the write replaces it), else only what `_preconditions` reads
-    (the rest loads if touched)."""
+def _load_visit(visit_id: str, *, lock: bool = False, whole: bool = True) -> Visit | None:
+    """The visit (locked for update when asked), or None; a cheap look first, since a sync mostly
+    brings new visits. `whole=False`: only what `_preconditions` reads (the rest loads if touched)."""
     if db.session.connection().execute(_VISIT_EXISTS, {"visit_id": visit_id}).first() is None:
         return None
     stmt = sa.select(Visit).where(Visit.id == visit_id)
-    return db.session.scalar(stmt.with_for_update() if lock else stmt.options(*_PRECONDITIONS_ONLY))
+    if lock:
+        return db.session.scalar(stmt.with_for_update())
+    return db.session.scalar(stmt if whole else stmt.options(*_PRECONDITIONS_ONLY))
 
 
 def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
@@ -368,19 +369,24 @@ def _preconditions(visit: Visit | None, fp: str, actor, if_match: int | None, ba
     return True
 
 
-def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_given: bool) -> UpsertResult:
+def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_given: bool,
+           whole: bool = True) -> UpsertResult:
     """Create or replace a draft. An identical resend answers the current state whatever its version
     or status (a retry after a lost answer); a changed one needs the current version.
 
     Two phases: everything that only reads (the checks, the rows to write) runs in a read
     transaction that ends before the write lock is taken; the write phase re-checks the visit under
     its lock, so what it decides on is current.
+
+    `whole=False` (a sync, which answers only a version): a resend answered unchanged carries the
+    visit's row and team, not its answers, findings and photos (they load if touched; on SQLite, after
+    the commit, that would take the write lock).
     """
     visit_id = str(visit_id)
     content = content_of(data)
     fp = rules.fingerprint(content)
     with read_phase():
-        seen = _load_visit(visit_id)
+        seen = _load_visit(visit_id, whole=whole)
         if not _preconditions(seen, fp, actor, if_match, base_version_given):
             return UpsertResult(seen, "unchanged")
         skew = timedelta(minutes=current_app.config["INSPECT_MAX_FUTURE_MINUTES"])
@@ -417,7 +423,8 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
     try:
         _write(visit, content, rows, is_new=outcome == "created")
     except _SentMeanwhile:
-        return upsert(visit_id, data, actor, if_match=if_match, base_version_given=base_version_given)
+        return upsert(visit_id, data, actor, if_match=if_match, base_version_given=base_version_given,
+                      whole=whole)
     if previous_assignment is not None or content["assignment_id"] is not None:
         events.visit_assignment_changed.send(None, visit_id=visit.id, previous_id=previous_assignment,
                                              assignment_id=content["assignment_id"])
@@ -572,7 +579,7 @@ def _upsert_item(visit_id: str, item: dict, actor) -> UpsertResult:
     own, so the answers of the items already committed are never lost with the whole response."""
     for attempt in (1, 2):
         try:
-            result = upsert(visit_id, item, actor, if_match=item.get("base_version"),
+            result = upsert(visit_id, item, actor, if_match=item.get("base_version"), whole=False,
                             base_version_given=item.get("base_version") is not None)
             db.session.commit()
             return result
