@@ -92,9 +92,7 @@ def _facts(only: Subjects | None = None) -> dict:
         sa.select(Rectification.finding_id, Rectification.unit_id, Rectification.due_on)
         .where(Rectification.flagged_overdue_at.is_not(None),
                *([Rectification.unit_id.in_(only.units)] if only else [])))]
-    grades = _grades()
-    if only:
-        grades = [g for g in grades if g.unit_id in only.units]
+    grades = _grades(only.units if only else None)
     facts = {"findings": findings, "outcomes": outcomes, "overdue": overdue, "bottom_ranks": [], "grades": grades,
              "matters": []}
     # facts kept by the features above (matters, documents): they answer the question
@@ -104,17 +102,19 @@ def _facts(only: Subjects | None = None) -> dict:
     return facts
 
 
-def _grades() -> list[rules.GradeFact]:
-    """Each unit's grade in the approved annual assessment of each year (the run in force)."""
+def _grades(units=None) -> list[rules.GradeFact]:
+    """Each unit's grade in the approved annual assessment of each year (the run in force); of `units`
+    only, when given."""
     from inspect_api.assessment.models import GradeRun, UnitGrade
 
+    only = [UnitGrade.unit_id.in_(units)] if units is not None else []
     return [rules.GradeFact(unit_id=unit_id, year=year, grade=grade, approved_on=local(approved_at).date(),
                             head=" ".join(x for x in (head_name, head_title) if x) or None)
             for unit_id, year, grade, approved_at, head_name, head_title in db.session.execute(
                 sa.select(UnitGrade.unit_id, UnitGrade.year, UnitGrade.grade, GradeRun.approved_at, Unit.head_name,
                           Unit.head_title)
                 .join(GradeRun, GradeRun.id == UnitGrade.run_id).join(Unit, Unit.id == UnitGrade.unit_id)
-                .where(UnitGrade.in_force.is_(True), UnitGrade.grade.in_(list(rules.GRADES))))]
+                .where(UnitGrade.in_force.is_(True), UnitGrade.grade.in_(list(rules.GRADES)), *only))]
 
 
 GRADE_WITHDRAWN = "考评等次已由“不合格”改为“{label}”（考评批次 #{run_id}），该建议依据的事实已不存在，自动撤回"
@@ -184,7 +184,12 @@ def run_rules(actor=None, *, only: Subjects | None = None) -> list[Proposal]:
     facts = _facts(only)
     staff_rows = {s.id: s for s in db.session.scalars(sa.select(Staff).where(
         Staff.id.in_({f.staff_id for f in facts["findings"] if f.staff_id} | {o.staff_id for o in facts["outcomes"]})))}
-    unit_names = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
+    names = sa.select(Unit.id, Unit.name)
+    if only is not None:  # the units the facts and staff name, not the whole county's (or province's)
+        named = {s.unit_id for s in staff_rows.values()}
+        named |= {fact.unit_id for kind, kind_facts in facts.items() if kind != "outcomes" for fact in kind_facts}
+        names = names.where(Unit.id.in_(named - {None}))
+    unit_names = dict(db.session.execute(names).all())
     proposals = rules.evaluate(policy, as_of=clock.today(), since=adopted,
                                staff_names={k: f"{unit_names.get(s.unit_id, '')}{s.name}" for k, s in staff_rows.items()},
                                unit_names=unit_names, **facts)

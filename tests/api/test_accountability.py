@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from inspect_api.accountability import services
 from inspect_api.db import db
 from inspect_api.documents import worker
+from inspect_api.org.models import Unit
 from inspect_api.visits.models import Finding
 from tests.api.conftest import decide
 from tests.helpers import bearer, headers_for, login, make_user
@@ -65,6 +66,9 @@ def test_from_confirmed_findings_to_an_issued_referral_and_an_outcome(client, fi
     assert p["subject_type"] == "staff" and p["subject_id"] == field.staff.id and p["policy_version"] == 1
     assert sorted(p["fact_ids"]) == sorted([f"finding:{submitted['badge']}", f"finding:{submitted['attitude']}"])
     assert "周敏" in p["reason"] and "staff_two_findings_warning" in p["reason"]
+    # the staff member named as the office knows them: their unit's name first (only the units the facts
+    # name are read for it, not the whole county's)
+    assert p["reason"].startswith(f"{db.session.get(Unit, field.staff.unit_id).name}周敏")
     # running again proposes nothing new for the same facts
     assert client.post("/api/v1/accountability/run", headers=a).get_json() == []
     assert len(proposals(client, a)) == 1
