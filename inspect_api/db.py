@@ -186,6 +186,15 @@ def read_phase():
         db.session.commit()
 
 
+def writes_done() -> None:
+    """The request's writes are committed: what it still reads (the answer it dumps, which may load
+    what the write left unloaded) begins as a read, so on SQLite it does not take the write lock
+    while the answer is built. Call only after the last commit of the request's writes."""
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("writes_done with pending writes")
+    write_intent.set(False)
+
+
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 

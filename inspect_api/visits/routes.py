@@ -11,7 +11,7 @@ from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version, not_modified, stored_file
 from inspect_api.core.schemas import BaseSchema, paginate_select
-from inspect_api.db import db
+from inspect_api.db import db, writes_done
 from inspect_api.errors import NotFound
 from inspect_api.visits import media, services, shopper_comparison
 from inspect_api.visits.schemas import (
@@ -82,6 +82,7 @@ class VisitById(MethodView):
         result = services.upsert(visit_id, body, current_user(), if_match=if_match_version(),
                                  base_version_given="If-Match" in request.headers)
         db.session.commit()
+        writes_done()  # the whole visit is dumped from here, unlocked
         return _respond(result.visit, 201 if result.outcome == "created" else 200)
 
 
@@ -95,6 +96,7 @@ class Submit(MethodView):
         visit = services.get_visit(visit_id, current_user(), lock=True)
         services.submit(visit, current_user())
         db.session.commit()
+        writes_done()
         return _respond(visit, 200)
 
 

@@ -1,6 +1,7 @@
-"""The media worker makes a photo's copies outside any write transaction: on SQLite a write
-transaction holds the database's one write lock, and copies made under it (tens of milliseconds a
-photo) held every upload and sync of the phones behind them (the county year's peak morning)."""
+"""Work that is not writing runs outside any write transaction: on SQLite a write transaction holds
+the database's one write lock, and work done under it held every upload and sync of the phones behind
+it (the county year's peak morning). The media worker makes a photo's copies unlocked (tens of
+milliseconds a photo); a visit's PUT or submit builds its answer after giving the lock back."""
 
 from __future__ import annotations
 
@@ -50,3 +51,38 @@ def test_copies_are_made_while_another_writer_could_write(live, monkeypatch):  #
     assert seen and set(seen) == {"free"}, seen
     states = client.get(f"/api/v1/visits/{vid}", headers=headers).get_json()["evidence"]
     assert [e["derivatives"] for e in states] == ["ready"]
+
+
+@pytest.mark.parametrize("step", ["put", "submit"])
+def test_the_answer_to_a_put_or_submit_is_built_after_the_write_lock_is_given_back(live, step):  # noqa: F811
+    """The visit they answer is dumped after the commit; what the dump still loads (answers, findings,
+    photos, the checklist) is read in a read transaction: BEGIN, not BEGIN IMMEDIATE."""
+    from inspect_api.db import db
+
+    app, ids, headers = live
+    if sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
+        pytest.skip("PostgreSQL has no single write lock")
+    client = app.test_client()
+    vid = str(uuid.uuid4())
+    body = visit_body(ids, responses=[{"item_code": "A2", "answer": "yes"}, {"item_code": "E1", "answer": "cold"}])
+    if step == "submit":
+        assert client.put(f"/api/v1/visits/{vid}", json=body, headers=headers).status_code == 201
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        resp = (client.put(f"/api/v1/visits/{vid}", json=body, headers=headers) if step == "put"
+                else client.post(f"/api/v1/visits/{vid}/submit", headers=headers))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert resp.status_code in (200, 201), resp.get_json()
+    answer = resp.get_json()
+    assert answer["responses"] and answer["findings"] and answer["status"] == ("draft" if step == "put" else "submitted")
+    assert seen.count("BEGIN IMMEDIATE") == 1, seen  # the write's own
+    # the answer did load more after the write, and began it as a read
+    assert "BEGIN" in seen[seen.index("BEGIN IMMEDIATE") + 1:], seen
