@@ -164,8 +164,8 @@ def read_phase():
     """Run reads without taking SQLite's write lock: on SQLite in a deferred transaction of their
     own, ended after them; on PostgreSQL in the transaction that goes on to write.
 
-    For services that check a lot before they write: the write lock is held only for the writes. Whatever the write decides on must be re-read under
-    its lock. Writing inside the phase is a bug.
+    For services that check a lot before they write: the write lock is held only for the writes.
+    Whatever the write decides on must be re-read under its lock. Writing inside the phase is a bug.
     """
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("read_phase entered with pending writes")
