@@ -112,7 +112,8 @@ class Sync(MethodView):
         `submit`. Results come per item with the status it would have had alone. Sending the same
         batch again changes nothing, also while the first copy is still being written (the copy
         waits for it). An item the database could not write twice running answers 503 `try_again`
-        on its own; items already committed keep their answers.
+        on its own; so does a submit the database failed (its save stands, still a draft); items
+        already committed keep their answers.
         """
         results = services.sync(body["visits"], current_user())
         db.session.commit()

@@ -560,11 +560,15 @@ def sync(items: list[dict], actor) -> list[dict]:
                 visit = submit(get_visit(visit_id, actor, lock=True, options=_FOR_SUBMIT), actor)
                 db.session.commit()
                 outcome, version, visit_status = "submitted", visit.version, visit.status
-            except DomainError as exc:
+            except (DomainError, sa.exc.DBAPIError) as exc:
                 db.session.rollback()
+                if isinstance(exc, sa.exc.DBAPIError):  # a deadlock, a lost connection: the save stands
+                    current_app.logger.warning("sync submit of %s failed: %s", visit_id, type(exc.orig).__name__)
+                    exc = ServiceBusy("暂时无法提交, 请稍后重发 (try again)", {"id": visit_id}, code="try_again")
                 status, error = exc.status, _error(exc)
                 # as stored now (the save above stands; another request may have moved it on since)
-                version, visit_status = db.session.execute(_VERSION_AND_STATUS, {"visit_id": visit_id}).one()
+                with read_phase():
+                    version, visit_status = db.session.execute(_VERSION_AND_STATUS, {"visit_id": visit_id}).one()
         results.append({"id": visit_id, "status": status, "outcome": outcome, "version": version,
                         "visit_status": visit_status, "error": error})
     return results

@@ -128,6 +128,29 @@ def test_a_resent_submit_refused_answers_the_stored_version_and_status(client, f
     assert res["error"]["code"] == "evidence_missing"
 
 
+def test_a_submit_the_database_fails_answers_503_for_its_item_and_keeps_the_batch(client, field, monkeypatch):
+    """A deadlock or a lost connection while submitting: that item answers 503 `try_again` with its
+    save standing (version 1, still a draft), and the batch's other items keep their answers."""
+    from inspect_api.visits import services
+
+    real = services.submit
+
+    def failing(visit, actor):
+        if visit.id == broken:
+            raise sa.exc.OperationalError("UPDATE visits ...", {}, Exception("deadlock detected"))
+        return real(visit, actor)
+
+    monkeypatch.setattr(services, "submit", failing)
+    broken, fine = new_id(), new_id()  # the failure comes before the photos are looked at
+    resp = client.post("/api/v1/sync", json=batch(field, {"id": broken, "submit": True}, {"id": fine}),
+                       headers=field.ha)
+    assert resp.status_code == 200
+    first, second = resp.get_json()["results"]
+    assert (first["status"], first["outcome"], first["visit_status"], first["version"]) == (503, "created", "draft", 1)
+    assert first["error"]["code"] == "try_again"
+    assert (second["status"], second["outcome"]) == (201, "created")
+
+
 def test_the_same_visit_twice_in_one_batch_is_refused(client, field):
     vid = new_id()
     resp = client.post("/api/v1/sync", json=batch(field, {"id": vid}, {"id": vid}), headers=field.ha)

@@ -10440,7 +10440,8 @@ export interface paths {
          *     `submit`. Results come per item with the status it would have had alone. Sending the same
          *     batch again changes nothing, also while the first copy is still being written (the copy
          *     waits for it). An item the database could not write twice running answers 503 `try_again`
-         *     on its own; items already committed keep their answers.
+         *     on its own; so does a submit the database failed (its save stands, still a draft); items
+         *     already committed keep their answers.
          *
          *     **Roles:** inspector (督查员)
          */
