@@ -121,26 +121,46 @@ def configure_engine(engine: sa.Engine) -> None:
         if not write_intent.get():
             conn.exec_driver_sql("BEGIN")
             return
+        dbapi_connection = conn.connection.dbapi_connection
         fd = conn.connection._connection_record.info.get("writer_lock_fd") if lock_path else None
         if fd is not None:
             _take_writer_lock(fd)
-            conn.info["writer_lock_held"] = fd
+            held[id(dbapi_connection)] = fd
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            _release(conn)
+            _release(dbapi_connection)
             raise
 
-    def _release(conn, *args):
-        fd = conn.info.pop("writer_lock_held", None)
+    # The queue's turn passes on when the transaction has ended in SQLite, not before: handed over at
+    # SQLAlchemy's commit event (which runs before the COMMIT), the next writer's BEGIN IMMEDIATE met
+    # a lock still held for the COMMIT and its fsync, and SQLite's busy handler slept 1, 2, 5 … ms
+    # before it looked again, with the lock free and nobody taking it. So the dialect's own commit
+    # and rollback (the pool's reset on check-in included) release it once they have run.
+    held: dict[int, int] = {}  # id(DBAPI connection) -> its lock file, while its write transaction runs
+
+    def _release(connection) -> None:
+        # SQLAlchemy hands the dialect the pool's proxy of the DBAPI connection, the pool's close the
+        # connection itself
+        fd = held.pop(id(getattr(connection, "dbapi_connection", connection)), None)
         if fd is not None:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
+    def _then_release(end):
+        def do_end(connection):
+            try:
+                end(connection)
+            finally:
+                _release(connection)
+        return do_end
+
+    if lock_path:
+        engine.dialect.do_commit = _then_release(engine.dialect.do_commit)
+        engine.dialect.do_rollback = _then_release(engine.dialect.do_rollback)
 
     @event.listens_for(engine.pool, "close")
     def _close(dbapi_connection, record):
+        held.pop(id(dbapi_connection), None)
         fd = record.info.pop("writer_lock_fd", None)
         if fd is not None:
             os.close(fd)  # closing also drops a lock a dead transaction still held
