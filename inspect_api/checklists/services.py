@@ -197,14 +197,18 @@ def freeze(value):
     return value
 
 
+# built once, with bound parameters: the phone's every visit looks its checklist version up
+_VERSION_HASH = sa.select(ChecklistVersion.content_hash).where(
+    ChecklistVersion.code == sa.bindparam("code"), ChecklistVersion.version == sa.bindparam("version"))
+
+
 def pinned_template(code: str, version: int) -> tuple[dict, str]:
     """(template, content_hash) of a published version, for the hot paths that pin one.
 
     Reads only the row's hash; the content is loaded, re-hashed and parsed the first time this
     process meets that hash. The template is shared and frozen: any change raises TypeError.
     """
-    content_hash_ = db.session.scalar(sa.select(ChecklistVersion.content_hash).where(
-        ChecklistVersion.code == code, ChecklistVersion.version == version))
+    content_hash_ = db.session.connection().execute(_VERSION_HASH, {"code": code, "version": version}).scalar()
     if content_hash_ is None:
         raise NotFound(f"检查表 {code} 第 {version} 版不存在 (no such checklist version)",
                        {"code": code, "version": version})

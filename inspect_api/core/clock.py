@@ -72,6 +72,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def wall_timestamp() -> float:
+    """Seconds since the epoch on the machine's own clock, never the injectable one: only for what a
+    library checks against the real time itself (a JWT's `exp`, which PyJWT compares with it)."""
+    return time.time()
+
+
 def local(dt: datetime) -> datetime:
     return dt.astimezone(LOCAL_TZ)
 

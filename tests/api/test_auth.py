@@ -130,6 +130,40 @@ def test_expired_access_token_is_refused(app, client, user):
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "token_expired"
 
 
+def test_a_verified_access_token_is_not_verified_again_until_it_expires(app, client, user, monkeypatch):
+    """The claims of a token that passed are remembered by the token itself: the phone's next request
+    with it skips the signature check; one that has expired since is checked again, and refused."""
+    import time
+
+    from flask_jwt_extended import create_access_token, decode_token
+
+    from inspect_api.auth import access
+
+    calls = []
+    real = access.verify_jwt_in_request
+    monkeypatch.setattr(access, "verify_jwt_in_request", lambda **kw: calls.append(kw) or real(**kw))
+    token = login(client, "zhang.san")["access_token"]
+    for _ in range(3):
+        assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    assert len(calls) == 1
+    # the same token with one character of its signature changed is another key: verified, refused
+    forged = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    resp = client.get("/api/v1/auth/me", headers=bearer(forged))
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "invalid_token"
+    assert len(calls) == 2
+    # a refresh token is never taken from what an access token left
+    assert client.post("/api/v1/auth/refresh", headers=bearer(token)).status_code == 401
+    # a token remembered while valid is refused once its exp has passed
+    with app.test_request_context():
+        claims = decode_token(token)  # the same login session, a token of two seconds
+        short = create_access_token(identity=claims["sub"], additional_claims={"sid": claims["sid"]},
+                                    expires_delta=timedelta(seconds=2))  # exp is whole seconds: 1–2 s on
+    assert client.get("/api/v1/auth/me", headers=bearer(short)).status_code == 200
+    time.sleep(2.1)
+    stale = client.get("/api/v1/auth/me", headers=bearer(short))
+    assert stale.status_code == 401 and stale.get_json()["error"]["code"] == "token_expired"
+
+
 def test_tokens_age_on_the_applications_clock(app, client, user, clock, monkeypatch):
     """On a server running on a chosen clock, two days on that clock (a phone offline over a weekend):
     the access token has expired though the wall clock barely moved, the refresh token still rotates;
