@@ -2,13 +2,20 @@
 
 import os
 
-workers = int(os.environ.get("WORKERS", "2"))
+# Two workers a core (at least 2, at most 8) with two threads each, by default. On SQLite a write holds
+# the database's one write lock, and a thread holding it waits for its worker's interpreter lock while
+# the worker's other threads run: fewer threads a worker shorten the turns. Measured with
+# scripts/bench.py (full-visit sync against the echo route, 20 clients, 2 cores): 2 workers x 4
+# threads 0.126x, 4 x 2 0.151-0.169x. A worker is about 125 MB resident (docs/deploy.md).
+DEFAULT_WORKERS = max(2, min(8, 2 * (os.cpu_count() or 1)))
+DEFAULT_THREADS = 2
+workers = int(os.environ.get("WORKERS", str(DEFAULT_WORKERS)))
 # gunicorn's threaded worker, with each request read in full on the worker's event loop before a thread
 # is given to it, under deadlines for the head and the body (inspect_api/server_worker.py): a phone on a
 # slow network, or many strangers trickling bodies on purpose, holds a socket, not a thread.
 # WORKER_CLASS=gthread gives the stock worker back (for comparison; it has no read deadline).
 worker_class = os.environ.get("WORKER_CLASS", "inspect_api.server_worker.BufferingThreadWorker")
-threads = int(os.environ.get("THREADS", "4"))
+threads = int(os.environ.get("THREADS", str(DEFAULT_THREADS)))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 # No gunicorn access log: its lines hold the client's address, user agent and the raw URL with its query.

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
+from inspect_api.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKERS  # noqa: E402
 from tests.images import photo  # noqa: E402
 from tests.system.server import LiveServer, server_database_url  # noqa: E402
 from tests.system.workload import multipart, visit_payload  # noqa: E402
@@ -301,8 +302,10 @@ def main() -> int:
                         help="build a county's year on SQLite and replay a peak morning (alone)")
     parser.add_argument("--scale", type=float, default=1.0, help="--county-year: multiply every count")
     parser.add_argument("--phones", type=int, help="--county-year: phones in the replay (default 50 x scale)")
-    parser.add_argument("--workers", type=int, default=2, help="sync/rejected/photo: gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="sync/rejected/photo: threads per worker")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help="sync/rejected/photo: gunicorn worker processes (the server's default: 2 a core)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help="sync/rejected/photo: threads per worker (the server's default)")
     parser.add_argument("--out", type=Path, help="where to write the JSON results (bench-results/bench.json)")
     parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats", "phone"],
                         action="append", help="stats (PostgreSQL, a million findings, minutes) runs only when named")

@@ -382,6 +382,7 @@ def _drain_media(server, log, timeout_s: float = 600) -> dict:
 
 def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = None, log=_print,
                       phones: int | None = None) -> dict:
+    from inspect_api.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKERS
     from tests.system.server import LiveServer, server_database_url
 
     n = counts_for(scale)
@@ -389,11 +390,11 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
         n["phones"] = phones  # a small county with the full morning's phones (they share the accounts)
     tmp = keep or Path(tempfile.mkdtemp(prefix="inspect-county-"))
     url = server_database_url(None, tmp)
-    server = LiveServer(url, tmp / "instance", workers=2, env={"INSPECT_ACCESS_LOG": "0"})
+    server = LiveServer(url, tmp / "instance", workers=DEFAULT_WORKERS, env={"INSPECT_ACCESS_LOG": "0"})
     t0 = time.perf_counter()
     server.prepare()
     prepared = time.perf_counter() - t0
-    log(f"county year at scale {scale}: {n}")
+    log(f"county year at scale {scale}: {n}; gunicorn {DEFAULT_WORKERS} workers x {DEFAULT_THREADS} threads")
     built = build(server, n, seed, log=log)
     disk = {"database_mb": round(sum(p.stat().st_size for p in tmp.glob("server.db*")) / 1e6, 1),
             "evidence_mb": round(_disk_bytes(tmp / "instance" / "evidence") / 1e6, 1)}
