@@ -7,7 +7,7 @@ import os
 # the worker's other threads run: fewer threads a worker shorten the turns. Measured with
 # scripts/bench.py (full-visit sync against the echo route, 20 clients, 2 cores): 2 workers x 4
 # threads 0.126x, 4 x 2 0.151-0.169x. A worker is about 125 MB resident (docs/deploy.md).
-DEFAULT_WORKERS = max(2, min(8, 2 * (os.cpu_count() or 1)))
+DEFAULT_WORKERS = max(2, min(8, 2 * len(os.sched_getaffinity(0))))  # the cores this process may use
 DEFAULT_THREADS = 2
 workers = int(os.environ.get("WORKERS", str(DEFAULT_WORKERS)))
 # gunicorn's threaded worker, with each request read in full on the worker's event loop before a thread
