@@ -72,8 +72,9 @@ class SurveyDrawEntropySchema(BaseSchema):
 
 class SurveyProblemSchema(BaseSchema):
     code = fields.String(metadata={"description": "unit_short: fewer eligible recipients than per_unit"})
-    message_zh = fields.String()
+    message_zh = fields.String(metadata={"description": "as recorded with the draw; names the unit by id"})
     unit_id = fields.Integer(allow_none=True)
+    unit_name = fields.String(metadata={"description": "the unit's name now (absent when no unit is named)"})
     details = fields.Dict()
 
 

@@ -29,6 +29,7 @@ from inspect_api.core import clock
 from inspect_api.core import draw as draw_record
 from inspect_api.db import db
 from inspect_api.errors import Conflict, NotFound, Unprocessable
+from inspect_api.org import services as org
 from inspect_api.org.models import Unit
 from inspect_api.ratings.models import Rating
 
@@ -45,9 +46,7 @@ def year_period(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
-def unit_names(ids) -> dict[int, Unit]:
-    ids = set(ids)
-    return {u.id: u for u in db.session.scalars(sa.select(Unit).where(Unit.id.in_(ids)))} if ids else {}
+unit_names = org.units_by_id
 
 
 # --- recipients (imported lists of service recipients) ------------------------------------------------
@@ -314,7 +313,7 @@ def _response_counts(draw_id: int) -> dict[int, int]:
 
 def draw_problems(d: SurveyDraw) -> list[dict]:
     result = result_of(d)
-    return rules.survey_result_to_dict(result)["problems"] if result is not None else []
+    return org.with_unit_names(rules.survey_result_to_dict(result)["problems"]) if result is not None else []
 
 
 def draw_units(d: SurveyDraw) -> list[dict]:

@@ -82,6 +82,19 @@ def staffing_of_windows() -> dict[int, int]:
     return {window_id: staffing_id for window_id, staffing_id in rows}
 
 
+def units_by_id(ids) -> dict[int, Unit]:
+    """The units of `ids` (one query), by id; ids of no unit are left out."""
+    ids = {i for i in ids if i is not None}
+    return {u.id: u for u in db.session.scalars(sa.select(Unit).where(Unit.id.in_(ids)))} if ids else {}
+
+
+def with_unit_names(problems: list[dict]) -> list[dict]:
+    """A draw's problems, each that names a unit given that unit's name too (`unit_name`): the messages are
+    part of the draw's record and name the unit by id only."""
+    units = units_by_id(p.get("unit_id") for p in problems)
+    return [{**p, "unit_name": units[p["unit_id"]].name} if p.get("unit_id") in units else p for p in problems]
+
+
 def get_unit(unit_id: int, user=None, *, lock: bool = False) -> Unit:
     return _get(Unit, unit_id, user, lock)
 

@@ -13,6 +13,7 @@ from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.schemas import BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import Conflict, NotFound
+from inspect_api.org.services import with_unit_names
 from inspect_api.sampling import services
 from inspect_api.sampling.models import SamplingPlan
 
@@ -49,7 +50,7 @@ def _unit_name(a) -> str | None:
 def _problems(plan: SamplingPlan) -> list[dict]:
     # The draw's own problems, then the calendar's (a year not loaded; visits on days it made non-working).
     result = services.result_of(plan)
-    return (result["problems"] if result else []) + list(plan.calendar_problems or [])
+    return with_unit_names((result["problems"] if result else []) + list(plan.calendar_problems or []))
 
 
 class AssignmentSchema(BaseSchema):
@@ -102,7 +103,9 @@ class PlanSchema(BaseSchema):
     inputs_digest = fields.String(dump_only=True, allow_none=True)
     result_digest = fields.String(dump_only=True, allow_none=True)
     calendar_provisional = fields.Boolean(dump_only=True)
-    problems = computed(fields.List(fields.Dict(), dump_only=True), _problems)
+    problems = computed(fields.List(fields.Dict(), dump_only=True, metadata={
+        "description": "each {code, message_zh, unit_id, details}; one about a unit also has unit_name (the "
+                       "recorded message names the unit by id only)"}), _problems)
     assignments = computed(fields.List(fields.Nested(AssignmentSchema), dump_only=True),
                            lambda plan, schema: [] if schema.brief else plan.assignments)
     version = fields.Integer(dump_only=True)

@@ -90,7 +90,7 @@ def test_ratings_survey_grades_approval_and_accountability(client, office, units
     by_unit = {u["unit_id"]: u for u in d["units"]}
     assert (by_unit[good.id]["eligible"], by_unit[good.id]["drawn"], by_unit[good.id]["short"]) == (25, 20, False)
     assert (by_unit[short.id]["eligible"], by_unit[short.id]["drawn"], by_unit[short.id]["short"]) == (19, 19, True)
-    assert [(p["code"], p["unit_id"]) for p in d["problems"]] == [("unit_short", short.id)]
+    assert [(p["code"], p["unit_id"], p["unit_name"]) for p in d["problems"]] == [("unit_short", short.id, short.name)]
     assert ok(client.get(f"{B}/survey-draws/{d['id']}/verify", headers=o2)) == {"verified": True, "problems": []}
     # drawing again answers the stored draw
     again = ok(client.post(f"{B}/survey-draws/{d['id']}/draw", headers=o1, json={}))

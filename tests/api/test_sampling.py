@@ -248,6 +248,17 @@ def test_a_team_that_cannot_be_formed_is_reported_not_shrunk(client, county):
     assert all(len(a["team"]) == 6 for a in plan["assignments"])
 
 
+def test_a_problem_about_a_unit_names_the_unit(client, county):
+    # no session of a working day is 8 hours long: no window can be visited, and each problem says which
+    plan = drawn_plan(client, county, visit_minutes=480)
+    about = {p["unit_id"]: p for p in plan["problems"] if p["code"] == "no_opening_hours"}
+    assert set(about) == {w.id for w in county["windows"]}
+    for w in county["windows"]:
+        # the recorded message names the unit by id only; the answer adds its name
+        assert about[w.id]["unit_name"] == w.name and f"单位 {w.id} " in about[w.id]["message_zh"]
+    assert all("unit_name" not in p for p in plan["problems"] if p.get("unit_id") is None)
+
+
 def test_declared_relatives_keep_an_inspector_away(client, county):
     office = county["office"]
     target = county["windows"][0]

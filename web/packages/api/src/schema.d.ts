@@ -13630,6 +13630,7 @@ export interface components {
             /** Format: date */
             period_start: string;
             pool?: components["schemas"]["Pool"];
+            /** @description each {code, message_zh, unit_id, details}; one about a unit also has unit_name (the recorded message names the unit by id only) */
             readonly problems?: {
                 [key: string]: unknown;
             }[];
@@ -13681,6 +13682,7 @@ export interface components {
             /** Format: date */
             period_start?: string;
             pool?: components["schemas"]["Pool"];
+            /** @description each {code, message_zh, unit_id, details}; one about a unit also has unit_name (the recorded message names the unit by id only) */
             readonly problems?: {
                 [key: string]: unknown;
             }[];
@@ -14526,8 +14528,11 @@ export interface components {
             details?: {
                 [key: string]: unknown;
             };
+            /** @description as recorded with the draw; names the unit by id */
             message_zh?: string;
             unit_id?: number | null;
+            /** @description the unit's name now (absent when no unit is named) */
+            unit_name?: string;
         };
         SurveyPublication: {
             algorithm?: string;
