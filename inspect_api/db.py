@@ -232,3 +232,43 @@ def serialize_on(*parts) -> None:
     digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
     key = int.from_bytes(digest, "big", signed=True)
     db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+_ROWS_INSERTS: dict[tuple, sa.Insert] = {}
+_ROWS_CHECKED: set[tuple] = set()
+
+
+def _unnest_insert(table: sa.Table, keys: tuple[str, ...]) -> sa.Insert:
+    """INSERT INTO table (keys) SELECT * FROM unnest(:k1::t1[], :k2::t2[], …): every row in one
+    execution, built once per (table, keys)."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    stmt = _ROWS_INSERTS.get((table.name, keys))
+    if stmt is None:
+        arrays = [sa.bindparam(k, type_=ARRAY(table.c[k].type)) for k in keys]
+        rows = sa.func.unnest(*arrays).table_valued(*keys).render_derived()
+        stmt = _ROWS_INSERTS[(table.name, keys)] = table.insert().from_select(list(keys), sa.select(*rows.c))
+    return stmt
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """Insert `rows` (dicts with the same keys) into `table` on `conn`.
+
+    On PostgreSQL as one statement over one array per column (`unnest`): the server parses, plans and
+    runs one statement whatever the number of rows, where an executemany sends and runs one INSERT a
+    row. Columns left out take their server defaults only, so a row must give every column that has
+    a Python default (refused on every database alike). Elsewhere (SQLite, in process) an
+    executemany, which is already cheap there.
+    """
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    if (table.name, keys) not in _ROWS_CHECKED:
+        missing = [c.key for c in table.columns if c.key not in keys and c.default is not None]
+        if missing:
+            raise ValueError(f"insert_rows into {table.name}: rows must give {missing} (Python defaults)")
+        _ROWS_CHECKED.add((table.name, keys))
+    if conn.dialect.name != "postgresql" or len(rows) == 1:
+        conn.execute(table.insert(), rows)
+        return
+    conn.execute(_unnest_insert(table, keys), {k: [r[k] for r in rows] for k in keys})

@@ -22,7 +22,7 @@ from inspect_api.core import clock, events, images
 from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 from inspect_api.core.counters import next_value
 from inspect_api.core.storage import fsync_later, get_storage, receive
-from inspect_api.db import db, read_phase
+from inspect_api.db import db, insert_rows, read_phase
 from inspect_api.errors import (
     Conflict,
     DomainError,
@@ -262,9 +262,6 @@ class _SentMeanwhile(Exception):
     """The visit was inserted by a concurrent send of it after this one looked."""
 
 
-_INSERT_INSPECTORS = VisitInspector.__table__.insert()
-_INSERT_RESPONSES = Response.__table__.insert()
-_INSERT_FINDINGS = Finding.__table__.insert()
 _VISIT_EXISTS = sa.select(Visit.id).where(Visit.id == sa.bindparam("visit_id"))
 
 
@@ -324,12 +321,11 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
     if not is_new:
         for model in (VisitInspector, Response, Finding):
             conn.execute(sa.delete(model).where(model.visit_id == visit.id))
-    # Core inserts on the tables (not the ORM bulk path), on the session's connection: one executemany each.
-    conn.execute(_INSERT_INSPECTORS, [{"visit_id": visit.id, "user_id": u} for u in content["team"]])
-    if rows.responses:
-        conn.execute(_INSERT_RESPONSES, rows.responses)
-    if findings:
-        conn.execute(_INSERT_FINDINGS, findings)
+    # Core inserts on the tables (not the ORM bulk path), on the session's connection: one statement
+    # each on PostgreSQL, one executemany each on SQLite.
+    insert_rows(conn, VisitInspector.__table__, [{"visit_id": visit.id, "user_id": u} for u in content["team"]])
+    insert_rows(conn, Response.__table__, rows.responses)
+    insert_rows(conn, Finding.__table__, findings)
     if not is_new or rows.shopper_record is not None:
         shopper_services.write_record(visit.id, rows.shopper_record)
     db.session.expire(visit, ["inspectors", "responses", "findings"])

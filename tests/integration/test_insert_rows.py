@@ -1,0 +1,104 @@
+"""`db.insert_rows`: many rows in one statement on PostgreSQL (one array a column, `unnest`), an
+executemany elsewhere; either way the rows read back exactly as a plain executemany stores them, for
+every kind of column the hot path writes (text, JSON of any shape, UTC timestamps, booleans, integers,
+non-native enums, NULLs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_api.db import UTCDateTime, db, insert_rows
+
+meta = sa.MetaData()
+scratch = sa.Table(
+    "insert_rows_scratch", meta,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("batch", sa.String(8), nullable=False),
+    sa.Column("answer", sa.JSON),
+    sa.Column("note", sa.Text),
+    sa.Column("at", UTCDateTime()),
+    sa.Column("failed", sa.Boolean, nullable=False),
+    sa.Column("points", sa.Integer),
+    sa.Column("severity", sa.Enum("minor", "serious", "severe", name="scratch_severity", native_enum=False,
+                                  create_constraint=True)),
+)
+with_default = sa.Table(
+    "insert_rows_defaulted", meta,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(8), nullable=False, default="draft"),
+)
+
+SHANGHAI = timezone(timedelta(hours=8))
+ANSWERS = [True, False, None, 3, 2.5, "是", "", "引号\"与\\反斜杠", ["a", "b"], {"k": [1, {"x": None}]}, [], {}]
+
+
+def rows(batch: str) -> list[dict]:
+    return [{"id": f"{batch}-{i:02d}", "batch": batch, "answer": answer,
+             "note": None if i % 3 == 0 else f"第{i}条, 含逗号,{{花括号}}与\"引号\"",
+             "at": None if i % 4 == 0 else datetime(2026, 11, 23, 9, i, tzinfo=SHANGHAI),
+             "failed": i % 2 == 0, "points": None if i % 5 == 0 else i,
+             "severity": (None, "minor", "serious", "severe")[i % 4]}
+            for i, answer in enumerate(ANSWERS)]
+
+
+@pytest.fixture()
+def conn(dbsession):
+    connection = db.session.connection()
+    meta.create_all(connection)  # inside the test's transaction: rolled back with it
+    return connection
+
+
+def read(conn, batch: str) -> list[dict]:
+    got = conn.execute(sa.select(scratch).where(scratch.c.batch == batch).order_by(scratch.c.id)).mappings()
+    return [{**r, "id": r["id"].split("-", 1)[1], "batch": None} for r in got]
+
+
+def test_rows_read_back_as_an_executemany_stores_them(conn):
+    conn.execute(scratch.insert(), rows("plain"))
+    insert_rows(conn, scratch, rows("batch"))
+    assert read(conn, "batch") == read(conn, "plain")
+    stored = {r["id"]: r for r in read(conn, "batch")}
+    assert stored["08"]["answer"] == ["a", "b"] and stored["09"]["answer"] == {"k": [1, {"x": None}]}
+    assert stored["07"]["answer"] == "引号\"与\\反斜杠" and stored["01"]["answer"] is False
+    assert stored["01"]["at"] == datetime(2026, 11, 23, 1, 1, tzinfo=UTC)
+    assert stored["01"]["note"] == "第1条, 含逗号,{花括号}与\"引号\"" and stored["00"]["note"] is None
+
+
+def test_one_statement_on_postgresql_whatever_the_rows(conn):
+    seen = []
+
+    def count(_conn, _cursor, statement, _params, _context, executemany):
+        seen.append((statement.split()[0], executemany))
+
+    sa.event.listen(conn.engine, "before_cursor_execute", count)
+    try:
+        insert_rows(conn, scratch, rows("many"))
+    finally:
+        sa.event.remove(conn.engine, "before_cursor_execute", count)
+    assert conn.scalar(sa.select(sa.func.count()).where(scratch.c.batch == "many")) == len(ANSWERS)
+    if conn.dialect.name == "postgresql":
+        assert seen == [("INSERT", False)]  # one statement, not one per row
+    else:
+        assert seen == [("INSERT", True)]
+
+
+def test_nothing_one_row_and_a_refused_batch(conn):
+    insert_rows(conn, scratch, [])
+    insert_rows(conn, scratch, rows("one")[:1])
+    assert [r["id"] for r in read(conn, "one")] == ["00"]
+    # a duplicate key fails the whole statement, as an executemany would
+    with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+        insert_rows(conn, scratch, rows("dup")[:2] + rows("dup")[:1])
+    assert read(conn, "dup") == []
+
+
+def test_a_column_with_a_python_default_must_be_given(conn):
+    # unnest would leave it NULL (server defaults only): refused before anything is sent
+    with pytest.raises(ValueError, match="status"):
+        insert_rows(conn, with_default, [{"id": 1}, {"id": 2}])
+    insert_rows(conn, with_default, [{"id": 1, "status": "sent"}, {"id": 2, "status": "draft"}])
+    assert conn.execute(sa.select(with_default.c.status).order_by(with_default.c.id)).scalars().all() == [
+        "sent", "draft"]
