@@ -243,11 +243,11 @@ def _unnest_insert(table: sa.Table, keys: tuple[str, ...]) -> sa.Insert:
     execution, built once per (table, keys)."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    stmt = _ROWS_INSERTS.get((table.name, keys))
+    stmt = _ROWS_INSERTS.get((table, keys))
     if stmt is None:
         arrays = [sa.bindparam(k, type_=ARRAY(table.c[k].type)) for k in keys]
         rows = sa.func.unnest(*arrays).table_valued(*keys).render_derived()
-        stmt = _ROWS_INSERTS[(table.name, keys)] = table.insert().from_select(list(keys), sa.select(*rows.c))
+        stmt = _ROWS_INSERTS[(table, keys)] = table.insert().from_select(list(keys), sa.select(*rows.c))
     return stmt
 
 
@@ -263,11 +263,11 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     if not rows:
         return
     keys = tuple(rows[0])
-    if (table.name, keys) not in _ROWS_CHECKED:
+    if (table, keys) not in _ROWS_CHECKED:
         missing = [c.key for c in table.columns if c.key not in keys and c.default is not None]
         if missing:
             raise ValueError(f"insert_rows into {table.name}: rows must give {missing} (Python defaults)")
-        _ROWS_CHECKED.add((table.name, keys))
+        _ROWS_CHECKED.add((table, keys))
     if conn.dialect.name != "postgresql" or len(rows) == 1:
         conn.execute(table.insert(), rows)
         return

@@ -66,6 +66,13 @@ def test_rows_read_back_as_an_executemany_stores_them(conn):
     assert stored["01"]["at"] == datetime(2026, 11, 23, 1, 1, tzinfo=UTC)
     assert stored["01"]["note"] == "第1条, 含逗号,{花括号}与\"引号\"" and stored["00"]["note"] is None
 
+    # and alike in SQL, not only once read: a None answer is JSON null either way, never SQL NULL
+    def sql_nulls(batch):
+        return conn.execute(sa.select(scratch.c.id, scratch.c.answer.is_(None), scratch.c.at.is_(None))
+                            .where(scratch.c.batch == batch).order_by(scratch.c.id)).all()
+    assert [r[1:] for r in sql_nulls("batch")] == [r[1:] for r in sql_nulls("plain")]
+    assert not any(r[1] for r in sql_nulls("batch")) and any(r[2] for r in sql_nulls("batch"))
+
 
 def test_one_statement_on_postgresql_whatever_the_rows(conn):
     seen = []
