@@ -200,6 +200,16 @@ def test_a_sampling_plan_is_committed_drawn_and_verified_and_a_conflict_declared
     confirm_box(page)
     page.wait_for_selector(".el-message--success:has-text('已撤销')")
     page.wait_for_selector("[data-test=conflicts] .el-table__empty-text")
+
+    # a plan whose visits fit no window's opening hours: each problem names its window, not only its id
+    plan = api(server, "POST", "/api/v1/sampling/plans", {
+        "code": "2026-12-L", "title": "超长检查时长", "period_start": "2026-12-01", "period_end": "2026-12-31",
+        "pool": {"kinds": ["window"]}, "sample_size": 2, "min_per_stratum": 0, "visit_minutes": 480})
+    api(server, "POST", f"/api/v1/sampling/plans/{plan['id']}/commit")
+    api(server, "POST", f"/api/v1/sampling/plans/{plan['id']}/draw", {})
+    page.goto(f"{base}/console/sampling/{plan['id']}")
+    page.wait_for_selector("[data-test=problems]:has-text('1号窗口（市场准入）：单位')")
+    shot(page, "38b-sampling-problems")
     page.context.close()
 
 
