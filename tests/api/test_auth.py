@@ -138,6 +138,7 @@ def test_a_verified_access_token_is_not_verified_again_until_it_expires(app, cli
     from flask_jwt_extended import create_access_token, decode_token
 
     from inspect_api.auth import access
+    from inspect_api.core.clock import wall_timestamp
 
     calls = []
     real = access.verify_jwt_in_request
@@ -160,7 +161,7 @@ def test_a_verified_access_token_is_not_verified_again_until_it_expires(app, cli
                                     expires_delta=timedelta(seconds=5))  # exp is whole seconds: 4–5 s on
         exp = decode_token(short)["exp"]
     assert client.get("/api/v1/auth/me", headers=bearer(short)).status_code == 200  # room for a slow machine
-    time.sleep(max(0.0, exp - time.time()) + 0.2)  # until its exp has passed on the wall clock
+    time.sleep(max(0.0, exp - wall_timestamp()) + 0.2)  # until its exp has passed on the wall clock
     stale = client.get("/api/v1/auth/me", headers=bearer(short))
     assert stale.status_code == 401 and stale.get_json()["error"]["code"] == "token_expired"
 
