@@ -234,7 +234,7 @@ def serialize_on(*parts) -> None:
     db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-_ROWS_INSERTS: dict[tuple, sa.Insert] = {}
+_ROWS_INSERTS: dict[object, sa.Insert] = {}  # by table (plain) or (table, keys) (unnest)
 _ROWS_CHECKED: set[tuple] = set()
 
 
@@ -269,6 +269,9 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
             raise ValueError(f"insert_rows into {table.name}: rows must give {missing} (Python defaults)")
         _ROWS_CHECKED.add((table, keys))
     if conn.dialect.name != "postgresql" or len(rows) == 1:
-        conn.execute(table.insert(), rows)
+        plain = _ROWS_INSERTS.get(table)
+        if plain is None:  # built once: a statement built per call costs its construction and cache key
+            plain = _ROWS_INSERTS[table] = table.insert()
+        conn.execute(plain, rows)
         return
     conn.execute(_unnest_insert(table, keys), {k: [r[k] for r in rows] for k in keys})
