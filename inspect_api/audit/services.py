@@ -19,7 +19,7 @@ _MOVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(seq=sa.bindparam("new_
 # PostgreSQL: the event's insert and the head's move in one statement (a data-modifying WITH), one
 # round trip fewer under the chain's lock. SQLite has no INSERT inside WITH: two statements there.
 _APPEND_AND_MOVE = _MOVE_HEAD.add_cte(AuditEvent.__table__.insert().values(
-    {c.key: sa.bindparam(c.key) for c in AuditEvent.__table__.columns if c.key != "id"}).cte("appended"))
+    {c.key: sa.bindparam(c.key) for c in AuditEvent.__table__.columns}).cte("appended"))
 
 
 def _lock_head(conn: sa.Connection) -> tuple[int, str]:
