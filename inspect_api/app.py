@@ -16,6 +16,7 @@ from inspect_api.checklists.loader import check_directory
 from inspect_api.complaints.policy import load as load_complaints_policy
 from inspect_api.config import Config
 from inspect_api.core.clock import RunningClock, SystemClock, parse_start
+from inspect_api.core.http import refuse_unstorable_text
 from inspect_api.db import configure_engine, write_intent
 from inspect_api.documents.policy import load as load_document_policy
 from inspect_api.errors import Unprocessable, UnsupportedMediaType, register_error_handlers
@@ -235,6 +236,7 @@ def register_request_hooks(app: Flask) -> None:
                 f"请求体须为 application/json 或 multipart/form-data, 收到 {request.mimetype or '无类型'}",
                 {"content_type": request.mimetype},
             )
+        refuse_unstorable_text(request)
         if request.method == "PATCH" and request.mimetype == "application/json" and has_body:
             body = request.get_json(silent=True)
             has_body = body != {}  # an empty object changes nothing, like no body at all

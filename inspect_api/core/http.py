@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import request
 
-from inspect_api.errors import PreconditionFailed
+from inspect_api.errors import NotFound, PreconditionFailed, Unprocessable
 
 
 def if_match_version() -> int | None:
@@ -17,6 +19,49 @@ def if_match_version() -> int | None:
     except ValueError as exc:
         raise PreconditionFailed('If-Match 应为版本号, 如 "v3" (If-Match must be a version)',
                                  {"if_match": raw}) from exc
+
+
+# What no text column can hold: NUL, and a UTF-16 surrogate that is not half of a pair (JSON can
+# spell either as an escape: "\u0000", "\ud800"; a pair such as "\ud83d\ude00" is one character).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_MAY_HOLD_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _holds_unstorable(value) -> bool:
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_holds_unstorable(k) or _holds_unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_unstorable(v) for v in value)
+    return False
+
+
+def refuse_unstorable_text(req) -> None:
+    """Refuse a request whose path, query, JSON body or form fields (file names included) carry a
+    character no database can store: U+0000, or a lone UTF-16 surrogate.
+
+    PostgreSQL's text cannot hold NUL, and neither database takes a string that is not valid UTF-8:
+    such a value failed the request with a 500 (a login, a response note), or a sync with a 503 "try
+    again" that a phone would retry for ever. It is refused here on both databases alike, before
+    anything reads or writes. A JSON body is searched only where its raw bytes hold such an escape, so
+    a sync's body costs one search of its bytes. (Query and form values are decoded with invalid UTF-8
+    replaced, so only NUL can reach them.)"""
+    if "\x00" in req.path:
+        raise NotFound("地址中含有空字符 (NUL in the path)")
+    where = None
+    if b"%00" in req.query_string and any("\x00" in k or "\x00" in v for k, v in req.args.items(multi=True)):
+        where = "query"
+    elif (req.mimetype == "application/json" and _MAY_HOLD_UNSTORABLE.search(req.get_data(cache=True))
+          and _holds_unstorable(req.get_json(silent=True))):
+        where = "json"
+    elif req.mimetype == "multipart/form-data" and (
+            any("\x00" in k or "\x00" in v for k, v in req.form.items(multi=True))
+            or any("\x00" in (f.filename or "") for f in req.files.values())):
+        where = "form"
+    if where:
+        raise Unprocessable("文字中含有无法保存的字符: 空字符 U+0000 或不成对的代理码位 "
+                            "(text holds NUL or a lone surrogate)", {"location": where}, code="invalid_character")
 
 
 def not_modified(etag: str) -> bool:

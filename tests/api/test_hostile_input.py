@@ -3,6 +3,8 @@ past 2**63, 0 and 1 as booleans, a PATCH that names no field."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from inspect_api.core.blueprint import MAX_PAGE
@@ -79,3 +81,109 @@ def test_every_api_blueprint_bounds_its_pages(app):
 
     smorest = [b for b in app.blueprints.values() if isinstance(b, SmorestBlueprint)]
     assert len(smorest) >= 15 and all(isinstance(b, Blueprint) for b in smorest)
+
+
+# --- characters no database stores: U+0000 and lone surrogates -----------------------------------
+# PostgreSQL's text cannot hold NUL, and neither database takes a lone UTF-16 surrogate (JSON spells
+# one "\ud800"): a visit note with either failed the sync with a 503 "try again" that a phone would
+# retry for ever, a response note or a user name at login with a 500, a checklist code with NUL in the
+# path with a 500. They are refused before anything is read or written, on both databases alike.
+
+NUL = "\u0000"
+LONE = "\ud800"  # a high surrogate with no low one after it
+
+
+def _visit_counts(dbsession):
+    import sqlalchemy as sa
+
+    from inspect_api.visits.models import Evidence, Finding, Response, Visit
+
+    return tuple(dbsession.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Visit, Response, Finding, Evidence))
+
+
+@pytest.mark.parametrize("bad", [NUL, LONE], ids=["nul", "lone-surrogate"])
+@pytest.mark.parametrize("where", ["visit notes", "response note", "finding description", "finding id key"])
+def test_an_unstorable_character_in_a_synced_visit_is_422_and_stores_nothing(client, field, dbsession, where, bad):
+    from tests.api.conftest import new_id
+
+    visit = field.visit(id=new_id())
+    finding = {"id": new_id(), "item_code": "A1", "category": "discipline", "severity": "minor",
+               "description": "未佩戴工牌"}
+    if where == "visit notes":
+        visit["notes"] = f"备注{bad}尾"
+    elif where == "response note":
+        visit["responses"][0]["note"] = f"3号窗口{bad}"
+    elif where == "finding description":
+        visit["findings"] = [{**finding, "description": bad}]
+    else:
+        visit["findings"] = [{**finding, f"x{bad}": 1}]
+    before = _visit_counts(dbsession)
+    # json.dumps escapes what is not ASCII, as a phone's JSON.stringify escapes a lone surrogate
+    resp = client.post("/api/v1/sync", data=json.dumps({"visits": [visit]}), headers=field.ha,
+                       content_type="application/json")
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["error"]["code"] == "invalid_character"
+    assert resp.get_json()["error"]["details"] == {"location": "json"}
+    assert _visit_counts(dbsession) == before
+
+
+def test_escapes_that_only_look_alike_and_surrogate_pairs_are_kept(client, field, dbsession):
+    from tests.api.conftest import new_id
+
+    vid = new_id()
+    # a backslash, then the six characters \u0000 (the raw body holds \\u0000, and \\ud800 likewise),
+    # and an emoji, which JSON may spell as a surrogate pair
+    note = "路径 C:\\u0000\\ud800\\ 照抄 \U0001F600"
+    body = json.dumps({"visits": [field.visit(id=vid, notes=note)]})  # ensure_ascii: "\\ud83d\\ude00"
+    assert "\\ud83d\\ude00" in body
+    resp = client.post("/api/v1/sync", data=body, headers=field.ha, content_type="application/json")
+    assert resp.get_json()["results"][0]["status"] == 201
+    assert client.get(f"/api/v1/visits/{vid}", headers=field.ha).get_json()["notes"] == note
+
+
+@pytest.mark.parametrize("bad", [NUL, LONE], ids=["nul", "lone-surrogate"])
+def test_an_unstorable_character_in_a_login_name_is_422_not_a_500(client, bad):
+    resp = client.post("/api/v1/auth/token", data=json.dumps({"username": f"admin{bad}", "password": "x"}),
+                       content_type="application/json")
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "invalid_character"
+
+
+def test_a_nul_in_a_photo_form_field_or_file_name_is_422_and_stores_nothing(app, client, field, dbsession):
+    import io
+
+    from tests.api.conftest import new_id
+    from tests.images import photo
+
+    vid = new_id()
+    assert client.put(f"/api/v1/visits/{vid}", json=field.visit(), headers=field.ha).status_code == 201
+    before = _visit_counts(dbsession)
+    for name, form in ((f"p{NUL}.jpg", {}), ("p.jpg", {"item_code": f"A1{NUL}"})):
+        resp = client.post(f"/api/v1/visits/{vid}/evidence", headers=field.ha, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(photo(320, 240)), name, "image/jpeg"), **form})
+        assert resp.status_code == 422, resp.get_json()
+        assert resp.get_json()["error"]["details"] == {"location": "form"}
+    assert _visit_counts(dbsession) == before
+
+
+def test_a_nul_in_any_path_or_query_is_a_4xx_never_a_500(app, client, office):
+    from tests.api.test_roles_table import _endpoints, _url
+
+    failures, refused = [], 0
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for method, rule in _endpoints(app):
+        if method != "GET":
+            continue
+        url = _url(rule)
+        params = [p["name"] for p in spec["paths"].get(url, {}).get("get", {}).get("parameters", [])
+                  if p["in"] == "query"]
+        for attempt in ([rule.rule.split("<", 1)[0] + "%00"] if "<" in rule.rule else []) + \
+                ([f"{url}?{'&'.join(f'{p}=a%00' for p in params)}"] if params else []):
+            resp = client.get(attempt, headers=office)
+            if resp.status_code >= 500:
+                failures.append(f"{attempt}: {resp.status_code}")
+            elif "?" in attempt and resp.status_code == 422:
+                refused += resp.get_json()["error"]["code"] == "invalid_character"
+    assert not failures, failures
+    assert refused >= 20  # the query check ran on every list with parameters
+    assert client.get("/api/v1/checklists/%00", headers=office).status_code == 404
+    assert client.get("/api/v1/checklists/sanxiang%00/versions", headers=office).status_code == 404
