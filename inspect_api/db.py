@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import fcntl
 import hashlib
+import json
 import os
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -234,31 +235,43 @@ def serialize_on(*parts) -> None:
     db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-_ROWS_INSERTS: dict[object, sa.Insert] = {}  # by table (plain) or (table, keys) (unnest)
+_ROWS_INSERTS: dict[object, object] = {}  # by table (plain) or (table, keys) (from a JSON recordset)
 _ROWS_CHECKED: set[tuple] = set()
 
 
-def _unnest_insert(table: sa.Table, keys: tuple[str, ...]) -> sa.Insert:
-    """INSERT INTO table (keys) SELECT * FROM unnest(:k1::t1[], :k2::t2[], …): every row in one
-    execution, built once per (table, keys)."""
-    from sqlalchemy.dialects.postgresql import ARRAY
+def _recordset_insert(table: sa.Table, keys: tuple[str, ...]) -> tuple[sa.Insert, list[str]]:
+    """INSERT INTO table (keys) SELECT … FROM json_to_recordset(:rows) AS r(k1 t1, …), built once per
+    (table, keys); with the keys of JSON columns, whose values travel as their own JSON text (cast back
+    in SQL), so that None stays JSON null as SQLAlchemy's JSON type stores it, not SQL NULL."""
+    cached = _ROWS_INSERTS.get((table, keys))
+    if cached is None:
+        json_keys = [k for k in keys if isinstance(table.c[k].type, sa.JSON)]
+        cols = [sa.column(k, sa.Text if k in json_keys else table.c[k].type) for k in keys]
+        rows = sa.func.json_to_recordset(sa.cast(sa.bindparam("rows", type_=sa.Text), sa.JSON)).table_valued(
+            *cols).render_derived(name="r", with_types=True)
+        picks = [sa.cast(rows.c[k], sa.JSON) if k in json_keys else rows.c[k] for k in keys]
+        cached = _ROWS_INSERTS[(table, keys)] = (table.insert().from_select(list(keys), sa.select(*picks)), json_keys)
+    return cached
 
-    stmt = _ROWS_INSERTS.get((table, keys))
-    if stmt is None:
-        arrays = [sa.bindparam(k, type_=ARRAY(table.c[k].type)) for k in keys]
-        rows = sa.func.unnest(*arrays).table_valued(*keys).render_derived()
-        stmt = _ROWS_INSERTS[(table, keys)] = table.insert().from_select(list(keys), sa.select(*rows.c))
-    return stmt
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.isoformat()  # with its offset: timestamptz reads the instant exactly
+    raise TypeError(f"insert_rows cannot send {type(value).__name__}")
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     """Insert `rows` (dicts with the same keys) into `table` on `conn`.
 
-    On PostgreSQL as one statement over one array per column (`unnest`): the server parses, plans and
-    runs one statement whatever the number of rows, where an executemany sends and runs one INSERT a
-    row. Columns left out take their server defaults only, so a row must give every column that has
-    a Python default (refused on every database alike). Elsewhere (SQLite, in process) an
-    executemany, which is already cheap there.
+    On PostgreSQL as one statement with one parameter, the rows as a JSON array read back by
+    `json_to_recordset`: the server parses, plans and runs one statement whatever the number of rows,
+    where an executemany sends and runs one INSERT a row, and the app encodes the rows with the json
+    module's C encoder (an array a column for `unnest` cost the app twice as much: psycopg and
+    SQLAlchemy walk every element in Python). Columns left out take their server defaults only, so a
+    row must give every column that has a Python default (refused on every database alike). Elsewhere
+    (SQLite, in process) an executemany, which is already cheap there.
     """
     if not rows:
         return
@@ -274,4 +287,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
             plain = _ROWS_INSERTS[table] = table.insert()
         conn.execute(plain, rows)
         return
-    conn.execute(_unnest_insert(table, keys), {k: [r[k] for r in rows] for k in keys})
+    stmt, json_keys = _recordset_insert(table, keys)
+    if json_keys:
+        rows = [{**r, **{k: json.dumps(r[k], ensure_ascii=False) for k in json_keys}} for r in rows]
+    conn.execute(stmt, {"rows": json.dumps(rows, default=_json_default, ensure_ascii=False)})

@@ -107,6 +107,16 @@ def merge_rounds(parts: list[dict]) -> dict:
             "errors": sum(p["errors"] for p in parts), "first_error": errors[0] if errors else None}
 
 
+def analyze(server) -> None:
+    """ANALYZE the server's PostgreSQL database (fresh statistics; plans prepared before are made again)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(server.database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+
+
 def timed(fn, n):
     times = []
     for _ in range(n):
@@ -370,6 +380,15 @@ def main() -> int:
         if "sync" in only:
             print(f"sync: {n_items} responses + 5 findings per visit, 20 clients, {args.rounds} rounds of "
                   f"{args.seconds:.0f} s echo then {args.seconds:.0f} s sync ...", flush=True)
+            # A warm-up, not counted: the workers' connections, caches and prepared statements. Then, on
+            # PostgreSQL, ANALYZE, as autovacuum does on a live database within its minute: the bench grows
+            # the tables from empty to thousands of rows in seconds, and a plan psycopg prepared on a
+            # near-empty table (a sequential scan of `findings` for the phone's finding-id check) would
+            # stay until the next analyze, scanning a growing table on every sync (PostgreSQL's backends
+            # 2.1 ms a sync after ANALYZE; 4.0 then 5.5 ms in two phases without it).
+            load(server, "sync", headers, template, unit_id, team, 3, seed_base=900)
+            if args.postgres:
+                analyze(server)
             # Echo and sync phases alternate, so a machine whose load changes meanwhile (other jobs)
             # weighs on both sides of the ratio alike.
             rounds = [(load(server, "echo", headers, template, unit_id, team, args.seconds, seed_base=10 * r),

@@ -1,5 +1,5 @@
-"""`db.insert_rows`: many rows in one statement on PostgreSQL (one array a column, `unnest`), an
-executemany elsewhere; either way the rows read back exactly as a plain executemany stores them, for
+"""`db.insert_rows`: many rows in one statement on PostgreSQL (the rows as one JSON parameter read by
+`json_to_recordset`), an executemany elsewhere; either way the rows read back exactly as a plain executemany stores them, for
 every kind of column the hot path writes (text, JSON of any shape, UTC timestamps, booleans, integers,
 non-native enums, NULLs)."""
 
@@ -32,7 +32,8 @@ with_default = sa.Table(
 )
 
 SHANGHAI = timezone(timedelta(hours=8))
-ANSWERS = [True, False, None, 3, 2.5, "是", "", "引号\"与\\反斜杠", ["a", "b"], {"k": [1, {"x": None}]}, [], {}]
+ANSWERS = [True, False, None, 3, 2.5, "是", "", "引号\"与\\反斜杠", ["a", "b"], {"k": [1, {"x": None}]}, [], {},
+           "表情😀 \\u0041 null", 0.1 + 0.2]
 
 
 def rows(batch: str) -> list[dict]:
@@ -103,9 +104,16 @@ def test_nothing_one_row_and_a_refused_batch(conn):
 
 
 def test_a_column_with_a_python_default_must_be_given(conn):
-    # unnest would leave it NULL (server defaults only): refused before anything is sent
+    # the recordset would leave it NULL (server defaults only): refused before anything is sent
     with pytest.raises(ValueError, match="status"):
         insert_rows(conn, with_default, [{"id": 1}, {"id": 2}])
     insert_rows(conn, with_default, [{"id": 1, "status": "sent"}, {"id": 2, "status": "draft"}])
     assert conn.execute(sa.select(with_default.c.status).order_by(with_default.c.id)).scalars().all() == [
         "sent", "draft"]
+
+
+def test_a_naive_time_is_refused_as_by_the_column_type(conn):
+    naive = [{**r, "at": datetime(2026, 11, 23, 9, 0)} for r in rows("naive")[:2]]
+    with pytest.raises((ValueError, sa.exc.StatementError), match="naive datetime"), conn.begin_nested():
+        insert_rows(conn, scratch, naive)
+    assert read(conn, "naive") == []
