@@ -108,7 +108,8 @@ def merge_rounds(parts: list[dict]) -> dict:
 
 
 def analyze(server) -> None:
-    """ANALYZE the server's PostgreSQL database (fresh statistics; plans prepared before are made again)."""
+    """ANALYZE the PostgreSQL database of a server (or cluster): fresh statistics, and the plans
+    prepared before are made again."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(server.database_url, isolation_level="AUTOCOMMIT")
@@ -274,6 +275,7 @@ def bench_two_nodes(seconds: float, rounds: int = 2) -> dict:
         cluster.start_nginx()
         print("two-nodes: warming the nodes up ...", flush=True)
         _load_seeded(cluster.front(), "sync", headers, template, unit_id, team, max(3.0, seconds / 2), seed)
+        analyze(cluster)  # as autovacuum would by now (see the sync bench)
         for _ in range(rounds):
             for n in ("1", "2", "1x4"):
                 cluster.start_nginx([cluster.nodes[i] for i in fronts[n]])
