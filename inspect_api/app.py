@@ -42,6 +42,14 @@ class IsoJSONProvider(DefaultJSONProvider):
             return o.isoformat()
         return DefaultJSONProvider.default(o)
 
+    def loads(self, s, **kwargs):
+        # Flask's get_json answers a ValueError with 400; a body nested too deep for the parser raised
+        # RecursionError, a 500
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as exc:
+            raise ValueError("JSON nested too deeply") from exc
+
 
 class IdConverter(IntegerConverter):
     """`<int:...>` bounded to the database's integer range: bigger ids are a 404, not a 500."""

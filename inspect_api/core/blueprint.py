@@ -10,6 +10,8 @@ beside `files` was described as Swagger 2's `in: formData`, which OpenAPI 3 does
 
 from __future__ import annotations
 
+import json
+
 import flask_smorest
 import marshmallow as ma
 from webargs.flaskparser import FlaskParser
@@ -23,6 +25,16 @@ MAX_PAGE = 2**31 - 1
 
 class Parser(FlaskParser):
     __location_map__ = dict(FlaskParser.__location_map__, multipart="load_multipart")
+
+    def _raw_load_json(self, req):
+        """A body nested deeper than the parser's recursion allows, or with a number too long for
+        Python's int (over 4,300 digits), is malformed JSON here (400), not a 500."""
+        try:
+            return super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        except (ValueError, RecursionError) as exc:
+            raise json.JSONDecodeError(type(exc).__name__, "(request body)", 0) from exc  # webargs: "" is no body
 
     def load_multipart(self, req, schema):
         """The text fields and the files of a multipart body as one mapping. A text field the schema

@@ -28,12 +28,17 @@ _MAY_HOLD_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def _holds_unstorable(value) -> bool:
-    if isinstance(value, str):
-        return _UNSTORABLE.search(value) is not None
-    if isinstance(value, dict):
-        return any(_holds_unstorable(k) or _holds_unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_unstorable(v) for v in value)
+    stack = [value]  # a loop, not recursion: a body may nest as deep as the JSON parser allows
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if _UNSTORABLE.search(v):
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
     return False
 
 

@@ -187,3 +187,36 @@ def test_a_nul_in_any_path_or_query_is_a_4xx_never_a_500(app, client, office):
     assert refused >= 20  # the query check ran on every list with parameters
     assert client.get("/api/v1/checklists/%00", headers=office).status_code == 404
     assert client.get("/api/v1/checklists/sanxiang%00/versions", headers=office).status_code == 404
+
+
+# --- JSON the parser cannot take: nested past its recursion limit, or an integer of 5,000 digits ------
+# (Python's int refuses more than 4,300): both were a 500 from every JSON endpoint.
+
+@pytest.mark.parametrize("body", [
+    "[" * 100_000 + "]" * 100_000,
+    '{"visits": [' + "[" * 100_000 + "]" * 100_000 + "]}",
+    '{"visits": [{"id": ' + "9" * 5000 + "}]}",
+    '{"username": ' + "9" * 5000 + ', "password": "x"}',
+], ids=["deep", "deep-inside", "long-int", "long-int-login"])
+def test_json_too_deep_or_with_a_too_long_number_is_400_malformed(client, field, dbsession, body):
+    before = _visit_counts(dbsession)
+    for path, headers in (("/api/v1/sync", field.ha), ("/api/v1/auth/token", {})):
+        resp = client.post(path, data=body, headers=headers, content_type="application/json")
+        assert resp.status_code == 400, (path, resp.get_data(as_text=True)[:200])
+        assert resp.get_json()["error"]["code"] == "bad_request"
+    admin = headers_for(client, "admin")
+    me = client.get("/api/v1/auth/me", headers=headers_for(client, "office")).get_json()
+    resp = client.patch(f"/api/v1/users/{me['id']}", data=body, headers=admin, content_type="application/json")
+    assert resp.status_code == 400
+    assert _visit_counts(dbsession) == before
+
+
+def test_a_nul_deep_inside_a_body_the_parser_takes_is_still_found(client, field, dbsession):
+    from tests.api.conftest import new_id
+
+    visit = field.visit(id=new_id())
+    deep = "[" * 900 + '"\\u0000"' + "]" * 900  # within the parser's limit, past a recursive walk's
+    body = json.dumps({"visits": [visit]}).replace('"answer": "yes"', '"answer": ' + deep, 1)
+    assert deep in body
+    resp = client.post("/api/v1/sync", data=body, headers=field.ha, content_type="application/json")
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "invalid_character"

@@ -21,6 +21,8 @@ BODIES = [
     b'{"year": "abc", "unit_id": -1, "unit_ids": "x", "id": 1e309, "from": "2026-02-30", "to": "x", '
     b'"score": 99999999999999999999, "status": {"a": []}, "page": 0, "reason": "", "note": null, '
     b'"responses": [1, 2], "finding_ids": ["not-a-uuid"], "level": "nope", "window_no": "../../etc"}',
+    b"[" * 100_000 + b"]" * 100_000,  # past the JSON parser's recursion limit
+    b'{"id": ' + b"9" * 5000 + b', "note": "\\u0000\\ud800"}',  # past Python's int digits; NUL, a lone surrogate
 ]
 QUERY = ("?page=0&page_size=100000&from=2026-02-30&to=x&unit_id=-5&year=0&period=2026-13&status=zz"
          "&format=zz&under=99999999999999999999&overdue=maybe&sort=zz&run_id=abc&window=%00")
