@@ -112,6 +112,14 @@ class PlanSchema(BaseSchema):
 
 
 class PlanUpdateSchema(PlanSchema):
+    """A PATCH: only the fields the body names change. Loaded partial, so none of PlanSchema's
+    defaults fills in a field left out (a PATCH naming only `title` reset the plan's sample size,
+    team size, hours and weights to their defaults)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
     code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}$"))
     title = fields.String(validate=validate.Length(min=1, max=128))
     period_start = fields.Date()

@@ -64,9 +64,17 @@ def _check(data: dict) -> None:
                             {"fields": {"default_opening_hours": ["invalid period"]}})
 
 
-def create_plan(data: dict, actor) -> SamplingPlan:
-    if db.session.scalar(sa.select(SamplingPlan.id).where(SamplingPlan.code == data["code"])):
+def _code_free(code: str, plan_id: int | None = None) -> None:
+    """No other plan has this code (a taken one is a 409, not the unique index's 500)."""
+    stmt = sa.select(SamplingPlan.id).where(SamplingPlan.code == code)
+    if plan_id is not None:
+        stmt = stmt.where(SamplingPlan.id != plan_id)
+    if db.session.scalar(stmt):
         raise Conflict("计划编码已存在 (code taken)", {"fields": {"code": ["already exists"]}}, code="duplicate")
+
+
+def create_plan(data: dict, actor) -> SamplingPlan:
+    _code_free(data["code"])
     _check(data)
     plan = SamplingPlan(**{k: v for k, v in data.items() if k in PLAN_FIELDS}, created_by=actor.id, status="draft")
     plan.weights = plan.weights or DEFAULT_WEIGHTS
@@ -88,6 +96,8 @@ def update_plan(plan: SamplingPlan, changes: dict, actor) -> SamplingPlan:
     if plan.status != "draft":
         raise Conflict("计划已承诺种子, 不能再修改 (plan committed; create a new one)", code="plan_frozen")
     before = snapshot(plan)
+    if "code" in changes:
+        _code_free(changes["code"], plan.id)
     merged = {**{f: getattr(plan, f) for f in PLAN_FIELDS}, **changes}
     _check(merged)
     for key, value in changes.items():

@@ -57,11 +57,19 @@ def snapshot(s: Scenario) -> dict:
     return {f: getattr(s, f) for f in SCENARIO_FIELDS}
 
 
-def create_scenario(data: dict, actor) -> Scenario:
-    if db.session.scalar(sa.select(Scenario.id).where(Scenario.code == data["code"])):
+def _code_free(code: str, scenario_id: int | None = None) -> None:
+    """No other scenario has this code (a taken one is a 409, not the unique index's 500)."""
+    stmt = sa.select(Scenario.id).where(Scenario.code == code)
+    if scenario_id is not None:
+        stmt = stmt.where(Scenario.id != scenario_id)
+    if db.session.scalar(stmt):
         from inspect_api.errors import Conflict
 
         raise Conflict("情景编码已存在 (code taken)", {"fields": {"code": ["already exists"]}}, code="duplicate")
+
+
+def create_scenario(data: dict, actor) -> Scenario:
+    _code_free(data["code"])
     item = _item(data["service_item_id"])
     _check_brought(item, data.get("materials_brought", []))
     scenario = Scenario(**{k: v for k, v in data.items() if k in SCENARIO_FIELDS}, created_by=actor.id)
@@ -73,6 +81,8 @@ def create_scenario(data: dict, actor) -> Scenario:
 
 def update_scenario(scenario: Scenario, changes: dict, actor) -> Scenario:
     before = snapshot(scenario)
+    if "code" in changes:
+        _code_free(changes["code"], scenario.id)
     item = _item(changes.get("service_item_id", scenario.service_item_id))
     _check_brought(item, changes.get("materials_brought", scenario.materials_brought))
     for key, value in changes.items():

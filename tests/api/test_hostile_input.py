@@ -74,6 +74,28 @@ def test_a_patch_naming_no_field_is_422_and_changes_nothing(client, office, body
     assert client.get(f"/api/v1/documents/{doc['id']}", headers=office).get_json()["version"] == doc["version"]
 
 
+def test_no_patch_fills_in_a_field_the_body_left_out(app):
+    """A PATCH body's schema loads what the body names and nothing else: a default filled in for a
+    field left out overwrites the stored value (a sampling plan's PATCH naming only its title reset
+    its sample size, team size, hours and weights)."""
+    import marshmallow as ma
+
+    patched = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        method = getattr(getattr(view, "view_class", None), "patch", None)
+        for param in getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+            if param.get("location", "json") != "json":
+                continue
+            schema = param["schema"]() if isinstance(param["schema"], type) else param["schema"]
+            assert schema.load({}) == {}, (rule.rule, schema.load({}))
+            for name, field in schema.fields.items():
+                if not field.dump_only and field.load_default is not ma.missing and not schema.partial:
+                    pytest.fail(f"{rule.rule}: {name} has a default ({field.load_default!r})")
+            patched.append(rule.rule)
+    assert len(patched) >= 7 and "/api/v1/sampling/plans/<int:plan_id>" in patched, patched
+
+
 def test_every_api_blueprint_bounds_its_pages(app):
     from flask_smorest import Blueprint as SmorestBlueprint
 

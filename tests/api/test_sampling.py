@@ -343,3 +343,31 @@ def test_a_draw_over_a_year_without_a_holiday_table_says_so_and_the_import_flags
     assert not any(p["code"] == "calendar_assumed" for p in after["problems"])
     mine = client.get("/api/v1/me/notifications", headers=bearer(login(client, office_user.username)["access_token"]))
     assert any(n["kind"] == "plan.calendar_changed" and plan["code"] in n["body"] for n in mine.get_json())
+
+
+def test_renaming_a_plan_to_a_taken_code_is_409_and_changes_nothing(client, county):
+    office = county["office"]
+    first = client.post("/api/v1/sampling/plans", json=plan_body(county), headers=office).get_json()
+    second = client.post("/api/v1/sampling/plans", json=plan_body(county), headers=office).get_json()
+    resp = client.patch(f"/api/v1/sampling/plans/{second['id']}", json={"code": first["code"], "title": "改名"},
+                        headers={**office, "If-Match": f'"v{second["version"]}"'})
+    assert resp.status_code == 409, resp.get_json()
+    assert resp.get_json()["error"]["details"]["fields"] == {"code": ["already exists"]}
+    after = client.get(f"/api/v1/sampling/plans/{second['id']}", headers=office).get_json()
+    assert (after["code"], after["title"], after["version"]) == (second["code"], second["title"], second["version"])
+    same = client.patch(f"/api/v1/sampling/plans/{second['id']}", json={"code": second["code"]},
+                        headers={**office, "If-Match": f'"v{second["version"]}"'})
+    assert same.status_code == 200, same.get_json()  # its own code is not taken
+
+
+def test_a_plan_patch_changes_only_what_it_names(client, county):
+    office = county["office"]
+    plan = client.post("/api/v1/sampling/plans", json=plan_body(county, team_size=3, visit_minutes=90,
+                                                               release_time="08:15"), headers=office).get_json()
+    resp = client.patch(f"/api/v1/sampling/plans/{plan['id']}", json={"title": "改名后的计划"},
+                        headers={**office, "If-Match": f'"v{plan["version"]}"'})
+    assert resp.status_code == 200, resp.get_json()
+    after = resp.get_json()
+    assert after["title"] == "改名后的计划" and after["version"] == plan["version"] + 1
+    kept = ("sample_size", "team_size", "visit_minutes", "release_time", "pool", "min_per_stratum", "weights")
+    assert {k: after[k] for k in kept} == {k: plan[k] for k in kept}

@@ -267,3 +267,15 @@ def test_a_patch_whose_scenario_changed_after_its_if_match_check_is_refused_with
     # the refused request rolled back (here with the simulated other write, made in its transaction)
     now = client.get(f"/api/v1/shopper/scenarios/{sid}", headers=shop["office"]).get_json()
     assert now["notes"] != "我的修改" and now["version"] == 1
+
+
+def test_renaming_a_scenario_to_a_taken_code_is_409_and_changes_nothing(client, shop):
+    other = client.post("/api/v1/shopper/scenarios", headers=shop["office"], json={
+        "code": "GT-CHANGE-2", "title": "个体户变更经营者", "service_item_id": shop["item"].id,
+        "persona": "个体工商户", "ask": "经营者换人了怎么办?", "materials_brought": []}).get_json()
+    resp = client.patch(f"/api/v1/shopper/scenarios/{other['id']}", json={"code": "GT-CHANGE-1", "notes": "改"},
+                        headers={**shop["office"], "If-Match": '"v1"'})
+    assert resp.status_code == 409, resp.get_json()
+    assert resp.get_json()["error"]["details"]["fields"] == {"code": ["already exists"]}
+    after = client.get(f"/api/v1/shopper/scenarios/{other['id']}", headers=shop["office"]).get_json()
+    assert (after["code"], after["notes"], after["version"]) == ("GT-CHANGE-2", other["notes"], 1)
