@@ -145,6 +145,14 @@ def _http_message(exc: HTTPException) -> str:
     return HTTP_MESSAGES.get(status, exc.name)
 
 
+def _unique_violation(exc) -> bool:
+    """Whether a DBAPI error (wrapped by SQLAlchemy or not) is a unique or primary key violation, on
+    PostgreSQL (SQLSTATE 23505) or SQLite."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) == "23505" or getattr(orig, "sqlite_errorname", None) in (
+        "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
@@ -164,6 +172,19 @@ def register_error_handlers(app: Flask) -> None:
             return exc.get_response()
         code = HTTP_CODES.get(status, "error")
         return error_response(status, code, _http_message(exc), _http_details(exc), headers)
+
+    from sqlalchemy.exc import IntegrityError
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        # Every write checks its unique keys first and answers 409 itself; two requests that passed
+        # that check at once still meet at the unique index. The later one is a conflict, not a 500.
+        # (Any other integrity error is a bug: logged and a 500.)
+        if not _unique_violation(exc):
+            return _unexpected(exc)
+        log.warning("unique key already taken, answered 409: %s", str(exc.orig).splitlines()[0])
+        return error_response(409, "conflict", "与刚保存的记录冲突 (编码、编号或名称已被占用), 请刷新后重试 "
+                                               "(conflicts with a record just saved; reload and retry)")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -279,3 +279,19 @@ def test_renaming_a_scenario_to_a_taken_code_is_409_and_changes_nothing(client, 
     assert resp.get_json()["error"]["details"]["fields"] == {"code": ["already exists"]}
     after = client.get(f"/api/v1/shopper/scenarios/{other['id']}", headers=shop["office"]).get_json()
     assert (after["code"], after["notes"], after["version"]) == ("GT-CHANGE-2", other["notes"], 1)
+
+
+def test_two_creates_that_both_passed_the_code_check_meet_at_the_index_as_a_409(client, shop, monkeypatch):
+    """The check and the insert are two statements: a second create that looked before the first
+    committed reaches the unique index. Simulated by skipping the check; the answer is a 409 and
+    nothing is kept, not a 500."""
+    from inspect_api.shopper import services as shopper_services
+
+    monkeypatch.setattr(shopper_services, "_code_free", lambda *a, **k: None)
+    resp = client.post("/api/v1/shopper/scenarios", headers=shop["office"], json={
+        "code": "GT-CHANGE-1", "title": "同编码的另一个情景", "service_item_id": shop["item"].id,
+        "persona": "个体工商户", "ask": "再问一次", "materials_brought": []})
+    assert resp.status_code == 409, resp.get_json()
+    assert resp.get_json()["error"]["code"] == "conflict" and "uq_" not in resp.get_data(as_text=True)
+    titles = [s["title"] for s in client.get("/api/v1/shopper/scenarios", headers=shop["office"]).get_json()]
+    assert "同编码的另一个情景" not in titles
