@@ -244,7 +244,8 @@ def register_request_hooks(app: Flask) -> None:
                 f"请求体须为 application/json 或 multipart/form-data, 收到 {request.mimetype or '无类型'}",
                 {"content_type": request.mimetype},
             )
-        refuse_unstorable_text(request)
+        view = getattr(app.view_functions.get(request.endpoint), "view_class", None)
+        refuse_unstorable_text(request, per_item=getattr(view, "texts_checked_per_item", False))
         if request.method == "PATCH" and request.mimetype == "application/json" and has_body:
             body = request.get_json(silent=True)
             has_body = body != {}  # an empty object changes nothing, like no body at all

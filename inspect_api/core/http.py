@@ -27,7 +27,8 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _MAY_HOLD_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
-def _holds_unstorable(value) -> bool:
+def holds_unstorable_text(value) -> bool:
+    """Whether any string in a parsed JSON value (keys included) holds NUL or a lone surrogate."""
     stack = [value]  # a loop, not recursion: a body may nest as deep as the JSON parser allows
     while stack:
         v = stack.pop()
@@ -42,7 +43,7 @@ def _holds_unstorable(value) -> bool:
     return False
 
 
-def refuse_unstorable_text(req) -> None:
+def refuse_unstorable_text(req, per_item: bool = False) -> None:
     """Refuse a request whose path, query, JSON body or form fields (file names included) carry a
     character no database can store: U+0000, or a lone UTF-16 surrogate.
 
@@ -51,22 +52,34 @@ def refuse_unstorable_text(req) -> None:
     again" that a phone would retry for ever. It is refused here on both databases alike, before
     anything reads or writes. A JSON body is searched only where its raw bytes hold such an escape, so
     a sync's body costs one search of its bytes. (Query and form values are decoded with invalid UTF-8
-    replaced, so only NUL can reach them.)"""
+    replaced, so only NUL can reach them.) `per_item`: the view checks each item of its JSON body
+    itself (a sync: one visit's bad text is that visit's 422, not the batch's)."""
     if "\x00" in req.path:
         raise NotFound("地址中含有空字符 (NUL in the path)")
     where = None
     if b"%00" in req.query_string and any("\x00" in k or "\x00" in v for k, v in req.args.items(multi=True)):
         where = "query"
-    elif (req.mimetype == "application/json" and _MAY_HOLD_UNSTORABLE.search(req.get_data(cache=True))
-          and _holds_unstorable(req.get_json(silent=True))):
+    elif (req.mimetype == "application/json" and not per_item and may_hold_unstorable_text(req)
+          and holds_unstorable_text(req.get_json(silent=True))):
         where = "json"
     elif req.mimetype == "multipart/form-data" and (
             any("\x00" in k or "\x00" in v for k, v in req.form.items(multi=True))
             or any("\x00" in (f.filename or "") for f in req.files.values())):
         where = "form"
     if where:
-        raise Unprocessable("文字中含有无法保存的字符: 空字符 U+0000 或不成对的代理码位 "
-                            "(text holds NUL or a lone surrogate)", {"location": where}, code="invalid_character")
+        raise unstorable_text(where)
+
+
+def may_hold_unstorable_text(req) -> bool:
+    """Whether a JSON body's raw bytes hold an escape of NUL or of a surrogate (cheap; a pair, an
+    escaped emoji, matches too)."""
+    return _MAY_HOLD_UNSTORABLE.search(req.get_data(cache=True)) is not None
+
+
+def unstorable_text(where: str, **details) -> Unprocessable:
+    return Unprocessable("文字中含有无法保存的字符: 空字符 U+0000 或不成对的代理码位 "
+                         "(text holds NUL or a lone surrogate)", {"location": where, **details},
+                         code="invalid_character")
 
 
 def not_modified(etag: str) -> bool:

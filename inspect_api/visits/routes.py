@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.http import if_match_version, not_modified, stored_file
+from inspect_api.core.http import if_match_version, may_hold_unstorable_text, not_modified, stored_file
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db, writes_done
 from inspect_api.errors import NotFound
@@ -102,6 +102,8 @@ class Submit(MethodView):
 
 @blp.route("/sync")
 class Sync(MethodView):
+    texts_checked_per_item = True  # a visit holding NUL or a lone surrogate is refused alone (services.sync)
+
     @blp.arguments(SyncRequestSchema)
     @blp.response(200, SyncResponseSchema)
     @roles("inspector")
@@ -115,7 +117,7 @@ class Sync(MethodView):
         on its own; so does a submit the database failed (its save stands, still a draft); items
         already committed keep their answers.
         """
-        results = services.sync(body["visits"], current_user())
+        results = services.sync(body["visits"], current_user(), check_text=may_hold_unstorable_text(request))
         db.session.commit()
         return {"results": results}
 

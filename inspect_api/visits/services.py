@@ -21,6 +21,7 @@ from inspect_api.checklists import services as checklists
 from inspect_api.core import clock, events, images
 from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 from inspect_api.core.counters import next_value
+from inspect_api.core.http import holds_unstorable_text, unstorable_text
 from inspect_api.core.storage import fsync_later, get_storage, receive
 from inspect_api.db import db, insert_rows, read_phase
 from inspect_api.errors import (
@@ -529,7 +530,7 @@ def submit(visit: Visit, actor) -> Visit:
     return visit
 
 
-def sync(items: list[dict], actor) -> list[dict]:
+def sync(items: list[dict], actor, *, check_text: bool = True) -> list[dict]:
     """Each visit succeeds or fails on its own, in its own transaction: what was acknowledged is
     durable even if a later item, or the connection, fails, and the write lock is held per item.
     (This is the one service that commits: per-item durability is its contract.)
@@ -537,11 +538,16 @@ def sync(items: list[dict], actor) -> list[dict]:
     A save that works is kept even when the submit asked for with it is refused (photos still
     missing, say): the result then carries the save's outcome, the submit's status and error, and
     the phone uploads what is missing and submits again.
+
+    A visit holding text no database stores (NUL, a lone surrogate) is refused alone, 422
+    `invalid_character`; `check_text=False` when the body's bytes cannot hold one.
     """
     results = []
     for item in items:
         visit_id = str(item["id"])
         try:
+            if check_text and holds_unstorable_text(item):
+                raise unstorable_text("json", id=visit_id)
             result = _upsert_item(visit_id, item, actor)
         except DomainError as exc:
             db.session.rollback()

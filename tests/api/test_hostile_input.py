@@ -124,27 +124,40 @@ def _visit_counts(dbsession):
 
 
 @pytest.mark.parametrize("bad", [NUL, LONE], ids=["nul", "lone-surrogate"])
-@pytest.mark.parametrize("where", ["visit notes", "response note", "finding description", "finding id key"])
-def test_an_unstorable_character_in_a_synced_visit_is_422_and_stores_nothing(client, field, dbsession, where, bad):
+@pytest.mark.parametrize("where", ["visit notes", "response note", "finding description"])
+def test_an_unstorable_character_in_a_synced_visit_refuses_that_visit_alone(client, field, dbsession, where, bad):
     from tests.api.conftest import new_id
 
-    visit = field.visit(id=new_id())
-    finding = {"id": new_id(), "item_code": "A1", "category": "discipline", "severity": "minor",
+    visit, good = field.visit(id=new_id()), field.visit(id=new_id())
+    finding = {"id": new_id(), "item_code": "A1", "category": "badge_missing", "severity": "minor",
                "description": "未佩戴工牌"}
     if where == "visit notes":
         visit["notes"] = f"备注{bad}尾"
     elif where == "response note":
         visit["responses"][0]["note"] = f"3号窗口{bad}"
-    elif where == "finding description":
-        visit["findings"] = [{**finding, "description": bad}]
     else:
-        visit["findings"] = [{**finding, f"x{bad}": 1}]
+        visit["findings"] = [{**finding, "description": bad}]
     before = _visit_counts(dbsession)
     # json.dumps escapes what is not ASCII, as a phone's JSON.stringify escapes a lone surrogate
-    resp = client.post("/api/v1/sync", data=json.dumps({"visits": [visit]}), headers=field.ha,
+    resp = client.post("/api/v1/sync", data=json.dumps({"visits": [visit, good]}), headers=field.ha,
                        content_type="application/json")
-    assert resp.status_code == 422, resp.get_json()
-    assert resp.get_json()["error"]["code"] == "invalid_character"
+    assert resp.status_code == 200, resp.get_json()
+    refused, saved = resp.get_json()["results"]
+    assert refused["status"] == 422 and refused["error"]["code"] == "invalid_character"
+    assert refused["error"]["details"] == {"location": "json", "id": visit["id"]}
+    assert saved["status"] == 201  # one bad visit does not sink the batch
+    assert _visit_counts(dbsession)[0] == before[0] + 1
+    assert client.get(f"/api/v1/visits/{visit['id']}", headers=field.ha).status_code == 404
+
+
+@pytest.mark.parametrize("bad", [NUL, LONE], ids=["nul", "lone-surrogate"])
+def test_an_unstorable_character_in_a_visit_put_is_422_and_stores_nothing(client, field, dbsession, bad):
+    from tests.api.conftest import new_id
+
+    before = _visit_counts(dbsession)
+    resp = client.put(f"/api/v1/visits/{new_id()}", data=json.dumps(field.visit(notes=f"备注{bad}")),
+                      headers=field.ha, content_type="application/json")
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "invalid_character"
     assert resp.get_json()["error"]["details"] == {"location": "json"}
     assert _visit_counts(dbsession) == before
 
@@ -241,4 +254,7 @@ def test_a_nul_deep_inside_a_body_the_parser_takes_is_still_found(client, field,
     body = json.dumps({"visits": [visit]}).replace('"answer": "yes"', '"answer": ' + deep, 1)
     assert deep in body
     resp = client.post("/api/v1/sync", data=body, headers=field.ha, content_type="application/json")
-    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "invalid_character"
+    assert resp.get_json()["results"][0]["error"]["code"] == "invalid_character"  # the sync's own check
+    one = json.dumps(visit).replace('"answer": "yes"', '"answer": ' + deep, 1)
+    resp = client.put(f"/api/v1/visits/{visit['id']}", data=one, headers=field.ha, content_type="application/json")
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "invalid_character"  # the hook's

@@ -77,8 +77,26 @@ export interface LocalPhoto {
   createdAt: string
 }
 
-/** The visit as `POST /api/v1/sync` takes it (one element of `visits`). */
+// Half of a surrogate pair without its other half (an emoji cut off by a length limit or a paste), and NUL.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/** Every string in `value` as a database can store it: a lone surrogate becomes U+FFFD (as UTF-8
+ * encoding would make it), NUL is dropped. The server refuses either with 422 `invalid_character`. */
+export function storable<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\uFFFD').replaceAll('\u0000', '') as T
+  if (Array.isArray(value)) return value.map(storable) as T
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)])) as T
+  }
+  return value
+}
+
+/** The visit as `POST /api/v1/sync` takes it (one element of `visits`), its text made storable. */
 export function syncItem(v: LocalVisit, template: ChecklistTemplate, submit: boolean, deviceTime: string) {
+  return storable(rawSyncItem(v, template, submit, deviceTime))
+}
+
+function rawSyncItem(v: LocalVisit, template: ChecklistTemplate, submit: boolean, deviceTime: string) {
   const items = new Map(allItems(template).map((i) => [i.code, i]))
   const responses = Object.entries(v.answers)
     .filter(([code, a]) => items.has(code) && a.answer !== undefined && a.answer !== null && a.answer !== '')

@@ -53,5 +53,8 @@ describe('preview', () => {
     expect(item.findings).toEqual([{ id: 'f-1', item_code: 'A1', category: 'badge_missing', severity: 'minor',
       badge_no: null, window_no: '3', position: '收件', description: '未戴工牌' }])
     expect(item.submit).toBe(true)
+    // half an emoji left by a length limit is sent as U+FFFD (the server refuses a lone surrogate)
+    v.answers.A1.note = `未戴工牌${'😀'.slice(0, 1)}`
+    expect(syncItem(v, T, true, 'now').findings[0].description).toBe('未戴工牌\uFFFD')
   })
 })
