@@ -6,7 +6,8 @@ import re
 
 from flask import request
 
-from inspect_api.errors import NotFound, PreconditionFailed, Unprocessable
+from inspect_api.core.text import holds_unstorable_text, unstorable_text
+from inspect_api.errors import NotFound, PreconditionFailed
 
 
 def if_match_version() -> int | None:
@@ -21,26 +22,7 @@ def if_match_version() -> int | None:
                                  {"if_match": raw}) from exc
 
 
-# What no text column can hold: NUL, and a UTF-16 surrogate that is not half of a pair (JSON can
-# spell either as an escape: "\u0000", "\ud800"; a pair such as "\ud83d\ude00" is one character).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_MAY_HOLD_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
-
-
-def holds_unstorable_text(value) -> bool:
-    """Whether any string in a parsed JSON value (keys included) holds NUL or a lone surrogate."""
-    stack = [value]  # a loop, not recursion: a body may nest as deep as the JSON parser allows
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            if _UNSTORABLE.search(v):
-                return True
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-    return False
+_MAY_HOLD_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")  # a JSON escape of NUL or a surrogate
 
 
 def refuse_unstorable_text(req, per_item: bool = False) -> None:
@@ -74,12 +56,6 @@ def may_hold_unstorable_text(req) -> bool:
     """Whether a JSON body's raw bytes hold an escape of NUL or of a surrogate (cheap; a pair, an
     escaped emoji, matches too)."""
     return _MAY_HOLD_UNSTORABLE.search(req.get_data(cache=True)) is not None
-
-
-def unstorable_text(where: str, **details) -> Unprocessable:
-    return Unprocessable("文字中含有无法保存的字符: 空字符 U+0000 或不成对的代理码位 "
-                         "(text holds NUL or a lone surrogate)", {"location": where, **details},
-                         code="invalid_character")
 
 
 def not_modified(etag: str) -> bool:

@@ -21,8 +21,8 @@ from inspect_api.checklists import services as checklists
 from inspect_api.core import clock, events, images
 from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
 from inspect_api.core.counters import next_value
-from inspect_api.core.http import holds_unstorable_text, unstorable_text
 from inspect_api.core.storage import fsync_later, get_storage, receive
+from inspect_api.core.text import holds_unstorable_text, unstorable_text
 from inspect_api.db import db, insert_rows, read_phase
 from inspect_api.errors import (
     Conflict,
