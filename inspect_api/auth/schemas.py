@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from inspect_api.auth.rules import ALL_ROLES
-from inspect_api.core.schemas import BaseSchema
+from inspect_api.core.schemas import ID_RANGE, BaseSchema
 
 ROLE_FIELD = fields.String(validate=validate.OneOf([r.value for r in ALL_ROLES]))
 
@@ -20,7 +20,7 @@ class UserSchema(BaseSchema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$"))
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in ALL_ROLES]))
-    unit_id = fields.Integer(allow_none=True, load_default=None)
+    unit_id = fields.Integer(allow_none=True, load_default=None, validate=ID_RANGE)
     phone = fields.String(allow_none=True, validate=validate.Length(max=32), load_default=None)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254), load_default=None,
                          metadata={"description": "optional: notifications are also mailed when SMTP is set up"})
@@ -35,7 +35,7 @@ class UserCreateSchema(UserSchema):
 class UserUpdateSchema(BaseSchema):
     full_name = fields.String(validate=validate.Length(min=1, max=64))
     role = fields.String(validate=validate.OneOf([r.value for r in ALL_ROLES]))
-    unit_id = fields.Integer(allow_none=True)
+    unit_id = fields.Integer(allow_none=True, validate=ID_RANGE)
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     is_active = fields.Boolean()
@@ -43,7 +43,7 @@ class UserUpdateSchema(BaseSchema):
 
 class UserQuerySchema(BaseSchema):
     role = fields.String(validate=validate.OneOf([r.value for r in ALL_ROLES]))
-    unit_id = fields.Integer()
+    unit_id = fields.Integer(validate=ID_RANGE)
     q = fields.String(validate=validate.Length(max=64), metadata={"description": "user name or name contains"})
     is_active = fields.Boolean()
 

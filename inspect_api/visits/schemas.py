@@ -51,7 +51,7 @@ class GpsSchema(BaseSchema):
 
 class ChecklistRefSchema(BaseSchema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    version = fields.Integer(required=True, validate=ID_RANGE)
     content_hash = fields.String(dump_only=True)
 
 

@@ -258,3 +258,63 @@ def test_a_nul_deep_inside_a_body_the_parser_takes_is_still_found(client, field,
     one = json.dumps(visit).replace('"answer": "yes"', '"answer": ' + deep, 1)
     resp = client.put(f"/api/v1/visits/{visit['id']}", data=one, headers=field.ha, content_type="application/json")
     assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "invalid_character"  # the hook's
+
+
+# --- integers past the database's range ---------------------------------------------------------------
+# A number bound to an INTEGER column on PostgreSQL must fit 32 bits: a user's unit_id of 2**40 was a
+# 500 (create, update and the list's filter), a sync naming checklist version 2**40 a 503 try_again
+# for ever. Every integer a request takes is bounded in its schema, but for the allowed exceptions.
+
+INTEGERS_CHECKED_ELSEWHERE = {
+    "ComplaintCreateSchema.days", "ComplaintAssignSchema.days",  # against the level's range (rules.deadline)
+    "SyncItemSchema.base_version",  # compared with the stored version, never sent to the database
+}
+
+
+def _unbounded_integers(schema, seen) -> list[str]:
+    import marshmallow as ma
+
+    if type(schema) in seen:
+        return []
+    seen.add(type(schema))
+    out = []
+    for name, field in schema.fields.items():
+        inner = field.inner if isinstance(field, ma.fields.List) else field
+        if field.dump_only:
+            continue
+        if isinstance(inner, ma.fields.Nested):
+            out += _unbounded_integers(inner.schema, seen)
+        elif isinstance(inner, ma.fields.Integer) and not any(
+                isinstance(v, ma.validate.OneOf) or (isinstance(v, ma.validate.Range) and v.min is not None
+                                                     and v.max is not None) for v in inner.validators):
+            out.append(f"{type(schema).__name__}.{name}")
+    return out
+
+
+def test_every_integer_a_request_takes_is_bounded(app):
+    unbounded, schemas = set(), 0
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        cls = getattr(view, "view_class", None)
+        for method in [getattr(cls, m, None) for m in ("get", "post", "put", "patch", "delete")] if cls else [view]:
+            for param in getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+                schema = param["schema"]() if isinstance(param["schema"], type) else param["schema"]
+                schemas += 1
+                unbounded.update(_unbounded_integers(schema, set()))
+    assert schemas > 100
+    assert unbounded - INTEGERS_CHECKED_ELSEWHERE == set()
+
+
+def test_ids_past_32_bits_are_422_not_500(client, field):
+    from tests.api.conftest import new_id
+
+    big = 2**40
+    admin = headers_for(client, "admin")
+    resp = client.post("/api/v1/users", headers=admin, json={
+        "username": "big-unit", "password": "secret-pass-123456", "full_name": "大号", "role": "unit_liaison",
+        "unit_id": big})
+    assert resp.status_code == 422 and "unit_id" in field_errors(resp)
+    assert client.get(f"/api/v1/users?unit_id={big}", headers=admin).status_code == 422
+    visit = field.visit(id=new_id(), checklist={"code": "sanxiang_covert", "version": big})
+    resp = client.post("/api/v1/sync", json={"visits": [visit]}, headers=field.ha)
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "validation_error"
