@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 import sqlalchemy as sa
 from marshmallow import fields
@@ -10,6 +12,9 @@ from inspect_api.db import db
 
 # Ids fit the databases' integer columns; a bigger number is a validation error, not a 500.
 ID_RANGE = ma.validate.Range(min=1, max=2**31 - 1)
+# The days the product deals in (the calendars it can hold): 9999-12-31 overflowed day arithmetic, and
+# a span of centuries ran for seconds.
+DATE_RANGE = ma.validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
 
 
 # Booleans are JSON true/false (or "true"/"false" in a query string), never 0, 1, "yes" or "on":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Response as FlaskResponse
 from flask import stream_with_context
 from flask.views import MethodView
@@ -11,7 +9,7 @@ from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.schemas import ID_RANGE, BaseSchema
+from inspect_api.core.schemas import DATE_RANGE, ID_RANGE, BaseSchema
 from inspect_api.rankings import services
 from inspect_api.rankings.schemas import StaffRankingSchema, StaffRowSchema, UnitRankingSchema, UnitRowSchema
 
@@ -22,7 +20,7 @@ blp = Blueprint("rankings", __name__, url_prefix="/rankings",
 # the office and the leadership; inspectors nothing aggregated.
 UNIT_READERS = ("office", "admin", "leader", "unit_liaison")
 STAFF_READERS = ("office", "admin", "leader")
-DATES = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
+DATES = DATE_RANGE
 
 
 class RankingQuerySchema(BaseSchema):

@@ -46,9 +46,15 @@ def snapshot(plan: SamplingPlan) -> dict:
             for f in PLAN_FIELDS} | {"status": plan.status}
 
 
+PLAN_MAX_DAYS = 366  # a plan covers a month, a quarter, at most a year: a span of centuries ran for seconds
+
+
 def _check(data: dict) -> None:
     if data["period_end"] < data["period_start"]:
         raise Unprocessable("结束日期早于开始日期 (period ends before it starts)", {"fields": {"period_end": ["before start"]}})
+    if (data["period_end"] - data["period_start"]).days + 1 > PLAN_MAX_DAYS:
+        raise Unprocessable(f"一个计划最长 {PLAN_MAX_DAYS} 天 (a plan covers at most {PLAN_MAX_DAYS} days)",
+                            {"fields": {"period_end": [f"more than {PLAN_MAX_DAYS} days after period_start"]}})
     if (data.get("sample_size") is None) == (data.get("sample_rate") is None):
         raise Unprocessable("须给出抽取数量或比例之一 (give sample_size or sample_rate)",
                             {"fields": {"sample_size": ["one of sample_size, sample_rate"]}})

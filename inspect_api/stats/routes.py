@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
-from inspect_api.core.schemas import ID_RANGE, BaseSchema
+from inspect_api.core.schemas import DATE_RANGE, ID_RANGE, BaseSchema
 from inspect_api.stats import rules, services
 
 blp = Blueprint("stats", __name__, url_prefix="/stats",
@@ -18,7 +16,7 @@ blp = Blueprint("stats", __name__, url_prefix="/stats",
 
 # Leaders and the office see every unit; a liaison its own subtree; inspectors nothing aggregated.
 READERS = ("leader", "office", "admin", "unit_liaison")
-DATES = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
+DATES = DATE_RANGE
 COUNT = {"description": "单位联络员为 null (null for a unit's liaison)"}
 
 

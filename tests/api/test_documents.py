@@ -320,3 +320,12 @@ def test_a_criticism_notice_rests_on_a_fail_grade_and_states_its_explanation(cli
     assert "县市场监管局2026年度“三项制度”综合考评等次为不合格（综合得分52.5分）" in html
     assert "本年度被确认严重问题3项以上，评为不合格。" in html
     assert ctxmod.named_units(ctx) == {poor.id}  # the unit's liaison reads it once issued
+
+
+@pytest.mark.parametrize(("start", "end"), [("0001-01-01", "9999-12-31"), ("2026-11-01", "9999-12-31")])
+def test_a_bulletin_period_outside_the_calendars_is_422(client, start, end):
+    office = headers_for(client, "office")
+    resp = client.post("/api/v1/documents", headers=office,
+                       json={"kind": "bulletin", "selection": {"period_start": start, "period_end": end}})
+    assert resp.status_code == 422, resp.get_json()
+    assert "period_end" in str(resp.get_json()["error"]["details"])

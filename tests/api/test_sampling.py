@@ -371,3 +371,20 @@ def test_a_plan_patch_changes_only_what_it_names(client, county):
     assert after["title"] == "改名后的计划" and after["version"] == plan["version"] + 1
     kept = ("sample_size", "team_size", "visit_minutes", "release_time", "pool", "min_per_stratum", "weights")
     assert {k: after[k] for k in kept} == {k: plan[k] for k in kept}
+
+
+@pytest.mark.parametrize(("start", "end", "field"), [
+    ("9999-12-01", "9999-12-31", "period_start"),  # was a 500 at the draw (a day past 9999-12-31)
+    ("0001-01-01", "0001-01-31", "period_start"),
+    ("2026-01-01", "2027-01-02", "period_end"),  # 367 days; a span of centuries drew for seconds, then a 500
+])
+def test_a_plan_period_outside_the_calendars_or_over_a_year_is_422(client, county, start, end, field):
+    resp = client.post("/api/v1/sampling/plans", json=plan_body(county, period_start=start, period_end=end),
+                       headers=county["office"])
+    assert resp.status_code == 422 and field in resp.get_json()["error"]["details"]["fields"]
+
+
+def test_a_plan_may_cover_a_whole_leap_year(client, county):
+    resp = client.post("/api/v1/sampling/plans", json=plan_body(county, period_start="2028-01-01",
+                                                               period_end="2028-12-31"), headers=county["office"])
+    assert resp.status_code == 201, resp.get_json()
