@@ -17,6 +17,17 @@ ID_RANGE = ma.validate.Range(min=1, max=2**31 - 1)
 DATE_RANGE = ma.validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
 
 
+YEARS = (2000, 2099)
+
+
+def within_years(value) -> None:
+    """Every day and instant a request sends lies in 2000–2099, read as sent (its own offset; no
+    conversion, so nothing can overflow here). 0001-01-01T00:00+08:00 was a 500 when turned to UTC, a
+    day after 9999-12-31 likewise. Added to every date and date-time field (BaseSchema.on_bind_field)."""
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ma.ValidationError(f"须在 {YEARS[0]}–{YEARS[1]} 年之间 (from {YEARS[0]} to {YEARS[1]})")
+
+
 # Booleans are JSON true/false (or "true"/"false" in a query string), never 0, 1, "yes" or "on":
 # a phone that sends 1 has a bug the API should name, not guess at.
 STRICT_TRUE = frozenset({True, "true", "True"})
@@ -29,6 +40,9 @@ class BaseSchema(ma.Schema):
         ordered = True
 
     def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        inner = field_obj.inner if isinstance(field_obj, fields.List) else field_obj
+        if isinstance(inner, fields.Date | fields.DateTime) and within_years not in inner.validators:
+            inner.validators = [*inner.validators, within_years]
         if isinstance(field_obj, fields.Boolean) and not getattr(field_obj, "_strict", False):
             field_obj.truthy, field_obj.falsy = STRICT_TRUE, STRICT_FALSE
             loose = field_obj._deserialize

@@ -318,3 +318,54 @@ def test_ids_past_32_bits_are_422_not_500(client, field):
     visit = field.visit(id=new_id(), checklist={"code": "sanxiang_covert", "version": big})
     resp = client.post("/api/v1/sync", json={"visits": [visit]}, headers=field.ha)
     assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "validation_error"
+
+
+# --- days and instants far out ------------------------------------------------------------------------
+# 0001-01-01T00:00+08:00 is before datetime's first UTC instant and 9999-12-31T23:59-08:00 after its
+# last: a sync sending either was a 500; a plan ending 9999-12-31 failed its draw. Every date and
+# date-time a request takes lies in 2000–2099 (core.schemas.within_years, added to every such field).
+
+def _unbounded_days(schema, seen) -> list[str]:
+    import marshmallow as ma
+
+    from inspect_api.core.schemas import within_years
+
+    if type(schema) in seen:
+        return []
+    seen.add(type(schema))
+    out = []
+    for name, field in schema.fields.items():
+        inner = field.inner if isinstance(field, ma.fields.List) else field
+        if field.dump_only:
+            continue
+        if isinstance(inner, ma.fields.Nested):
+            out += _unbounded_days(inner.schema, seen)
+        elif isinstance(inner, ma.fields.Date | ma.fields.DateTime) and within_years not in inner.validators:
+            out.append(f"{type(schema).__name__}.{name}")
+    return out
+
+
+def test_every_date_a_request_takes_is_bounded(app):
+    unbounded, dated = set(), 0
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        cls = getattr(view, "view_class", None)
+        for method in [getattr(cls, m, None) for m in ("get", "post", "put", "patch", "delete")] if cls else [view]:
+            for param in getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+                schema = param["schema"]() if isinstance(param["schema"], type) else param["schema"]
+                unbounded.update(_unbounded_days(schema, set()))
+                dated += "period_start" in schema.fields or "started_at" in schema.fields
+    assert dated >= 3 and unbounded == set()
+
+
+@pytest.mark.parametrize(("key", "value"), [("started_at", "0001-01-01T00:00:00+08:00"),
+                                            ("ended_at", "9999-12-31T23:59:59-08:00"),
+                                            ("device_time", "1999-12-31T23:59:59+08:00")])
+def test_instants_far_out_are_422_not_500(client, field, dbsession, key, value):
+    from tests.api.conftest import new_id
+
+    before = _visit_counts(dbsession)
+    resp = client.post("/api/v1/sync", json={"visits": [field.visit(id=new_id(), **{key: value})]}, headers=field.ha)
+    assert resp.status_code == 422, resp.get_json()
+    assert key in str(resp.get_json()["error"]["details"]["fields"])
+    assert _visit_counts(dbsession) == before
