@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -20,12 +20,25 @@ DATE_RANGE = ma.validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
 YEARS = (2000, 2099)
 
 
-def within_years(value) -> None:
+class WithinYears(ma.validate.Range):
     """Every day and instant a request sends lies in 2000–2099, read as sent (its own offset; no
-    conversion, so nothing can overflow here). 0001-01-01T00:00+08:00 was a 500 when turned to UTC, a
-    day after 9999-12-31 likewise. Added to every date and date-time field (BaseSchema.on_bind_field)."""
-    if not YEARS[0] <= value.year <= YEARS[1]:
-        raise ma.ValidationError(f"须在 {YEARS[0]}–{YEARS[1]} 年之间 (from {YEARS[0]} to {YEARS[1]})")
+    conversion, so nothing can overflow here): 0001-01-01T00:00+08:00 was a 500 when turned to UTC, a
+    day after 9999-12-31 likewise. Added to every date and date-time field (BaseSchema.on_bind_field),
+    answers' too: a Range, so the OpenAPI description gives the bounds every date here lies in."""
+
+    def __init__(self, instants: bool = False):
+        if instants:  # bounds of the field's own type, as the description serialises them
+            super().__init__(min=datetime(YEARS[0], 1, 1, tzinfo=UTC), max=datetime(YEARS[1], 12, 31, 23, 59, 59, tzinfo=UTC))
+        else:
+            super().__init__(min=date(YEARS[0], 1, 1), max=date(YEARS[1], 12, 31))
+
+    def __call__(self, value):
+        if not YEARS[0] <= value.year <= YEARS[1]:
+            raise ma.ValidationError(f"须在 {YEARS[0]}–{YEARS[1]} 年之间 (from {YEARS[0]} to {YEARS[1]})")
+        return value
+
+
+within_years, within_years_instants = WithinYears(), WithinYears(instants=True)
 
 
 # Booleans are JSON true/false (or "true"/"false" in a query string), never 0, 1, "yes" or "on":
@@ -41,8 +54,10 @@ class BaseSchema(ma.Schema):
 
     def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
         inner = field_obj.inner if isinstance(field_obj, fields.List) else field_obj
-        if isinstance(inner, fields.Date | fields.DateTime) and within_years not in inner.validators:
-            inner.validators = [*inner.validators, within_years]
+        if isinstance(inner, fields.Date | fields.DateTime) and not any(
+                isinstance(v, ma.validate.Range) for v in inner.validators):
+            inner.validators = [*inner.validators,
+                                within_years_instants if isinstance(inner, fields.DateTime) else within_years]
         if isinstance(field_obj, fields.Boolean) and not getattr(field_obj, "_strict", False):
             field_obj.truthy, field_obj.falsy = STRICT_TRUE, STRICT_FALSE
             loose = field_obj._deserialize

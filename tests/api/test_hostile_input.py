@@ -323,12 +323,10 @@ def test_ids_past_32_bits_are_422_not_500(client, field):
 # --- days and instants far out ------------------------------------------------------------------------
 # 0001-01-01T00:00+08:00 is before datetime's first UTC instant and 9999-12-31T23:59-08:00 after its
 # last: a sync sending either was a 500; a plan ending 9999-12-31 failed its draw. Every date and
-# date-time a request takes lies in 2000–2099 (core.schemas.within_years, added to every such field).
+# date-time a request takes lies in 2000–2099 (core.schemas.WithinYears, added to every such field).
 
 def _unbounded_days(schema, seen) -> list[str]:
     import marshmallow as ma
-
-    from inspect_api.core.schemas import within_years
 
     if type(schema) in seen:
         return []
@@ -340,7 +338,8 @@ def _unbounded_days(schema, seen) -> list[str]:
             continue
         if isinstance(inner, ma.fields.Nested):
             out += _unbounded_days(inner.schema, seen)
-        elif isinstance(inner, ma.fields.Date | ma.fields.DateTime) and within_years not in inner.validators:
+        elif isinstance(inner, ma.fields.Date | ma.fields.DateTime) and not any(
+                isinstance(v, ma.validate.Range) for v in inner.validators):
             out.append(f"{type(schema).__name__}.{name}")
     return out
 
