@@ -113,8 +113,9 @@ class PlanSchema(BaseSchema):
 
 class PlanUpdateSchema(PlanSchema):
     """A PATCH: only the fields the body names change. Loaded partial, so none of PlanSchema's
-    defaults fills in a field left out (a PATCH naming only `title` reset the plan's sample size,
-    team size, hours and weights to their defaults)."""
+    defaults fills in a field left out (a PATCH naming neither sample_size nor sample_rate was
+    refused, both being filled in as null; one naming either reset the team size, hours, weights and
+    every other field it left out to their defaults)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("partial", True)

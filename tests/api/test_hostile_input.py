@@ -76,8 +76,8 @@ def test_a_patch_naming_no_field_is_422_and_changes_nothing(client, office, body
 
 def test_no_patch_fills_in_a_field_the_body_left_out(app):
     """A PATCH body's schema loads what the body names and nothing else: a default filled in for a
-    field left out overwrites the stored value (a sampling plan's PATCH naming only its title reset
-    its sample size, team size, hours and weights)."""
+    field left out overwrites the stored value (a sampling plan's PATCH naming its sample size reset
+    its team size, hours and weights; one naming neither size nor rate was refused)."""
     import marshmallow as ma
 
     patched = []
