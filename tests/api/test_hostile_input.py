@@ -1,5 +1,7 @@
 """What a careless or hostile client sends that once slipped through or became a 500: page numbers
-past 2**63, 0 and 1 as booleans, a PATCH that names no field."""
+past 2**63, 0 and 1 as booleans, a PATCH that names no field or fills in what it left out, text no
+database stores (NUL, lone surrogates), JSON nested too deep or with numbers too long, integers past
+32 bits, days and instants far outside 2000–2099."""
 
 from __future__ import annotations
 
