@@ -209,6 +209,12 @@ def pinned_template(code: str, version: int) -> tuple[dict, str]:
     process meets that hash. The template is shared and frozen: any change raises TypeError.
     """
     content_hash_ = db.session.connection().execute(_VERSION_HASH, {"code": code, "version": version}).scalar()
+    return pinned_by_hash(code, version, content_hash_)
+
+
+def pinned_by_hash(code: str, version: int, content_hash_: str | None) -> tuple[dict, str]:
+    """`pinned_template` for a caller that read the version's hash itself (None: no such version),
+    in a statement of its own that looks up more than the checklist."""
     if content_hash_ is None:
         raise NotFound(f"检查表 {code} 第 {version} 版不存在 (no such checklist version)",
                        {"code": code, "version": version})

@@ -28,3 +28,11 @@ def _statement(dialect: str):
 def next_value(name: str) -> int:
     conn = db.session.connection()
     return conn.execute(_statement(conn.dialect.name), {"name": name}).scalar_one()
+
+
+def counted(name_param: str = "name") -> sa.CTE:
+    """PostgreSQL: the counter's next value as a CTE (column `value`) for a statement that uses it
+    at once, one round trip instead of two; the same locking and no-gap rules as `next_value`."""
+    insert = postgresql.insert(Counter).values(name=sa.bindparam(name_param), value=1)
+    return insert.on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1}).returning(
+        Counter.value).cte("counted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -13,13 +13,16 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from inspect_api.audit import services as audit
 from inspect_api.auth import permissions
 from inspect_api.auth.models import User
 from inspect_api.checklists import services as checklists
+from inspect_api.checklists.models import ChecklistVersion
 from inspect_api.core import clock, events, images
 from inspect_api.core.categories import UNIT_LEVEL_CATEGORIES
+from inspect_api.core.counters import counted as counter_cte
 from inspect_api.core.counters import next_value
 from inspect_api.core.storage import fsync_later, get_storage, receive
 from inspect_api.core.text import holds_unstorable_text, unstorable_text
@@ -106,34 +109,93 @@ def _invalid(message: str, fields: dict) -> Unprocessable:
     return Unprocessable(message, {"fields": fields})
 
 
-# The phone's hot path looks these up on every visit it sends: built once, with bound parameters (a
-# statement built per call costs its construction and cache key each time).
-_UNIT_STATE = sa.select(Unit.id, Unit.is_active).where(Unit.id == sa.bindparam("unit_id"))
-_STAFF_UNIT = sa.select(Staff.unit_id).where(Staff.id == sa.bindparam("staff_id"))
-_TEAM = sa.select(User.id, User.role, User.is_active).where(User.id.in_(sa.bindparam("ids", expanding=True)))
-_STAFF_BY_BADGE = sa.select(Staff.badge_no, Staff.id).where(Staff.badge_no.in_(sa.bindparam("badges", expanding=True)))
-_FINDING_IDS_TAKEN = sa.select(Finding.id).where(  # another visit's, or a complaint's
-    Finding.id.in_(sa.bindparam("ids", expanding=True)),
-    sa.or_(Finding.visit_id != sa.bindparam("visit_id"), Finding.visit_id.is_(None)))
+# The phone's hot path looks up, for every visit it sends, whether the visit is there and what its
+# content names: unit, staff, team, checklist version, badges, and finding ids another visit holds.
+# One statement (a UNION ALL of one branch a lookup, each row tagged with its branch) built once,
+# with bound parameters: six round trips were six times each driver's and the server's fixed cost a
+# statement, and a sync mostly brings new visits, whose whole read phase this is.
+def _branch(kind: str, text=None, number=None, flag=None):
+    return (sa.literal_column(f"'{kind}'", sa.String).label("kind"),
+            sa.cast(text if text is not None else sa.null(), sa.String).label("text"),
+            (number if number is not None else sa.cast(sa.null(), sa.Integer)).label("number"),
+            (flag if flag is not None else sa.cast(sa.null(), sa.Boolean)).label("flag"))
 
 
-def _check_references(content: dict, actor, visit_id: str | None = None) -> tuple[dict, str, bool]:
+_LOOKUPS = sa.union_all(
+    sa.select(*_branch("visit", text=Visit.id)).where(Visit.id == sa.bindparam("visit_id")),
+    sa.select(*_branch("unit", number=Unit.id, flag=Unit.is_active)).where(Unit.id == sa.bindparam("unit_id")),
+    sa.select(*_branch("staff", number=Staff.unit_id)).where(Staff.id == sa.bindparam("staff_id")),
+    sa.select(*_branch("team", text=User.role, number=User.id, flag=User.is_active)).where(
+        User.id.in_(sa.bindparam("team", expanding=True))),
+    sa.select(*_branch("checklist", text=ChecklistVersion.content_hash)).where(
+        ChecklistVersion.code == sa.bindparam("code"), ChecklistVersion.version == sa.bindparam("version")),
+    sa.select(*_branch("badge", text=Staff.badge_no, number=Staff.id)).where(
+        Staff.badge_no.in_(sa.bindparam("badges", expanding=True))),
+    sa.select(*_branch("finding_taken", text=Finding.id)).where(  # another visit's, or a complaint's
+        Finding.id.in_(sa.bindparam("finding_ids", expanding=True)),
+        sa.or_(Finding.visit_id != sa.bindparam("visit_id"), Finding.visit_id.is_(None))),
+)
+
+
+@dataclass
+class _TeamMember:
+    id: int
+    role: str
+    is_active: bool
+
+
+@dataclass
+class Lookups:
+    """What a visit's content names, as stored, read before any check (`look_up`)."""
+
+    visit_exists: bool = False
+    unit_active: bool | None = None  # None: no such unit
+    staff_unit_id: int | None = None  # the unit of the named staff member; None: none named, or no such
+    team: list[_TeamMember] = field(default_factory=list)
+    checklist_hash: str | None = None  # None: no such checklist version
+    staff_by_badge: dict[str, int] = field(default_factory=dict)
+    findings_taken: list[str] = field(default_factory=list)
+
+
+def look_up(visit_id: str, content: dict) -> Lookups:
+    """Everything the checks of `content` read, in one statement."""
+    badges = sorted({f["badge_no"] for f in content["findings"] if f["badge_no"]})
+    rows = db.session.connection().execute(_LOOKUPS, {
+        "visit_id": visit_id, "unit_id": content["unit_id"], "staff_id": content["staff_id"],
+        "team": list(content["team"]), "code": content["checklist"]["code"],
+        "version": content["checklist"]["version"], "badges": badges,
+        "finding_ids": [str(f["id"]) for f in content["findings"]]}).all()
+    out = Lookups()
+    for kind, text, number, flag in rows:
+        if kind == "visit":
+            out.visit_exists = True
+        elif kind == "unit":
+            out.unit_active = bool(flag)
+        elif kind == "staff":
+            out.staff_unit_id = number
+        elif kind == "team":
+            out.team.append(_TeamMember(number, text, bool(flag)))
+        elif kind == "checklist":
+            out.checklist_hash = text
+        elif kind == "badge":
+            out.staff_by_badge[text] = number
+        else:
+            out.findings_taken.append(text)
+    out.findings_taken.sort()
+    return out
+
+
+def _check_references(content: dict, actor, visit_id: str, found: Lookups) -> tuple[dict, str, bool]:
     """Unit, staff, team, assignment and checklist must exist and fit; returns (template,
     content_hash, whether the plan allows a single inspector)."""
-    # columns, not entities: these rows are only looked at
-    conn = db.session.connection()
-    unit = conn.execute(_UNIT_STATE, {"unit_id": content["unit_id"]}).first()
-    if unit is None or not unit.is_active:
+    if not found.unit_active:
         raise _invalid("被检查单位不存在或已停用 (unknown unit)", {"unit_id": ["unknown or inactive unit"]})
-    if content["staff_id"] is not None:
-        staff = conn.execute(_STAFF_UNIT, {"staff_id": content["staff_id"]}).first()
-        if staff is None or staff.unit_id != unit.id:
-            raise _invalid("工作人员不属于该单位 (staff not in that unit)", {"staff_id": ["not in unit"]})
+    if content["staff_id"] is not None and found.staff_unit_id != content["unit_id"]:
+        raise _invalid("工作人员不属于该单位 (staff not in that unit)", {"staff_id": ["not in unit"]})
     team = content["team"]
     if actor.id not in team:
         raise _invalid("提交人须是检查组成员 (you must be on the team)", {"team": ["must include you"]})
-    found = conn.execute(_TEAM, {"ids": list(team)}).all()
-    good = {row.id for row in found if permissions.can_join_team(row)}
+    good = {member.id for member in found.team if permissions.can_join_team(member)}
     if good != set(team):
         raise _invalid("检查组成员须为在用的督查员账号 (team members must be active inspectors)",
                        {"team": [f"not an active inspector: {sorted(set(team) - good)}"]})
@@ -151,7 +213,7 @@ def _check_references(content: dict, actor, visit_id: str | None = None) -> tupl
         raise _invalid(problem, {"team": [problem]})
     ref = content["checklist"]
     try:
-        template, content_hash = checklists.pinned_template(ref["code"], ref["version"])
+        template, content_hash = checklists.pinned_by_hash(ref["code"], ref["version"], found.checklist_hash)
     except NotFound as exc:
         raise _invalid("检查表版本不存在 (unknown checklist version)", {"checklist": [exc.message]}) from exc
     expected_kind = "mystery_shopper" if content["mode"] == "mystery_shopper" else "inspection"
@@ -175,13 +237,6 @@ def _check_references(content: dict, actor, visit_id: str | None = None) -> tupl
     return template, content_hash, allow_single
 
 
-def _staff_by_badge(badges: set[str]) -> dict[str, int]:
-    if not badges:
-        return {}
-    rows = db.session.connection().execute(_STAFF_BY_BADGE, {"badges": sorted(badges)}).all()
-    return {b: i for b, i in rows}
-
-
 @dataclass
 class Rows:
     """A visit's children, computed before the write lock is taken."""
@@ -191,13 +246,13 @@ class Rows:
     shopper_record: dict | None = None
 
 
-def _build_rows(visit_id: str, content: dict, template: dict, received: datetime) -> Rows:
+def _build_rows(visit_id: str, content: dict, template: dict, received: datetime, found: Lookups) -> Rows:
     items = rules.items_by_code(template)
     responses = [{"visit_id": visit_id, "item_code": r["item_code"], "answer": r["answer"], "note": r["note"],
                   "answered_at": _parse(r["answered_at"]),
                   "failed": rules.answer_fails(items[r["item_code"]], r["answer"])}
                  for r in content["responses"]]
-    staff_ids = _staff_by_badge({f["badge_no"] for f in content["findings"] if f["badge_no"]})
+    staff_ids = found.staff_by_badge
     findings = []
     # A finding is observed when the phone says, else when the visit started (then ended, then arrived).
     visit_time = _parse(content["started_at"]) or _parse(content["ended_at"]) or received
@@ -239,7 +294,9 @@ def _build_rows(visit_id: str, content: dict, template: dict, received: datetime
                                                shopper_services.visited_on(content, received))
         findings.extend(evaluation.findings)
         shopper_record = evaluation.record
-    _check_finding_ids(visit_id, [f["id"] for f in content["findings"]])
+    if found.findings_taken:
+        raise Conflict("问题 id 已被其他检查记录使用 (finding id used by another visit)",
+                       {"finding_ids": found.findings_taken}, code="finding_id_taken")
     for f in findings:
         f.update(visit_id=visit_id, unit_id=content["unit_id"], status="draft",
                  observed_at=f["observed_at"] or visit_time)
@@ -263,9 +320,6 @@ class _SentMeanwhile(Exception):
     """The visit was inserted by a concurrent send of it after this one looked."""
 
 
-_VISIT_EXISTS = sa.select(Visit.id).where(Visit.id == sa.bindparam("visit_id"))
-
-
 # What deciding on a write needs of a visit seen before its lock: its row and its team. A resend of
 # what is stored (the phone's retry, or its submit) ends there; a write loads the rest under the lock.
 _PRECONDITIONS_ONLY = (lazyload(Visit.responses), lazyload(Visit.findings), lazyload(Visit.evidence))
@@ -274,10 +328,8 @@ _FOR_SUBMIT = (lazyload(Visit.responses),)
 
 
 def _load_visit(visit_id: str, *, lock: bool = False, whole: bool = True) -> Visit | None:
-    """The visit (locked for update when asked), or None; a cheap look first, since a sync mostly
-    brings new visits. `whole=False`: only what `_preconditions` reads (the rest loads if touched)."""
-    if db.session.connection().execute(_VISIT_EXISTS, {"visit_id": visit_id}).first() is None:
-        return None
+    """The visit (locked for update when asked), or None. `whole=False`: only what `_preconditions`
+    reads (the rest loads if touched)."""
     stmt = sa.select(Visit).where(Visit.id == visit_id)
     if lock:
         return db.session.scalar(stmt.with_for_update())
@@ -332,16 +384,6 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
     db.session.expire(visit, ["inspectors", "responses", "findings"])
 
 
-def _check_finding_ids(visit_id: str, ids: list[str]) -> None:
-    if not ids:
-        return
-    taken = db.session.connection().execute(
-        _FINDING_IDS_TAKEN, {"ids": [str(i) for i in ids], "visit_id": visit_id}).scalars().all()
-    if taken:
-        raise Conflict("问题 id 已被其他检查记录使用 (finding id used by another visit)", {"finding_ids": taken},
-                       code="finding_id_taken")
-
-
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -383,15 +425,17 @@ def upsert(visit_id, data: dict, actor, *, if_match: int | None, base_version_gi
     content = content_of(data)
     fp = rules.fingerprint(content)
     with read_phase():
-        seen = _load_visit(visit_id, whole=whole)
+        # one look first, since a sync mostly brings new visits: is it there, and what it names
+        found = look_up(visit_id, content)
+        seen = _load_visit(visit_id, whole=whole) if found.visit_exists else None
         if not _preconditions(seen, fp, actor, if_match, base_version_given):
             return UpsertResult(seen, "unchanged")
         skew = timedelta(minutes=current_app.config["INSPECT_MAX_FUTURE_MINUTES"])
         if future := rules.future_times(content, clock.now(), skew):
             raise _invalid("检查记录的时间晚于服务器当前时间 (dated in the future)", future)
         with db.session.no_autoflush:
-            template, content_hash, allow_single = _check_references(content, actor, visit_id)
-            rows = _build_rows(visit_id, content, template, clock.now())
+            template, content_hash, allow_single = _check_references(content, actor, visit_id, found)
+            rows = _build_rows(visit_id, content, template, clock.now(), found)
 
     # A visit not there a moment ago is inserted outright; a resend racing the first send waits on
     # the insert's key, finds the row the first one committed, and starts again from there.
@@ -444,13 +488,34 @@ _SET_CODE = sa.update(Visit.__table__).where(Visit.__table__.c.id == sa.bindpara
     code=sa.bindparam("code"))
 
 
+def _set_code_counted() -> sa.Update:
+    """PostgreSQL: the counter's step and the code's UPDATE in one statement (`V` year `-` the
+    number, zero-padded to six digits and longer past 999999, as `_number` formats it)."""
+    counted = counter_cte("counter_name")
+    number = sa.cast(counted.c.value, sa.Text)
+    padded = sa.case((counted.c.value < 1_000_000, sa.func.lpad(number, 6, "0")), else_=number)
+    return (sa.update(Visit.__table__).where(Visit.__table__.c.id == sa.bindparam("visit_id"))
+            .values(code=sa.bindparam("prefix", type_=sa.Text) + sa.select(padded).scalar_subquery(),
+                    # set here: Core leaves the column's onupdate default unset beside a CTE
+                    updated_at=sa.bindparam("now", type_=Visit.__table__.c.updated_at.type))
+            .returning(Visit.__table__.c.code))
+
+
+_SET_CODE_COUNTED = _set_code_counted()
+
+
 def _number(visit: Visit, now: datetime) -> None:
     """Give a new visit its code (V2026-000123) from the year's counter, as the write's last steps
     but the trail's: the counter row is locked from here until commit, so concurrent syncs queue on
     it only for this statement, the trail's append and the commit, not for the visit's rows."""
     year = clock.local(now).year  # the local year: a visit at 00:10 on 1 January is the new year's
-    code = f"V{year}-{next_value(f'visit:{year}'):06d}"
-    db.session.connection().execute(_SET_CODE, {"visit_id": visit.id, "code": code})
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        code = conn.execute(_SET_CODE_COUNTED, {"counter_name": f"visit:{year}", "prefix": f"V{year}-",
+                                                "visit_id": visit.id, "now": clock.now()}).scalar_one()
+    else:
+        code = f"V{year}-{next_value(f'visit:{year}'):06d}"
+        conn.execute(_SET_CODE, {"visit_id": visit.id, "code": code})
     set_committed_value(visit, "code", code)
 
 
@@ -591,6 +656,10 @@ def _upsert_item(visit_id: str, item: dict, actor) -> UpsertResult:
             return result
         except sa.exc.DBAPIError as exc:
             db.session.rollback()
+            # A new visit's row joined the session as if loaded (`_write`); a rollback keeps such an
+            # object, and the retry's own row with that id could not join beside it.
+            if (stale := db.session.identity_map.get(identity_key(Visit, visit_id))) is not None:
+                db.session.expunge(stale)
             current_app.logger.warning("sync item %s failed on attempt %d: %s", visit_id, attempt,
                                        type(exc.orig).__name__)
     raise ServiceBusy("暂时无法保存, 请稍后重发 (try again)", {"id": visit_id}, code="try_again")

@@ -85,8 +85,10 @@ def test_inspectors_see_assignments_only_from_release_time(client, county, clock
     plan = drawn_plan(client, county)
     first = min(plan["assignments"], key=lambda a: (a["day"], a["start"]))
     inspector = next(i for i in county["inspectors"] if i.id in first["team"])
-    h = bearer(login(client, inspector.username)["access_token"])
     clock.at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # before the period
+    # signed in now: a session signed in at the suite's instant (23 November) ends after 30 days,
+    # before a release drawn late in December
+    h = bearer(login(client, inspector.username)["access_token"])
     assert client.get("/api/v1/me/assignments", headers=h).get_json() == []
     release = datetime.fromisoformat(first["release_at"])
     assert release.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") == f"{first['day']} 07:30"

@@ -7,8 +7,10 @@ import io
 import sqlalchemy as sa
 
 from inspect_api.audit.models import AuditEvent
+from inspect_api.org import services as org
 from inspect_api.visits.models import Finding, Response, Visit
 from tests.api.conftest import new_id
+from tests.helpers import make_unit, make_user
 from tests.images import photo
 
 
@@ -116,7 +118,68 @@ def test_a_resent_visit_submitted_reads_the_visit_once_and_not_its_answers(clien
     assert (res["status"], res["outcome"], res["visit_status"], res["version"]) == (200, "submitted", "submitted", 2)
     assert dbsession.get(Visit, vid).status == "submitted"
     assert not [s for s in seen if s.startswith("SELECT") and "FROM visit_responses" in s]
-    assert len([s for s in seen if s.startswith("SELECT") and "FROM findings" in s]) == 1
+    assert len([s for s in seen if s.startswith("SELECT") and "FROM findings WHERE findings.visit_id" in s]) == 1
+
+
+def test_a_new_visit_is_checked_with_one_read(client, field):
+    """Before a new visit's first write, everything its checks read (is it there; its unit, staff,
+    team, checklist version, badges; finding ids another visit holds) is one statement; and the
+    checks still refuse what that statement did not find."""
+    from inspect_api.db import db
+
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    client.post("/api/v1/sync", json=batch(field, {"id": new_id()}), headers=field.ha)  # the template is parsed
+    vid = new_id()
+    body = batch(field, {"id": vid})
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        res = client.post("/api/v1/sync", json=body, headers=field.ha).get_json()["results"][0]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    assert res["status"] == 201
+    seen = [s for s in seen if s.split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")]  # not SAVEPOINT
+    first_write = next(i for i, s in enumerate(seen) if not s.startswith("SELECT"))
+    reads = [s for s in seen[:first_write] if " FROM auth_sessions " not in s]  # the token's session check
+    assert len(reads) == 1 and reads[0].count("UNION ALL") == 6
+    assert client.post("/api/v1/sync", json=batch(field, {"id": vid}), headers=field.ha).get_json()[
+        "results"][0]["outcome"] == "unchanged"  # the same read found it there
+
+
+def test_what_the_one_read_finds_decides_each_check(client, field, dbsession):
+    """Each lookup of that statement, found and not found: every refusal names its own field."""
+    other = make_unit(name="另一单位")
+    stranger = org.create_staff({"badge_no": "QC-0999", "name": "周敏", "unit_id": other.id, "post": "受理"})
+    office = make_user("office")
+    dbsession.commit()
+    manual = {"id": new_id(), "category": "poor_attitude", "severity": "minor", "badge_no": "QC-0301",
+              "observed_at": "2026-11-23T09:41:00+08:00", "description": "态度生硬"}
+    vid = new_id()
+    ok = client.post("/api/v1/sync", json=batch(field, {"id": vid, "findings": [manual]}), headers=field.ha)
+    assert ok.get_json()["results"][0]["status"] == 201
+    stored = dbsession.get(Finding, manual["id"])
+    assert (stored.visit_id, stored.staff_id) == (vid, field.staff.id)  # the badge named its holder
+
+    def refused(**changes):
+        res = client.post("/api/v1/sync", json=batch(field, {"id": new_id(), **changes}),
+                          headers=field.ha).get_json()["results"][0]
+        return res["status"], res["error"]["code"], res["error"]["details"]
+
+    status, _, details = refused(unit_id=10**9)
+    assert (status, details["fields"]) == (422, {"unit_id": ["unknown or inactive unit"]})
+    status, _, details = refused(staff_id=stranger.id)  # same name, another unit
+    assert (status, details["fields"]) == (422, {"staff_id": ["not in unit"]})
+    status, _, details = refused(staff_id=10**9)
+    assert (status, details["fields"]) == (422, {"staff_id": ["not in unit"]})
+    status, _, details = refused(team=[field.a.id, office.id])
+    assert status == 422 and details["fields"]["team"] == [f"not an active inspector: {[office.id]}"]
+    status, _, details = refused(checklist={"code": "sanxiang_covert", "version": 999})
+    assert status == 422 and list(details["fields"]) == ["checklist"]
+    status, code, details = refused(findings=[manual])  # its id is the first visit's
+    assert (status, code, details) == (409, "finding_id_taken", {"finding_ids": [manual["id"]]})
 
 
 def test_a_resent_submit_refused_answers_the_stored_version_and_status(client, field):
@@ -149,6 +212,33 @@ def test_a_submit_the_database_fails_answers_503_for_its_item_and_keeps_the_batc
     assert (first["status"], first["outcome"], first["visit_status"], first["version"]) == (503, "created", "draft", 1)
     assert first["error"]["code"] == "try_again"
     assert (second["status"], second["outcome"]) == (201, "created")
+
+
+def test_a_new_visit_whose_first_write_the_database_fails_is_saved_by_the_retry(client, field, dbsession,
+                                                                                 monkeypatch):
+    """A deadlock or a lost connection after the visit's row was written (numbering it, say): the
+    item is retried once, as the phone would resend it, and saved once, not answered 500."""
+    from inspect_api.visits import services
+
+    real, calls = services._number, []
+
+    def failing_once(visit, now):
+        # holding the object, as a traceback's frames do until the garbage collector runs: the
+        # session's identity map keeps only what something else still refers to
+        calls.append((visit, visit.id))
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("UPDATE visits ...", {}, Exception("deadlock detected"))
+        return real(visit, now)
+
+    monkeypatch.setattr(services, "_number", failing_once)
+    vid = new_id()
+    resp = client.post("/api/v1/sync", json=batch(field, {"id": vid}), headers=field.ha)
+    assert resp.status_code == 200, resp.get_json()
+    [res] = resp.get_json()["results"]
+    assert (res["status"], res["outcome"], res["version"]) == (201, "created", 1)
+    assert [i for _, i in calls] == [vid, vid] and calls[0][0] is not calls[1][0]
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(Visit).where(Visit.id == vid)) == 1
+    assert dbsession.get(Visit, vid).code.startswith("V2026-")
 
 
 def test_the_same_visit_twice_in_one_batch_is_refused(client, field):

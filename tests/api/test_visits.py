@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
+from inspect_api.visits.models import Visit
 from tests.api.conftest import new_id
 from tests.helpers import bearer, headers_for, login, make_user
 from tests.images import photo
@@ -280,3 +282,23 @@ def test_a_finding_naming_the_person_of_a_failed_item_names_that_items_finding_i
         ("item", field.staff.badge_no, "3"), ("manual", None, "5")]
     own = next(f for f in e1 if f["source"] == "item")
     assert own["staff_id"] == field.staff.id and own["points"] > 0
+
+
+def test_visit_numbers_are_six_digits_zero_padded_and_grow_past_them(client, field, dbsession):
+    """The year's counter names the visit (one statement with the code's update on PostgreSQL, two
+    on SQLite): zero-padded to six digits, and longer, not cut, past 999999."""
+    from inspect_api.core.models import Counter
+
+    inspector = field.ha
+    first = put(client, field, new_id(), field.visit(), headers=inspector).get_json()
+    number = int(first["code"].removeprefix("V2026-"))
+    assert first["code"] == f"V2026-{number:06d}" and len(first["code"]) == 12
+    dbsession.get(Counter, "visit:2026").value = 999_998
+    dbsession.commit()
+    codes = [put(client, field, vid, field.visit(), headers=inspector).get_json()["code"]
+             for vid in (new_id(), new_id())]
+    assert codes == ["V2026-999999", "V2026-1000000"]
+    stored = dbsession.scalars(sa.select(Visit).where(Visit.code.in_(codes)).execution_options(
+        populate_existing=True)).all()
+    assert sorted(v.code for v in stored) == sorted(codes)
+    assert all(v.updated_at >= v.created_at for v in stored)
