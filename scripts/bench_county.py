@@ -7,9 +7,9 @@ with Pillow, stored under their SHA-256 like an upload, rows inserted in bulk; t
 hard links to the original, so the files exist but take no space of their own). `--scale` multiplies
 every count.
 
-Replay, against a real gunicorn on that database: a peak morning. Every phone (50 at scale 1) lists its
-drafts, syncs a new visit, uploads photos of its findings and syncs again to submit, twice over, all
-phones at once; meanwhile the office pages through the review queue and confirms findings, and a
+Replay, against a real gunicorn on that database: a peak morning. Every phone (50 at scale 1) sends two
+visits as the phone app's outbox sends each one (the visit, its photos, the visit again to submit,
+then the visit's number and the unread notifications), all phones at once; meanwhile the office pages through the review queue and confirms findings, and a
 bulletin renders in a child process as the document worker does it. Reported: p50/p99 of every phone
 and office request kind (aim: every phone kind's p99 < 300 ms), the bulletin's time, the build's time
 and the disk used, and the counts stored against those requested.
@@ -201,13 +201,25 @@ def build(server, n: dict, seed: int = 1, log=_print) -> dict:
 
 # --- replay -----------------------------------------------------------------------------------------
 
+def _warm(_):
+    """A phone process ready before the morning starts (the interpreter and what the phones use loaded)."""
+    import http.client  # noqa: F401
+
+    import tests.system.workload  # noqa: F401
+    return os.getpid()
+
+
 def _phone(args):
-    """One process of phones: each thread is one inspector's phone."""
+    """One process of phones: each thread is one inspector's phone, sending what the phone app's
+    outbox sends (web/apps/phone/src/sender.ts) for each visit it holds: the visit through
+    `POST /sync`, its photos, the visit again with `submit`, then the visit (its number) and the
+    unread notifications. Photos and payloads are made before `start_at` (a phone takes its photos
+    in the field, on its own processor), so the morning's clock times only the exchanges."""
     import http.client
 
     from tests.system.workload import multipart, visit_payload
 
-    port, phones, template, units, seed = args
+    port, phones, template, units, seed, start_at = args
     kinds: dict[str, list[float]] = {}
     errors: dict[str, list[str]] = {}
 
@@ -226,31 +238,43 @@ def _phone(args):
             return None
         return json.loads(raw) if raw else None
 
-    def run(phone_no, token, me, partner):
+    def prepare(phone_no, me, partner):
         rnd = random.Random(seed * 1000 + phone_no)
+        visits = []
+        for v in range(VISITS_PER_PHONE):
+            payload = visit_payload(template, unit_id=rnd.choice(units), team=[me, partner], findings=3,
+                                    seed=seed * 100_000 + phone_no * 100 + v)
+            photos = [multipart({"finding_id": payload["findings"][k % 3]["id"]}, "file", "p.jpg",
+                                small_jpeg(seed * 50_000_000 + phone_no * 1000 + v * 10 + k, (1280, 960)),
+                                "image/jpeg") for k in range(PHOTOS_PER_PHONE_VISIT)]
+            visits.append((str(uuid.uuid4()), payload, photos))
+        return visits
+
+    def run(token, visits):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         auth = {"Authorization": f"Bearer {token}"}
         as_json = {**auth, "Content-Type": "application/json"}
-        for v in range(VISITS_PER_PHONE):
-            call(conn, "list_drafts", "GET", "/api/v1/visits?status=draft&mine=true", None, auth)
-            payload = visit_payload(template, unit_id=rnd.choice(units), team=[me, partner], findings=3,
-                                    seed=seed * 100_000 + phone_no * 100 + v)
-            vid = str(uuid.uuid4())
+        for vid, payload, photos in visits:
             out = call(conn, "sync", "POST", "/api/v1/sync",
                        json.dumps({"visits": [{**payload, "id": vid}]}).encode(), as_json)
-            version = out["results"][0]["version"] if out else None
-            for k in range(PHOTOS_PER_PHONE_VISIT):
-                body, ctype = multipart({"finding_id": payload["findings"][k % 3]["id"]}, "file", "p.jpg",
-                                        small_jpeg(seed * 50_000_000 + phone_no * 1000 + v * 10 + k, (1280, 960)),
-                                        "image/jpeg")
+            item = out["results"][0] if out else {}
+            if out and item["status"] != 201:  # the batch answers 200; each visit has its own status
+                errors.setdefault("sync", []).append(f"visit {item['status']} {item['error']}")
+            for body, ctype in photos:
                 call(conn, "evidence", "POST", f"/api/v1/visits/{vid}/evidence", body,
                      {**auth, "Content-Type": ctype})
-            call(conn, "sync_submit", "POST", "/api/v1/sync",
-                 json.dumps({"visits": [{**payload, "id": vid, "base_version": version, "submit": True}]}).encode(),
-                 as_json)
+            out = call(conn, "sync_submit", "POST", "/api/v1/sync", json.dumps(
+                {"visits": [{**payload, "id": vid, "base_version": item.get("version"), "submit": True}]}).encode(),
+                as_json)
+            if out and out["results"][0]["visit_status"] != "submitted":
+                errors.setdefault("sync_submit", []).append(f"not submitted: {out['results'][0]['error']}")
+            call(conn, "visit", "GET", f"/api/v1/visits/{vid}", None, auth)
+            call(conn, "notifications", "GET", "/api/v1/me/notifications?unread=true", None, auth)
         conn.close()
 
-    threads = [threading.Thread(target=run, args=p) for p in phones]
+    ready = [(token, prepare(no, me, partner)) for no, token, me, partner in phones]
+    time.sleep(max(0.0, start_at - time.time()))
+    threads = [threading.Thread(target=run, args=p) for p in ready]
     for t in threads:
         t.start()
     for t in threads:
@@ -331,11 +355,17 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
     office, bulletin, stop = {}, {}, threading.Event()
     office_thread = threading.Thread(target=_office, args=(server.port, office_token, stop, office))
     bulletin_thread = threading.Thread(target=_bulletin, args=(bulletin_cases, bulletin))
-    t0 = time.perf_counter()
-    office_thread.start()
-    bulletin_thread.start()
     with mp.get_context("spawn").Pool(processes) as pool:
-        parts = pool.map(_phone, jobs)
+        # the phones' processes started and their photos made before the morning's clock starts
+        pool.map(_warm, range(processes))
+        start_in = 2.0 + 0.05 * len(phones) / processes
+        start_at = time.time() + start_in
+        pending = pool.map_async(_phone, [(*job, start_at) for job in jobs])
+        time.sleep(max(0.0, start_at - time.time()))
+        t0 = time.perf_counter()
+        office_thread.start()
+        bulletin_thread.start()
+        parts = pending.get()
     phones_s = time.perf_counter() - t0
     stop.set()
     office_thread.join()
@@ -390,7 +420,10 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
         n["phones"] = phones  # a small county with the full morning's phones (they share the accounts)
     tmp = keep or Path(tempfile.mkdtemp(prefix="inspect-county-"))
     url = server_database_url(None, tmp)
-    server = LiveServer(url, tmp / "instance", workers=DEFAULT_WORKERS, env={"INSPECT_ACCESS_LOG": "0"})
+    # the server in this session, with the media worker and the bulletin's render started from here,
+    # as ./scripts/run starts them (their lower priority holds only within one session)
+    server = LiveServer(url, tmp / "instance", workers=DEFAULT_WORKERS, env={"INSPECT_ACCESS_LOG": "0"},
+                        own_session=False)
     t0 = time.perf_counter()
     server.prepare()
     prepared = time.perf_counter() - t0

@@ -53,7 +53,13 @@ def server_database_url(test_url: str | None, tmp: Path) -> str:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, instance: Path, workers: int = 2, env: dict | None = None):
+    def __init__(self, database_url: str, instance: Path, workers: int = 2, env: dict | None = None,
+                 own_session: bool = True):
+        """`own_session=False`: gunicorn stays in this process's session (a process group of its own,
+        still stopped as one), where the processes this one starts run too, as `./scripts/run`
+        starts the server and its workers: with the kernel's autogroup scheduling, niceness only
+        ranks processes of one session, so only then do the workers' lower priority yield to it."""
+        self.own_session = own_session
         self.database_url = database_url
         self.instance = instance
         instance.mkdir(parents=True, exist_ok=True)
@@ -101,7 +107,8 @@ class LiveServer:
             self.proc = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--config", str(PROJECT_ROOT / "inspect_api" / "gunicorn_conf.py"),
                  "--bind", f"127.0.0.1:{self.port}", "inspect_api.wsgi:app"],
-                env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=log, start_new_session=True)
+                env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=log,
+                **({"start_new_session": True} if self.own_session else {"process_group": 0}))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

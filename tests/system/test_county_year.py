@@ -29,8 +29,9 @@ def test_a_tiny_county_year_stores_the_counts_asked_for_and_reports_every_reques
     r = c["replay"]
     assert r["phones"] == 2
     per_phone = r["phones"] * r["visits_per_phone"]
-    expected = {"list_drafts": per_phone, "sync": per_phone, "sync_submit": per_phone,
-                "evidence": per_phone * r["photos_per_visit"]}
+    # what the phone app's outbox sends for each visit (web/apps/phone/src/sender.ts)
+    expected = {"sync": per_phone, "evidence": per_phone * r["photos_per_visit"], "sync_submit": per_phone,
+                "visit": per_phone, "notifications": per_phone}
     assert {k: v["requests"] for k, v in r["phone_kinds"].items()} == expected
     for kind in r["phone_kinds"].values():
         assert kind["errors"] == 0, kind["first_error"]
