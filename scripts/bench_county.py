@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL = {"units": 500, "inspectors": 50, "visits": 6000, "photos": 30000, "phones": 50}
 VISITS_PER_PHONE = 2
 PHOTOS_PER_PHONE_VISIT = 3
+WARM_CONNECTIONS = 8  # the server's request threads by default on 2 cores (4 workers x 2)
 CHECKLIST = ("sanxiang_covert", 1)
 
 
@@ -219,7 +220,7 @@ def _phone(args):
 
     from tests.system.workload import multipart, visit_payload
 
-    port, phones, template, units, seed, start_at = args
+    port, phones, template, units, seed, start_at, visits_per_phone = args
     kinds: dict[str, list[float]] = {}
     errors: dict[str, list[str]] = {}
 
@@ -241,7 +242,7 @@ def _phone(args):
     def prepare(phone_no, me, partner):
         rnd = random.Random(seed * 1000 + phone_no)
         visits = []
-        for v in range(VISITS_PER_PHONE):
+        for v in range(visits_per_phone):
             payload = visit_payload(template, unit_id=rnd.choice(units), team=[me, partner], findings=3,
                                     seed=seed * 100_000 + phone_no * 100 + v)
             photos = [multipart({"finding_id": payload["findings"][k % 3]["id"]}, "file", "p.jpg",
@@ -344,23 +345,35 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
         assert status == 200, body
         phones.append((i, body["access_token"], body["user"]["id"]))
     ids = [p[2] for p in phones]
+
+    def with_partner(some):  # the next phone's inspector (two on every team)
+        return [(no, token, me, next(x for x in ids[no + 1:] + ids[:no] if x != me) if len(set(ids)) > 1 else me)
+                for no, token, me in some]
+
     jobs = []
     processes = max(1, min(processes, len(phones)))
     for p in range(processes):
-        mine = [(no, token, me, next(x for x in ids[no + 1:] + ids[:no] if x != me) if len(set(ids)) > 1 else me)
-                for no, token, me in phones[p::processes]]
-        jobs.append((server.port, mine, template, unit_ids, seed + p))
+        jobs.append((server.port, with_partner(phones[p::processes]), template, unit_ids, seed + p))
     office_token = server.request("POST", "/api/v1/auth/token",
                                   {"username": "office1", "password": "inspect-demo"})[1]["access_token"]
     office, bulletin, stop = {}, {}, threading.Event()
     office_thread = threading.Thread(target=_office, args=(server.port, office_token, stop, office))
     bulletin_thread = threading.Thread(target=_bulletin, args=(bulletin_cases, bulletin))
+    # A peak morning meets a server that has been up: every worker has served each kind of request
+    # (their first ones compile statements and parse the checklist). A few phones' visits first, their
+    # photos' copies made, then the morning.
+    warm = (server.port, with_partner(phones[:2 * WARM_CONNECTIONS]), template, unit_ids, seed + 10_000,
+            time.time(), 1)
+    _, warm_errors = _phone(warm)
+    if any(warm_errors.values()):
+        raise RuntimeError(f"the warm-up failed: {warm_errors}")
+    _wait_for_copies(server)
     with mp.get_context("spawn").Pool(processes) as pool:
         # the phones' processes started and their photos made before the morning's clock starts
         pool.map(_warm, range(processes))
         start_in = 2.0 + 0.05 * len(phones) / processes
         start_at = time.time() + start_in
-        pending = pool.map_async(_phone, [(*job, start_at) for job in jobs])
+        pending = pool.map_async(_phone, [(*job, start_at, VISITS_PER_PHONE) for job in jobs])
         time.sleep(max(0.0, start_at - time.time()))
         t0 = time.perf_counter()
         office_thread.start()
@@ -384,6 +397,22 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
             "office_kinds": {name: _summary(values, office.get("errors", {}).get(name, []))
                              for name, values in sorted(office.get("kinds", {}).items())},
             "bulletin": bulletin}
+
+
+def _wait_for_copies(server, timeout_s: float = 120) -> None:
+    import sqlalchemy as sa
+
+    engine = server.engine()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if not conn.scalar(sa.text("SELECT count(*) FROM evidence WHERE derivatives = 'pending'")):
+                    return
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    raise RuntimeError("the media worker did not make the warm-up photos' copies")
 
 
 def _drain_media(server, log, timeout_s: float = 600) -> dict:
