@@ -7,9 +7,10 @@ with Pillow, stored under their SHA-256 like an upload, rows inserted in bulk; t
 hard links to the original, so the files exist but take no space of their own). `--scale` multiplies
 every count.
 
-Replay, against a real gunicorn on that database: a peak morning. Every phone (50 at scale 1) sends two
-visits as the phone app's outbox sends each one (the visit, its photos, the visit again to submit,
-then the visit's number and the unread notifications), all phones at once; meanwhile the office pages through the review queue and confirms findings, and a
+Replay, against a real gunicorn on that database, warmed first by a few phones' visits: a peak
+morning. Every phone (50 at scale 1) sends two visits as the phone app's outbox sends each one (the
+visit, its photos, the visit again to submit, then the visit's number and the unread notifications),
+all phones at once; meanwhile the office pages through the review queue and confirms findings, and a
 bulletin renders in a child process as the document worker does it. Reported: p50/p99 of every phone
 and office request kind (aim: every phone kind's p99 < 300 ms), the bulletin's time, the build's time
 and the disk used, and the counts stored against those requested.
