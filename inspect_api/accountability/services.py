@@ -19,7 +19,7 @@ from inspect_api.audit import services as audit
 from inspect_api.core import clock
 from inspect_api.core import events as domain_events
 from inspect_api.core.clock import local
-from inspect_api.db import db
+from inspect_api.db import db, read_phase
 from inspect_api.errors import Forbidden, InvalidTransition, NotFound, Unprocessable
 from inspect_api.org.models import Staff, Unit
 from inspect_api.org.recipients import office_ids
@@ -170,7 +170,7 @@ def grade_reinstated(unit_id: int, year: int, actor=None) -> list[int]:
     return reopened
 
 
-def run_rules(actor=None, *, only: Subjects | None = None) -> list[Proposal]:
+def run_rules(actor=None, *, only: Subjects | None = None, read_apart: bool = False) -> list[Proposal]:
     """Evaluate the policy in force over every fact and store the proposals not made before (by their
     key: the same rule on the same facts proposes once, whatever runs it and however often). Facts from
     before a saved version was adopted are not reproposed under it: a policy change never rewrites the
@@ -179,22 +179,16 @@ def run_rules(actor=None, *, only: Subjects | None = None) -> list[Proposal]:
     `only`: judge just these units and staff — what a confirmation, an overdue flag or an outcome can
     change — reading all of their facts but nobody else's (every rule is about one unit or one staff
     member, so their proposals are the same as a full run's). The nightly run and the office's "run
-    now" judge everyone."""
-    policy, adopted = current_policy()
-    facts = _facts(only)
-    staff_rows = {s.id: s for s in db.session.scalars(sa.select(Staff).where(
-        Staff.id.in_({f.staff_id for f in facts["findings"] if f.staff_id} | {o.staff_id for o in facts["outcomes"]})))}
-    names = sa.select(Unit.id, Unit.name)
-    if only is not None:  # the units the facts and staff name, not the whole county's (or province's)
-        named = {s.unit_id for s in staff_rows.values()}
-        named |= {fact.unit_id for kind, kind_facts in facts.items() if kind != "outcomes" for fact in kind_facts}
-        names = names.where(Unit.id.in_(named - {None}))
-    unit_names = dict(db.session.execute(names).all())
-    proposals = rules.evaluate(policy, as_of=clock.today(), since=adopted,
-                               staff_names={k: f"{unit_names.get(s.unit_id, '')}{s.name}" for k, s in staff_rows.items()},
-                               unit_names=unit_names, **facts)
-    if only is not None:  # facts of others came along (a finding names a unit and a staff member): not judged here
-        proposals = [p for p in proposals if only.has(p.subject_type, p.subject_id)]
+    now" judge everyone.
+
+    `read_apart`: the facts are read and judged in a read phase (`db.read_phase`), so on SQLite the
+    write lock is taken only to store new proposals, not while judging; for a caller whose own writes
+    are committed (a review decision), never inside a transaction that holds writes."""
+    if read_apart:
+        with read_phase():
+            proposals, staff_rows = _judge(only)
+    else:
+        proposals, staff_rows = _judge(only)
     if not proposals:
         return []
     dialect = db.session.get_bind().dialect.name
@@ -219,6 +213,26 @@ def run_rules(actor=None, *, only: Subjects | None = None) -> list[Proposal]:
         _tell_office("accountability.proposed", f"问责规则提出 {len(added)} 项建议", added[0].reason,
                      {"proposal_ids": [p.id for p in added]}, f"proposals:{min(added_ids)}-{max(added_ids)}")
     return added
+
+
+def _judge(only: Subjects | None) -> tuple[list, dict]:
+    """The proposals the policy in force makes on the facts (reads only), and the staff they name."""
+    policy, adopted = current_policy()
+    facts = _facts(only)
+    staff_rows = {s.id: s for s in db.session.scalars(sa.select(Staff).where(
+        Staff.id.in_({f.staff_id for f in facts["findings"] if f.staff_id} | {o.staff_id for o in facts["outcomes"]})))}
+    names = sa.select(Unit.id, Unit.name)
+    if only is not None:  # the units the facts and staff name, not the whole county's (or province's)
+        named = {s.unit_id for s in staff_rows.values()}
+        named |= {fact.unit_id for kind, kind_facts in facts.items() if kind != "outcomes" for fact in kind_facts}
+        names = names.where(Unit.id.in_(named - {None}))
+    unit_names = dict(db.session.execute(names).all())
+    proposals = rules.evaluate(policy, as_of=clock.today(), since=adopted,
+                               staff_names={k: f"{unit_names.get(s.unit_id, '')}{s.name}" for k, s in staff_rows.items()},
+                               unit_names=unit_names, **facts)
+    if only is not None:  # facts of others came along (a finding names a unit and a staff member): not judged here
+        proposals = [p for p in proposals if only.has(p.subject_type, p.subject_id)]
+    return proposals, staff_rows
 
 
 def _tell_office(kind, title, body, subject, key) -> None:
@@ -414,9 +428,10 @@ def history_csv(events: list[dict]) -> str:
 # --- receivers of the domain events of the features below (connected by the app factory) ---------
 
 
-def on_finding_confirmed(_sender, *, actor=None, units=frozenset(), staff=frozenset()) -> None:
-    """core.events.finding_confirmed: judge the units and staff concerned."""
-    run_rules(actor, only=Subjects(units=frozenset(units), staff=frozenset(staff)))
+def on_finding_confirmed(_sender, *, actor=None, units=frozenset(), staff=frozenset(), committed=False) -> None:
+    """core.events.finding_confirmed: judge the units and staff concerned (after the confirmation's
+    commit, reading before any write lock)."""
+    run_rules(actor, only=Subjects(units=frozenset(units), staff=frozenset(staff)), read_apart=committed)
 
 
 def on_rectifications_overdue(_sender, *, units=frozenset()) -> None:

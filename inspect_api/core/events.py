@@ -19,7 +19,8 @@ _signals = Namespace()
 
 finding_confirmed = _signals.signal("finding-confirmed", doc="""
 Findings were confirmed (review, one or a batch; a substantiated complaint's finding too).
-sender: None; kwargs: actor, units (set of unit ids), staff (set of staff ids).""")
+sender: None; kwargs: actor, units (set of unit ids), staff (set of staff ids), committed (True when
+the confirmation is already committed: a receiver may read before it takes SQLite's write lock).""")
 
 rectifications_overdue = _signals.signal("rectifications-overdue", doc="""
 Rectifications passed their due day and were flagged overdue (the daily job).

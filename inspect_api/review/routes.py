@@ -120,9 +120,7 @@ class Decide(MethodView):
     def post(self, body, finding_id):
         """Decide on one finding: confirm, dismiss (reason), send back for evidence (reason; the visit
         reopens), reopen a decision (reason), adjust severity (reason)"""
-        finding = services.decide(services.get_finding(finding_id, lock=True), _decision(body), current_user())
-        db.session.commit()
-        return finding
+        return services.decide_and_commit(finding_id, _decision(body), current_user())
 
 
 @blp.route("/review/decisions")
@@ -132,9 +130,8 @@ class Bulk(MethodView):
     @roles(*OFFICE)
     def post(self, body):
         """The same decision over a selection; each finding succeeds or fails on its own"""
-        results = services.decide_many([str(i) for i in body["finding_ids"]], _decision(body), current_user())
-        db.session.commit()
-        return {"results": results}
+        return {"results": services.decide_many([str(i) for i in body["finding_ids"]], _decision(body),
+                                                current_user())}
 
 
 @blp.route("/review/findings/<uuid:finding_id>/history")

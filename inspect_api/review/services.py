@@ -1,9 +1,12 @@
 """The review queue and the office's decisions on findings; what a unit's liaison sees.
 
-Every decision is on the trail with who, role, before and after; the route commits once."""
+Every decision is on the trail with who, role, before and after. The route commits once, but for a
+decision on findings: it commits, then the escalation rules judge in a transaction of their own
+(`decide_and_commit`)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import sqlalchemy as sa
@@ -20,6 +23,8 @@ from inspect_api.org.recipients import liaison_ids, office_ids
 from inspect_api.review import rules
 from inspect_api.review.models import Appeal, Attachment, Rectification, RectificationReport
 from inspect_api.visits.models import Evidence, Finding, Visit
+
+log = logging.getLogger(__name__)
 
 
 def _snapshot(f: Finding) -> dict:
@@ -97,11 +102,37 @@ def decide(finding: Finding, decision: rules.Decision, actor, *, run_rules: bool
     return finding
 
 
-def _confirmed(actor=None, *, units=(), staff=()) -> None:
+def _confirmed(actor=None, *, units=(), staff=(), committed: bool = False) -> None:
     """Confirmed findings are facts for the escalation rules (issue 8): announced, and accountability
-    judges the units and staff concerned."""
+    judges the units and staff concerned (`committed`: the confirmations are committed already)."""
     events.finding_confirmed.send(None, actor=actor, units={u for u in units if u is not None},
-                                  staff={s for s in staff if s is not None})
+                                  staff={s for s in staff if s is not None}, committed=committed)
+
+
+def decide_and_commit(finding_id, decision: rules.Decision, actor) -> Finding:
+    """A decision on one finding, committed; then, if it confirmed the finding, the escalation rules
+    judge its unit and staff member in a transaction of their own (committed too).
+
+    The decision commits first so that judging (reading every confirmed fact of the unit and the
+    person) does not hold SQLite's one write lock, which the phones' syncs and uploads wait on: the
+    rules take it only to store a proposal. Proposals are keyed by their facts, so judging again (the
+    nightly run) after a crash between the two commits adds what was missed and nothing twice."""
+    finding = decide(get_finding(finding_id, lock=True), decision, actor, run_rules=False)
+    db.session.commit()
+    if finding.status == "confirmed":
+        _judge_committed(actor, units={finding.unit_id}, staff={finding.staff_id})
+    return finding
+
+
+def _judge_committed(actor, *, units, staff) -> None:
+    """The rules on committed confirmations, committed. The decisions stand whatever happens here: a
+    failure is logged and the nightly run judges everyone again."""
+    try:
+        _confirmed(actor, units=units, staff=staff, committed=True)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("escalation rules after a review decision failed; the nightly run will judge again")
 
 
 def _set_rectification(finding: Finding) -> Rectification:
@@ -192,7 +223,8 @@ def remind_due_rectifications(working_days: int = 2) -> int:
 
 
 def decide_many(finding_ids: list[str], decision: rules.Decision, actor) -> list[dict]:
-    """A bulk decision: each finding on its own (a savepoint each), results per finding."""
+    """A bulk decision: each finding on its own (a savepoint each), results per finding; committed,
+    then the rules judge the confirmed findings' units and staff (`decide_and_commit`)."""
     results, units, staff = [], set(), set()
     for fid in finding_ids:
         savepoint = db.session.begin_nested()
@@ -207,8 +239,9 @@ def decide_many(finding_ids: list[str], decision: rules.Decision, actor) -> list
             savepoint.rollback()
             results.append({"id": str(fid), "status": exc.status, "finding_status": None,
                             "error": {"code": exc.code, "message": exc.message, "details": exc.details}})
+    db.session.commit()  # the decisions first, then judging without the write lock (decide_and_commit)
     if units:
-        _confirmed(actor, units=units, staff=staff)  # once for the whole selection
+        _judge_committed(actor, units=units, staff=staff)  # once for the whole selection
     return results
 
 

@@ -224,3 +224,53 @@ def test_saving_over_a_version_saved_meanwhile_is_refused_with_412(client):
     assert late.status_code == 412 and late.get_json()["error"]["details"]["current_version"] == 2
     assert client.put(url, headers={**admin, "If-Match": '"v2"'},
                       json={"text": text.replace("version: 1", "version: 3")}).status_code == 201
+
+
+def test_a_decision_is_committed_before_the_rules_judge_it_and_they_read_without_the_write_lock(
+        client, field, submitted, offices, monkeypatch):
+    """The phones' writes wait on SQLite's one write lock: a review decision commits first, and the
+    rules read every fact of the unit and the person outside any write transaction, taking the lock
+    only to store the proposal (one decision and one bulk decision)."""
+    from inspect_api.db import write_intent
+
+    a, _ = offices
+    real, seen = services._judge, []
+
+    def judging(only):
+        finding_status = db.session.get(Finding, submitted["attitude"]).status
+        seen.append((write_intent.get(), finding_status))
+        return real(only)
+
+    monkeypatch.setattr(services, "_judge", judging)
+    decide(client, a, submitted["badge"], "confirm")
+    resp = client.post("/api/v1/review/decisions", headers=a, json={
+        "finding_ids": [submitted["same_visit_attitude"], submitted["attitude"]], "action": "confirm"})
+    assert [r["status"] for r in resp.get_json()["results"]] == [200, 200]
+    assert [w for w, _ in seen] == [False, False]  # both judged in a read phase
+    assert seen[1][1] == "confirmed"  # what they judged was committed already
+    [p] = proposals(client, a)  # and the proposal was stored, under the lock
+    assert p["rule_id"] == "staff_two_findings_warning" and len(p["fact_ids"]) == 3
+
+
+def test_a_decision_stands_when_the_rules_after_it_fail(client, field, submitted, offices, monkeypatch, caplog):
+    """Judging runs after the decision's commit: if it fails, the decision is answered and kept, the
+    failure is logged, and the next run (the nightly one) judges again and proposes once."""
+    a, _ = offices
+
+    def broken(only):
+        raise RuntimeError("judging failed")
+
+    decide(client, a, submitted["badge"], "confirm")
+    decide(client, a, submitted["same_visit_attitude"], "confirm")
+    monkeypatch.setattr(services, "_judge", broken)
+    resp = decide(client, a, submitted["attitude"], "confirm")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "confirmed"
+    assert "escalation rules after a review decision failed" in caplog.text
+    db.session.expire_all()
+    assert db.session.get(Finding, submitted["attitude"]).status == "confirmed"
+    assert proposals(client, a) == []
+    monkeypatch.undo()
+    [p] = services.run_rules()  # the nightly run
+    db.session.commit()
+    assert p.rule_id == "staff_two_findings_warning"
+    assert services.run_rules() == []  # and only once
