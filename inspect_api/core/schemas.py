@@ -12,11 +12,8 @@ from inspect_api.db import db
 
 # Ids fit the databases' integer columns; a bigger number is a validation error, not a 500.
 ID_RANGE = ma.validate.Range(min=1, max=2**31 - 1)
-# The days the product deals in (the calendars it can hold): 9999-12-31 overflowed day arithmetic, and
-# a span of centuries ran for seconds.
-DATE_RANGE = ma.validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
-
-
+# The years the product deals in (the calendars it can hold): 9999-12-31 overflowed day arithmetic, and
+# a span of centuries ran for seconds. Every date and date-time field of a BaseSchema gets the bound.
 YEARS = (2000, 2099)
 
 

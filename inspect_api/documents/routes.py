@@ -12,7 +12,7 @@ from inspect_api.auth.access import current_user, roles
 from inspect_api.core import clock
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.http import if_match_version, stored_file
-from inspect_api.core.schemas import DATE_RANGE, ID_RANGE, BaseSchema, computed, paginate_select
+from inspect_api.core.schemas import ID_RANGE, BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.documents import context as ctxmod
 from inspect_api.documents import exports, rules, services
@@ -43,8 +43,8 @@ class SelectionSchema(BaseSchema):
     unit_id = fields.Integer(validate=ID_RANGE, metadata={"description": "rectification: the unit addressed"})
     entries = fields.List(fields.Nested(EntrySchema), validate=validate.Length(max=200),
                           metadata={"description": "commendation: units (and staff) with reasons"})
-    period_start = fields.Date(validate=DATE_RANGE, metadata={"description": "bulletin: first day (local)"})
-    period_end = fields.Date(validate=DATE_RANGE, metadata={"description": "bulletin: last day (local)"})
+    period_start = fields.Date(metadata={"description": "bulletin: first day (local)"})
+    period_end = fields.Date(metadata={"description": "bulletin: last day (local)"})
     under = fields.Integer(allow_none=True, validate=ID_RANGE, metadata={"description": "bulletin: unit subtree"})
     typical_finding_ids = fields.List(fields.UUID(), allow_none=True, validate=validate.Length(max=300), metadata={
         "description": "bulletin: typical cases (default: the most severe, as many as the policy says)"})

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.schemas import DATE_RANGE, ID_RANGE, BaseSchema
+from inspect_api.core.schemas import ID_RANGE, BaseSchema
 from inspect_api.rankings import services
 from inspect_api.rankings.schemas import StaffRankingSchema, StaffRowSchema, UnitRankingSchema, UnitRowSchema
 
@@ -20,17 +20,16 @@ blp = Blueprint("rankings", __name__, url_prefix="/rankings",
 # the office and the leadership; inspectors nothing aggregated.
 UNIT_READERS = ("office", "admin", "leader", "unit_liaison")
 STAFF_READERS = ("office", "admin", "leader")
-DATES = DATE_RANGE
 
 
 class RankingQuerySchema(BaseSchema):
     period = fields.String(validate=validate.Length(max=7), metadata={
         "description": "2026-11 月 | 2026-Q4 季度 | 2026 年; 与 from/to 二选一 / a month, quarter or year; "
                        "not together with from/to"})
-    start = fields.Date(data_key="from", validate=DATES, metadata={
+    start = fields.Date(data_key="from", metadata={
         "description": "首日(含), 默认结束日所在月的1日 / first local day, included; default: the 1st of the "
                        "month of `to`"})
-    end = fields.Date(data_key="to", validate=DATES, metadata={
+    end = fields.Date(data_key="to", metadata={
         "description": "末日(含), 默认今天 / last local day, included; default: today"})
     under = fields.Integer(validate=ID_RANGE, metadata={
         "description": "只在该单位及其下级中排名 / rank within this unit's subtree (a liaison: within its own)"})

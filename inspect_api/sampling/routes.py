@@ -10,7 +10,7 @@ from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.core import clock
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.schemas import DATE_RANGE, BaseSchema, computed, paginate_select
+from inspect_api.core.schemas import BaseSchema, computed, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import Conflict, NotFound
 from inspect_api.org.services import with_unit_names
@@ -76,8 +76,8 @@ class PlanSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}$"))
     title = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    period_start = fields.Date(required=True, validate=DATE_RANGE)
-    period_end = fields.Date(required=True, validate=DATE_RANGE)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
     pool = fields.Nested(PoolSchema, load_default=dict)
     sample_size = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=100_000))
     sample_rate = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0.0001, max=1))
@@ -123,8 +123,8 @@ class PlanUpdateSchema(PlanSchema):
 
     code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,32}$"))
     title = fields.String(validate=validate.Length(min=1, max=128))
-    period_start = fields.Date(validate=DATE_RANGE)
-    period_end = fields.Date(validate=DATE_RANGE)
+    period_start = fields.Date()
+    period_end = fields.Date()
     pool = fields.Nested(PoolSchema)
 
 

@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from inspect_api.auth.access import current_user, roles
 from inspect_api.core.blueprint import Blueprint
 from inspect_api.core.categories import CATEGORIES, SEVERITIES
-from inspect_api.core.schemas import DATE_RANGE, ID_RANGE, BaseSchema
+from inspect_api.core.schemas import ID_RANGE, BaseSchema
 from inspect_api.stats import rules, services
 
 blp = Blueprint("stats", __name__, url_prefix="/stats",
@@ -16,15 +16,14 @@ blp = Blueprint("stats", __name__, url_prefix="/stats",
 
 # Leaders and the office see every unit; a liaison its own subtree; inspectors nothing aggregated.
 READERS = ("leader", "office", "admin", "unit_liaison")
-DATES = DATE_RANGE
 COUNT = {"description": "单位联络员为 null (null for a unit's liaison)"}
 
 
 class StatsQuerySchema(BaseSchema):
-    start = fields.Date(data_key="from", validate=DATES, metadata={
+    start = fields.Date(data_key="from", metadata={
         "description": "首日(含), 本地日期 YYYY-MM-DD, 默认结束日所在月的1日 / first local day, included; "
                        "default: the 1st of the month of `to`"})
-    end = fields.Date(data_key="to", validate=DATES, metadata={
+    end = fields.Date(data_key="to", metadata={
         "description": "末日(含), 本地日期, 默认今天; 区间不超过5年 / last local day, included; default: "
                        "today; at most 5 years after `from`"})
     under = fields.Integer(validate=ID_RANGE, metadata={
@@ -45,7 +44,7 @@ class StatsSummaryQuerySchema(StatsQuerySchema):
 
 
 class StatsTrendQuerySchema(StatsQuerySchema):
-    start = fields.Date(data_key="from", validate=DATES, metadata={
+    start = fields.Date(data_key="from", metadata={
         "description": "首日(含), 默认为包含结束日在内的12个月之首 / first local day, included; default: "
                        "the 1st of the month eleven months before the month of `to`"})
     granularity = fields.String(load_default="month", validate=validate.OneOf(rules.GRANULARITIES), metadata={
