@@ -213,6 +213,34 @@ def test_a_sampling_plan_is_committed_drawn_and_verified_and_a_conflict_declared
     page.context.close()
 
 
+def test_a_plan_longer_than_a_year_is_refused_in_the_form_with_its_reason(server, browser):
+    """The server's bound on a plan's period (366 days) reaches the office as a message in the form,
+    which keeps what was typed; nothing is created."""
+    base = base_of(server)
+    page = _page(browser)
+    login(page, base, "office1")
+    page.click("[data-menu='/sampling']")
+    page.wait_for_selector("[data-test=plans]")
+    page.click("[data-test=new-plan]")
+    page.fill("#p-code", "2026-LONG")
+    page.fill("#p-title", "跨两年的抽查")
+    page.fill("#p-start", "2026-01-01")
+    page.keyboard.press("Enter")
+    page.fill("#p-end", "2027-12-31")
+    page.keyboard.press("Enter")
+    page.fill("#p-size", "3")
+    page.click("[data-test=create-plan]")
+    page.wait_for_selector(".el-message--error:has-text('一个计划最长 366 天')")
+    assert page.input_value("#p-code") == "2026-LONG" and page.input_value("#p-end") == "2027-12-31"
+    assert page.locator("[data-test=create-plan]").is_visible()  # the form stays open
+    shot(page, "35b-sampling-too-long")
+    assert not [p for p in api(server, "GET", "/api/v1/sampling/plans") if p["code"] == "2026-LONG"]
+    page.fill("#p-end", "2026-12-31")  # corrected in the same form, it goes through
+    page.keyboard.press("Enter")
+    page.click("[data-test=create-plan]")
+    page.wait_for_url(re.compile(r"/sampling/\d+$"))
+
+
 def test_a_proposal_becomes_a_case_approved_sent_with_its_referral_pdf_and_decided(server, browser, severe_complaint):
     base = base_of(server)
     # a complaint found true against a named member of staff, severe (severe_complaint): the rules propose a referral
