@@ -318,13 +318,21 @@ def _office(port: int, token: str, stop: threading.Event, out: dict) -> None:
     conn.close()
 
 
-def _bulletin(cases: int, out: dict) -> None:
+def _bulletin_context(cases: int) -> tuple[dict, Path]:
+    """The bulletin's context with its cases' photos on disk, made before the morning: the document
+    worker reads a bulletin's photos from storage, it does not make them."""
     from inspect_api.documents import samples
-    from inspect_api.documents.worker import render_in_child
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-county-doc-"))
     ctx = samples.bulletin_context(tmp)
     ctx["typical_cases"] = samples.many_cases(cases, tmp, photos_per_case=1, photo_size=(600, 450))
+    return ctx, tmp
+
+
+def _bulletin(ctx: dict, tmp: Path, out: dict) -> None:
+    from inspect_api.documents.worker import render_in_child
+
+    cases = len(ctx["typical_cases"])
     t0 = time.perf_counter()
     # as the document worker runs it: the render's process at the workers' lower priority
     pdf, meta = render_in_child(ctx, tmp, memory_mb=3072, timeout_s=900,
@@ -359,7 +367,7 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
                                   {"username": "office1", "password": "inspect-demo"})[1]["access_token"]
     office, bulletin, stop = {}, {}, threading.Event()
     office_thread = threading.Thread(target=_office, args=(server.port, office_token, stop, office))
-    bulletin_thread = threading.Thread(target=_bulletin, args=(bulletin_cases, bulletin))
+    bulletin_thread = threading.Thread(target=_bulletin, args=(*_bulletin_context(bulletin_cases), bulletin))
     # A peak morning meets a server that has been up: every worker has served each kind of request
     # (their first ones compile statements and parse the checklist). A few phones' visits first, their
     # photos' copies made, then the morning.
