@@ -248,6 +248,8 @@ class SyncResultSchema(BaseSchema):
     outcome = fields.String(metadata={"description": "created | updated | unchanged | submitted | error"})
     version = fields.Integer(allow_none=True)
     visit_status = fields.String(allow_none=True)
+    code = fields.String(allow_none=True, metadata={
+        "description": "the visit's number (V2026-000123) as stored; null when the item was refused"})
     error = fields.Dict(allow_none=True)
 
 

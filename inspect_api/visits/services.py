@@ -617,11 +617,11 @@ def sync(items: list[dict], actor, *, check_text: bool = True) -> list[dict]:
         except DomainError as exc:
             db.session.rollback()
             results.append({"id": visit_id, "status": exc.status, "outcome": "error", "version": None,
-                            "visit_status": None, "error": _error(exc)})
+                            "visit_status": None, "code": None, "error": _error(exc)})
             continue
         visit, outcome = result.visit, result.outcome
         status, error = (201 if outcome == "created" else 200), None
-        version, visit_status = visit.version, visit.status
+        version, visit_status, code = visit.version, visit.status, visit.code
         if item.get("submit") and visit.status == "draft":
             try:
                 visit = submit(get_visit(visit_id, actor, lock=True, options=_FOR_SUBMIT), actor)
@@ -635,13 +635,13 @@ def sync(items: list[dict], actor, *, check_text: bool = True) -> list[dict]:
                 status, error = exc.status, _error(exc)
                 # as stored now (the save above stands; another request may have moved it on since)
                 with read_phase():
-                    version, visit_status = db.session.execute(_VERSION_AND_STATUS, {"visit_id": visit_id}).one()
+                    version, visit_status, code = db.session.execute(_AS_STORED, {"visit_id": visit_id}).one()
         results.append({"id": visit_id, "status": status, "outcome": outcome, "version": version,
-                        "visit_status": visit_status, "error": error})
+                        "visit_status": visit_status, "code": code, "error": error})
     return results
 
 
-_VERSION_AND_STATUS = sa.select(Visit.version, Visit.status).where(Visit.id == sa.bindparam("visit_id"))
+_AS_STORED = sa.select(Visit.version, Visit.status, Visit.code).where(Visit.id == sa.bindparam("visit_id"))
 
 
 def _upsert_item(visit_id: str, item: dict, actor) -> UpsertResult:

@@ -37,6 +37,25 @@ def test_a_batch_creates_each_visit_and_a_repeat_changes_nothing(client, field, 
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == trail
 
 
+def test_each_result_carries_the_visit_number_as_stored(client, field, dbsession):
+    """The phone learns a sent visit's number from the sync's answer (no request for the visit)."""
+    new, bad = new_id(), new_id()
+    body = batch(field, {"id": new}, {"id": bad, "responses": [{"item_code": "A1", "answer": 42}]})
+    first = client.post("/api/v1/sync", json=body, headers=field.ha).get_json()["results"]
+    stored = dbsession.scalar(sa.select(Visit.code).where(Visit.id == new))
+    assert stored.startswith("V2026-") and first[0]["code"] == stored
+    assert first[1]["status"] == 422 and first[1]["code"] is None  # refused: it has no number
+    # a resend (unchanged), and a submit the server refuses (photos missing): the same number
+    again = client.post("/api/v1/sync", json=batch(field, {"id": new, "submit": True}),
+                        headers=field.hb).get_json()["results"][0]
+    assert (again["outcome"], again["status"], again["code"]) == ("unchanged", 409, stored)
+    client.post(f"/api/v1/visits/{new}/evidence", headers=field.ha, content_type="multipart/form-data",
+                data={"file": (io.BytesIO(photo(seed=22)), "a1.jpg", "image/jpeg"), "item_code": "A1"})
+    done = client.post("/api/v1/sync", json=batch(field, {"id": new, "submit": True}),
+                       headers=field.ha).get_json()["results"][0]
+    assert (done["outcome"], done["code"]) == ("submitted", stored)
+
+
 def test_one_bad_item_does_not_sink_the_others(client, field, dbsession):
     good, bad = new_id(), new_id()
     body = batch(field, {"id": good}, {"id": bad, "responses": [{"item_code": "A1", "answer": 42}]})
@@ -54,7 +73,7 @@ def test_changes_need_base_version_and_stale_ones_conflict_per_item(client, fiel
     assert no_base["status"] == 428
     ok = client.post("/api/v1/sync", json=batch(field, {**changed, "base_version": 1}), headers=field.ha)
     assert ok.get_json()["results"][0] == {"id": vid, "status": 200, "outcome": "updated", "version": 2,
-                                           "visit_status": "draft", "error": None}
+                                           "visit_status": "draft", "code": "V2026-000001", "error": None}
     stale = client.post("/api/v1/sync", json=batch(field, {"id": vid, "notes": "旧手机", "base_version": 1}),
                         headers=field.ha).get_json()["results"][0]
     assert stale["status"] == 412 and stale["error"]["details"]["current_version"] == 2

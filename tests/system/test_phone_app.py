@@ -11,6 +11,7 @@ import json
 import os
 import time
 from datetime import timedelta
+from urllib.parse import urlparse
 
 import pytest
 import sqlalchemy as sa
@@ -158,8 +159,12 @@ def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(s
         .input_value() == "3"
     assert _server_state(server, visit_id) == ([], [])
 
+    asked = []
+    context.on("request", lambda r: asked.append((r.method, urlparse(r.url).path)))
     context.set_offline(False)
     wait_state(page, "已发送")
+    # the sync's answer gave the visit's number: no request for the visit itself
+    assert ("POST", "/api/v1/sync") in asked and ("GET", f"/api/v1/visits/{visit_id}") not in asked
     visits, evidence = _server_state(server, visit_id)
     assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
     assert len(evidence) == 3
@@ -179,6 +184,13 @@ def test_an_offline_visit_with_three_photos_survives_a_reload_and_arrives_once(s
                                                              ("item", None, "收件岗")]
     assert {p.window_no for p in people if p.item_code in ("A1", "A4")} == {"3"}
     assert page.locator("figcaption", has_text="已上传").count() == 3
+    with engine.connect() as conn:
+        code = conn.execute(sa.text("SELECT code FROM visits WHERE id = :v"), {"v": visit_id}).scalar_one()
+    engine.dispose()
+    page.click(".van-nav-bar__left")  # today's list shows the sent visit with its number
+    page.wait_for_selector("[data-test=visit-row]")
+    assert code.startswith("V2026-") and code in page.inner_text("[data-test=visit-row]")
+    shot(page, "02b-today-sent-with-number")
 
 
 def test_answers_lost_mid_send_are_retried_and_the_server_keeps_exactly_one_copy(server, no_sw_context, photos):

@@ -94,6 +94,7 @@ async function sendVisits(due: LocalVisit[]) {
     const ok = r.status! >= 200 && r.status! < 300
     if (r.version != null) v.serverVersion = r.version
     if (r.visit_status) v.serverStatus = r.visit_status as LocalVisit['serverStatus']
+    if (r.code) v.code = r.code
     if (!ok && !(r.error?.code === 'evidence_missing')) {
       const err = r.error as { code?: string; message?: string; details?: Record<string, unknown> } | undefined
       await fail(v, new ApiError(r.status!, err?.code ?? 'error', err?.message ?? `HTTP ${r.status}`, err?.details ?? {}))
@@ -136,6 +137,7 @@ async function sendVisits(due: LocalVisit[]) {
     const r = results.find((x) => x.id === v.id)!
     if (r.version != null) v.serverVersion = r.version
     if (r.visit_status) v.serverStatus = r.visit_status as LocalVisit['serverStatus']
+    if (r.code) v.code = r.code
     const err = r.error as { code?: string; message?: string; details?: Record<string, unknown> } | undefined
     if (err) await fail(v, new ApiError(r.status!, err.code ?? 'error', err.message ?? '', err.details ?? {}))
     else await succeed(v)
@@ -144,11 +146,13 @@ async function sendVisits(due: LocalVisit[]) {
 
 async function succeed(v: LocalVisit) {
   v.verdicts = {}
-  try {
-    const full = await api.unwrap(api.client.GET('/api/v1/visits/{visit_id}', { params: { path: { visit_id: v.id } } }))
-    v.code = full.code ?? v.code
-    v.serverVersion = full.version ?? v.serverVersion
-  } catch { /* the number is a nicety */ }
+  if (!v.code) { // the sync's answer carries the number; a server that does not say it is asked
+    try {
+      const full = await api.unwrap(api.client.GET('/api/v1/visits/{visit_id}', { params: { path: { visit_id: v.id } } }))
+      v.code = full.code ?? v.code
+      v.serverVersion = full.version ?? v.serverVersion
+    } catch { /* the number is a nicety */ }
+  }
   v.outbox = transition(v.outbox, { type: 'succeeded' })
   await put(v)
 }

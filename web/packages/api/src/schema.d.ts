@@ -14652,6 +14652,8 @@ export interface components {
             results?: components["schemas"]["SyncResult"][];
         };
         SyncResult: {
+            /** @description the visit's number (V2026-000123) as stored; null when the item was refused */
+            code?: string | null;
             error?: {
                 [key: string]: unknown;
             } | null;
