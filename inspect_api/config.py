@@ -52,7 +52,9 @@ class Config:
         instance = Path(env.get("INSPECT_INSTANCE_DIR", PROJECT_ROOT / "instance")).resolve()
         self.INSPECT_INSTANCE_DIR = str(instance)
         self.SQLALCHEMY_DATABASE_URI = env.get("INSPECT_DATABASE_URL") or f"sqlite:///{instance / 'inspect.db'}"
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # A server's connection can go stale (restarted, dropped by a firewall): test it on checkout. A
+        # SQLite file's cannot, and the test would cost every checkout a statement.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite")}
         self.INSPECT_STORAGE = env.get("INSPECT_STORAGE", "local")
         self.INSPECT_STORAGE_DIR = env.get("INSPECT_STORAGE_DIR", str(instance / "evidence"))
         self.INSPECT_S3_BUCKET = env.get("INSPECT_S3_BUCKET", "")

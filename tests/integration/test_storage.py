@@ -79,3 +79,28 @@ def test_local_put_leaves_no_temporary_files(local, tmp_path):
     src.write_bytes(b"photo bytes")
     local.put("originals/aa/x.jpg", src)
     assert sorted(p.name for p in (Path(local.root) / "originals" / "aa").iterdir()) == ["x.jpg"]
+
+
+def test_fsyncs_run_on_the_process_s_few_fsync_threads_and_their_errors_reach_the_waiter(tmp_path, monkeypatch):
+    """An upload's fsyncs go to threads started once: starting a thread for each cost the request a
+    wait for that thread's first turn on a busy worker (scripts/bench_county.py's morning)."""
+    import threading
+
+    from inspect_api.core import storage
+
+    ran_on = []
+    real = storage._fsync
+    monkeypatch.setattr(storage, "_fsync", lambda path: (ran_on.append(threading.get_ident()), real(path))[1])
+    files = []
+    for i in range(12):
+        f = tmp_path / f"f{i}"
+        f.write_bytes(b"x" * (i + 1))
+        files.append(f)
+    waits = [storage.fsync_later(f) for f in files] + [storage.fsync_later(tmp_path)]
+    for wait in waits:
+        wait()
+    assert len(ran_on) == 13 and threading.get_ident() not in ran_on
+    assert len(set(ran_on)) <= storage._FSYNC_THREADS  # the same few threads, not one a call
+    missing = storage.fsync_later(tmp_path / "gone")
+    with pytest.raises(FileNotFoundError):
+        missing()  # nothing counts as stored when its fsync failed
