@@ -216,8 +216,9 @@ def _phone(args):
     """One process of phones: each thread is one inspector's phone, sending what the phone app's
     outbox sends (web/apps/phone/src/sender.ts) for each visit it holds: the visit through
     `POST /sync`, its photos, the visit again with `submit` (whose answer gives the visit's number),
-    then the unread notifications, read again when the app's 3 s tick came during the run. Photos and payloads are made before `start_at` (a phone takes its photos
-    in the field, on its own processor), so the morning's clock times only the exchanges."""
+    then the unread notifications, read again when the app's 3 s tick came during the run. Photos
+    and payloads are made before `start_at` (a phone takes its photos in the field, on its own
+    processor), so the morning's clock times only the exchanges."""
     import http.client
 
     from tests.system.workload import multipart, visit_payload

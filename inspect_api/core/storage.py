@@ -68,8 +68,8 @@ _fsync_pool_lock = threading.Lock()
 
 def _fsync_executor() -> ThreadPoolExecutor:
     """This process's fsync threads, started once. A new thread for each fsync cost its starter a wait
-    for the thread to start, up to the interpreter's switch interval (5 ms) on a busy worker: in a
-    peak morning that was a tenth of a photo upload's time."""
+    for the new thread's first turn on the interpreter lock (one or two switch intervals, 5 ms each, on
+    a busy worker): in a peak morning, `Thread.start` was a sixth of the upload path's samples."""
     global _fsync_pool
     with _fsync_pool_lock:
         if _fsync_pool is None:

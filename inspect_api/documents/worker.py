@@ -75,12 +75,20 @@ def render_in_child(ctx: dict, asset_root: Path, *, memory_mb: int, timeout_s: i
         # Started from a thread at the lower priority, which the child inherits: its start-up (a new
         # interpreter importing the app and WeasyPrint, about a second of CPU) yields to the app
         # servers too, not only the render after it.
-        starter = threading.Thread(target=lambda: (worker_loop.lower_priority(nice), proc.start()),
-                                   name="render-start")
+        failed: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                worker_loop.lower_priority(nice)
+                proc.start()
+            except BaseException as exc:  # handed to this thread
+                failed.append(exc)
+
+        starter = threading.Thread(target=start, name="render-start")
         starter.start()
         starter.join()
-        if proc.pid is None:
-            raise RuntimeError("生成进程未能启动 (render process did not start)")
+        if failed or proc.pid is None:
+            raise RuntimeError(f"生成进程未能启动 (render process did not start): {failed[:1]}")
         proc.join(timeout_s)
         if proc.is_alive():
             proc.kill()

@@ -445,3 +445,18 @@ def test_a_render_in_a_child_process_runs_below_the_workers_priority(tmp_path):
     assert pdf.startswith(b"%PDF") and meta["page_count"] >= 1
     assert meta["nice"] == min(19, base + 4)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+
+
+def test_a_render_child_that_cannot_start_is_reported_with_its_reason(tmp_path, monkeypatch):
+    """The child is started from a thread at the lower priority; what stops it starting (no memory for
+    a new process, say) reaches the caller, who records it on the job."""
+    import multiprocessing.context
+
+    from inspect_api.documents.worker import render_in_child
+
+    def refuse(self):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
+    with pytest.raises(RuntimeError, match="did not start.*Cannot allocate memory"):
+        render_in_child(bulletin_context(tmp_path), tmp_path, memory_mb=3072, timeout_s=300, nice=4)
