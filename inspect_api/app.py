@@ -15,7 +15,7 @@ from inspect_api.auth.access import enforce_declared_roles
 from inspect_api.checklists.loader import check_directory
 from inspect_api.complaints.policy import load as load_complaints_policy
 from inspect_api.config import Config
-from inspect_api.core.clock import RunningClock, SystemClock, parse_start
+from inspect_api.core.clock import RunningClock, SystemClock, parse_anchor, parse_start
 from inspect_api.core.http import refuse_unstorable_text
 from inspect_api.db import configure_engine, write_intent
 from inspect_api.documents.policy import load as load_document_policy
@@ -82,7 +82,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.json = IsoJSONProvider(app)
     app.json.ensure_ascii = False
     start = app.config.get("INSPECT_CLOCK_START")
-    app.extensions["inspect_clock"] = RunningClock(parse_start(start)) if start else SystemClock()
+    app.extensions["inspect_clock"] = (
+        RunningClock(parse_start(start), anchor=parse_anchor(app.config.get("INSPECT_CLOCK_ANCHOR", "")))
+        if start else SystemClock())
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

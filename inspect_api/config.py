@@ -164,6 +164,7 @@ class Config:
         # A chosen starting instant for the clock (ISO 8601 with offset), from which it runs on: for tests
         # and demos that must behave the same on any date. Refused in production.
         self.INSPECT_CLOCK_START = env.get("INSPECT_CLOCK_START", "")
+        self.INSPECT_CLOCK_ANCHOR = env.get("INSPECT_CLOCK_ANCHOR", "")
         if self.INSPECT_CLOCK_START and production:
             raise RuntimeError("INSPECT_CLOCK_START is for tests and demos; it cannot be set in production")
         self.TESTING = False

@@ -2,6 +2,11 @@
 
 import os
 
+from inspect_api.core.clock import anchor_from_env
+
+# A chosen clock (INSPECT_CLOCK_START: tests, demos) tells every worker the same time, a respawned one too
+anchor_from_env()
+
 # Two workers a core (at least 2, at most 8) with two threads each, by default. On SQLite a write holds
 # the database's one write lock, and a thread holding it waits for its worker's interpreter lock while
 # the worker's other threads run: fewer threads a worker shorten the turns. Measured with

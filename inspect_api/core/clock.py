@@ -8,6 +8,7 @@ one at 2027-01-01 00:10 +08:00 to 2027, whatever the UTC date says."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -42,17 +43,39 @@ class RunningClock:
     monotonic timer), so the date is the chosen one while ordering by time still works. Used by the
     test suite by default and by servers started with INSPECT_CLOCK_START (tests, demos)."""
 
-    def __init__(self, start: datetime):
+    def __init__(self, start: datetime, anchor: float | None = None):
+        """`anchor`: the machine's wall-clock time (seconds since the epoch) at which `start` holds,
+        shared by every process of one server (INSPECT_CLOCK_ANCHOR), so that gunicorn's workers,
+        started moments apart or respawned later, and the workers beside them tell the same time;
+        None: the moment this clock is made."""
         if start.tzinfo is None:
             raise ValueError("RunningClock needs an aware datetime")
         self.start = start.astimezone(UTC)
-        self._t0 = time.monotonic()
+        self._t0 = time.monotonic() - (max(0.0, time.time() - anchor) if anchor is not None else 0.0)
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=time.monotonic() - self._t0)
 
     def advance(self, **kwargs) -> None:
         self.start += timedelta(**kwargs)
+
+
+def anchor_from_env(environ=None) -> None:
+    """In a process that starts a server's others (gunicorn's master): when the clock is chosen
+    (INSPECT_CLOCK_START) and no anchor is given, anchor it now, for every process started from here."""
+    environ = os.environ if environ is None else environ
+    if environ.get("INSPECT_CLOCK_START") and not environ.get("INSPECT_CLOCK_ANCHOR"):
+        environ["INSPECT_CLOCK_ANCHOR"] = repr(time.time())
+
+
+def parse_anchor(raw: str) -> float | None:
+    """An INSPECT_CLOCK_ANCHOR value: seconds since the epoch; empty: none."""
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"INSPECT_CLOCK_ANCHOR must be seconds since the epoch, got {raw!r}") from exc
 
 
 def parse_start(raw: str) -> datetime:
@@ -74,7 +97,8 @@ def now() -> datetime:
 
 def wall_timestamp() -> float:
     """Seconds since the epoch on the machine's own clock, never the injectable one: only for what a
-    library checks against the real time itself (a JWT's `exp`, which PyJWT compares with it)."""
+    library checks against the real time itself (a JWT's `exp`, which PyJWT compares with it), and
+    for the moment a chosen clock is anchored at (INSPECT_CLOCK_ANCHOR)."""
     return time.time()
 
 

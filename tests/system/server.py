@@ -22,6 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from inspect_api.config import PROJECT_ROOT
+from inspect_api.core.clock import wall_timestamp
 from tests.helpers import TEST_INSTANT
 
 BIN = Path(sys.executable).parent
@@ -89,9 +90,11 @@ class LiveServer:
                            capture_output=True)
 
     def clock_now(self) -> datetime:
-        """Where the running server's clock (INSPECT_CLOCK_START, then running on) is about now."""
+        """Where the running server's clock (INSPECT_CLOCK_START at INSPECT_CLOCK_ANCHOR, then running
+        on) is now: the time every process of this server tells."""
         assert self._started is not None, "the server is not running"
-        return datetime.fromisoformat(self.env["INSPECT_CLOCK_START"]) + timedelta(seconds=time.monotonic() - self._started)
+        return datetime.fromisoformat(self.env["INSPECT_CLOCK_START"]) + timedelta(
+            seconds=wall_timestamp() - float(self.env["INSPECT_CLOCK_ANCHOR"]))
 
     def restart_with_clock_moved(self, delta: timedelta) -> None:
         """Stop the server and start it again with its clock `delta` further on (or back), the way a
@@ -103,6 +106,9 @@ class LiveServer:
 
     def start(self) -> None:
         self._started = time.monotonic()
+        # the instant INSPECT_CLOCK_START holds, the same for gunicorn's workers and the workers the
+        # tests start beside them with this env
+        self.env["INSPECT_CLOCK_ANCHOR"] = repr(wall_timestamp())
         with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 [str(BIN / "gunicorn"), "--config", str(PROJECT_ROOT / "inspect_api" / "gunicorn_conf.py"),
