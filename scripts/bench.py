@@ -266,11 +266,8 @@ def bench_two_nodes(seconds: float, rounds: int = 2) -> dict:
     try:
         cluster.start()
         a = cluster.nodes[0]
-        headers, a_id = a.token("inspector1")
-        _, b_id = a.token("inspector2")
-        _, units, _ = a.request("GET", "/api/v1/org/units?kind=window", headers=headers)
-        _, template, _ = a.request("GET", "/api/v1/checklists/sanxiang_covert/versions/1", headers=headers)
-        unit_id, team = units[0]["id"], [a_id, b_id]
+        headers, team, units, template = a.field_team()
+        unit_id = units[0]["id"]
         seed = 1000
         cluster.start_nginx()
         print("two-nodes: warming the nodes up ...", flush=True)
@@ -373,11 +370,8 @@ def main() -> int:
     server.prepare()
     server.start()
     try:
-        headers, a_id = server.token("inspector1")
-        _, b_id = server.token("inspector2")
-        _, units, _ = server.request("GET", "/api/v1/org/units?kind=window", headers=headers)
-        _, template, _ = server.request("GET", "/api/v1/checklists/sanxiang_covert/versions/1", headers=headers)
-        unit_id, team = units[0]["id"], [a_id, b_id]
+        headers, team, units, template = server.field_team()
+        unit_id = units[0]["id"]
         n_items = sum(len(s["items"]) for s in template["systems"])
         if "sync" in only:
             print(f"sync: {n_items} responses + 5 findings per visit, 20 clients, {args.rounds} rounds of "

@@ -165,6 +165,15 @@ class LiveServer:
     def engine(self) -> sa.Engine:
         return sa.create_engine(self.database_url)
 
+    def field_team(self) -> tuple[dict, list, list[dict], dict]:
+        """What a phone needs to send visits: inspector1's headers, the team (inspector1, inspector2),
+        the demo county's windows and the covert-visit checklist."""
+        headers, a_id = self.token("inspector1")
+        _, b_id = self.token("inspector2")
+        _, units, _ = self.request("GET", "/api/v1/org/units?kind=window", headers=headers)
+        _, template, _ = self.request("GET", "/api/v1/checklists/sanxiang_covert/versions/1", headers=headers)
+        return headers, [a_id, b_id], units, template
+
 
 def at_test_instant(context):
     """A browser context whose clock starts where the servers' does (TEST_INSTANT) and runs on: pages

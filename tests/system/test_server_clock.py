@@ -25,14 +25,11 @@ def test_every_worker_stamps_on_the_same_clock(tmp_path):
     server.prepare()
     server.start()
     try:
-        headers, me = server.token("inspector1")
-        _, partner = server.token("inspector2")
-        _, units, _ = server.request("GET", "/api/v1/org/units?kind=window&page_size=5", headers=headers)
-        _, template, _ = server.request("GET", "/api/v1/checklists/sanxiang_covert/versions/1", headers=headers)
+        headers, team, units, template = server.field_team()
         sent, asked_at = [], []
         for i in range(24):  # one after another, each on whichever worker takes it
             vid = str(uuid.uuid4())
-            body = visit_payload(template, unit_id=units[0]["id"], team=[me, partner], seed=i, findings=1)
+            body = visit_payload(template, unit_id=units[0]["id"], team=team, seed=i, findings=1)
             asked_at.append(server.clock_now())
             status, out, _ = server.request("POST", "/api/v1/sync", {"visits": [{**body, "id": vid}]}, headers)
             assert status == 200 and out["results"][0]["status"] == 201, out
