@@ -156,20 +156,25 @@ def test_a_complaint_from_the_inbox_to_the_unit_and_closed(server, browser):
     page.context.close()
 
 
+def _fill_new_plan(page, code: str, title: str, start: str, end: str, size: str = "3") -> None:
+    """Open the sampling page's new-plan form and fill it in (not yet sent)."""
+    page.click("[data-menu='/sampling']")
+    page.wait_for_selector("[data-test=plans]")
+    page.click("[data-test=new-plan]")
+    page.fill("#p-code", code)
+    page.fill("#p-title", title)
+    page.fill("#p-start", start)
+    page.keyboard.press("Enter")
+    page.fill("#p-end", end)
+    page.keyboard.press("Enter")
+    page.fill("#p-size", size)
+
+
 def test_a_sampling_plan_is_committed_drawn_and_verified_and_a_conflict_declared(server, browser):
     base = base_of(server)
     page = _page(browser)
     login(page, base, "office1")
-    page.click("[data-menu='/sampling']")
-    page.wait_for_selector("[data-test=plans]")
-    page.click("[data-test=new-plan]")
-    page.fill("#p-code", "2026-12-W")
-    page.fill("#p-title", "2026年12月窗口暗访抽查")
-    page.fill("#p-start", "2026-12-01")
-    page.keyboard.press("Enter")
-    page.fill("#p-end", "2026-12-31")
-    page.keyboard.press("Enter")
-    page.fill("#p-size", "3")
+    _fill_new_plan(page, "2026-12-W", "2026年12月窗口暗访抽查", "2026-12-01", "2026-12-31")
     shot(page, "35-sampling-new")
     page.click("[data-test=create-plan]")
     page.wait_for_url(re.compile(r"/sampling/\d+$"))
@@ -219,16 +224,7 @@ def test_a_plan_longer_than_a_year_is_refused_in_the_form_with_its_reason(server
     base = base_of(server)
     page = _page(browser)
     login(page, base, "office1")
-    page.click("[data-menu='/sampling']")
-    page.wait_for_selector("[data-test=plans]")
-    page.click("[data-test=new-plan]")
-    page.fill("#p-code", "2026-LONG")
-    page.fill("#p-title", "跨两年的抽查")
-    page.fill("#p-start", "2026-01-01")
-    page.keyboard.press("Enter")
-    page.fill("#p-end", "2027-12-31")
-    page.keyboard.press("Enter")
-    page.fill("#p-size", "3")
+    _fill_new_plan(page, "2026-LONG", "跨两年的抽查", "2026-01-01", "2027-12-31")
     page.click("[data-test=create-plan]")
     page.wait_for_selector(".el-message--error:has-text('一个计划最长 366 天')")
     assert page.input_value("#p-code") == "2026-LONG" and page.input_value("#p-end") == "2027-12-31"
