@@ -5,8 +5,9 @@
 - rejected: a refused request (412 stale write, 422 bad answer, 409 frozen) against a successful one.
 - photo: ingest of a 12-megapixel JPEG over HTTP against one full Pillow decode of that file (the copies
   are made afterwards by the media worker, timed apart).
-- --county-year [--scale S]: a county's year built on SQLite and a peak morning replayed on it
-  (scripts/bench_county.py); p99 of every phone request kind, build time, disk used.
+- --county-year [--scale S] [--phones N[,N...]]: a county's year built on SQLite and a peak morning
+  replayed on it, one for each phone count (scripts/bench_county.py); p99 of every phone request kind,
+  throughput and requests in flight, CPU by process, build time, disk used.
 """
 
 from __future__ import annotations
@@ -310,7 +311,9 @@ def main() -> int:
     parser.add_argument("--county-year", action="store_true",
                         help="build a county's year on SQLite and replay a peak morning (alone)")
     parser.add_argument("--scale", type=float, default=1.0, help="--county-year: multiply every count")
-    parser.add_argument("--phones", type=int, help="--county-year: phones in the replay (default 50 x scale)")
+    parser.add_argument("--phones", type=_phone_counts, metavar="N[,N...]",
+                        help="--county-year: phones in the morning (default 50 x scale); several (15,20,30,50) "
+                             "replay one morning each on the same county, fewest first")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                         help="sync/rejected/photo: gunicorn worker processes (the server's default: 2 a core)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
@@ -466,6 +469,16 @@ def report(results: dict, path: Path | None = None) -> int:
     return 0
 
 
+def _phone_counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of phone counts: {text!r} (say 50, or 15,20,30,50)") from None
+    if not counts or min(counts) < 2:
+        raise argparse.ArgumentTypeError(f"phone counts must be 2 or more (a team is two inspectors): {text!r}")
+    return counts
+
+
 def report_county(c: dict) -> None:
     print(f"  county year x{c['scale']}: requested {c['requested']}, stored {c['stored']} "
           f"({'match' if c['counts_match'] else 'MISMATCH'})")
@@ -479,9 +492,23 @@ def report_county(c: dict) -> None:
             print(f"    {title} {name:<13} n={k['requests']:<5} p50 {k['p50_ms']} ms  p99 {k['p99_ms']} ms"
                   f"  errors {k['errors']}")
     print(f"  phone p99 worst {r['phone_p99_max_ms']} ms   (aim < {c['aim_phone_p99_ms']} ms)")
+    print(f"  {r['phone_requests']} phone requests, {r['requests_per_s']} a second, {r['mean_ms']} ms on average: "
+          f"{r['in_flight']} in flight for {r['phones']} phones (Little's law: each waits about phones / throughput)")
+    cpu = r["cpu"]
+    print(f"  CPU in the morning: app {cpu['app_s']} s (workers {', '.join(map(str, cpu['app_workers_s']))}), "
+          f"media worker {cpu['media_worker_s']} s, phones {cpu['phones_s']} s; the machine was busy "
+          f"{cpu['machine_busy_s']} s of the {cpu['cores_s']} its {cpu['cores']} cores had")
+    if len(c.get("sweep", [])) > 1:
+        print("  mornings on the same county:")
+        print("    phones  morning  req/s  mean ms  worst p99 ms  app CPU s  machine busy")
+        for m in c["sweep"]:
+            print(f"    {m['phones']:>6}  {m['phones_wall_s']:>5} s  {m['requests_per_s']:>5}  {m['mean_ms']:>7}  "
+                  f"{m['phone_p99_max_ms']:>12}  {m['cpu']['app_s']:>9}  "
+                  f"{100 * m['cpu']['machine_busy_s'] / m['cpu']['cores_s']:>10.0f} %")
     if r.get("bulletin"):
         b = r["bulletin"]
-        print(f"  bulletin {b.get('cases')} cases rendered meanwhile in {b.get('wall_s')} s, {b.get('pages')} pages")
+        print(f"  bulletin {b.get('cases')} cases rendered meanwhile in {b.get('wall_s')} s, {b.get('pages')} pages, "
+              f"{b.get('cpu_s')} s of CPU")
     if r.get("media_worker"):
         m = r["media_worker"]
         print(f"  media worker: {m['pending_when_phones_done']} photos still waited for copies when the phones were done,"

@@ -12,8 +12,11 @@ morning. Every phone (50 at scale 1) sends two visits as the phone app's outbox 
 visit, its photos, the visit again to submit, then the unread notifications, again on the app's 3 s tick),
 all phones at once; meanwhile the office pages through the review queue and confirms findings, and a
 bulletin renders in a child process as the document worker does it. Reported: p50/p99 of every phone
-and office request kind (aim: every phone kind's p99 < 300 ms), the bulletin's time, the build's time
-and the disk used, and the counts stored against those requested.
+and office request kind (aim: every phone kind's p99 < 300 ms), the phones' throughput, mean time and
+requests in flight (Little's law), the CPU each part used in the morning (each app worker, the media
+worker, the phones, the render, the whole machine), the bulletin's time, the build's time and the disk
+used, and the counts stored against those requested. Several phone counts replay one morning each on
+the same county, fewest first.
 """
 
 from __future__ import annotations
@@ -204,6 +207,58 @@ def build(server, n: dict, seed: int = 1, log=_print) -> dict:
 
 # --- replay -----------------------------------------------------------------------------------------
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float | None:
+    """A process's CPU so far (user + system seconds, from /proc); None once it is gone."""
+    try:
+        after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(after_name[11]) + int(after_name[12])) / _TICK
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _machine_busy_s() -> float:
+    """CPU time every core of the machine spent on anything but idling so far (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICK  # all but idle and iowait; guests are in user
+
+
+class CpuMeter:
+    """CPU each part of the morning used: the app server's processes (each worker apart), the media
+    worker, and the whole machine (the rest is the bulletin's render, the phones and the system)."""
+
+    def __init__(self, server_pid: int, media_pid: int | None):
+        self.server_pid, self.media_pid = server_pid, media_pid
+
+    def _read(self) -> dict:
+        app = {pid: _cpu_s(pid) for pid in [self.server_pid, *_children(self.server_pid)]}
+        return {"app": app, "media": _cpu_s(self.media_pid) if self.media_pid else None,
+                "machine": _machine_busy_s()}
+
+    def start(self) -> None:
+        self.before = self._read()
+
+    def stop(self) -> dict:
+        after = self._read()
+        spent = {pid: after["app"][pid] - self.before["app"].get(pid, 0.0)
+                 for pid in after["app"] if after["app"][pid] is not None}
+        workers = sorted((v for pid, v in spent.items() if pid != self.server_pid), reverse=True)
+        return {"app_s": round(sum(spent.values()), 2), "app_workers_s": [round(v, 2) for v in workers],
+                "app_workers_restarted": sum(pid not in self.before["app"] for pid in after["app"]),
+                "media_worker_s": round(after["media"] - self.before["media"], 2)
+                if after["media"] is not None and self.before["media"] is not None else None,
+                "machine_busy_s": round(after["machine"] - self.before["machine"], 2)}
+
+
 def _warm(_):
     """A phone process ready before the morning starts (the interpreter and what the phones use loaded)."""
     import http.client  # noqa: F401
@@ -284,12 +339,13 @@ def _phone(args):
 
     ready = [(token, prepare(no, me, partner)) for no, token, me, partner in phones]
     time.sleep(max(0.0, start_at - time.time()))
+    cpu0 = time.process_time()
     threads = [threading.Thread(target=run, args=p) for p in ready]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return kinds, errors
+    return kinds, errors, time.process_time() - cpu0
 
 
 def _office(port: int, token: str, stop: threading.Event, out: dict) -> None:
@@ -346,10 +402,12 @@ def _bulletin(ctx: dict, tmp: Path, out: dict) -> None:
     pdf, meta = render_in_child(ctx, tmp, memory_mb=3072, timeout_s=900,
                                 nice=int(os.environ.get("INSPECT_WORKER_NICE", "10")))
     out.update({"cases": cases, "wall_s": round(time.perf_counter() - t0, 2), "pages": meta["page_count"],
-                "pdf_mb": round(len(pdf) / 1e6, 2), "peak_rss_mb": round(meta["peak_rss_mb"])})
+                "pdf_mb": round(len(pdf) / 1e6, 2), "peak_rss_mb": round(meta["peak_rss_mb"]),
+                "cpu_s": round(meta["cpu_s"], 2)})
 
 
-def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int = 4, bulletin_cases: int = 30) -> dict:
+def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int = 4, bulletin_cases: int = 30,
+           media_pid: int | None = None) -> dict:
     headers, _ = server.token("inspector1")
     _, units, _ = server.request("GET", "/api/v1/org/units?kind=window&page_size=500", headers=headers)
     _, template, _ = server.request("GET", f"/api/v1/checklists/{CHECKLIST[0]}/versions/{CHECKLIST[1]}",
@@ -381,7 +439,7 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
     # photos' copies made, then the morning.
     warm = (server.port, with_partner(phones[:2 * WARM_CONNECTIONS]), template, unit_ids, seed + 10_000,
             time.time(), 1)
-    _, warm_errors = _phone(warm)
+    _, warm_errors, _ = _phone(warm)
     if any(warm_errors.values()):
         raise RuntimeError(f"the warm-up failed: {warm_errors}")
     _wait_for_copies(server)
@@ -391,26 +449,39 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
         start_in = 2.0 + 0.05 * len(phones) / processes
         start_at = time.time() + start_in
         pending = pool.map_async(_phone, [(*job, start_at, VISITS_PER_PHONE) for job in jobs])
+        meter = CpuMeter(server.proc.pid, media_pid)
         time.sleep(max(0.0, start_at - time.time()))
+        meter.start()
         t0 = time.perf_counter()
         office_thread.start()
         bulletin_thread.start()
         parts = pending.get()
     phones_s = time.perf_counter() - t0
+    cpu = meter.stop()
     stop.set()
     office_thread.join()
     bulletin_thread.join()
     kinds: dict[str, list[float]] = {}
     errors: dict[str, list[str]] = {}
-    for k, e in parts:
+    for k, e, phones_cpu in parts:
         for name, values in k.items():
             kinds.setdefault(name, []).extend(values)
         for name, values in e.items():
             errors.setdefault(name, []).extend(values)
+        cpu["phones_s"] = round(cpu.get("phones_s", 0) + phones_cpu, 2)
+    cpu["cores"] = len(os.sched_getaffinity(0))
+    cpu["cores_s"] = round(cpu["cores"] * phones_s, 2)  # what the cores could give in the morning
     phone = {name: _summary(values, errors.get(name, [])) for name, values in sorted(kinds.items())}
+    every = [v for values in kinds.values() for v in values]
     return {"phones": len(phones), "visits_per_phone": VISITS_PER_PHONE, "photos_per_visit": PHOTOS_PER_PHONE_VISIT,
-            "phone_photo_px": [1280, 960], "phones_wall_s": round(phones_s, 1), "phone_kinds": phone,
+            "phone_photo_px": [1280, 960], "phones_wall_s": round(phones_s, 2), "phone_kinds": phone,
             "phone_p99_max_ms": max((s["p99_ms"] or 0) for s in phone.values()) if phone else None,
+            # Little's law: a phone sends its next request when the last is answered, so the requests
+            # in flight (throughput x mean time) stay near the number of phones, and the mean time a
+            # request takes is near phones / throughput: only a faster server lowers it
+            "phone_requests": len(every), "requests_per_s": round(len(every) / phones_s, 1),
+            "mean_ms": round(1000 * sum(every) / len(every), 1) if every else None,
+            "in_flight": round(sum(every) / phones_s, 1), "cpu": cpu,
             "office_kinds": {name: _summary(values, office.get("errors", {}).get(name, []))
                              for name, values in sorted(office.get("kinds", {}).items())},
             "bulletin": bulletin}
@@ -456,14 +527,22 @@ def _drain_media(server, log, timeout_s: float = 600) -> dict:
     return out
 
 
+SWEEP_KEYS = ("phones", "phones_wall_s", "phone_requests", "requests_per_s", "mean_ms", "in_flight",
+              "phone_p99_max_ms", "cpu")
+
+
 def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = None, log=_print,
-                      phones: int | None = None) -> dict:
+                      phones: list[int] | None = None) -> dict:
+    """`phones`: the mornings to replay, one after another on the same county, each with that many
+    phones (default: 50 x scale); a small county's phones share its inspectors' accounts."""
     from inspect_api.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKERS
     from tests.system.server import LiveServer, server_database_url
 
     n = counts_for(scale)
-    if phones:
-        n["phones"] = phones  # a small county with the full morning's phones (they share the accounts)
+    mornings = sorted(set(phones or [n["phones"]]))
+    if mornings[0] < 2:
+        raise ValueError("a morning needs two phones at least: each visit's team is two of them")
+    n["phones"] = mornings[-1]
     tmp = keep or Path(tempfile.mkdtemp(prefix="inspect-county-"))
     url = server_database_url(None, tmp)
     # the server in this session, with the media worker and the bulletin's render started from here,
@@ -483,11 +562,15 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
     # as ./scripts/run deploys it: one media worker beside the server makes the photos' copies
     worker = subprocess.Popen([str(Path(sys.executable).parent / "inspect-api"), "media", "worker"],
                               env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sweep = []
     try:
-        log(f"  replay: {n['phones']} phones x {VISITS_PER_PHONE} visits x {PHOTOS_PER_PHONE_VISIT} photos, "
-            "office reviewing, a bulletin rendering, a media worker making copies ...")
-        replayed = replay(server, n, built["usernames"], seed, bulletin_cases=max(5, round(300 * scale)))
-        replayed["media_worker"] = _drain_media(server, log)
+        for i, count in enumerate(mornings):
+            log(f"  replay: {count} phones x {VISITS_PER_PHONE} visits x {PHOTOS_PER_PHONE_VISIT} photos, "
+                "office reviewing, a bulletin rendering, a media worker making copies ...")
+            replayed = replay(server, {**n, "phones": count}, built["usernames"], seed + 1000 * i,
+                              bulletin_cases=max(5, round(300 * scale)), media_pid=worker.pid)
+            replayed["media_worker"] = _drain_media(server, log)
+            sweep.append({k: replayed[k] for k in SWEEP_KEYS})
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -495,5 +578,5 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
     requested = {k: n[k] for k in ("units", "inspectors", "visits", "photos")}
     return {"scale": scale, "requested": requested, "phones": n["phones"],
             "stored": built["stored"], "counts_match": all(built["stored"][k] == v for k, v in requested.items()),
-            "build_s": round(prepared + built["seconds"], 1), "disk": disk, "replay": replayed,
+            "build_s": round(prepared + built["seconds"], 1), "disk": disk, "replay": replayed, "sweep": sweep,
             "aim_phone_p99_ms": 300, "directory": str(tmp)}

@@ -57,7 +57,9 @@ def _child(ctx_path: str, out_path: str, meta_path: str, asset_root: str, memory
         meta["error"] = "内存超出限制 (memory limit reached)"
     except Exception as exc:  # reported to the parent, which records it on the job
         meta.update(error=f"{type(exc).__name__}: {exc}", trace=traceback.format_exc(limit=5))
-    meta["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    meta["peak_rss_mb"] = usage.ru_maxrss / 1024
+    meta["cpu_s"] = usage.ru_utime + usage.ru_stime  # its start-up included
     Path(meta_path).write_text(json.dumps(meta))
 
 

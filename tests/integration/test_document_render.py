@@ -444,6 +444,7 @@ def test_a_render_in_a_child_process_runs_below_the_workers_priority(tmp_path):
     pdf, meta = render_in_child(bulletin_context(tmp_path), tmp_path, memory_mb=3072, timeout_s=300, nice=4)
     assert pdf.startswith(b"%PDF") and meta["page_count"] >= 1
     assert meta["nice"] == min(19, base + 4)
+    assert meta["cpu_s"] > 0.1  # a new interpreter, WeasyPrint and the render: far more than nothing
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
 
 

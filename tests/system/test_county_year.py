@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def test_a_tiny_county_year_stores_the_counts_asked_for_and_reports_every_request_kind(tmp_path):
     out = tmp_path / "bench.json"
     run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), "--county-year",
-                          "--scale", "0.004", "--out", str(out)], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          "--scale", "0.004", "--phones", "3,2", "--out", str(out)], cwd=PROJECT_ROOT, capture_output=True, text=True,
                          timeout=900, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
     assert run.returncode == 0, run.stderr[-3000:]
     c = json.loads(out.read_text())["county_year"]
@@ -27,7 +27,8 @@ def test_a_tiny_county_year_stores_the_counts_asked_for_and_reports_every_reques
     assert c["stored"]["findings"] == 5 * c["requested"]["visits"]  # five findings a visit, all kept
     assert c["build_s"] > 0 and c["disk"]["database_mb"] > 0 and c["disk"]["evidence_mb"] > 0
     r = c["replay"]
-    assert r["phones"] == 2
+    assert r["phones"] == 3  # the morning with the most phones; both ran, fewest first
+    assert [m["phones"] for m in c["sweep"]] == [2, 3] and c["sweep"][-1]["mean_ms"] == r["mean_ms"]
     per_phone = r["phones"] * r["visits_per_phone"]
     # what the phone app's outbox sends for each visit (web/apps/phone/src/sender.ts)
     expected = {"sync": per_phone, "evidence": per_phone * r["photos_per_visit"], "sync_submit": per_phone}
@@ -40,9 +41,29 @@ def test_a_tiny_county_year_stores_the_counts_asked_for_and_reports_every_reques
         assert kind["errors"] == 0, kind["first_error"]
         assert kind["p50_ms"] > 0 and kind["p99_ms"] >= kind["p50_ms"]
     assert r["phone_p99_max_ms"] == max(k["p99_ms"] for k in r["phone_kinds"].values())
+    assert r["phone_requests"] == sum(k["requests"] for k in r["phone_kinds"].values())
+    assert abs(r["requests_per_s"] - r["phone_requests"] / r["phones_wall_s"]) < 0.05 * r["requests_per_s"] + 0.1
+    # each phone waits for one answer before it asks again: never more requests in flight than phones
+    assert 0 < r["in_flight"] <= r["phones"] + 0.05
+    cpu = r["cpu"]
+    assert cpu["app_s"] > 0 and len(cpu["app_workers_s"]) >= 1 and cpu["app_workers_restarted"] == 0
+    assert cpu["media_worker_s"] >= 0 and cpu["phones_s"] > 0 and r["bulletin"]["cpu_s"] > 0
+    # the machine's count holds every process's: the meter reads the same clock ticks for all
+    assert cpu["machine_busy_s"] >= cpu["app_s"] + cpu["media_worker_s"] + cpu["phones_s"] - 0.1
+    assert cpu["cores_s"] == pytest.approx(cpu["cores"] * r["phones_wall_s"], rel=0.01)
     assert r["office_kinds"]["review_page"]["requests"] >= 1
     assert all(k["errors"] == 0 for k in r["office_kinds"].values())
     assert r["bulletin"]["pages"] >= 1 and r["bulletin"]["wall_s"] > 0
     # the media worker beside the server made every photo's copies (none left pending, none failed)
     assert r["media_worker"]["still_pending"] == 0 and r["media_worker"]["failed"] == 0
     assert "county year x0.004" in run.stdout and "phone p99 worst" in run.stdout
+    assert "in flight for 3 phones" in run.stdout and "mornings on the same county" in run.stdout
+
+
+@pytest.mark.parametrize("phones", ["1", "abc", "20,,50"])
+def test_phone_counts_that_are_not_counts_are_refused_before_anything_is_built(phones):
+    run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), "--county-year",
+                          "--phones", phones], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert run.returncode == 2 and "--phones" in run.stderr and "phone counts" in run.stderr
+    assert "county year" not in run.stdout
