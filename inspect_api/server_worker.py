@@ -21,6 +21,11 @@ Deadlines (environment, seconds):
   off too (a 25 MB photo may take 3.5 hours at that rate; a phone on 2G sends it in minutes).
 A body longer than the application's MAX_CONTENT_LENGTH is answered 413 before it is read.
 
+Connections are also spread over the workers (see `BufferingThreadWorker.load`): a kept-alive
+connection stays with the worker that accepted it, so a busy worker, or one holding more connections
+than the least-connected one (`Tally`, in memory shared by the workers), leaves a waiting connection to
+the others for ACCEPT_LAG_S before it takes it itself.
+
 TLS connections (gunicorn's own certfile) are left to the stock worker's handling: terminate TLS in
 the front end (see the README's nginx recipe).
 """
@@ -29,8 +34,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
+import mmap
 import os
 import re
+import select
 import selectors
 import tempfile
 import time
@@ -45,6 +53,15 @@ RECV_SIZE = 256 * 1024
 # A request head longer than this is refused with 431 before gunicorn's parser sees it (gunicorn's
 # default limits allow a request line of 4094 bytes and 100 fields of 8190).
 MAX_HEAD = 64 * 1024
+# A worker without a free thread leaves a waiting connection to the others for ACCEPT_LAG_S, and counts a
+# connection it accepted as work until its first request is complete, FRESH_S at most (see
+# `BufferingThreadWorker.load`).
+ACCEPT_LAG_S = 0.01
+FRESH_S = 0.02
+STALE_S = 0.05  # a lag ended this long ago belonged to a connection another worker took
+# A worker holding more connections than this beyond the least-connected live worker leaves a waiting
+# connection to the others too, free threads or not: a kept-alive connection is work to come.
+CONNECTIONS_SLACK = 1
 
 
 def _env_float(name: str, default: float) -> float:
@@ -58,6 +75,70 @@ def _env_float(name: str, default: float) -> float:
 def deadlines() -> tuple[float, float, float]:
     return (_env_float("INSPECT_HEADER_TIMEOUT", 10), _env_float("INSPECT_BODY_TIMEOUT", 30),
             _env_float("INSPECT_BODY_MIN_RATE", 2048))
+
+
+def _readable(sockets) -> bool:
+    """Whether a connection waits on any of these listeners now."""
+    poller = select.poll()
+    for sock in sockets:
+        poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class Tally:
+    """How many connections each worker holds, in memory the master maps before it forks them, so every
+    worker sees the others' counts: SLOTS cells of (pid, connections). A worker claims a cell when it
+    starts (one whose worker is gone, under a lock) and writes its count as it changes."""
+
+    SLOTS = 64
+
+    def __init__(self):
+        self.cells = memoryview(mmap.mmap(-1, self.SLOTS * 16)).cast("q")  # shared with forked children
+        self.lock = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
+        self.slot: int | None = None
+
+    def claim(self, pid: int) -> None:
+        fcntl.lockf(self.lock, fcntl.LOCK_EX)  # a process's own lock: the workers exclude each other
+        try:
+            for i in range(self.SLOTS):
+                holder = self.cells[2 * i]
+                if holder == 0 or not _alive(holder):
+                    self.cells[2 * i], self.cells[2 * i + 1], self.slot = pid, 0, i
+                    return
+        finally:
+            fcntl.lockf(self.lock, fcntl.LOCK_UN)
+
+    def set(self, connections: int) -> None:
+        if self.slot is not None:
+            self.cells[2 * self.slot + 1] = connections
+
+    def fewest_elsewhere(self) -> int | None:
+        """The fewest connections another live worker holds (None: no other worker)."""
+        while True:
+            best = None
+            for i in range(self.SLOTS):
+                if i != self.slot and self.cells[2 * i] and (best is None or self.cells[2 * i + 1] < self.cells[2 * best + 1]):
+                    best = i
+            if best is None:
+                return None
+            if _alive(self.cells[2 * best]):
+                return self.cells[2 * best + 1]
+            self.cells[2 * best] = 0  # its worker died without a word: its cell is free
+
+    def release(self) -> None:
+        if self.slot is not None:
+            self.cells[2 * self.slot] = 0
+            self.slot = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Incomplete(Exception):
@@ -190,16 +271,112 @@ class SpoolUnreader(SocketUnreader):
 class BufferingThreadWorker(ThreadWorker):
     """A gthread worker whose threads only ever see requests already received in full."""
 
+    tally: Tally | None = None
+
+    @classmethod
+    def setup(cls):
+        """Run by gunicorn's master when it loads the worker class, before it forks the workers."""
+        cls.tally = Tally()
+
+    def init_process(self):
+        if self.tally is not None:
+            self.tally.claim(os.getpid())
+        try:
+            super().init_process()
+        finally:
+            if self.tally is not None:
+                self.tally.release()
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.buffering: dict = {}  # conn -> PendingRequest
         self.header_timeout, self.body_timeout, self.body_min_rate = deadlines()
+        self.in_threads = 0  # requests given to the thread pool and not finished: running or queued
+        self.fresh: dict = {}  # conn -> when accepted, until its first request is complete (FRESH_S at most)
+        self.waiting_since: float | None = None  # when this busy worker saw a connection waiting
+
+    # Spreading connections over the workers. gthread accepts whenever its listener is readable, so
+    # the worker that happens to be on a core when clients connect takes most of them, and a
+    # kept-alive connection stays with the worker that accepted it: 50 phones connecting at once were
+    # held 29/13/10/2 by four workers, and the busiest one's requests waited behind each other while
+    # another worker idled. Here a worker whose threads are all spoken for (its requests running or
+    # queued, and the connections it accepted whose first request is on its way, for FRESH_S at most)
+    # leaves a waiting connection to the others for ACCEPT_LAG_S: a worker with a free thread takes
+    # it first, and when every worker is busy each still takes its share after its lag, so nobody
+    # waits long in the listen queue. A connection still sending its first request (slow, or idle on
+    # purpose) counts only while fresh. (A lag that grew with the worker's queue, up to 50 ms, spread
+    # no better and held the morning's first connections back: their p99 went from about 0.5 to
+    # 0.8 s.)
+    def load(self, now: float) -> int:
+        for conn, accepted in list(self.fresh.items()):
+            if accepted < now - FRESH_S:
+                del self.fresh[conn]
+        return self.in_threads + len(self.fresh)
+
+    def lag(self, now: float) -> float:
+        """How long this worker leaves a waiting connection to the others (0: it takes it now)."""
+        if self.load(now) >= self.cfg.threads:
+            return ACCEPT_LAG_S
+        fewest = self.tally.fewest_elsewhere() if self.tally is not None else None
+        return ACCEPT_LAG_S if fewest is not None and self.nr_conns > fewest + CONNECTIONS_SLACK else 0.0
+
+    def lag_over(self, now: float) -> bool:
+        return self.waiting_since is None or now >= self.waiting_since + self.lag(now)
+
+    def set_accept_enabled(self, enabled):
+        if enabled and not self._accepting:
+            now = time.monotonic()
+            if not self.lag_over(now):
+                enabled = False
+            elif self.waiting_since is not None and not _readable(self.sockets):
+                self.waiting_since = None  # its lag is over and nothing waits: another worker took it
+        super().set_accept_enabled(enabled and self.alive)
+
+    def update_accepting(self) -> None:
+        if self.alive and self.nr_conns < self.worker_connections:
+            self.set_accept_enabled(True)
+
+    def accept(self, listener):
+        now = time.monotonic()
+        lag = self.lag(now)
+        if lag:
+            if self.waiting_since is None or now > self.waiting_since + lag + STALE_S:
+                self.waiting_since = now  # a connection waits: the others have `lag` to take it
+            if now < self.waiting_since + lag:
+                super().set_accept_enabled(False)
+                return
+        self.waiting_since = None
+        super().accept(listener)
+        if self.tally is not None:
+            self.tally.set(self.nr_conns)
+
+    def wait_for_and_dispatch_events(self, timeout):
+        if self.alive and self.nr_conns < self.worker_connections and not self._accepting:
+            now = time.monotonic()
+            self.update_accepting()
+            if not self._accepting and self.waiting_since is not None:  # back when its lag is over
+                timeout = min(timeout, max(0.0, self.waiting_since + self.lag(now) - now) + 0.0005)
+        super().wait_for_and_dispatch_events(timeout)
+        if self.tally is not None:
+            self.tally.set(self.nr_conns)
+
+    def to_thread(self, conn) -> None:
+        self.fresh.pop(conn, None)  # its request is complete: counted as running or queued now
+        self.in_threads += 1
+        super().enqueue_req(conn)
+
+    def finish_request(self, conn, fs):
+        self.in_threads -= 1
+        super().finish_request(conn, fs)
+        self.update_accepting()
 
     # connections come to a thread through enqueue_req: from accept, a kept-alive connection becoming
     # readable, or bytes of a next request already read. Each goes through the buffer first.
     def enqueue_req(self, conn):
+        if not conn.initialized and conn.parser is None:  # just accepted
+            self.fresh[conn] = time.monotonic()
         if self.cfg.is_ssl or getattr(conn, "buffered_request", None) is not None:
-            super().enqueue_req(conn)
+            self.to_thread(conn)
             return
         initial = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
         self.start_buffering(conn, initial)
@@ -308,7 +485,7 @@ class BufferingThreadWorker(ThreadWorker):
         pending.spool.seek(0)
         conn.buffered_request = pending
         conn.data_ready = True
-        super().enqueue_req(conn)
+        self.to_thread(conn)
 
     def handle(self, conn):
         pending = getattr(conn, "buffered_request", None)
@@ -332,6 +509,7 @@ class BufferingThreadWorker(ThreadWorker):
 
     def forget(self, conn) -> None:
         self.buffering.pop(conn, None)
+        self.fresh.pop(conn, None)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(conn.sock)
 
