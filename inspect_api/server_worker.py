@@ -115,12 +115,10 @@ class Tally:
     def fewest_elsewhere(self) -> int | None:
         """The fewest connections another live worker holds (None: no other worker)."""
         while True:
-            best = None
-            for i in range(self.SLOTS):
-                if i != self.slot and self.cells[2 * i] and (best is None or self.cells[2 * i + 1] < self.cells[2 * best + 1]):
-                    best = i
-            if best is None:
+            others = [i for i in range(self.SLOTS) if i != self.slot and self.cells[2 * i]]
+            if not others:
                 return None
+            best = min(others, key=lambda i: self.cells[2 * i + 1])
             if _alive(self.cells[2 * best]):
                 return self.cells[2 * best + 1]
             self.cells[2 * best] = 0  # its worker died without a word: its cell is free
@@ -298,10 +296,11 @@ class BufferingThreadWorker(ThreadWorker):
     # Spreading connections over the workers. gthread accepts whenever its listener is readable, so
     # the worker that happens to be on a core when clients connect takes most of them, and a
     # kept-alive connection stays with the worker that accepted it: 50 phones connecting at once were
-    # held 29/13/10/2 by four workers, and the busiest one's requests waited behind each other while
+    # held 30/15/3/2 by four workers, and the busiest one's requests waited behind each other while
     # another worker idled. Here a worker whose threads are all spoken for (its requests running or
-    # queued, and the connections it accepted whose first request is on its way, for FRESH_S at most)
-    # leaves a waiting connection to the others for ACCEPT_LAG_S: a worker with a free thread takes
+    # queued, and the connections it accepted whose first request is on its way, for FRESH_S at most),
+    # or that holds more than CONNECTIONS_SLACK connections beyond the least-connected worker (`Tally`),
+    # leaves a waiting connection to the others for ACCEPT_LAG_S: an idle, less-connected worker takes
     # it first, and when every worker is busy each still takes its share after its lag, so nobody
     # waits long in the listen queue. A connection still sending its first request (slow, or idle on
     # purpose) counts only while fresh. (A lag that grew with the worker's queue, up to 50 ms, spread
