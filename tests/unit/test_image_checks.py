@@ -111,3 +111,34 @@ def test_the_check_costs_a_fraction_of_a_full_decode(tmp_path):
 
     check = best(lambda: images.check_image(path, declared="JPEG", max_pixels=50_000_000))
     assert check < 0.5 * best(full)
+
+
+def _noisy_jpeg(**save) -> bytes:
+    """A JPEG whose scan is full of stuffed bytes (0xFF 0x00), as a camera's noisy picture is."""
+    img = Image.merge("RGB", [Image.effect_noise((320, 240), 40) for _ in range(3)])
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90, **save)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("save", [{}, {"restart_marker_blocks": 4}, {"progressive": True}],
+                         ids=["baseline", "restart-markers", "progressive"])
+def test_the_image_ends_at_its_end_marker_past_stuffed_bytes_restart_markers_and_fill_bytes(tmp_path, save):
+    data = _noisy_jpeg(**save)
+    assert data.count(b"\xff\x00") > 20
+    if save.get("restart_marker_blocks"):
+        assert b"\xff\xd0" in data and b"\xff\xd7" in data
+    path = tmp_path / "p.jpg"
+    # fill bytes before the end marker belong to the image (ITU T.81 B.1.1.2)
+    filled = data[:-2] + b"\xff\xff\xff" + data[-2:]
+    for whole in (data, filled):
+        path.write_bytes(whole)
+        with Image.open(path) as img:
+            assert images.image_end(path, "JPEG", img) == len(whole)
+        assert images.check_image(path, declared="JPEG", max_pixels=50_000_000).width == 320
+    # anything after the end marker is other data, a second JPEG included
+    for extra in (b"PK\x03\x04" + bytes(40), data):
+        path.write_bytes(data + extra)
+        with Image.open(path) as img:
+            assert images.image_end(path, "JPEG", img) == len(data)
+        assert _check_refuses(tmp_path, data + extra) == "trailing_data"
