@@ -5,7 +5,7 @@
 - rejected: a refused request (412 stale write, 422 bad answer, 409 frozen) against a successful one.
 - photo: ingest of a 12-megapixel JPEG over HTTP against one full Pillow decode of that file (the copies
   are made afterwards by the media worker, timed apart).
-- --county-year [--scale S] [--phones N[,N...]]: a county's year built on SQLite and a peak morning
+- --county-year [--scale S] [--phones N[,N...]] [--camera-photos]: a county's year built on SQLite and a peak morning
   replayed on it, one for each phone count (scripts/bench_county.py); p99 of every phone request kind,
   throughput and requests in flight, CPU by process, build time, disk used.
 """
@@ -160,19 +160,10 @@ def bench_rejected(server, headers, template, unit_id, team, n=40):
             "ratio_412": stale / ok, "ratio_422": invalid / ok}
 
 
-def bench_photo(server, headers, template, unit_id, team, n=12):
-    """A 12 MP JPEG's ingest over HTTP (stored, hashed, fsynced, checked; the answer) against one full
-    Pillow decode of the same file; in the same process, the request's image work before and after
-    the copies moved to the media worker; then how long a media worker takes to make the copies."""
-    import subprocess
-
-    from inspect_api.core import images
-
-    vid = str(uuid.uuid4())
-    server.request("PUT", f"/api/v1/visits/{vid}", visit_payload(template, unit_id=unit_id, team=team), headers)
-    pictures = [photo(4000, 3000, seed=i) for i in range(n)]
+def _ingest_against_decode(server, headers, vid, pictures) -> tuple[list[float], list[float], list[str]]:
+    """Each picture decoded in full here and uploaded, interleaved, so that both see the same load on a
+    shared machine: (decode seconds, ingest seconds, evidence ids)."""
     decode, ingest, ids = [], [], []
-    # interleaved, so that both see the same load on a shared machine
     for data in pictures:
         t0 = time.perf_counter()
         with Image.open(io.BytesIO(data)) as img:
@@ -186,6 +177,29 @@ def bench_photo(server, headers, template, unit_id, team, n=12):
         assert status == 201, resp
         assert resp["derivatives"] == "pending", resp
         ids.append(resp["id"])
+    return decode, ingest, ids
+
+
+def bench_photo(server, headers, template, unit_id, team, n=12):
+    """A 12 MP JPEG's ingest over HTTP (stored, hashed, fsynced, checked; the answer) against one full
+    Pillow decode of the same file: a smooth picture of about 240 KB, and a camera-like one of about
+    3.7 MB (what a phone's camera makes, sent byte for byte by the phone app); in the same process, the
+    request's image work before and after the copies moved to the media worker; then how long a media
+    worker takes to make the copies of both."""
+    import subprocess
+
+    from bench_county import CAMERA_POOL, _unique, camera_jpeg
+
+    from inspect_api.core import images
+
+    vid = str(uuid.uuid4())
+    server.request("PUT", f"/api/v1/visits/{vid}", visit_payload(template, unit_id=unit_id, team=team), headers)
+    pictures = [photo(4000, 3000, seed=i) for i in range(n)]
+    scenes = [camera_jpeg(100 + k) for k in range(CAMERA_POOL)]
+    camera = [_unique(scenes[k % len(scenes)], f"bench {k}") for k in range(n)]
+    decode, ingest, ids = _ingest_against_decode(server, headers, vid, pictures)
+    camera_decode, camera_ingest, camera_ids = _ingest_against_decode(server, headers, vid, camera)
+    ids += camera_ids
     # the image work alone, in this process: the check the request does now, and what it did before
     # (a half-scale decode, three copies resized, one stamped, three JPEGs written)
     with tempfile.TemporaryDirectory() as tmp:
@@ -219,12 +233,15 @@ def bench_photo(server, headers, template, unit_id, team, n=12):
         worker.wait(timeout=20)
     ready_s = time.perf_counter() - t0
     d, i = statistics.median(decode), statistics.median(ingest)
+    cd, ci = statistics.median(camera_decode), statistics.median(camera_ingest)
     return {"megapixels": 12, "bytes": len(pictures[0]), "pillow_full_decode_ms": d * 1000,
             "ingest_ms": i * 1000, "ratio": i / d, "best_ratio": min(ingest) / min(decode),
+            "camera": {"bytes": len(camera[0]), "pillow_full_decode_ms": cd * 1000, "ingest_ms": ci * 1000,
+                       "ratio": ci / cd, "best_ratio": min(camera_ingest) / min(camera_decode)},
             "check_ms": check * 1000, "check_ratio": check / d,
             "old_request_image_work_ms": old * 1000, "old_request_image_work_ratio": old / d,
             "worker_all_ready_s": ready_s, "worker_ready": sum(1 for i in ids if states[i] == "ready"),
-            "photos": n}
+            "photos": len(ids)}
 
 
 def _cpu_busy():
@@ -315,6 +332,9 @@ def main() -> int:
     parser.add_argument("--phones", type=_phone_counts, metavar="N[,N...]",
                         help="--county-year: phones in the morning (default 50 x scale); several (15,20,30,50) "
                              "replay one morning each on the same county, fewest first")
+    parser.add_argument("--camera-photos", action="store_true",
+                        help="--county-year: the phones send 12-megapixel camera JPEGs (about 3.7 MB, as the "
+                             "phone app sends the camera's file) instead of 1280x960 pictures of a few tens of KB")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                         help="sync/rejected/photo: gunicorn worker processes (the server's default: 2 a core)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
@@ -330,6 +350,8 @@ def main() -> int:
                         help="only: one app node against two behind nginx, on PostgreSQL (INSPECT_TEST_DATABASE_URL) "
                              "and S3 (moto on loopback)")
     args = parser.parse_args()
+    if not args.county_year and (args.phones or args.camera_photos):
+        parser.error("--phones and --camera-photos go with --county-year")
     if args.two_nodes:
         return report({"database": "postgresql", "cores": CORES, "two_nodes": bench_two_nodes(args.seconds)})
     only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"]) | ({"phone"} if args.phone else set())
@@ -337,7 +359,8 @@ def main() -> int:
         from bench_county import bench_county_year
 
         return report({"database": "sqlite", "cores": CORES,
-                       "county_year": bench_county_year(args.scale, phones=args.phones)}, args.out)
+                       "county_year": bench_county_year(args.scale, phones=args.phones,
+                                                        camera_photos=args.camera_photos)}, args.out)
 
     results = {"database": "postgresql" if args.postgres else "sqlite", "cores": CORES}
     if "draw" in only:
@@ -428,6 +451,9 @@ def report(results: dict, path: Path | None = None) -> int:
         p = results["photo"]
         print(f"  12 MP photo       ingest {p['ingest_ms']:.0f} ms vs full decode {p['pillow_full_decode_ms']:.0f} ms"
               f" = {p['ratio']:.2f}x (medians; best of each {p['best_ratio']:.2f}x)   (target <= 1.0x)")
+        c = p["camera"]
+        print(f"    camera's, {c['bytes'] / 1e6:.1f} MB ingest {c['ingest_ms']:.0f} ms vs full decode "
+              f"{c['pillow_full_decode_ms']:.0f} ms = {c['ratio']:.2f}x (medians; best of each {c['best_ratio']:.2f}x)")
         print(f"    image work      check {p['check_ms']:.1f} ms = {p['check_ratio']:.2f}x decode; the old request path's"
               f" {p['old_request_image_work_ms']:.0f} ms = {p['old_request_image_work_ratio']:.2f}x")
         print(f"    media worker    {p['worker_ready']}/{p['photos']} photos' copies ready "
@@ -488,8 +514,9 @@ def report_county(c: dict) -> None:
     print(f"  built in {c['build_s']} s; disk {c['disk']['total_mb']} MB (database {c['disk']['database_mb']} MB, "
           f"photos {c['disk']['evidence_mb']} MB)")
     r = c["replay"]
+    size = f"{r['phone_photo_kb'] / 1000:.1f} MB" if r.get("phone_photo_kb") else "small"
     print(f"  peak morning: {r['phones']} phones x {r['visits_per_phone']} visits x {r['photos_per_visit']} photos "
-          f"in {r['phones_wall_s']} s")
+          f"({r['phone_photo_px'][0]}x{r['phone_photo_px'][1]}, {size}) in {r['phones_wall_s']} s")
     for title, kinds in (("phone", r["phone_kinds"]), ("office", r["office_kinds"])):
         for name, k in kinds.items():
             print(f"    {title} {name:<13} n={k['requests']:<5} p50 {k['p50_ms']} ms  p99 {k['p99_ms']} ms"

@@ -85,6 +85,37 @@ def small_jpeg(i: int, size=(160, 120)) -> bytes:
     return out.getvalue()
 
 
+CAMERA_PX = (4000, 3000)
+CAMERA_POOL = 3  # distinct scenes; each photo sent is one of them with bytes of its own (`_unique`)
+
+
+def camera_jpeg(seed: int, size=CAMERA_PX) -> bytes:
+    """A JPEG like a phone camera's: 12 megapixels with sensor-like noise over shapes and gradients,
+    quality 90, about 3.7 MB (the phone app sends the camera's file byte for byte), where the default
+    1280 x 960 pictures of flat shapes are a few tens of KB."""
+    from PIL import Image, ImageChops, ImageDraw
+
+    rnd = random.Random(seed)
+    img = Image.merge("RGB", [Image.linear_gradient("L").rotate(rnd.choice([0, 90, 180, 270])).resize(size)
+                              for _ in range(3)])
+    draw = ImageDraw.Draw(img)
+    for _ in range(40):
+        x, y = rnd.randrange(size[0]), rnd.randrange(size[1])
+        draw.rectangle([x, y, x + rnd.randrange(50, 900), y + rnd.randrange(50, 700)],
+                       fill=(rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)))
+    noise = Image.merge("RGB", [Image.effect_noise(size, 10) for _ in range(3)])
+    out = io.BytesIO()
+    ImageChops.add(img, noise, scale=1.0, offset=-128).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _unique(jpeg: bytes, tag: str) -> bytes:
+    """The same picture with bytes of its own (a comment segment after the start marker): another
+    SHA-256, the same decoding work."""
+    text = tag.encode()
+    return jpeg[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + jpeg[2:]
+
+
 def _disk_bytes(path: Path) -> int:
     """Bytes on disk under path, each inode once (the derived copies are hard links)."""
     seen, total = set(), 0
@@ -278,7 +309,7 @@ def _phone(args):
 
     from tests.system.workload import multipart, visit_payload
 
-    port, phones, template, units, seed, start_at, visits_per_phone = args
+    port, phones, template, units, seed, start_at, visits_per_phone, camera = args
     kinds: dict[str, list[float]] = {}
     errors: dict[str, list[str]] = {}
 
@@ -304,7 +335,7 @@ def _phone(args):
             payload = visit_payload(template, unit_id=rnd.choice(units), team=[me, partner], findings=3,
                                     seed=seed * 100_000 + phone_no * 100 + v)
             photos = [multipart({"finding_id": payload["findings"][k % 3]["id"]}, "file", "p.jpg",
-                                small_jpeg(seed * 50_000_000 + phone_no * 1000 + v * 10 + k, (1280, 960)),
+                                _photo(camera, seed * 50_000_000 + phone_no * 1000 + v * 10 + k),
                                 "image/jpeg") for k in range(PHOTOS_PER_PHONE_VISIT)]
             visits.append((str(uuid.uuid4()), payload, photos))
         return visits
@@ -346,6 +377,11 @@ def _phone(args):
     for t in threads:
         t.join()
     return kinds, errors, time.process_time() - cpu0
+
+
+def _photo(camera: list[bytes] | None, i: int) -> bytes:
+    """Photo number i of a morning: a small picture of its own, or one of the camera pool's scenes."""
+    return _unique(camera[i % len(camera)], f"photo {i}") if camera else small_jpeg(i, (1280, 960))
 
 
 def _office(port: int, token: str, stop: threading.Event, out: dict) -> None:
@@ -407,7 +443,9 @@ def _bulletin(ctx: dict, tmp: Path, out: dict) -> None:
 
 
 def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int = 4, bulletin_cases: int = 30,
-           media_pid: int | None = None) -> dict:
+           media_pid: int | None = None, camera: list[bytes] | None = None) -> dict:
+    """`camera`: the phones send 12-megapixel camera JPEGs made from these scenes (`camera_jpeg`)
+    instead of small pictures."""
     headers, _ = server.token("inspector1")
     _, units, _ = server.request("GET", "/api/v1/org/units?kind=window&page_size=500", headers=headers)
     _, template, _ = server.request("GET", f"/api/v1/checklists/{CHECKLIST[0]}/versions/{CHECKLIST[1]}",
@@ -438,7 +476,7 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
     # (their first ones compile statements and parse the checklist). A few phones' visits first, their
     # photos' copies made, then the morning.
     warm = (server.port, with_partner(phones[:2 * WARM_CONNECTIONS]), template, unit_ids, seed + 10_000,
-            time.time(), 1)
+            time.time(), 1, camera)
     _, warm_errors, _ = _phone(warm)
     if any(warm_errors.values()):
         raise RuntimeError(f"the warm-up failed: {warm_errors}")
@@ -448,7 +486,7 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
         pool.map(_warm, range(processes))
         start_in = 2.0 + 0.05 * len(phones) / processes
         start_at = time.time() + start_in
-        pending = pool.map_async(_phone, [(*job, start_at, VISITS_PER_PHONE) for job in jobs])
+        pending = pool.map_async(_phone, [(*job, start_at, VISITS_PER_PHONE, camera) for job in jobs])
         meter = CpuMeter(server.proc.pid, media_pid)
         time.sleep(max(0.0, start_at - time.time()))
         meter.start()
@@ -474,7 +512,9 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
     phone = {name: _summary(values, errors.get(name, [])) for name, values in sorted(kinds.items())}
     every = [v for values in kinds.values() for v in values]
     return {"phones": len(phones), "visits_per_phone": VISITS_PER_PHONE, "photos_per_visit": PHOTOS_PER_PHONE_VISIT,
-            "phone_photo_px": [1280, 960], "phones_wall_s": round(phones_s, 2), "phone_kinds": phone,
+            "phone_photo_px": list(CAMERA_PX) if camera else [1280, 960],
+            "phone_photo_kb": round(sum(map(len, camera)) / len(camera) / 1000) if camera else None,
+            "phones_wall_s": round(phones_s, 2), "phone_kinds": phone,
             "phone_p99_max_ms": max((s["p99_ms"] or 0) for s in phone.values()) if phone else None,
             # Little's law: a phone sends its next request when the last is answered, so the requests
             # in flight (throughput x mean time) stay near the number of phones, and the mean time a
@@ -532,9 +572,11 @@ SWEEP_KEYS = ("phones", "phones_wall_s", "phone_requests", "requests_per_s", "me
 
 
 def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = None, log=_print,
-                      phones: list[int] | None = None) -> dict:
+                      phones: list[int] | None = None, camera_photos: bool = False) -> dict:
     """`phones`: the mornings to replay, one after another on the same county, each with that many
-    phones (default: 50 x scale); a small county's phones share its inspectors' accounts."""
+    phones (default: 50 x scale); a small county's phones share its inspectors' accounts.
+    `camera_photos`: the phones send 12-megapixel camera-like JPEGs (about 3.7 MB) instead of
+    1280 x 960 pictures of a few tens of KB (the year's stored photos stay small either way)."""
     from inspect_api.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKERS
     from tests.system.server import LiveServer, server_database_url
 
@@ -562,13 +604,16 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
     # as ./scripts/run deploys it: one media worker beside the server makes the photos' copies
     worker = subprocess.Popen([str(Path(sys.executable).parent / "inspect-api"), "media", "worker"],
                               env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    camera = [camera_jpeg(seed * 100 + k) for k in range(CAMERA_POOL)] if camera_photos else None
+    if camera:
+        log(f"  the phones send 12 MP camera JPEGs ({sum(map(len, camera)) / len(camera) / 1e6:.1f} MB each)")
     sweep = []
     try:
         for i, count in enumerate(mornings):
             log(f"  replay: {count} phones x {VISITS_PER_PHONE} visits x {PHOTOS_PER_PHONE_VISIT} photos, "
                 "office reviewing, a bulletin rendering, a media worker making copies ...")
             replayed = replay(server, {**n, "phones": count}, built["usernames"], seed + 1000 * i,
-                              bulletin_cases=max(5, round(300 * scale)), media_pid=worker.pid)
+                              bulletin_cases=max(5, round(300 * scale)), media_pid=worker.pid, camera=camera)
             replayed["media_worker"] = _drain_media(server, log)
             sweep.append({k: replayed[k] for k in SWEEP_KEYS})
     finally:

@@ -3,6 +3,7 @@ reports every part of the replayed morning (timings are not judged here, only th
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -60,6 +61,39 @@ def test_a_tiny_county_year_stores_the_counts_asked_for_and_reports_every_reques
     assert "in flight for 3 phones" in run.stdout and "mornings on the same county" in run.stdout
 
 
+def test_a_morning_of_camera_photos_sends_twelve_megapixel_jpegs_and_the_media_worker_copies_them(tmp_path):
+    out = tmp_path / "bench.json"
+    run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), "--county-year",
+                          "--scale", "0.004", "--phones", "2", "--camera-photos", "--out", str(out)], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    r = json.loads(out.read_text())["county_year"]["replay"]
+    assert r["phone_photo_px"] == [4000, 3000] and r["phone_photo_kb"] > 2500  # a phone camera's file, not a thumbnail
+    assert r["phone_kinds"]["evidence"]["requests"] == 2 * r["visits_per_phone"] * r["photos_per_visit"]
+    assert all(k["errors"] == 0 for k in r["phone_kinds"].values()), r["phone_kinds"]
+    assert r["media_worker"]["still_pending"] == 0 and r["media_worker"]["failed"] == 0
+    assert "(4000x3000, " in run.stdout
+
+
+def test_a_camera_photo_made_unique_is_another_file_of_the_same_picture(tmp_path):
+    sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+    from bench_county import _unique, camera_jpeg
+
+    from inspect_api.core import images
+
+    base = camera_jpeg(1)
+    one, two = _unique(base, "photo 1"), _unique(base, "photo 2")
+    assert len({base, one, two}) == 3
+    for i, data in enumerate((one, two)):
+        path = tmp_path / f"{i}.jpg"
+        path.write_bytes(data)
+        info = images.check_image(path, declared="JPEG", max_pixels=50_000_000)  # the upload's own check
+        assert (info.width, info.height) == (4000, 3000)
+    from PIL import Image
+    with Image.open(tmp_path / "0.jpg") as a, Image.open(io.BytesIO(base)) as b:
+        assert a.tobytes() == b.tobytes()
+
+
 @pytest.mark.parametrize("phones", ["1", "abc", "20,,50"])
 def test_phone_counts_that_are_not_counts_are_refused_before_anything_is_built(phones):
     run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), "--county-year",
@@ -67,3 +101,11 @@ def test_phone_counts_that_are_not_counts_are_refused_before_anything_is_built(p
                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
     assert run.returncode == 2 and "--phones" in run.stderr and "phone counts" in run.stderr
     assert "county year" not in run.stdout
+
+
+@pytest.mark.parametrize("args", [["--camera-photos"], ["--phones", "20"]])
+def test_the_county_s_options_are_refused_without_the_county(args):
+    run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), *args], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert run.returncode == 2 and "go with --county-year" in run.stderr
+    assert "inspect_api bench" not in run.stdout
