@@ -600,13 +600,13 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
             "evidence_mb": round(_disk_bytes(tmp / "instance" / "evidence") / 1e6, 1)}
     disk["total_mb"] = round(disk["database_mb"] + disk["evidence_mb"], 1)
     log(f"  built in {built['seconds']} s; disk {disk}")
+    camera = [camera_jpeg(seed * 100 + k) for k in range(CAMERA_POOL)] if camera_photos else None
+    if camera:
+        log(f"  the phones send 12 MP camera JPEGs ({sum(map(len, camera)) / len(camera) / 1e6:.1f} MB each)")
     server.start()
     # as ./scripts/run deploys it: one media worker beside the server makes the photos' copies
     worker = subprocess.Popen([str(Path(sys.executable).parent / "inspect-api"), "media", "worker"],
                               env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    camera = [camera_jpeg(seed * 100 + k) for k in range(CAMERA_POOL)] if camera_photos else None
-    if camera:
-        log(f"  the phones send 12 MP camera JPEGs ({sum(map(len, camera)) / len(camera) / 1e6:.1f} MB each)")
     sweep = []
     try:
         for i, count in enumerate(mornings):
