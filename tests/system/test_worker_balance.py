@@ -63,8 +63,12 @@ def test_a_worker_whose_only_thread_is_held_leaves_new_connections_to_the_other(
             assert "answer" not in login, "the login was not held back"
             # Each on a new connection. A worker that takes one while its thread waits answers it
             # only when the write goes through: the stock gthread worker took about half of them.
+            # Each once the other worker's one thread is free again: right after an answer it may
+            # still be ending that request, and with both workers busy either may take the next
+            # connection after its ACCEPT_LAG_S (that is how the spreading works when all are busy).
             waits = []
             for _ in range(12):
+                time.sleep(0.05)
                 conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
                 t0 = time.perf_counter()
                 try:
@@ -127,7 +131,9 @@ def test_fifty_phones_connecting_at_once_are_shared_by_the_four_workers(tmp_path
                 conn.close()
             for t in phones:
                 t.join()
-            assert sum(held) >= 48 and held[0] <= 19 and held[-1] >= 6, held  # 12.5 each would be fair
+            # 12.5 each would be fair; the stock worker's busiest held 25-31 and its idlest 1-3. Runs of
+            # this one gave 11-20 and 6-13 (on a slow, shared machine the bursts spread less evenly).
+            assert sum(held) >= 48 and held[0] <= 22 and held[-1] >= 5, held
             time.sleep(2.5)  # the server closes the kept-alive connections (keepalive 2 s)
     finally:
         server.stop()
