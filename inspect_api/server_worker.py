@@ -252,7 +252,7 @@ class SpoolUnreader(SocketUnreader):
             # SPOOL_CHUNK at a time, however much the caller may consume: gunicorn's Unreader copies
             # what it holds beyond each read, twice, and werkzeug reads a body 64 KiB at a time, so
             # a 3.7 MB photo handed over at once was copied some 60 times (a quarter of its upload's
-            # CPU); a buffer read costs no socket wait, so small reads cost nothing here.
+            # CPU); reading the buffer waits on no socket, so smaller reads cost little here.
             data = self.spool.read(SPOOL_CHUNK)
             if data:
                 return data
