@@ -71,3 +71,6 @@ def post_worker_init(worker):
     import gunicorn.util
 
     gunicorn.util.write_error = json_error  # the one function gunicorn's workers write their errors with
+    # gunicorn logs a worker's boot before it loads the app, which takes a second or two; this says when
+    # it can take requests (the system tests that count what each worker holds wait for it)
+    worker.log.info("Worker ready (pid: %s)", worker.pid)

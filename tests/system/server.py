@@ -11,6 +11,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -123,6 +124,22 @@ class LiveServer:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"server did not start; see {self.log}")
+
+    def ready_workers(self, timeout: float = 30) -> list[int]:
+        """The pids of the server's workers once every one of them has loaded the app (gunicorn_conf's
+        post_worker_init logs it): `start` returns when one worker answers, and the others may still
+        be loading it then."""
+        assert self.proc is not None, "the server is not running"
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = [int(c) for c in children.read_text().split()]
+            ready = {int(m) for m in re.findall(r"Worker ready \(pid: (\d+)\)", self.log.read_text(errors="replace"))}
+            if len(pids) == self.workers and ready.issuperset(pids):
+                return pids
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(ready.intersection(pids))} of {self.workers} workers ready; see {self.log}")
+            time.sleep(0.05)
 
     def kill(self) -> None:
         """SIGKILL the master and all workers at once."""
