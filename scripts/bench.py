@@ -396,7 +396,6 @@ def main() -> int:
     results.update(workers=args.workers, threads=args.threads)
     server.prepare()
     server.start()
-    server.ready_workers()
     try:
         headers, team, units, template = server.field_team()
         unit_id = units[0]["id"]

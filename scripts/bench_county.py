@@ -604,7 +604,6 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
     if camera:
         log(f"  the phones send 12 MP camera JPEGs ({sum(map(len, camera)) / len(camera) / 1e6:.1f} MB each)")
     server.start()
-    server.ready_workers()  # a worker still loading the app would take none of the morning's first phones
     # as ./scripts/run deploys it: one media worker beside the server makes the photos' copies
     worker = subprocess.Popen([str(Path(sys.executable).parent / "inspect-api"), "media", "worker"],
                               env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -83,8 +83,6 @@ class Cluster:
         self.nodes[0].prepare()  # migrations, checklists, demo data: once, for the shared database
         for node in self.nodes:
             node.start()
-        for node in self.nodes:
-            node.ready_workers()  # every worker has loaded the app, not only the one that answered first
         return self
 
     def start_nginx(self, nodes: list[LiveServer] | None = None) -> int:

@@ -120,6 +120,7 @@ class LiveServer:
         while time.monotonic() < deadline:
             try:
                 if self.request("GET", "/api/v1/health")[0] == 200:
+                    self.ready_workers(timeout=max(1.0, deadline - time.monotonic()))
                     return
             except OSError:
                 time.sleep(0.1)
@@ -127,8 +128,8 @@ class LiveServer:
 
     def ready_workers(self, timeout: float = 30) -> list[int]:
         """The pids of the server's workers once every one of them has loaded the app (gunicorn_conf's
-        post_worker_init logs it): `start` returns when one worker answers, and the others may still
-        be loading it then."""
+        post_worker_init logs it). One worker answers the first health check while the others may still
+        be loading it, and those take no connection meanwhile; `start` waits for them all."""
         assert self.proc is not None, "the server is not running"
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         deadline = time.monotonic() + timeout

@@ -49,7 +49,6 @@ def test_a_worker_whose_only_thread_is_held_leaves_new_connections_to_the_other(
     server.prepare()
     server.start()
     try:
-        server.ready_workers()  # the other worker has loaded the app too
         with writes_held(server):
             login: dict = {}
 
@@ -116,7 +115,8 @@ def test_fifty_phones_connecting_at_once_are_shared_by_the_four_workers(tmp_path
     server.start()
     try:
         headers, _ = server.token("inspector1")
-        # each worker has loaded the app: one still loading it takes nothing (on PostgreSQL, 28/24/0/0)
+        # `start` waited until each worker had loaded the app: one still loading it takes nothing (on
+        # PostgreSQL, 28/24/0/0 in a first round before it did)
         workers = server.ready_workers()
         assert _connections(workers, server.port) == [0, 0, 0, 0]
         for _ in range(3):
