@@ -101,6 +101,11 @@ def fill_checklist(page, failing: dict[str, list[Path]]) -> None:
             item.locator("[data-answer=number] input, input[data-answer=number]").fill("0")
         else:
             item.locator("[data-answer=text] textarea, textarea[data-answer=text]").fill("无")
+    # Each answer is written to IndexedDB in a transaction of its own, and the progress line is read back
+    # from there: once it counts every item, the last write is stored. A reload straight after the last
+    # keystroke could abort that write (the visit reloads one answer short, and a submit then asks to
+    # confirm the unanswered item), so nothing goes on before this.
+    page.wait_for_function(r"() => /已答 (\d+)\/\1，/.test(document.body.innerText)", timeout=10_000)
 
 
 def state_of(page) -> str:

@@ -233,7 +233,8 @@ def test_answers_lost_mid_send_are_retried_and_the_server_keeps_exactly_one_copy
     try:
         wait_state(page, "已发送", timeout=60_000)
     except Exception:
-        print("hits", hits, "state", page.inner_text("[data-test=visit-state]"), page.evaluate(
+        print("hits", hits, "state", page.inner_text("[data-test=visit-state]"),
+              "dialog", page.locator(".van-dialog:visible").all_inner_texts(), page.evaluate(
             "new Promise(ok => { const r = indexedDB.open('inspect-phone'); r.onsuccess = () => { const q = r.result"
             ".transaction('visits').objectStore('visits').getAll(); q.onsuccess = () => ok(JSON.stringify(q.result.map(v => v.outbox))) } })"))
         raise
