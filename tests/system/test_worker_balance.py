@@ -145,7 +145,7 @@ def test_fifty_phones_connecting_at_once_are_shared_by_the_four_workers(tmp_path
                 t.join()
             # 12.5 each would be fair; the stock worker's busiest held 23-31 and its idlest 1-3. This one
             # held 9-17 in 33 rounds, on a busy machine too (two processes spinning on both cores).
-            assert sum(held) == 50 and held[0] <= 22 and held[-1] >= 5, held
+            assert sum(held) == 50 and held[0] <= 19 and held[-1] >= 6, held
             time.sleep(2.5)  # the server closes the kept-alive connections (keepalive 2 s)
     finally:
         server.stop()
