@@ -108,7 +108,8 @@ def _connections(pids: list[int], port: int) -> list[int]:
 
 def test_fifty_phones_connecting_at_once_are_shared_by_the_four_workers(tmp_path):
     """Each kept-alive connection stays with the worker that accepted it; the stock worker left them
-    29/13/10/2 (and 31/16/4/3) on four workers, this one 14-16/13-14/12-13/11-13."""
+    29/13/10/2 (and 31/16/4/3) on four workers, this one 9-17 each in 33 rounds (20/12/9/9 once, in
+    CI)."""
     url = server_database_url(os.environ.get("INSPECT_TEST_DATABASE_URL"), tmp_path)
     server = LiveServer(url, tmp_path / "instance", workers=4, env={"THREADS": "2"})
     server.prepare()
@@ -144,8 +145,10 @@ def test_fifty_phones_connecting_at_once_are_shared_by_the_four_workers(tmp_path
             for t in phones:
                 t.join()
             # 12.5 each would be fair; the stock worker's busiest held 23-31 and its idlest 1-3. This one
-            # held 9-17 in 33 rounds, on a busy machine too (two processes spinning on both cores).
-            assert sum(held) == 50 and held[0] <= 19 and held[-1] >= 6, held
+            # held 9-17 in 33 rounds, on a busy machine too (two processes spinning on both cores), and
+            # 20/12/9/9 once in CI: the bounds sit between the two, where a round of either falls on
+            # its own side (tightened to 19/6 they failed that CI run).
+            assert sum(held) == 50 and held[0] <= 22 and held[-1] >= 5, held
             time.sleep(2.5)  # the server closes the kept-alive connections (keepalive 2 s)
     finally:
         server.stop()
