@@ -327,7 +327,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10, help="duration of each load phase")
     parser.add_argument("--rounds", type=int, default=2, help="sync: alternating echo and sync phases")
     parser.add_argument("--county-year", action="store_true",
-                        help="build a county's year on SQLite and replay a peak morning (alone)")
+                        help="build a county's year on SQLite (--postgres: on PostgreSQL) and replay a peak "
+                             "morning (alone)")
     parser.add_argument("--scale", type=float, default=1.0, help="--county-year: multiply every count")
     parser.add_argument("--phones", type=_phone_counts, metavar="N[,N...]",
                         help="--county-year: phones in the morning (default 50 x scale); several (15,20,30,50) "
@@ -335,6 +336,9 @@ def main() -> int:
     parser.add_argument("--camera-photos", action="store_true",
                         help="--county-year: the phones send 12-megapixel camera JPEGs (about 3.7 MB, as the "
                              "phone app sends the camera's file) instead of 1280x960 pictures of a few tens of KB")
+    parser.add_argument("--server-cores", type=int, metavar="K",
+                        help="--county-year: the server, its media worker and the render on K cores, the phones "
+                             "and the office on the others (what the server's cores bound, the phones' CPU apart)")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                         help="sync/rejected/photo: gunicorn worker processes (the server's default: 2 a core)")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
@@ -350,17 +354,22 @@ def main() -> int:
                         help="only: one app node against two behind nginx, on PostgreSQL (INSPECT_TEST_DATABASE_URL) "
                              "and S3 (moto on loopback)")
     args = parser.parse_args()
-    if not args.county_year and (args.phones or args.camera_photos):
-        parser.error("--phones and --camera-photos go with --county-year")
+    if not args.county_year and (args.phones or args.camera_photos or args.server_cores is not None):
+        parser.error("--phones, --camera-photos and --server-cores go with --county-year")
+    if args.server_cores is not None and not 1 <= args.server_cores < CORES:
+        parser.error(f"--server-cores takes 1 to {CORES - 1} here ({CORES} cores): the phones need one of their own")
     if args.two_nodes:
         return report({"database": "postgresql", "cores": CORES, "two_nodes": bench_two_nodes(args.seconds)})
     only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"]) | ({"phone"} if args.phone else set())
     if args.county_year:
         from bench_county import bench_county_year
 
-        return report({"database": "sqlite", "cores": CORES,
+        pg = os.environ.get("INSPECT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        return report({"database": "postgresql" if args.postgres else "sqlite", "cores": CORES,
                        "county_year": bench_county_year(args.scale, phones=args.phones,
-                                                        camera_photos=args.camera_photos)}, args.out)
+                                                        camera_photos=args.camera_photos,
+                                                        server_cores=args.server_cores,
+                                                        database_url=pg if args.postgres else None)}, args.out)
 
     results = {"database": "postgresql" if args.postgres else "sqlite", "cores": CORES}
     if "draw" in only:
@@ -526,11 +535,13 @@ def report_county(c: dict) -> None:
           f"{r['in_flight']} in flight for {r['phones']} phones (Little's law: each waits about phones / throughput)")
     cpu = r["cpu"]
     print(f"  CPU in the morning: app {cpu['app_s']} s (workers {', '.join(map(str, cpu['app_workers_s']))}), "
-          f"media worker {cpu['media_worker_s']} s, phones {cpu['phones_s']} s; the machine was busy "
-          f"{cpu['machine_busy_s']} s of the {cpu['cores_s']} its {cpu['cores']} cores had")
+          f"media worker {cpu['media_worker_s']} s, phones {cpu['phones_s']} s; "
+          + (f"the server's cores {c['server_cores']} were busy " if c.get("server_cores") else "the machine was busy ")
+          + f"{cpu['machine_busy_s']} s of the {cpu['cores_s']} its {cpu['cores']} cores had")
     if len(c.get("sweep", [])) > 1:
         print("  mornings on the same county:")
-        print("    phones  morning  req/s  mean ms  worst p99 ms  app CPU s  machine busy")
+        print("    phones  morning  req/s  mean ms  worst p99 ms  app CPU s  "
+              + ("server cores busy" if c.get("server_cores") else "machine busy"))
         for m in c["sweep"]:
             print(f"    {m['phones']:>6}  {m['phones_wall_s']:>5} s  {m['requests_per_s']:>5}  {m['mean_ms']:>7}  "
                   f"{m['phone_p99_max_ms']:>12}  {m['cpu']['app_s']:>9}  "

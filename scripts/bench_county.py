@@ -1,6 +1,6 @@
 """A county's year on one box (`scripts/bench.py --county-year [--scale 0.05]`).
 
-Build: on SQLite, 500 window units, 50 inspectors, 6,000 submitted visits (every checklist item
+Build: on SQLite (or with `--postgres` on PostgreSQL), 500 window units, 50 inspectors, 6,000 submitted visits (every checklist item
 answered, five findings each, written and submitted through the visit services, so their findings,
 codes, audit trail and review statuses are the real ones) and 30,000 photos (distinct small JPEGs made
 with Pillow, stored under their SHA-256 like an upload, rows inserted in bulk; the derived copies are
@@ -21,6 +21,7 @@ the same county, fewest first.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -114,6 +115,20 @@ def _unique(jpeg: bytes, tag: str) -> bytes:
     SHA-256, the same decoding work."""
     text = tag.encode()
     return jpeg[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + jpeg[2:]
+
+
+def _database_bytes(url: str, tmp: Path) -> int:
+    """The database's size on disk: SQLite's files (with the WAL), or PostgreSQL's own count."""
+    import sqlalchemy as sa
+
+    if not url.startswith("postgresql"):
+        return sum(p.stat().st_size for p in tmp.glob("server.db*"))
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(sa.text("SELECT pg_database_size(current_database())"))
+    finally:
+        engine.dispose()
 
 
 def _disk_bytes(path: Path) -> int:
@@ -257,23 +272,52 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _machine_busy_s() -> float:
-    """CPU time every core of the machine spent on anything but idling so far (/proc/stat)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICK  # all but idle and iowait; guests are in user
+def _machine_busy_s(cpus: set[int] | None = None) -> float:
+    """CPU time every core of the machine (or these cores) spent on anything but idling so far
+    (/proc/stat)."""
+    busy = 0
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if cpus is None and name == "cpu" or cpus is not None and name[3:].isdigit() and int(name[3:]) in cpus:
+            fields = [int(v) for v in values]
+            busy += sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait; guests are in user
+    return busy / _TICK
+
+
+def _descendants(pid: int) -> list[int]:
+    found = _children(pid)
+    for child in list(found):
+        found += _descendants(child)
+    return found
+
+
+def pin(pid: int, cpus: set[int]) -> int:
+    """Every thread of a process and of its descendants onto these cores (threads and processes they
+    start later inherit it). Returns how many threads were pinned."""
+    pinned = 0
+    for proc in [pid, *_descendants(pid)]:
+        try:
+            tids = os.listdir(f"/proc/{proc}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            with contextlib.suppress(OSError):  # gone meanwhile
+                os.sched_setaffinity(int(tid), cpus)
+                pinned += 1
+    return pinned
 
 
 class CpuMeter:
     """CPU each part of the morning used: the app server's processes (each worker apart), the media
     worker, and the whole machine (the rest is the bulletin's render, the phones and the system)."""
 
-    def __init__(self, server_pid: int, media_pid: int | None):
-        self.server_pid, self.media_pid = server_pid, media_pid
+    def __init__(self, server_pid: int, media_pid: int | None, cpus: set[int] | None = None):
+        self.server_pid, self.media_pid, self.cpus = server_pid, media_pid, cpus
 
     def _read(self) -> dict:
         app = {pid: _cpu_s(pid) for pid in [self.server_pid, *_children(self.server_pid)]}
         return {"app": app, "media": _cpu_s(self.media_pid) if self.media_pid else None,
-                "machine": _machine_busy_s()}
+                "machine": _machine_busy_s(self.cpus)}
 
     def start(self) -> None:
         self.before = self._read()
@@ -287,7 +331,22 @@ class CpuMeter:
                 "app_workers_restarted": sum(pid not in self.before["app"] for pid in after["app"]),
                 "media_worker_s": round(after["media"] - self.before["media"], 2)
                 if after["media"] is not None and self.before["media"] is not None else None,
-                "machine_busy_s": round(after["machine"] - self.before["machine"], 2)}
+                "machine_busy_s": round(after["machine"] - self.before["machine"], 2),
+                **({"server_threads_elsewhere": self._threads_elsewhere()} if self.cpus else {})}
+
+    def _threads_elsewhere(self) -> int:
+        """The server's and the media worker's threads, those started in the morning too, that may
+        run off the cores they were kept on."""
+        count = 0
+        for proc in [self.server_pid, *_descendants(self.server_pid), self.media_pid]:
+            try:
+                tids = os.listdir(f"/proc/{proc}/task")
+            except (OSError, TypeError):
+                continue
+            for tid in tids:
+                with contextlib.suppress(OSError):  # gone meanwhile
+                    count += not os.sched_getaffinity(int(tid)) <= self.cpus
+        return count
 
 
 def _warm(_):
@@ -429,9 +488,11 @@ def _bulletin_context(cases: int) -> tuple[dict, Path]:
     return ctx, tmp
 
 
-def _bulletin(ctx: dict, tmp: Path, out: dict) -> None:
+def _bulletin(ctx: dict, tmp: Path, out: dict, cpus: set[int] | None = None) -> None:
     from inspect_api.documents.worker import render_in_child
 
+    if cpus:  # the render worker runs on the server's box: this thread's child inherits its cores
+        os.sched_setaffinity(0, cpus)
     cases = len(ctx["typical_cases"])
     t0 = time.perf_counter()
     # as the document worker runs it: the render's process at the workers' lower priority
@@ -443,9 +504,11 @@ def _bulletin(ctx: dict, tmp: Path, out: dict) -> None:
 
 
 def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int = 4, bulletin_cases: int = 30,
-           media_pid: int | None = None, camera: list[bytes] | None = None) -> dict:
+           media_pid: int | None = None, camera: list[bytes] | None = None,
+           server_cpus: set[int] | None = None) -> dict:
     """`camera`: the phones send 12-megapixel camera JPEGs made from these scenes (`camera_jpeg`)
-    instead of small pictures."""
+    instead of small pictures. `server_cpus`: the cores the server, its media worker and the render
+    are kept on (the machine's busy time is then theirs; this process and its phones are elsewhere)."""
     headers, _ = server.token("inspector1")
     _, units, _ = server.request("GET", "/api/v1/org/units?kind=window&page_size=500", headers=headers)
     _, template, _ = server.request("GET", f"/api/v1/checklists/{CHECKLIST[0]}/versions/{CHECKLIST[1]}",
@@ -471,7 +534,8 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
                                   {"username": "office1", "password": "inspect-demo"})[1]["access_token"]
     office, bulletin, stop = {}, {}, threading.Event()
     office_thread = threading.Thread(target=_office, args=(server.port, office_token, stop, office))
-    bulletin_thread = threading.Thread(target=_bulletin, args=(*_bulletin_context(bulletin_cases), bulletin))
+    bulletin_thread = threading.Thread(target=_bulletin,
+                                       args=(*_bulletin_context(bulletin_cases), bulletin, server_cpus))
     # A peak morning meets a server that has been up: every worker has served each kind of request
     # (their first ones compile statements and parse the checklist). A few phones' visits first, their
     # photos' copies made, then the morning.
@@ -487,7 +551,7 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
         start_in = 2.0 + 0.05 * len(phones) / processes
         start_at = time.time() + start_in
         pending = pool.map_async(_phone, [(*job, start_at, VISITS_PER_PHONE, camera) for job in jobs])
-        meter = CpuMeter(server.proc.pid, media_pid)
+        meter = CpuMeter(server.proc.pid, media_pid, server_cpus)
         time.sleep(max(0.0, start_at - time.time()))
         meter.start()
         t0 = time.perf_counter()
@@ -507,7 +571,7 @@ def replay(server, n: dict, usernames: list[str], seed: int = 1, processes: int 
         for name, values in e.items():
             errors.setdefault(name, []).extend(values)
         cpu["phones_s"] = round(cpu.get("phones_s", 0) + phones_cpu, 2)
-    cpu["cores"] = len(os.sched_getaffinity(0))
+    cpu["cores"] = len(server_cpus) if server_cpus else len(os.sched_getaffinity(0))
     cpu["cores_s"] = round(cpu["cores"] * phones_s, 2)  # what the cores could give in the morning
     phone = {name: _summary(values, errors.get(name, [])) for name, values in sorted(kinds.items())}
     every = [v for values in kinds.values() for v in values]
@@ -572,11 +636,17 @@ SWEEP_KEYS = ("phones", "phones_wall_s", "phone_requests", "requests_per_s", "me
 
 
 def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = None, log=_print,
-                      phones: list[int] | None = None, camera_photos: bool = False) -> dict:
+                      phones: list[int] | None = None, camera_photos: bool = False,
+                      server_cores: int | None = None, database_url: str | None = None) -> dict:
     """`phones`: the mornings to replay, one after another on the same county, each with that many
     phones (default: 50 x scale); a small county's phones share its inspectors' accounts.
     `camera_photos`: the phones send 12-megapixel camera-like JPEGs (about 3.7 MB) instead of
-    1280 x 960 pictures of a few tens of KB (the year's stored photos stay small either way)."""
+    1280 x 960 pictures of a few tens of KB (the year's stored photos stay small either way).
+    `server_cores`: the server, its media worker and the bulletin's render on that many of this
+    process's cores, the phones and the office on the others (what the box's cores bound, without the
+    phones' own CPU taking from them); the default shares every core. `database_url`: a PostgreSQL
+    database to build the county in (a `_server` database beside it, dropped and made again) instead
+    of SQLite beside the photos."""
     from inspect_api.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKERS
     from tests.system.server import LiveServer, server_database_url
 
@@ -584,9 +654,14 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
     mornings = sorted(set(phones or [n["phones"]]))
     if mornings[0] < 2:
         raise ValueError("a morning needs two phones at least: each visit's team is two of them")
+    cores = sorted(os.sched_getaffinity(0))
+    if server_cores is not None and not 1 <= server_cores < len(cores):
+        raise ValueError(f"--server-cores takes 1 to {len(cores) - 1} of the {len(cores)} cores here: "
+                         "the phones need one of their own")
+    server_cpus = set(cores[:server_cores]) if server_cores else None
     n["phones"] = mornings[-1]
     tmp = keep or Path(tempfile.mkdtemp(prefix="inspect-county-"))
-    url = server_database_url(None, tmp)
+    url = server_database_url(database_url, tmp)
     # the server in this session, with the media worker and the bulletin's render started from here,
     # as ./scripts/run starts them (their lower priority holds only within one session)
     server = LiveServer(url, tmp / "instance", workers=DEFAULT_WORKERS, env={"INSPECT_ACCESS_LOG": "0"},
@@ -596,7 +671,7 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
     prepared = time.perf_counter() - t0
     log(f"county year at scale {scale}: {n}; gunicorn {DEFAULT_WORKERS} workers x {DEFAULT_THREADS} threads")
     built = build(server, n, seed, log=log)
-    disk = {"database_mb": round(sum(p.stat().st_size for p in tmp.glob("server.db*")) / 1e6, 1),
+    disk = {"database_mb": round(_database_bytes(url, tmp) / 1e6, 1),
             "evidence_mb": round(_disk_bytes(tmp / "instance" / "evidence") / 1e6, 1)}
     disk["total_mb"] = round(disk["database_mb"] + disk["evidence_mb"], 1)
     log(f"  built in {built['seconds']} s; disk {disk}")
@@ -607,21 +682,32 @@ def bench_county_year(scale: float = 1.0, seed: int = 1, keep: Path | None = Non
     # as ./scripts/run deploys it: one media worker beside the server makes the photos' copies
     worker = subprocess.Popen([str(Path(sys.executable).parent / "inspect-api"), "media", "worker"],
                               env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if server_cpus:
+        pin(server.proc.pid, server_cpus)
+        pin(worker.pid, server_cpus)
+        os.sched_setaffinity(0, set(cores) - server_cpus)  # the phones' processes and the office inherit it
+        log(f"  the server, media worker and render on cores {sorted(server_cpus)}; "
+            f"the phones and the office on {sorted(set(cores) - server_cpus)}")
     sweep = []
     try:
         for i, count in enumerate(mornings):
             log(f"  replay: {count} phones x {VISITS_PER_PHONE} visits x {PHOTOS_PER_PHONE_VISIT} photos, "
                 "office reviewing, a bulletin rendering, a media worker making copies ...")
             replayed = replay(server, {**n, "phones": count}, built["usernames"], seed + 1000 * i,
-                              bulletin_cases=max(5, round(300 * scale)), media_pid=worker.pid, camera=camera)
+                              bulletin_cases=max(5, round(300 * scale)), media_pid=worker.pid, camera=camera,
+                              server_cpus=server_cpus)
             replayed["media_worker"] = _drain_media(server, log)
             sweep.append({k: replayed[k] for k in SWEEP_KEYS})
     finally:
         worker.terminate()
         worker.wait(timeout=30)
         server.stop()
+        if server_cpus:
+            os.sched_setaffinity(0, set(cores))
     requested = {k: n[k] for k in ("units", "inspectors", "visits", "photos")}
-    return {"scale": scale, "requested": requested, "phones": n["phones"],
+    return {"scale": scale, "database": "postgresql" if url.startswith("postgresql") else "sqlite",
+            "requested": requested, "phones": n["phones"],
             "stored": built["stored"], "counts_match": all(built["stored"][k] == v for k, v in requested.items()),
+            "server_cores": sorted(server_cpus) if server_cpus else None,
             "build_s": round(prepared + built["seconds"], 1), "disk": disk, "replay": replayed, "sweep": sweep,
             "aim_phone_p99_ms": 300, "directory": str(tmp)}

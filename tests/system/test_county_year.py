@@ -17,12 +17,17 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_tiny_county_year_stores_the_counts_asked_for_and_reports_every_request_kind(tmp_path):
+    """On the suite's database: SQLite, or with `--postgres` PostgreSQL."""
     out = tmp_path / "bench.json"
+    postgres = bool(os.environ.get("INSPECT_TEST_DATABASE_URL"))
     run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), "--county-year",
-                          "--scale", "0.004", "--phones", "3,2", "--out", str(out)], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          "--scale", "0.004", "--phones", "3,2", "--out", str(out), *(["--postgres"] if postgres else [])],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True,
                          timeout=900, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
     assert run.returncode == 0, run.stderr[-3000:]
     c = json.loads(out.read_text())["county_year"]
+    assert c["database"] == ("postgresql" if postgres else "sqlite")
+    assert f"inspect_api bench ({c['database']}, " in run.stdout
     assert c["requested"] == {"units": 2, "inspectors": 2, "visits": 24, "photos": 120}
     assert {k: c["stored"][k] for k in c["requested"]} == c["requested"] and c["counts_match"]
     assert c["stored"]["findings"] == 5 * c["requested"]["visits"]  # five findings a visit, all kept
@@ -103,9 +108,42 @@ def test_phone_counts_that_are_not_counts_are_refused_before_anything_is_built(p
     assert "county year" not in run.stdout
 
 
-@pytest.mark.parametrize("args", [["--camera-photos"], ["--phones", "20"]])
+@pytest.mark.parametrize("args", [["--camera-photos"], ["--phones", "20"], ["--server-cores", "1"]])
 def test_the_county_s_options_are_refused_without_the_county(args):
     run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), *args], cwd=PROJECT_ROOT,
                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
     assert run.returncode == 2 and "go with --county-year" in run.stderr
     assert "inspect_api bench" not in run.stdout
+
+
+@pytest.mark.parametrize("cores", ["0", str(len(os.sched_getaffinity(0))), "x"])
+def test_server_cores_that_leave_the_phones_none_are_refused(cores):
+    run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), "--county-year",
+                          "--server-cores", cores], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert run.returncode == 2 and "--server-cores" in run.stderr
+    assert "county year" not in run.stdout
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="the phones need a core the server does not use")
+def test_a_morning_with_the_server_on_its_own_core_counts_that_core_s_time(tmp_path):
+    out = tmp_path / "bench.json"
+    run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), "--county-year",
+                          "--scale", "0.004", "--phones", "3", "--server-cores", "1", "--out", str(out)],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    first = min(os.sched_getaffinity(0))
+    c = json.loads(out.read_text())["county_year"]
+    assert c["server_cores"] == [first]
+    r = c["replay"]
+    assert all(k["errors"] == 0 for k in r["phone_kinds"].values())
+    assert r["media_worker"]["still_pending"] == 0 and r["bulletin"]["pages"] >= 1
+    cpu = r["cpu"]
+    assert cpu["cores"] == 1
+    assert cpu["server_threads_elsewhere"] == 0  # every thread, those started in the morning too
+    assert cpu["cores_s"] == pytest.approx(r["phones_wall_s"], abs=0.02)
+    # the busy time is that one core's: no more than it had, and it holds the app's and the media
+    # worker's (pinned there), but not the phones' (on the other cores)
+    assert cpu["app_s"] + cpu["media_worker_s"] - 0.1 <= cpu["machine_busy_s"] <= cpu["cores_s"] + 0.1
+    assert f"the server's cores [{first}] were busy" in run.stdout
