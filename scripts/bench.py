@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORES = len(os.sched_getaffinity(0))  # the cores this process may use (`taskset` narrows them)
 sys.path.insert(0, str(ROOT))
 
+import sqlalchemy as sa  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from inspect_api.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKERS  # noqa: E402
@@ -358,13 +359,21 @@ def main() -> int:
         parser.error("--phones, --camera-photos and --server-cores go with --county-year")
     if args.server_cores is not None and not 1 <= args.server_cores < CORES:
         parser.error(f"--server-cores takes 1 to {CORES - 1} here ({CORES} cores): the phones need one of their own")
+    pg = os.environ.get("INSPECT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    if args.postgres or args.two_nodes:
+        problem = _unreachable(pg)
+        if problem:
+            try:
+                shown = sa.make_url(pg).render_as_string(hide_password=True)
+            except sa.exc.ArgumentError:
+                shown = repr(pg)
+            parser.error(f"PostgreSQL at INSPECT_TEST_DATABASE_URL ({shown}) cannot be used: {problem}")
     if args.two_nodes:
         return report({"database": "postgresql", "cores": CORES, "two_nodes": bench_two_nodes(args.seconds)})
     only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"]) | ({"phone"} if args.phone else set())
     if args.county_year:
         from bench_county import bench_county_year
 
-        pg = os.environ.get("INSPECT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
         return report({"database": "postgresql" if args.postgres else "sqlite", "cores": CORES,
                        "county_year": bench_county_year(args.scale, phones=args.phones,
                                                         camera_photos=args.camera_photos,
@@ -398,7 +407,6 @@ def main() -> int:
         return report(results, args.out)
 
     tmp = Path(tempfile.mkdtemp(prefix="inspect-bench-"))
-    pg = os.environ.get("INSPECT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     url = server_database_url(pg if args.postgres else None, tmp)
     server = LiveServer(url, tmp / "instance", workers=args.workers)
     server.env.update({"INSPECT_BENCH_ECHO": "1", "THREADS": str(args.threads)})
@@ -505,6 +513,18 @@ def report(results: dict, path: Path | None = None) -> int:
         print(f"  stats {sc['scenario']:<44} HTTP {sc['http_ms']:7.1f} ms vs hand SQL {sc['hand_sql_ms']:7.1f} ms"
               f" = {sc['http_ratio']:.2f}x  same answers: {sc['same_figures']}")
     return 0
+
+
+def _unreachable(url: str) -> str | None:
+    """Why the PostgreSQL server of `url` cannot be used, in one line; None when it answers."""
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except (sa.exc.SQLAlchemyError, ValueError) as exc:
+        return str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return None
 
 
 def _phone_counts(text: str) -> list[int]:

@@ -147,3 +147,13 @@ def test_a_morning_with_the_server_on_its_own_core_counts_that_core_s_time(tmp_p
     # worker's (pinned there), but not the phones' (on the other cores)
     assert cpu["app_s"] + cpu["media_worker_s"] - 0.1 <= cpu["machine_busy_s"] <= cpu["cores_s"] + 0.1
     assert f"the server's cores [{first}] were busy" in run.stdout
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://postgres:secret@127.0.0.1:1/test", "not a url"])
+def test_a_postgresql_that_cannot_be_used_is_named_before_anything_is_built(url):
+    run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "bench.py"), "--county-year", "--postgres"],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "INSPECT_TEST_DATABASE_URL": url})
+    assert run.returncode == 2 and "INSPECT_TEST_DATABASE_URL" in run.stderr and "cannot be used" in run.stderr
+    assert "Traceback" not in run.stderr and "secret" not in run.stderr
+    assert "county year" not in run.stdout
