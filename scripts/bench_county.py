@@ -1,11 +1,11 @@
 """A county's year on one box (`scripts/bench.py --county-year [--scale 0.05]`).
 
-Build: on SQLite (or with `--postgres` on PostgreSQL), 500 window units, 50 inspectors, 6,000 submitted visits (every checklist item
-answered, five findings each, written and submitted through the visit services, so their findings,
-codes, audit trail and review statuses are the real ones) and 30,000 photos (distinct small JPEGs made
-with Pillow, stored under their SHA-256 like an upload, rows inserted in bulk; the derived copies are
-hard links to the original, so the files exist but take no space of their own). `--scale` multiplies
-every count.
+Build: on SQLite (with `--postgres`, on PostgreSQL), 500 window units, 50 inspectors, 6,000
+submitted visits (every checklist item answered, five findings each, written and submitted through
+the visit services, so their findings, codes, audit trail and review statuses are the real ones) and
+30,000 photos (distinct small JPEGs made with Pillow, stored under their SHA-256 like an upload, rows
+inserted in bulk; the derived copies are hard links to the original, so the files exist but take no
+space of their own). `--scale` multiplies every count.
 
 Replay, against a real gunicorn on that database, warmed first by a few phones' visits: a peak
 morning. Every phone (50 at scale 1) sends two visits as the phone app's outbox sends each one (the
@@ -309,7 +309,8 @@ def pin(pid: int, cpus: set[int]) -> int:
 
 class CpuMeter:
     """CPU each part of the morning used: the app server's processes (each worker apart), the media
-    worker, and the whole machine (the rest is the bulletin's render, the phones and the system)."""
+    worker, and the whole machine (the rest is the bulletin's render, the phones and the system), or
+    with `cpus` only the cores the server was kept on (the rest is then the render's and the system's)."""
 
     def __init__(self, server_pid: int, media_pid: int | None, cpus: set[int] | None = None):
         self.server_pid, self.media_pid, self.cpus = server_pid, media_pid, cpus
