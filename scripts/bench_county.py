@@ -291,20 +291,21 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def pin(pid: int, cpus: set[int]) -> int:
+def _threads(*pids: int | None) -> list[int]:
+    """The thread ids of these processes and of their descendants (those gone meanwhile left out)."""
+    tids = []
+    for proc in [p for pid in pids if pid for p in (pid, *_descendants(pid))]:
+        with contextlib.suppress(OSError):
+            tids += [int(t) for t in os.listdir(f"/proc/{proc}/task")]
+    return tids
+
+
+def pin(pid: int, cpus: set[int]) -> None:
     """Every thread of a process and of its descendants onto these cores (threads and processes they
-    start later inherit it). Returns how many threads were pinned."""
-    pinned = 0
-    for proc in [pid, *_descendants(pid)]:
-        try:
-            tids = os.listdir(f"/proc/{proc}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            with contextlib.suppress(OSError):  # gone meanwhile
-                os.sched_setaffinity(int(tid), cpus)
-                pinned += 1
-    return pinned
+    start later inherit it)."""
+    for tid in _threads(pid):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            os.sched_setaffinity(tid, cpus)
 
 
 class CpuMeter:
@@ -339,14 +340,9 @@ class CpuMeter:
         """The server's and the media worker's threads, those started in the morning too, that may
         run off the cores they were kept on."""
         count = 0
-        for proc in [self.server_pid, *_descendants(self.server_pid), self.media_pid]:
-            try:
-                tids = os.listdir(f"/proc/{proc}/task")
-            except (OSError, TypeError):
-                continue
-            for tid in tids:
-                with contextlib.suppress(OSError):  # gone meanwhile
-                    count += not os.sched_getaffinity(int(tid)) <= self.cpus
+        for tid in _threads(self.server_pid, self.media_pid):
+            with contextlib.suppress(OSError):  # gone meanwhile
+                count += not os.sched_getaffinity(tid) <= self.cpus
         return count
 
 
