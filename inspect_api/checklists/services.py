@@ -213,13 +213,19 @@ def pinned_template(code: str, version: int) -> tuple[dict, str]:
 
 
 def pinned_by_hash(code: str, version: int, content_hash_: str | None) -> tuple[dict, str]:
-    """`pinned_template` for a caller that read the version's hash itself (None: no such version),
-    in a statement of its own that looks up more than the checklist."""
+    """`pinned_template` for a caller that knows the version's hash: read in a statement of its own
+    that looks up more than the checklist (None: no such version), or pinned by a visit."""
     if content_hash_ is None:
         raise NotFound(f"检查表 {code} 第 {version} 版不存在 (no such checklist version)",
                        {"code": code, "version": version})
     if content_hash_ not in _PARSED:
-        _PARSED[content_hash_] = freeze(template_of(get_version(code, version)))
+        row = get_version(code, version)  # its content re-hashed against its own hash
+        if row.content_hash != content_hash_:  # the caller's hash (a visit's) names other content
+            log.error("checklist %s v%s: stored content_hash is not the one pinned", code, version)
+            raise ChecklistTampered(
+                f"检查表 {code} 第 {version} 版的内容已不是检查时的内容, 可能被篡改, 已停止使用 "
+                "(stored content is not the content pinned)", {"code": code, "version": version})
+        _PARSED[content_hash_] = freeze(template_of(row))
     return _PARSED[content_hash_], content_hash_
 
 

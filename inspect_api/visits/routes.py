@@ -146,9 +146,8 @@ class VisitEvidence(MethodView):
         of the type they claim. The display copy, thumbnail and watermarked copy are made afterwards
         by the media worker: `derivatives` says `pending` until they are `ready`.
         """
-        visit = services.evidence_target(visit_id, current_user())
         evidence, created = services.add_evidence(
-            visit, form["file"], item_code=form.get("item_code"),
+            visit_id, form["file"], item_code=form.get("item_code"),
             finding_id=str(form["finding_id"]) if form.get("finding_id") else None, actor=current_user())
         db.session.commit()
         return evidence, 201 if created else 200

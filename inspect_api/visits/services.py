@@ -560,7 +560,10 @@ def _content_snapshot(content: dict, rows: Rows) -> dict:
 # --- derived views --------------------------------------------------------------------------------
 
 def template_of(visit: Visit) -> dict:
-    return checklists.pinned_template(visit.checklist_code, visit.checklist_version)[0]
+    """The checklist the visit was filled in against: its version's content under the hash the visit
+    recorded, with no statement once this process has parsed it (ChecklistTampered when the stored
+    version no longer holds that content)."""
+    return checklists.pinned_by_hash(visit.checklist_code, visit.checklist_version, visit.checklist_hash)[0]
 
 
 def expected_photos(visit: Visit, template: dict | None = None) -> list[rules.ExpectedPhoto]:
@@ -711,23 +714,37 @@ def watermark_lines(visit: Visit, captured_at: datetime | None, gps_lat: float |
             f"地点 {place}", f"检查编号 {visit.code}"]
 
 
-def evidence_target(visit_id, user) -> Visit:
-    """The visit a photo is uploaded to, if the caller may see it (else 404), read without the write
-    lock and without its responses, findings and photos (loaded only if asked for)."""
-    with read_phase():
-        visit = db.session.scalar(sa.select(Visit).where(Visit.id == str(visit_id)).options(lazyload("*")))
-        if visit is None or not permissions.can_read_visit(user, visit):
-            raise NotFound("检查记录不存在 (no such visit)")
-        return visit
+# What a photo upload reads: the visit without its answers, findings and photos; whether this visit
+# already holds the same bytes; whether the finding named is the visit's. Built once, bound per upload: the upload is the phone's most frequent request.
+_UPLOAD_VISIT = sa.select(Visit).where(Visit.id == sa.bindparam("visit_id")).options(lazyload("*"))
+_SAME_PHOTO = sa.select(Evidence).where(Evidence.visit_id == sa.bindparam("visit_id"),
+                                        Evidence.sha256 == sa.bindparam("sha256"))
+_VISITS_FINDING = sa.select(Finding.id).where(Finding.id == sa.bindparam("finding_id"),
+                                              Finding.visit_id == sa.bindparam("visit_id"))
+# Under the photo's lock: the visit's status and the id of a row already holding these bytes, in one.
+_STATUS_AND_SAME_PHOTO = sa.select(Visit.status, sa.select(Evidence.id).where(
+    Evidence.visit_id == Visit.id, Evidence.sha256 == sa.bindparam("sha256")).scalar_subquery()).where(
+    Visit.id == sa.bindparam("visit_id"))
 
 
-def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str | None, actor) -> tuple[Evidence, bool]:
-    """Store a photo for a visit. Returns (evidence, created). The same bytes again for the same
-    visit answer the existing record. A 2xx after this means the original is durable; its display
-    copy, thumbnail and watermarked copy are made by the media worker (`derivatives: pending`).
+def _upload_target(visit_id: str, user) -> Visit:
+    """The visit a photo is uploaded to, if the caller may see it (else 404), without its answers,
+    findings and photos. Inside a read phase."""
+    visit = db.session.scalar(_UPLOAD_VISIT, {"visit_id": visit_id})
+    if visit is None or not permissions.can_read_visit(user, visit):
+        raise NotFound("检查记录不存在 (no such visit)")
+    return visit
 
-    Only the write at the end holds the write lock: receiving, hashing and checking the file run
-    outside it (SQLite: one writer at a time), and what they decided on is re-read under it.
+
+def add_evidence(visit_id, upload, *, item_code: str | None, finding_id: str | None, actor) -> tuple[Evidence, bool]:
+    """Store a photo for a visit the caller may see (else 404). Returns (evidence, created). The same
+    bytes again for the same visit answer the existing record. A 2xx after this means the original
+    is durable; its display copy, thumbnail and watermarked copy are made by the media worker
+    (`derivatives: pending`).
+
+    Only the write at the end holds the write lock: receiving, hashing and checking the file, and the
+    reads that decide whether it may be stored, run outside it (SQLite: one writer at a time), and
+    what they decided on is re-read under it.
     """
     cfg = current_app.config
     storage = get_storage()
@@ -735,8 +752,8 @@ def add_evidence(visit: Visit, upload, *, item_code: str | None, finding_id: str
     synced = fsync_later(received.path)  # the disk works while the checks run
     try:
         with read_phase():
-            existing = db.session.scalar(sa.select(Evidence).where(Evidence.visit_id == visit.id,
-                                                                    Evidence.sha256 == received.sha256))
+            visit = _upload_target(str(visit_id), actor)
+            existing = db.session.scalar(_SAME_PHOTO, {"visit_id": visit.id, "sha256": received.sha256})
             if existing is None:
                 _check_evidence_target(visit, received.size, item_code, finding_id)
         if existing is not None:
@@ -770,11 +787,10 @@ def _write_evidence(visit, upload, received, info, keys, stored, storage, *, ite
     # lock is the photo's, not the visit's: it also orders this upload against a refused upload of the
     # same bytes removing the original, and against the orphan sweep (visits/orphans.py).
     orphans.lock_photo(received.sha256)
-    existing = db.session.scalar(sa.select(Evidence).where(Evidence.visit_id == visit.id,
-                                                            Evidence.sha256 == received.sha256))
-    if existing is not None:
-        return existing, False
-    status = db.session.scalar(sa.select(Visit.status).where(Visit.id == visit.id))
+    status, existing_id = db.session.execute(_STATUS_AND_SAME_PHOTO,
+                                             {"visit_id": visit.id, "sha256": received.sha256}).one()
+    if existing_id is not None:
+        return db.session.get(Evidence, existing_id), False
     if not rules.can_write(status):
         raise Conflict("检查记录已提交, 不能再添加照片 (visit already submitted)", code="visit_frozen")
     if not storage.exists(keys["original_key"]):
@@ -816,10 +832,10 @@ def _check_evidence_target(visit: Visit, size: int, item_code: str | None, findi
         raise Conflict("检查记录已提交, 不能再添加照片 (visit already submitted)", code="visit_frozen")
     if size == 0:
         raise Unprocessable("文件为空 (empty file)", {"fields": {"file": ["empty"]}})
-    template = template_of(visit)
-    if item_code is not None and item_code not in rules.items_by_code(template):
+    if item_code is not None and item_code not in rules.items_by_code(template_of(visit)):
         raise Unprocessable("检查表中没有该题 (unknown item)", {"fields": {"item_code": ["unknown item"]}})
-    if finding_id is not None and finding_id not in {f.id for f in visit.findings}:
+    if finding_id is not None and db.session.scalar(
+            _VISITS_FINDING, {"finding_id": finding_id, "visit_id": visit.id}) is None:
         raise Unprocessable("该检查记录没有这个问题 (unknown finding)", {"fields": {"finding_id": ["unknown"]}})
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image, ImageStat
 
 from inspect_api.visits.models import Evidence
@@ -128,6 +129,50 @@ def test_bad_files_are_refused_and_nothing_is_stored(app, client, field, visit_i
 def test_unknown_item_or_finding_is_422(client, field, visit_id):
     assert upload(client, field, visit_id, photo(seed=5), item_code="NOPE").status_code == 422
     assert upload(client, field, visit_id, photo(seed=6), finding_id=new_id()).status_code == 422
+
+
+def test_a_photo_names_only_a_finding_of_its_own_visit(client, field, visit_id, dbsession):
+    """The finding a photo illustrates is looked up by its id within the visit: one of another visit
+    of the same team is refused like an unknown one, and nothing is stored."""
+    other = new_id()
+    theirs = client.put(f"/api/v1/visits/{other}", json=field.visit(), headers=field.ha).get_json()["findings"][0]
+    ours = client.get(f"/api/v1/visits/{visit_id}", headers=field.ha).get_json()["findings"][0]
+    refused = upload(client, field, visit_id, photo(seed=31), finding_id=theirs["id"])
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["details"]["fields"] == {"finding_id": ["unknown"]}
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(Evidence).where(Evidence.visit_id == visit_id)) == 0
+    ok = upload(client, field, visit_id, photo(seed=31), finding_id=ours["id"])
+    assert ok.status_code == 201 and ok.get_json()["finding_id"] == ours["id"]
+
+
+def test_an_upload_reads_no_rows_it_does_not_decide_on(client, field, visit_id):
+    """A phone sends three photos a visit, so the upload is its most frequent request: what it reads
+    before writing is the visit's row, its team, the same bytes already stored, and the one finding
+    named (not the visit's answers, findings or photos); under the write lock, one statement re-reads
+    the status and the same bytes before the row is inserted."""
+    from inspect_api.db import db
+
+    finding = client.get(f"/api/v1/visits/{visit_id}", headers=field.ha).get_json()["findings"][0]["id"]
+    upload(client, field, visit_id, photo(seed=32), item_code="A1")  # the checklist's parse is behind us
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        resp = upload(client, field, visit_id, photo(seed=33), finding_id=finding)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    assert resp.status_code == 201
+    seen = [s for s in seen if s.split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE")
+            and " FROM auth_sessions " not in s]  # not SAVEPOINT, nor the token's session check
+    locked = next(i for i, s in enumerate(seen) if s.startswith("SELECT visits.status, (SELECT evidence.id FROM evidence"))
+    assert seen[locked + 1].startswith("INSERT INTO evidence "), seen[locked:]
+    reads = [s for s in seen[:locked] if "pg_advisory_xact_lock" not in s]  # PostgreSQL's lock on the photo
+    tables = [s.split(" FROM ", 1)[1].split()[0] for s in reads]
+    assert sorted(tables) == ["evidence", "findings", "visit_inspectors", "visits"], reads
+    assert [s.split(" WHERE ")[0] for s in reads if " FROM findings " in s] == ["SELECT findings.id FROM findings"]
 
 
 def test_too_large_upload_is_a_json_413(app, client, field, visit_id):

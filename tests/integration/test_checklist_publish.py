@@ -139,6 +139,42 @@ def test_get_version_refuses_a_tampered_row(dbsession, templates):
     assert services.get_version("sanxiang_covert", 1).version == 1
 
 
+def test_a_visit_s_checklist_is_read_by_the_hash_it_pinned(dbsession, templates):
+    """A visit keeps the hash of the content it was filled in against, and its checklist is read by
+    that hash: no statement once the process has parsed it, and a version whose row no longer holds
+    that content (rewritten, content and hash together) is refused rather than answered with what
+    it holds now."""
+    from inspect_api.visits.models import Visit
+    from inspect_api.visits.services import template_of
+
+    services.publish_all(templates)
+    dbsession.commit()
+    row = services.get_version("mystery_shopper", 1)
+    visit = Visit(checklist_code="mystery_shopper", checklist_version=1, checklist_hash=row.content_hash)
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    template_of(visit)  # parsed here if no test before did
+    sa.event.listen(dbsession.get_bind(), "before_cursor_execute", listen)
+    try:
+        template = template_of(visit)
+    finally:
+        sa.event.remove(dbsession.get_bind(), "before_cursor_execute", listen)
+    assert seen == [] and template["code"] == "mystery_shopper" and template == services.template_of(row)
+
+    changed = row.content.replace("粗暴", "严厉")
+    dbsession.execute(sa.update(ChecklistVersion).where(ChecklistVersion.id == row.id).values(
+        content=changed, content_hash=content_hash(changed)))
+    dbsession.expire_all()
+    stale = Visit(checklist_code="mystery_shopper", checklist_version=1, checklist_hash="0" * 64)  # never parsed
+    with pytest.raises(services.ChecklistTampered) as caught:
+        template_of(stale)
+    assert caught.value.status == 500 and caught.value.code == "checklist_tampered"
+    assert services.pinned_by_hash("mystery_shopper", 1, content_hash(changed))[0]["code"] == "mystery_shopper"
+
+
 def test_unknown_code_or_version_is_not_found(dbsession, templates):
     services.publish_all(templates)
     with pytest.raises(NotFound):
