@@ -16,7 +16,7 @@ from inspect_api.checklists.loader import check_directory
 from inspect_api.complaints.policy import load as load_complaints_policy
 from inspect_api.config import Config
 from inspect_api.core.clock import RunningClock, SystemClock, parse_anchor, parse_start
-from inspect_api.core.http import refuse_unstorable_text
+from inspect_api.core.http import UploadRequest, refuse_unstorable_text
 from inspect_api.db import configure_engine, write_intent
 from inspect_api.documents.policy import load as load_document_policy
 from inspect_api.errors import Unprocessable, UnsupportedMediaType, register_error_handlers
@@ -79,6 +79,7 @@ def create_app(config: Config | None = None) -> Flask:
 
         hops = app.config["INSPECT_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.request_class = UploadRequest  # multipart files spooled to scratch, hashed as they arrive
     app.json = IsoJSONProvider(app)
     app.json.ensure_ascii = False
     start = app.config.get("INSPECT_CLOCK_START")

@@ -38,11 +38,69 @@ class Received:
     size: int
 
 
+class HashedSpool:
+    """A multipart file part written straight into the store's scratch space, hashed as the parser
+    writes it (`UploadRequest`): `receive` then takes the file over instead of copying it.
+
+    Until it is taken, the spool owns its file and removes it when closed (the request's end closes
+    it). Taken, the file is the taker's (as `receive`'s is), and the spool only closes its handle.
+    Reads and seeks go to the file; a write after the spool was read back, or after it was taken,
+    is refused, so the hash is always that of the bytes written."""
+
+    def __init__(self, scratch_dir: Path):
+        fd, name = tempfile.mkstemp(dir=scratch_dir, prefix="upload-", suffix=".part")
+        self.path = Path(name)
+        self._file = os.fdopen(fd, "w+b")
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._writing = True
+        self._owned = True
+
+    def write(self, data) -> int:
+        if not self._writing:
+            raise ValueError("a hashed spool is written once, from its start")
+        self._digest.update(data)
+        self._size += len(data)
+        return self._file.write(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        self._writing = False  # the parser seeks back once the part is written
+        return self._file.seek(offset, whence)
+
+    def __getattr__(self, name):  # read, readline, tell, fileno, flush, readable, seekable …
+        return getattr(self._file, name)
+
+    def __iter__(self):
+        return iter(self._file)
+
+    def take(self, *, sync: bool) -> Received:
+        """The file, its SHA-256 and size, handed over: the caller removes the file."""
+        self._writing = False
+        self._file.flush()
+        if sync:
+            os.fsync(self._file.fileno())
+        self._owned = False
+        return Received(self.path, self._digest.hexdigest(), self._size)
+
+    def close(self) -> None:
+        self._file.close()
+        if self._owned:
+            self._owned = False
+            self.path.unlink(missing_ok=True)
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+
 def receive(stream, scratch_dir: Path, *, sync: bool = True) -> Received:
-    """Copy the upload to a scratch file, hashing as it goes. The caller removes the file.
+    """Copy the upload to a scratch file, hashing as it goes. The caller removes the file. A part
+    the request already spooled there while hashing it (`HashedSpool`) is taken over, not copied.
 
     `sync=False`: the file is not fsynced here; the caller starts that itself (`fsync_later`) to
     overlap it with the checks, and waits for it before the bytes count as stored."""
+    if isinstance(stream, HashedSpool) and stream.path.parent == Path(scratch_dir) and stream.tell() == 0:
+        return stream.take(sync=sync)
     digest = hashlib.sha256()
     size = 0
     fd, name = tempfile.mkstemp(dir=scratch_dir, prefix="upload-", suffix=".part")

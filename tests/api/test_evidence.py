@@ -175,6 +175,32 @@ def test_an_upload_reads_no_rows_it_does_not_decide_on(client, field, visit_id):
     assert [s.split(" WHERE ")[0] for s in reads if " FROM findings " in s] == ["SELECT findings.id FROM findings"]
 
 
+def test_a_photo_is_written_once_where_it_is_stored_and_nothing_stays_in_scratch(app, client, field, visit_id,
+                                                                                monkeypatch):
+    """The multipart parser writes the file part into the store's scratch space while hashing it, and
+    that same file (its inode) becomes the stored original: no second copy. An upload refused before
+    its file is looked at, or after, leaves nothing in scratch."""
+    import os
+
+    from inspect_api.core import storage
+
+    inodes: list[int] = []
+    made = storage.HashedSpool.__init__
+
+    def spy(self, scratch_dir):
+        made(self, scratch_dir)
+        inodes.append(os.fstat(self._file.fileno()).st_ino)
+
+    monkeypatch.setattr(storage.HashedSpool, "__init__", spy)
+    data = photo(seed=34)
+    ev = upload(client, field, visit_id, data, item_code="A1").get_json()
+    stored = [p for p in stored_files(app) if p.name.startswith(ev["sha256"])]
+    assert len(inodes) == 1 and [p.stat().st_ino for p in stored] == inodes and stored[0].read_bytes() == data
+    assert upload(client, field, new_id(), photo(seed=35)).status_code == 404  # no such visit
+    assert upload(client, field, visit_id, truncated_jpeg()).status_code == 422
+    assert len(inodes) == 3 and not list((Path(app.config["INSPECT_STORAGE_DIR"]) / ".incoming").iterdir())
+
+
 def test_too_large_upload_is_a_json_413(app, client, field, visit_id):
     big = b"\xff\xd8" + bytes(app.config["MAX_CONTENT_LENGTH"])
     resp = upload(client, field, visit_id, big)

@@ -104,3 +104,54 @@ def test_fsyncs_run_on_the_process_s_few_fsync_threads_and_their_errors_reach_th
     missing = storage.fsync_later(tmp_path / "gone")
     with pytest.raises(FileNotFoundError):
         missing()  # nothing counts as stored when its fsync failed
+
+
+def test_a_spooled_part_is_hashed_as_written_and_taken_over_not_copied(tmp_path):
+    """What the request's multipart parser writes into a HashedSpool is hashed as it arrives; `receive`
+    hands the same file over (no second file appears), and the taker then owns it: closing the spool
+    leaves it. A spool never taken removes its file when closed (the request's end)."""
+    from inspect_api.core.storage import HashedSpool, receive
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    parts = [bytes([i]) * (64 * 1024 + i) for i in range(7)]  # the parser's chunks, of odd sizes
+    spool = HashedSpool(scratch)
+    for part in parts:
+        spool.write(memoryview(part))
+    spool.seek(0)  # the parser's last step
+    with pytest.raises(ValueError):
+        spool.write(b"more")  # the hash stays that of the part
+    assert spool.read(3) == parts[0][:3]
+    spool.seek(0)
+    received = receive(spool, scratch, sync=True)
+    data = b"".join(parts)
+    assert (received.path, received.sha256, received.size) == (spool.path, hashlib.sha256(data).hexdigest(), len(data))
+    assert list(scratch.iterdir()) == [received.path] and received.path.read_bytes() == data
+    spool.close()
+    assert received.path.read_bytes() == data  # the taker's now
+
+    untaken = HashedSpool(scratch)
+    untaken.write(b"abc")
+    assert untaken.path.exists()
+    untaken.close()
+    assert not untaken.path.exists() and untaken.closed
+
+
+def test_a_spool_already_read_or_elsewhere_is_copied_as_any_stream(tmp_path):
+    """`receive` takes a spool over only from its start and in the scratch folder asked for; otherwise
+    it copies what is left to read, as it copies any stream."""
+    from inspect_api.core.storage import HashedSpool, receive
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    spool = HashedSpool(here)
+    spool.write(b"0123456789")
+    spool.seek(4)
+    rest = receive(spool, here)
+    assert rest.path != spool.path and rest.size == 6 and rest.sha256 == hashlib.sha256(b"456789").hexdigest()
+    spool.seek(0)
+    moved = receive(spool, there)
+    assert moved.path.parent == there and moved.size == 10
+    spool.close()
+    assert not spool.path.exists()
