@@ -51,13 +51,31 @@ class RunningClock:
         if start.tzinfo is None:
             raise ValueError("RunningClock needs an aware datetime")
         self.start = start.astimezone(UTC)
-        self._t0 = time.monotonic() - (max(0.0, time.time() - anchor) if anchor is not None else 0.0)
+        mono, wall = _clocks_read_together()
+        self._t0 = mono - (max(0.0, wall - anchor) if anchor is not None else 0.0)
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=time.monotonic() - self._t0)
 
     def advance(self, **kwargs) -> None:
         self.start += timedelta(**kwargs)
+
+
+def _clocks_read_together(tries: int = 5) -> tuple[float, float]:
+    """(monotonic, wall) read as one instant: the wall clock's read bracketed by two monotonic
+    reads, the tightest pair of a few tries. Read one after the other, a process preempted between
+    the two (a worker booting on a busy machine) ran its clock ahead by the time it waited, tens of
+    milliseconds, and stamped a request after another worker's later one as earlier."""
+    best: tuple[float, float, float] | None = None
+    for _ in range(tries):
+        before = time.monotonic()
+        wall = time.time()
+        after = time.monotonic()
+        if best is None or after - before < best[0]:
+            best = (after - before, (before + after) / 2, wall)
+        if after - before < 1e-4:
+            break
+    return best[1], best[2]
 
 
 def anchor_from_env(environ=None) -> None:

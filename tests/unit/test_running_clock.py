@@ -59,3 +59,29 @@ def test_the_anchor_is_taken_once_for_the_processes_started_from_here(monkeypatc
     assert clock.parse_anchor("") is None
     with pytest.raises(RuntimeError, match="INSPECT_CLOCK_ANCHOR"):
         clock.parse_anchor("yesterday")
+
+
+def test_the_two_clocks_are_read_as_one_instant_even_when_preempted_between(monkeypatch):
+    """A process made to wait between reading its two clocks (a worker booting on a busy machine)
+    does not run ahead by that wait: the tightest bracketed pair of reads is taken."""
+
+    class Preempted(FakeTime):
+        def __init__(self, stalls):
+            super().__init__()
+            self.stalls = list(stalls)  # seconds lost between a monotonic read and the wall clock's
+
+        def time(self):
+            self.pass_(self.stalls.pop(0) if self.stalls else 0.0)
+            return self.wall
+
+    t = Preempted([0.06])  # the first read pair split by 60 ms, the next one not
+    monkeypatch.setattr(clock, "time", t)
+    anchor = t.wall
+    t.pass_(0.8)
+    booted = clock.RunningClock(START, anchor=anchor)
+    assert booted.now() == START + timedelta(seconds=0.86)  # as the wall clock says: 0.8 s, then the 60 ms
+    t = Preempted([0.06] * 10)  # split every time: the least split pair, still within its gap
+    monkeypatch.setattr(clock, "time", t)
+    anchor = t.wall
+    worst = clock.RunningClock(START, anchor=anchor)
+    assert abs((worst.now() - START).total_seconds() - 5 * 0.06) <= 0.03 + 1e-6  # half the gap at most
