@@ -715,7 +715,8 @@ def watermark_lines(visit: Visit, captured_at: datetime | None, gps_lat: float |
 
 
 # What a photo upload reads: the visit without its answers, findings and photos; whether this visit
-# already holds the same bytes; whether the finding named is the visit's. Built once, bound per upload: the upload is the phone's most frequent request.
+# already holds the same bytes; whether the finding named is the visit's. Built once, bound per
+# upload: the upload is the phone's most frequent request.
 _UPLOAD_VISIT = sa.select(Visit).where(Visit.id == sa.bindparam("visit_id")).options(lazyload("*"))
 _SAME_PHOTO = sa.select(Evidence).where(Evidence.visit_id == sa.bindparam("visit_id"),
                                         Evidence.sha256 == sa.bindparam("sha256"))
