@@ -714,10 +714,9 @@ def watermark_lines(visit: Visit, captured_at: datetime | None, gps_lat: float |
             f"地点 {place}", f"检查编号 {visit.code}"]
 
 
-# What a photo upload reads: the visit without its answers, findings and photos; whether this visit
-# already holds the same bytes; whether the finding named is the visit's. Built once, bound per
-# upload: the upload is the phone's most frequent request.
-_UPLOAD_VISIT = sa.select(Visit).where(Visit.id == sa.bindparam("visit_id")).options(lazyload("*"))
+# What a photo upload reads besides its visit: whether this visit already holds the same bytes;
+# whether the finding named is the visit's. Built once, bound per upload: the upload is the phone's
+# most frequent request.
 _SAME_PHOTO = sa.select(Evidence).where(Evidence.visit_id == sa.bindparam("visit_id"),
                                         Evidence.sha256 == sa.bindparam("sha256"))
 _VISITS_FINDING = sa.select(Finding.id).where(Finding.id == sa.bindparam("finding_id"),
@@ -726,15 +725,6 @@ _VISITS_FINDING = sa.select(Finding.id).where(Finding.id == sa.bindparam("findin
 _STATUS_AND_SAME_PHOTO = sa.select(Visit.status, sa.select(Evidence.id).where(
     Evidence.visit_id == Visit.id, Evidence.sha256 == sa.bindparam("sha256")).scalar_subquery()).where(
     Visit.id == sa.bindparam("visit_id"))
-
-
-def _upload_target(visit_id: str, user) -> Visit:
-    """The visit a photo is uploaded to, if the caller may see it (else 404), without its answers,
-    findings and photos. Inside a read phase."""
-    visit = db.session.scalar(_UPLOAD_VISIT, {"visit_id": visit_id})
-    if visit is None or not permissions.can_read_visit(user, visit):
-        raise NotFound("检查记录不存在 (no such visit)")
-    return visit
 
 
 def add_evidence(visit_id, upload, *, item_code: str | None, finding_id: str | None, actor) -> tuple[Evidence, bool]:
@@ -753,7 +743,7 @@ def add_evidence(visit_id, upload, *, item_code: str | None, finding_id: str | N
     synced = fsync_later(received.path)  # the disk works while the checks run
     try:
         with read_phase():
-            visit = _upload_target(str(visit_id), actor)
+            visit = get_visit(visit_id, actor, options=(lazyload("*"),))  # not its answers, findings, photos
             existing = db.session.scalar(_SAME_PHOTO, {"visit_id": visit.id, "sha256": received.sha256})
             if existing is None:
                 _check_evidence_target(visit, received.size, item_code, finding_id)
