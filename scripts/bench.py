@@ -519,12 +519,15 @@ def _unreachable(url: str) -> str | None:
     """Why the PostgreSQL server of `url` cannot be used, in one line; None when it answers."""
     try:
         engine = sa.create_engine(url)
-        with engine.connect():
-            pass
-        engine.dispose()
     except (sa.exc.SQLAlchemyError, ValueError) as exc:
+        return str(exc).splitlines()[0]
+    try:
+        with engine.connect():
+            return None
+    except sa.exc.SQLAlchemyError as exc:
         return str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    return None
+    finally:
+        engine.dispose()
 
 
 def _phone_counts(text: str) -> list[int]:
