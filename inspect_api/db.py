@@ -13,6 +13,7 @@ import json
 import os
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -262,8 +263,58 @@ def _json_default(value):
     raise TypeError(f"insert_rows cannot send {type(value).__name__}")
 
 
-def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
-    """Insert `rows` (dicts with the same keys) into `table` on `conn`.
+class Prepared(NamedTuple):
+    """A write compiled to its driver's SQL with its parameters already bound (each column's type
+    processing done), made before the write lock is taken: `run` executes it under the lock with no
+    compiling, caching or type processing there, which is most of SQLAlchemy's cost a statement."""
+
+    sql: str
+    params: list | tuple | dict
+
+    def run(self, conn: sa.Connection) -> sa.CursorResult:
+        return conn.exec_driver_sql(self.sql, self.params)
+
+
+_BINDERS: dict[tuple, tuple] = {}  # (dialect name, statement, keys) -> (sql, bind names, processors, fixed)
+
+
+def _binder(dialect: sa.Dialect, stmt: sa.Executable, keys: tuple[str, ...]) -> tuple:
+    """The statement compiled once for rows giving `keys`: its SQL, its bind names in the driver's
+    order (positional paramstyles) or None (named), each bind's processor and the values of binds
+    the rows do not give (a literal in the statement)."""
+    cache_key = (dialect.name, stmt, keys)
+    found = _BINDERS.get(cache_key)
+    if found is None:
+        # an INSERT takes its columns from the rows' keys; any other statement names its binds itself
+        compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if isinstance(stmt, sa.Insert) else None)
+        if compiled.insert_prefetch or compiled.update_prefetch:  # run by SQLAlchemy's execution, not here
+            raise ValueError(f"prepare: give {[c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]}"
+                             " (a Python default or onupdate)")
+        if any(b.expanding for b in compiled.binds.values()):
+            raise ValueError("prepare: an expanding IN cannot be bound ahead")
+        names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        processors = {n: compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names}
+        fixed = {n: compiled.binds[n].value for n in names if n not in keys}
+        found = _BINDERS[cache_key] = (str(compiled), names if compiled.positional else None, processors, fixed)
+    return found
+
+
+def prepare(dialect: sa.Dialect, stmt: sa.Executable, rows: list[dict]) -> Prepared:
+    """`stmt` with `rows` (dicts with the same keys; several: an executemany) bound for the driver.
+    A column's Python default is not applied: the rows give every column that has one."""
+    sql, order, processors, fixed = _binder(dialect, stmt, tuple(rows[0]))
+
+    def bound(row: dict) -> tuple | dict:
+        values = {**fixed, **row} if fixed else row
+        out = {n: (p(values[n]) if (p := processors[n]) is not None else values[n]) for n in processors}
+        return tuple(out[n] for n in order) if order is not None else out
+
+    params = [bound(r) for r in rows]
+    return Prepared(sql, params if len(params) > 1 else params[0])
+
+
+def prepare_rows(dialect: sa.Dialect, table: sa.Table, rows: list[dict]) -> Prepared | None:
+    """The insert of `rows` (dicts with the same keys) into `table`, prepared (None for no rows).
 
     On PostgreSQL as one statement with one parameter, the rows as a JSON array read back by
     `json_to_recordset`: the server parses, plans and runs one statement whatever the number of rows,
@@ -274,20 +325,25 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     (SQLite, in process) an executemany, which is already cheap there.
     """
     if not rows:
-        return
+        return None
     keys = tuple(rows[0])
     if (table, keys) not in _ROWS_CHECKED:
         missing = [c.key for c in table.columns if c.key not in keys and c.default is not None]
         if missing:
             raise ValueError(f"insert_rows into {table.name}: rows must give {missing} (Python defaults)")
         _ROWS_CHECKED.add((table, keys))
-    if conn.dialect.name != "postgresql" or len(rows) == 1:
+    if dialect.name != "postgresql" or len(rows) == 1:
         plain = _ROWS_INSERTS.get(table)
         if plain is None:  # built once: a statement built per call costs its construction and cache key
             plain = _ROWS_INSERTS[table] = table.insert()
-        conn.execute(plain, rows)
-        return
+        return prepare(dialect, plain, rows)
     stmt, json_keys = _recordset_insert(table, keys)
     if json_keys:
         rows = [{**r, **{k: json.dumps(r[k], ensure_ascii=False) for k in json_keys}} for r in rows]
-    conn.execute(stmt, {"rows": json.dumps(rows, default=_json_default, ensure_ascii=False)})
+    return prepare(dialect, stmt, [{"rows": json.dumps(rows, default=_json_default, ensure_ascii=False)}])
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """Insert `rows` (dicts with the same keys) into `table` on `conn` (see `prepare_rows`)."""
+    if (prepared := prepare_rows(conn.dialect, table, rows)) is not None:
+        prepared.run(conn)

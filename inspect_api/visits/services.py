@@ -26,7 +26,7 @@ from inspect_api.core.counters import counted as counter_cte
 from inspect_api.core.counters import next_value
 from inspect_api.core.storage import fsync_later, get_storage, receive
 from inspect_api.core.text import holds_unstorable_text, unstorable_text
-from inspect_api.db import db, insert_rows, read_phase
+from inspect_api.db import db, prepare, prepare_rows, read_phase
 from inspect_api.errors import (
     Conflict,
     DomainError,
@@ -359,26 +359,32 @@ def _write(visit: Visit, content: dict, rows: Rows, *, is_new: bool) -> None:
     findings = [{**f, "created_at": kept[f["id"]][0] if f["id"] in kept else now,
                  "status": kept[f["id"]][1] if f["id"] in kept else "draft", "updated_at": now}
                 for f in rows.findings]
+    # Core inserts on the tables (not the ORM bulk path): one statement each on PostgreSQL, one
+    # executemany each on SQLite, compiled and bound here, before a new visit's write lock is taken.
+    dialect = db.session.get_bind().dialect
+    if is_new:
+        visit.created_at = visit.updated_at = now
+        visit_row = prepare(dialect, _insert_new_visit(dialect.name),
+                            [{c.key: getattr(visit, c.key) for c in Visit.__table__.columns}])
+    children = [prepare_rows(dialect, VisitInspector.__table__,
+                             [{"visit_id": visit.id, "user_id": u} for u in content["team"]]),
+                prepare_rows(dialect, Response.__table__, rows.responses),
+                prepare_rows(dialect, Finding.__table__, findings)]
     conn = db.session.connection()
     if is_new:
-        # The visit row first (children refer to it), as one Core insert; the object then joins the
-        # session as if just loaded, without the unit of work's bookkeeping for a new row.
-        visit.created_at = visit.updated_at = now
-        if conn.execute(_insert_new_visit(conn.dialect.name),
-                        {c.key: getattr(visit, c.key) for c in Visit.__table__.columns}).first() is None:
+        # The visit row first (children refer to it); the object then joins the session as if just
+        # loaded, without the unit of work's bookkeeping for a new row.
+        if visit_row.run(conn).first() is None:
             raise _SentMeanwhile
         make_transient_to_detached(visit)
         db.session.add(visit)
     else:
         db.session.flush()
-    if not is_new:
         for model in (VisitInspector, Response, Finding):
             conn.execute(sa.delete(model).where(model.visit_id == visit.id))
-    # Core inserts on the tables (not the ORM bulk path), on the session's connection: one statement
-    # each on PostgreSQL, one executemany each on SQLite.
-    insert_rows(conn, VisitInspector.__table__, [{"visit_id": visit.id, "user_id": u} for u in content["team"]])
-    insert_rows(conn, Response.__table__, rows.responses)
-    insert_rows(conn, Finding.__table__, findings)
+    for prepared in children:
+        if prepared is not None:
+            prepared.run(conn)
     if not is_new or rows.shopper_record is not None:
         shopper_services.write_record(visit.id, rows.shopper_record)
     db.session.expire(visit, ["inspectors", "responses", "findings"])

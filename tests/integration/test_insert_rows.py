@@ -1,4 +1,4 @@
-"""`db.insert_rows`: many rows in one statement on PostgreSQL (the rows as one JSON parameter read by
+"""`db.insert_rows` and `db.prepare`: many rows in one statement on PostgreSQL (the rows as one JSON parameter read by
 `json_to_recordset`), an executemany elsewhere; either way the rows read back exactly as a plain executemany stores them, for
 every kind of column the hot path writes (text, JSON of any shape, UTC timestamps, booleans, integers,
 non-native enums, NULLs)."""
@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-from inspect_api.db import UTCDateTime, db, insert_rows
+from inspect_api.db import UTCDateTime, db, insert_rows, prepare
 
 meta = sa.MetaData()
 scratch = sa.Table(
@@ -117,3 +118,34 @@ def test_a_naive_time_is_refused_as_by_the_column_type(conn):
     with pytest.raises((ValueError, sa.exc.StatementError), match="naive datetime"), conn.begin_nested():
         insert_rows(conn, scratch, naive)
     assert read(conn, "naive") == []
+
+
+def test_a_prepared_statement_runs_as_driver_sql_with_its_literals_and_returning(conn):
+    """`prepare` binds a row once (a literal written in the statement included); run, it sends the
+    driver SQL alone, and an insert that meets its key returns nothing, as the statement compiled
+    by SQLAlchemy would."""
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(scratch)
+    stmt = insert.values(id=sa.bindparam("id"), batch="lit", at=sa.bindparam("at"), failed=True,
+                         answer=sa.bindparam("answer")).on_conflict_do_nothing(index_elements=["id"]).returning(
+        scratch.c.id, scratch.c.batch)
+    at = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
+    prepared = prepare(conn.dialect, stmt, [{"id": "p-01", "at": at, "answer": {"是": [1, None]}}])
+    seen = []
+
+    def listen(_conn, _cursor, statement, _params, context, _many):
+        seen.append(context.compiled)
+
+    sa.event.listen(conn.engine, "before_cursor_execute", listen)
+    try:
+        assert prepared.run(conn).all() == [("p-01", "lit")]
+        assert prepared.run(conn).first() is None  # the key is there: nothing inserted, nothing returned
+    finally:
+        sa.event.remove(conn.engine, "before_cursor_execute", listen)
+    assert seen == [None, None]  # nothing compiled when run
+    row = conn.execute(sa.select(scratch).where(scratch.c.id == "p-01")).mappings().one()
+    assert (row["at"], row["answer"], row["failed"], row["note"]) == (
+        datetime(2026, 11, 23, 1, 30, tzinfo=UTC), {"是": [1, None]}, True, None)
+    many = prepare(conn.dialect, scratch.insert(), rows("prep")[:3])
+    many.run(conn)
+    assert read(conn, "prep") == [{**r, "id": r["id"].split("-", 1)[1], "batch": None,
+                                   "at": r["at"] and r["at"].astimezone(UTC)} for r in rows("prep")[:3]]

@@ -90,3 +90,40 @@ def test_the_answer_to_a_put_or_submit_is_built_after_the_write_lock_is_given_ba
         assert later and later[0] == "BEGIN", seen
     else:  # the submit read all the answer shows under its lock; the checklist is the visit's own hash's
         assert later == [], seen
+
+
+def test_a_new_visit_s_rows_are_compiled_and_bound_before_the_write_lock(live):  # noqa: F811
+    """A sync's new visit, team, answers and findings are compiled to the driver's SQL and their values
+    bound (each column type's processing) before the write transaction begins: under SQLite's lock
+    they run as driver SQL with nothing left to compile, and read back as sent."""
+    from inspect_api.db import db
+
+    app, ids, headers = live
+    client = app.test_client()
+    vid = str(uuid.uuid4())
+    body = visit_body(ids, responses=[{"item_code": "A1", "answer": "no"}, {"item_code": "A2", "answer": "yes"},
+                                      {"item_code": "E1", "answer": "cold"}])
+    seen: list[tuple[str, bool]] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        target = words[2].strip('"') if words[:2] == ["INSERT", "INTO"] else " ".join(words[:2])
+        seen.append((target, context.compiled is not None))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        resp = client.post("/api/v1/sync", json={"visits": [{**body, "id": vid}]}, headers=headers)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert resp.status_code == 200 and resp.get_json()["results"][0]["status"] == 201, resp.get_json()
+    if engine.dialect.name == "sqlite":
+        seen = seen[seen.index(("BEGIN IMMEDIATE", False)):]  # the write transaction
+    compiled = {target: was for target, was in seen
+                if target in ("visits", "visit_inspectors", "visit_responses", "findings")}
+    assert compiled == {"visits": False, "visit_inspectors": False, "visit_responses": False, "findings": False}, seen
+    visit = client.get(f"/api/v1/visits/{vid}", headers=headers).get_json()
+    assert sorted(r["item_code"] for r in visit["responses"]) == ["A1", "A2", "E1"]
+    assert sorted(f["item_code"] for f in visit["findings"]) == ["A1", "E1"] and visit["started_at"].startswith("2026-11-23T01:30")
+    assert sorted(visit["team"]) == sorted(ids["team"])
