@@ -119,7 +119,12 @@ class Finding(TimestampMixin, db.Model):
 
 
 class Evidence(db.Model):
-    """A photo, kept byte for byte under its SHA-256; derived copies are separate files."""
+    """A photo, kept byte for byte under its SHA-256; derived copies are separate files.
+
+    A visit's photos are only ever added, never removed or moved to another finding: a submit checks
+    them before its write lock and relies on that (`visits.services.submit_visit`). Anything that
+    removes one must move the visit's version on.
+    """
 
     __tablename__ = "evidence"
 

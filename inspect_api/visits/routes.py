@@ -93,8 +93,7 @@ class Submit(MethodView):
     @roles("inspector")
     def post(self, visit_id):
         """Submit a draft: it is frozen from then on; submitting again answers the same"""
-        visit = services.get_visit(visit_id, current_user(), lock=True)
-        services.submit(visit, current_user())
+        visit = services.submit_visit(visit_id, current_user())
         db.session.commit()
         writes_done()
         return _respond(visit, 200)

@@ -582,9 +582,7 @@ def expected_photos(visit: Visit, template: dict | None = None) -> list[rules.Ex
     return rules.expected_photos(template, derived, [(e.item_code, e.finding_id) for e in visit.evidence])
 
 
-def submit(visit: Visit, actor) -> Visit:
-    if visit.status == "submitted":
-        return visit  # the same submit again: the same answer
+def _refuse_unless_submittable(visit: Visit, actor) -> None:
     if not permissions.can_submit_visit(actor, visit):
         raise NotFound("检查记录不存在 (no such visit)")
     missing = [p for p in expected_photos(visit) if not p.present]
@@ -596,6 +594,13 @@ def submit(visit: Visit, actor) -> Visit:
     problem = rules.team_problem(visit.team, allow_single=visit.allow_single_inspector)
     if problem:
         raise Conflict(problem, code="team_too_small")
+
+
+def submit(visit: Visit, actor) -> Visit:
+    """Submit a draft read under its lock (`get_visit(..., lock=True)`); see `submit_visit`."""
+    if visit.status == "submitted":
+        return visit  # the same submit again: the same answer
+    _refuse_unless_submittable(visit, actor)
     visit.status = "submitted"
     visit.submitted_at = clock.now()
     visit.submitted_by = actor.id
@@ -604,6 +609,57 @@ def submit(visit: Visit, actor) -> Visit:
         if f.status in ("draft", "returned"):
             f.status = "pending_review"
     db.session.flush()
+    audit.record("visit.submit", "visit", visit.id, actor=actor, before={"status": "draft"},
+                 after={"status": "submitted", "version": visit.version, "findings": len(visit.findings)})
+    return visit
+
+
+_V, _F = Visit.__table__, Finding.__table__
+# The draft as it was checked, frozen: no row if it has moved on since (another send, a submit, the
+# office reopening it), and the submit is then checked again under the lock.
+_SUBMIT_IF_UNCHANGED = (
+    sa.update(_V).where(_V.c.id == sa.bindparam("visit_id"), _V.c.version == sa.bindparam("checked_version"),
+                        _V.c.status == "draft")
+    .values(status="submitted", submitted_at=sa.bindparam("now"), submitted_by=sa.bindparam("actor_id"),
+            version=sa.bindparam("new_version"), updated_at=sa.bindparam("now"))
+    .returning(_V.c.id))
+_FINDINGS_TO_REVIEW = (
+    sa.update(_F).where(_F.c.visit_id == sa.bindparam("visit_id"), sa.or_(_F.c.status == "draft", _F.c.status == "returned"))
+    .values(status="pending_review", updated_at=sa.bindparam("now"))
+    .returning(_F.c.id))
+
+
+def submit_visit(visit_id, actor, *, options=()) -> Visit:
+    """Submit a draft: checked before the write lock, frozen under it with two statements.
+
+    What the checks read (the findings and photos, the team, who may submit) changes only with a
+    write that moves the visit's version on (a send, the office reopening it), except photos, which
+    are only ever added: a draft still at the version checked passes them still. Under the lock the
+    visit is frozen only if it is at that version; otherwise it is read again under its lock and
+    checked there (`submit`). A visit submitted already answers as it is (the same submit again).
+    """
+    with read_phase():
+        visit = get_visit(visit_id, actor, options=options)
+        if visit.status == "submitted":
+            return visit
+        _refuse_unless_submittable(visit, actor)
+    now = clock.now()
+    dialect = db.session.get_bind().dialect
+    freeze = prepare(dialect, _SUBMIT_IF_UNCHANGED, [{"visit_id": visit.id, "checked_version": visit.version,
+                                                      "new_version": visit.version + 1, "now": now,
+                                                      "actor_id": actor.id}])
+    to_review = prepare(dialect, _FINDINGS_TO_REVIEW, [{"visit_id": visit.id, "now": now}])
+    conn = db.session.connection()
+    if freeze.run(conn).first() is None:
+        return submit(get_visit(visit_id, actor, lock=True, options=options), actor)
+    reviewed = set(to_review.run(conn).scalars())
+    for name, value in (("status", "submitted"), ("submitted_at", now), ("submitted_by", actor.id),
+                        ("version", visit.version + 1), ("updated_at", now)):
+        set_committed_value(visit, name, value)
+    for f in visit.findings:
+        if f.id in reviewed:
+            set_committed_value(f, "status", "pending_review")
+            set_committed_value(f, "updated_at", now)
     audit.record("visit.submit", "visit", visit.id, actor=actor, before={"status": "draft"},
                  after={"status": "submitted", "version": visit.version, "findings": len(visit.findings)})
     return visit
@@ -638,7 +694,7 @@ def sync(items: list[dict], actor, *, check_text: bool = True) -> list[dict]:
         version, visit_status, code = visit.version, visit.status, visit.code
         if item.get("submit") and visit.status == "draft":
             try:
-                visit = submit(get_visit(visit_id, actor, lock=True, options=_FOR_SUBMIT), actor)
+                visit = submit_visit(visit_id, actor, options=_FOR_SUBMIT)
                 db.session.commit()
                 outcome, version, visit_status = "submitted", visit.version, visit.status
             except (DomainError, sa.exc.DBAPIError) as exc:
