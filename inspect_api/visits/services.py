@@ -783,6 +783,7 @@ _SAME_PHOTO = sa.select(Evidence).where(Evidence.visit_id == sa.bindparam("visit
                                         Evidence.sha256 == sa.bindparam("sha256"))
 _VISITS_FINDING = sa.select(Finding.id).where(Finding.id == sa.bindparam("finding_id"),
                                               Finding.visit_id == sa.bindparam("visit_id"))
+_INSERT_EVIDENCE = Evidence.__table__.insert()
 # Under the photo's lock: the visit's status and the id of a row already holding these bytes, in one.
 _STATUS_AND_SAME_PHOTO = sa.select(Visit.status, sa.select(Evidence.id).where(
     Evidence.visit_id == Visit.id, Evidence.sha256 == sa.bindparam("sha256")).scalar_subquery()).where(
@@ -819,11 +820,19 @@ def add_evidence(visit_id, upload, *, item_code: str | None, finding_id: str | N
             error = UnsupportedMediaType if exc.status == 415 else Unprocessable
             raise error(exc.message, {"fields": {"file": [exc.code]}}, code=exc.code) from exc
         keys = _evidence_keys(received.sha256, info.extension, visit.code)
+        evidence = Evidence(
+            id=str(uuid.uuid4()), visit_id=visit.id, finding_id=finding_id, item_code=item_code,
+            sha256=received.sha256, size_bytes=received.size, media_type=info.media_type, width=info.width,
+            height=info.height, captured_at=info.captured_at, gps_lat=info.gps_lat, gps_lng=info.gps_lng,
+            original_filename=(upload.filename or "")[:255] or None, uploaded_by=actor.id, uploaded_at=clock.now(),
+            derivatives="pending", derivatives_attempts=0, **keys)
+        # its row compiled and bound here, run under the lock (`db.prepare`)
+        row = prepare(db.session.get_bind().dialect, _INSERT_EVIDENCE,
+                      [{c.key: getattr(evidence, c.key) for c in _INSERT_EVIDENCE.table.columns}])
         synced()
         stored = storage.move_in(keys["original_key"], received.path)  # its directory's fsync runs meanwhile
         try:
-            return _write_evidence(visit, upload, received, info, keys, stored, storage, item_code=item_code,
-                                   finding_id=finding_id, actor=actor)
+            return _write_evidence(visit, evidence, row, received, keys, stored, storage, actor=actor)
         except DomainError:  # refused (visit_frozen): the transaction is sound and holds the photo's lock
             _discard_original(storage, keys["original_key"], received.sha256, rollback=False)
             raise
@@ -834,7 +843,7 @@ def add_evidence(visit_id, upload, *, item_code: str | None, finding_id: str | N
         received.path.unlink(missing_ok=True)
 
 
-def _write_evidence(visit, upload, received, info, keys, stored, storage, *, item_code, finding_id, actor):
+def _write_evidence(visit, evidence, row, received, keys, stored, storage, *, actor):
     """The part of `add_evidence` under the photo's lock: the row, once the original is known stored."""
     # The same photo sent again before the first answer: wait for the first, then answer its row. The
     # lock is the photo's, not the visit's: it also orders this upload against a refused upload of the
@@ -851,17 +860,13 @@ def _write_evidence(visit, upload, received, info, keys, stored, storage, *, ite
         # removed it before we held the lock: the scratch file is still ours, move it in again.
         stored()
         stored = storage.move_in(keys["original_key"], received.path)
-    evidence = Evidence(
-        id=str(uuid.uuid4()), visit_id=visit.id, finding_id=finding_id, item_code=item_code,
-        sha256=received.sha256, size_bytes=received.size, media_type=info.media_type, width=info.width,
-        height=info.height, captured_at=info.captured_at, gps_lat=info.gps_lat, gps_lng=info.gps_lng,
-        original_filename=(upload.filename or "")[:255] or None, uploaded_by=actor.id, uploaded_at=clock.now(),
-        derivatives="pending", derivatives_attempts=0, **keys)
+    row.run(db.session.connection())
+    # the object joins the session as if just loaded, without the unit of work's bookkeeping
+    make_transient_to_detached(evidence)
     db.session.add(evidence)
-    db.session.flush()
     audit.record("evidence.add", "visit", visit.id, actor=actor,
-                 after={"evidence_id": evidence.id, "sha256": evidence.sha256, "item_code": item_code,
-                        "finding_id": finding_id})
+                 after={"evidence_id": evidence.id, "sha256": evidence.sha256, "item_code": evidence.item_code,
+                        "finding_id": evidence.finding_id})
     stored()  # the original is durable before the row that names it is committed
     return evidence, True
 

@@ -127,3 +127,36 @@ def test_a_new_visit_s_rows_are_compiled_and_bound_before_the_write_lock(live): 
     assert sorted(r["item_code"] for r in visit["responses"]) == ["A1", "A2", "E1"]
     assert sorted(f["item_code"] for f in visit["findings"]) == ["A1", "E1"] and visit["started_at"].startswith("2026-11-23T01:30")
     assert sorted(visit["team"]) == sorted(ids["team"])
+
+
+def test_a_photo_s_row_is_compiled_and_bound_before_the_write_lock(live):  # noqa: F811
+    """An upload's evidence row is compiled and bound with its checks, before the write transaction:
+    under the lock it runs as driver SQL (not the unit of work's flush), and reads back as stored."""
+    from inspect_api.db import db
+
+    app, ids, headers = live
+    client = app.test_client()
+    vid = str(uuid.uuid4())
+    assert client.put(f"/api/v1/visits/{vid}", json=visit_body(ids), headers=headers).status_code == 201
+    seen: list[tuple[str, bool]] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        seen.append((" ".join(words[:3]).replace('"', ""), context.compiled is not None))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        got = client.post(f"/api/v1/visits/{vid}/evidence", headers=headers, content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(photo(1280, 960, seed=11)), "现场.jpg", "image/jpeg"),
+                                "item_code": "A1"})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    assert got.status_code == 201, got.get_json()
+    inserts = [(s, was) for s, was in seen if s == "INSERT INTO evidence"]
+    assert inserts == [("INSERT INTO evidence", False)], seen
+    made = got.get_json()
+    stored = client.get(f"/api/v1/visits/{vid}", headers=headers).get_json()["evidence"]
+    assert [(e["id"], e["item_code"], e["width"], e["height"], e["derivatives"]) for e in stored] == [
+        (made["id"], "A1", 1280, 960, "pending")]
