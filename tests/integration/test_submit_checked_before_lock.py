@@ -105,3 +105,24 @@ def test_a_draft_changed_after_its_check_is_checked_again_under_its_lock(live, m
     else:
         assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "team_too_small", resp.get_json()
         assert calls == [1] and tuple(stored) == ("draft", 2)  # refused by the check under the lock
+
+
+def test_the_same_submit_at_once_freezes_the_visit_once(live):  # noqa: F811
+    """A phone resending its submit before the first answer: every copy checks the same draft before
+    the lock, one freezes it, the others find it moved on and answer it as submitted (200, the same
+    version), and the trail records one submit."""
+    from tests.integration.test_concurrent_resends import N, at_once
+
+    app, ids, headers = live
+    client = app.test_client()
+    vid = str(uuid.uuid4())
+    assert client.put(f"/api/v1/visits/{vid}", json=visit_body(ids, **BODY), headers=headers).status_code == 201
+    answers = at_once(app, lambda c: c.post(f"/api/v1/visits/{vid}/submit", headers=headers))
+    assert [r.status_code for r in answers] == [200] * N, [r.get_json() for r in answers]
+    assert {(r.get_json()["status"], r.get_json()["version"]) for r in answers} == {("submitted", 2)}
+    with app.app_context():
+        submits = db.session.execute(sa.text("SELECT count(*) FROM audit_events WHERE action = 'visit.submit' "
+                                             "AND entity_id = :v"), {"v": vid}).scalar_one()
+        version = db.session.execute(sa.text("SELECT version FROM visits WHERE id = :v"), {"v": vid}).scalar_one()
+        db.session.remove()
+    assert (submits, version) == (1, 2)
