@@ -293,6 +293,8 @@ def _binder(dialect: sa.Dialect, stmt: sa.Executable, keys: tuple[str, ...]) -> 
         if any(b.expanding for b in compiled.binds.values()):
             raise ValueError("prepare: an expanding IN cannot be bound ahead")
         names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        if missing := sorted({n for n in names if n not in keys and compiled.binds[n].required}):
+            raise ValueError(f"prepare: the rows do not give {missing}")
         processors = {n: compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names}
         fixed = {n: compiled.binds[n].value for n in names if n not in keys}
         found = _BINDERS[cache_key] = (str(compiled), names if compiled.positional else None, processors, fixed)

@@ -149,3 +149,13 @@ def test_a_prepared_statement_runs_as_driver_sql_with_its_literals_and_returning
     many.run(conn)
     assert read(conn, "prep") == [{**r, "id": r["id"].split("-", 1)[1], "batch": None,
                                    "at": r["at"] and r["at"].astimezone(UTC)} for r in rows("prep")[:3]]
+
+
+def test_a_bind_the_rows_do_not_give_is_refused_before_anything_is_sent(conn):
+    """A parameter left out would otherwise go to the database as NULL."""
+    stmt = scratch.update().where(scratch.c.id == sa.bindparam("row_id")).values(note=sa.bindparam("new_note"))
+    with pytest.raises(ValueError, match="new_note"):
+        prepare(conn.dialect, stmt, [{"row_id": "x"}])
+    # a Python default the rows leave out is refused the same way, not left to SQLAlchemy's execution
+    with pytest.raises(ValueError, match="status"):
+        prepare(conn.dialect, with_default.insert(), [{"id": 1}])
