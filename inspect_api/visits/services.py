@@ -596,27 +596,9 @@ def _refuse_unless_submittable(visit: Visit, actor) -> None:
         raise Conflict(problem, code="team_too_small")
 
 
-def submit(visit: Visit, actor) -> Visit:
-    """Submit a draft read under its lock (`get_visit(..., lock=True)`); see `submit_visit`."""
-    if visit.status == "submitted":
-        return visit  # the same submit again: the same answer
-    _refuse_unless_submittable(visit, actor)
-    visit.status = "submitted"
-    visit.submitted_at = clock.now()
-    visit.submitted_by = actor.id
-    visit.version += 1
-    for f in visit.findings:
-        if f.status in ("draft", "returned"):
-            f.status = "pending_review"
-    db.session.flush()
-    audit.record("visit.submit", "visit", visit.id, actor=actor, before={"status": "draft"},
-                 after={"status": "submitted", "version": visit.version, "findings": len(visit.findings)})
-    return visit
-
-
 _V, _F = Visit.__table__, Finding.__table__
 # The draft as it was checked, frozen: no row if it has moved on since (another send, a submit, the
-# office reopening it), and the submit is then checked again under the lock.
+# office reopening it).
 _SUBMIT_IF_UNCHANGED = (
     sa.update(_V).where(_V.c.id == sa.bindparam("visit_id"), _V.c.version == sa.bindparam("checked_version"),
                         _V.c.status == "draft")
@@ -629,20 +611,9 @@ _FINDINGS_TO_REVIEW = (
     .returning(_F.c.id))
 
 
-def submit_visit(visit_id, actor, *, options=()) -> Visit:
-    """Submit a draft: checked before the write lock, frozen under it with two statements.
-
-    What the checks read (the findings and photos, the team, who may submit) changes only with a
-    write that moves the visit's version on (a send, the office reopening it), except photos, which
-    are only ever added: a draft still at the version checked passes them still. Under the lock the
-    visit is frozen only if it is at that version; otherwise it is read again under its lock and
-    checked there (`submit`). A visit submitted already answers as it is (the same submit again).
-    """
-    with read_phase():
-        visit = get_visit(visit_id, actor, options=options)
-        if visit.status == "submitted":
-            return visit
-        _refuse_unless_submittable(visit, actor)
+def _freeze(visit: Visit, actor) -> bool:
+    """Submit `visit` if it is still at the version it was checked at, its findings sent to review;
+    False (nothing written) if it has moved on. The statements are bound before the write begins."""
     now = clock.now()
     dialect = db.session.get_bind().dialect
     freeze = prepare(dialect, _SUBMIT_IF_UNCHANGED, [{"visit_id": visit.id, "checked_version": visit.version,
@@ -651,7 +622,7 @@ def submit_visit(visit_id, actor, *, options=()) -> Visit:
     to_review = prepare(dialect, _FINDINGS_TO_REVIEW, [{"visit_id": visit.id, "now": now}])
     conn = db.session.connection()
     if freeze.run(conn).first() is None:
-        return submit(get_visit(visit_id, actor, lock=True, options=options), actor)
+        return False
     reviewed = set(to_review.run(conn).scalars())
     for name, value in (("status", "submitted"), ("submitted_at", now), ("submitted_by", actor.id),
                         ("version", visit.version + 1), ("updated_at", now)):
@@ -662,6 +633,31 @@ def submit_visit(visit_id, actor, *, options=()) -> Visit:
             set_committed_value(f, "updated_at", now)
     audit.record("visit.submit", "visit", visit.id, actor=actor, before={"status": "draft"},
                  after={"status": "submitted", "version": visit.version, "findings": len(visit.findings)})
+    return True
+
+
+def submit_visit(visit_id, actor, *, options=()) -> Visit:
+    """Submit a draft: checked before the write lock, frozen under it with two statements.
+
+    What the checks read (the findings and photos, the team, who may submit) changes only with a
+    write that moves the visit's version on (a send, the office reopening it), except photos, which
+    are only ever added: a draft still at the version checked passes them still. Under the lock the
+    visit is frozen only if it is at that version; otherwise it is read again under its lock and
+    checked there. A visit submitted already answers as it is (the same submit again).
+    """
+    with read_phase():
+        visit = get_visit(visit_id, actor, options=options)
+        if visit.status == "submitted":
+            return visit
+        _refuse_unless_submittable(visit, actor)
+    if _freeze(visit, actor):
+        return visit
+    visit = get_visit(visit_id, actor, lock=True, options=options)  # moved on since its check
+    if visit.status == "submitted":
+        return visit
+    _refuse_unless_submittable(visit, actor)
+    if not _freeze(visit, actor):  # locked at the version just read: it cannot have moved on
+        raise RuntimeError(f"visit {visit.id} moved on under its lock")
     return visit
 
 
