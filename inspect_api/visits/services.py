@@ -652,12 +652,18 @@ def submit_visit(visit_id, actor, *, options=()) -> Visit:
         _refuse_unless_submittable(visit, actor)
     if _freeze(visit, actor):
         return visit
-    visit = get_visit(visit_id, actor, lock=True, options=options)  # moved on since its check
+    return submit(get_visit(visit_id, actor, lock=True, options=options), actor)  # moved on since its check
+
+
+def submit(visit: Visit, actor) -> Visit:
+    """Submit a draft the caller holds at its current version: read under its lock (`submit_visit`'s
+    re-check), or in the caller's own write transaction (the county bench's build, tests)."""
     if visit.status == "submitted":
-        return visit
+        return visit  # the same submit again: the same answer
+    db.session.flush()  # the caller's own changes first: the freeze writes through Core
     _refuse_unless_submittable(visit, actor)
-    if not _freeze(visit, actor):  # locked at the version just read: it cannot have moved on
-        raise RuntimeError(f"visit {visit.id} moved on under its lock")
+    if not _freeze(visit, actor):  # held at the version just read: it cannot have moved on
+        raise RuntimeError(f"visit {visit.id} moved on while its submitter held it")
     return visit
 
 
