@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import wraps
 
-from flask import Request, request
+from flask import Request, Response, after_this_request, request
 
 from inspect_api.core.storage import HashedSpool, get_storage
 from inspect_api.core.text import holds_unstorable_text, unstorable_text
@@ -66,6 +67,47 @@ def not_modified(etag: str) -> bool:
 
     inm = request.if_none_match
     return inm.star_tag or inm.contains_weak(etag.removeprefix("W/").strip('"'))
+
+
+REVALIDATE = "private, no-cache"  # a browser keeps the answer and asks again with its ETag every time
+
+
+def revalidated(etag_of):
+    """A GET answered with a bodiless 304, without running the view, when the caller's If-None-Match
+    holds the tag `etag_of()` gives now: a cheap fingerprint of everything the answer depends on (the
+    caller, the raw query string, the rows' state), for what phones poll. A 200 carries the tag and
+    `Cache-Control: private, no-cache`, so a browser keeps the answer and revalidates it itself.
+
+    Place it above the view's flask-smorest decorators (the caller is already checked before any
+    view runs): a 304 skips parsing the query, so only a tag this endpoint gave matches, never `*`,
+    and it gives one only with a 200, for a query it accepted."""
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            etag = etag_of()
+            inm = request.if_none_match
+            if not inm.star_tag and inm.contains_weak(etag):
+                resp = Response(status=304)
+                _tag(resp, etag)
+                return resp
+
+            @after_this_request
+            def _tag_200(resp):
+                if resp.status_code == 200:
+                    _tag(resp, etag)
+                return resp
+
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _tag(resp, etag: str) -> None:
+    resp.headers["ETag"] = f'"{etag}"'
+    resp.headers["Cache-Control"] = REVALIDATE
+    resp.vary.add("Authorization")  # another caller's token never reuses this answer
 
 
 def stored_file(key: str, mimetype: str, *, etag: str, cache: str = "private, max-age=86400, immutable",

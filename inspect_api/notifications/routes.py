@@ -3,15 +3,18 @@ outside the app (routes per user and unit) and the outbox."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import sqlalchemy as sa
+from flask import request
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.core.blueprint import Blueprint
+from inspect_api.core.http import revalidated
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
 from inspect_api.notifications import outbox, services
@@ -36,14 +39,29 @@ class NotificationQuerySchema(BaseSchema):
     unread = fields.Boolean(load_default=False)
 
 
+def _list_tag() -> str:
+    """The ETag of the caller's list as this query asks for it (`services.fingerprint`)."""
+    user = current_user()
+    key = "\x1f".join(map(str, (user.id, request.query_string.decode("latin-1"), *services.fingerprint(user))))
+    return "notes-" + hashlib.blake2b(key.encode(), digest_size=9).hexdigest()
+
+
 @blp.route("")
 class Notifications(MethodView):
+    @revalidated(_list_tag)
     @blp.arguments(NotificationQuerySchema, location="query")
     @blp.response(200, NotificationSchema(many=True))
+    @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同: 没有新通知, 也没有已读变化 (not modified)",
+                      success=True)
     @blp.paginate(page_size=50, max_page_size=200)
     @roles(*EVERYONE)
     def get(self, args, pagination_parameters):
-        """My notifications, newest first (`unread=true` for unread only)"""
+        """My notifications, newest first (`unread=true` for unread only)
+
+        Polling: send the answer's ETag back as `If-None-Match`; while no notification has been added
+        or marked read since, the answer is a bodiless 304 (one indexed count, no list). Browsers do
+        this by themselves (`Cache-Control: private, no-cache`).
+        """
         return paginate_select(services.for_user(current_user(), args["unread"]), pagination_parameters)
 
 

@@ -35,6 +35,18 @@ def for_user(user, unread_only: bool) -> sa.Select:
     return stmt
 
 
+def fingerprint(user) -> tuple[int, int, int]:
+    """What every list of the user's notifications depends on: how many there are, how many are
+    read, the newest id. Notifications are only ever added and marked read once (read_at goes from
+    NULL to a time and stays), so every change to any of the lists (all, unread, any page) moves one
+    of these on and none ever comes back; anything that deletes notifications must keep it so. One
+    statement on the (user_id, read_at) index, for a phone's poll answered 304."""
+    total, read, newest = db.session.execute(
+        sa.select(sa.func.count(), sa.func.count(Notification.read_at), sa.func.coalesce(sa.func.max(Notification.id), 0))
+        .where(Notification.user_id == user.id)).one()
+    return total, read, newest
+
+
 def mark_read(user, notification_id: int) -> Notification:
     n = db.session.get(Notification, notification_id)
     if n is None or n.user_id != user.id:

@@ -5905,7 +5905,11 @@ export interface paths {
         };
         /**
          * My notifications, newest first (`unread=true` for unread only)
-         * @description **Roles:** admin (系统管理员)、inspector (督查员)、leader (领导)、office (效能办)、unit_liaison (被检查单位联络员)
+         * @description Polling: send the answer's ETag back as `If-None-Match`; while no notification has been added
+         *     or marked read since, the answer is a bodiless 304 (one indexed count, no list). Browsers do
+         *     this by themselves (`Cache-Control: private, no-cache`).
+         *
+         *     **Roles:** admin (系统管理员)、inspector (督查员)、leader (领导)、office (效能办)、unit_liaison (被检查单位联络员)
          */
         get: {
             parameters: {
@@ -5929,6 +5933,14 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["Notification"][];
                     };
+                };
+                /** @description If-None-Match 与当前 ETag 相同: 没有新通知, 也没有已读变化 (not modified) */
+                304: {
+                    headers: {
+                        "X-Pagination": components["headers"]["PAGINATION"];
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description 未登录或令牌无效 */
                 401: {
