@@ -5,6 +5,9 @@
 - rejected: a refused request (412 stale write, 422 bad answer, 409 frozen) against a successful one.
 - photo: ingest of a 12-megapixel JPEG over HTTP against one full Pillow decode of that file (the copies
   are made afterwards by the media worker, timed apart).
+- notices: a phone's poll of its unread notices (20 held) revalidated by its ETag (a bodiless 304)
+  against the full list read on the same server; and what an idle phone costs an hour, reading them
+  every 30 s that way against every 3 s in full as the app did before.
 - --county-year [--scale S] [--phones N[,N...]] [--camera-photos]: a county's year built on SQLite and a peak morning
   replayed on it, one for each phone count (scripts/bench_county.py); p99 of every phone request kind,
   throughput and requests in flight, CPU by process, build time, disk used.
@@ -245,6 +248,71 @@ def bench_photo(server, headers, template, unit_id, team, n=12):
             "photos": len(ids)}
 
 
+NOTICES_HELD = 20  # unread notices of the polling phone: a few weeks of assignments and send-backs
+
+
+def bench_notices(server, rounds: int = 4, n: int = 300) -> dict:
+    """An inspector's phone polling its unread notices over one kept-alive connection: rounds of
+    `n` full reads (no If-None-Match) alternated with rounds of `n` revalidated by the ETag, the
+    server's CPU (its workers', from /proc) and the client's time per request for each."""
+    import http.client
+
+    from bench_county import _children, _cpu_s
+
+    from inspect_api.app import create_app
+    from inspect_api.config import Config
+    from inspect_api.db import db
+    from inspect_api.notifications.services import notify
+
+    headers, user_id = server.token("inspector4")
+    app = create_app(Config(env={**server.env, "INSPECT_ACCESS_LOG": "0"}))
+    with app.app_context():
+        for i in range(NOTICES_HELD):
+            notify(user_id, "finding.returned", f"检查记录 V2026-{i + 1:06d} 的问题被退回",
+                   "照片看不清工牌位置，请补拍。", {"visit_id": str(uuid.UUID(int=i, version=4)),
+                                                   "finding_id": str(uuid.UUID(int=10_000 + i, version=4))},
+                   f"bench-notices:{i}")
+        db.session.commit()
+        db.engine.dispose()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+
+    def read(tag=None):
+        conn.request("GET", "/api/v1/me/notifications?unread=true",
+                     headers={**headers, **({"If-None-Match": tag} if tag else {})})
+        resp = conn.getresponse()
+        return resp.status, len(resp.read()), resp.getheader("ETag")
+
+    status, body_bytes, tag = read()
+    if status != 200 or not tag:
+        raise RuntimeError(f"the notices answered {status} without an ETag")
+    workers = _children(server.proc.pid)
+
+    def server_cpu():
+        return sum(_cpu_s(p) or 0.0 for p in workers)
+
+    out = {"full": {"cpu_ms": [], "ms": []}, "revalidated": {"cpu_ms": [], "ms": []}}
+    for _ in range(50):  # warm: both paths' statements compiled in the worker that holds the connection
+        read(), read(tag)
+    for _ in range(rounds):
+        for kind, send in (("full", None), ("revalidated", tag)):
+            cpu0, t0 = server_cpu(), time.perf_counter()
+            statuses = {read(send)[0] for _ in range(n)}
+            if statuses != ({200} if send is None else {304}):
+                raise RuntimeError(f"{kind} reads answered {statuses}")
+            out[kind]["ms"].append((time.perf_counter() - t0) / n * 1000)
+            out[kind]["cpu_ms"].append((server_cpu() - cpu0) / n * 1000)
+    conn.close()
+    full, reval = (statistics.median(out[k]["cpu_ms"]) for k in ("full", "revalidated"))
+    every_before, every_after = 3.0, 30.0  # web/apps/phone/src/sender.ts, before and after NOTICES_EVERY_MS
+    hour = {"before": {"requests": 3600 / every_before, "cpu_s": 3600 / every_before * full / 1000,
+                       "bytes": 3600 / every_before * body_bytes},
+            "after": {"requests": 3600 / every_after, "cpu_s": 3600 / every_after * reval / 1000, "bytes": 0}}
+    return {"notices": NOTICES_HELD, "body_bytes": body_bytes, "rounds": out,
+            "full_cpu_ms": full, "revalidated_cpu_ms": reval, "cpu_ratio": reval / full,
+            "full_ms": statistics.median(out["full"]["ms"]), "revalidated_ms": statistics.median(out["revalidated"]["ms"]),
+            "idle_phone_hour": hour, "idle_phone_hour_cpu_ratio": hour["after"]["cpu_s"] / hour["before"]["cpu_s"]}
+
+
 def _cpu_busy():
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -345,7 +413,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                         help="sync/rejected/photo: threads per worker (the server's default)")
     parser.add_argument("--out", type=Path, help="where to write the JSON results (bench-results/bench.json)")
-    parser.add_argument("--only", choices=["sync", "rejected", "photo", "draw", "documents", "stats", "phone"],
+    parser.add_argument("--only", choices=["sync", "rejected", "photo", "notices", "draw", "documents", "stats", "phone"],
                         action="append", help="stats (PostgreSQL, a million findings, minutes) runs only when named")
     parser.add_argument("--phone", action="store_true",
                         help="also the phone app in Chromium (scripts/bench_phone.py: first load, checklist, backlog; minutes)")
@@ -370,7 +438,7 @@ def main() -> int:
             parser.error(f"PostgreSQL at INSPECT_TEST_DATABASE_URL ({shown}) cannot be used: {problem}")
     if args.two_nodes:
         return report({"database": "postgresql", "cores": CORES, "two_nodes": bench_two_nodes(args.seconds)})
-    only = set(args.only or ["sync", "rejected", "photo", "draw", "documents"]) | ({"phone"} if args.phone else set())
+    only = set(args.only or ["sync", "rejected", "photo", "notices", "draw", "documents"]) | ({"phone"} if args.phone else set())
     if args.county_year:
         from bench_county import bench_county_year
 
@@ -403,7 +471,7 @@ def main() -> int:
 
         print("phone: first load, a full checklist opened, 50 visits with 150 photos sent (Chromium) ...", flush=True)
         results["phone"] = bench_phone()
-    if not only & {"sync", "rejected", "photo"}:
+    if not only & {"sync", "rejected", "photo", "notices"}:
         return report(results, args.out)
 
     tmp = Path(tempfile.mkdtemp(prefix="inspect-bench-"))
@@ -442,6 +510,10 @@ def main() -> int:
             results["rejected"] = bench_rejected(server, headers, template, unit_id, team)
         if "photo" in only:
             results["photo"] = bench_photo(server, headers, template, unit_id, team)
+        if "notices" in only:
+            print(f"notices: a phone's poll of {NOTICES_HELD} unread notices, revalidated (304) vs read in full ...",
+                  flush=True)
+            results["notices"] = bench_notices(server)
     finally:
         server.stop()
     return report(results, args.out)
@@ -475,6 +547,15 @@ def report(results: dict, path: Path | None = None) -> int:
               f" {p['old_request_image_work_ms']:.0f} ms = {p['old_request_image_work_ratio']:.2f}x")
         print(f"    media worker    {p['worker_ready']}/{p['photos']} photos' copies ready "
               f"{p['worker_all_ready_s']:.1f} s after it was started (start-up included)")
+    if "notices" in results:
+        n = results["notices"]
+        h = n["idle_phone_hour"]
+        print(f"  notices poll      revalidated {n['revalidated_cpu_ms']:.2f} ms of server CPU vs the full list "
+              f"{n['full_cpu_ms']:.2f} ms ({n['notices']} notices, {n['body_bytes']:,} B) = {n['cpu_ratio']:.2f}x;"
+              f" client {n['revalidated_ms']:.2f} vs {n['full_ms']:.2f} ms")
+        print(f"    an idle phone's hour: {h['after']['requests']:.0f} polls, {h['after']['cpu_s']:.2f} s of server CPU,"
+              f" no body, against {h['before']['requests']:.0f} polls, {h['before']['cpu_s']:.2f} s,"
+              f" {h['before']['bytes'] / 1e6:.1f} MB every 3 s in full = {n['idle_phone_hour_cpu_ratio']:.3f}x")
     if "two_nodes" in results:
         t = results["two_nodes"]
         for kind in ("echo", "sync"):

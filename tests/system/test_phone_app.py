@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -256,6 +257,21 @@ def test_answers_lost_mid_send_are_retried_and_the_server_keeps_exactly_one_copy
         [("item", "A1"), ("item", "A2"), ("item", "A4")]
 
 
+NOTICES_EVERY_MS = 30_000  # web/apps/phone/src/sender.ts
+
+
+def _notice_reads(server) -> list[str]:
+    """The statuses of the notice reads the server answered, in order (its access log)."""
+    return re.findall(r"GET /api/v1/me/notifications (\d{3}) ", server.log.read_text(errors="replace"))
+
+
+def _wait_for(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
 def test_a_visit_sent_back_by_the_office_returns_as_needing_action_and_is_resubmitted(server, context, photos):
     base = f"http://127.0.0.1:{server.port}"
     page = context.new_page()
@@ -271,13 +287,25 @@ def test_a_visit_sent_back_by_the_office_returns_as_needing_action_and_is_resubm
         finding_id = conn.execute(sa.text("SELECT id FROM findings WHERE visit_id = :v AND source = 'item' "
                                           "AND item_code = 'A1'"), {"v": visit_id}).scalar()
     engine.dispose()
+    # The send read the notices once. The 3 s tick does not read them again (it did, 1,200 times an
+    # hour); 30 s after the last read it does, and the unchanged list is a bodiless 304.
+    read = len(_notice_reads(server))
+    page.clock.run_for(9_000)
+    page.wait_for_timeout(1_000)
+    assert len(_notice_reads(server)) == read
+    page.clock.run_for(NOTICES_EVERY_MS - 9_000)
+    _wait_for(lambda: len(_notice_reads(server)) > read)
+    assert _notice_reads(server)[read:] == ["304"]
+
     office, _ = server.token("office1")
     reason = "照片看不清工牌位置，请补拍"
     status, body, _ = server.request("POST", f"/api/v1/review/findings/{finding_id}/decision",
                                      {"action": "send_back", "reason": reason}, headers=office)
     assert status == 200, body
 
+    page.clock.run_for(NOTICES_EVERY_MS)  # the next read finds it (a new list: 200)
     wait_state(page, "需处理")
+    assert _notice_reads(server)[read + 1] == "200"
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "06-sent-back-needs-action")
     assert reason in page.inner_text("[data-test=attention]")

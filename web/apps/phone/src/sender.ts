@@ -11,6 +11,12 @@ import { online, reloadVisits, templateOf, type Notice } from './store'
 let running: Promise<void> | null = null
 let again = false
 
+/** The office's notices (a visit sent back among them) are read after every send, and otherwise at
+ * most this often: a phone open all day polled them every 3 s before, 1,200 times an hour. The
+ * browser revalidates the list by its ETag, so an unchanged one costs a bodiless 304. */
+export const NOTICES_EVERY_MS = 30_000
+let noticesReadAt: number | null = null // Date.now() of the last read; null: at the next run
+
 /** Send everything due; a call while a run is under way (the 3 s tick's, say, which had not seen the
  * visit just submitted) makes that run go round once more, and waits for it. */
 export function flush(): Promise<void> {
@@ -59,7 +65,10 @@ async function run(): Promise<void> {
   const now = Date.now()
   const due = (await db.visits.toArray()).filter((v) => isDue(v.outbox, now))
   if (due.length) await sendVisits(due)
-  await checkSentBack()
+  if (due.length || noticesReadAt === null || now < noticesReadAt || now - noticesReadAt >= NOTICES_EVERY_MS) {
+    noticesReadAt = now
+    await checkSentBack()
+  }
   await reloadVisits()
 }
 
@@ -188,6 +197,7 @@ async function checkSentBack() {
 
 /** When the network comes back, waiting visits go at once (their backoff was for a dead network). */
 export async function networkBack() {
+  noticesReadAt = null
   await db.visits.toCollection().modify((v) => {
     if (v.outbox.state === 'queued') v.outbox.nextAttemptAt = null
   })
@@ -202,4 +212,8 @@ export function startSender() {
     if (v.outbox.state === 'sending') v.outbox.state = 'queued'
   }).then(() => flush())
   setInterval(() => { void flush() }, 3000)
+  // the phone picked up again: what the office sent meanwhile shows at once
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') { noticesReadAt = null; void flush() }
+  })
 }
