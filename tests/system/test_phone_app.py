@@ -265,6 +265,13 @@ def _notice_reads(server) -> list[str]:
     return re.findall(r"GET /api/v1/me/notifications (\d{3}) ", server.log.read_text(errors="replace"))
 
 
+def _read_since_last_sync(server) -> bool:
+    """Whether the notices were read after the last sync the server answered (the send's own read)."""
+    lines = server.log.read_text(errors="replace").splitlines()
+    syncs = [i for i, line in enumerate(lines) if line.startswith("POST /api/v1/sync ")]
+    return bool(syncs) and any(line.startswith("GET /api/v1/me/notifications ") for line in lines[syncs[-1]:])
+
+
 def _wait_for(condition, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -287,8 +294,10 @@ def test_a_visit_sent_back_by_the_office_returns_as_needing_action_and_is_resubm
         finding_id = conn.execute(sa.text("SELECT id FROM findings WHERE visit_id = :v AND source = 'item' "
                                           "AND item_code = 'A1'"), {"v": visit_id}).scalar()
     engine.dispose()
-    # The send read the notices once. The 3 s tick does not read them again (it did, 1,200 times an
-    # hour); 30 s after the last read it does, and the unchanged list is a bodiless 304.
+    # The send read the notices once (after its sync; the visit shows 已发送 just before). The 3 s tick
+    # does not read them again (it did, 1,200 times an hour); 30 s after the last read it does, and
+    # the unchanged list is a bodiless 304.
+    _wait_for(lambda: _read_since_last_sync(server))
     read = len(_notice_reads(server))
     page.clock.run_for(9_000)
     page.wait_for_timeout(1_000)
