@@ -330,6 +330,16 @@ def test_a_visit_sent_back_by_the_office_returns_as_needing_action_and_is_resubm
     assert [tuple(v) for v in visits] == [(visit_id, "submitted")]
     assert sorted(e.sha256 for e in evidence) == sorted([photos[files[0]], photos[files[3]]])
 
+    # today's list shows the office's notice, as the last (revalidated) read left it
+    engine = server.engine()
+    with engine.connect() as conn:
+        title = conn.execute(sa.text("SELECT n.title FROM notifications n JOIN users u ON u.id = n.user_id "
+                                     "WHERE u.username = 'inspector2' AND n.kind = 'finding.returned'")).scalar_one()
+    engine.dispose()
+    page.click(".van-nav-bar__left")  # 返回 to today's list
+    page.get_by_text(title).wait_for()
+    shot(page, "06b-today-notice-of-send-back")
+
 
 @pytest.fixture()
 def move_clocks(server, context):
