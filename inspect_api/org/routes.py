@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
-from flask import after_this_request, current_app, make_response
+from flask import current_app, request
 from flask.views import MethodView
 from marshmallow import fields
 
@@ -12,7 +14,7 @@ from inspect_api.audit.services import decode
 from inspect_api.auth.access import current_user, roles
 from inspect_api.auth.rules import ALL_ROLES
 from inspect_api.core.blueprint import Blueprint
-from inspect_api.core.http import if_match_version, not_modified
+from inspect_api.core.http import if_match_version, revalidated
 from inspect_api.core.schemas import BaseSchema, paginate_select
 from inspect_api.db import db
 from inspect_api.errors import Unprocessable
@@ -176,8 +178,16 @@ _crud("service-items", ServiceItem, ServiceItemSchema, ServiceItemUpdateSchema, 
       services.get_service_item, "service_item", "service item (服务事项)")
 
 
+def _delta_tag() -> str:
+    """The delta's ETag: the caller's scope (role and unit), the query, the newest change it may see."""
+    user = current_user()
+    query = hashlib.blake2b(request.query_string, digest_size=6).hexdigest()
+    return f"org-{user.role}-{user.unit_id or 0}-{query}-{services.delta_head(user)}"
+
+
 @blp.route("/delta")
 class Delta(MethodView):
+    @revalidated(_delta_tag)
     @blp.arguments(DeltaQuerySchema, location="query")
     @blp.response(200, DeltaSchema)
     @blp.alt_response(304, description="If-None-Match 与当前 ETag 相同：无正文 (not modified)", success=True)
@@ -191,24 +201,7 @@ class Delta(MethodView):
         bodiless 304 when nothing changed. The rows under a moved unit share one change, which is never
         split across pages, so a page may hold more than `limit` rows.
         """
-        user = current_user()
-        etag = f'"org-{user.role}-{user.unit_id or 0}-{args["since"]}-{args["limit"]}-{services.delta_head(user)}"'
-        if not_modified(etag):
-            resp = make_response("", 304)
-            resp.headers["ETag"] = etag
-            resp.headers["Cache-Control"] = "private, no-cache"
-            return resp
-        body = services.delta(user, args["since"], args["limit"])
-
-        # Per request, not on `g`: an app context (a test's, a worker's) may outlive one request.
-        @after_this_request
-        def _etag(resp):
-            if resp.status_code == 200:
-                resp.headers["ETag"] = etag
-                resp.headers["Cache-Control"] = "private, no-cache"
-            return resp
-
-        return body
+        return services.delta(current_user(), args["since"], args["limit"])
 
 
 @blp.route("/imports/<string:kind>")
